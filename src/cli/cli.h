@@ -1,0 +1,73 @@
+/* medreg, the command-line client: shared context and helpers. */
+#ifndef MR_CLI_H
+#define MR_CLI_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Exit codes (documented in medreg --help and docs/cli.md). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_ = 1, /* anything not listed below */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_DENIED = 3,   /* the server refused: 401 or 403 */
+    EXIT_INVALID = 4,  /* the server rejected the request: other 4xx */
+    EXIT_SERVER = 5,   /* the server failed: 5xx */
+    EXIT_NETWORK = 6,  /* could not reach the server (TCP, TLS) */
+    EXIT_LOCAL = 7     /* a local file, key or certificate problem */
+};
+
+typedef struct cli {
+    const char *identity_url, *registry_url;
+    const char *cert, *key, *cacert;
+    char as_cert[4096], as_key[4096], as_ca[4096];
+    int json;
+    const char *token_out; /* patient register: where the PSN token goes */
+} cli;
+
+typedef enum cli_service { SVC_IDENTITY, SVC_REGISTRY } cli_service;
+
+typedef struct cli_reply {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+} cli_reply;
+
+/* Perform one HTTPS request with the client certificate. body may be NULL.
+ * query is appended verbatim (already escaped) when non-NULL. Returns an
+ * exit code (EXIT_OK when a response arrived, whatever its status). */
+int cli_request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+                cli_reply *reply);
+void cli_reply_free(cli_reply *r);
+
+/* URL-escape a query value; free() the result. */
+char *cli_escape(const char *s);
+
+/* Turn a reply into output and an exit code. For 2xx: with --json print the
+ * body, else call human(j) if given. Otherwise print the error to stderr. */
+int cli_finish(const cli *c, cli_reply *r, void (*human)(const cli *c, json_t *j));
+
+/* Parse "name=value" identifier arguments into obj. */
+int cli_add_pair(json_t *obj, const char *arg);
+
+/* Read a JSON value from an argument: "@FILE" reads the file, "-" stdin. */
+json_t *cli_json_arg(const char *arg);
+
+int cmd_pki(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_health(cli *c, int argc, char **argv);
+int cmd_whoami(cli *c, int argc, char **argv);
+int cmd_user(cli *c, int argc, char **argv);
+int cmd_audit(cli *c, int argc, char **argv);
+int cmd_metrics(cli *c, int argc, char **argv);
+int cmd_modules(cli *c, int argc, char **argv);
+int cmd_patient(cli *c, int argc, char **argv);
+int cmd_record(cli *c, int argc, char **argv);
+int cmd_study(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
+
+/* Parse "--on identity|registry". */
+int cli_parse_service(const char *s, cli_service *out);
+
+#endif

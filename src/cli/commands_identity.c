@@ -1,0 +1,164 @@
+/* medreg patient register | search | show | correct */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/secret.h"
+#include "cli.h"
+
+static void print_registered(const cli *c, json_t *j)
+{
+    (void)c;
+    const char *token = json_string_value(json_object_get(j, "psn_token"));
+    printf("internal ID: %s%s\n", json_string_value(json_object_get(j, "internal_id")),
+           json_is_true(json_object_get(j, "new_relation")) ? " (new)" : " (you registered this patient before)");
+    if (c->token_out) {
+        if (mr_file_write(c->token_out, token, strlen(token)) != MEDREG_OK)
+            fprintf(stderr, "medreg: cannot write the token to %s\n", c->token_out);
+        else
+            printf("PSN token written to %s (expires at %lld; forward it to the registry with your first record)\n",
+                   c->token_out, (long long)json_integer_value(json_object_get(j, "token_expires_at")));
+    } else {
+        printf("PSN token: %s\n", token);
+    }
+}
+
+static void print_patient(const cli *c, json_t *p)
+{
+    (void)c;
+    const char *k;
+    json_t *v;
+    size_t i;
+    printf("patient %s (module %s)\n", json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "module")));
+    json_t *ids = json_object_get(p, "identifiers");
+    json_object_foreach(json_object_get(ids, "original"), k, v) {
+        const char *norm = json_string_value(json_object_get(json_object_get(ids, "normalized"), k));
+        printf("  %-20s %-30s normalised: %s\n", k, json_string_value(v), norm ? norm : "");
+    }
+    json_array_foreach(json_object_get(p, "relations"), i, v)
+        printf("  internal ID %s\n", json_string_value(json_object_get(v, "internal_id")));
+}
+
+static void print_search(const cli *c, json_t *j)
+{
+    (void)c;
+    size_t i;
+    json_t *p;
+    if (json_array_size(json_object_get(j, "patients")) == 0)
+        printf("no patient matches\n");
+    json_array_foreach(json_object_get(j, "patients"), i, p) print_patient(c, p);
+}
+
+static void print_corrected(const cli *c, json_t *j)
+{
+    (void)c;
+    printf("patient %s corrected%s\n", json_string_value(json_object_get(j, "id")),
+           json_is_true(json_object_get(j, "relinked")) ? " and relinked to a new pseudonym" : "");
+}
+
+static int valid_id_path(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int cmd_patient(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"token-out", required_argument, NULL, 't'},
+                                         {"field", required_argument, NULL, 'f'},
+                                         {"value", required_argument, NULL, 'v'},
+                                         {"relink", no_argument, NULL, 'R'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    static const char usage[] =
+        "usage: medreg patient register --module M --id NAME=VALUE... [--token-out FILE]\n"
+        "       medreg patient search --module M --field NAME --value VALUE\n"
+        "       medreg patient show ID\n"
+        "       medreg patient correct ID --id NAME=VALUE... [--relink] [--reason TEXT]\n";
+    const char *module = NULL, *field = NULL, *value = NULL, *reason = NULL, *token_out = NULL;
+    int relink = 0, opt, code;
+    json_t *ids = json_object();
+    cli_reply r;
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        json_decref(ids);
+        return EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    argc--;
+    argv++;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'm': module = optarg; break;
+        case 'i':
+            if (!cli_add_pair(ids, optarg)) {
+                json_decref(ids);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't': token_out = optarg; break;
+        case 'f': field = optarg; break;
+        case 'v': value = optarg; break;
+        case 'R': relink = 1; break;
+        case 'r': reason = optarg; break;
+        default: fputs(usage, stderr); json_decref(ids); return EXIT_USAGE;
+        }
+    }
+    const char *pos = optind < argc ? argv[optind] : NULL;
+    int npos = argc - optind;
+    code = EXIT_USAGE;
+    if (!strcmp(sub, "register") && module && json_object_size(ids) > 0 && npos == 0) {
+        json_t *body = json_pack("{s:s,s:O}", "module", module, "identifiers", ids);
+        code = cli_request(c, SVC_IDENTITY, "POST", "/v1/patients", body, &r);
+        json_decref(body);
+        c->token_out = token_out;
+        if (code == EXIT_OK)
+            code = cli_finish(c, &r, print_registered);
+        c->token_out = NULL;
+    } else if (!strcmp(sub, "search") && module && field && value && npos == 0) {
+        char *em = cli_escape(module), *ef = cli_escape(field), *ev = cli_escape(value), *path = NULL;
+        if (em && ef && ev && asprintf(&path, "/v1/patients?module=%s&field=%s&value=%s", em, ef, ev) > 0) {
+            code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_search);
+        }
+        free(em);
+        free(ef);
+        free(ev);
+        free(path);
+    } else if (!strcmp(sub, "show") && npos == 1 && valid_id_path(pos)) {
+        char *path = NULL;
+        if (asprintf(&path, "/v1/patients/%s", pos) > 0) {
+            code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_patient);
+        }
+        free(path);
+    } else if (!strcmp(sub, "correct") && npos == 1 && valid_id_path(pos) && json_object_size(ids) > 0) {
+        char *path = NULL;
+        json_t *body = json_pack("{s:O,s:b}", "identifiers", ids, "relink", relink);
+        if (reason)
+            json_object_set_new(body, "reason", json_string(reason));
+        if (asprintf(&path, "/v1/patients/%s", pos) > 0) {
+            code = cli_request(c, SVC_IDENTITY, "PUT", path, body, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_corrected);
+        }
+        json_decref(body);
+        free(path);
+    } else {
+        fputs(usage, stderr);
+    }
+    json_decref(ids);
+    return code;
+}

@@ -1,0 +1,200 @@
+/* medreg record add | correct | list | show, and medreg export */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/secret.h"
+#include "cli.h"
+
+static void print_filed(const cli *c, json_t *j)
+{
+    (void)c;
+    printf("record %s version %lld filed\n", json_string_value(json_object_get(j, "record_id")),
+           (long long)json_integer_value(json_object_get(j, "version")));
+}
+
+static void print_record(const cli *c, json_t *rec)
+{
+    (void)c;
+    char *data = json_dumps(json_object_get(rec, "data"), JSON_COMPACT | JSON_SORT_KEYS);
+    printf("%s v%lld  %s  %s\n", json_string_value(json_object_get(rec, "record_id")),
+           (long long)json_integer_value(json_object_get(rec, "version")),
+           json_string_value(json_object_get(rec, "internal_id")), data ? data : "");
+    free(data);
+}
+
+static void print_list(const cli *c, json_t *j)
+{
+    (void)c;
+    size_t i;
+    json_t *rec;
+    if (json_array_size(json_object_get(j, "records")) == 0)
+        printf("no records\n");
+    json_array_foreach(json_object_get(j, "records"), i, rec) print_record(c, rec);
+}
+
+static void print_versions(const cli *c, json_t *j)
+{
+    (void)c;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(json_object_get(j, "versions"), i, rec) print_record(c, rec);
+}
+
+static int valid_record_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int cmd_record(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"internal-id", required_argument, NULL, 'i'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"token-file", required_argument, NULL, 'T'},
+                                         {"data", required_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    static const char usage[] =
+        "usage: medreg record add --module M --internal-id ID [--token T | --token-file F] --data JSON\n"
+        "       medreg record correct RECORD_ID --data JSON\n"
+        "       medreg record list --module M [--internal-id ID]\n"
+        "       medreg record show RECORD_ID\n"
+        "JSON is inline, @FILE, or - for standard input.\n";
+    const char *module = NULL, *iid = NULL, *token = NULL, *token_file = NULL, *data_arg = NULL;
+    char *token_buf = NULL;
+    json_t *data = NULL;
+    int opt, code = EXIT_USAGE;
+    cli_reply r;
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    argc--;
+    argv++;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'm': module = optarg; break;
+        case 'i': iid = optarg; break;
+        case 't': token = optarg; break;
+        case 'T': token_file = optarg; break;
+        case 'd': data_arg = optarg; break;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    const char *pos = optind < argc ? argv[optind] : NULL;
+    int npos = argc - optind;
+    if (token_file) {
+        size_t len = 0;
+        if (mr_file_read(token_file, 4096, &token_buf, &len) != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot read the token file %s\n", token_file);
+            return EXIT_LOCAL;
+        }
+        while (len > 0 && (token_buf[len - 1] == '\n' || token_buf[len - 1] == '\r'))
+            token_buf[--len] = 0;
+        token = token_buf;
+    }
+    if (data_arg && (data = cli_json_arg(data_arg)) == NULL) {
+        free(token_buf);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(sub, "add") && module && iid && data && npos == 0) {
+        json_t *body = json_pack("{s:s,s:s,s:O}", "module", module, "internal_id", iid, "data", data);
+        if (token)
+            json_object_set_new(body, "psn_token", json_string(token));
+        code = cli_request(c, SVC_REGISTRY, "POST", "/v1/records", body, &r);
+        json_decref(body);
+        if (code == EXIT_OK)
+            code = cli_finish(c, &r, print_filed);
+    } else if (!strcmp(sub, "correct") && npos == 1 && valid_record_id(pos) && data) {
+        char *path = NULL;
+        json_t *body = json_pack("{s:O}", "data", data);
+        if (asprintf(&path, "/v1/records/%s/versions", pos) > 0) {
+            code = cli_request(c, SVC_REGISTRY, "POST", path, body, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_filed);
+        }
+        json_decref(body);
+        free(path);
+    } else if (!strcmp(sub, "list") && module && npos == 0) {
+        char *em = cli_escape(module), *ei = iid ? cli_escape(iid) : NULL, *path = NULL;
+        if (em && (iid == NULL || ei) &&
+            asprintf(&path, "/v1/records?module=%s%s%s", em, ei ? "&internal_id=" : "", ei ? ei : "") > 0) {
+            code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_list);
+        }
+        free(em);
+        free(ei);
+        free(path);
+    } else if (!strcmp(sub, "show") && npos == 1 && valid_record_id(pos)) {
+        char *path = NULL;
+        if (asprintf(&path, "/v1/records/%s", pos) > 0) {
+            code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_versions);
+        }
+        free(path);
+    } else {
+        fputs(usage, stderr);
+    }
+    json_decref(data);
+    if (token_buf) {
+        mr_wipe(token_buf, strlen(token_buf));
+        free(token_buf);
+    }
+    return code;
+}
+
+int cmd_export(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"study", required_argument, NULL, 's'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *module = NULL, *study = NULL, *out = NULL;
+    int opt, code = EXIT_USAGE;
+    while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (opt == 'm')
+            module = optarg;
+        else if (opt == 's')
+            study = optarg;
+        else if (opt == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (module == NULL || study == NULL || optind != argc) {
+        fputs("usage: medreg export --module M --study STUDY [-o FILE]\n", stderr);
+        return EXIT_USAGE;
+    }
+    char *em = cli_escape(module), *es = cli_escape(study), *path = NULL;
+    cli_reply r;
+    if (em && es && asprintf(&path, "/v1/export?module=%s&study=%s", em, es) > 0) {
+        code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
+        if (code == EXIT_OK && r.status == 200) {
+            if (out) {
+                code = mr_file_write(out, r.body, r.len) == MEDREG_OK ? EXIT_OK : EXIT_LOCAL;
+                if (code == EXIT_OK)
+                    fprintf(stderr, "wrote %zu bytes to %s\n", r.len, out);
+            } else {
+                fwrite(r.body, 1, r.len, stdout);
+            }
+            cli_reply_free(&r);
+        } else if (code == EXIT_OK) {
+            code = cli_finish(c, &r, NULL);
+        }
+    }
+    free(em);
+    free(es);
+    free(path);
+    return code;
+}

@@ -1,0 +1,192 @@
+/* HTTPS with libcurl: mutual TLS with the user's certificate, the server
+ * verified against the configured CA, HTTPS only, bounded replies. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define REPLY_MAX ((size_t)1 << 30) /* exports can be large; everything else is small */
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    cli_reply *r = userdata;
+    size_t n = size * nmemb;
+    if (n > REPLY_MAX - r->len)
+        return 0; /* aborts the transfer */
+    char *b = realloc(r->body, r->len + n + 1);
+    if (b == NULL)
+        return 0;
+    memcpy(b + r->len, ptr, n);
+    r->body = b;
+    r->len += n;
+    r->body[r->len] = 0;
+    return n;
+}
+
+char *cli_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *out = e ? strdup(e) : NULL;
+    curl_free(e);
+    return out;
+}
+
+void cli_reply_free(cli_reply *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
+int cli_request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+                cli_reply *reply)
+{
+    const char *base = svc == SVC_IDENTITY ? c->identity_url : c->registry_url;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char *url = NULL, *payload = NULL;
+    struct curl_slist *headers = NULL;
+    int code = EXIT_NETWORK;
+    CURL *h = NULL;
+
+    memset(reply, 0, sizeof *reply);
+    if (base == NULL) {
+        fprintf(stderr, "medreg: no %s service URL: use --%s URL or MEDREG_%s\n",
+                svc == SVC_IDENTITY ? "identity" : "registry", svc == SVC_IDENTITY ? "identity" : "registry",
+                svc == SVC_IDENTITY ? "IDENTITY" : "REGISTRY");
+        return EXIT_USAGE;
+    }
+    if (c->cert == NULL || c->key == NULL || c->cacert == NULL) {
+        fprintf(stderr, "medreg: a client certificate, key and CA are needed: use --as PATH/NAME,"
+                        " or --cert, --key and --cacert (or MEDREG_AS)\n");
+        return EXIT_USAGE;
+    }
+    if (asprintf(&url, "%s%s", base, path) < 0)
+        return EXIT_FAILURE_;
+    h = curl_easy_init();
+    if (h == NULL)
+        goto out;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
+    curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+    curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "medreg/0.1");
+    if (body != NULL) {
+        payload = json_dumps(body, JSON_COMPACT);
+        if (payload == NULL)
+            goto out;
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "medreg: %s: %s\n", base, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE)
+            code = EXIT_LOCAL;
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
+    if (reply->body == NULL) {
+        reply->body = calloc(1, 1);
+        if (reply->body == NULL)
+            goto out;
+    }
+    code = EXIT_OK;
+out:
+    if (payload) {
+        /* request bodies carry identifiers */
+        memset(payload, 0, strlen(payload));
+        free(payload);
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    free(url);
+    return code;
+}
+
+int cli_finish(const cli *c, cli_reply *r, void (*human)(const cli *c, json_t *j))
+{
+    int code = EXIT_OK;
+    json_t *j = json_loadb(r->body, r->len, 0, NULL);
+    if (r->status >= 200 && r->status < 300) {
+        if (c->json || (human == NULL))
+            fwrite(r->body, 1, r->len, stdout), fputc('\n', stdout);
+        else if (j)
+            human(c, j);
+    } else {
+        json_t *e = j ? json_object_get(j, "error") : NULL;
+        const char *ecode = e ? json_string_value(json_object_get(e, "code")) : NULL;
+        const char *msg = e ? json_string_value(json_object_get(e, "message")) : NULL;
+        if (c->json)
+            fwrite(r->body, 1, r->len, stdout), fputc('\n', stdout);
+        fprintf(stderr, "medreg: refused (HTTP %ld %s): %s\n", r->status, ecode ? ecode : "error",
+                msg ? msg : "no message");
+        code = r->status == 401 || r->status == 403 ? EXIT_DENIED
+               : r->status >= 500                   ? EXIT_SERVER
+                                                    : EXIT_INVALID;
+    }
+    json_decref(j);
+    cli_reply_free(r);
+    return code;
+}
+
+int cli_add_pair(json_t *obj, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) > 64) {
+        fprintf(stderr, "medreg: '%s' is not NAME=VALUE\n", arg);
+        return 0;
+    }
+    char name[65];
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = 0;
+    json_object_set_new(obj, name, json_string(eq + 1));
+    return 1;
+}
+
+json_t *cli_json_arg(const char *arg)
+{
+    json_error_t err;
+    json_t *j;
+    if (strcmp(arg, "-") == 0) {
+        j = json_loadf(stdin, JSON_REJECT_DUPLICATES, &err);
+    } else if (arg[0] == '@') {
+        j = json_load_file(arg + 1, JSON_REJECT_DUPLICATES, &err);
+    } else {
+        j = json_loads(arg, JSON_REJECT_DUPLICATES, &err);
+    }
+    if (j == NULL)
+        fprintf(stderr, "medreg: invalid JSON (%s line %d): %s\n", arg[0] == '@' ? arg + 1 : "argument",
+                err.line, err.text);
+    return j;
+}
+
+int cli_parse_service(const char *s, cli_service *out)
+{
+    if (s && !strcmp(s, "identity")) {
+        *out = SVC_IDENTITY;
+        return 1;
+    }
+    if (s && !strcmp(s, "registry")) {
+        *out = SVC_REGISTRY;
+        return 1;
+    }
+    fprintf(stderr, "medreg: --on must be identity or registry\n");
+    return 0;
+}

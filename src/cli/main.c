@@ -1,0 +1,142 @@
+/* medreg: the command-line client for physicians, administrators, auditors
+ * and researchers. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char HELP[] =
+    "usage: medreg [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "medreg talks to the identity service and the registry over mutual TLS.\n"
+    "\n"
+    "global options (before COMMAND; each has an environment variable):\n"
+    "  --identity URL     identity service, e.g. https://127.0.0.1:7443   MEDREG_IDENTITY\n"
+    "  --registry URL     registry, e.g. https://127.0.0.1:7444           MEDREG_REGISTRY\n"
+    "  --as PATH/NAME     use PATH/NAME.crt, PATH/NAME.key, PATH/ca.crt   MEDREG_AS\n"
+    "  --cert FILE        client certificate (PEM)                        MEDREG_CERT\n"
+    "  --key FILE         client private key (PEM, mode 0600)             MEDREG_KEY\n"
+    "  --cacert FILE      CA that signed the servers' certificates        MEDREG_CACERT\n"
+    "  --json             print the servers' JSON replies unchanged\n"
+    "  -h, --help         this text; 'medreg COMMAND --help' for a command\n"
+    "\n"
+    "commands:\n"
+    "  pki init DIR                 make a development CA, service certificates and keys\n"
+    "  pki issue DIR NAME [--service]  issue a certificate for a person (or a service)\n"
+    "  pki fingerprint CERT         print a certificate's SHA-256 fingerprint\n"
+    "  key new FILE                 write a new random module key (mode 0600)\n"
+    "  health --on SERVICE          check that a service is up (no certificate needed)\n"
+    "  whoami --on SERVICE          who the service thinks you are, and your roles\n"
+    "  user add --on SERVICE --cert-file CERT --role ROLE [--module M] [--name NAME]\n"
+    "  user list --on SERVICE       registered users (administrators)\n"
+    "  audit --on SERVICE [--after N] [--limit N]   the audit trail (administrators)\n"
+    "  metrics --on SERVICE         Prometheus metrics (administrators, monitors)\n"
+    "  modules --on SERVICE         the modules a service hosts, with their schema\n"
+    "  patient register --module M --id NAME=VALUE... [--token-out FILE]\n"
+    "                               register a patient (physicians): prints the internal\n"
+    "                               ID; the PSN token goes to FILE or stdout\n"
+    "  patient search --module M --field NAME --value VALUE   (module administrators)\n"
+    "  patient show ID              identifying data of a patient (module administrators)\n"
+    "  patient correct ID --id NAME=VALUE... [--relink] [--reason TEXT]\n"
+    "  record add --module M --internal-id ID [--token T | --token-file F] --data JSON\n"
+    "                               file a record (JSON may be @FILE or - for stdin)\n"
+    "  record correct RECORD_ID --data JSON   file a new version of a record\n"
+    "  record list --module M [--internal-id ID]   your records (latest versions)\n"
+    "  record show RECORD_ID        every version of one of your records\n"
+    "  study create --module M --name STUDY   (registry administrators)\n"
+    "  export --module M --study STUDY [-o FILE]   study extract as CSV (researchers)\n"
+    "  stats                        counts per module (registry administrators)\n"
+    "\n"
+    "roles: identity service: admin, module_admin, physician, monitor;\n"
+    "       registry: admin, physician, researcher, monitor.\n"
+    "\n"
+    "exit status: 0 ok; 1 other failure; 2 usage; 3 refused (401/403); 4 request\n"
+    "rejected (other 4xx); 5 server error (5xx); 6 network or TLS failure;\n"
+    "7 local file, key or certificate problem.\n";
+
+static void set_as(cli *c, const char *prefix)
+{
+    char tmp[4096];
+    snprintf(c->as_cert, sizeof c->as_cert, "%s.crt", prefix);
+    snprintf(c->as_key, sizeof c->as_key, "%s.key", prefix);
+    snprintf(tmp, sizeof tmp, "%s", prefix);
+    snprintf(c->as_ca, sizeof c->as_ca, "%s/ca.crt", dirname(tmp));
+    c->cert = c->as_cert;
+    c->key = c->as_key;
+    c->cacert = c->as_ca;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"identity", required_argument, NULL, 'i'},
+                                         {"registry", required_argument, NULL, 'r'},
+                                         {"as", required_argument, NULL, 'a'},
+                                         {"cert", required_argument, NULL, 'c'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"cacert", required_argument, NULL, 'C'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    static const struct { const char *name; int (*fn)(cli *, int, char **); } cmds[] = {
+        {"pki", cmd_pki},         {"key", cmd_key},       {"health", cmd_health},
+        {"whoami", cmd_whoami},   {"user", cmd_user},     {"audit", cmd_audit},
+        {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
+        {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
+        {"stats", cmd_stats}};
+    cli c;
+    int opt;
+
+    memset(&c, 0, sizeof c);
+    c.identity_url = getenv("MEDREG_IDENTITY");
+    c.registry_url = getenv("MEDREG_REGISTRY");
+    c.cert = getenv("MEDREG_CERT");
+    c.key = getenv("MEDREG_KEY");
+    c.cacert = getenv("MEDREG_CACERT");
+    if (getenv("MEDREG_AS"))
+        set_as(&c, getenv("MEDREG_AS"));
+    /* '+': stop at the command; its own options follow it */
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'i': c.identity_url = optarg; break;
+        case 'r': c.registry_url = optarg; break;
+        case 'a': set_as(&c, optarg); break;
+        case 'c': c.cert = optarg; break;
+        case 'k': c.key = optarg; break;
+        case 'C': c.cacert = optarg; break;
+        case 'j': c.json = 1; break;
+        case 'h': fputs(HELP, stdout); return EXIT_OK;
+        default: fputs(HELP, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs(HELP, stderr);
+        return EXIT_USAGE;
+    }
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "medreg: library initialisation failed\n");
+        return EXIT_FAILURE_;
+    }
+    int code = -1;
+    const char *name = argv[optind];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmds[i].name, name)) {
+            optind++;
+            /* commands parse their own options from a fresh getopt state */
+            int sub_argc = argc - optind + 1;
+            char **sub_argv = argv + optind - 1;
+            optind = 0;
+            code = cmds[i].fn(&c, sub_argc, sub_argv);
+            break;
+        }
+    if (code < 0) {
+        fprintf(stderr, "medreg: unknown command '%s' (see medreg --help)\n", name);
+        code = EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    return code;
+}

@@ -1,0 +1,267 @@
+#include "service_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module.h"
+
+typedef struct cfg_state {
+    mr_service_config *c;
+    char *dir;
+    char err[256];
+} cfg_state;
+
+const char *mr_role_name(mr_role r)
+{
+    return r == MR_ROLE_IDENTITY ? "identity" : r == MR_ROLE_REGISTRY ? "registry" : "?";
+}
+
+static int fail(cfg_state *st, const char *fmt, const char *a)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(st->err, sizeof st->err, fmt, a);
+#pragma GCC diagnostic pop
+    return 0;
+}
+
+static char *resolve(cfg_state *st, const char *v)
+{
+    char *p = NULL;
+    if (v[0] == '/' || strncmp(v, "postgres", 8) == 0)
+        return strdup(v);
+    if (strncmp(v, "sqlite:", 7) == 0) {
+        if (v[7] == '/')
+            return strdup(v);
+        return asprintf(&p, "sqlite:%s/%s", st->dir, v + 7) < 0 ? NULL : p;
+    }
+    return asprintf(&p, "%s/%s", st->dir, v) < 0 ? NULL : p;
+}
+
+static int set_path(cfg_state *st, char **dst, const char *v)
+{
+    free(*dst);
+    *dst = resolve(st, v);
+    return *dst != NULL ? 1 : fail(st, "%sout of memory", "");
+}
+
+static int parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi || v[0] == '-')
+        return 0;
+    *out = x;
+    return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *v)
+{
+    cfg_state *st = user;
+    mr_service_config *c = st->c;
+    unsigned long x;
+
+    if (!strcmp(section, "service")) {
+        if (!strcmp(key, "role")) {
+            if (!strcmp(v, "identity"))
+                c->role = MR_ROLE_IDENTITY;
+            else if (!strcmp(v, "registry"))
+                c->role = MR_ROLE_REGISTRY;
+            else
+                return fail(st, "role '%s' is not identity or registry", v);
+        } else if (!strcmp(key, "listen")) {
+            const char *colon = strrchr(v, ':');
+            if (colon == NULL || colon == v || !parse_uint(colon + 1, 1, 65535, &x))
+                return fail(st, "listen '%s' must be HOST:PORT", v);
+            free(c->listen_host);
+            c->listen_host = strndup(v, (size_t)(colon - v));
+            c->listen_port = (unsigned)x;
+        } else if (!strcmp(key, "database")) {
+            if (strncmp(v, "sqlite:", 7) && strncmp(v, "postgresql://", 13) && strncmp(v, "postgres://", 11))
+                return fail(st, "database '%s' must start with sqlite: or postgresql://", v);
+            return set_path(st, &c->database, v);
+        } else if (!strcmp(key, "threads")) {
+            if (!parse_uint(v, 1, 256, &x))
+                return fail(st, "threads '%s' must be 1..256", v);
+            c->threads = (unsigned)x;
+        } else if (!strcmp(key, "db_pool")) {
+            if (!parse_uint(v, 1, 256, &x))
+                return fail(st, "db_pool '%s' must be 1..256", v);
+            c->db_pool = (unsigned)x;
+        } else if (!strcmp(key, "max_body")) {
+            if (!parse_uint(v, 1024, 16ul << 20, &x))
+                return fail(st, "max_body '%s' must be 1024..16777216 bytes", v);
+            c->max_body = (size_t)x;
+        } else if (!strcmp(key, "timeout")) {
+            if (!parse_uint(v, 1, 3600, &x))
+                return fail(st, "timeout '%s' must be 1..3600 seconds", v);
+            c->timeout_s = (unsigned)x;
+        } else if (!strcmp(key, "tls_cert")) {
+            return set_path(st, &c->tls_cert, v);
+        } else if (!strcmp(key, "tls_key")) {
+            return set_path(st, &c->tls_key, v);
+        } else if (!strcmp(key, "client_ca")) {
+            return set_path(st, &c->client_ca, v);
+        } else {
+            return fail(st, "unknown key '%s' in [service]", key);
+        }
+        return 1;
+    }
+    if (!strcmp(section, "identity")) {
+        if (!strcmp(key, "signing_key"))
+            return set_path(st, &c->signing_key, v);
+        if (!strcmp(key, "registry_seal_public"))
+            return set_path(st, &c->registry_seal_public, v);
+        if (!strcmp(key, "data_key"))
+            return set_path(st, &c->data_key, v);
+        if (!strcmp(key, "token_ttl")) {
+            if (!parse_uint(v, 10, 7 * 86400, &x))
+                return fail(st, "token_ttl '%s' must be 10..604800 seconds", v);
+            c->token_ttl_s = (unsigned)x;
+            return 1;
+        }
+        return fail(st, "unknown key '%s' in [identity]", key);
+    }
+    if (!strcmp(section, "registry")) {
+        if (!strcmp(key, "seal_key"))
+            return set_path(st, &c->seal_key, v);
+        if (!strcmp(key, "identity_public"))
+            return set_path(st, &c->identity_public, v);
+        return fail(st, "unknown key '%s' in [registry]", key);
+    }
+    if (!strcmp(section, "modules")) {
+        if (!mr_valid_name(key))
+            return fail(st, "module name '%s' must match [a-z][a-z0-9_]*", key);
+        if (c->n_modules >= MR_MAX_MODULES)
+            return fail(st, "%stoo many modules (at most 64)", "");
+        for (size_t i = 0; i < c->n_modules; i++)
+            if (!strcmp(c->module_names[i], key))
+                return fail(st, "module '%s' listed twice", key);
+        c->module_names[c->n_modules] = strdup(key);
+        c->module_paths[c->n_modules] = resolve(st, v);
+        c->n_modules++;
+        return 1;
+    }
+    return fail(st, "unknown section [%s]", section);
+}
+
+static const char *missing(const mr_service_config *c)
+{
+    if (c->role == 0)
+        return "[service] role";
+    if (c->listen_host == NULL)
+        return "[service] listen";
+    if (c->database == NULL)
+        return "[service] database";
+    if (c->tls_cert == NULL)
+        return "[service] tls_cert";
+    if (c->tls_key == NULL)
+        return "[service] tls_key";
+    if (c->client_ca == NULL)
+        return "[service] client_ca";
+    if (c->n_modules == 0)
+        return "[modules] (at least one module)";
+    if (c->role == MR_ROLE_IDENTITY) {
+        if (c->signing_key == NULL)
+            return "[identity] signing_key";
+        if (c->registry_seal_public == NULL)
+            return "[identity] registry_seal_public";
+        if (c->data_key == NULL)
+            return "[identity] data_key";
+    } else {
+        if (c->seal_key == NULL)
+            return "[registry] seal_key";
+        if (c->identity_public == NULL)
+            return "[registry] identity_public";
+    }
+    return NULL;
+}
+
+medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_service_config **out,
+                                  char **errmsg)
+{
+    medreg_err rc = MEDREG_ERR_CONFIG;
+    cfg_state st;
+    char *tmp = NULL;
+    FILE *fp = NULL;
+
+    *out = NULL;
+    *errmsg = NULL;
+    memset(&st, 0, sizeof st);
+    st.c = calloc(1, sizeof *st.c);
+    tmp = strdup(path);
+    ENSURE(st.c && tmp, MEDREG_ERR_NOMEM);
+    st.dir = strdup(dirname(tmp));
+    st.c->path = strdup(path);
+    ENSURE(st.dir && st.c->path, MEDREG_ERR_NOMEM);
+    st.c->threads = 4;
+    st.c->max_body = 64 * 1024;
+    st.c->timeout_s = 30;
+    st.c->token_ttl_s = 600;
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    int line = ini_parse_file(fp, on_entry, &st);
+    if (line != 0) {
+        if (asprintf(errmsg, "%s:%d: %s", path, line, st.err[0] ? st.err : "syntax error") < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if (role_override != MR_ROLE_NONE) {
+        if (st.c->role != MR_ROLE_NONE && st.c->role != role_override) {
+            if (asprintf(errmsg, "%s: [service] role is %s but --role says %s", path,
+                         mr_role_name(st.c->role), mr_role_name(role_override)) < 0)
+                *errmsg = NULL;
+            goto out;
+        }
+        st.c->role = role_override;
+    }
+    const char *m = missing(st.c);
+    if (m != NULL) {
+        if (asprintf(errmsg, "%s: required setting %s is missing", path, m) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if (st.c->db_pool == 0)
+        st.c->db_pool = st.c->threads;
+    *out = st.c;
+    st.c = NULL;
+    rc = MEDREG_OK;
+out:
+    if (fp)
+        fclose(fp);
+    free(tmp);
+    free(st.dir);
+    mr_service_config_free(st.c);
+    return rc;
+}
+
+void mr_service_config_free(mr_service_config *c)
+{
+    if (c == NULL)
+        return;
+    free(c->path);
+    free(c->listen_host);
+    free(c->database);
+    free(c->tls_cert);
+    free(c->tls_key);
+    free(c->client_ca);
+    free(c->signing_key);
+    free(c->registry_seal_public);
+    free(c->data_key);
+    free(c->seal_key);
+    free(c->identity_public);
+    for (size_t i = 0; i < c->n_modules; i++) {
+        free(c->module_names[i]);
+        free(c->module_paths[i]);
+    }
+    free(c);
+}

@@ -1,0 +1,41 @@
+/* medregd's configuration file (INI). See docs/running.md. */
+#ifndef MR_SERVICE_CONFIG_H
+#define MR_SERVICE_CONFIG_H
+
+#include <stddef.h>
+
+#include "../core/safety.h"
+
+typedef enum mr_role { MR_ROLE_NONE = 0, MR_ROLE_IDENTITY = 1, MR_ROLE_REGISTRY = 2 } mr_role;
+
+#define MR_MAX_MODULES 64u
+
+typedef struct mr_service_config {
+    char *path;
+    mr_role role;
+    char *listen_host;
+    unsigned listen_port;
+    char *database;
+    unsigned threads;
+    unsigned db_pool;
+    size_t max_body;
+    unsigned timeout_s;
+    char *tls_cert, *tls_key, *client_ca;
+    /* identity */
+    char *signing_key, *registry_seal_public, *data_key;
+    unsigned token_ttl_s;
+    /* registry */
+    char *seal_key, *identity_public;
+    char *module_names[MR_MAX_MODULES];
+    char *module_paths[MR_MAX_MODULES];
+    size_t n_modules;
+} mr_service_config;
+
+/* Parse FILE. Relative paths are taken relative to FILE's directory. On
+ * failure *errmsg (malloc'ed) names the file, line and problem. */
+MR_MUST_CHECK medreg_err mr_service_config_load(const char *path, mr_role role_override,
+                                                mr_service_config **out, char **errmsg);
+void mr_service_config_free(mr_service_config *c);
+const char *mr_role_name(mr_role r);
+
+#endif

@@ -1,0 +1,157 @@
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void mr_wipe(void *p, size_t len)
+{
+    if (p != NULL && len > 0)
+        sodium_memzero(p, len);
+}
+
+int mr_ct_equal(const void *a, const void *b, size_t len)
+{
+    return sodium_memcmp(a, b, len) == 0;
+}
+
+void mr_secret_free(void *p)
+{
+    if (p != NULL)
+        sodium_free(p); /* sodium_free wipes before unmapping */
+}
+
+static medreg_err read_fd_all(int fd, size_t max, uint8_t *buf, size_t *len)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, max + 1 - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return MEDREG_ERR_IO;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max)
+            return MEDREG_ERR_TOOBIG;
+    }
+    *len = n;
+    return MEDREG_OK;
+}
+
+medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_t **out,
+                               size_t *out_len)
+{
+    medreg_err rc = MEDREG_ERR_IO;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = want ? want : max;
+    struct stat st;
+    int fd = -1;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ENSURE(fd >= 0, MEDREG_ERR_IO);
+    ENSURE(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), MEDREG_ERR_IO);
+    /* a key others can read is a key already lost: refuse it loudly */
+    ENSURE((st.st_mode & 077) == 0, MEDREG_ERR_DENIED);
+    buf = sodium_malloc(cap + 1);
+    ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
+    TRY(read_fd_all(fd, cap, buf, &len));
+    ENSURE(want == 0 || len == want, MEDREG_ERR_INVALID);
+    buf[len] = 0;
+    *out = buf;
+    if (out_len)
+        *out_len = len;
+    buf = NULL;
+    rc = MEDREG_OK;
+out:
+    if (buf)
+        sodium_free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static medreg_err write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return MEDREG_ERR_IO;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return MEDREG_OK;
+}
+
+medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
+{
+    medreg_err rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
+    rc = write_all(fd, data, len);
+    if (rc == MEDREG_OK && fsync(fd) != 0)
+        rc = MEDREG_ERR_IO;
+    close(fd);
+    if (rc != MEDREG_OK)
+        unlink(path);
+    return rc;
+}
+
+medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len)
+{
+    medreg_err rc = MEDREG_OK;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? MEDREG_ERR_NOTFOUND : MEDREG_ERR_IO;
+    buf = malloc(max + 2);
+    ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
+    TRY(read_fd_all(fd, max, (uint8_t *)buf, &len));
+    buf[len] = 0;
+    *out = buf;
+    if (out_len)
+        *out_len = len;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+medreg_err mr_file_write(const char *path, const void *data, size_t len)
+{
+    medreg_err rc;
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return MEDREG_ERR_TOOBIG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return MEDREG_ERR_IO;
+    rc = write_all(fd, data, len);
+    if (rc == MEDREG_OK && fsync(fd) != 0)
+        rc = MEDREG_ERR_IO;
+    close(fd);
+    if (rc == MEDREG_OK && rename(tmp, path) != 0)
+        rc = MEDREG_ERR_IO;
+    if (rc != MEDREG_OK)
+        unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* Secrets: one wipe function, locked memory for long-term keys, and files
+ * that hold secrets (created O_EXCL|O_NOFOLLOW, mode 0600; refused on read
+ * when group or others may read them). */
+#ifndef MR_SECRET_H
+#define MR_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safety.h"
+
+/* Wipe len bytes at p; never optimised away. NULL-safe. */
+void mr_wipe(void *p, size_t len);
+
+/* Constant-time equality of two equal-length byte strings: 1 if equal. */
+int mr_ct_equal(const void *a, const void *b, size_t len);
+
+/* Read a whole secret file of exactly want bytes (want > 0), or, when want is
+ * 0, any length up to max. The file must be a regular file not readable by
+ * group or others. *out is sodium_malloc'ed: free it with mr_secret_free. */
+MR_MUST_CHECK medreg_err mr_secret_file_read(const char *path, size_t want, size_t max,
+                                             uint8_t **out, size_t *out_len);
+void mr_secret_free(void *p);
+
+/* Create path with mode 0600 (fails if it exists) and write len bytes, fsync. */
+MR_MUST_CHECK medreg_err mr_secret_file_write(const char *path, const void *data, size_t len);
+
+/* Read a public (non-secret) file up to max bytes, NUL-terminated. */
+MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len);
+/* Write a public file (mode 0644), replacing it atomically. */
+MR_MUST_CHECK medreg_err mr_file_write(const char *path, const void *data, size_t len);
+
+#endif

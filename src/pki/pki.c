@@ -1,0 +1,282 @@
+#include "pki.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/secret.h"
+
+#define DAYS_CA 3650
+#define DAYS_LEAF 825
+
+static int valid_cn(const char *s)
+{
+    size_t n = 0;
+    if (s == NULL || s[0] == 0)
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return n <= 64 && s[0] != '.';
+}
+
+static char *path_join(const char *dir, const char *name, const char *ext)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s%s", dir, name, ext) < 0)
+        return NULL;
+    return p;
+}
+
+static medreg_err write_key_pem(const char *path, EVP_PKEY *key)
+{
+    medreg_err rc = MEDREG_ERR_CRYPTO;
+    BIO *b = BIO_new(BIO_s_secmem());
+    BUF_MEM *m = NULL;
+    if (b && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1 &&
+        BIO_get_mem_ptr(b, &m) == 1)
+        rc = mr_secret_file_write(path, m->data, m->length);
+    BIO_free(b); /* secmem BIO: freed memory is cleansed */
+    return rc;
+}
+
+static medreg_err write_cert_pem(const char *path, X509 *crt)
+{
+    medreg_err rc = MEDREG_ERR_CRYPTO;
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *m = NULL;
+    if (b && PEM_write_bio_X509(b, crt) == 1 && BIO_get_mem_ptr(b, &m) == 1)
+        rc = mr_file_write(path, m->data, m->length);
+    BIO_free(b);
+    return rc;
+}
+
+static int add_ext(X509 *crt, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, crt, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext == NULL)
+        return 0;
+    int ok = X509_add_ext(crt, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+/* Build and sign a certificate. issuer NULL = self-signed CA. */
+static medreg_err make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
+                            int kind /* 0 ca, 1 person, 2 service */, X509 **out)
+{
+    medreg_err rc = MEDREG_ERR_CRYPTO;
+    X509 *crt = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    uint8_t serial[16];
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *sn = NULL;
+
+    *out = NULL;
+    ENSURE(crt && name, MEDREG_ERR_NOMEM);
+    ENSURE(RAND_bytes(serial, sizeof serial) == 1, MEDREG_ERR_CRYPTO);
+    serial[0] &= 0x7f;
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    ENSURE(bn && (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL, MEDREG_ERR_CRYPTO);
+    ENSURE(X509_set_version(crt, 2) && X509_set_serialNumber(crt, sn), MEDREG_ERR_CRYPTO);
+    ENSURE(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"medreg", -1,
+                                      -1, 0) &&
+               X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+                                          -1, 0),
+           MEDREG_ERR_CRYPTO);
+    ENSURE(X509_set_subject_name(crt, name), MEDREG_ERR_CRYPTO);
+    ENSURE(X509_set_issuer_name(crt, issuer ? X509_get_subject_name(issuer) : name),
+           MEDREG_ERR_CRYPTO);
+    ENSURE(X509_gmtime_adj(X509_getm_notBefore(crt), -3600) &&
+               X509_gmtime_adj(X509_getm_notAfter(crt), 86400L * (kind == 0 ? DAYS_CA : DAYS_LEAF)),
+           MEDREG_ERR_CRYPTO);
+    ENSURE(X509_set_pubkey(crt, key), MEDREG_ERR_CRYPTO);
+    X509 *iss = issuer ? issuer : crt;
+    ENSURE(add_ext(crt, iss, NID_subject_key_identifier, "hash"), MEDREG_ERR_CRYPTO);
+    if (kind == 0) {
+        ENSURE(add_ext(crt, iss, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+                   add_ext(crt, iss, NID_key_usage, "critical,keyCertSign,cRLSign"),
+               MEDREG_ERR_CRYPTO);
+    } else {
+        ENSURE(add_ext(crt, iss, NID_authority_key_identifier, "keyid:always") &&
+                   add_ext(crt, iss, NID_basic_constraints, "critical,CA:FALSE") &&
+                   add_ext(crt, iss, NID_key_usage, "critical,digitalSignature,keyAgreement"),
+               MEDREG_ERR_CRYPTO);
+        if (kind == 2)
+            ENSURE(add_ext(crt, iss, NID_ext_key_usage, "serverAuth,clientAuth") &&
+                       add_ext(crt, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"),
+                   MEDREG_ERR_CRYPTO);
+        else
+            ENSURE(add_ext(crt, iss, NID_ext_key_usage, "clientAuth"), MEDREG_ERR_CRYPTO);
+    }
+    ENSURE(X509_sign(crt, issuer_key ? issuer_key : key, EVP_sha256()) > 0, MEDREG_ERR_CRYPTO);
+    *out = crt;
+    crt = NULL;
+    rc = MEDREG_OK;
+out:
+    X509_free(crt);
+    X509_NAME_free(name);
+    BN_free(bn);
+    ASN1_INTEGER_free(sn);
+    return rc;
+}
+
+static medreg_err load_ca(const char *dir, X509 **crt, EVP_PKEY **key)
+{
+    medreg_err rc = MEDREG_OK;
+    char *cp = path_join(dir, "ca", ".crt"), *kp = path_join(dir, "ca", ".key");
+    uint8_t *kpem = NULL;
+    size_t klen = 0;
+    char *cpem = NULL;
+    size_t clen = 0;
+    BIO *b = NULL;
+
+    *crt = NULL;
+    *key = NULL;
+    ENSURE(cp && kp, MEDREG_ERR_NOMEM);
+    TRY(mr_file_read(cp, 1 << 16, &cpem, &clen));
+    TRY(mr_secret_file_read(kp, 0, 1 << 16, &kpem, &klen));
+    b = BIO_new_mem_buf(cpem, (int)clen);
+    ENSURE(b && (*crt = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL, MEDREG_ERR_CRYPTO);
+    BIO_free(b);
+    b = BIO_new_mem_buf(kpem, (int)klen);
+    ENSURE(b && (*key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) != NULL, MEDREG_ERR_CRYPTO);
+out:
+    BIO_free(b);
+    mr_secret_free(kpem);
+    free(cpem);
+    free(cp);
+    free(kp);
+    if (rc != MEDREG_OK) {
+        X509_free(*crt);
+        EVP_PKEY_free(*key);
+        *crt = NULL;
+        *key = NULL;
+    }
+    return rc;
+}
+
+medreg_err mr_pki_issue(const char *dir, const char *name, int service)
+{
+    medreg_err rc = MEDREG_OK;
+    X509 *ca = NULL, *crt = NULL;
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    char *cp = NULL, *kp = NULL;
+
+    ENSURE(valid_cn(name), MEDREG_ERR_INVALID);
+    TRY(load_ca(dir, &ca, &ca_key));
+    key = EVP_EC_gen("P-256");
+    ENSURE(key != NULL, MEDREG_ERR_CRYPTO);
+    TRY(make_cert(name, key, ca, ca_key, service ? 2 : 1, &crt));
+    cp = path_join(dir, name, ".crt");
+    kp = path_join(dir, name, ".key");
+    ENSURE(cp && kp, MEDREG_ERR_NOMEM);
+    TRY(write_key_pem(kp, key));
+    TRY(write_cert_pem(cp, crt));
+out:
+    X509_free(ca);
+    X509_free(crt);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(key);
+    free(cp);
+    free(kp);
+    return rc;
+}
+
+static medreg_err write_pair(const char *dir, const char *name, const uint8_t *sk, size_t sk_len,
+                             const uint8_t *pk, size_t pk_len)
+{
+    medreg_err rc = MEDREG_OK;
+    char *skp = path_join(dir, name, ".key"), *pkp = path_join(dir, name, ".pub");
+    ENSURE(skp && pkp, MEDREG_ERR_NOMEM);
+    TRY(mr_secret_file_write(skp, sk, sk_len));
+    TRY(mr_file_write(pkp, pk, pk_len));
+out:
+    free(skp);
+    free(pkp);
+    return rc;
+}
+
+medreg_err mr_pki_init(const char *dir)
+{
+    medreg_err rc = MEDREG_OK;
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    char *cp = NULL, *kp = NULL;
+    uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+    uint8_t xsk[crypto_box_SECRETKEYBYTES], xpk[crypto_box_PUBLICKEYBYTES];
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return MEDREG_ERR_IO;
+    cp = path_join(dir, "ca", ".crt");
+    kp = path_join(dir, "ca", ".key");
+    ENSURE(cp && kp, MEDREG_ERR_NOMEM);
+    ca_key = EVP_EC_gen("P-256");
+    ENSURE(ca_key != NULL, MEDREG_ERR_CRYPTO);
+    TRY(make_cert("medreg development CA", ca_key, NULL, NULL, 0, &ca));
+    TRY(write_key_pem(kp, ca_key)); /* O_EXCL: an existing CA is never overwritten */
+    TRY(write_cert_pem(cp, ca));
+    TRY(mr_pki_issue(dir, "identity", 1));
+    TRY(mr_pki_issue(dir, "registry", 1));
+    TRY(mr_pki_issue(dir, "admin", 0));
+    /* identity service: Ed25519 key that signs PSN tokens */
+    randombytes_buf(seed, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    TRY(write_pair(dir, "identity.sign", seed, sizeof seed, pk, sizeof pk));
+    /* registry: X25519 key that PSN tokens are sealed to */
+    crypto_box_keypair(xpk, xsk);
+    TRY(write_pair(dir, "registry.seal", xsk, sizeof xsk, xpk, sizeof xpk));
+    /* identity service: key for identifying data at rest and its search index */
+    char *dk = path_join(dir, "identity.data", ".key");
+    ENSURE(dk != NULL, MEDREG_ERR_NOMEM);
+    rc = mr_key_new(dk);
+    free(dk);
+out:
+    mr_wipe(seed, sizeof seed);
+    mr_wipe(sk, sizeof sk);
+    mr_wipe(xsk, sizeof xsk);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    free(cp);
+    free(kp);
+    return rc;
+}
+
+medreg_err mr_key_new(const char *path)
+{
+    uint8_t k[32];
+    randombytes_buf(k, sizeof k);
+    medreg_err rc = mr_secret_file_write(path, k, sizeof k);
+    mr_wipe(k, sizeof k);
+    return rc;
+}
+
+medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65])
+{
+    medreg_err rc = MEDREG_ERR_INVALID;
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (crt && X509_digest(crt, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
+        sodium_bin2hex(hex, 65, md, 32);
+        rc = MEDREG_OK;
+    }
+    X509_free(crt);
+    BIO_free(b);
+    return rc;
+}

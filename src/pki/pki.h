@@ -1,0 +1,26 @@
+/* A development PKI: a CA and the certificates and keys of services and
+ * people, made with OpenSSL. Operators with their own CA skip this (see
+ * docs/pki.md). Private keys are written 0600 with O_EXCL. */
+#ifndef MR_PKI_H
+#define MR_PKI_H
+
+#include <stddef.h>
+
+#include "../core/safety.h"
+
+/* Create DIR (must not contain a CA yet) with ca.{crt,key}, certificates for
+ * the identity and registry services, their protocol keys, and an "admin"
+ * person certificate. */
+MR_MUST_CHECK medreg_err mr_pki_init(const char *dir);
+
+/* Issue NAME.crt/NAME.key in DIR signed by DIR/ca.key. service != 0 makes a
+ * TLS server+client certificate for localhost/127.0.0.1. */
+MR_MUST_CHECK medreg_err mr_pki_issue(const char *dir, const char *name, int service);
+
+/* Write a fresh random 32-byte key file (0600, must not exist). */
+MR_MUST_CHECK medreg_err mr_key_new(const char *path);
+
+/* SHA-256 of a PEM certificate's DER encoding, as 64 lowercase hex chars. */
+MR_MUST_CHECK medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65]);
+
+#endif

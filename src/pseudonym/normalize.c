@@ -1,0 +1,292 @@
+/* Identifier normalisation (issue: foundation §3). Two physicians who type the
+ * same patient differently must reach the same PSN, so every rule here is
+ * deterministic and independent of locale. */
+#include "medreg/pseudonym.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+#include "../core/safety.h"
+#include "../core/secret.h"
+
+static void free_wiped(uint8_t *p, size_t len)
+{
+    mr_wipe(p, len);
+    free(p);
+}
+
+/* Person names: NFKD, drop combining marks (diacritics), drop punctuation,
+ * full case folding, whitespace collapsed to one ASCII space, trimmed, NFC. */
+static medreg_err normalize_name(const uint8_t *in, size_t in_len, char **out)
+{
+    medreg_err rc = MEDREG_OK;
+    uint8_t *folded = NULL, *nfc = NULL, *buf = NULL;
+    size_t folded_len = 0, nfc_len = 0, n = 0;
+    const uint8_t *p, *end;
+    int pending_space = 0;
+
+    /* case-fold with NFKD output: decomposes compatibility forms and accents */
+    folded = u8_casefold(in, in_len, NULL, UNINORM_NFKD, NULL, &folded_len);
+    ENSURE(folded != NULL, MEDREG_ERR_INVALID);
+    buf = malloc(folded_len + 1);
+    ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
+    p = folded;
+    end = folded + folded_len;
+    while (p < end) {
+        ucs4_t uc;
+        int l = u8_mbtouc(&uc, p, (size_t)(end - p));
+        ENSURE(l > 0 && uc != 0xfffd, MEDREG_ERR_INVALID);
+        if (uc_is_general_category(uc, UC_CATEGORY_Cc) ||
+            uc_is_general_category(uc, UC_CATEGORY_Cs) ||
+            uc_is_general_category(uc, UC_CATEGORY_Co)) {
+            rc = MEDREG_ERR_INVALID;
+            goto out;
+        }
+        if (uc_is_general_category(uc, UC_CATEGORY_M) ||
+            uc_is_general_category(uc, UC_CATEGORY_P) ||
+            uc_is_general_category(uc, UC_CATEGORY_Cf)) {
+            p += l; /* diacritics, punctuation, zero-width formatting */
+            continue;
+        }
+        if (uc_is_general_category(uc, UC_CATEGORY_Z) || uc == '\t') {
+            pending_space = (n > 0);
+            p += l;
+            continue;
+        }
+        if (pending_space) {
+            buf[n++] = ' ';
+            pending_space = 0;
+        }
+        memcpy(buf + n, p, (size_t)l);
+        n += (size_t)l;
+        p += l;
+    }
+    ENSURE(n > 0, MEDREG_ERR_INVALID);
+    nfc = u8_normalize(UNINORM_NFC, buf, n, NULL, &nfc_len);
+    ENSURE(nfc != NULL, MEDREG_ERR_NOMEM);
+    *out = malloc(nfc_len + 1);
+    ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
+    memcpy(*out, nfc, nfc_len);
+    (*out)[nfc_len] = 0;
+out:
+    if (folded)
+        free_wiped(folded, folded_len);
+    if (buf)
+        free_wiped(buf, folded_len + 1);
+    if (nfc)
+        free_wiped(nfc, nfc_len);
+    return rc;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return d[m - 1];
+}
+
+/* Parse up to maxd digits at s[*i]; at least mind. */
+static int take_digits(const char *s, size_t len, size_t *i, int mind, int maxd, int *val)
+{
+    int v = 0, k = 0;
+    while (*i < len && k < maxd && s[*i] >= '0' && s[*i] <= '9') {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    *val = v;
+    return k >= mind;
+}
+
+/* Dates: YYYY-MM-DD, YYYYMMDD, DD.MM.YYYY, D.M.YYYY, DD-MM-YYYY and
+ * DD/MM/YYYY (or MM/DD/YYYY when the module says so). Two-digit years are
+ * refused: a birth year cannot be guessed safely. */
+static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, size_t in_len,
+                                 char **out)
+{
+    size_t b = 0, e = in_len, i;
+    int y = 0, m = 0, d = 0, a = 0, c = 0;
+    char sep;
+
+    while (b < e && (in[b] == ' ' || in[b] == '\t'))
+        b++;
+    while (e > b && (in[e - 1] == ' ' || in[e - 1] == '\t'))
+        e--;
+    in += b;
+    in_len = e - b;
+    if (in_len == 8) {
+        for (i = 0; i < 8; i++)
+            if (in[i] < '0' || in[i] > '9')
+                return MEDREG_ERR_INVALID;
+        i = 0;
+        take_digits(in, in_len, &i, 4, 4, &y);
+        take_digits(in, in_len, &i, 2, 2, &m);
+        take_digits(in, in_len, &i, 2, 2, &d);
+    } else {
+        i = 0;
+        if (!take_digits(in, in_len, &i, 1, 4, &a) || i >= in_len)
+            return MEDREG_ERR_INVALID;
+        int first_len = (int)i;
+        sep = in[i++];
+        if (sep != '-' && sep != '.' && sep != '/')
+            return MEDREG_ERR_INVALID;
+        if (!take_digits(in, in_len, &i, 1, 2, &c) || i >= in_len || in[i] != sep)
+            return MEDREG_ERR_INVALID;
+        i++;
+        int third;
+        size_t before = i;
+        if (!take_digits(in, in_len, &i, 1, 4, &third) || i != in_len)
+            return MEDREG_ERR_INVALID;
+        if (first_len == 4) { /* YYYY-MM-DD (also with . or /) */
+            if (i - before > 2)
+                return MEDREG_ERR_INVALID;
+            y = a;
+            m = c;
+            d = third;
+        } else {
+            if (first_len > 2 || i - before != 4)
+                return MEDREG_ERR_INVALID;
+            y = third;
+            if (sep == '/' && rule->slash_order == MEDREG_DATE_MDY) {
+                m = a;
+                d = c;
+            } else {
+                d = a;
+                m = c;
+            }
+        }
+    }
+    if (y < 1800 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return MEDREG_ERR_INVALID;
+    *out = malloc(11);
+    if (*out == NULL)
+        return MEDREG_ERR_NOMEM;
+    (*out)[0] = (char)('0' + y / 1000);
+    (*out)[1] = (char)('0' + y / 100 % 10);
+    (*out)[2] = (char)('0' + y / 10 % 10);
+    (*out)[3] = (char)('0' + y % 10);
+    (*out)[4] = '-';
+    (*out)[5] = (char)('0' + m / 10);
+    (*out)[6] = (char)('0' + m % 10);
+    (*out)[7] = '-';
+    (*out)[8] = (char)('0' + d / 10);
+    (*out)[9] = (char)('0' + d % 10);
+    (*out)[10] = 0;
+    return MEDREG_OK;
+}
+
+static int alnum_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    return ch - 'A' + 10;
+}
+
+static int check_luhn(const char *s, size_t n)
+{
+    int sum = 0, dbl = 0;
+    if (n < 2)
+        return 0;
+    for (size_t i = n; i-- > 0;) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        int v = s[i] - '0';
+        if (dbl) {
+            v *= 2;
+            if (v > 9)
+                v -= 9;
+        }
+        sum += v;
+        dbl = !dbl;
+    }
+    return sum % 10 == 0;
+}
+
+static int check_ean13(const char *s, size_t n)
+{
+    int sum = 0;
+    if (n != 13)
+        return 0;
+    for (size_t i = 0; i < 13; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        sum += (s[i] - '0') * ((i % 2) ? 3 : 1);
+    }
+    return sum % 10 == 0;
+}
+
+static int check_mod97(const char *s, size_t n)
+{
+    unsigned r = 0;
+    if (n < 3)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = alnum_value(s[i]);
+        r = (v >= 10) ? (r * 100 + (unsigned)v) % 97 : (r * 10 + (unsigned)v) % 97;
+    }
+    return r == 1;
+}
+
+static medreg_err normalize_code(const medreg_ident_rule *rule, const char *in, size_t in_len,
+                                 char **out)
+{
+    char *buf = malloc(in_len + 1);
+    size_t n = 0;
+    int ok = 1;
+    if (buf == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (size_t i = 0; i < in_len; i++) {
+        char ch = in[i];
+        if (ch == ' ' || ch == '-' || ch == '.' || ch == '/' || ch == '\t')
+            continue;
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) {
+            ok = 0;
+            break;
+        }
+        buf[n++] = ch;
+    }
+    buf[n] = 0;
+    if (ok && n == 0)
+        ok = 0;
+    if (ok) {
+        switch (rule->check) {
+        case MEDREG_CHECK_NONE: break;
+        case MEDREG_CHECK_LUHN: ok = check_luhn(buf, n); break;
+        case MEDREG_CHECK_EAN13: ok = check_ean13(buf, n); break;
+        case MEDREG_CHECK_MOD97: ok = check_mod97(buf, n); break;
+        default: ok = 0;
+        }
+    }
+    if (!ok) {
+        mr_wipe(buf, in_len + 1);
+        free(buf);
+        return MEDREG_ERR_INVALID;
+    }
+    *out = buf;
+    return MEDREG_OK;
+}
+
+medreg_err medreg_normalize(const medreg_ident_rule *rule, const char *in, size_t in_len,
+                            char **out)
+{
+    *out = NULL;
+    if (rule == NULL || in == NULL)
+        return MEDREG_ERR_INVALID;
+    if (in_len > MEDREG_IDENT_MAX)
+        return MEDREG_ERR_TOOBIG;
+    if (u8_check((const uint8_t *)in, in_len) != NULL || memchr(in, 0, in_len) != NULL)
+        return MEDREG_ERR_INVALID;
+    switch (rule->kind) {
+    case MEDREG_IDENT_NAME: return normalize_name((const uint8_t *)in, in_len, out);
+    case MEDREG_IDENT_DATE: return normalize_date(rule, in, in_len, out);
+    case MEDREG_IDENT_CODE: return normalize_code(rule, in, in_len, out);
+    }
+    return MEDREG_ERR_INVALID;
+}

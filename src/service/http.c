@@ -1,0 +1,422 @@
+/* HTTPS glue: libmicrohttpd with a thread pool, bounded request bodies and
+ * connection time limits; the client certificate (mutual TLS, verified by
+ * GnuTLS against the configured CA) says who is calling. */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/secret.h"
+#include "service.h"
+
+typedef struct upload {
+    uint8_t *buf;
+    size_t len, cap;
+    int too_big;
+} upload;
+
+typedef struct server {
+    mr_service *svc;
+    const mr_route *routes[MR_MAX_ROUTES + 8];
+    size_t n_routes;
+} server;
+
+const char *mr_req_query(const mr_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void mr_resp_error(mr_response *resp, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    mr_resp_json(resp, status, j);
+}
+
+void mr_resp_json(mr_response *resp, int status, json_t *j)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    resp->len = resp->body ? strlen(resp->body) : 0;
+    json_decref(j);
+    if (resp->body == NULL) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        resp->status = 500;
+        resp->body = strdup(oom);
+        resp->len = resp->body ? strlen(oom) : 0;
+    }
+}
+
+void mr_resp_db_error(mr_response *resp, medreg_err rc)
+{
+    if (rc == MEDREG_ERR_EXISTS)
+        mr_resp_error(resp, 409, "conflict", "the object already exists");
+    else
+        mr_resp_error(resp, 503, "storage", "storage error: %s", medreg_strerror(rc));
+}
+
+json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const *allowed)
+{
+    json_error_t err;
+    json_t *j;
+    const char *key;
+    json_t *v;
+
+    if (req->body_len == 0) {
+        mr_resp_error(resp, 400, "bad_request", "a JSON body is required");
+        return NULL;
+    }
+    j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        mr_resp_error(resp, 400, "bad_json", "malformed JSON at line %d column %d: %s", err.line,
+                      err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        mr_resp_error(resp, 400, "bad_json", "the body must be a JSON object");
+        return NULL;
+    }
+    json_object_foreach(j, key, v) {
+        size_t i;
+        for (i = 0; allowed[i]; i++)
+            if (!strcmp(allowed[i], key))
+                break;
+        if (allowed[i] == NULL) {
+            mr_resp_error(resp, 400, "unknown_field", "unknown field '%.64s'", key);
+            json_decref(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+char *mr_hex(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n * 2 + 1);
+    if (s)
+        sodium_bin2hex(s, n * 2 + 1, p, n);
+    return s;
+}
+
+void mr_random_id(char out[33])
+{
+    uint8_t b[16];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(out, 33, b, sizeof b);
+}
+
+static int match(const char *pattern, const char *path, const char *params[2], char store[2][128])
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            const char *slash = strchr(path, '/');
+            size_t n = slash ? (size_t)(slash - path) : strlen(path);
+            if (n == 0 || n >= 128 || np >= 2)
+                return 0;
+            memcpy(store[np], path, n);
+            store[np][n] = 0;
+            params[np] = store[np];
+            np++;
+            path += n;
+            pattern++;
+            continue;
+        }
+        if (*pattern != *path)
+            return 0;
+        pattern++;
+        path++;
+    }
+    return *pattern == 0 && *path == 0;
+}
+
+/* Verify the peer certificate chain and take its fingerprint and CN.
+ * Returns 0 when there is no valid client certificate. */
+static int identify_caller(struct MHD_Connection *conn, mr_caller *caller)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    unsigned int status = 0, n = 0;
+    const gnutls_datum_t *certs;
+    gnutls_x509_crt_t crt = NULL;
+    uint8_t md[32];
+    size_t cn_len = sizeof caller->cn - 1;
+
+    if (ci == NULL || ci->tls_session == NULL)
+        return 0;
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    certs = gnutls_certificate_get_peers(session, &n);
+    if (certs == NULL || n == 0)
+        return 0;
+    if (gnutls_certificate_verify_peers2(session, &status) != 0 || status != 0)
+        return 0;
+    crypto_hash_sha256(md, certs[0].data, certs[0].size);
+    sodium_bin2hex(caller->fpr, sizeof caller->fpr, md, sizeof md);
+    caller->cn[0] = 0;
+    if (gnutls_x509_crt_init(&crt) == 0) {
+        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0 &&
+            gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, caller->cn,
+                                          &cn_len) == 0)
+            caller->cn[cn_len] = 0;
+        else
+            caller->cn[0] = 0;
+        gnutls_x509_crt_deinit(crt);
+    }
+    return 1;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, mr_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    resp->body = NULL;
+    MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **con_cls)
+{
+    server *srv = cls;
+    mr_service *svc = srv->svc;
+    upload *up = *con_cls;
+    mr_response resp = {0};
+    mr_request req;
+    char store[2][128];
+    size_t route_ix = srv->n_routes; /* "unmatched" */
+    (void)version;
+
+    if (up == NULL) {
+        up = calloc(1, sizeof *up);
+        if (up == NULL)
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*data_size > 0) {
+        size_t n = *data_size;
+        *data_size = 0;
+        atomic_fetch_add(&svc->bytes_in, n);
+        if (up->too_big || n > svc->cfg->max_body - up->len) {
+            up->too_big = 1; /* keep reading, drop the bytes, answer 413 at the end */
+            return MHD_YES;
+        }
+        if (up->len + n > up->cap) {
+            size_t cap = up->cap ? up->cap : 4096;
+            while (cap < up->len + n)
+                cap *= 2;
+            uint8_t *b = realloc(up->buf, cap);
+            if (b == NULL)
+                return MHD_NO;
+            up->buf = b;
+            up->cap = cap;
+        }
+        memcpy(up->buf + up->len, data, n);
+        up->len += n;
+        return MHD_YES;
+    }
+
+    uint64_t t0 = now_us();
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = url;
+    req.body = up->buf;
+    req.body_len = up->len;
+    req.conn = conn;
+
+    if (up->too_big) {
+        mr_resp_error(&resp, 413, "too_large", "request body exceeds %zu bytes", svc->cfg->max_body);
+        goto send;
+    }
+    int path_known = 0;
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        const char *params[2] = {NULL, NULL};
+        if (!match(srv->routes[i]->pattern, url, params, store))
+            continue;
+        path_known = 1;
+        if (strcmp(srv->routes[i]->method, method) != 0)
+            continue;
+        route_ix = i;
+        req.params[0] = params[0];
+        req.params[1] = params[1];
+        break;
+    }
+    if (route_ix == srv->n_routes) {
+        if (path_known)
+            mr_resp_error(&resp, 405, "method_not_allowed", "method %s not allowed here", method);
+        else
+            mr_resp_error(&resp, 404, "not_found", "no such endpoint");
+        goto send;
+    }
+    /* /healthz answers without a client certificate; everything else needs one */
+    if (strcmp(url, "/healthz") != 0 && !identify_caller(conn, &req.caller)) {
+        mr_resp_error(&resp, 401, "client_certificate_required",
+                      "a client certificate issued by the trusted CA is required");
+        goto send;
+    }
+    srv->routes[route_ix]->handler(svc, &req, &resp);
+    if (resp.status == 0)
+        mr_resp_error(&resp, 500, "internal", "no response");
+
+send:
+    {
+        size_t cls_ix = resp.status >= 100 && resp.status < 600 ? (size_t)resp.status / 100 - 1 : 4;
+        atomic_fetch_add(&svc->requests[route_ix][cls_ix], 1);
+        atomic_fetch_add(&svc->request_us_total, now_us() - t0);
+    }
+    return send_response(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    upload *up = *con_cls;
+    if (up) {
+        /* request bodies carry identifiers: wipe before free */
+        mr_wipe(up->buf, up->cap);
+        free(up->buf);
+        free(up);
+    }
+    *con_cls = NULL;
+}
+
+medreg_err mr_http_serve(mr_service *s, volatile int *stop)
+{
+    medreg_err rc = MEDREG_OK;
+    server srv = {.svc = s};
+    uint8_t *key_pem = NULL;
+    size_t key_len = 0, n;
+    struct MHD_Daemon *d = NULL;
+    const mr_route *role_routes =
+        s->cfg->role == MR_ROLE_IDENTITY ? mr_identity_routes(&n) : mr_registry_routes(&n);
+
+    for (size_t i = 0; i < mr_n_common_routes; i++)
+        srv.routes[srv.n_routes++] = &mr_common_routes[i];
+    for (size_t i = 0; i < n && srv.n_routes < MR_MAX_ROUTES; i++)
+        srv.routes[srv.n_routes++] = &role_routes[i];
+
+    /* the TLS key is read from a 0600 file, handed to GnuTLS and wiped */
+    TRY(mr_secret_file_read(s->cfg->tls_key, 0, 1 << 16, &key_pem, &key_len));
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)s->cfg->listen_port);
+    if (inet_pton(AF_INET, s->cfg->listen_host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "medregd: listen address %s is not an IPv4 address\n", s->cfg->listen_host);
+        rc = MEDREG_ERR_CONFIG;
+        goto out;
+    }
+    d = MHD_start_daemon(
+        MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+        (uint16_t)s->cfg->listen_port, NULL, NULL, on_request, &srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, (const char *)key_pem,
+        MHD_OPTION_HTTPS_MEM_TRUST, s->client_ca_pem,
+        MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_END);
+    mr_secret_free(key_pem);
+    key_pem = NULL;
+    if (d == NULL) {
+        fprintf(stderr, "medregd: cannot start HTTPS on %s:%u\n", s->cfg->listen_host,
+                s->cfg->listen_port);
+        rc = MEDREG_ERR_IO;
+        goto out;
+    }
+    fprintf(stderr, "medregd: %s service listening on https://%s:%u\n", mr_role_name(s->cfg->role),
+            s->cfg->listen_host, s->cfg->listen_port);
+    while (!*stop)
+        usleep(100 * 1000);
+    MHD_stop_daemon(d);
+out:
+    mr_secret_free(key_pem);
+    return rc;
+}
+
+/* Prometheus text exposition for this service's counters. */
+void mr_metrics_render(mr_service *s, mr_response *resp);
+void mr_metrics_render(mr_service *s, mr_response *resp)
+{
+    size_t n;
+    const mr_route *role_routes =
+        s->cfg->role == MR_ROLE_IDENTITY ? mr_identity_routes(&n) : mr_registry_routes(&n);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (fp == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        return;
+    }
+    fprintf(fp, "# HELP medreg_http_requests_total HTTP requests by route and status class.\n"
+                "# TYPE medreg_http_requests_total counter\n");
+    size_t ix = 0;
+    for (size_t pass = 0; pass < 2; pass++) {
+        const mr_route *rs = pass == 0 ? mr_common_routes : role_routes;
+        size_t cnt = pass == 0 ? mr_n_common_routes : n;
+        for (size_t i = 0; i < cnt; i++, ix++)
+            for (size_t c = 0; c < 5; c++) {
+                unsigned long v = atomic_load(&s->requests[ix][c]);
+                if (v)
+                    fprintf(fp, "medreg_http_requests_total{role=\"%s\",route=\"%s\",code=\"%zuxx\"} %lu\n",
+                            mr_role_name(s->cfg->role), rs[i].name, c + 1, v);
+            }
+    }
+    for (size_t c = 0; c < 5; c++) {
+        unsigned long v = atomic_load(&s->requests[ix][c]);
+        if (v)
+            fprintf(fp, "medreg_http_requests_total{role=\"%s\",route=\"unmatched\",code=\"%zuxx\"} %lu\n",
+                    mr_role_name(s->cfg->role), c + 1, v);
+    }
+    fprintf(fp, "# HELP medreg_http_request_seconds_total Time spent handling requests.\n"
+                "# TYPE medreg_http_request_seconds_total counter\n"
+                "medreg_http_request_seconds_total %.6f\n"
+                "# HELP medreg_http_request_bytes_total Request body bytes received.\n"
+                "# TYPE medreg_http_request_bytes_total counter\n"
+                "medreg_http_request_bytes_total %lu\n",
+            (double)atomic_load(&s->request_us_total) / 1e6, atomic_load(&s->bytes_in));
+    fclose(fp);
+    resp->status = 200;
+    resp->body = buf;
+    resp->len = len;
+    resp->content_type = "text/plain; version=0.0.4";
+}

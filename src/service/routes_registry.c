@@ -1,0 +1,691 @@
+/* The registry (architecture: "registry"; seed 000 §2): anonymous records
+ * under random subject handles, filed by physicians through their internal
+ * IDs, immutable and versioned; study extracts for researchers. */
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/secret.h"
+#include "../crypto/psn_token.h"
+#include "service.h"
+
+static int has_role(mr_service *s, mr_response *resp, const char *fpr, const char *role,
+                    const char *module, int *yes)
+{
+    mr_conn *c = NULL;
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_auth_has_role(c, fpr, role, module, yes);
+    mr_db_release(s->db, c);
+    if (rc != MEDREG_OK)
+        mr_resp_db_error(resp, rc);
+    return rc == MEDREG_OK;
+}
+
+static int require_physician(mr_service *s, mr_request *req, mr_response *resp, const char *module,
+                             const char *action)
+{
+    int yes = 0;
+    if (!has_role(s, resp, req->caller.fpr, "physician", module, &yes))
+        return 0;
+    if (!yes) {
+        mr_audit_refusal(s, req, action, module, "", "not a physician of this module");
+        mr_resp_error(resp, 403, "forbidden", "this operation needs the physician role in module '%s'", module);
+    }
+    return yes;
+}
+
+/* A refusal inside a transaction: roll back, then audit it on its own. */
+static void refuse(mr_conn *c, mr_request *req, mr_response *resp, int status,
+                   const char *code, const char *action, const char *module, const char *target,
+                   const char *message)
+{
+    mr_conn_rollback(c);
+    if (mr_audit(c, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
+        fprintf(stderr, "medregd: could not audit a refused %s\n", action);
+    mr_resp_error(resp, status, code, "%s", message);
+}
+
+/* Resolve (or, with a valid token, create) the caller's relation; on
+ * success *subject names the record's subject. Returns 0 after filling resp. */
+static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp,
+                            const char *module, const char *internal_id, const char *token_s,
+                            char subject[33])
+{
+    mr_rows *r = NULL, *sr = NULL;
+    mr_psn_token t;
+    int ok = 0;
+    medreg_err rc;
+    mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
+
+    memset(&t, 0, sizeof t);
+    rc = mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    int exists = mr_rows_count(r) > 0;
+    if (exists && strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0) {
+        refuse(c, req, resp, 403, "forbidden", "record_write", module, internal_id,
+               "this internal ID is not one of yours");
+        goto out;
+    }
+    if (token_s == NULL) {
+        if (!exists) {
+            refuse(c, req, resp, 400, "psn_token_required", "record_write", module, internal_id,
+                   "the first record of a patient needs the PSN token from the identity service");
+            goto out;
+        }
+        snprintf(subject, 33, "%s", mr_rows_text(r, 0, 1));
+        ok = 1;
+        goto out;
+    }
+    /* the token: authentic, fresh, for this module, ID and physician, once */
+    if (mr_psn_token_open(token_s, s->box_sk, s->box_pk, s->identity_pk, &t) != MEDREG_OK) {
+        refuse(c, req, resp, 403, "invalid_token", "record_write", module, internal_id,
+               "the PSN token is not valid");
+        goto out;
+    }
+    uint8_t caller[32];
+    size_t bl = 0;
+    if (sodium_hex2bin(caller, 32, req->caller.fpr, 64, NULL, &bl, NULL) != 0 || bl != 32 ||
+        strcmp(t.module, module) != 0 || strcmp(t.internal_id, internal_id) != 0 ||
+        !mr_ct_equal(t.physician, caller, 32)) {
+        refuse(c, req, resp, 403, "token_mismatch", "record_write", module, internal_id,
+               "the PSN token was issued for another module, internal ID or physician");
+        goto out;
+    }
+    if (t.expires_at <= (uint64_t)time(NULL)) {
+        refuse(c, req, resp, 403, "token_expired", "record_write", module, internal_id,
+               "the PSN token has expired; register the patient again for a fresh one");
+        goto out;
+    }
+    mr_param u[2] = {MR_BLOB(t.nonce, sizeof t.nonce), MR_INT(t.expires_at)};
+    rc = mr_conn_exec(c, "INSERT INTO used_tokens (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
+    if (rc == MEDREG_ERR_EXISTS) {
+        refuse(c, req, resp, 403, "token_replayed", "record_write", module, internal_id,
+               "this PSN token has already been used");
+        goto out;
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (exists) {
+        /* a later token for a known relation: the identity service may have relinked the patient */
+        snprintf(subject, 33, "%s", mr_rows_text(r, 0, 1));
+        mr_param p[4] = {MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn), MR_TEXT(subject), MR_TEXT(module)};
+        rc = mr_conn_exec(c, "SELECT 1 FROM subjects WHERE key_id = $1 AND psn = $2 AND subject = $3 AND module = $4",
+                          p, 4, &sr);
+        if (rc == MEDREG_OK && mr_rows_count(sr) == 0) {
+            rc = mr_conn_exec(c, "UPDATE subjects SET key_id = $1, psn = $2 WHERE subject = $3 AND module = $4",
+                              p, 4, NULL);
+            if (rc == MEDREG_OK)
+                rc = mr_audit(c, req->caller.fpr, "subject_relink", module, internal_id, "ok", "");
+        }
+        if (rc != MEDREG_OK) {
+            mr_resp_db_error(resp, rc);
+            goto out;
+        }
+        ok = 1;
+        goto out;
+    }
+    mr_param p[3] = {MR_TEXT(module), MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn)};
+    rc = mr_conn_exec(c, "SELECT subject FROM subjects WHERE module = $1 AND key_id = $2 AND psn = $3 ORDER BY created_at LIMIT 1",
+                      p, 3, &sr);
+    if (rc == MEDREG_OK && mr_rows_count(sr) > 0) {
+        snprintf(subject, 33, "%s", mr_rows_text(sr, 0, 0));
+    } else if (rc == MEDREG_OK) {
+        mr_random_id(subject);
+        mr_param n[5] = {MR_TEXT(subject), MR_TEXT(module), MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn),
+                         MR_INT(time(NULL))};
+        rc = mr_conn_exec(c, "INSERT INTO subjects (subject, module, key_id, psn, created_at) VALUES ($1, $2, $3, $4, $5)",
+                          n, 5, NULL);
+    }
+    if (rc == MEDREG_OK) {
+        mr_param n[5] = {MR_TEXT(module), MR_TEXT(internal_id), MR_TEXT(req->caller.fpr), MR_TEXT(subject),
+                         MR_INT(time(NULL))};
+        rc = mr_conn_exec(c,
+                          "INSERT INTO relations (module, internal_id, physician, subject, created_at)"
+                          " VALUES ($1, $2, $3, $4, $5)",
+                          n, 5, NULL);
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    ok = 1;
+out:
+    mr_wipe(&t, sizeof t);
+    mr_rows_free(r);
+    mr_rows_free(sr);
+    return ok;
+}
+
+static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
+{
+    const char *field = NULL, *why = NULL;
+    if (data == NULL) {
+        mr_resp_error(resp, 400, "missing_field", "field 'data' is required");
+        return 0;
+    }
+    if (mr_module_validate_record(m, data, &field, &why) != MEDREG_OK) {
+        if (field)
+            mr_resp_error(resp, 400, "invalid_field", "data.%.64s %s", field, why);
+        else
+            mr_resp_error(resp, 400, "invalid_field", "%s", why);
+        return 0;
+    }
+    return 1;
+}
+
+static void record_add(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"module", "internal_id", "psn_token", "data", NULL};
+    json_t *j = mr_req_json(req, resp, allowed);
+    mr_conn *c = NULL;
+    char *data_s = NULL;
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1], subject[33], record_id[33];
+    const mr_module *m;
+    medreg_err rc;
+
+    if (j == NULL)
+        return;
+    const char *module = json_string_value(json_object_get(j, "module"));
+    const char *iid = json_string_value(json_object_get(j, "internal_id"));
+    json_t *tok = json_object_get(j, "psn_token");
+    if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL) {
+        mr_resp_error(resp, 400, module ? "invalid_field" : "missing_field",
+                      "field 'module' must name a module of this registry");
+        goto out;
+    }
+    if (!require_physician(s, req, resp, module, "record_write"))
+        goto out;
+    if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
+        mr_resp_error(resp, 400, iid ? "invalid_field" : "missing_field",
+                      "field 'internal_id' must be an internal ID (its check character did not match)");
+        goto out;
+    }
+    if (tok && (!json_is_string(tok) || json_string_length(tok) >= MR_TOKEN_MAX_CHARS)) {
+        mr_resp_error(resp, 400, "invalid_field", "field 'psn_token' must be a token string");
+        goto out;
+    }
+    if (!validate_data(m, json_object_get(j, "data"), resp))
+        goto out;
+    data_s = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (data_s == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (!resolve_relation(s, c, req, resp, module, internal_id, tok ? json_string_value(tok) : NULL, subject))
+        goto out;
+    mr_random_id(record_id);
+    mr_param p[8] = {MR_TEXT(record_id), MR_INT(1),        MR_TEXT(module),      MR_TEXT(subject),
+                     MR_TEXT(internal_id), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)), MR_TEXT(data_s)};
+    rc = mr_conn_exec(c,
+                      "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at, data)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                      p, 8, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "record_write", module, record_id, "ok", "version 1");
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", record_id, "version", 1, "module",
+                                      module, "internal_id", internal_id));
+out:
+    mr_db_release(s->db, c); /* rolls back anything unfinished; refuse() audits outside it */
+    free(data_s);
+    json_decref(j);
+}
+
+static void record_version(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"data", NULL};
+    json_t *j = mr_req_json(req, resp, allowed);
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    char *data_s = NULL;
+    const mr_module *m;
+    medreg_err rc;
+
+    if (j == NULL)
+        return;
+    mr_param q = MR_TEXT(req->params[0]);
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT r.module, r.subject, r.internal_id, rel.physician, MAX(r.version) FROM records r"
+                          " JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
+                          " WHERE r.record_id = $1 GROUP BY r.module, r.subject, r.internal_id, rel.physician",
+                          &q, 1, &r);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (mr_rows_count(r) == 0) {
+        mr_resp_error(resp, 404, "not_found", "no record has this id");
+        goto out;
+    }
+    if (strcmp(mr_rows_text(r, 0, 3), req->caller.fpr) != 0) {
+        refuse(c, req, resp, 403, "forbidden", "record_correct", mr_rows_text(r, 0, 0), req->params[0],
+               "this record was not filed under one of your internal IDs");
+        goto out;
+    }
+    m = mr_service_module(s, mr_rows_text(r, 0, 0), NULL);
+    if (m == NULL) {
+        mr_resp_error(resp, 409, "conflict", "the record's module is no longer configured");
+        goto out;
+    }
+    if (!validate_data(m, json_object_get(j, "data"), resp))
+        goto out;
+    data_s = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
+    int64_t version = mr_rows_int(r, 0, 4) + 1;
+    mr_param p[8] = {MR_TEXT(req->params[0]), MR_INT(version), MR_TEXT(m->name), MR_TEXT(mr_rows_text(r, 0, 1)),
+                     MR_TEXT(mr_rows_text(r, 0, 2)), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)),
+                     MR_TEXT(data_s ? data_s : "{}")};
+    rc = data_s ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at, data)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                          p, 8, NULL);
+    char detail[32];
+    snprintf(detail, sizeof detail, "version %lld", (long long)version);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "record_correct", m->name, req->params[0], "ok", detail);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    mr_resp_json(resp, 201, json_pack("{s:s,s:I}", "record_id", req->params[0], "version", (json_int_t)version));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+    free(data_s);
+    json_decref(j);
+}
+
+static json_t *record_json(const mr_rows *r, size_t i)
+{
+    json_t *data = json_loads(mr_rows_text(r, i, 5), 0, NULL);
+    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:o}", "record_id", mr_rows_text(r, i, 0), "version",
+                     (json_int_t)mr_rows_int(r, i, 1), "module", mr_rows_text(r, i, 2), "internal_id",
+                     mr_rows_text(r, i, 3), "created_at", (json_int_t)mr_rows_int(r, i, 4), "data",
+                     data ? data : json_null());
+}
+
+static void record_list(mr_service *s, mr_request *req, mr_response *resp)
+{
+    const char *module = mr_req_query(req, "module"), *iid = mr_req_query(req, "internal_id");
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1] = "";
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    medreg_err rc;
+
+    if (module == NULL || mr_service_module(s, module, NULL) == NULL) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'module' must name a module of this registry");
+        return;
+    }
+    if (iid && medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'internal_id' is not a valid internal ID");
+        return;
+    }
+    if (!require_physician(s, req, resp, module, "record_read"))
+        return;
+    rc = mr_db_acquire(s->db, &c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    if (iid) {
+        mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
+        rc = mr_conn_exec(c, "SELECT physician FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
+        if (rc == MEDREG_OK && (mr_rows_count(r) == 0 || strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0)) {
+            refuse(c, req, resp, 403, "forbidden", "record_read", module, internal_id,
+                   "this internal ID is not one of yours");
+            goto out;
+        }
+        mr_rows_free(r);
+        r = NULL;
+    }
+    /* the latest version of every record filed under the caller's internal IDs */
+    mr_param p[3] = {MR_TEXT(module), MR_TEXT(req->caller.fpr), MR_TEXT(internal_id)};
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT r.record_id, r.version, r.module, r.internal_id, r.created_at, r.data FROM records r"
+                          " JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
+                          " WHERE r.module = $1 AND rel.physician = $2 AND ($3 = '' OR r.internal_id = $3)"
+                          " AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
+                          " ORDER BY r.created_at, r.record_id LIMIT 10000",
+                          p, 3, &r);
+    if (rc == MEDREG_OK) {
+        char detail[48];
+        snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
+        rc = mr_audit(c, req->caller.fpr, "record_read", module, internal_id, "ok", detail);
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(arr, record_json(r, i));
+    mr_resp_json(resp, 200, json_pack("{s:o}", "records", arr));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+}
+
+static void record_get(mr_service *s, mr_request *req, mr_response *resp)
+{
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    mr_param q = MR_TEXT(req->params[0]);
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT r.record_id, r.version, r.module, r.internal_id, r.created_at, r.data, rel.physician"
+                          " FROM records r JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
+                          " WHERE r.record_id = $1 ORDER BY r.version",
+                          &q, 1, &r);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (mr_rows_count(r) == 0) {
+        mr_resp_error(resp, 404, "not_found", "no record has this id");
+        goto out;
+    }
+    if (strcmp(mr_rows_text(r, 0, 6), req->caller.fpr) != 0) {
+        /* consent to see other physicians' records comes with the card protocol */
+        refuse(c, req, resp, 403, "forbidden", "record_read", mr_rows_text(r, 0, 2), req->params[0],
+               "this record was not filed under one of your internal IDs");
+        goto out;
+    }
+    rc = mr_audit(c, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", "");
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    json_t *versions = json_array();
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(versions, record_json(r, i));
+    mr_resp_json(resp, 200, json_pack("{s:s,s:o}", "record_id", req->params[0], "versions", versions));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+}
+
+static int require_admin(mr_service *s, mr_request *req, mr_response *resp, const char *action)
+{
+    int yes = 0;
+    if (!has_role(s, resp, req->caller.fpr, "admin", "", &yes))
+        return 0;
+    if (!yes) {
+        mr_audit_refusal(s, req, action, "", "", "not a registry administrator");
+        mr_resp_error(resp, 403, "forbidden", "this operation needs the admin role");
+    }
+    return yes;
+}
+
+static int valid_study_name(const char *n)
+{
+    size_t i;
+    if (n == NULL || n[0] == 0)
+        return 0;
+    for (i = 0; n[i]; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') || (n[i] >= '0' && n[i] <= '9') ||
+              n[i] == '-' || n[i] == '_' || n[i] == '.'))
+            return 0;
+    return i <= 64;
+}
+
+static void study_create(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"module", "name", NULL};
+    json_t *j;
+    mr_conn *c = NULL;
+    uint8_t key[32];
+    medreg_err rc;
+
+    if (!require_admin(s, req, resp, "study_create"))
+        return;
+    j = mr_req_json(req, resp, allowed);
+    if (j == NULL)
+        return;
+    const char *module = json_string_value(json_object_get(j, "module"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    if (module == NULL || mr_service_module(s, module, NULL) == NULL || !valid_study_name(name)) {
+        mr_resp_error(resp, 400, "invalid_field",
+                      "'module' must name a module and 'name' be 1..64 of A-Z a-z 0-9 . _ -");
+        goto out;
+    }
+    randombytes_buf(key, sizeof key);
+    mr_param p[5] = {MR_TEXT(module), MR_TEXT(name), MR_BLOB(key, sizeof key), MR_INT(time(NULL)),
+                     MR_TEXT(req->caller.fpr)};
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "INSERT INTO studies (module, name, study_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+                          p, 5, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "study_create", module, name, "ok", "");
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK)
+        mr_resp_db_error(resp, rc);
+    else
+        mr_resp_json(resp, 201, json_pack("{s:s,s:s}", "module", module, "name", name));
+out:
+    mr_wipe(key, sizeof key);
+    mr_db_release(s->db, c);
+    json_decref(j);
+}
+
+/* study pseudonym = HMAC-SHA256(study key, "medreg/study/v1" ‖ 0 ‖ kind ‖ 0 ‖ id), first 16 bytes */
+static void study_pseudonym(const uint8_t key[32], const char *kind, const char *id, char out[33])
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[32], z = 0;
+    static const char tag[] = "medreg/study/v1";
+    crypto_auth_hmacsha256_init(&st, key, 32);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_auth_hmacsha256_update(&st, &z, 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)kind, strlen(kind));
+    crypto_auth_hmacsha256_update(&st, &z, 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)id, strlen(id));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(out, 33, mac, 16);
+    mr_wipe(&st, sizeof st);
+}
+
+static void csv_value(FILE *fp, json_t *v)
+{
+    char *s = NULL;
+    if (v == NULL || json_is_null(v)) {
+        fputs("", fp);
+        return;
+    }
+    if (json_is_string(v)) {
+        csv_fwrite(fp, json_string_value(v), json_string_length(v));
+        return;
+    }
+    s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (s)
+        csv_fwrite(fp, s, strlen(s));
+    free(s);
+}
+
+static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
+{
+    const char *module = mr_req_query(req, "module"), *study = mr_req_query(req, "study");
+    const mr_module *m;
+    mr_conn *c = NULL;
+    mr_rows *k = NULL, *r = NULL;
+    int yes = 0, admin = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = NULL;
+    uint8_t key[32];
+    medreg_err rc;
+
+    memset(key, 0, sizeof key);
+    if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL || !valid_study_name(study)) {
+        mr_resp_error(resp, 400, "invalid_query", "queries 'module' (a module) and 'study' (a study name) are required");
+        return;
+    }
+    if (!has_role(s, resp, req->caller.fpr, "researcher", module, &yes) ||
+        (!yes && !has_role(s, resp, req->caller.fpr, "admin", "", &admin)))
+        return;
+    if (!yes && !admin) {
+        mr_audit_refusal(s, req, "export", module, study, "not a researcher of this module");
+        mr_resp_error(resp, 403, "forbidden", "exports need the researcher role in module '%s'", module);
+        return;
+    }
+    rc = mr_db_acquire(s->db, &c);
+    mr_param q[2] = {MR_TEXT(module), MR_TEXT(study)};
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c, "SELECT study_key FROM studies WHERE module = $1 AND name = $2", q, 2, &k);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    size_t kl = 0;
+    const uint8_t *kp = mr_rows_blob(k, 0, 0, &kl);
+    if (mr_rows_count(k) != 1 || kl != 32) {
+        mr_resp_error(resp, 404, "not_found", "module '%s' has no study '%s'", module, study);
+        goto out;
+    }
+    memcpy(key, kp, 32);
+    mr_param p = MR_TEXT(module);
+    rc = mr_conn_exec(c,
+                      "SELECT r.subject, r.record_id, r.version, r.created_at, r.data FROM records r"
+                      " WHERE r.module = $1 AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
+                      " ORDER BY r.subject, r.created_at, r.record_id",
+                      &p, 1, &r);
+    if (rc == MEDREG_OK) {
+        char detail[80];
+        snprintf(detail, sizeof detail, "study=%s rows=%zu", study, mr_rows_count(r));
+        rc = mr_audit(c, req->caller.fpr, "export", module, study, "ok", detail);
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    fp = open_memstream(&buf, &len);
+    if (fp == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    /* no internal IDs, no physicians, no registry handles: only study-specific pseudonyms */
+    fputs("subject,record,version,recorded_on", fp);
+    for (size_t f = 0; f < m->n_fields; f++) {
+        fputc(',', fp);
+        csv_fwrite(fp, m->fields[f].name, strlen(m->fields[f].name));
+    }
+    fputs("\r\n", fp);
+    for (size_t i = 0; i < mr_rows_count(r); i++) {
+        char sp[33], rp[33], day[16];
+        time_t t = (time_t)mr_rows_int(r, i, 3);
+        struct tm tm;
+        study_pseudonym(key, "subject", mr_rows_text(r, i, 0), sp);
+        study_pseudonym(key, "record", mr_rows_text(r, i, 1), rp);
+        gmtime_r(&t, &tm);
+        strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        fprintf(fp, "%s,%s,%lld,%s", sp, rp, (long long)mr_rows_int(r, i, 2), day);
+        json_t *data = json_loads(mr_rows_text(r, i, 4), 0, NULL);
+        for (size_t f = 0; f < m->n_fields; f++) {
+            fputc(',', fp);
+            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL);
+        }
+        json_decref(data);
+        fputs("\r\n", fp);
+    }
+    fclose(fp);
+    fp = NULL;
+    resp->status = 200;
+    resp->body = buf;
+    resp->len = len;
+    resp->content_type = "text/csv; charset=utf-8";
+    buf = NULL;
+out:
+    mr_wipe(key, sizeof key);
+    if (fp)
+        fclose(fp);
+    free(buf);
+    mr_rows_free(k);
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+}
+
+static void stats(mr_service *s, mr_request *req, mr_response *resp)
+{
+    mr_conn *c = NULL;
+    json_t *arr = json_array();
+    if (!require_admin(s, req, resp, "stats")) {
+        json_decref(arr);
+        return;
+    }
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    for (size_t i = 0; rc == MEDREG_OK && i < s->n_modules; i++) {
+        mr_rows *r = NULL;
+        mr_param p = MR_TEXT(s->modules[i]->name);
+        rc = mr_conn_exec(c,
+                          "SELECT (SELECT COUNT(*) FROM subjects WHERE module = $1),"
+                          " (SELECT COUNT(DISTINCT record_id) FROM records WHERE module = $1),"
+                          " (SELECT COUNT(*) FROM records WHERE module = $1),"
+                          " (SELECT COUNT(*) FROM relations WHERE module = $1),"
+                          " (SELECT COUNT(DISTINCT physician) FROM relations WHERE module = $1)",
+                          &p, 1, &r);
+        if (rc == MEDREG_OK)
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "module", s->modules[i]->name,
+                                                 "subjects", (json_int_t)mr_rows_int(r, 0, 0), "records",
+                                                 (json_int_t)mr_rows_int(r, 0, 1), "versions",
+                                                 (json_int_t)mr_rows_int(r, 0, 2), "relations",
+                                                 (json_int_t)mr_rows_int(r, 0, 3), "physicians",
+                                                 (json_int_t)mr_rows_int(r, 0, 4)));
+        mr_rows_free(r);
+    }
+    mr_db_release(s->db, c);
+    if (rc != MEDREG_OK) {
+        json_decref(arr);
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    mr_resp_json(resp, 200, json_pack("{s:o}", "modules", arr));
+}
+
+static const mr_route ROUTES[] = {
+    {"POST", "/v1/records", record_add, "record_add"},
+    {"GET", "/v1/records", record_list, "record_list"},
+    {"GET", "/v1/records/*", record_get, "record_get"},
+    {"POST", "/v1/records/*/versions", record_version, "record_version"},
+    {"POST", "/v1/studies", study_create, "study_create"},
+    {"GET", "/v1/export", export_csv, "export"},
+    {"GET", "/v1/stats", stats, "stats"},
+};
+
+const mr_route *mr_registry_routes(size_t *n)
+{
+    *n = sizeof ROUTES / sizeof ROUTES[0];
+    return ROUTES;
+}

@@ -1,0 +1,168 @@
+/* Opening a service: load modules, keys (into locked memory) and the
+ * database; refuse to start on anything inconsistent, naming the cause. */
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/secret.h"
+
+static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char **errmsg)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    medreg_err rc = mr_file_read(path, len, &buf, &n);
+    if (rc == MEDREG_OK && n != len)
+        rc = MEDREG_ERR_INVALID;
+    if (rc == MEDREG_OK)
+        memcpy(dst, buf, len);
+    else if (asprintf(errmsg, "%s: cannot read a %zu-byte public key: %s", path, len,
+                      medreg_strerror(rc)) < 0)
+        *errmsg = NULL;
+    free(buf);
+    return rc;
+}
+
+static medreg_err read_secret(const char *path, size_t len, uint8_t **out, char **errmsg)
+{
+    medreg_err rc = mr_secret_file_read(path, len, 0, out, NULL);
+    if (rc != MEDREG_OK &&
+        asprintf(errmsg, "%s: cannot read a %zu-byte key: %s%s", path, len, medreg_strerror(rc),
+                 rc == MEDREG_ERR_DENIED ? " (key files must be mode 0600)" : "") < 0)
+        *errmsg = NULL;
+    return rc;
+}
+
+static medreg_err read_pem(const char *path, char *dst, size_t cap, char **errmsg)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    medreg_err rc = mr_file_read(path, cap - 1, &buf, &n);
+    if (rc == MEDREG_OK) {
+        memcpy(dst, buf, n + 1);
+    } else if (asprintf(errmsg, "%s: cannot read: %s", path, medreg_strerror(rc)) < 0) {
+        *errmsg = NULL;
+    }
+    free(buf);
+    return rc;
+}
+
+medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg)
+{
+    medreg_err rc = MEDREG_OK;
+    mr_service *s = NULL;
+    uint8_t *seed = NULL, *data_key = NULL;
+
+    *out = NULL;
+    *errmsg = NULL;
+    s = calloc(1, sizeof *s);
+    ENSURE(s != NULL, MEDREG_ERR_NOMEM);
+    s->cfg = cfg;
+    for (size_t i = 0; i < cfg->n_modules; i++) {
+        TRY(mr_module_load(cfg->module_paths[i], &s->modules[i], errmsg));
+        s->n_modules++;
+        if (strcmp(s->modules[i]->name, cfg->module_names[i]) != 0) {
+            if (asprintf(errmsg, "%s: module file names module '%s' but [modules] lists it as '%s'",
+                         cfg->path, s->modules[i]->name, cfg->module_names[i]) < 0)
+                *errmsg = NULL;
+            rc = MEDREG_ERR_CONFIG;
+            goto out;
+        }
+    }
+    TRY(read_pem(cfg->tls_cert, s->tls_cert_pem, sizeof s->tls_cert_pem, errmsg));
+    TRY(read_pem(cfg->client_ca, s->client_ca_pem, sizeof s->client_ca_pem, errmsg));
+    if (cfg->role == MR_ROLE_IDENTITY) {
+        for (size_t i = 0; i < s->n_modules; i++) {
+            mr_module *m = s->modules[i];
+            if (m->key_file == NULL) {
+                if (asprintf(errmsg, "%s: [module] key_file is required by the identity service",
+                             m->path) < 0)
+                    *errmsg = NULL;
+                rc = MEDREG_ERR_CONFIG;
+                goto out;
+            }
+            char *kp = NULL;
+            if (m->key_file[0] == '/') {
+                kp = strdup(m->key_file);
+            } else {
+                const char *slash = strrchr(m->path, '/');
+                int dl = slash ? (int)(slash - m->path) : 1;
+                if (asprintf(&kp, "%.*s/%s", dl, slash ? m->path : ".", m->key_file) < 0)
+                    kp = NULL;
+            }
+            ENSURE(kp != NULL, MEDREG_ERR_NOMEM);
+            rc = read_secret(kp, MEDREG_PSN_KEY_BYTES, &s->module_keys[i], errmsg);
+            free(kp);
+            TRY(rc);
+        }
+        TRY(read_secret(cfg->signing_key, crypto_sign_SEEDBYTES, &seed, errmsg));
+        s->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+        ENSURE(s->sign_sk != NULL, MEDREG_ERR_NOMEM);
+        uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+        crypto_sign_seed_keypair(pk, s->sign_sk, seed);
+        TRY(read_public(cfg->registry_seal_public, s->registry_pk, sizeof s->registry_pk, errmsg));
+        TRY(read_secret(cfg->data_key, 32, &data_key, errmsg));
+        /* two independent subkeys: one seals identifiers, one makes the search index */
+        s->seal_key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+        s->index_key = sodium_malloc(32);
+        ENSURE(s->seal_key && s->index_key, MEDREG_ERR_NOMEM);
+        crypto_kdf_derive_from_key(s->seal_key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, 1,
+                                   "mr-seal_", data_key);
+        crypto_kdf_derive_from_key(s->index_key, 32, 2, "mr-index", data_key);
+    } else {
+        TRY(read_secret(cfg->seal_key, crypto_box_SECRETKEYBYTES, &s->box_sk, errmsg));
+        crypto_scalarmult_base(s->box_pk, s->box_sk);
+        TRY(read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg));
+    }
+    rc = mr_db_open(cfg->database, cfg->db_pool, &s->db);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot open database %s", cfg->path,
+                     strncmp(cfg->database, "sqlite:", 7) == 0 ? cfg->database : "(postgresql)") < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    rc = mr_db_migrate(s->db, cfg->role == MR_ROLE_IDENTITY ? MR_SCHEMA_IDENTITY : MR_SCHEMA_REGISTRY);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: database migration failed", cfg->path) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    *out = s;
+    s = NULL;
+out:
+    mr_secret_free(seed);
+    mr_secret_free(data_key);
+    if (s)
+        s->cfg = NULL; /* the caller still owns cfg on failure */
+    mr_service_close(s);
+    return rc;
+}
+
+void mr_service_close(mr_service *s)
+{
+    if (s == NULL)
+        return;
+    mr_db_close(s->db);
+    for (size_t i = 0; i < s->n_modules; i++) {
+        mr_module_free(s->modules[i]);
+        mr_secret_free(s->module_keys[i]);
+    }
+    mr_secret_free(s->sign_sk);
+    mr_secret_free(s->seal_key);
+    mr_secret_free(s->index_key);
+    mr_secret_free(s->box_sk);
+    mr_wipe(s, sizeof *s);
+    free(s);
+}
+
+const mr_module *mr_service_module(const mr_service *s, const char *name, size_t *index)
+{
+    for (size_t i = 0; name && i < s->n_modules; i++)
+        if (!strcmp(s->modules[i]->name, name)) {
+            if (index)
+                *index = i;
+            return s->modules[i];
+        }
+    return NULL;
+}

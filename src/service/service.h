@@ -1,0 +1,123 @@
+/* The running service: its configuration, keys, database and modules, and
+ * the request/response types that route handlers see. */
+#ifndef MR_SERVICE_H
+#define MR_SERVICE_H
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/module.h"
+#include "../config/service_config.h"
+#include "../core/safety.h"
+#include "../store/db.h"
+
+#define MR_MAX_ROUTES 32
+
+typedef struct mr_service {
+    mr_service_config *cfg;
+    mr_db *db;
+    mr_module *modules[MR_MAX_MODULES];
+    size_t n_modules;
+    /* identity: per-module PSN keys, token signing key, data-at-rest keys
+     * (all in sodium_malloc'ed, mlock'ed memory) */
+    uint8_t *module_keys[MR_MAX_MODULES];
+    uint8_t *sign_sk;  /* crypto_sign_SECRETKEYBYTES */
+    uint8_t *seal_key; /* at-rest AEAD key, derived from data_key */
+    uint8_t *index_key; /* blind search index key, derived from data_key */
+    uint8_t registry_pk[crypto_box_PUBLICKEYBYTES];
+    /* registry */
+    uint8_t *box_sk; /* crypto_box_SECRETKEYBYTES */
+    uint8_t box_pk[crypto_box_PUBLICKEYBYTES];
+    uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES];
+    /* metrics: per route, per status class (1xx..5xx) */
+    atomic_ulong requests[MR_MAX_ROUTES + 2][5];
+    atomic_ulong request_us_total;
+    atomic_ulong bytes_in;
+    char tls_cert_pem[16384];
+    char client_ca_pem[65536];
+} mr_service;
+
+/* Load config-named keys, modules and database. */
+MR_MUST_CHECK medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg);
+void mr_service_close(mr_service *s);
+const mr_module *mr_service_module(const mr_service *s, const char *name, size_t *index);
+
+typedef struct mr_caller {
+    char fpr[65]; /* hex SHA-256 of the client certificate */
+    char cn[128];
+} mr_caller;
+
+typedef struct mr_request {
+    const char *method;
+    const char *path;
+    const char *params[2]; /* path parameters captured by '*' */
+    const uint8_t *body;
+    size_t body_len;
+    void *conn; /* struct MHD_Connection *, for query arguments */
+    mr_caller caller;
+} mr_request;
+
+typedef struct mr_response {
+    int status;
+    char *body; /* malloc'ed */
+    size_t len;
+    const char *content_type;
+} mr_response;
+
+/* Query argument, or NULL. */
+const char *mr_req_query(const mr_request *req, const char *name);
+
+/* Fill resp with the one error shape {"error":{"code":…,"message":…}}. */
+void mr_resp_error(mr_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Fill resp with a JSON document; takes ownership of j. */
+void mr_resp_json(mr_response *resp, int status, json_t *j);
+
+/* Parse the body as a JSON object whose keys are all in allowed (NULL-
+ * terminated). On failure fills resp (400) and returns NULL. */
+json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const *allowed);
+
+/* Roles: is the caller registered with role for module ("" for any module)? */
+MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role,
+                                          const char *module, int *yes);
+/* Is the caller registered at all? */
+MR_MUST_CHECK medreg_err mr_auth_known(mr_conn *c, const char *fpr, int *yes);
+
+/* Append one row to the audit table (in the caller's transaction if any). */
+MR_MUST_CHECK medreg_err mr_audit(mr_conn *c, const char *actor, const char *action,
+                                  const char *module, const char *target, const char *outcome,
+                                  const char *detail);
+/* Record a refusal in its own transaction; best effort, logs on failure. */
+void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action,
+                      const char *module, const char *target, const char *why);
+
+typedef void (*mr_handler)(mr_service *s, mr_request *req, mr_response *resp);
+
+typedef struct mr_route {
+    const char *method;
+    const char *pattern; /* '/'-separated; '*' matches one segment */
+    mr_handler handler;
+    const char *name; /* metrics label */
+} mr_route;
+
+/* The routes of each role (common ones included). */
+const mr_route *mr_identity_routes(size_t *n);
+const mr_route *mr_registry_routes(size_t *n);
+extern const mr_route mr_common_routes[];
+extern const size_t mr_n_common_routes;
+
+/* Run the HTTPS server until *stop becomes non-zero. */
+MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
+
+/* Standard responses for the database and permission cases. */
+void mr_resp_db_error(mr_response *resp, medreg_err rc);
+
+/* Render bytes as lowercase hex into a malloc'ed string (public data only). */
+char *mr_hex(const uint8_t *p, size_t n);
+/* Random id: 16 bytes as 32 hex characters. */
+void mr_random_id(char out[33]);
+
+#endif

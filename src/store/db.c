@@ -1,0 +1,134 @@
+#include "db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mr_conn {
+    void *handle;
+    int busy;
+    int in_tx;
+    const mr_engine_ops *ops;
+};
+
+struct mr_db {
+    mr_engine engine;
+    const mr_engine_ops *ops;
+    mr_conn *conns;
+    unsigned n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
+{
+    medreg_err rc = MEDREG_OK;
+    mr_db *db = NULL;
+
+    *out = NULL;
+    ENSURE(url != NULL && pool_size >= 1 && pool_size <= 256, MEDREG_ERR_INVALID);
+    db = calloc(1, sizeof *db);
+    ENSURE(db != NULL, MEDREG_ERR_NOMEM);
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        db->engine = MR_ENGINE_SQLITE;
+        db->ops = &mr_sqlite_ops;
+        url += 7;
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        db->engine = MR_ENGINE_POSTGRES;
+        db->ops = &mr_postgres_ops;
+    } else {
+        rc = MEDREG_ERR_CONFIG;
+        goto out;
+    }
+    db->conns = calloc(pool_size, sizeof *db->conns);
+    ENSURE(db->conns != NULL, MEDREG_ERR_NOMEM);
+    for (unsigned i = 0; i < pool_size; i++) {
+        db->conns[i].ops = db->ops;
+        TRY(db->ops->connect(url, &db->conns[i].handle));
+        db->n++;
+    }
+    *out = db;
+    db = NULL;
+out:
+    mr_db_close(db);
+    return rc;
+}
+
+void mr_db_close(mr_db *db)
+{
+    if (db == NULL)
+        return;
+    for (unsigned i = 0; i < db->n; i++)
+        db->ops->disconnect(db->conns[i].handle);
+    free(db->conns);
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->cv);
+    free(db);
+}
+
+mr_engine mr_db_engine(const mr_db *db) { return db->engine; }
+
+medreg_err mr_db_acquire(mr_db *db, mr_conn **out)
+{
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        for (unsigned i = 0; i < db->n; i++)
+            if (!db->conns[i].busy) {
+                db->conns[i].busy = 1;
+                pthread_mutex_unlock(&db->mu);
+                *out = &db->conns[i];
+                return MEDREG_OK;
+            }
+        pthread_cond_wait(&db->cv, &db->mu);
+    }
+}
+
+void mr_db_release(mr_db *db, mr_conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->in_tx)
+        mr_conn_rollback(c); /* a forgotten transaction never leaks into the next request */
+    pthread_mutex_lock(&db->mu);
+    c->busy = 0;
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+medreg_err mr_conn_exec(mr_conn *c, const char *sql, const mr_param *params, size_t n_params,
+                        mr_rows **rows)
+{
+    if (rows)
+        *rows = NULL;
+    return c->ops->exec(c->handle, sql, params, n_params, rows);
+}
+
+medreg_err mr_conn_script(mr_conn *c, const char *sql) { return c->ops->script(c->handle, sql); }
+
+medreg_err mr_conn_begin(mr_conn *c)
+{
+    /* SQLite: take the write lock up front so two writers never deadlock on upgrade */
+    medreg_err rc = c->ops->exec(c->handle, c->ops == &mr_sqlite_ops ? "BEGIN IMMEDIATE" : "BEGIN",
+                                 NULL, 0, NULL);
+    if (rc == MEDREG_OK)
+        c->in_tx = 1;
+    return rc;
+}
+
+medreg_err mr_conn_commit(mr_conn *c)
+{
+    medreg_err rc = c->ops->exec(c->handle, "COMMIT", NULL, 0, NULL);
+    if (rc != MEDREG_OK)
+        mr_conn_rollback(c);
+    c->in_tx = 0;
+    return rc;
+}
+
+void mr_conn_rollback(mr_conn *c)
+{
+    if (c->in_tx)
+        (void)c->ops->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
+    c->in_tx = 0;
+}

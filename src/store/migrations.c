@@ -1,0 +1,148 @@
+/* Versioned schema migrations, the same for both engines.
+ *
+ * Each step is written once in portable SQL; the two words that differ
+ * between engines are spelled BLOBTYPE and SERIALPK and replaced here. Steps
+ * that only make sense for one engine (triggers) carry a per-engine text.
+ * A step runs in one transaction together with its schema_version row, so a
+ * crash never leaves a half-migrated database. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+
+typedef struct migration {
+    int version;
+    unsigned roles; /* MR_SCHEMA_* mask */
+    const char *sql;
+    const char *sqlite_only;
+    const char *postgres_only;
+} migration;
+
+static const migration MIGRATIONS[] = {
+    {1, MR_SCHEMA_ALL,
+     "CREATE TABLE users (fpr TEXT NOT NULL, role TEXT NOT NULL, module TEXT NOT NULL,"
+     " name TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,"
+     " PRIMARY KEY (fpr, role, module));"
+     "CREATE TABLE audit (seq SERIALPK, at BIGINT NOT NULL, actor TEXT NOT NULL,"
+     " action TEXT NOT NULL, module TEXT NOT NULL, target TEXT NOT NULL,"
+     " outcome TEXT NOT NULL, detail TEXT NOT NULL);",
+     /* the audit table is append-only, enforced by the database itself */
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+     "CREATE OR REPLACE FUNCTION medreg_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+     " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;"
+     "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+    {2, MR_SCHEMA_IDENTITY,
+     "CREATE TABLE patients (id TEXT PRIMARY KEY, module TEXT NOT NULL, key_id BIGINT NOT NULL,"
+     " psn BLOBTYPE NOT NULL, sealed BLOBTYPE NOT NULL, created_at BIGINT NOT NULL,"
+     " updated_at BIGINT NOT NULL, UNIQUE (module, key_id, psn));"
+     "CREATE TABLE patient_index (module TEXT NOT NULL, field TEXT NOT NULL,"
+     " digest BLOBTYPE NOT NULL, patient_id TEXT NOT NULL REFERENCES patients(id),"
+     " PRIMARY KEY (module, field, digest, patient_id));"
+     "CREATE TABLE relations (module TEXT NOT NULL, physician TEXT NOT NULL,"
+     " patient_id TEXT NOT NULL REFERENCES patients(id), internal_id TEXT NOT NULL UNIQUE,"
+     " created_at BIGINT NOT NULL, PRIMARY KEY (module, physician, patient_id));",
+     NULL, NULL},
+    {3, MR_SCHEMA_REGISTRY,
+     "CREATE TABLE used_tokens (nonce BLOBTYPE PRIMARY KEY, expires_at BIGINT NOT NULL);"
+     "CREATE TABLE subjects (subject TEXT PRIMARY KEY, module TEXT NOT NULL,"
+     " key_id BIGINT NOT NULL, psn BLOBTYPE NOT NULL, created_at BIGINT NOT NULL);"
+     "CREATE INDEX subjects_psn ON subjects (module, key_id, psn);"
+     "CREATE TABLE relations (module TEXT NOT NULL, internal_id TEXT NOT NULL,"
+     " physician TEXT NOT NULL, subject TEXT NOT NULL REFERENCES subjects(subject),"
+     " created_at BIGINT NOT NULL, PRIMARY KEY (module, internal_id));"
+     "CREATE INDEX relations_physician ON relations (physician, module);"
+     "CREATE TABLE records (record_id TEXT NOT NULL, version BIGINT NOT NULL,"
+     " module TEXT NOT NULL, subject TEXT NOT NULL REFERENCES subjects(subject),"
+     " internal_id TEXT NOT NULL, physician TEXT NOT NULL, created_at BIGINT NOT NULL,"
+     " data TEXT NOT NULL, PRIMARY KEY (record_id, version));"
+     "CREATE INDEX records_subject ON records (module, subject);"
+     "CREATE INDEX records_internal ON records (module, internal_id);"
+     "CREATE TABLE studies (module TEXT NOT NULL, name TEXT NOT NULL,"
+     " study_key BLOBTYPE NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,"
+     " PRIMARY KEY (module, name));",
+     /* records are immutable: a correction is a new version */
+     "CREATE TRIGGER records_no_update BEFORE UPDATE ON records BEGIN SELECT RAISE(ABORT, 'records are immutable'); END;"
+     "CREATE TRIGGER records_no_delete BEFORE DELETE ON records BEGIN SELECT RAISE(ABORT, 'records are immutable'); END;",
+     "CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records"
+     " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+};
+
+static char *substitute(const char *sql, mr_engine engine)
+{
+    static const struct { const char *word, *sqlite, *pg; } subst[] = {
+        {"BLOBTYPE", "BLOB", "BYTEA"},
+        {"SERIALPK", "INTEGER PRIMARY KEY AUTOINCREMENT",
+         "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"},
+    };
+    size_t cap = strlen(sql) * 3 + 1, n = 0;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    while (*sql) {
+        size_t i;
+        for (i = 0; i < sizeof subst / sizeof subst[0]; i++) {
+            size_t wl = strlen(subst[i].word);
+            if (strncmp(sql, subst[i].word, wl) == 0) {
+                const char *rep = engine == MR_ENGINE_SQLITE ? subst[i].sqlite : subst[i].pg;
+                memcpy(out + n, rep, strlen(rep));
+                n += strlen(rep);
+                sql += wl;
+                break;
+            }
+        }
+        if (i == sizeof subst / sizeof subst[0])
+            out[n++] = *sql++;
+    }
+    out[n] = 0;
+    return out;
+}
+
+medreg_err mr_db_migrate(mr_db *db, unsigned roles)
+{
+    medreg_err rc = MEDREG_OK;
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    char *sql = NULL;
+    mr_engine engine = mr_db_engine(db);
+
+    TRY(mr_db_acquire(db, &c));
+    TRY(mr_conn_script(c, "CREATE TABLE IF NOT EXISTS schema_version"
+                          " (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
+    for (size_t i = 0; i < sizeof MIGRATIONS / sizeof MIGRATIONS[0]; i++) {
+        const migration *m = &MIGRATIONS[i];
+        if (!(m->roles & roles))
+            continue;
+        TRY(mr_conn_begin(c));
+        mr_param v = MR_INT(m->version);
+        TRY(mr_conn_exec(c, "SELECT version FROM schema_version WHERE version = $1", &v, 1, &r));
+        int done = mr_rows_count(r) > 0;
+        mr_rows_free(r);
+        r = NULL;
+        if (done) {
+            mr_conn_rollback(c);
+            continue;
+        }
+        sql = substitute(m->sql, engine);
+        ENSURE(sql != NULL, MEDREG_ERR_NOMEM);
+        TRY(mr_conn_script(c, sql));
+        free(sql);
+        sql = NULL;
+        const char *extra = engine == MR_ENGINE_SQLITE ? m->sqlite_only : m->postgres_only;
+        if (extra)
+            TRY(mr_conn_script(c, extra));
+        mr_param p[2] = {MR_INT(m->version), MR_INT(time(NULL))};
+        TRY(mr_conn_exec(c, "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)", p, 2,
+                         NULL));
+        TRY(mr_conn_commit(c));
+    }
+out:
+    free(sql);
+    mr_rows_free(r);
+    if (c)
+        mr_db_release(db, c); /* rolls back an unfinished step */
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* SQLite engine: WAL, synchronous=FULL (an acknowledged commit is on disk),
+ * foreign keys on, a small prepared-statement cache per connection. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define CACHE_SLOTS 64
+
+typedef struct sqlite_conn {
+    sqlite3 *db;
+    struct {
+        const char *sql; /* statements are string literals: pointer is the key */
+        sqlite3_stmt *st;
+    } cache[CACHE_SLOTS];
+} sqlite_conn;
+
+static void sqlite_disconnect(void *h)
+{
+    sqlite_conn *c = h;
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        sqlite3_finalize(c->cache[i].st);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+static medreg_err sqlite_connect(const char *path, void **out)
+{
+    static const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                                    "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"};
+    sqlite_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return MEDREG_ERR_NOMEM;
+    if (sqlite3_open_v2(path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "medreg: sqlite: cannot open %s: %s\n", path,
+                c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite_disconnect(c);
+        return MEDREG_ERR_DB;
+    }
+    sqlite3_busy_timeout(c->db, 15000);
+    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++)
+        if (sqlite3_exec(c->db, pragmas[i], NULL, NULL, NULL) != SQLITE_OK) {
+            fprintf(stderr, "medreg: sqlite: %s: %s\n", pragmas[i], sqlite3_errmsg(c->db));
+            sqlite_disconnect(c);
+            return MEDREG_ERR_DB;
+        }
+    *out = c;
+    return MEDREG_OK;
+}
+
+static sqlite3_stmt *get_stmt(sqlite_conn *c, const char *sql, int *cached)
+{
+    size_t slot = ((uintptr_t)sql >> 4) % CACHE_SLOTS;
+    sqlite3_stmt *st = NULL;
+    *cached = 0;
+    if (c->cache[slot].sql == sql && c->cache[slot].st != NULL) {
+        *cached = 1;
+        return c->cache[slot].st;
+    }
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "medreg: sqlite: prepare failed: %s\n", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    if (c->cache[slot].st != NULL)
+        sqlite3_finalize(c->cache[slot].st);
+    c->cache[slot].sql = sql;
+    c->cache[slot].st = st;
+    *cached = 1;
+    return st;
+}
+
+static medreg_err sqlite_exec(void *h, const char *sql, const mr_param *p, size_t n, mr_rows **rows)
+{
+    sqlite_conn *c = h;
+    medreg_err rc = MEDREG_OK;
+    mr_rows *r = NULL;
+    int cached = 0, s;
+    sqlite3_stmt *st = get_stmt(c, sql, &cached);
+
+    if (st == NULL)
+        return MEDREG_ERR_DB;
+    for (size_t i = 0; i < n; i++) {
+        char name[24];
+        snprintf(name, sizeof name, "$%zu", i + 1);
+        int idx = sqlite3_bind_parameter_index(st, name);
+        if (idx == 0)
+            continue;
+        switch (p[i].type) {
+        case MR_P_NULL: s = sqlite3_bind_null(st, idx); break;
+        case MR_P_TEXT: s = sqlite3_bind_text(st, idx, p[i].ptr, -1, SQLITE_STATIC); break;
+        case MR_P_BLOB:
+            s = sqlite3_bind_blob(st, idx, p[i].len ? p[i].ptr : "", (int)p[i].len, SQLITE_STATIC);
+            break;
+        case MR_P_INT: s = sqlite3_bind_int64(st, idx, p[i].i); break;
+        default: s = SQLITE_MISUSE;
+        }
+        ENSURE(s == SQLITE_OK, MEDREG_ERR_DB);
+    }
+    int ncols = sqlite3_column_count(st);
+    if (rows)
+        TRY(mr_rows_new((size_t)ncols, &r));
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r == NULL)
+            continue;
+        for (int col = 0; col < ncols; col++) {
+            int t = sqlite3_column_type(st, col);
+            if (t == SQLITE_NULL) {
+                TRY(mr_rows_add_cell(r, 1, 0, 0, "", 0));
+            } else if (t == SQLITE_INTEGER) {
+                TRY(mr_rows_add_cell(r, 0, 1, sqlite3_column_int64(st, col), "", 0));
+            } else {
+                const void *b = t == SQLITE_BLOB ? sqlite3_column_blob(st, col)
+                                                 : (const void *)sqlite3_column_text(st, col);
+                TRY(mr_rows_add_cell(r, 0, 0, 0, b, (size_t)sqlite3_column_bytes(st, col)));
+            }
+        }
+    }
+    if (s != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(c->db);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            rc = MEDREG_ERR_EXISTS;
+        } else {
+            fprintf(stderr, "medreg: sqlite: %s\n", sqlite3_errmsg(c->db));
+            rc = MEDREG_ERR_DB;
+        }
+        goto out;
+    }
+    if (rows) {
+        *rows = r;
+        r = NULL;
+    }
+out:
+    mr_rows_free(r);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (!cached)
+        sqlite3_finalize(st);
+    return rc;
+}
+
+static medreg_err sqlite_script(void *h, const char *sql)
+{
+    sqlite_conn *c = h;
+    char *err = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "medreg: sqlite: %s\n", err ? err : sqlite3_errmsg(c->db));
+        sqlite3_free(err);
+        return MEDREG_ERR_DB;
+    }
+    return MEDREG_OK;
+}
+
+const mr_engine_ops mr_sqlite_ops = {sqlite_connect, sqlite_disconnect, sqlite_exec, sqlite_script};
