@@ -180,6 +180,8 @@ static int ident_key(parse_state *st, const char *key, const char *value)
 {
     mr_ident_def *d = &st->m->idents[st->m->n_idents - 1];
     if (!strcmp(key, "kind")) {
+        if (d->rule.kind != 0)
+            return set_err(st, "[identifier %s]: kind set twice (is the section listed twice?)", d->name, NULL);
         if (!strcmp(value, "name"))
             d->rule.kind = MEDREG_IDENT_NAME;
         else if (!strcmp(value, "date"))

@@ -40,6 +40,11 @@ static medreg_err normalize_name(const uint8_t *in, size_t in_len, char **out)
         ucs4_t uc;
         int l = u8_mbtouc(&uc, p, (size_t)(end - p));
         ENSURE(l > 0 && uc != 0xfffd, MEDREG_ERR_INVALID);
+        if (uc_is_general_category(uc, UC_CATEGORY_Z) || uc == '\t') {
+            pending_space = (n > 0);
+            p += l;
+            continue;
+        }
         if (uc_is_general_category(uc, UC_CATEGORY_Cc) ||
             uc_is_general_category(uc, UC_CATEGORY_Cs) ||
             uc_is_general_category(uc, UC_CATEGORY_Co)) {
@@ -50,11 +55,6 @@ static medreg_err normalize_name(const uint8_t *in, size_t in_len, char **out)
             uc_is_general_category(uc, UC_CATEGORY_P) ||
             uc_is_general_category(uc, UC_CATEGORY_Cf)) {
             p += l; /* diacritics, punctuation, zero-width formatting */
-            continue;
-        }
-        if (uc_is_general_category(uc, UC_CATEGORY_Z) || uc == '\t') {
-            pending_space = (n > 0);
-            p += l;
             continue;
         }
         if (pending_space) {
@@ -119,10 +119,11 @@ static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, 
         e--;
     in += b;
     in_len = e - b;
-    if (in_len == 8) {
-        for (i = 0; i < 8; i++)
-            if (in[i] < '0' || in[i] > '9')
-                return MEDREG_ERR_INVALID;
+    int compact = in_len == 8;
+    for (i = 0; compact && i < 8; i++)
+        if (in[i] < '0' || in[i] > '9')
+            compact = 0;
+    if (compact) {
         i = 0;
         take_digits(in, in_len, &i, 4, 4, &y);
         take_digits(in, in_len, &i, 2, 2, &m);

@@ -1,0 +1,176 @@
+# Shared set-up for the integration tests: a PKI, two modules, the identity
+# service and the registry on loopback, on SQLite or PostgreSQL
+# (MEDREG_TEST_DB), with an administrator, two physicians, a module
+# administrator and a researcher registered. Everything is torn down on exit.
+set -euo pipefail
+
+BIN=${MEDREG_BIN:?MEDREG_BIN must point at the build directory}
+SRC=${MEDREG_SRC:?MEDREG_SRC must point at the source directory}
+ENGINE=${MEDREG_TEST_DB:-sqlite}
+MEDREG="$BIN/medreg"
+MEDREGD="$BIN/medregd"
+W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-it.XXXXXX")
+PIDS=()
+PG_DBS=()
+PG_PORT=""
+FAILS=0
+CHECKS=0
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for d in "${PG_DBS[@]}"; do dropdb -p "$PG_PORT" "$d" >/dev/null 2>&1 || true; done
+  if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
+    echo "--- daemon logs ($W) ---"
+    tail -n 30 "$W"/*.log 2>/dev/null || true
+  fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+# expect CODE DESCRIPTION -- COMMAND...: run COMMAND, compare its exit status
+expect() {
+  local want=$1 what=$2
+  shift 3
+  local got=0
+  "$@" >"$W/out" 2>"$W/err" || got=$?
+  if [ "$got" = "$want" ]; then ok "$what"; else
+    fail "$what (exit $got, wanted $want)"; sed 's/^/     /' "$W/out" "$W/err" | head -n 10
+  fi
+}
+# contains FILE TEXT DESCRIPTION / lacks FILE TEXT DESCRIPTION
+contains() { if grep -q -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' missing)"; fi; }
+lacks() { if grep -qi -- "$2" "$1"; then fail "$3 ('$2' present)"; else ok "$3"; fi; }
+finish() {
+  echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+  [ $FAILS -eq 0 ]
+}
+
+db_url() { # NAME -> database URL for this engine
+  if [ "$ENGINE" = postgres ]; then
+    local db="medreg_it_$$_$1_$RANDOM"
+    createdb -p "$PG_PORT" "$db"
+    PG_DBS+=("$db")
+    echo "postgresql:///$db?host=/var/run/postgresql&port=$PG_PORT"
+  else
+    echo "sqlite:$W/$1.db"
+  fi
+}
+
+if [ "$ENGINE" = postgres ]; then
+  PG_PORT=$(pg_lsclusters -h 2>/dev/null | awk '$4=="online"{print $3; exit}')
+  if [ -z "$PG_PORT" ]; then
+    if [ "${MEDREG_REQUIRE_POSTGRES:-0}" = 1 ]; then echo "PostgreSQL is not running" >&2; exit 1; fi
+    echo "PostgreSQL is not running: skipped"; exit 77
+  fi
+fi
+
+cd "$W"
+"$MEDREG" pki init pki >/dev/null
+for who in dr-a dr-b dr-x modadmin researcher monitor; do "$MEDREG" pki issue pki "$who" >/dev/null; done
+cp "$SRC/examples/hip.ini" hip.ini
+sed -e 's/^name = hip/name = knee/' -e 's/^key_file = hip.key/key_file = knee.key/' hip.ini > knee.ini
+"$MEDREG" key new hip.key >/dev/null
+"$MEDREG" key new knee.key >/dev/null
+
+IDENTITY_DB=$(db_url identity)
+REGISTRY_DB=$(db_url registry)
+
+write_configs() { # IDENTITY_PORT REGISTRY_PORT
+  cat > identity.ini <<EOC
+[service]
+role = identity
+listen = 127.0.0.1:$1
+database = $IDENTITY_DB
+threads = 4
+tls_cert = pki/identity.crt
+tls_key = pki/identity.key
+client_ca = pki/ca.crt
+[identity]
+signing_key = pki/identity.sign.key
+registry_seal_public = pki/registry.seal.pub
+data_key = pki/identity.data.key
+token_ttl = 600
+[modules]
+hip = hip.ini
+knee = knee.ini
+EOC
+  cat > registry.ini <<EOC
+[service]
+role = registry
+listen = 127.0.0.1:$2
+database = $REGISTRY_DB
+threads = 4
+tls_cert = pki/registry.crt
+tls_key = pki/registry.key
+client_ca = pki/ca.crt
+[registry]
+seal_key = pki/registry.seal.key
+identity_public = pki/identity.sign.pub
+[modules]
+hip = hip.ini
+knee = knee.ini
+EOC
+}
+
+healthy() { # URL
+  curl -s --max-time 1 --cacert pki/ca.crt "$1/healthz" 2>/dev/null | grep -q '"ok"'
+}
+
+start_daemon() { # CONFIG LOGNAME URL -> sets LAST_PID; 0 when healthy
+  ${MEDREG_DAEMON_WRAPPER:-} "$MEDREGD" --config "$1" >>"$W/$2.log" 2>&1 &
+  LAST_PID=$!
+  for _ in $(seq 1 100); do
+    if healthy "$3"; then return 0; fi
+    kill -0 "$LAST_PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+start_services() {
+  local tries
+  for tries in 1 2 3 4 5; do
+    IPORT=$((20000 + RANDOM % 20000)); RPORT=$((IPORT + 1))
+    write_configs "$IPORT" "$RPORT"
+    export MEDREG_IDENTITY="https://127.0.0.1:$IPORT" MEDREG_REGISTRY="https://127.0.0.1:$RPORT"
+    if start_daemon identity.ini identity "$MEDREG_IDENTITY"; then
+      IDENTITY_PID=$LAST_PID; PIDS+=("$LAST_PID")
+      if start_daemon registry.ini registry "$MEDREG_REGISTRY"; then
+        REGISTRY_PID=$LAST_PID; PIDS+=("$LAST_PID")
+        return 0
+      fi
+      kill "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
+    fi
+  done
+  echo "could not start the services" >&2
+  return 1
+}
+
+restart_registry() {
+  start_daemon registry.ini registry "$MEDREG_REGISTRY"
+  REGISTRY_PID=$LAST_PID; PIDS+=("$LAST_PID")
+}
+
+# The first administrator is bootstrapped on the server host, before start.
+write_configs 1 2
+"$MEDREGD" --config identity.ini --add-admin pki/admin.crt --name admin >/dev/null
+"$MEDREGD" --config registry.ini --add-admin pki/admin.crt --name admin >/dev/null
+start_services
+
+as() { local who=$1; shift; "$MEDREG" --as "pki/$who" "$@"; }
+for d in dr-a dr-b; do
+  for m in hip knee; do
+    as admin user add --on identity --cert-file "pki/$d.crt" --role physician --module "$m" >/dev/null
+    as admin user add --on registry --cert-file "pki/$d.crt" --role physician --module "$m" >/dev/null
+  done
+done
+as admin user add --on identity --cert-file pki/modadmin.crt --role module_admin --module hip >/dev/null
+as admin user add --on registry --cert-file pki/researcher.crt --role researcher --module hip >/dev/null
+as admin user add --on registry --cert-file pki/monitor.crt --role monitor >/dev/null
+
+# json FILE EXPR: read one value with jq
+json() { jq -r "$2" "$1"; }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The foundation end to end through the real CLI: one patient, two
+# physicians, differently typed identifiers; records, versions, exports,
+# identity administration; nobody sees what is not theirs.
+. "$(dirname "$0")/lib.sh"
+
+REC='{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":62,"weight":81.5}'
+REC_B='{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":88,"depression_screen":"negative"}'
+
+expect 0 "Dr A registers Jürgen Müller" -- as dr-a --json patient register --module hip \
+  --id family_name="Müller" --id given_name="Jürgen" --id birth_date=1961-03-07
+cp "$W/out" a.json
+expect 0 "Dr B registers the same patient typed differently" -- as dr-b --json patient register --module hip \
+  --id family_name=" MÜLLER " --id given_name="JÜRGEN" --id birth_date=07.03.1961
+cp "$W/out" b.json
+IA=$(json a.json .internal_id); IB=$(json b.json .internal_id)
+[ "$IA" != "$IB" ] && ok "two physicians get two internal IDs" || fail "internal IDs differ"
+[ "$(json b.json .new_relation)" = true ] && ok "the reply does not reveal that the patient was known" || fail "new_relation"
+expect 0 "Dr A registers the patient again" -- as dr-a --json patient register --module hip \
+  --id family_name="muller" --id given_name="jurgen" --id birth_date=19610307
+[ "$(json "$W/out" .internal_id)" = "$IA" ] && ok "same physician and patient → same internal ID" || fail "stable internal ID"
+json "$W/out" .psn_token > a2.tok
+
+expect 0 "Dr A files a record with the PSN token" -- as dr-a --json record add --module hip --internal-id "$IA" \
+  --token "$(json a.json .psn_token)" --data "$REC"
+RA=$(json "$W/out" .record_id)
+expect 0 "Dr A files a second record without a token" -- as dr-a record add --module hip --internal-id "$IA" --data "$REC"
+expect 0 "a later token for the same relation is accepted once" -- as dr-a record add --module hip \
+  --internal-id "$IA" --token-file a2.tok --data "$REC"
+expect 0 "Dr B files a record" -- as dr-b --json record add --module hip --internal-id "$IB" \
+  --token "$(json b.json .psn_token)" --data "$REC_B"
+RB=$(json "$W/out" .record_id)
+
+expect 0 "Dr A lists records" -- as dr-a --json record list --module hip
+[ "$(jq '.records | length' "$W/out")" = 3 ] && ok "Dr A sees exactly the three records filed under their ID" || fail "Dr A list count"
+lacks "$W/out" "$RB" "Dr A's list does not include Dr B's record"
+expect 0 "Dr B lists records" -- as dr-b --json record list --module hip
+[ "$(jq '.records | length' "$W/out")" = 1 ] && ok "Dr B sees exactly their one record" || fail "Dr B list count"
+expect 3 "Dr B reading Dr A's record is refused" -- as dr-b --json record show "$RA"
+lacks "$W/out" "Corail" "nothing of the record leaks in the refusal"
+contains "$W/out" '"code":"forbidden"' "the refusal has the error shape"
+expect 3 "Dr B listing Dr A's internal ID is refused" -- as dr-b record list --module hip --internal-id "$IA"
+expect 3 "Dr B correcting Dr A's record is refused" -- as dr-b record correct "$RA" --data "$REC_B"
+expect 4 "a record ID that does not exist" -- as dr-a record show 0123456789abcdef0123456789abcdef
+
+expect 0 "Dr A corrects a record: a new version" -- as dr-a --json record correct "$RA" \
+  --data '{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":64}'
+[ "$(json "$W/out" .version)" = 2 ] && ok "the correction is version 2" || fail "version 2"
+expect 0 "both versions are kept" -- as dr-a --json record show "$RA"
+[ "$(jq '.versions | length' "$W/out")" = 2 ] && [ "$(jq '.versions[0].data.harris_hip_score' "$W/out")" = 62 ] \
+  && ok "version 1 is unchanged" || fail "versions"
+
+expect 0 "the administrator creates two studies" -- as admin study create --module hip --name study-1
+expect 0 "second study" -- as admin study create --module hip --name study-2
+expect 4 "a study name is unique" -- as admin study create --module hip --name study-1
+expect 0 "the researcher exports study 1" -- as researcher export --module hip --study study-1 -o s1.csv
+expect 0 "the researcher exports study 2" -- as researcher export --module hip --study study-2 -o s2.csv
+[ "$(wc -l < s1.csv)" = 5 ] && ok "the extract has a header and the four current records" || fail "extract rows $(wc -l < s1.csv)"
+lacks s1.csv "$IA" "no internal IDs in the extract"
+lacks s1.csv "$(as admin --json whoami --on registry >/dev/null; "$MEDREG" pki fingerprint pki/dr-a.crt)" "no physician fingerprints"
+[ "$(cut -d, -f1 s1.csv | tail -n +2 | sort -u | wc -l)" = 1 ] && ok "one patient, one study pseudonym: records stay linked" || fail "linkage"
+S1=$(sed -n 2p s1.csv | cut -d, -f1); S2=$(sed -n 2p s2.csv | cut -d, -f1)
+[ "$S1" != "$S2" ] && ! grep -q "$S1" s2.csv && ok "the two studies' pseudonyms cannot be joined" || fail "study pseudonyms join"
+contains s1.csv '"64"' "the extract holds the latest version"
+expect 3 "a physician cannot export" -- as dr-a export --module hip --study study-1
+expect 4 "an unknown study" -- as researcher export --module hip --study nope
+expect 3 "a researcher of hip cannot export knee" -- as researcher export --module knee --study study-1
+
+expect 0 "registry statistics for the administrator" -- as admin --json stats
+[ "$(jq '.modules[] | select(.module=="hip") | .subjects' "$W/out")" = 1 ] && ok "one subject in hip" || fail "subjects"
+[ "$(jq '.modules[] | select(.module=="hip") | .versions' "$W/out")" = 5 ] && ok "five record versions" || fail "versions count"
+expect 3 "a researcher cannot see statistics" -- as researcher stats
+
+expect 0 "the module administrator searches by name" -- as modadmin --json patient search --module hip \
+  --field family_name --value "MULLER"
+[ "$(jq '.patients | length' "$W/out")" = 1 ] && ok "one patient" || fail "search count"
+[ "$(jq '.patients[0].relations | length' "$W/out")" = 2 ] && ok "with two physician relations" || fail "relations"
+PID=$(jq -r '.patients[0].id' "$W/out")
+expect 0 "the module administrator views the patient" -- as modadmin patient show "$PID"
+contains "$W/out" "Jürgen" "the original spelling is kept"
+expect 3 "a physician cannot search identities" -- as dr-a patient search --module hip --field family_name --value Müller
+expect 3 "a physician cannot view identities" -- as dr-a patient show "$PID"
+expect 0 "a correction that keeps the PSN" -- as modadmin patient correct "$PID" \
+  --id family_name="MÜLLER" --id given_name="Jürgen" --id birth_date=1961-03-07
+expect 4 "a correction that changes the PSN needs --relink" -- as modadmin patient correct "$PID" \
+  --id family_name="Müller" --id given_name="Jürgen Karl" --id birth_date=1961-03-07
+expect 0 "with --relink it is done" -- as modadmin patient correct "$PID" --relink --reason "second given name" \
+  --id family_name="Müller" --id given_name="Jürgen Karl" --id birth_date=1961-03-07
+expect 0 "the identity audit trail" -- as admin --json audit --on identity --limit 1000
+contains "$W/out" '"action":"patient_relink"' "the relink is logged"
+expect 0 "after the relink, Dr B's new token leads to the same subject" -- as dr-b --json patient register --module hip \
+  --id family_name="Müller" --id given_name="Jürgen Karl" --id birth_date=1961-03-07
+[ "$(json "$W/out" .internal_id)" = "$IB" ] && ok "Dr B keeps their internal ID" || fail "relink keeps the relation"
+expect 0 "Dr B files with the relinked token" -- as dr-b record add --module hip --internal-id "$IB" \
+  --token "$(json "$W/out" .psn_token)" --data "$REC_B"
+expect 0 "statistics" -- as admin --json stats
+[ "$(jq '.modules[] | select(.module=="hip") | .subjects' "$W/out")" = 1 ] && ok "still one subject after the relink" || fail "relink subjects"
+
+expect 0 "the registry audit trail" -- as admin --json audit --on registry --limit 1000
+for a in record_write record_read record_correct export study_create; do
+  contains "$W/out" "\"action\":\"$a\"" "audit has $a"
+done
+contains "$W/out" '"outcome":"refused"' "audit has the refusals"
+expect 0 "metrics for the monitor" -- as monitor metrics --on registry
+contains "$W/out" 'medreg_http_requests_total{role="registry",route="record_add",code="2xx"}' "metrics count requests"
+expect 3 "metrics are not for physicians" -- as dr-a metrics --on registry
+expect 3 "an unregistered certificate from the trusted CA gets 403" -- as dr-x whoami --on registry
+expect 3 "... and cannot register patients" -- as dr-x patient register --module hip --id family_name=X --id given_name=Y --id birth_date=2000-01-01
+expect 3 "... nor list records" -- as dr-x record list --module hip
+
+# The registry never holds identifying data; the identity service holds it only encrypted.
+dump() {
+  if [ "$ENGINE" = postgres ]; then pg_dump -p "$PG_PORT" "$(echo "$1" | sed 's|postgresql:///\([^?]*\).*|\1|')"
+  else sqlite3 "${1#sqlite:}" .dump; cat "${1#sqlite:}"* ; fi
+}
+dump "$REGISTRY_DB" > registry.dump 2>/dev/null
+dump "$IDENTITY_DB" > identity.dump 2>/dev/null
+for needle in Müller MÜLLER muller Jürgen jurgen 1961-03-07 07.03.1961; do
+  lacks registry.dump "$needle" "the registry database does not contain '$needle'"
+  lacks identity.dump "$needle" "the identity database does not contain '$needle' in the clear"
+done
+finish

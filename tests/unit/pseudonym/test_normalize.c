@@ -1,0 +1,101 @@
+/* Normalisation on real-world names in Latin, Greek, Cyrillic and CJK
+ * scripts, dates in the common forms, and codes with check digits. */
+#include <stdlib.h>
+
+#include "../check.h"
+#include "medreg/pseudonym.h"
+
+static const medreg_ident_rule NAME = {MEDREG_IDENT_NAME, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
+static const medreg_ident_rule DATE = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
+static const medreg_ident_rule DATE_US = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE, MEDREG_DATE_MDY};
+
+static void expect(const medreg_ident_rule *r, const char *in, const char *want)
+{
+    char *out = NULL;
+    medreg_err rc = medreg_normalize(r, in, strlen(in), &out);
+    if (want == NULL) {
+        CHECK(rc == MEDREG_ERR_INVALID || rc == MEDREG_ERR_TOOBIG);
+        if (rc == MEDREG_OK)
+            fprintf(stderr, "  input \"%s\" was accepted as \"%s\"\n", in, out);
+    } else {
+        CHECK(rc == MEDREG_OK);
+        CHECK_STR(out, want);
+    }
+    free(out);
+}
+
+int main(void)
+{
+    /* Latin: diacritics, case, spacing, punctuation */
+    expect(&NAME, "Jürgen Müller", "jurgen muller");
+    expect(&NAME, " JÜRGEN  MÜLLER ", "jurgen muller");
+    expect(&NAME, "Ju\xcc\x88rgen", "jurgen"); /* decomposed ü */
+    expect(&NAME, "O'Brien", "obrien");
+    expect(&NAME, "Anne-Sophie", "annesophie");
+    expect(&NAME, "Strauß", "strauss");
+    expect(&NAME, "François Lefèvre", "francois lefevre");
+    expect(&NAME, "Łukasz Żółć", "łukasz zołc"); /* ł has no decomposition: kept */
+    expect(&NAME, "Ørsted", "ørsted");
+    expect(&NAME, "ＭＵＬＬＥＲ", "muller"); /* fullwidth compatibility forms */
+    expect(&NAME, "Nguyễn Thị Minh Khai", "nguyen thi minh khai");
+    expect(&NAME, "Dvořák\tAntonín", "dvorak antonin");
+    expect(&NAME, "Zo\xe2\x80\x8b" "e", "zoe"); /* zero-width space dropped */
+    /* Greek: accents removed, final sigma folded */
+    expect(&NAME, "ΣΩΚΡΆΤΗΣ", "σωκρατησ");
+    expect(&NAME, "Σωκράτης", "σωκρατησ");
+    expect(&NAME, "Παπαδόπουλος", "παπαδοπουλοσ");
+    /* Cyrillic: й and ё lose their marks like every diacritic */
+    expect(&NAME, "Пётр Чайковский", "петр чаиковскии");
+    expect(&NAME, "ПЁТР  ЧАЙКОВСКИЙ", "петр чаиковскии");
+    /* CJK: unchanged apart from spacing; fullwidth space collapses */
+    expect(&NAME, "山田 太郎", "山田 太郎");
+    expect(&NAME, "山田\xe3\x80\x80太郎", "山田 太郎");
+    expect(&NAME, "김민준", "김민준");
+    /* refused */
+    expect(&NAME, "", NULL);
+    expect(&NAME, " .,'- ", NULL);
+    expect(&NAME, "bad\x01name", NULL);
+    expect(&NAME, "\xc3\x28", NULL); /* invalid UTF-8 */
+    expect(&NAME, "\xed\xa0\x80", NULL); /* encoded surrogate */
+    {
+        char big[MEDREG_IDENT_MAX + 2];
+        memset(big, 'a', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        expect(&NAME, big, NULL);
+    }
+
+    /* dates */
+    expect(&DATE, "1961-03-07", "1961-03-07");
+    expect(&DATE, "07.03.1961", "1961-03-07");
+    expect(&DATE, "7.3.1961", "1961-03-07");
+    expect(&DATE, " 19610307 ", "1961-03-07");
+    expect(&DATE, "07/03/1961", "1961-03-07");
+    expect(&DATE_US, "03/07/1961", "1961-03-07");
+    expect(&DATE, "07-03-1961", "1961-03-07");
+    expect(&DATE, "2000-02-29", "2000-02-29");
+    expect(&DATE, "1900-02-29", NULL); /* not a leap year */
+    expect(&DATE, "2023-02-29", NULL);
+    expect(&DATE, "31.04.2020", NULL);
+    expect(&DATE, "2020-13-01", NULL);
+    expect(&DATE, "2020-00-10", NULL);
+    expect(&DATE, "07.03.61", NULL); /* two-digit years are refused */
+    expect(&DATE, "1961-3-7x", NULL);
+    expect(&DATE, "1961/03", NULL);
+    expect(&DATE, "tomorrow", NULL);
+    expect(&DATE, "1799-12-31", NULL);
+
+    /* codes and check digits */
+    medreg_ident_rule code = {MEDREG_IDENT_CODE, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
+    expect(&code, "ab-12 34.x/y", "AB1234XY");
+    expect(&code, "AB_12", NULL);
+    code.check = MEDREG_CHECK_LUHN;
+    expect(&code, "7992 7398 713", "79927398713");
+    expect(&code, "79927398710", NULL);
+    code.check = MEDREG_CHECK_EAN13;
+    expect(&code, "756.1234.5678.97", "7561234567897"); /* the Swiss AHV example number */
+    expect(&code, "756.1234.5678.98", NULL);
+    code.check = MEDREG_CHECK_MOD97;
+    expect(&code, "12345678-89", "1234567889");
+    expect(&code, "1234567898", NULL);
+    return TEST_DONE();
+}
