@@ -120,8 +120,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (!strcmp(key, "data_key"))
             return set_path(st, &c->data_key, v);
         if (!strcmp(key, "token_ttl")) {
-            if (!parse_uint(v, 10, 7 * 86400, &x))
-                return fail(st, "token_ttl '%s' must be 10..604800 seconds", v);
+            if (!parse_uint(v, 1, 7 * 86400, &x))
+                return fail(st, "token_ttl '%s' must be 1..604800 seconds", v);
             c->token_ttl_s = (unsigned)x;
             return 1;
         }

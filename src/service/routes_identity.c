@@ -281,7 +281,7 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
         return;
     const char *module = json_string_value(json_object_get(j, "module"));
     if (module == NULL || (m = mr_service_module(s, module, &mi)) == NULL) {
-        mr_resp_error(resp, 400, module ? "invalid_field" : "missing_field",
+        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
                       "field 'module' must name a module of this service");
         goto out;
     }

@@ -197,7 +197,7 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
     const char *iid = json_string_value(json_object_get(j, "internal_id"));
     json_t *tok = json_object_get(j, "psn_token");
     if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL) {
-        mr_resp_error(resp, 400, module ? "invalid_field" : "missing_field",
+        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
                       "field 'module' must name a module of this registry");
         goto out;
     }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Hostile input against the real daemons: malformed and oversized bodies,
+# wrong types, unknown fields, missing certificates, forged, expired,
+# replayed, foreign and cross-module PSN tokens. Every one gets a 4xx with
+# the error shape, and nothing is stored.
+. "$(dirname "$0")/lib.sh"
+
+REC='{"side":"right","implant":"Corail KA","surgery_date":"2022-01-10"}'
+raw() { # WHO METHOD URL [BODY-FILE] -> prints status, body in $W/body
+  local who=$1 method=$2 url=$3 body=${4:-}
+  local args=(-s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt -X "$method")
+  [ "$who" != none ] && args+=(--cert "pki/$who.crt" --key "pki/$who.key")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "@$body")
+  curl "${args[@]}" "$url" || true
+}
+status() { # WANT DESCRIPTION -- raw args...
+  local want=$1 what=$2; shift 3
+  local got; got=$(raw "$@")
+  if [ "$got" = "$want" ] && jq -e '.error.code and .error.message' "$W/body" >/dev/null 2>&1; then
+    ok "$what → $got $(jq -r .error.code "$W/body")"
+  else fail "$what (HTTP $got, wanted $want)"; head -c 300 "$W/body"; echo; fi
+}
+records() { as admin --json stats | jq '[.modules[].versions] | add'; }
+subjects() { as admin --json stats | jq '[.modules[].subjects] | add'; }
+patients_hip() { as modadmin --json patient search --module hip --field family_name --value "$1" | jq '.patients | length'; }
+
+as dr-a --json patient register --module hip --id family_name=Meier --id given_name=Anna --id birth_date=1970-01-01 > a.json
+IA=$(json a.json .internal_id); TA=$(json a.json .psn_token)
+as dr-a --json patient register --module hip --id family_name=Keller --id given_name=Urs --id birth_date=1955-05-05 > a2.json
+IA2=$(json a2.json .internal_id); TA2=$(json a2.json .psn_token)
+as dr-a --json patient register --module knee --id family_name=Meier --id given_name=Anna --id birth_date=1970-01-01 > k.json
+IK=$(json k.json .internal_id); TK=$(json k.json .psn_token)
+as dr-b --json patient register --module hip --id family_name=Meier --id given_name=Anna --id birth_date=1970-01-01 > b.json
+IB=$(json b.json .internal_id); TB=$(json b.json .psn_token)
+R0=$(records); S0=$(subjects)
+
+# --- HTTP layer ---
+printf '{"module":"hip",' > broken.json
+status 400 "malformed JSON" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" broken.json
+printf '[1,2,3]' > array.json
+status 400 "a JSON array instead of an object" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" array.json
+printf '{"module":5,"identifiers":{}}' > types.json
+status 400 "module of the wrong type" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" types.json
+printf '{"module":"hip","identifiers":{"family_name":1,"given_name":"a","birth_date":"2000-01-01"}}' > types2.json
+status 400 "an identifier of the wrong type" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" types2.json
+printf '{"module":"hip","identifiers":{"family_name":"a","given_name":"b","birth_date":"2000-01-01"},"admin":true}' > unknown.json
+status 400 "an unknown field" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" unknown.json
+printf '{"module":"hip","module":"knee","identifiers":{}}' > dup.json
+status 400 "a duplicated key" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" dup.json
+head -c 70000 /dev/zero | tr '\0' 'a' | sed 's/^/{"module":"/; s/$/"}/' > big.json
+status 413 "an oversized body" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" big.json
+status 413 "an oversized record" -- dr-a POST "$MEDREG_REGISTRY/v1/records" big.json
+status 401 "no client certificate" -- none GET "$MEDREG_REGISTRY/v1/records?module=hip"
+status 403 "an unregistered certificate" -- dr-x GET "$MEDREG_REGISTRY/v1/records?module=hip"
+status 404 "an unknown endpoint" -- dr-a GET "$MEDREG_REGISTRY/v1/nothing"
+status 405 "a wrong method" -- dr-a DELETE "$MEDREG_REGISTRY/v1/records"
+status 400 "an unknown module in a query" -- dr-a GET "$MEDREG_REGISTRY/v1/records?module=spleen"
+# a certificate from another CA is refused during the handshake
+mkdir -p other && "$MEDREG" pki init other/pki >/dev/null
+got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pki/admin.crt --key other/pki/admin.key \
+  "$MEDREG_REGISTRY/v1/whoami" || true)
+[ "$got" = 401 ] || [ "$got" = 000 ] && ok "a certificate from a foreign CA is not accepted ($got)" || fail "foreign CA ($got)"
+
+# --- identifiers ---
+expect 4 "a missing identifier" -- as dr-a patient register --module hip --id family_name=X --id given_name=Y
+contains "$W/err" "identifiers.birth_date" "the error names the missing field"
+expect 4 "an impossible date" -- as dr-a patient register --module hip --id family_name=X --id given_name=Y --id birth_date=1999-02-30
+contains "$W/err" "identifiers.birth_date" "the error names the bad field"
+expect 4 "an identifier of another module's schema" -- as dr-a patient register --module hip --id family_name=X --id given_name=Y --id birth_date=1999-02-03 --id ssn=1
+expect 4 "a name that is only punctuation" -- as dr-a patient register --module hip --id family_name="'-." --id given_name=Y --id birth_date=1999-02-03
+[ "$(patients_hip X)" = 0 ] && ok "no patient was stored by the refused registrations" || fail "partial patient stored"
+
+# --- PSN tokens ---
+expect 3 "a forged token (random bytes)" -- as dr-a record add --module hip --internal-id "$IA" \
+  --token "$(head -c 200 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')" --data "$REC"
+contains "$W/err" invalid_token "refused as invalid_token"
+FLIP=$(echo "$TA" | sed 's/^\(.\{40\}\)\(.\)/\1\2/' | awk '{c=substr($0,41,1); r=(c=="A")?"B":"A"; print substr($0,1,40) r substr($0,42)}')
+expect 3 "a token with one character changed" -- as dr-a record add --module hip --internal-id "$IA" --token "$FLIP" --data "$REC"
+expect 3 "Dr B presents Dr A's token with Dr A's internal ID" -- as dr-b record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
+contains "$W/err" token_mismatch "refused as token_mismatch"
+expect 3 "Dr A presents a token for another internal ID" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA2" --data "$REC"
+expect 3 "a hip token for a knee record" -- as dr-a record add --module knee --internal-id "$IA" --token "$TA" --data "$REC"
+expect 3 "a knee token for a hip record" -- as dr-a record add --module hip --internal-id "$IK" --token "$TK" --data "$REC"
+expect 4 "the first record without a token" -- as dr-a record add --module hip --internal-id "$IA" --data "$REC"
+contains "$W/err" psn_token_required "refused as psn_token_required"
+expect 4 "an internal ID with a wrong check character" -- as dr-a record add --module hip \
+  --internal-id "${IA%?}$( [ "${IA: -1}" = 0 ] && echo 1 || echo 0)" --token "$TA" --data "$REC"
+expect 4 "a record that does not fit the schema" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
+  --data '{"side":"middle","implant":"x","surgery_date":"2022-01-10"}'
+contains "$W/err" "data.side" "the error names the field"
+expect 4 "a record with an unknown field" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
+  --data '{"side":"left","implant":"x","surgery_date":"2022-01-10","patient_name":"Anna Meier"}'
+[ "$(records)" = "$R0" ] && [ "$(subjects)" = "$S0" ] && ok "nothing was stored by the refused requests" || fail "partial data stored"
+expect 0 "the genuine token still works once" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
+expect 3 "the same token replayed" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
+contains "$W/err" token_replayed "refused as token_replayed"
+expect 3 "Dr B uses Dr A's internal ID with Dr B's own token" -- as dr-b record add --module hip --internal-id "$IA" --token "$TB" --data "$REC"
+expect 3 "Dr B files under Dr A's internal ID without a token" -- as dr-b record add --module hip --internal-id "$IA" --data "$REC"
+
+# an expired token: a second identity instance with a one-second lifetime, same keys and database
+sed -e "s/^listen = .*/listen = 127.0.0.1:$((IPORT + 2))/" -e 's/^token_ttl = .*/token_ttl = 1/' identity.ini > identity-short.ini
+if start_daemon identity-short.ini identity-short "https://127.0.0.1:$((IPORT + 2))"; then
+  PIDS+=("$LAST_PID")
+  MEDREG_IDENTITY="https://127.0.0.1:$((IPORT + 2))" as dr-a --json patient register --module hip \
+    --id family_name=Keller --id given_name=Urs --id birth_date=1955-05-05 > short.json
+  sleep 2.2
+  expect 3 "an expired token" -- as dr-a record add --module hip --internal-id "$IA2" --token "$(json short.json .psn_token)" --data "$REC"
+  contains "$W/err" token_expired "refused as token_expired"
+else
+  fail "could not start the short-lived identity instance"
+fi
+[ "$(records)" = "$((R0 + 1))" ] && ok "only the one genuine record was stored" || fail "record count $(records)"
+
+expect 0 "the audit trail" -- as admin --json audit --on registry --limit 1000
+for code in invalid_token token_mismatch token_replayed token_expired psn_token_required; do
+  [ "$(jq "[.events[] | select(.outcome==\"refused\" and .detail==\"$code\")] | length" "$W/out")" -ge 1 ] \
+    && ok "audit records the $code refusal" || fail "audit lacks $code"
+done
+finish
