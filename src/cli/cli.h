@@ -67,6 +67,9 @@ int cmd_study(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 
+/* Format a Unix time as ISO 8601 UTC into buf. */
+const char *cli_time(long long t, char buf[32]);
+
 /* Parse "--on identity|registry". */
 int cli_parse_service(const char *s, cli_service *out);
 

@@ -229,9 +229,10 @@ static void print_audit(const cli *c, json_t *j)
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(j, "events"), i, e) {
-        printf("%6lld %lld %-16.16s %-17s %-8s %-10s %-34s %s\n",
+        char t[32];
+        printf("%6lld %s %-16.16s %-17s %-8s %-10s %-34s %s\n",
                (long long)json_integer_value(json_object_get(e, "seq")),
-               (long long)json_integer_value(json_object_get(e, "at")),
+               cli_time((long long)json_integer_value(json_object_get(e, "at")), t),
                json_string_value(json_object_get(e, "actor")), json_string_value(json_object_get(e, "action")),
                json_string_value(json_object_get(e, "outcome")), json_string_value(json_object_get(e, "module")),
                json_string_value(json_object_get(e, "target")), json_string_value(json_object_get(e, "detail")));

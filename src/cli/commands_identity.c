@@ -17,8 +17,11 @@ static void print_registered(const cli *c, json_t *j)
         if (mr_file_write(c->token_out, token, strlen(token)) != MEDREG_OK)
             fprintf(stderr, "medreg: cannot write the token to %s\n", c->token_out);
         else
-            printf("PSN token written to %s (expires at %lld; forward it to the registry with your first record)\n",
-                   c->token_out, (long long)json_integer_value(json_object_get(j, "token_expires_at")));
+        {
+            char t[32];
+            printf("PSN token written to %s (valid until %s; forward it to the registry with the first record)\n",
+                   c->token_out, cli_time((long long)json_integer_value(json_object_get(j, "token_expires_at")), t));
+        }
     } else {
         printf("PSN token: %s\n", token);
     }

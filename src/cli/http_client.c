@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -189,4 +190,13 @@ int cli_parse_service(const char *s, cli_service *out)
     }
     fprintf(stderr, "medreg: --on must be identity or registry\n");
     return 0;
+}
+
+const char *cli_time(long long t, char buf[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, 32, "%lld", t);
+    return buf;
 }

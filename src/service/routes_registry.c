@@ -518,20 +518,27 @@ static void study_pseudonym(const uint8_t key[32], const char *kind, const char 
     mr_wipe(&st, sizeof st);
 }
 
+/* RFC 4180: quote (through libcsv) only the fields that need it */
+static void csv_field(FILE *fp, const char *s, size_t n)
+{
+    if (n > 0 && strcspn(s, ",\"\r\n") == n && s[0] != ' ' && s[n - 1] != ' ')
+        fwrite(s, 1, n, fp);
+    else
+        csv_fwrite(fp, s, n);
+}
+
 static void csv_value(FILE *fp, json_t *v)
 {
     char *s = NULL;
-    if (v == NULL || json_is_null(v)) {
-        fputs("", fp);
+    if (v == NULL || json_is_null(v))
         return;
-    }
     if (json_is_string(v)) {
-        csv_fwrite(fp, json_string_value(v), json_string_length(v));
+        csv_field(fp, json_string_value(v), json_string_length(v));
         return;
     }
     s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (s)
-        csv_fwrite(fp, s, strlen(s));
+        csv_field(fp, s, strlen(s));
     free(s);
 }
 
@@ -600,7 +607,7 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     fputs("subject,record,version,recorded_on", fp);
     for (size_t f = 0; f < m->n_fields; f++) {
         fputc(',', fp);
-        csv_fwrite(fp, m->fields[f].name, strlen(m->fields[f].name));
+        csv_field(fp, m->fields[f].name, strlen(m->fields[f].name));
     }
     fputs("\r\n", fp);
     for (size_t i = 0; i < mr_rows_count(r); i++) {

@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make demo` and `make check`.
+# Everything else is a building block of those two.
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE ?= cmake
+
+.PHONY: all deps build demo check test unit test-asan lint bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/Makefile:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDREG_WERROR=ON
+
+build: $(BUILD)/Makefile
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+# The demonstration: two physicians, one patient, the registry and a study extract.
+demo: deps build
+	@scripts/demo.sh $(BUILD)
+
+lint:
+	@scripts/check-banned
+
+# Every test: unit and integration on SQLite and PostgreSQL, then all of it again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+check: deps lint build
+	@scripts/postgres-start
+	cd $(BUILD) && MEDREG_REQUIRE_POSTGRES=1 ctest --output-on-failure -j 2
+	$(MAKE) test-asan
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+test-asan:
+	$(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMEDREG_SANITIZE=ON -DMEDREG_WERROR=ON
+	$(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && MEDREG_REQUIRE_POSTGRES=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j 2
+
+bench: deps build
+	@scripts/postgres-start
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
