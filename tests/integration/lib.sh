@@ -44,7 +44,27 @@ expect() {
 # contains FILE TEXT DESCRIPTION / lacks FILE TEXT DESCRIPTION
 contains() { if grep -q -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' missing)"; fi; }
 lacks() { if grep -qi -- "$2" "$1"; then fail "$3 ('$2' present)"; else ok "$3"; fi; }
+KILLED=()
+# Stop the daemons gracefully: each must exit 0, and no sanitizer may have
+# reported anything (the daemons run under ASan/UBSan in the sanitizer build).
+stop_services() {
+  local p st
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    st=0; wait "$p" 2>/dev/null || st=$?
+    case " ${KILLED[*]} " in *" $p "*) continue ;; esac
+    [ "$st" = 0 ] && ok "daemon $p stopped cleanly" || fail "daemon $p exited with status $st"
+  done
+  PIDS=()
+  if grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$W"/*.log >/dev/null 2>&1; then
+    fail "a sanitizer reported an error in a daemon"
+    grep -hE -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$W"/*.log | head -n 60
+  else
+    ok "no sanitizer report in the daemon logs"
+  fi
+}
 finish() {
+  stop_services
   echo "$((CHECKS - FAILS)) passed, $FAILS failed"
   [ $FAILS -eq 0 ]
 }

@@ -27,13 +27,14 @@ WPIDS=()
 for w in $(seq 1 "$WRITERS"); do writer "$w" & WPIDS+=($!); done
 sleep "${MEDREG_CRASH_SECONDS:-3}"
 kill -9 "$REGISTRY_PID"
+KILLED+=("$REGISTRY_PID")
 ok "registry killed with SIGKILL under write load"
 sleep 0.5
 touch stop
 for j in "${WPIDS[@]}"; do wait "$j" 2>/dev/null || true; done
 cat acked.* > acked 2>/dev/null || true
 N=$(wc -l < acked)
-[ "$N" -gt 20 ] && ok "$N writes were acknowledged before the kill" || fail "too few acknowledged writes ($N)"
+[ "$N" -ge 10 ] && ok "$N writes were acknowledged before the kill" || fail "too few acknowledged writes ($N)"
 
 restart_registry && ok "the registry restarts on the same database" || fail "restart"
 as dr-a --json record list --module hip > all.json
