@@ -63,8 +63,17 @@ int cmd_pki(cli *c, int argc, char **argv)
 int cmd_key(cli *c, int argc, char **argv)
 {
     (void)c;
+    if (argc == 3 && (!strcmp(argv[1], "new-sign") || !strcmp(argv[1], "new-seal"))) {
+        int seal = !strcmp(argv[1], "new-seal");
+        medreg_err rc = mr_key_pair_new(argv[2], seal);
+        if (rc != MEDREG_OK)
+            return local_error("cannot write the key pair", argv[2], rc);
+        printf("wrote %s.key (mode 0600) and %s.pub: an %s key pair\n", argv[2], argv[2],
+               seal ? "X25519 sealing" : "Ed25519 signing");
+        return EXIT_OK;
+    }
     if (argc != 3 || strcmp(argv[1], "new") != 0) {
-        fputs("usage: medreg key new FILE\n", stderr);
+        fputs("usage: medreg key new FILE | key new-sign PREFIX | key new-seal PREFIX\n", stderr);
         return EXIT_USAGE;
     }
     medreg_err rc = mr_key_new(argv[2]);

@@ -30,6 +30,8 @@ static const char HELP[] =
     "  pki issue DIR NAME [--service]  issue a certificate for a person (or a service)\n"
     "  pki fingerprint CERT         print a certificate's SHA-256 fingerprint\n"
     "  key new FILE                 write a new random module key (mode 0600)\n"
+    "  key new-sign PREFIX          Ed25519 key pair PREFIX.key/.pub (identity service)\n"
+    "  key new-seal PREFIX          X25519 key pair PREFIX.key/.pub (registry)\n"
     "  health --on SERVICE          check that a service is up (no certificate needed)\n"
     "  whoami --on SERVICE          who the service thinks you are, and your roles\n"
     "  user add --on SERVICE --cert-file CERT --role ROLE [--module M] [--name NAME]\n"

@@ -197,11 +197,15 @@ out:
     return rc;
 }
 
-static medreg_err write_pair(const char *dir, const char *name, const uint8_t *sk, size_t sk_len,
-                             const uint8_t *pk, size_t pk_len)
+static medreg_err write_pair(const char *prefix, const uint8_t *sk, size_t sk_len, const uint8_t *pk,
+                             size_t pk_len)
 {
     medreg_err rc = MEDREG_OK;
-    char *skp = path_join(dir, name, ".key"), *pkp = path_join(dir, name, ".pub");
+    char *skp = NULL, *pkp = NULL;
+    if (asprintf(&skp, "%s.key", prefix) < 0)
+        skp = NULL;
+    if (asprintf(&pkp, "%s.pub", prefix) < 0)
+        pkp = NULL;
     ENSURE(skp && pkp, MEDREG_ERR_NOMEM);
     TRY(mr_secret_file_write(skp, sk, sk_len));
     TRY(mr_file_write(pkp, pk, pk_len));
@@ -211,20 +215,42 @@ out:
     return rc;
 }
 
+medreg_err mr_key_pair_new(const char *prefix, int seal)
+{
+    medreg_err rc = MEDREG_OK;
+    uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+    uint8_t xsk[crypto_box_SECRETKEYBYTES], xpk[crypto_box_PUBLICKEYBYTES];
+    if (seal) {
+        /* X25519: PSN tokens are sealed to it */
+        crypto_box_keypair(xpk, xsk);
+        rc = write_pair(prefix, xsk, sizeof xsk, xpk, sizeof xpk);
+    } else {
+        /* Ed25519: the file holds the 32-byte seed */
+        randombytes_buf(seed, sizeof seed);
+        crypto_sign_seed_keypair(pk, sk, seed);
+        rc = write_pair(prefix, seed, sizeof seed, pk, sizeof pk);
+    }
+    mr_wipe(seed, sizeof seed);
+    mr_wipe(sk, sizeof sk);
+    mr_wipe(xsk, sizeof xsk);
+    return rc;
+}
+
 medreg_err mr_pki_init(const char *dir)
 {
     medreg_err rc = MEDREG_OK;
     X509 *ca = NULL;
     EVP_PKEY *ca_key = NULL;
-    char *cp = NULL, *kp = NULL;
-    uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
-    uint8_t xsk[crypto_box_SECRETKEYBYTES], xpk[crypto_box_PUBLICKEYBYTES];
+    char *cp = NULL, *kp = NULL, *sign = NULL, *seal = NULL, *dk = NULL;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return MEDREG_ERR_IO;
     cp = path_join(dir, "ca", ".crt");
     kp = path_join(dir, "ca", ".key");
-    ENSURE(cp && kp, MEDREG_ERR_NOMEM);
+    sign = path_join(dir, "identity.sign", "");
+    seal = path_join(dir, "registry.seal", "");
+    dk = path_join(dir, "identity.data", ".key");
+    ENSURE(cp && kp && sign && seal && dk, MEDREG_ERR_NOMEM);
     ca_key = EVP_EC_gen("P-256");
     ENSURE(ca_key != NULL, MEDREG_ERR_CRYPTO);
     TRY(make_cert("medreg development CA", ca_key, NULL, NULL, 0, &ca));
@@ -233,26 +259,17 @@ medreg_err mr_pki_init(const char *dir)
     TRY(mr_pki_issue(dir, "identity", 1));
     TRY(mr_pki_issue(dir, "registry", 1));
     TRY(mr_pki_issue(dir, "admin", 0));
-    /* identity service: Ed25519 key that signs PSN tokens */
-    randombytes_buf(seed, sizeof seed);
-    crypto_sign_seed_keypair(pk, sk, seed);
-    TRY(write_pair(dir, "identity.sign", seed, sizeof seed, pk, sizeof pk));
-    /* registry: X25519 key that PSN tokens are sealed to */
-    crypto_box_keypair(xpk, xsk);
-    TRY(write_pair(dir, "registry.seal", xsk, sizeof xsk, xpk, sizeof xpk));
-    /* identity service: key for identifying data at rest and its search index */
-    char *dk = path_join(dir, "identity.data", ".key");
-    ENSURE(dk != NULL, MEDREG_ERR_NOMEM);
-    rc = mr_key_new(dk);
-    free(dk);
+    TRY(mr_key_pair_new(sign, 0));
+    TRY(mr_key_pair_new(seal, 1));
+    TRY(mr_key_new(dk));
 out:
-    mr_wipe(seed, sizeof seed);
-    mr_wipe(sk, sizeof sk);
-    mr_wipe(xsk, sizeof xsk);
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     free(cp);
     free(kp);
+    free(sign);
+    free(seal);
+    free(dk);
     return rc;
 }
 

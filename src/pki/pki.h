@@ -17,6 +17,10 @@ MR_MUST_CHECK medreg_err mr_pki_init(const char *dir);
  * TLS server+client certificate for localhost/127.0.0.1. */
 MR_MUST_CHECK medreg_err mr_pki_issue(const char *dir, const char *name, int service);
 
+/* Write PREFIX.key (0600) and PREFIX.pub: an Ed25519 signing key (seal = 0;
+ * the file holds the seed) or an X25519 sealing key (seal = 1). */
+MR_MUST_CHECK medreg_err mr_key_pair_new(const char *prefix, int seal);
+
 /* Write a fresh random 32-byte key file (0600, must not exist). */
 MR_MUST_CHECK medreg_err mr_key_new(const char *path);
 
