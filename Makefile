@@ -1,12 +1,13 @@
 # The two commands a newcomer needs: `make demo` and `make check`.
 # Everything else is a building block of those two.
 
+FUZZ_SECONDS ?= 15
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE ?= cmake
 
-.PHONY: all deps build demo check test unit test-asan lint bench fuzz clean
+.PHONY: all deps build demo check test test-asan lint bench fuzz clean
 
 all: build
 
@@ -32,6 +33,11 @@ check: deps lint build
 	@scripts/postgres-start
 	cd $(BUILD) && MEDREG_REQUIRE_POSTGRES=1 ctest --output-on-failure -j 2
 	$(MAKE) test-asan
+	$(MAKE) fuzz
+
+# Every libFuzzer harness, briefly, from the committed corpus.
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
