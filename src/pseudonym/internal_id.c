@@ -53,8 +53,20 @@ static void format_id(const char raw[ID_CHARS + 1], char out[MEDREG_INTERNAL_ID_
 medreg_err medreg_internal_id_new(char out[MEDREG_INTERNAL_ID_LEN + 1])
 {
     char raw[ID_CHARS + 1];
-    for (size_t i = 0; i < ID_CHARS; i++)
-        raw[i] = ALPHABET[randombytes_uniform(36)];
+    uint8_t pool[64];
+    size_t used = sizeof pool, n = 0;
+    /* uniform over 36 symbols by rejection: bytes >= 252 (= 7 * 36) are
+     * dropped; one random draw serves the whole ID */
+    while (n < ID_CHARS) {
+        if (used == sizeof pool) {
+            randombytes_buf(pool, sizeof pool);
+            used = 0;
+        }
+        uint8_t b = pool[used++];
+        if (b < 252)
+            raw[n++] = ALPHABET[b % 36];
+    }
+    sodium_memzero(pool, sizeof pool);
     raw[ID_CHARS] = mod3736_check(raw, ID_CHARS);
     format_id(raw, out);
     return MEDREG_OK;

@@ -8,6 +8,8 @@
 medreg_err mr_audit(mr_conn *c, const char *actor, const char *action, const char *module,
                     const char *target, const char *outcome, const char *detail)
 {
+    if (!mr_conn_in_tx(c))
+        return MEDREG_ERR_INVALID; /* stand-alone rows go through mr_audit_now */
     mr_param p[7] = {MR_INT(time(NULL)), MR_TEXT(actor),        MR_TEXT(action),
                      MR_TEXT(module ? module : ""), MR_TEXT(target ? target : ""),
                      MR_TEXT(outcome), MR_TEXT(detail ? detail : "")};
@@ -20,10 +22,6 @@ medreg_err mr_audit(mr_conn *c, const char *actor, const char *action, const cha
 void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action, const char *module,
                       const char *target, const char *why)
 {
-    mr_conn *c = NULL;
-    if (mr_db_acquire(s->db, &c) != MEDREG_OK)
-        return;
-    if (mr_audit(c, req->caller.fpr, action, module, target, "refused", why) != MEDREG_OK)
+    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", why) != MEDREG_OK)
         fprintf(stderr, "medregd: could not write audit row for a refused %s\n", action);
-    mr_db_release(s->db, c);
 }

@@ -207,10 +207,11 @@ out:
     return rc;
 }
 
-/* Find or create the patient and the caller's relation in one transaction. */
-static medreg_err register_tx(mr_service *s, mr_conn *c, size_t mi, const patient_input *in,
-                              const char *physician, char internal_id[MEDREG_INTERNAL_ID_LEN + 1],
-                              int *new_relation)
+/* Find or create the patient and the caller's relation (inside the caller's
+ * transaction). */
+static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patient_input *in,
+                               const char *physician, char internal_id[MEDREG_INTERNAL_ID_LEN + 1],
+                               int *new_relation)
 {
     medreg_err rc = MEDREG_OK;
     const mr_module *m = s->modules[mi];
@@ -220,7 +221,6 @@ static medreg_err register_tx(mr_service *s, mr_conn *c, size_t mi, const patien
     char pid[33];
     int64_t now = time(NULL);
 
-    TRY(mr_conn_begin(c));
     mr_param q[3] = {MR_TEXT(m->name), MR_INT(m->key_id), MR_BLOB(in->psn, MEDREG_PSN_BYTES)};
     TRY(mr_conn_exec(c, "SELECT id FROM patients WHERE module = $1 AND key_id = $2 AND psn = $3", q, 3, &r));
     if (mr_rows_count(r) > 0) {
@@ -255,11 +255,45 @@ static medreg_err register_tx(mr_service *s, mr_conn *c, size_t mi, const patien
     }
     TRY(mr_audit(c, physician, "patient_register", m->name, internal_id, "ok",
                  *new_relation ? "new relation" : "existing relation"));
-    TRY(mr_conn_commit(c));
 out:
     mr_rows_free(r);
     free(sealed);
+    return rc;
+}
+
+/* Register n patients in one transaction: all or nothing. */
+static medreg_err register_tx(mr_service *s, mr_conn *c, size_t mi, const patient_input *in, size_t n,
+                              const char *physician, char (*internal_ids)[MEDREG_INTERNAL_ID_LEN + 1],
+                              int *new_relations)
+{
+    medreg_err rc = MEDREG_OK;
+    TRY(mr_conn_begin(c));
+    for (size_t i = 0; i < n; i++)
+        TRY(register_one(s, c, mi, &in[i], physician, internal_ids[i], &new_relations[i]));
+    TRY(mr_conn_commit(c));
+out:
     mr_conn_rollback(c);
+    return rc;
+}
+
+static medreg_err issue_token(mr_service *s, const mr_module *m, const char *internal_id,
+                              const uint8_t psn[MEDREG_PSN_BYTES], const char *fpr, char **token)
+{
+    mr_psn_token t;
+    size_t bl = 0;
+    medreg_err rc;
+    memset(&t, 0, sizeof t);
+    snprintf(t.module, sizeof t.module, "%s", m->name);
+    snprintf(t.internal_id, sizeof t.internal_id, "%s", internal_id);
+    if (sodium_hex2bin(t.physician, sizeof t.physician, fpr, 64, NULL, &bl, NULL) != 0 || bl != 32)
+        return MEDREG_ERR_INVALID;
+    t.key_id = m->key_id;
+    memcpy(t.psn, psn, sizeof t.psn);
+    t.issued_at = (uint64_t)time(NULL);
+    t.expires_at = t.issued_at + s->cfg->token_ttl_s;
+    randombytes_buf(t.nonce, sizeof t.nonce);
+    rc = mr_psn_token_seal(&t, s->sign_sk, s->registry_pk, token);
+    mr_wipe(&t, sizeof t);
     return rc;
 }
 
@@ -291,33 +325,17 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK) {
-        rc = register_tx(s, c, mi, &in, req->caller.fpr, internal_id, &new_relation);
+        char (*ids)[MEDREG_INTERNAL_ID_LEN + 1] = &internal_id;
+        rc = register_tx(s, c, mi, &in, 1, req->caller.fpr, ids, &new_relation);
         /* two physicians registering one new patient at once: the loser retries and finds it */
         if (rc == MEDREG_ERR_EXISTS)
-            rc = register_tx(s, c, mi, &in, req->caller.fpr, internal_id, &new_relation);
+            rc = register_tx(s, c, mi, &in, 1, req->caller.fpr, ids, &new_relation);
     }
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    mr_psn_token t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.module, sizeof t.module, "%s", m->name);
-    snprintf(t.internal_id, sizeof t.internal_id, "%s", internal_id);
-    size_t bl = 0;
-    if (sodium_hex2bin(t.physician, sizeof t.physician, req->caller.fpr, 64, NULL, &bl, NULL) != 0 ||
-        bl != 32) {
-        mr_resp_error(resp, 500, "internal", "bad caller fingerprint");
-        goto out;
-    }
-    t.key_id = m->key_id;
-    memcpy(t.psn, in.psn, sizeof t.psn);
-    t.issued_at = (uint64_t)time(NULL);
-    t.expires_at = t.issued_at + s->cfg->token_ttl_s;
-    randombytes_buf(t.nonce, sizeof t.nonce);
-    rc = mr_psn_token_seal(&t, s->sign_sk, s->registry_pk, &token);
-    mr_wipe(&t, sizeof t);
-    if (rc != MEDREG_OK) {
+    if (issue_token(s, m, internal_id, in.psn, req->caller.fpr, &token) != MEDREG_OK) {
         mr_resp_error(resp, 500, "internal", "could not seal the PSN token");
         goto out;
     }
@@ -332,6 +350,95 @@ out:
         mr_db_release(s->db, c);
     free(token);
     patient_input_clear(&in, MR_MAX_IDENTIFIERS);
+    json_decref(j);
+}
+
+#define BATCH_MAX 1000
+
+/* POST /v1/patients/batch: many registrations in one transaction (one
+ * commit, one fsync), all or nothing; each item is validated before any is
+ * stored, and an error names the item. */
+static void patient_register_batch(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"module", "patients", NULL};
+    json_t *j = mr_req_json(req, resp, allowed), *arr, *item, *out_arr = NULL;
+    patient_input *in = NULL;
+    char (*ids)[MEDREG_INTERNAL_ID_LEN + 1] = NULL;
+    int *fresh = NULL;
+    mr_conn *c = NULL;
+    size_t mi = 0, n = 0, i;
+    const mr_module *m;
+    medreg_err rc;
+
+    if (j == NULL)
+        return;
+    const char *module = json_string_value(json_object_get(j, "module"));
+    arr = json_object_get(j, "patients");
+    if (module == NULL || (m = mr_service_module(s, module, &mi)) == NULL) {
+        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
+                      "field 'module' must name a module of this service");
+        goto out;
+    }
+    if (!require_role(s, req, resp, "physician", module, "patient_register"))
+        goto out;
+    n = json_array_size(arr);
+    if (!json_is_array(arr) || n == 0 || n > BATCH_MAX) {
+        mr_resp_error(resp, 400, "invalid_field", "field 'patients' must be an array of 1..%d identifier objects",
+                      BATCH_MAX);
+        goto out;
+    }
+    in = calloc(n, sizeof *in);
+    ids = calloc(n, sizeof *ids);
+    fresh = calloc(n, sizeof *fresh);
+    if (!in || !ids || !fresh) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    json_array_foreach(arr, i, item) {
+        if (!read_identifiers(s, mi, item, &in[i], resp)) {
+            /* prefix the message with the item's index */
+            json_t *e = json_loads(resp->body, 0, NULL);
+            const char *code = json_string_value(json_object_get(json_object_get(e, "error"), "code"));
+            const char *msg = json_string_value(json_object_get(json_object_get(e, "error"), "message"));
+            char copy[400];
+            snprintf(copy, sizeof copy, "%s", msg ? msg : "");
+            mr_resp_error(resp, 400, code ? code : "invalid_field", "patients[%zu]: %s", i, copy);
+            json_decref(e);
+            goto out;
+        }
+    }
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK) {
+        rc = register_tx(s, c, mi, in, n, req->caller.fpr, ids, fresh);
+        if (rc == MEDREG_ERR_EXISTS)
+            rc = register_tx(s, c, mi, in, n, req->caller.fpr, ids, fresh);
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    out_arr = json_array();
+    for (i = 0; i < n; i++) {
+        char *token = NULL;
+        if (issue_token(s, m, ids[i], in[i].psn, req->caller.fpr, &token) != MEDREG_OK) {
+            mr_resp_error(resp, 500, "internal", "could not seal a PSN token");
+            goto out;
+        }
+        json_array_append_new(out_arr, json_pack("{s:s,s:s,s:b}", "internal_id", ids[i], "psn_token", token,
+                                                 "new_relation", fresh[i]));
+        free(token);
+    }
+    mr_resp_json(resp, 200, json_pack("{s:s,s:I,s:O}", "module", m->name, "token_expires_at",
+                                      (json_int_t)(time(NULL) + s->cfg->token_ttl_s), "results", out_arr));
+out:
+    json_decref(out_arr);
+    if (c)
+        mr_db_release(s->db, c);
+    for (i = 0; in && i < n; i++)
+        patient_input_clear(&in[i], MR_MAX_IDENTIFIERS);
+    free(in);
+    free(ids);
+    free(fresh);
     json_decref(j);
 }
 
@@ -404,7 +511,7 @@ static void patient_search(mr_service *s, mr_request *req, mr_response *resp)
     }
     char detail[64];
     snprintf(detail, sizeof detail, "field=%s results=%zu", field, mr_rows_count(r));
-    if (mr_audit(c, req->caller.fpr, "patient_search", module, "", "ok", detail) != MEDREG_OK) {
+    if (mr_audit_now(s, req->caller.fpr, "patient_search", module, "", "ok", detail) != MEDREG_OK) {
         json_decref(arr);
         mr_resp_error(resp, 503, "storage", "could not write the audit record");
         goto out;
@@ -416,7 +523,7 @@ out:
 }
 
 /* Load a patient row and check the caller is module_admin of its module. */
-static int load_patient(mr_request *req, mr_response *resp, mr_conn *c, const char *action,
+static int load_patient(mr_service *s, mr_request *req, mr_response *resp, mr_conn *c, const char *action,
                         mr_rows **r)
 {
     mr_param p = MR_TEXT(req->params[0]);
@@ -435,7 +542,7 @@ static int load_patient(mr_request *req, mr_response *resp, mr_conn *c, const ch
     }
     if (!yes) {
         /* the same answer whether the patient exists or not */
-        if (mr_audit(c, req->caller.fpr, action, "", req->params[0], "refused", "not module_admin") != MEDREG_OK)
+        if (mr_audit_now(s, req->caller.fpr, action, "", req->params[0], "refused", "not module_admin") != MEDREG_OK)
             fprintf(stderr, "medregd: could not audit a refused %s\n", action);
         mr_resp_error(resp, 403, "forbidden", "no patient you may administer has this id");
         return 0;
@@ -452,13 +559,13 @@ static void patient_view(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         return;
     }
-    if (load_patient(req, resp, c, "patient_view", &r)) {
+    if (load_patient(s, req, resp, c, "patient_view", &r)) {
         size_t sl;
         const uint8_t *sealed = mr_rows_blob(r, 0, 2, &sl);
         const char *module = mr_rows_text(r, 0, 1);
         json_t *pj = patient_json(s, c, req->params[0], module, sealed, sl, mr_rows_int(r, 0, 3),
                                   mr_rows_int(r, 0, 4));
-        if (mr_audit(c, req->caller.fpr, "patient_view", module, req->params[0], "ok", "") != MEDREG_OK) {
+        if (mr_audit_now(s, req->caller.fpr, "patient_view", module, req->params[0], "ok", "") != MEDREG_OK) {
             json_decref(pj);
             mr_resp_error(resp, 503, "storage", "could not write the audit record");
         } else {
@@ -493,14 +600,26 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
     rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_begin(c);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!load_patient(req, resp, c, "patient_correct", &r))
-        goto commit_refusal;
+    /* the permission check (and its audit row on refusal) comes before the
+     * transaction; the row is read again inside it */
+    if (!load_patient(s, req, resp, c, "patient_correct", &r))
+        goto out;
+    mr_rows_free(r);
+    r = NULL;
+    rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK) {
+        mr_param idp = MR_TEXT(req->params[0]);
+        rc = mr_conn_exec(c, "SELECT id, module, sealed, created_at, updated_at, key_id, psn FROM patients WHERE id = $1",
+                          &idp, 1, &r);
+    }
+    if (rc != MEDREG_OK || mr_rows_count(r) != 1) {
+        mr_resp_db_error(resp, rc != MEDREG_OK ? rc : MEDREG_ERR_DB);
+        goto out;
+    }
     snprintf(module, sizeof module, "%s", mr_rows_text(r, 0, 1));
     if (mr_service_module(s, module, &mi) == NULL) {
         mr_resp_error(resp, 409, "conflict", "the patient's module is no longer configured");
@@ -549,11 +668,6 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
     mr_resp_json(resp, 200, json_pack("{s:s,s:b}", "id", req->params[0], "relinked", psn_changed));
-    goto out;
-commit_refusal:
-    /* keep the audit row of the refusal */
-    if (mr_conn_commit(c) != MEDREG_OK)
-        fprintf(stderr, "medregd: could not commit an audit row\n");
 out:
     if (c) {
         mr_conn_rollback(c);
@@ -568,6 +682,7 @@ out:
 
 static const mr_route ROUTES[] = {
     {"POST", "/v1/patients", patient_register, "patient_register"},
+    {"POST", "/v1/patients/batch", patient_register_batch, "patient_register_batch"},
     {"GET", "/v1/patients", patient_search, "patient_search"},
     {"GET", "/v1/patients/*", patient_view, "patient_view"},
     {"PUT", "/v1/patients/*", patient_correct, "patient_correct"},

@@ -37,13 +37,14 @@ static int require_physician(mr_service *s, mr_request *req, mr_response *resp, 
     return yes;
 }
 
-/* A refusal inside a transaction: roll back, then audit it on its own. */
-static void refuse(mr_conn *c, mr_request *req, mr_response *resp, int status,
+/* A refusal, possibly inside a transaction: roll back (nothing of the request
+ * is stored), then audit it on its own. */
+static void refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status,
                    const char *code, const char *action, const char *module, const char *target,
                    const char *message)
 {
     mr_conn_rollback(c);
-    if (mr_audit(c, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
+    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
         fprintf(stderr, "medregd: could not audit a refused %s\n", action);
     mr_resp_error(resp, status, code, "%s", message);
 }
@@ -68,13 +69,13 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     }
     int exists = mr_rows_count(r) > 0;
     if (exists && strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0) {
-        refuse(c, req, resp, 403, "forbidden", "record_write", module, internal_id,
+        refuse(s, c, req, resp, 403, "forbidden", "record_write", module, internal_id,
                "this internal ID is not one of yours");
         goto out;
     }
     if (token_s == NULL) {
         if (!exists) {
-            refuse(c, req, resp, 400, "psn_token_required", "record_write", module, internal_id,
+            refuse(s, c, req, resp, 400, "psn_token_required", "record_write", module, internal_id,
                    "the first record of a patient needs the PSN token from the identity service");
             goto out;
         }
@@ -84,7 +85,7 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     }
     /* the token: authentic, fresh, for this module, ID and physician, once */
     if (mr_psn_token_open(token_s, s->box_sk, s->box_pk, s->identity_pk, &t) != MEDREG_OK) {
-        refuse(c, req, resp, 403, "invalid_token", "record_write", module, internal_id,
+        refuse(s, c, req, resp, 403, "invalid_token", "record_write", module, internal_id,
                "the PSN token is not valid");
         goto out;
     }
@@ -93,19 +94,19 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     if (sodium_hex2bin(caller, 32, req->caller.fpr, 64, NULL, &bl, NULL) != 0 || bl != 32 ||
         strcmp(t.module, module) != 0 || strcmp(t.internal_id, internal_id) != 0 ||
         !mr_ct_equal(t.physician, caller, 32)) {
-        refuse(c, req, resp, 403, "token_mismatch", "record_write", module, internal_id,
+        refuse(s, c, req, resp, 403, "token_mismatch", "record_write", module, internal_id,
                "the PSN token was issued for another module, internal ID or physician");
         goto out;
     }
     if (t.expires_at <= (uint64_t)time(NULL)) {
-        refuse(c, req, resp, 403, "token_expired", "record_write", module, internal_id,
+        refuse(s, c, req, resp, 403, "token_expired", "record_write", module, internal_id,
                "the PSN token has expired; register the patient again for a fresh one");
         goto out;
     }
     mr_param u[2] = {MR_BLOB(t.nonce, sizeof t.nonce), MR_INT(t.expires_at)};
     rc = mr_conn_exec(c, "INSERT INTO used_tokens (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
     if (rc == MEDREG_ERR_EXISTS) {
-        refuse(c, req, resp, 403, "token_replayed", "record_write", module, internal_id,
+        refuse(s, c, req, resp, 403, "token_replayed", "record_write", module, internal_id,
                "this PSN token has already been used");
         goto out;
     }
@@ -282,7 +283,7 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
     if (strcmp(mr_rows_text(r, 0, 3), req->caller.fpr) != 0) {
-        refuse(c, req, resp, 403, "forbidden", "record_correct", mr_rows_text(r, 0, 0), req->params[0],
+        refuse(s, c, req, resp, 403, "forbidden", "record_correct", mr_rows_text(r, 0, 0), req->params[0],
                "this record was not filed under one of your internal IDs");
         goto out;
     }
@@ -358,7 +359,7 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
         mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
         rc = mr_conn_exec(c, "SELECT physician FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
         if (rc == MEDREG_OK && (mr_rows_count(r) == 0 || strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0)) {
-            refuse(c, req, resp, 403, "forbidden", "record_read", module, internal_id,
+            refuse(s, c, req, resp, 403, "forbidden", "record_read", module, internal_id,
                    "this internal ID is not one of yours");
             goto out;
         }
@@ -378,7 +379,7 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK) {
         char detail[48];
         snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
-        rc = mr_audit(c, req->caller.fpr, "record_read", module, internal_id, "ok", detail);
+        rc = mr_audit_now(s, req->caller.fpr, "record_read", module, internal_id, "ok", detail);
     }
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -415,11 +416,11 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (strcmp(mr_rows_text(r, 0, 6), req->caller.fpr) != 0) {
         /* consent to see other physicians' records comes with the card protocol */
-        refuse(c, req, resp, 403, "forbidden", "record_read", mr_rows_text(r, 0, 2), req->params[0],
+        refuse(s, c, req, resp, 403, "forbidden", "record_read", mr_rows_text(r, 0, 2), req->params[0],
                "this record was not filed under one of your internal IDs");
         goto out;
     }
-    rc = mr_audit(c, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", "");
+    rc = mr_audit_now(s, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", "");
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
@@ -592,7 +593,7 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK) {
         char detail[80];
         snprintf(detail, sizeof detail, "study=%s rows=%zu", study, mr_rows_count(r));
-        rc = mr_audit(c, req->caller.fpr, "export", module, study, "ok", detail);
+        rc = mr_audit_now(s, req->caller.fpr, "export", module, study, "ok", detail);
     }
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);

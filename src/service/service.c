@@ -115,7 +115,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         crypto_scalarmult_base(s->box_pk, s->box_sk);
         TRY(read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg));
     }
-    rc = mr_db_open(cfg->database, cfg->db_pool, &s->db);
+    /* one more connection than the pool: the audit writer keeps its own */
+    rc = mr_db_open(cfg->database, cfg->db_pool + 1, &s->db);
     if (rc != MEDREG_OK) {
         if (asprintf(errmsg, "%s: cannot open database %s", cfg->path,
                      strncmp(cfg->database, "sqlite:", 7) == 0 ? cfg->database : "(postgresql)") < 0)
@@ -128,6 +129,7 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             *errmsg = NULL;
         goto out;
     }
+    TRY(mr_audit_queue_new(s->db, &s->audit_q));
     *out = s;
     s = NULL;
 out:
@@ -143,6 +145,7 @@ void mr_service_close(mr_service *s)
 {
     if (s == NULL)
         return;
+    mr_audit_queue_free(s->audit_q);
     mr_db_close(s->db);
     for (size_t i = 0; i < s->n_modules; i++) {
         mr_module_free(s->modules[i]);

@@ -16,9 +16,12 @@
 
 #define MR_MAX_ROUTES 32
 
+typedef struct mr_audit_queue mr_audit_queue;
+
 typedef struct mr_service {
     mr_service_config *cfg;
     mr_db *db;
+    mr_audit_queue *audit_q;
     mr_module *modules[MR_MAX_MODULES];
     size_t n_modules;
     /* identity: per-module PSN keys, token signing key, data-at-rest keys
@@ -86,11 +89,20 @@ MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const cha
 /* Is the caller registered at all? */
 MR_MUST_CHECK medreg_err mr_auth_known(mr_conn *c, const char *fpr, int *yes);
 
-/* Append one row to the audit table (in the caller's transaction if any). */
+/* Append one row to the audit table inside the caller's transaction, so that
+ * it commits (or not) with the change it describes. */
 MR_MUST_CHECK medreg_err mr_audit(mr_conn *c, const char *actor, const char *action,
                                   const char *module, const char *target, const char *outcome,
                                   const char *detail);
-/* Record a refusal in its own transaction; best effort, logs on failure. */
+/* Append one stand-alone audit row (a read, an export, a refusal) through the
+ * group-commit queue; returns once it is durable. Never call it while holding
+ * an open transaction. */
+MR_MUST_CHECK medreg_err mr_audit_now(mr_service *s, const char *actor, const char *action,
+                                      const char *module, const char *target, const char *outcome,
+                                      const char *detail);
+MR_MUST_CHECK medreg_err mr_audit_queue_new(mr_db *db, mr_audit_queue **out);
+void mr_audit_queue_free(mr_audit_queue *q);
+/* Record a refusal through mr_audit_now; logs on failure. */
 void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action,
                       const char *module, const char *target, const char *why);
 

@@ -9,6 +9,7 @@ struct mr_conn {
     int busy;
     int in_tx;
     const mr_engine_ops *ops;
+    mr_db *db;
 };
 
 struct mr_db {
@@ -18,6 +19,9 @@ struct mr_db {
     unsigned n;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* SQLite has one writer at a time; queueing writers on a mutex here
+     * replaces SQLite's busy-wait sleeps, which cost tens of milliseconds */
+    pthread_mutex_t write_mu;
 };
 
 medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
@@ -30,6 +34,7 @@ medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
     db = calloc(1, sizeof *db);
     ENSURE(db != NULL, MEDREG_ERR_NOMEM);
     pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->write_mu, NULL);
     pthread_cond_init(&db->cv, NULL);
     if (strncmp(url, "sqlite:", 7) == 0) {
         db->engine = MR_ENGINE_SQLITE;
@@ -46,6 +51,7 @@ medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
     ENSURE(db->conns != NULL, MEDREG_ERR_NOMEM);
     for (unsigned i = 0; i < pool_size; i++) {
         db->conns[i].ops = db->ops;
+        db->conns[i].db = db;
         TRY(db->ops->connect(url, &db->conns[i].handle));
         db->n++;
     }
@@ -64,6 +70,7 @@ void mr_db_close(mr_db *db)
         db->ops->disconnect(db->conns[i].handle);
     free(db->conns);
     pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->write_mu);
     pthread_cond_destroy(&db->cv);
     free(db);
 }
@@ -107,22 +114,40 @@ medreg_err mr_conn_exec(mr_conn *c, const char *sql, const mr_param *params, siz
 
 medreg_err mr_conn_script(mr_conn *c, const char *sql) { return c->ops->script(c->handle, sql); }
 
+int mr_conn_in_tx(const mr_conn *c) { return c->in_tx; }
+
+static int is_sqlite(const mr_conn *c) { return c->ops == &mr_sqlite_ops; }
+
 medreg_err mr_conn_begin(mr_conn *c)
 {
-    /* SQLite: take the write lock up front so two writers never deadlock on upgrade */
-    medreg_err rc = c->ops->exec(c->handle, c->ops == &mr_sqlite_ops ? "BEGIN IMMEDIATE" : "BEGIN",
-                                 NULL, 0, NULL);
+    medreg_err rc;
+    if (is_sqlite(c)) {
+        /* every transaction may write: take the writer lock, then SQLite's, up front */
+        pthread_mutex_lock(&c->db->write_mu);
+        rc = c->ops->exec(c->handle, "BEGIN IMMEDIATE", NULL, 0, NULL);
+        if (rc != MEDREG_OK)
+            pthread_mutex_unlock(&c->db->write_mu);
+    } else {
+        rc = c->ops->exec(c->handle, "BEGIN", NULL, 0, NULL);
+    }
     if (rc == MEDREG_OK)
         c->in_tx = 1;
     return rc;
+}
+
+static void end_tx(mr_conn *c)
+{
+    if (c->in_tx && is_sqlite(c))
+        pthread_mutex_unlock(&c->db->write_mu);
+    c->in_tx = 0;
 }
 
 medreg_err mr_conn_commit(mr_conn *c)
 {
     medreg_err rc = c->ops->exec(c->handle, "COMMIT", NULL, 0, NULL);
     if (rc != MEDREG_OK)
-        mr_conn_rollback(c);
-    c->in_tx = 0;
+        (void)c->ops->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
+    end_tx(c);
     return rc;
 }
 
@@ -130,5 +155,5 @@ void mr_conn_rollback(mr_conn *c)
 {
     if (c->in_tx)
         (void)c->ops->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
-    c->in_tx = 0;
+    end_tx(c);
 }

@@ -48,7 +48,11 @@ MR_MUST_CHECK medreg_err mr_db_acquire(mr_db *db, mr_conn **out);
 void mr_db_release(mr_db *db, mr_conn *c);
 
 MR_MUST_CHECK medreg_err mr_conn_script(mr_conn *c, const char *sql);
+/* Transactions. On SQLite, begin also takes the database's writer lock (held
+ * until commit or rollback); every write outside a transaction must be made
+ * through one. */
 MR_MUST_CHECK medreg_err mr_conn_begin(mr_conn *c);
+int mr_conn_in_tx(const mr_conn *c);
 MR_MUST_CHECK medreg_err mr_conn_commit(mr_conn *c);
 void mr_conn_rollback(mr_conn *c);
 

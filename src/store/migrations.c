@@ -69,6 +69,9 @@ static const migration MIGRATIONS[] = {
      "CREATE TRIGGER records_no_delete BEFORE DELETE ON records BEGIN SELECT RAISE(ABORT, 'records are immutable'); END;",
      "CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON records"
      " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+    /* a correction rewrites a patient's index rows: find them without a scan */
+    {4, MR_SCHEMA_IDENTITY, "CREATE INDEX patient_index_patient ON patient_index (patient_id);", NULL, NULL},
+    {5, MR_SCHEMA_IDENTITY, "CREATE INDEX relations_patient ON relations (patient_id);", NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -1,0 +1,173 @@
+/* Load generator: N client threads, each with one keep-alive mutual-TLS
+ * connection (libcurl), for S seconds. Prints "requests/s p50_ms p99_ms
+ * errors". Modes:
+ *   register  POST /v1/patients with a fresh patient each time
+ *   batch     POST /v1/patients/batch with B fresh patients each time
+ *             (throughput counts patients)
+ *   read      GET  /v1/records/RECORD_ID */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct opts {
+    const char *url, *cert, *key, *cacert, *mode, *record;
+    int threads, batch;
+    double seconds;
+} opts;
+
+typedef struct worker {
+    const opts *o;
+    int id;
+    double *lat;
+    size_t n, cap;
+    long errors, items;
+} worker;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return s * n;
+}
+
+static void patient_json(char *buf, size_t cap, int id, long i)
+{
+    snprintf(buf, cap,
+             "{\"family_name\":\"Bench%dx%ld\",\"given_name\":\"Load\",\"birth_date\":\"19%02ld-%02ld-%02ld\"}",
+             id, i, 30 + i % 60, 1 + i % 12, 1 + i % 28);
+}
+
+static void *run(void *arg)
+{
+    worker *w = arg;
+    const opts *o = w->o;
+    CURL *h = curl_easy_init();
+    char url[512], *body = malloc(1 << 20);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    long i = 0;
+    if (!strcmp(o->mode, "read"))
+        snprintf(url, sizeof url, "%s/v1/records/%s", o->url, o->record);
+    else if (!strcmp(o->mode, "batch"))
+        snprintf(url, sizeof url, "%s/v1/patients/batch", o->url);
+    else
+        snprintf(url, sizeof url, "%s/v1/patients", o->url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
+    curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    double end = now() + o->seconds;
+    while (now() < end) {
+        if (strcmp(o->mode, "read") != 0) {
+            char p[256];
+            size_t off = 0;
+            if (!strcmp(o->mode, "batch")) {
+                off += (size_t)snprintf(body, 64, "{\"module\":\"hip\",\"patients\":[");
+                for (int b = 0; b < o->batch; b++) {
+                    patient_json(p, sizeof p, w->id, i++);
+                    off += (size_t)snprintf(body + off, 300, "%s%s", b ? "," : "", p);
+                }
+                snprintf(body + off, 8, "]}");
+            } else {
+                patient_json(p, sizeof p, w->id, i++);
+                snprintf(body, 400, "{\"module\":\"hip\",\"identifiers\":%s}", p);
+            }
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        }
+        double t0 = now();
+        CURLcode rc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (rc != CURLE_OK || status >= 300) {
+            w->errors++;
+            continue;
+        }
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 4096;
+            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
+        }
+        w->lat[w->n++] = now() - t0;
+        w->items += !strcmp(o->mode, "batch") ? o->batch : 1;
+    }
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    free(body);
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {0};
+    o.threads = 1;
+    o.seconds = 3;
+    o.batch = 100;
+    o.mode = "register";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--url")) o.url = argv[i + 1];
+        else if (!strcmp(argv[i], "--cert")) o.cert = argv[i + 1];
+        else if (!strcmp(argv[i], "--key")) o.key = argv[i + 1];
+        else if (!strcmp(argv[i], "--cacert")) o.cacert = argv[i + 1];
+        else if (!strcmp(argv[i], "--mode")) o.mode = argv[i + 1];
+        else if (!strcmp(argv[i], "--record")) o.record = argv[i + 1];
+        else if (!strcmp(argv[i], "--threads")) o.threads = (int)strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--batch")) o.batch = (int)strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--seconds")) o.seconds = strtod(argv[i + 1], NULL);
+    }
+    if (!o.url || !o.cert || !o.key || !o.cacert || o.threads < 1 || o.threads > 256) {
+        fprintf(stderr, "usage: loadgen --url U --cert C --key K --cacert CA [--mode register|batch|read] "
+                        "[--record ID] [--threads N] [--seconds S] [--batch B]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    worker *w = calloc((size_t)o.threads, sizeof *w);
+    pthread_t *t = calloc((size_t)o.threads, sizeof *t);
+    double t0 = now();
+    for (int i = 0; i < o.threads; i++) {
+        w[i].o = &o;
+        w[i].id = i + (int)(time(NULL) % 100000) * 1000;
+        pthread_create(&t[i], NULL, run, &w[i]);
+    }
+    size_t total = 0;
+    long errors = 0, items = 0;
+    for (int i = 0; i < o.threads; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].n;
+        errors += w[i].errors;
+        items += w[i].items;
+    }
+    double elapsed = now() - t0;
+    double *all = malloc((total ? total : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < o.threads; i++) {
+        memcpy(all + k, w[i].lat, w[i].n * sizeof *all);
+        k += w[i].n;
+        free(w[i].lat);
+    }
+    qsort(all, total, sizeof *all, cmp);
+    double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
+    printf("%.0f %.2f %.2f %ld\n", (double)items / elapsed, p50 * 1000, p99 * 1000, errors);
+    free(all);
+    free(w);
+    free(t);
+    curl_global_cleanup();
+    return 0;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# medreg benchmarks, measured in one run on this machine, printed as one
+# table beside their baselines. Usage: bench/run.sh BUILD-DIR
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+SECS=${BENCH_SECONDS:-3}
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+
+psn=$("$BUILD/bench/bench_psn")
+fsync=$("$BUILD/bench/fsync_rate" "$BUILD/fsync.tmp" 1)
+
+for engine in sqlite postgres; do
+  (
+    export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=$engine MEDREG_THREADS=4
+    . "$SRC/tests/integration/lib.sh" >/dev/null
+    LG=("$BUILD/bench/loadgen" --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds "$SECS")
+    as dr-a --json patient register --module hip --id family_name=Bench --id given_name=Read --id birth_date=1970-01-01 > p.json
+    as dr-a --json record add --module hip --internal-id "$(json p.json .internal_id)" --token "$(json p.json .psn_token)" \
+      --data '{"side":"left","implant":"x","surgery_date":"2020-01-01","harris_hip_score":50}' > r.json
+    RID=$(json r.json .record_id)
+    for c in 1 32; do
+      echo "reg|registrations/s, $engine, $c clients|$("${LG[@]}" --url "$MEDREG_IDENTITY" --mode register --threads $c)"
+      echo "batch|registrations/s, $engine, $c clients, batches of 100|$("${LG[@]}" --url "$MEDREG_IDENTITY" --mode batch --threads $c)"
+      echo "read|record reads/s, $engine, $c clients|$("${LG[@]}" --url "$MEDREG_REGISTRY" --mode read --record "$RID" --threads $c)"
+    done
+    echo "rss|daemon peak RSS MiB, $engine (identity / registry)|$(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$IDENTITY_PID/status) / $(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$REGISTRY_PID/status)"
+    PIDS=() ; kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true
+  ) >> "$OUT"
+done
+
+printf '\nmedreg benchmark (%s, %s cores, %ss per load run, mutual TLS with keep-alive)\n\n' "$(date -u +%F)" "$(nproc)" "$SECS"
+printf '%-58s %12s %9s %9s  %s\n' "measure" "value" "p50 ms" "p99 ms" "baseline / target"
+printf '%-58s %12s %9s %9s  %s\n' "-------" "-----" "------" "------" "-----------------"
+read -r psn_rate hmac_rate <<<"$psn"
+printf '%-58s %12s %9s %9s  %s\n' "PSN derivations/s (1 core)" "$psn_rate" "" "" \
+  "raw OpenSSL HMAC-SHA256 of the same bytes: $hmac_rate/s ($(awk "BEGIN{printf \"%.2f\", $hmac_rate/$psn_rate}")x; target <= 2x)"
+printf '%-58s %12s %9s %9s  %s\n' "fsync/s of this disk (4 KiB write + fsync)" "$fsync" "" "" "bounds one-commit-per-request writes"
+while IFS='|' read -r kind name vals; do
+  read -r v p50 p99 err <<<"$vals"
+  errs=""; [ "${err:-0}" != 0 ] && errs=" (failed requests: $err)"
+  case $kind in
+    rss) printf '%-58s %12s %9s %9s  %s\n' "$name" "$vals" "" "" "target < 64 MiB" ;;
+    reg) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; gPAS ~100/s, E-PIX ~9/s$errs" ;;
+    batch) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; latency is per batch$errs" ;;
+    read) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 15000/s, p99 < 20 ms at 32$errs" ;;
+  esac
+done < "$OUT"
