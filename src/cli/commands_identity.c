@@ -27,6 +27,17 @@ static void print_registered(const cli *c, json_t *j)
     }
 }
 
+static void print_batch(const cli *c, json_t *j)
+{
+    size_t i;
+    json_t *r;
+    (void)c;
+    /* one line per patient, in input order: internal ID, then its PSN token */
+    json_array_foreach(json_object_get(j, "results"), i, r)
+        printf("%s %s\n", json_string_value(json_object_get(r, "internal_id")),
+               json_string_value(json_object_get(r, "psn_token")));
+}
+
 static void print_patient(const cli *c, json_t *p)
 {
     (void)c;
@@ -81,13 +92,17 @@ int cmd_patient(cli *c, int argc, char **argv)
                                          {"value", required_argument, NULL, 'v'},
                                          {"relink", no_argument, NULL, 'R'},
                                          {"reason", required_argument, NULL, 'r'},
+                                         {"file", required_argument, NULL, 'F'},
                                          {NULL, 0, NULL, 0}};
     static const char usage[] =
         "usage: medreg patient register --module M --id NAME=VALUE... [--token-out FILE]\n"
         "       medreg patient search --module M --field NAME --value VALUE\n"
         "       medreg patient show ID\n"
-        "       medreg patient correct ID --id NAME=VALUE... [--relink] [--reason TEXT]\n";
-    const char *module = NULL, *field = NULL, *value = NULL, *reason = NULL, *token_out = NULL;
+        "       medreg patient correct ID --id NAME=VALUE... [--relink] [--reason TEXT]\n"
+        "       medreg patient register-batch --module M --file PATIENTS.json\n"
+        "         (a JSON array of up to 1000 identifier objects; all are registered or none;\n"
+        "          prints one line per patient: internal ID and PSN token)\n";
+    const char *module = NULL, *field = NULL, *value = NULL, *reason = NULL, *token_out = NULL, *file = NULL;
     int relink = 0, opt, code;
     json_t *ids = json_object();
     cli_reply r;
@@ -114,6 +129,7 @@ int cmd_patient(cli *c, int argc, char **argv)
         case 'v': value = optarg; break;
         case 'R': relink = 1; break;
         case 'r': reason = optarg; break;
+        case 'F': file = optarg; break;
         default: fputs(usage, stderr); json_decref(ids); return EXIT_USAGE;
         }
     }
@@ -128,6 +144,20 @@ int cmd_patient(cli *c, int argc, char **argv)
         if (code == EXIT_OK)
             code = cli_finish(c, &r, print_registered);
         c->token_out = NULL;
+    } else if (!strcmp(sub, "register-batch") && module && file && npos == 0) {
+        char at[4096];
+        snprintf(at, sizeof at, "%s%s", strcmp(file, "-") ? "@" : "", file);
+        json_t *list = cli_json_arg(at);
+        if (list && json_is_array(list)) {
+            json_t *body = json_pack("{s:s,s:o}", "module", module, "patients", list);
+            code = cli_request(c, SVC_IDENTITY, "POST", "/v1/patients/batch", body, &r);
+            json_decref(body);
+            if (code == EXIT_OK)
+                code = cli_finish(c, &r, print_batch);
+        } else {
+            fprintf(stderr, "medreg: %s must hold a JSON array of identifier objects\n", file);
+            json_decref(list);
+        }
     } else if (!strcmp(sub, "search") && module && field && value && npos == 0) {
         char *em = cli_escape(module), *ef = cli_escape(field), *ev = cli_escape(value), *path = NULL;
         if (em && ef && ev && asprintf(&path, "/v1/patients?module=%s&field=%s&value=%s", em, ef, ev) > 0) {

@@ -42,6 +42,8 @@ static const char HELP[] =
     "  patient register --module M --id NAME=VALUE... [--token-out FILE]\n"
     "                               register a patient (physicians): prints the internal\n"
     "                               ID; the PSN token goes to FILE or stdout\n"
+    "  patient register-batch --module M --file PATIENTS.json   up to 1000 at once,\n"
+    "                               all or none (one line each: internal ID, token)\n"
     "  patient search --module M --field NAME --value VALUE   (module administrators)\n"
     "  patient show ID              identifying data of a patient (module administrators)\n"
     "  patient correct ID --id NAME=VALUE... [--relink] [--reason TEXT]\n"

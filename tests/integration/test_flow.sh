@@ -108,6 +108,30 @@ expect 3 "an unregistered certificate from the trusted CA gets 403" -- as dr-x w
 expect 3 "... and cannot register patients" -- as dr-x patient register --module hip --id family_name=X --id given_name=Y --id birth_date=2000-01-01
 expect 3 "... nor list records" -- as dr-x record list --module hip
 
+# Batch registration: all or nothing, one line per patient, usable tokens.
+cat > batch.json <<'EOB'
+[{"family_name":"Batch","given_name":"One","birth_date":"1990-01-01"},
+ {"family_name":"Batch","given_name":"Two","birth_date":"02.02.1990"},
+ {"family_name":"Müller","given_name":"Jürgen Karl","birth_date":"1961-03-07"}]
+EOB
+expect 0 "Dr A registers three patients in one batch" -- as dr-a patient register-batch --module hip --file batch.json
+[ "$(wc -l < "$W/out")" = 3 ] && ok "one line per patient" || fail "batch output lines"
+BI=$(sed -n 3p "$W/out" | cut -d' ' -f1)
+[ "$BI" = "$IA" ] && ok "a known patient keeps Dr A's internal ID in a batch" || fail "batch internal ID ($BI vs $IA)"
+B1=$(sed -n 1p "$W/out")
+expect 0 "a batch token files a record" -- as dr-a record add --module hip --internal-id "${B1%% *}" --token "${B1#* }" --data "$REC"
+cat > badbatch.json <<'EOB'
+[{"family_name":"Batch","given_name":"Three","birth_date":"1990-01-03"},
+ {"family_name":"Batch","given_name":"Four","birth_date":"1990-02-30"}]
+EOB
+expect 4 "a batch with one impossible date is refused whole" -- as dr-a patient register-batch --module hip --file badbatch.json
+contains "$W/err" "patients\[1\]" "the error names the item"
+expect 0 "search" -- as modadmin --json patient search --module hip --field given_name --value Three
+[ "$(jq '.patients | length' "$W/out")" = 0 ] && ok "nothing of the refused batch was stored" || fail "partial batch stored"
+echo '[]' > empty.json
+expect 4 "an empty batch" -- as dr-a patient register-batch --module hip --file empty.json
+expect 3 "batches need the physician role" -- as researcher patient register-batch --module hip --file batch.json
+
 # The registry never holds identifying data; the identity service holds it only encrypted.
 dump() {
   if [ "$ENGINE" = postgres ]; then pg_dump -p "$PG_PORT" "$(echo "$1" | sed 's|postgresql:///\([^?]*\).*|\1|')"
