@@ -67,6 +67,9 @@ int cmd_study(cli *c, int argc, char **argv);
 int cmd_export(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 
+/* Is s exactly len lowercase hex digits (a patient or record id)? */
+int cli_is_hex(const char *s, size_t len);
+
 /* Format a Unix time as ISO 8601 UTC into buf. */
 const char *cli_time(long long t, char buf[32]);
 

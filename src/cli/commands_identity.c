@@ -72,17 +72,6 @@ static void print_corrected(const cli *c, json_t *j)
            json_is_true(json_object_get(j, "relinked")) ? " and relinked to a new pseudonym" : "");
 }
 
-static int valid_id_path(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 int cmd_patient(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
@@ -169,7 +158,7 @@ int cmd_patient(cli *c, int argc, char **argv)
         free(ef);
         free(ev);
         free(path);
-    } else if (!strcmp(sub, "show") && npos == 1 && valid_id_path(pos)) {
+    } else if (!strcmp(sub, "show") && npos == 1 && cli_is_hex(pos, 32)) {
         char *path = NULL;
         if (asprintf(&path, "/v1/patients/%s", pos) > 0) {
             code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
@@ -177,7 +166,7 @@ int cmd_patient(cli *c, int argc, char **argv)
                 code = cli_finish(c, &r, print_patient);
         }
         free(path);
-    } else if (!strcmp(sub, "correct") && npos == 1 && valid_id_path(pos) && json_object_size(ids) > 0) {
+    } else if (!strcmp(sub, "correct") && npos == 1 && cli_is_hex(pos, 32) && json_object_size(ids) > 0) {
         char *path = NULL;
         json_t *body = json_pack("{s:O,s:b}", "identifiers", ids, "relink", relink);
         if (reason)

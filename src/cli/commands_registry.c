@@ -42,17 +42,6 @@ static void print_versions(const cli *c, json_t *j)
     json_array_foreach(json_object_get(j, "versions"), i, rec) print_record(c, rec);
 }
 
-static int valid_record_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n != 32)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 int cmd_record(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
@@ -114,7 +103,7 @@ int cmd_record(cli *c, int argc, char **argv)
         json_decref(body);
         if (code == EXIT_OK)
             code = cli_finish(c, &r, print_filed);
-    } else if (!strcmp(sub, "correct") && npos == 1 && valid_record_id(pos) && data) {
+    } else if (!strcmp(sub, "correct") && npos == 1 && cli_is_hex(pos, 32) && data) {
         char *path = NULL;
         json_t *body = json_pack("{s:O}", "data", data);
         if (asprintf(&path, "/v1/records/%s/versions", pos) > 0) {
@@ -135,7 +124,7 @@ int cmd_record(cli *c, int argc, char **argv)
         free(em);
         free(ei);
         free(path);
-    } else if (!strcmp(sub, "show") && npos == 1 && valid_record_id(pos)) {
+    } else if (!strcmp(sub, "show") && npos == 1 && cli_is_hex(pos, 32)) {
         char *path = NULL;
         if (asprintf(&path, "/v1/records/%s", pos) > 0) {
             code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
