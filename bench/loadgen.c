@@ -4,7 +4,8 @@
  *   register  POST /v1/patients with a fresh patient each time
  *   batch     POST /v1/patients/batch with B fresh patients each time
  *             (throughput counts patients)
- *   read      GET  /v1/records/RECORD_ID */
+ *   read      GET  /v1/records/RECORD_ID
+ *   health    GET  /healthz (the HTTP + TLS ceiling, one trivial query) */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,8 +56,11 @@ static void *run(void *arg)
     char url[512], *body = malloc(1 << 20);
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
     long i = 0;
+    int is_get = !strcmp(o->mode, "read") || !strcmp(o->mode, "health");
     if (!strcmp(o->mode, "read"))
         snprintf(url, sizeof url, "%s/v1/records/%s", o->url, o->record);
+    else if (!strcmp(o->mode, "health"))
+        snprintf(url, sizeof url, "%s/healthz", o->url);
     else if (!strcmp(o->mode, "batch"))
         snprintf(url, sizeof url, "%s/v1/patients/batch", o->url);
     else
@@ -71,7 +75,7 @@ static void *run(void *arg)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     double end = now() + o->seconds;
     while (now() < end) {
-        if (strcmp(o->mode, "read") != 0) {
+        if (!is_get) {
             char p[256];
             size_t off = 0;
             if (!strcmp(o->mode, "batch")) {

@@ -199,7 +199,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.dir = strdup(dirname(tmp));
     st.c->path = strdup(path);
     ENSURE(st.dir && st.c->path, MEDREG_ERR_NOMEM);
-    st.c->threads = 4;
+    st.c->threads = 16; /* handlers block on durable audit commits: more threads share each fsync */
     st.c->max_body = 64 * 1024;
     st.c->timeout_s = 30;
     st.c->token_ttl_s = 600;
@@ -231,7 +231,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
         goto out;
     }
     if (st.c->db_pool == 0)
-        st.c->db_pool = st.c->threads;
+        st.c->db_pool = st.c->threads < 8 ? st.c->threads : 8;
     *out = st.c;
     st.c = NULL;
     rc = MEDREG_OK;

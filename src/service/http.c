@@ -179,6 +179,41 @@ static int identify_caller(struct MHD_Connection *conn, mr_caller *caller)
     return 1;
 }
 
+/* The verified caller of a connection, computed once: a TLS connection's peer
+ * certificate cannot change (libmicrohttpd never renegotiates), and chain
+ * verification costs more than the rest of a typical request. */
+typedef struct conn_ctx {
+    int state; /* 0 not yet verified, 1 verified, -1 no valid certificate */
+    mr_caller caller;
+} conn_ctx;
+
+static int connection_caller(struct MHD_Connection *conn, mr_caller *out)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_ctx *ctx = ci ? ci->socket_context : NULL;
+    if (ctx == NULL)
+        return identify_caller(conn, out);
+    if (ctx->state == 0)
+        ctx->state = identify_caller(conn, &ctx->caller) ? 1 : -1;
+    if (ctx->state != 1)
+        return 0;
+    *out = ctx->caller;
+    return 1;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(conn_ctx)); /* NULL: fall back to per-request checks */
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, mr_response *resp)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
@@ -279,7 +314,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         goto send;
     }
     /* /healthz answers without a client certificate; everything else needs one */
-    if (strcmp(url, "/healthz") != 0 && !identify_caller(conn, &req.caller)) {
+    if (strcmp(url, "/healthz") != 0 && !connection_caller(conn, &req.caller)) {
         mr_resp_error(&resp, 401, "client_certificate_required",
                       "a client certificate issued by the trusted CA is required");
         goto send;
@@ -353,6 +388,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_END);
     mr_secret_free(key_pem);

@@ -105,7 +105,7 @@ write_configs() { # IDENTITY_PORT REGISTRY_PORT
 role = identity
 listen = 127.0.0.1:$1
 database = $IDENTITY_DB
-threads = ${MEDREG_THREADS:-4}
+threads = ${MEDREG_THREADS:-16}
 tls_cert = pki/identity.crt
 tls_key = pki/identity.key
 client_ca = pki/ca.crt
@@ -123,7 +123,7 @@ EOC
 role = registry
 listen = 127.0.0.1:$2
 database = $REGISTRY_DB
-threads = ${MEDREG_THREADS:-4}
+threads = ${MEDREG_THREADS:-16}
 tls_cert = pki/registry.crt
 tls_key = pki/registry.key
 client_ca = pki/ca.crt
