@@ -132,6 +132,12 @@ static int on_entry(void *user, const char *section, const char *key, const char
             return set_path(st, &c->seal_key, v);
         if (!strcmp(key, "identity_public"))
             return set_path(st, &c->identity_public, v);
+        if (!strcmp(key, "export_page")) {
+            if (!parse_uint(v, 1, 100000, &x))
+                return fail(st, "export_page '%s' must be 1..100000 rows", v);
+            c->export_page = (long)x;
+            return 1;
+        }
         return fail(st, "unknown key '%s' in [registry]", key);
     }
     if (!strcmp(section, "modules")) {
@@ -203,6 +209,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c->max_body = 64 * 1024;
     st.c->timeout_s = 30;
     st.c->token_ttl_s = 600;
+    st.c->export_page = 1000;
     fp = fopen(path, "r");
     if (fp == NULL) {
         if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)

@@ -26,6 +26,7 @@ typedef struct mr_service_config {
     unsigned token_ttl_s;
     /* registry */
     char *seal_key, *identity_public;
+    long export_page; /* rows per page of a streamed export */
     char *module_names[MR_MAX_MODULES];
     char *module_paths[MR_MAX_MODULES];
     size_t n_modules;

@@ -214,15 +214,56 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     }
 }
 
+typedef struct stream_ctx {
+    mr_stream_fn fn;
+    void *state;
+    void (*free_state)(void *);
+} stream_ctx;
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_ctx *sc = cls;
+    (void)pos;
+    long n = sc->fn(sc->state, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_ctx *sc = cls;
+    if (sc->free_state)
+        sc->free_state(sc->state);
+    free(sc);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, mr_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->len, resp->body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(resp->body);
-        return MHD_NO;
+    struct MHD_Response *r;
+    if (resp->stream) {
+        stream_ctx *sc = malloc(sizeof *sc);
+        if (sc == NULL) {
+            if (resp->stream_free)
+                resp->stream_free(resp->stream_state);
+            return MHD_NO;
+        }
+        sc->fn = resp->stream;
+        sc->state = resp->stream_state;
+        sc->free_state = resp->stream_free;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, sc, stream_free);
+        if (r == NULL) {
+            stream_free(sc);
+            return MHD_NO;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r == NULL) {
+            free(resp->body);
+            return MHD_NO;
+        }
+        resp->body = NULL;
     }
-    resp->body = NULL;
     MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");

@@ -543,20 +543,126 @@ static void csv_value(FILE *fp, json_t *v)
     free(s);
 }
 
+/* A study extract is streamed page by page (keyset paging on subject and
+ * record id, both immutable), so memory stays flat however large the module;
+ * each page takes a pool connection only while it is read. */
+typedef struct export_state {
+    mr_service *s;
+    const mr_module *m;
+    uint8_t key[32];
+    char last_subject[33], last_record[33];
+    char *buf;
+    size_t len, off;
+    int header_done, done;
+} export_state;
+
+static void export_free(void *p)
+{
+    export_state *st = p;
+    if (st == NULL)
+        return;
+    mr_wipe(st->key, sizeof st->key);
+    free(st->buf);
+    free(st);
+}
+
+/* Render the next page into st->buf. Returns 0 on success, -1 on error. */
+static int export_page(export_state *st)
+{
+    const mr_module *m = st->m;
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    FILE *fp;
+    int rc = -1;
+
+    free(st->buf);
+    st->buf = NULL;
+    st->len = st->off = 0;
+    fp = open_memstream(&st->buf, &st->len);
+    if (fp == NULL)
+        return -1;
+    if (!st->header_done) {
+        /* no internal IDs, no physicians, no registry handles: only study-specific pseudonyms */
+        fputs("subject,record,version,recorded_on", fp);
+        for (size_t f = 0; f < m->n_fields; f++) {
+            fputc(',', fp);
+            csv_field(fp, m->fields[f].name, strlen(m->fields[f].name));
+        }
+        fputs("\r\n", fp);
+        st->header_done = 1;
+    }
+    mr_param p[4] = {MR_TEXT(m->name), MR_TEXT(st->last_subject), MR_TEXT(st->last_record),
+                     MR_INT(st->s->cfg->export_page)};
+    if (mr_db_acquire(st->s->db, &c) != MEDREG_OK)
+        goto out;
+    if (mr_conn_exec(c,
+                     "SELECT r.subject, r.record_id, r.version, r.created_at, r.data FROM records r"
+                     " WHERE r.module = $1"
+                     " AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
+                     " AND (r.subject > $2 OR (r.subject = $2 AND r.record_id > $3))"
+                     " ORDER BY r.subject, r.record_id LIMIT $4",
+                     p, 4, &r) != MEDREG_OK)
+        goto out;
+    mr_db_release(st->s->db, c);
+    c = NULL;
+    size_t n = mr_rows_count(r);
+    for (size_t i = 0; i < n; i++) {
+        char sp[33], rp[33], day[16];
+        time_t t = (time_t)mr_rows_int(r, i, 3);
+        struct tm tm;
+        study_pseudonym(st->key, "subject", mr_rows_text(r, i, 0), sp);
+        study_pseudonym(st->key, "record", mr_rows_text(r, i, 1), rp);
+        gmtime_r(&t, &tm);
+        strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        fprintf(fp, "%s,%s,%lld,%s", sp, rp, (long long)mr_rows_int(r, i, 2), day);
+        json_t *data = json_loads(mr_rows_text(r, i, 4), 0, NULL);
+        for (size_t f = 0; f < m->n_fields; f++) {
+            fputc(',', fp);
+            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL);
+        }
+        json_decref(data);
+        fputs("\r\n", fp);
+    }
+    if (n > 0) {
+        snprintf(st->last_subject, sizeof st->last_subject, "%s", mr_rows_text(r, n - 1, 0));
+        snprintf(st->last_record, sizeof st->last_record, "%s", mr_rows_text(r, n - 1, 1));
+    }
+    if (n < (size_t)st->s->cfg->export_page)
+        st->done = 1;
+    rc = 0;
+out:
+    if (fclose(fp) != 0)
+        rc = -1;
+    mr_rows_free(r);
+    mr_db_release(st->s->db, c);
+    return rc;
+}
+
+static long export_read(void *p, char *buf, size_t max)
+{
+    export_state *st = p;
+    while (st->off == st->len) {
+        if (st->done)
+            return 0;
+        if (export_page(st) != 0)
+            return -1;
+    }
+    size_t n = st->len - st->off < max ? st->len - st->off : max;
+    memcpy(buf, st->buf + st->off, n);
+    st->off += n;
+    return (long)n;
+}
+
 static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
 {
     const char *module = mr_req_query(req, "module"), *study = mr_req_query(req, "study");
     const mr_module *m;
     mr_conn *c = NULL;
-    mr_rows *k = NULL, *r = NULL;
+    mr_rows *k = NULL;
+    export_state *st = NULL;
     int yes = 0, admin = 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = NULL;
-    uint8_t key[32];
     medreg_err rc;
 
-    memset(key, 0, sizeof key);
     if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL || !valid_study_name(study)) {
         mr_resp_error(resp, 400, "invalid_query", "queries 'module' (a module) and 'study' (a study name) are required");
         return;
@@ -573,6 +679,7 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     mr_param q[2] = {MR_TEXT(module), MR_TEXT(study)};
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c, "SELECT study_key FROM studies WHERE module = $1 AND name = $2", q, 2, &k);
+    mr_db_release(s->db, c);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
@@ -583,66 +690,30 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 404, "not_found", "module '%s' has no study '%s'", module, study);
         goto out;
     }
-    memcpy(key, kp, 32);
-    mr_param p = MR_TEXT(module);
-    rc = mr_conn_exec(c,
-                      "SELECT r.subject, r.record_id, r.version, r.created_at, r.data FROM records r"
-                      " WHERE r.module = $1 AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
-                      " ORDER BY r.subject, r.created_at, r.record_id",
-                      &p, 1, &r);
-    if (rc == MEDREG_OK) {
-        char detail[80];
-        snprintf(detail, sizeof detail, "study=%s rows=%zu", study, mr_rows_count(r));
-        rc = mr_audit_now(s, req->caller.fpr, "export", module, study, "ok", detail);
-    }
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    fp = open_memstream(&buf, &len);
-    if (fp == NULL) {
+    st = calloc(1, sizeof *st);
+    if (st == NULL) {
         mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
-    /* no internal IDs, no physicians, no registry handles: only study-specific pseudonyms */
-    fputs("subject,record,version,recorded_on", fp);
-    for (size_t f = 0; f < m->n_fields; f++) {
-        fputc(',', fp);
-        csv_field(fp, m->fields[f].name, strlen(m->fields[f].name));
+    st->s = s;
+    st->m = m;
+    memcpy(st->key, kp, 32);
+    /* the export is on record before a single row leaves */
+    char detail[96];
+    snprintf(detail, sizeof detail, "study=%s", study);
+    if (mr_audit_now(s, req->caller.fpr, "export", module, study, "ok", detail) != MEDREG_OK) {
+        mr_resp_error(resp, 503, "storage", "could not write the audit record");
+        goto out;
     }
-    fputs("\r\n", fp);
-    for (size_t i = 0; i < mr_rows_count(r); i++) {
-        char sp[33], rp[33], day[16];
-        time_t t = (time_t)mr_rows_int(r, i, 3);
-        struct tm tm;
-        study_pseudonym(key, "subject", mr_rows_text(r, i, 0), sp);
-        study_pseudonym(key, "record", mr_rows_text(r, i, 1), rp);
-        gmtime_r(&t, &tm);
-        strftime(day, sizeof day, "%Y-%m-%d", &tm);
-        fprintf(fp, "%s,%s,%lld,%s", sp, rp, (long long)mr_rows_int(r, i, 2), day);
-        json_t *data = json_loads(mr_rows_text(r, i, 4), 0, NULL);
-        for (size_t f = 0; f < m->n_fields; f++) {
-            fputc(',', fp);
-            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL);
-        }
-        json_decref(data);
-        fputs("\r\n", fp);
-    }
-    fclose(fp);
-    fp = NULL;
     resp->status = 200;
-    resp->body = buf;
-    resp->len = len;
     resp->content_type = "text/csv; charset=utf-8";
-    buf = NULL;
+    resp->stream = export_read;
+    resp->stream_state = st;
+    resp->stream_free = export_free;
+    st = NULL;
 out:
-    mr_wipe(key, sizeof key);
-    if (fp)
-        fclose(fp);
-    free(buf);
+    export_free(st);
     mr_rows_free(k);
-    mr_rows_free(r);
-    mr_db_release(s->db, c);
 }
 
 static void stats(mr_service *s, mr_request *req, mr_response *resp)

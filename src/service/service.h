@@ -63,11 +63,19 @@ typedef struct mr_request {
     mr_caller caller;
 } mr_request;
 
+/* A streamed body: fill up to max bytes at buf; return the count, 0 at the
+ * end, or -1 on an error (the connection is then closed mid-body, so a
+ * client never mistakes a truncated stream for a complete one). */
+typedef long (*mr_stream_fn)(void *state, char *buf, size_t max);
+
 typedef struct mr_response {
     int status;
     char *body; /* malloc'ed */
     size_t len;
     const char *content_type;
+    mr_stream_fn stream; /* when set, the body is produced by stream(stream_state, …) */
+    void *stream_state;
+    void (*stream_free)(void *state);
 } mr_response;
 
 /* Query argument, or NULL. */

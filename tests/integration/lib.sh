@@ -130,6 +130,7 @@ client_ca = pki/ca.crt
 [registry]
 seal_key = pki/registry.seal.key
 identity_public = pki/identity.sign.pub
+export_page = ${MEDREG_EXPORT_PAGE:-2}
 [modules]
 hip = hip.ini
 knee = knee.ini
