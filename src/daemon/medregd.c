@@ -1,5 +1,6 @@
 /* medregd: one binary for every service role. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -132,6 +133,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* glibc gives each busy thread its own heap arena; with 16 workers their
+     * retained memory, not the data, dominated peak RSS (79 vs 59 MiB) */
+    mallopt(M_ARENA_MAX, 2);
     /* no core dumps: they would carry keys and identifying data */
     struct rlimit nocore = {0, 0};
     setrlimit(RLIMIT_CORE, &nocore);
