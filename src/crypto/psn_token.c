@@ -35,8 +35,30 @@ out:
     return rc;
 }
 
+medreg_err mr_psn_token_key_identity(const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
+                                     const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
+                                     uint8_t key[MR_TOKEN_KEY_BYTES])
+{
+    uint8_t xsk[crypto_scalarmult_curve25519_BYTES];
+    int ok = crypto_sign_ed25519_sk_to_curve25519(xsk, sign_sk) == 0 &&
+             crypto_box_beforenm(key, registry_pk, xsk) == 0;
+    mr_wipe(xsk, sizeof xsk);
+    return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+}
+
+medreg_err mr_psn_token_key_registry(const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
+                                     const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
+                                     uint8_t key[MR_TOKEN_KEY_BYTES])
+{
+    uint8_t xpk[crypto_scalarmult_curve25519_BYTES];
+    if (crypto_sign_ed25519_pk_to_curve25519(xpk, identity_pk) != 0 ||
+        crypto_box_beforenm(key, xpk, registry_sk) != 0) /* fails on low-order points */
+        return MEDREG_ERR_CRYPTO;
+    return MEDREG_OK;
+}
+
 medreg_err mr_psn_token_seal(const mr_psn_token *t, const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
-                             const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES], char **out)
+                             const uint8_t key[MR_TOKEN_KEY_BYTES], char **out)
 {
     medreg_err rc = MEDREG_OK;
     mr_writer body, msg;
@@ -51,10 +73,12 @@ medreg_err mr_psn_token_seal(const mr_psn_token *t, const uint8_t sign_sk[crypto
     uint8_t sig[crypto_sign_BYTES];
     ENSURE(crypto_sign_detached(sig, NULL, msg.p, msg.len, sign_sk) == 0, MEDREG_ERR_CRYPTO);
     TRY(mr_write_bytes(&body, sig, sizeof sig));
-    sealed_len = body.len + crypto_box_SEALBYTES;
+    sealed_len = crypto_box_NONCEBYTES + body.len + crypto_box_MACBYTES;
     sealed = malloc(sealed_len);
     ENSURE(sealed != NULL, MEDREG_ERR_NOMEM);
-    ENSURE(crypto_box_seal(sealed, body.p, body.len, registry_pk) == 0, MEDREG_ERR_CRYPTO);
+    randombytes_buf(sealed, crypto_box_NONCEBYTES);
+    ENSURE(crypto_box_easy_afternm(sealed + crypto_box_NONCEBYTES, body.p, body.len, sealed, key) == 0,
+           MEDREG_ERR_CRYPTO);
     size_t b64_len = sodium_base64_ENCODED_LEN(sealed_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     *out = malloc(b64_len);
     ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
@@ -76,10 +100,8 @@ static int printable_name(const uint8_t *p, size_t n, size_t max)
     return 1;
 }
 
-medreg_err mr_psn_token_open(const char *token, const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
-                             const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
-                             const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
-                             mr_psn_token *out)
+medreg_err mr_psn_token_open(const char *token, const uint8_t key[MR_TOKEN_KEY_BYTES],
+                             const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES], mr_psn_token *out)
 {
     medreg_err rc = MEDREG_ERR_VERIFY;
     uint8_t sealed[MR_TOKEN_MAX_CHARS];
@@ -97,9 +119,10 @@ medreg_err mr_psn_token_open(const char *token, const uint8_t registry_sk[crypto
     ENSURE(sodium_base642bin(sealed, sizeof sealed, token, strlen(token), NULL, &sealed_len, NULL,
                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0,
            MEDREG_ERR_VERIFY);
-    ENSURE(sealed_len > crypto_box_SEALBYTES + crypto_sign_BYTES, MEDREG_ERR_VERIFY);
-    plain_len = sealed_len - crypto_box_SEALBYTES;
-    ENSURE(crypto_box_seal_open(plain, sealed, sealed_len, registry_pk, registry_sk) == 0,
+    ENSURE(sealed_len > crypto_box_NONCEBYTES + crypto_box_MACBYTES + crypto_sign_BYTES, MEDREG_ERR_VERIFY);
+    plain_len = sealed_len - crypto_box_NONCEBYTES - crypto_box_MACBYTES;
+    ENSURE(crypto_box_open_easy_afternm(plain, sealed + crypto_box_NONCEBYTES,
+                                        sealed_len - crypto_box_NONCEBYTES, sealed, key) == 0,
            MEDREG_ERR_VERIFY);
     size_t body_len = plain_len - crypto_sign_BYTES;
     TRY(sign_input(plain, body_len, &msg));

@@ -4,10 +4,15 @@
  *   body   = "MRT1" ‖ lp(module) ‖ lp(internal_id) ‖ physician[32] ‖ u32 key_id ‖
  *            psn[32] ‖ u64 issued_at ‖ u64 expires_at ‖ nonce[16]
  *   sig    = Ed25519(identity signing key, "medreg/psn-token/v1" ‖ body)
- *   token  = crypto_box_seal(body ‖ sig, registry X25519 public key), base64url
+ *   token  = base64url(n ‖ crypto_box_easy_afternm(body ‖ sig, n, K)), n random (24 bytes)
+ *   K      = crypto_box_beforenm(X25519(identity), X25519(registry))
  *
- * The signature makes the token unforgeable, the sealed box makes it
- * unreadable to everyone but the registry, the nonce makes it one-time. */
+ * The signature makes the token unforgeable, the box makes it unreadable to
+ * everyone but the registry (and the identity service that made it), the
+ * nonce makes it one-time. The identity service's X25519 key is its Ed25519
+ * key converted (crypto_sign_ed25519_*_to_curve25519), so K needs no extra key
+ * file, and it is computed once per process: a token costs one signature and
+ * one XSalsa20-Poly1305 pass, not two X25519 operations. */
 #ifndef MR_PSN_TOKEN_H
 #define MR_PSN_TOKEN_H
 
@@ -31,18 +36,27 @@ typedef struct mr_psn_token {
     uint8_t nonce[MR_TOKEN_NONCE_BYTES];
 } mr_psn_token;
 
+#define MR_TOKEN_KEY_BYTES crypto_box_BEFORENMBYTES
+
+/* K, as the identity service computes it (its signing key, the registry's
+ * X25519 public key) and as the registry does (its X25519 secret key, the
+ * identity service's Ed25519 public key). Both give the same K. */
+MR_MUST_CHECK medreg_err mr_psn_token_key_identity(const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
+                                                   const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
+                                                   uint8_t key[MR_TOKEN_KEY_BYTES]);
+MR_MUST_CHECK medreg_err mr_psn_token_key_registry(const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
+                                                   const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
+                                                   uint8_t key[MR_TOKEN_KEY_BYTES]);
+
 /* Seal t (whose nonce must already be random). *out: malloc'ed base64url. */
 MR_MUST_CHECK medreg_err mr_psn_token_seal(const mr_psn_token *t,
                                            const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
-                                           const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
-                                           char **out);
+                                           const uint8_t key[MR_TOKEN_KEY_BYTES], char **out);
 
 /* Open and verify a token string: decrypts, checks the signature against
  * identity_pk and the encoding. Expiry and one-time use are the caller's
  * checks (they need a clock and the database). Any failure is VERIFY. */
-MR_MUST_CHECK medreg_err mr_psn_token_open(const char *token,
-                                           const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
-                                           const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
+MR_MUST_CHECK medreg_err mr_psn_token_open(const char *token, const uint8_t key[MR_TOKEN_KEY_BYTES],
                                            const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
                                            mr_psn_token *out);
 

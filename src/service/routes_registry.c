@@ -84,7 +84,7 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
         goto out;
     }
     /* the token: authentic, fresh, for this module, ID and physician, once */
-    if (mr_psn_token_open(token_s, s->box_sk, s->box_pk, s->identity_pk, &t) != MEDREG_OK) {
+    if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &t) != MEDREG_OK) {
         refuse(s, c, req, resp, 403, "invalid_token", "record_write", module, internal_id,
                "the PSN token is not valid");
         goto out;

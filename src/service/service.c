@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/secret.h"
+#include "../crypto/psn_token.h"
 
 static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char **errmsg)
 {
@@ -101,7 +102,16 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         ENSURE(s->sign_sk != NULL, MEDREG_ERR_NOMEM);
         uint8_t pk[crypto_sign_PUBLICKEYBYTES];
         crypto_sign_seed_keypair(pk, s->sign_sk, seed);
-        TRY(read_public(cfg->registry_seal_public, s->registry_pk, sizeof s->registry_pk, errmsg));
+        uint8_t registry_pk[crypto_box_PUBLICKEYBYTES];
+        TRY(read_public(cfg->registry_seal_public, registry_pk, sizeof registry_pk, errmsg));
+        s->token_key = sodium_malloc(MR_TOKEN_KEY_BYTES);
+        ENSURE(s->token_key != NULL, MEDREG_ERR_NOMEM);
+        if (mr_psn_token_key_identity(s->sign_sk, registry_pk, s->token_key) != MEDREG_OK) {
+            if (asprintf(errmsg, "%s: not a usable X25519 public key", cfg->registry_seal_public) < 0)
+                *errmsg = NULL;
+            rc = MEDREG_ERR_CONFIG;
+            goto out;
+        }
         TRY(read_secret(cfg->data_key, 32, &data_key, errmsg));
         /* two independent subkeys: one seals identifiers, one makes the search index */
         s->seal_key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
@@ -111,9 +121,19 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
                                    "mr-seal_", data_key);
         crypto_kdf_derive_from_key(s->index_key, 32, 2, "mr-index", data_key);
     } else {
-        TRY(read_secret(cfg->seal_key, crypto_box_SECRETKEYBYTES, &s->box_sk, errmsg));
-        crypto_scalarmult_base(s->box_pk, s->box_sk);
-        TRY(read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg));
+        uint8_t *box_sk = NULL;
+        TRY(read_secret(cfg->seal_key, crypto_box_SECRETKEYBYTES, &box_sk, errmsg));
+        rc = read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg);
+        s->token_key = rc == MEDREG_OK ? sodium_malloc(MR_TOKEN_KEY_BYTES) : NULL;
+        if (rc == MEDREG_OK && s->token_key == NULL)
+            rc = MEDREG_ERR_NOMEM;
+        if (rc == MEDREG_OK && mr_psn_token_key_registry(box_sk, s->identity_pk, s->token_key) != MEDREG_OK) {
+            if (asprintf(errmsg, "%s: not a usable Ed25519 public key", cfg->identity_public) < 0)
+                *errmsg = NULL;
+            rc = MEDREG_ERR_CONFIG;
+        }
+        mr_secret_free(box_sk);
+        TRY(rc);
     }
     /* one more connection than the pool: the audit writer keeps its own */
     rc = mr_db_open(cfg->database, cfg->db_pool + 1, &s->db);
@@ -154,7 +174,7 @@ void mr_service_close(mr_service *s)
     mr_secret_free(s->sign_sk);
     mr_secret_free(s->seal_key);
     mr_secret_free(s->index_key);
-    mr_secret_free(s->box_sk);
+    mr_secret_free(s->token_key);
     mr_wipe(s, sizeof *s);
     free(s);
 }

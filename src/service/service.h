@@ -30,10 +30,9 @@ typedef struct mr_service {
     uint8_t *sign_sk;  /* crypto_sign_SECRETKEYBYTES */
     uint8_t *seal_key; /* at-rest AEAD key, derived from data_key */
     uint8_t *index_key; /* blind search index key, derived from data_key */
-    uint8_t registry_pk[crypto_box_PUBLICKEYBYTES];
-    /* registry */
-    uint8_t *box_sk; /* crypto_box_SECRETKEYBYTES */
-    uint8_t box_pk[crypto_box_PUBLICKEYBYTES];
+    /* both: the PSN-token box key shared by identity service and registry
+     * (src/crypto/psn_token.h); registry: the identity service's public key */
+    uint8_t *token_key; /* MR_TOKEN_KEY_BYTES */
     uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES];
     /* metrics: per route, per status class (1xx..5xx) */
     atomic_ulong requests[MR_MAX_ROUTES + 2][5];

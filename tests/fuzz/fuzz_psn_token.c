@@ -1,6 +1,6 @@
 /* libFuzzer: PSN token parsing (untrusted tokens forwarded by physicians).
- * Inputs are sealed to a fixed key so the parser behind the AEAD is reached
- * too: the first byte chooses between opening the raw input and sealing it. */
+ * Each input is opened as it is, and also boxed and signed with fixed keys as
+ * an arbitrary body, so the parser behind the AEAD and signature is reached. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t box_pk[32], box_sk[32], sign_pk[32], sign_sk[64];
+    static uint8_t box_pk[32], box_sk[32], sign_pk[32], sign_sk[64], key[MR_TOKEN_KEY_BYTES];
     static int init;
     mr_psn_token t;
     if (!init) {
@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t seed[32] = {1};
         crypto_box_seed_keypair(box_pk, box_sk, seed);
         crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+        if (mr_psn_token_key_registry(box_sk, sign_pk, key) != MEDREG_OK)
+            abort();
         init = 1;
     }
     if (size > 4096)
@@ -26,21 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1);
     memcpy(s, data, size);
     s[size] = 0;
-    (void)mr_psn_token_open(s, box_sk, box_pk, sign_pk, &t);
+    (void)mr_psn_token_open(s, key, sign_pk, &t);
     /* a structurally arbitrary body, validly sealed and signed */
     if (size > 0 && size < 1024) {
-        uint8_t msg[2048], sealed[2048 + crypto_box_SEALBYTES];
+        uint8_t msg[2048], sealed[crypto_box_NONCEBYTES + 2048 + crypto_box_MACBYTES];
         static const char tag[] = "medreg/psn-token/v1";
         memcpy(msg, tag, sizeof tag - 1);
         memcpy(msg + sizeof tag - 1, data, size);
         uint8_t body[2048];
         memcpy(body, data, size);
         crypto_sign_detached(body + size, NULL, msg, sizeof tag - 1 + size, sign_sk);
-        crypto_box_seal(sealed, body, size + 64, box_pk);
-        char b64[4200];
-        sodium_bin2base64(b64, sizeof b64, sealed, size + 64 + crypto_box_SEALBYTES,
+        randombytes_buf(sealed, crypto_box_NONCEBYTES);
+        crypto_box_easy_afternm(sealed + crypto_box_NONCEBYTES, body, size + 64, sealed, key);
+        char b64[4300];
+        sodium_bin2base64(b64, sizeof b64, sealed, crypto_box_NONCEBYTES + size + 64 + crypto_box_MACBYTES,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        (void)mr_psn_token_open(b64, box_sk, box_pk, sign_pk, &t);
+        (void)mr_psn_token_open(b64, key, sign_pk, &t);
     }
     free(s);
     return 0;
