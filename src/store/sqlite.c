@@ -32,7 +32,7 @@ static medreg_err sqlite_connect(const char *path, void **out)
 {
     static const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                                     "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
-                                    "PRAGMA cache_size=-4096" /* 4 MiB per connection */};
+                                    "PRAGMA cache_size=-2048" /* 2 MiB per connection; the OS page cache does the rest */};
     sqlite_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return MEDREG_ERR_NOMEM;
