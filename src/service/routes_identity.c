@@ -313,13 +313,8 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
     memset(&in, 0, sizeof in);
     if (j == NULL)
         return;
-    const char *module = json_string_value(json_object_get(j, "module"));
-    if (module == NULL || (m = mr_service_module(s, module, &mi)) == NULL) {
-        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
-                      "field 'module' must name a module of this service");
-        goto out;
-    }
-    if (!require_role(s, req, resp, "physician", module, "patient_register"))
+    if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
+        !require_role(s, req, resp, "physician", m->name, "patient_register"))
         goto out;
     if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp))
         goto out;
@@ -372,14 +367,9 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
 
     if (j == NULL)
         return;
-    const char *module = json_string_value(json_object_get(j, "module"));
     arr = json_object_get(j, "patients");
-    if (module == NULL || (m = mr_service_module(s, module, &mi)) == NULL) {
-        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
-                      "field 'module' must name a module of this service");
-        goto out;
-    }
-    if (!require_role(s, req, resp, "physician", module, "patient_register"))
+    if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
+        !require_role(s, req, resp, "physician", m->name, "patient_register"))
         goto out;
     n = json_array_size(arr);
     if (!json_is_array(arr) || n == 0 || n > BATCH_MAX) {

@@ -194,14 +194,11 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
 
     if (j == NULL)
         return;
-    const char *module = json_string_value(json_object_get(j, "module"));
     const char *iid = json_string_value(json_object_get(j, "internal_id"));
     json_t *tok = json_object_get(j, "psn_token");
-    if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL) {
-        mr_resp_error(resp, 400, json_object_get(j, "module") ? "invalid_field" : "missing_field",
-                      "field 'module' must name a module of this registry");
+    if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
         goto out;
-    }
+    const char *module = m->name;
     if (!require_physician(s, req, resp, module, "record_write"))
         goto out;
     if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {

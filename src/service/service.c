@@ -189,3 +189,13 @@ const mr_module *mr_service_module(const mr_service *s, const char *name, size_t
         }
     return NULL;
 }
+
+const mr_module *mr_body_module(const mr_service *s, json_t *body, mr_response *resp, size_t *index)
+{
+    json_t *v = json_object_get(body, "module");
+    const mr_module *m = mr_service_module(s, json_string_value(v), index);
+    if (m == NULL)
+        mr_resp_error(resp, 400, v ? "invalid_field" : "missing_field",
+                      "field 'module' must name a module of this service");
+    return m;
+}

@@ -90,6 +90,10 @@ void mr_resp_json(mr_response *resp, int status, json_t *j);
  * terminated). On failure fills resp (400) and returns NULL. */
 json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const *allowed);
 
+/* The module a JSON body names in its "module" field; NULL after filling
+ * resp (400: missing or unknown). index may be NULL. */
+const mr_module *mr_body_module(const mr_service *s, json_t *body, mr_response *resp, size_t *index);
+
 /* Roles: is the caller registered with role for module ("" for any module)? */
 MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role,
                                           const char *module, int *yes);
