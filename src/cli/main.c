@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -134,6 +135,20 @@ int main(int argc, char **argv)
             int sub_argc = argc - optind + 1;
             char **sub_argv = argv + optind - 1;
             optind = 0;
+            int help = 0;
+            for (int a = 1; a < sub_argc; a++)
+                help |= !strcmp(sub_argv[a], "--help") || !strcmp(sub_argv[a], "-h");
+            if (help) {
+                /* every command prints its usage when called bare; --help sends it to stdout */
+                fflush(stderr);
+                dup2(STDOUT_FILENO, STDERR_FILENO);
+                if (!strcmp(name, "stats"))
+                    puts("usage: medreg stats\n  counts per module (registry administrators)");
+                else
+                    (void)cmds[i].fn(&c, 1, sub_argv);
+                code = EXIT_OK;
+                break;
+            }
             code = cmds[i].fn(&c, sub_argc, sub_argv);
             break;
         }
