@@ -104,7 +104,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
         } else if (!strcmp(key, "tls_cert")) {
             return set_path(st, &c->tls_cert, v);
         } else if (!strcmp(key, "tls_key")) {
+            if (strncmp(v, "pkcs11:", 7) == 0) { /* a token object, not a file */
+                free(c->tls_key);
+                c->tls_key = strdup(v);
+                return c->tls_key != NULL;
+            }
             return set_path(st, &c->tls_key, v);
+        } else if (!strcmp(key, "pkcs11_module")) {
+            return set_path(st, &c->pkcs11_module, v);
+        } else if (!strcmp(key, "pin_file")) {
+            return set_path(st, &c->pin_file, v);
         } else if (!strcmp(key, "client_ca")) {
             return set_path(st, &c->client_ca, v);
         } else {
@@ -261,6 +270,8 @@ void mr_service_config_free(mr_service_config *c)
     free(c->tls_cert);
     free(c->tls_key);
     free(c->client_ca);
+    free(c->pkcs11_module);
+    free(c->pin_file);
     free(c->signing_key);
     free(c->registry_seal_public);
     free(c->data_key);

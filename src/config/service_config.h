@@ -21,6 +21,7 @@ typedef struct mr_service_config {
     size_t max_body;
     unsigned timeout_s;
     char *tls_cert, *tls_key, *client_ca;
+    char *pkcs11_module, *pin_file; /* for a tls_key that is a pkcs11: URI */
     /* identity */
     char *signing_key, *registry_seal_public, *data_key;
     unsigned token_ttl_s;

@@ -393,8 +393,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
 {
     medreg_err rc = MEDREG_OK;
     server srv = {.svc = s};
-    uint8_t *key_pem = NULL;
-    size_t key_len = 0, n;
+    size_t n;
     struct MHD_Daemon *d = NULL;
     const mr_route *role_routes =
         s->cfg->role == MR_ROLE_IDENTITY ? mr_identity_routes(&n) : mr_registry_routes(&n);
@@ -404,8 +403,8 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
     for (size_t i = 0; i < n && srv.n_routes < MR_MAX_ROUTES; i++)
         srv.routes[srv.n_routes++] = &role_routes[i];
 
-    /* the TLS key is read from a 0600 file, handed to GnuTLS and wiped */
-    TRY(mr_secret_file_read(s->cfg->tls_key, 0, 1 << 16, &key_pem, &key_len));
+    /* the TLS key stays behind the token interface (src/token/tls_identity.c) */
+    mr_tls_identity_install(s->tls);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -419,8 +418,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
         (uint16_t)s->cfg->listen_port, NULL, NULL, on_request, &srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert_pem,
-        MHD_OPTION_HTTPS_MEM_KEY, (const char *)key_pem,
+        MHD_OPTION_HTTPS_CERT_CALLBACK, mr_tls_identity_retrieve,
         MHD_OPTION_HTTPS_MEM_TRUST, s->client_ca_pem,
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg->threads,
@@ -432,8 +430,6 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_END);
-    mr_secret_free(key_pem);
-    key_pem = NULL;
     if (d == NULL) {
         fprintf(stderr, "medregd: cannot start HTTPS on %s:%u\n", s->cfg->listen_host,
                 s->cfg->listen_port);
@@ -446,7 +442,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         usleep(100 * 1000);
     MHD_stop_daemon(d);
 out:
-    mr_secret_free(key_pem);
+    mr_tls_identity_install(NULL);
     return rc;
 }
 

@@ -71,7 +71,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             goto out;
         }
     }
-    TRY(read_pem(cfg->tls_cert, s->tls_cert_pem, sizeof s->tls_cert_pem, errmsg));
+    mr_tls_key_source tls_src = {cfg->tls_cert, cfg->tls_key, cfg->pkcs11_module, cfg->pin_file};
+    TRY(mr_tls_identity_load(&tls_src, &s->tls, errmsg));
     TRY(read_pem(cfg->client_ca, s->client_ca_pem, sizeof s->client_ca_pem, errmsg));
     if (cfg->role == MR_ROLE_IDENTITY) {
         for (size_t i = 0; i < s->n_modules; i++) {
@@ -166,6 +167,7 @@ void mr_service_close(mr_service *s)
     if (s == NULL)
         return;
     mr_audit_queue_free(s->audit_q);
+    mr_tls_identity_free(s->tls);
     mr_db_close(s->db);
     for (size_t i = 0; i < s->n_modules; i++) {
         mr_module_free(s->modules[i]);

@@ -13,6 +13,7 @@
 #include "../config/service_config.h"
 #include "../core/safety.h"
 #include "../store/db.h"
+#include "../token/tls_identity.h"
 
 #define MR_MAX_ROUTES 32
 
@@ -38,7 +39,7 @@ typedef struct mr_service {
     atomic_ulong requests[MR_MAX_ROUTES + 2][5];
     atomic_ulong request_us_total;
     atomic_ulong bytes_in;
-    char tls_cert_pem[16384];
+    mr_tls_identity *tls; /* certificate and key (file or PKCS#11 token) */
     char client_ca_pem[65536];
 } mr_service;
 

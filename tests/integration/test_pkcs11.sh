@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The identity service's TLS key on a PKCS#11 token (SoftHSM2): the service
+# starts, serves mutual TLS and registers patients with the key on the token;
+# a wrong PIN, a PIN file others can read, a missing object, a key that does
+# not match the certificate and a missing PIN each stop it with a clear message.
+. "$(dirname "$0")/lib.sh"
+
+P11=${MEDREG_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+if [ ! -e "$P11" ] || ! command -v softhsm2-util >/dev/null; then
+  echo "SoftHSM2 is not installed: skipped"; exit 77
+fi
+export SOFTHSM2_CONF="$W/softhsm2.conf"
+mkdir -p "$W/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$W/tokens" > "$SOFTHSM2_CONF"
+softhsm2-util --init-token --free --label medreg --pin 1234 --so-pin 5678 >/dev/null
+softhsm2-util --import pki/identity.key --token medreg --label identity-tls --id 01 --pin 1234 >/dev/null
+softhsm2-util --import pki/registry.key --token medreg --label other-key --id 02 --pin 1234 >/dev/null
+ok "a SoftHSM2 token holds the identity service's TLS key"
+
+P11PORT=$((IPORT + 5))
+p11_config() { # FILE KEY-URI PIN-FILE-LINE
+  sed -e "s|^listen = .*|listen = 127.0.0.1:$P11PORT|" -e "s|^tls_key = .*|tls_key = $2\npkcs11_module = $P11\n$3|" \
+    identity.ini > "$1"
+}
+URI='pkcs11:token=medreg;object=identity-tls;type=private'
+( umask 077; echo 1234 > pin; echo 9999 > wrong.pin )
+p11_config id-p11.ini "$URI" "pin_file = pin"
+expect 0 "medregd --check accepts the token key" -- "$MEDREGD" --config id-p11.ini --check
+
+if start_daemon id-p11.ini identity-p11 "https://127.0.0.1:$P11PORT"; then
+  PIDS+=("$LAST_PID")
+  ok "the identity service runs with its TLS key on the token"
+  export MEDREG_IDENTITY="https://127.0.0.1:$P11PORT"
+  expect 0 "mutual TLS works with the token key" -- as admin whoami --on identity
+  expect 0 "a physician registers a patient through it" -- as dr-a patient register --module hip \
+    --id family_name=Token --id given_name=Key --id birth_date=1980-08-08
+  got=$(curl -s --cacert pki/ca.crt -o /dev/null -w '%{http_code}' "$MEDREG_IDENTITY/healthz" || true)
+  [ "$got" = 200 ] && ok "the server certificate verifies against the CA" || fail "healthz over the token key ($got)"
+else
+  fail "the identity service did not start with the token key"
+fi
+
+p11_config bad.ini "$URI" "pin_file = wrong.pin"
+expect 3 "a wrong PIN stops the service" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "cannot open the key on the token" "the message says the key could not be opened"
+chmod 0644 pin
+p11_config bad.ini "$URI" "pin_file = pin"
+expect 3 "a PIN file others can read is refused" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "mode 0600" "the message names the mode"
+chmod 0600 pin
+p11_config bad.ini 'pkcs11:token=medreg;object=no-such-key;type=private' "pin_file = pin"
+expect 3 "a missing object stops the service" -- "$MEDREGD" --config bad.ini --check
+p11_config bad.ini 'pkcs11:token=medreg;object=other-key;type=private' "pin_file = pin"
+expect 3 "a token key that does not match the certificate is refused" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "does not belong to the certificate" "the message says so"
+p11_config bad.ini "$URI" ""
+expect 3 "no PIN at all is refused" -- env -u MEDREG_PKCS11_PIN "$MEDREGD" --config bad.ini --check
+expect 0 "the PIN may come from the environment instead" -- env MEDREG_PKCS11_PIN=1234 "$MEDREGD" --config bad.ini --check
+finish
