@@ -111,6 +111,23 @@ else
 fi
 [ "$(records)" = "$((R0 + 1))" ] && ok "only the one genuine record was stored" || fail "record count $(records)"
 
+# --- configuration: a bad file stops the daemon, naming file, line and problem ---
+sed 's/^type = integer$/type = float/' hip.ini > badhip.ini
+sed 's|^hip = hip.ini|hip = badhip.ini|' registry.ini > badreg.ini
+expect 3 "a module file with an unknown type stops medregd" -- "$MEDREGD" --config badreg.ini --check
+line=$(grep -n '^type = float' badhip.ini | head -1 | cut -d: -f1)
+contains "$W/err" "badhip.ini:$line: type 'float'" "the message names the module file, the line and the problem"
+sed 's/^threads = .*/threads = many/' registry.ini > badthreads.ini
+expect 3 "a service file with a bad value stops medregd" -- "$MEDREGD" --config badthreads.ini --check
+contains "$W/err" "badthreads.ini:$(grep -n '^threads' badthreads.ini | cut -d: -f1): threads 'many'" "the message names the service file and line"
+grep -v '^seal_key' registry.ini > nokey.ini
+expect 3 "a missing key setting stops medregd" -- "$MEDREGD" --config nokey.ini --check
+contains "$W/err" "seal_key is missing" "the message names the setting"
+cp pki/registry.seal.key loose.key && chmod 0644 loose.key
+sed 's|^seal_key = .*|seal_key = loose.key|' registry.ini > loose.ini
+expect 3 "a key file others can read stops medregd" -- "$MEDREGD" --config loose.ini --check
+contains "$W/err" "mode 0600" "the message says why"
+
 expect 0 "the audit trail" -- as admin --json audit --on registry --limit 1000
 for code in invalid_token token_mismatch token_replayed token_expired psn_token_required; do
   [ "$(jq "[.events[] | select(.outcome==\"refused\" and .detail==\"$code\")] | length" "$W/out")" -ge 1 ] \
