@@ -261,6 +261,21 @@ out:
     return rc;
 }
 
+typedef struct register_unit {
+    mr_service *s;
+    size_t mi;
+    const patient_input *in;
+    const char *physician;
+    char *internal_id; /* MEDREG_INTERNAL_ID_LEN + 1 */
+    int *new_relation;
+} register_unit;
+
+static medreg_err register_unit_run(mr_conn *c, void *arg)
+{
+    register_unit *u = arg;
+    return register_one(u->s, c, u->mi, u->in, u->physician, u->internal_id, u->new_relation);
+}
+
 /* Register n patients in one transaction: all or nothing. */
 static medreg_err register_tx(mr_service *s, mr_conn *c, size_t mi, const patient_input *in, size_t n,
                               const char *physician, char (*internal_ids)[MEDREG_INTERNAL_ID_LEN + 1],
@@ -302,7 +317,6 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
     static const char *const allowed[] = {"module", "identifiers", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
     patient_input in;
-    mr_conn *c = NULL;
     char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
     char *token = NULL;
     int new_relation = 0;
@@ -318,14 +332,12 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp))
         goto out;
-    rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK) {
-        char (*ids)[MEDREG_INTERNAL_ID_LEN + 1] = &internal_id;
-        rc = register_tx(s, c, mi, &in, 1, req->caller.fpr, ids, &new_relation);
-        /* two physicians registering one new patient at once: the loser retries and finds it */
-        if (rc == MEDREG_ERR_EXISTS)
-            rc = register_tx(s, c, mi, &in, 1, req->caller.fpr, ids, &new_relation);
-    }
+    /* concurrent registrations share one transaction (group commit) */
+    register_unit u = {s, mi, &in, req->caller.fpr, internal_id, &new_relation};
+    rc = mr_group_commit_run(s->commits, register_unit_run, &u);
+    /* two physicians registering one new patient at once: the loser retries and finds it */
+    if (rc == MEDREG_ERR_EXISTS)
+        rc = mr_group_commit_run(s->commits, register_unit_run, &u);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
@@ -341,8 +353,6 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
                            "psn_token", token, "token_expires_at",
                            (json_int_t)(time(NULL) + s->cfg->token_ttl_s), "new_relation", new_relation));
 out:
-    if (c)
-        mr_db_release(s->db, c);
     free(token);
     patient_input_clear(&in, MR_MAX_IDENTIFIERS);
     json_decref(j);

@@ -136,7 +136,7 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         mr_secret_free(box_sk);
         TRY(rc);
     }
-    /* one more connection than the pool: the audit writer keeps its own */
+    /* one more connection than the pool: the group committer keeps its own */
     rc = mr_db_open(cfg->database, cfg->db_pool + 1, &s->db);
     if (rc != MEDREG_OK) {
         if (asprintf(errmsg, "%s: cannot open database %s", cfg->path,
@@ -150,7 +150,7 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             *errmsg = NULL;
         goto out;
     }
-    TRY(mr_audit_queue_new(s->db, &s->audit_q));
+    TRY(mr_group_commit_new(s->db, &s->commits));
     *out = s;
     s = NULL;
 out:
@@ -166,7 +166,7 @@ void mr_service_close(mr_service *s)
 {
     if (s == NULL)
         return;
-    mr_audit_queue_free(s->audit_q);
+    mr_group_commit_free(s->commits);
     mr_tls_identity_free(s->tls);
     mr_db_close(s->db);
     for (size_t i = 0; i < s->n_modules; i++) {

@@ -13,16 +13,15 @@
 #include "../config/service_config.h"
 #include "../core/safety.h"
 #include "../store/db.h"
+#include "../store/group_commit.h"
 #include "../token/tls_identity.h"
 
 #define MR_MAX_ROUTES 32
 
-typedef struct mr_audit_queue mr_audit_queue;
-
 typedef struct mr_service {
     mr_service_config *cfg;
     mr_db *db;
-    mr_audit_queue *audit_q;
+    mr_group_commit *commits; /* shared transactions for stand-alone writes */
     mr_module *modules[MR_MAX_MODULES];
     size_t n_modules;
     /* identity: per-module PSN keys, token signing key, data-at-rest keys
@@ -112,8 +111,6 @@ MR_MUST_CHECK medreg_err mr_audit(mr_conn *c, const char *actor, const char *act
 MR_MUST_CHECK medreg_err mr_audit_now(mr_service *s, const char *actor, const char *action,
                                       const char *module, const char *target, const char *outcome,
                                       const char *detail);
-MR_MUST_CHECK medreg_err mr_audit_queue_new(mr_db *db, mr_audit_queue **out);
-void mr_audit_queue_free(mr_audit_queue *q);
 /* Record a refusal through mr_audit_now; logs on failure. */
 void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action,
                       const char *module, const char *target, const char *why);

@@ -1,0 +1,129 @@
+#include "group_commit.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+typedef struct unit {
+    struct unit *next;
+    mr_unit_fn fn;
+    void *arg;
+    medreg_err rc;
+    int done;
+} unit;
+
+struct mr_group_commit {
+    mr_db *db;
+    mr_conn *conn; /* dedicated: never competes with request handlers for the pool */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    unit *head, *tail;
+    int stop;
+};
+
+static medreg_err run_alone(mr_conn *c, unit *u)
+{
+    medreg_err rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = u->fn(c, u->arg);
+    if (rc == MEDREG_OK)
+        return mr_conn_commit(c);
+    mr_conn_rollback(c);
+    return rc;
+}
+
+static void run_batch(mr_conn *c, unit *batch)
+{
+    medreg_err rc = mr_conn_begin(c);
+    for (unit *u = batch; u && rc == MEDREG_OK; u = u->next)
+        rc = u->fn(c, u->arg);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    else
+        mr_conn_rollback(c);
+    for (unit *u = batch; u; u = u->next)
+        u->rc = rc;
+    if (rc != MEDREG_OK && batch->next != NULL)
+        for (unit *u = batch; u; u = u->next)
+            u->rc = run_alone(c, u); /* find the bad unit; keep the good ones */
+}
+
+static void *committer(void *arg)
+{
+    mr_group_commit *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (g->head == NULL && !g->stop)
+            pthread_cond_wait(&g->work, &g->mu);
+        if (g->head == NULL)
+            break;
+        unit *batch = g->head;
+        g->head = g->tail = NULL;
+        pthread_mutex_unlock(&g->mu);
+        run_batch(g->conn, batch);
+        pthread_mutex_lock(&g->mu);
+        for (unit *u = batch, *next; u; u = next) {
+            next = u->next; /* read before done: the caller may return and free u */
+            u->done = 1;
+        }
+        pthread_cond_broadcast(&g->done);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+medreg_err mr_group_commit_new(mr_db *db, mr_group_commit **out)
+{
+    mr_group_commit *g = calloc(1, sizeof *g);
+    *out = NULL;
+    if (g == NULL)
+        return MEDREG_ERR_NOMEM;
+    g->db = db;
+    medreg_err rc = mr_db_acquire(db, &g->conn);
+    if (rc != MEDREG_OK) {
+        free(g);
+        return rc;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->work, NULL);
+    pthread_cond_init(&g->done, NULL);
+    if (pthread_create(&g->thread, NULL, committer, g) != 0) {
+        mr_db_release(db, g->conn);
+        free(g);
+        return MEDREG_ERR_NOMEM;
+    }
+    *out = g;
+    return MEDREG_OK;
+}
+
+void mr_group_commit_free(mr_group_commit *g)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = 1;
+    pthread_cond_signal(&g->work);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    mr_db_release(g->db, g->conn);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->work);
+    pthread_cond_destroy(&g->done);
+    free(g);
+}
+
+medreg_err mr_group_commit_run(mr_group_commit *g, mr_unit_fn fn, void *arg)
+{
+    unit u = {NULL, fn, arg, MEDREG_OK, 0};
+    pthread_mutex_lock(&g->mu);
+    if (g->tail)
+        g->tail->next = &u;
+    else
+        g->head = &u;
+    g->tail = &u;
+    pthread_cond_signal(&g->work);
+    while (!u.done)
+        pthread_cond_wait(&g->done, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return u.rc;
+}
