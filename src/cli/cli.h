@@ -40,6 +40,10 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
                 cli_reply *reply);
 void cli_reply_free(cli_reply *r);
 
+/* cli_request, then cli_finish: the whole round trip of most commands. */
+int cli_call(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+             void (*human)(const cli *c, json_t *j));
+
 /* URL-escape a query value; free() the result. */
 char *cli_escape(const char *s);
 

@@ -110,11 +110,10 @@ static int simple_get(cli *c, int argc, char **argv, const char *path, const cha
                       void (*human)(const cli *, json_t *))
 {
     cli_service svc;
-    cli_reply r;
     if (!parse_on(argc, argv, &svc, usage))
         return EXIT_USAGE;
-    int code = cli_request(c, svc, "GET", path, NULL, &r);
-    return code == EXIT_OK ? cli_finish(c, &r, human) : code;
+    int code = cli_call(c, svc, "GET", path, NULL, human);
+    return code;
 }
 
 static void print_health(const cli *c, json_t *j)
@@ -226,10 +225,9 @@ int cmd_user(cli *c, int argc, char **argv)
     free(pem);
     if (module)
         json_object_set_new(body, "module", json_string(module));
-    cli_reply r;
-    int code = cli_request(c, svc, "POST", "/v1/users", body, &r);
+    int code = cli_call(c, svc, "POST", "/v1/users", body, print_user_added);
     json_decref(body);
-    return code == EXIT_OK ? cli_finish(c, &r, print_user_added) : code;
+    return code;
 }
 
 static void print_audit(const cli *c, json_t *j)
@@ -280,10 +278,9 @@ int cmd_audit(cli *c, int argc, char **argv)
     free(el);
     if (path == NULL)
         return EXIT_FAILURE_;
-    cli_reply r;
-    int code = cli_request(c, svc, "GET", path, NULL, &r);
+    int code = cli_call(c, svc, "GET", path, NULL, print_audit);
     free(path);
-    return code == EXIT_OK ? cli_finish(c, &r, print_audit) : code;
+    return code;
 }
 
 static void print_raw(const cli *c, json_t *j)
@@ -367,10 +364,9 @@ int cmd_study(cli *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     json_t *body = json_pack("{s:s,s:s}", "module", module, "name", name);
-    cli_reply r;
-    int code = cli_request(c, SVC_REGISTRY, "POST", "/v1/studies", body, &r);
+    int code = cli_call(c, SVC_REGISTRY, "POST", "/v1/studies", body, print_study);
     json_decref(body);
-    return code == EXIT_OK ? cli_finish(c, &r, print_study) : code;
+    return code;
 }
 
 static void print_stats(const cli *c, json_t *j)
@@ -391,12 +387,11 @@ static void print_stats(const cli *c, json_t *j)
 
 int cmd_stats(cli *c, int argc, char **argv)
 {
-    cli_reply r;
     if (argc != 1) {
         fputs("usage: medreg stats\n", stderr);
         return EXIT_USAGE;
     }
     (void)argv;
-    int code = cli_request(c, SVC_REGISTRY, "GET", "/v1/stats", NULL, &r);
-    return code == EXIT_OK ? cli_finish(c, &r, print_stats) : code;
+    int code = cli_call(c, SVC_REGISTRY, "GET", "/v1/stats", NULL, print_stats);
+    return code;
 }

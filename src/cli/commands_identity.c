@@ -94,7 +94,6 @@ int cmd_patient(cli *c, int argc, char **argv)
     const char *module = NULL, *field = NULL, *value = NULL, *reason = NULL, *token_out = NULL, *file = NULL;
     int relink = 0, opt, code;
     json_t *ids = json_object();
-    cli_reply r;
 
     if (argc < 2) {
         fputs(usage, stderr);
@@ -127,22 +126,18 @@ int cmd_patient(cli *c, int argc, char **argv)
     code = EXIT_USAGE;
     if (!strcmp(sub, "register") && module && json_object_size(ids) > 0 && npos == 0) {
         json_t *body = json_pack("{s:s,s:O}", "module", module, "identifiers", ids);
-        code = cli_request(c, SVC_IDENTITY, "POST", "/v1/patients", body, &r);
-        json_decref(body);
         c->token_out = token_out;
-        if (code == EXIT_OK)
-            code = cli_finish(c, &r, print_registered);
+        code = cli_call(c, SVC_IDENTITY, "POST", "/v1/patients", body, print_registered);
         c->token_out = NULL;
+        json_decref(body);
     } else if (!strcmp(sub, "register-batch") && module && file && npos == 0) {
         char at[4096];
         snprintf(at, sizeof at, "%s%s", strcmp(file, "-") ? "@" : "", file);
         json_t *list = cli_json_arg(at);
         if (list && json_is_array(list)) {
             json_t *body = json_pack("{s:s,s:o}", "module", module, "patients", list);
-            code = cli_request(c, SVC_IDENTITY, "POST", "/v1/patients/batch", body, &r);
+            code = cli_call(c, SVC_IDENTITY, "POST", "/v1/patients/batch", body, print_batch);
             json_decref(body);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_batch);
         } else {
             fprintf(stderr, "medreg: %s must hold a JSON array of identifier objects\n", file);
             json_decref(list);
@@ -150,9 +145,7 @@ int cmd_patient(cli *c, int argc, char **argv)
     } else if (!strcmp(sub, "search") && module && field && value && npos == 0) {
         char *em = cli_escape(module), *ef = cli_escape(field), *ev = cli_escape(value), *path = NULL;
         if (em && ef && ev && asprintf(&path, "/v1/patients?module=%s&field=%s&value=%s", em, ef, ev) > 0) {
-            code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_search);
+            code = cli_call(c, SVC_IDENTITY, "GET", path, NULL, print_search);
         }
         free(em);
         free(ef);
@@ -161,9 +154,7 @@ int cmd_patient(cli *c, int argc, char **argv)
     } else if (!strcmp(sub, "show") && npos == 1 && cli_is_hex(pos, 32)) {
         char *path = NULL;
         if (asprintf(&path, "/v1/patients/%s", pos) > 0) {
-            code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_patient);
+            code = cli_call(c, SVC_IDENTITY, "GET", path, NULL, print_patient);
         }
         free(path);
     } else if (!strcmp(sub, "correct") && npos == 1 && cli_is_hex(pos, 32) && json_object_size(ids) > 0) {
@@ -172,9 +163,7 @@ int cmd_patient(cli *c, int argc, char **argv)
         if (reason)
             json_object_set_new(body, "reason", json_string(reason));
         if (asprintf(&path, "/v1/patients/%s", pos) > 0) {
-            code = cli_request(c, SVC_IDENTITY, "PUT", path, body, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_corrected);
+            code = cli_call(c, SVC_IDENTITY, "PUT", path, body, print_corrected);
         }
         json_decref(body);
         free(path);

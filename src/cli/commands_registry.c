@@ -60,7 +60,6 @@ int cmd_record(cli *c, int argc, char **argv)
     char *token_buf = NULL;
     json_t *data = NULL;
     int opt, code = EXIT_USAGE;
-    cli_reply r;
 
     if (argc < 2) {
         fputs(usage, stderr);
@@ -99,17 +98,13 @@ int cmd_record(cli *c, int argc, char **argv)
         json_t *body = json_pack("{s:s,s:s,s:O}", "module", module, "internal_id", iid, "data", data);
         if (token)
             json_object_set_new(body, "psn_token", json_string(token));
-        code = cli_request(c, SVC_REGISTRY, "POST", "/v1/records", body, &r);
+        code = cli_call(c, SVC_REGISTRY, "POST", "/v1/records", body, print_filed);
         json_decref(body);
-        if (code == EXIT_OK)
-            code = cli_finish(c, &r, print_filed);
     } else if (!strcmp(sub, "correct") && npos == 1 && cli_is_hex(pos, 32) && data) {
         char *path = NULL;
         json_t *body = json_pack("{s:O}", "data", data);
         if (asprintf(&path, "/v1/records/%s/versions", pos) > 0) {
-            code = cli_request(c, SVC_REGISTRY, "POST", path, body, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_filed);
+            code = cli_call(c, SVC_REGISTRY, "POST", path, body, print_filed);
         }
         json_decref(body);
         free(path);
@@ -117,9 +112,7 @@ int cmd_record(cli *c, int argc, char **argv)
         char *em = cli_escape(module), *ei = iid ? cli_escape(iid) : NULL, *path = NULL;
         if (em && (iid == NULL || ei) &&
             asprintf(&path, "/v1/records?module=%s%s%s", em, ei ? "&internal_id=" : "", ei ? ei : "") > 0) {
-            code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_list);
+            code = cli_call(c, SVC_REGISTRY, "GET", path, NULL, print_list);
         }
         free(em);
         free(ei);
@@ -127,9 +120,7 @@ int cmd_record(cli *c, int argc, char **argv)
     } else if (!strcmp(sub, "show") && npos == 1 && cli_is_hex(pos, 32)) {
         char *path = NULL;
         if (asprintf(&path, "/v1/records/%s", pos) > 0) {
-            code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
-            if (code == EXIT_OK)
-                code = cli_finish(c, &r, print_versions);
+            code = cli_call(c, SVC_REGISTRY, "GET", path, NULL, print_versions);
         }
         free(path);
     } else {

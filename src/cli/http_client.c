@@ -209,3 +209,11 @@ int cli_is_hex(const char *s, size_t len)
             return 0;
     return i == len && s[i] == 0;
 }
+
+int cli_call(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+             void (*human)(const cli *c, json_t *j))
+{
+    cli_reply r;
+    int code = cli_request(c, svc, method, path, body, &r);
+    return code == EXIT_OK ? cli_finish(c, &r, human) : code;
+}

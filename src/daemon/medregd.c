@@ -65,16 +65,8 @@ static int add_admin(mr_service *s, const char *cert_path, const char *name)
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
         rc = mr_conn_begin(c);
-    if (rc == MEDREG_OK) {
-        mr_param p[6] = {MR_TEXT(fpr), MR_TEXT("admin"), MR_TEXT(""), MR_TEXT(name), MR_INT(time(NULL)),
-                         MR_TEXT("bootstrap")};
-        rc = mr_conn_exec(c,
-                          "INSERT INTO users (fpr, role, module, name, created_at, created_by)"
-                          " VALUES ($1, $2, $3, $4, $5, $6)",
-                          p, 6, NULL);
-    }
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, "bootstrap", "user_add", "", fpr, "ok", "admin");
+        rc = mr_user_insert(c, fpr, "admin", "", name, "bootstrap");
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
     if (rc == MEDREG_ERR_EXISTS) {

@@ -49,33 +49,9 @@ static void healthz(mr_service *s, mr_request *req, mr_response *resp)
     mr_resp_json(resp, 200, json_pack("{s:s,s:s}", "status", "ok", "role", mr_role_name(s->cfg->role)));
 }
 
-/* Require one of the given global roles; fills resp and audits on refusal. */
-static int require_global(mr_service *s, mr_request *req, mr_response *resp, const char *action,
-                          const char *role1, const char *role2)
-{
-    mr_conn *c = NULL;
-    int yes = 0, yes2 = 0;
-    medreg_err rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_auth_has_role(c, req->caller.fpr, role1, "", &yes);
-    if (rc == MEDREG_OK && role2 && !yes)
-        rc = mr_auth_has_role(c, req->caller.fpr, role2, "", &yes2);
-    mr_db_release(s->db, c);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        return 0;
-    }
-    if (!yes && !yes2) {
-        mr_audit_refusal(s, req, action, "", "", "role required");
-        mr_resp_error(resp, 403, "forbidden", "this operation needs the %s role", role1);
-        return 0;
-    }
-    return 1;
-}
-
 static void metrics(mr_service *s, mr_request *req, mr_response *resp)
 {
-    if (!require_global(s, req, resp, "metrics", "admin", "monitor"))
+    if (!mr_require_role(s, req, resp, "metrics", "admin", "", "monitor"))
         return;
     mr_metrics_render(s, resp);
 }
@@ -90,7 +66,7 @@ static void user_add(mr_service *s, mr_request *req, mr_response *resp)
     int bound = 0;
     const char *role, *module, *name, *cert, *fp;
 
-    if (!require_global(s, req, resp, "user_add", "admin", NULL))
+    if (!mr_require_role(s, req, resp, "user_add", "admin", "", NULL))
         return;
     j = mr_req_json(req, resp, allowed);
     if (j == NULL)
@@ -132,16 +108,8 @@ static void user_add(mr_service *s, mr_request *req, mr_response *resp)
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
         rc = mr_conn_begin(c);
-    if (rc == MEDREG_OK) {
-        mr_param p[6] = {MR_TEXT(fpr),          MR_TEXT(role), MR_TEXT(bound ? module : ""),
-                         MR_TEXT(name),         MR_INT(time(NULL)), MR_TEXT(req->caller.fpr)};
-        rc = mr_conn_exec(c,
-                          "INSERT INTO users (fpr, role, module, name, created_at, created_by)"
-                          " VALUES ($1, $2, $3, $4, $5, $6)",
-                          p, 6, NULL);
-    }
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, "user_add", bound ? module : "", fpr, "ok", role);
+        rc = mr_user_insert(c, fpr, role, bound ? module : "", name, req->caller.fpr);
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
     if (rc != MEDREG_OK) {
@@ -160,7 +128,7 @@ static void user_list(mr_service *s, mr_request *req, mr_response *resp)
     mr_conn *c = NULL;
     mr_rows *r = NULL;
     medreg_err rc;
-    if (!require_global(s, req, resp, "user_list", "admin", NULL))
+    if (!mr_require_role(s, req, resp, "user_list", "admin", "", NULL))
         return;
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
@@ -216,7 +184,7 @@ static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
     const char *after_s = mr_req_query(req, "after"), *limit_s = mr_req_query(req, "limit");
     char *end = NULL;
     long long after = 0, limit = 100;
-    if (!require_global(s, req, resp, "audit_list", "admin", NULL))
+    if (!mr_require_role(s, req, resp, "audit_list", "admin", "", NULL))
         return;
     if (after_s) {
         after = strtoll(after_s, &end, 10);

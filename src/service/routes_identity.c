@@ -29,29 +29,6 @@ static void patient_input_clear(patient_input *in, size_t n)
     mr_wipe(in, sizeof *in);
 }
 
-/* Check the caller has role for module; 403 + audit otherwise. */
-static int require_role(mr_service *s, mr_request *req, mr_response *resp, const char *role,
-                        const char *module, const char *action)
-{
-    mr_conn *c = NULL;
-    int yes = 0;
-    medreg_err rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_auth_has_role(c, req->caller.fpr, role, module, &yes);
-    mr_db_release(s->db, c);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        return 0;
-    }
-    if (!yes) {
-        mr_audit_refusal(s, req, action, module, "", "role required");
-        mr_resp_error(resp, 403, "forbidden", "this operation needs the %s role in module '%s'", role,
-                      module);
-        return 0;
-    }
-    return 1;
-}
-
 /* Validate and normalise every identifier of m from the JSON object ids;
  * derive the PSN. Fills resp (400, naming the field) on failure. */
 static int read_identifiers(mr_service *s, size_t mi, json_t *ids, patient_input *in,
@@ -328,7 +305,7 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
     if (j == NULL)
         return;
     if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
-        !require_role(s, req, resp, "physician", m->name, "patient_register"))
+        !mr_require_role(s, req, resp, "patient_register", "physician", m->name, NULL))
         goto out;
     if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp))
         goto out;
@@ -379,7 +356,7 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
         return;
     arr = json_object_get(j, "patients");
     if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
-        !require_role(s, req, resp, "physician", m->name, "patient_register"))
+        !mr_require_role(s, req, resp, "patient_register", "physician", m->name, NULL))
         goto out;
     n = json_array_size(arr);
     if (!json_is_array(arr) || n == 0 || n > BATCH_MAX) {
@@ -477,7 +454,7 @@ static void patient_search(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "invalid_query", "query 'module' must name a module of this service");
         return;
     }
-    if (!require_role(s, req, resp, "module_admin", module, "patient_search"))
+    if (!mr_require_role(s, req, resp, "patient_search", "module_admin", module, NULL))
         return;
     if (field == NULL || (d = mr_module_ident(m, field)) == NULL || value == NULL) {
         mr_resp_error(resp, 400, "invalid_query", "queries 'field' (an identifier) and 'value' are required");

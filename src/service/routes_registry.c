@@ -11,32 +11,6 @@
 #include "../crypto/psn_token.h"
 #include "service.h"
 
-static int has_role(mr_service *s, mr_response *resp, const char *fpr, const char *role,
-                    const char *module, int *yes)
-{
-    mr_conn *c = NULL;
-    medreg_err rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_auth_has_role(c, fpr, role, module, yes);
-    mr_db_release(s->db, c);
-    if (rc != MEDREG_OK)
-        mr_resp_db_error(resp, rc);
-    return rc == MEDREG_OK;
-}
-
-static int require_physician(mr_service *s, mr_request *req, mr_response *resp, const char *module,
-                             const char *action)
-{
-    int yes = 0;
-    if (!has_role(s, resp, req->caller.fpr, "physician", module, &yes))
-        return 0;
-    if (!yes) {
-        mr_audit_refusal(s, req, action, module, "", "not a physician of this module");
-        mr_resp_error(resp, 403, "forbidden", "this operation needs the physician role in module '%s'", module);
-    }
-    return yes;
-}
-
 /* A refusal, possibly inside a transaction: roll back (nothing of the request
  * is stored), then audit it on its own. */
 static void refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status,
@@ -199,7 +173,7 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
     if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
         goto out;
     const char *module = m->name;
-    if (!require_physician(s, req, resp, module, "record_write"))
+    if (!mr_require_role(s, req, resp, "record_write", "physician", module, NULL))
         goto out;
     if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
         mr_resp_error(resp, 400, iid ? "invalid_field" : "missing_field",
@@ -249,6 +223,38 @@ out:
     json_decref(j);
 }
 
+/* Every version of the record named in the path (oldest first), if it was
+ * filed under one of the caller's internal IDs. Columns: record_id, version,
+ * module, internal_id, created_at, data, physician, subject. Returns 0 after
+ * filling resp: 404 when there is no such record, 403 (audited) when it is
+ * another physician's. */
+static int load_own_record(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp,
+                           const char *action, mr_rows **r)
+{
+    mr_param q = MR_TEXT(req->params[0]);
+    medreg_err rc = mr_conn_exec(c,
+                                 "SELECT r.record_id, r.version, r.module, r.internal_id, r.created_at, r.data,"
+                                 " rel.physician, r.subject FROM records r"
+                                 " JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
+                                 " WHERE r.record_id = $1 ORDER BY r.version",
+                                 &q, 1, r);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return 0;
+    }
+    if (mr_rows_count(*r) == 0) {
+        mr_resp_error(resp, 404, "not_found", "no record has this id");
+        return 0;
+    }
+    if (strcmp(mr_rows_text(*r, 0, 6), req->caller.fpr) != 0) {
+        /* consent to see other physicians' records comes with the card protocol */
+        refuse(s, c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
+               "this record was not filed under one of your internal IDs");
+        return 0;
+    }
+    return 1;
+}
+
 static void record_version(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"data", NULL};
@@ -261,30 +267,16 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
 
     if (j == NULL)
         return;
-    mr_param q = MR_TEXT(req->params[0]);
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
         rc = mr_conn_begin(c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "SELECT r.module, r.subject, r.internal_id, rel.physician, MAX(r.version) FROM records r"
-                          " JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
-                          " WHERE r.record_id = $1 GROUP BY r.module, r.subject, r.internal_id, rel.physician",
-                          &q, 1, &r);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (mr_rows_count(r) == 0) {
-        mr_resp_error(resp, 404, "not_found", "no record has this id");
+    if (!load_own_record(s, c, req, resp, "record_correct", &r))
         goto out;
-    }
-    if (strcmp(mr_rows_text(r, 0, 3), req->caller.fpr) != 0) {
-        refuse(s, c, req, resp, 403, "forbidden", "record_correct", mr_rows_text(r, 0, 0), req->params[0],
-               "this record was not filed under one of your internal IDs");
-        goto out;
-    }
-    m = mr_service_module(s, mr_rows_text(r, 0, 0), NULL);
+    m = mr_service_module(s, mr_rows_text(r, 0, 2), NULL);
     if (m == NULL) {
         mr_resp_error(resp, 409, "conflict", "the record's module is no longer configured");
         goto out;
@@ -292,9 +284,9 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
     if (!validate_data(m, json_object_get(j, "data"), resp))
         goto out;
     data_s = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
-    int64_t version = mr_rows_int(r, 0, 4) + 1;
-    mr_param p[8] = {MR_TEXT(req->params[0]), MR_INT(version), MR_TEXT(m->name), MR_TEXT(mr_rows_text(r, 0, 1)),
-                     MR_TEXT(mr_rows_text(r, 0, 2)), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)),
+    int64_t version = mr_rows_int(r, mr_rows_count(r) - 1, 1) + 1;
+    mr_param p[8] = {MR_TEXT(req->params[0]), MR_INT(version), MR_TEXT(m->name), MR_TEXT(mr_rows_text(r, 0, 7)),
+                     MR_TEXT(mr_rows_text(r, 0, 3)), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)),
                      MR_TEXT(data_s ? data_s : "{}")};
     rc = data_s ? MEDREG_OK : MEDREG_ERR_NOMEM;
     if (rc == MEDREG_OK)
@@ -345,7 +337,7 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "invalid_query", "query 'internal_id' is not a valid internal ID");
         return;
     }
-    if (!require_physician(s, req, resp, module, "record_read"))
+    if (!mr_require_role(s, req, resp, "record_read", "physician", module, NULL))
         return;
     rc = mr_db_acquire(s->db, &c);
     if (rc != MEDREG_OK) {
@@ -395,28 +387,13 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
-    mr_param q = MR_TEXT(req->params[0]);
     medreg_err rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "SELECT r.record_id, r.version, r.module, r.internal_id, r.created_at, r.data, rel.physician"
-                          " FROM records r JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
-                          " WHERE r.record_id = $1 ORDER BY r.version",
-                          &q, 1, &r);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (mr_rows_count(r) == 0) {
-        mr_resp_error(resp, 404, "not_found", "no record has this id");
+    if (!load_own_record(s, c, req, resp, "record_read", &r))
         goto out;
-    }
-    if (strcmp(mr_rows_text(r, 0, 6), req->caller.fpr) != 0) {
-        /* consent to see other physicians' records comes with the card protocol */
-        refuse(s, c, req, resp, 403, "forbidden", "record_read", mr_rows_text(r, 0, 2), req->params[0],
-               "this record was not filed under one of your internal IDs");
-        goto out;
-    }
     rc = mr_audit_now(s, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", "");
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -429,18 +406,6 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
 out:
     mr_rows_free(r);
     mr_db_release(s->db, c);
-}
-
-static int require_admin(mr_service *s, mr_request *req, mr_response *resp, const char *action)
-{
-    int yes = 0;
-    if (!has_role(s, resp, req->caller.fpr, "admin", "", &yes))
-        return 0;
-    if (!yes) {
-        mr_audit_refusal(s, req, action, "", "", "not a registry administrator");
-        mr_resp_error(resp, 403, "forbidden", "this operation needs the admin role");
-    }
-    return yes;
 }
 
 static int valid_study_name(const char *n)
@@ -463,7 +428,7 @@ static void study_create(mr_service *s, mr_request *req, mr_response *resp)
     uint8_t key[32];
     medreg_err rc;
 
-    if (!require_admin(s, req, resp, "study_create"))
+    if (!mr_require_role(s, req, resp, "study_create", "admin", "", NULL))
         return;
     j = mr_req_json(req, resp, allowed);
     if (j == NULL)
@@ -657,21 +622,14 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     mr_conn *c = NULL;
     mr_rows *k = NULL;
     export_state *st = NULL;
-    int yes = 0, admin = 0;
     medreg_err rc;
 
     if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL || !valid_study_name(study)) {
         mr_resp_error(resp, 400, "invalid_query", "queries 'module' (a module) and 'study' (a study name) are required");
         return;
     }
-    if (!has_role(s, resp, req->caller.fpr, "researcher", module, &yes) ||
-        (!yes && !has_role(s, resp, req->caller.fpr, "admin", "", &admin)))
+    if (!mr_require_role(s, req, resp, "export", "researcher", module, "admin"))
         return;
-    if (!yes && !admin) {
-        mr_audit_refusal(s, req, "export", module, study, "not a researcher of this module");
-        mr_resp_error(resp, 403, "forbidden", "exports need the researcher role in module '%s'", module);
-        return;
-    }
     rc = mr_db_acquire(s->db, &c);
     mr_param q[2] = {MR_TEXT(module), MR_TEXT(study)};
     if (rc == MEDREG_OK)
@@ -717,7 +675,7 @@ static void stats(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;
     json_t *arr = json_array();
-    if (!require_admin(s, req, resp, "stats")) {
+    if (!mr_require_role(s, req, resp, "stats", "admin", "", NULL)) {
         json_decref(arr);
         return;
     }

@@ -97,8 +97,17 @@ const mr_module *mr_body_module(const mr_service *s, json_t *body, mr_response *
 /* Roles: is the caller registered with role for module ("" for any module)? */
 MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role,
                                           const char *module, int *yes);
+/* Register a user and audit it, inside the caller's transaction. */
+MR_MUST_CHECK medreg_err mr_user_insert(mr_conn *c, const char *fpr, const char *role, const char *module,
+                                        const char *name, const char *created_by);
 /* Is the caller registered at all? */
 MR_MUST_CHECK medreg_err mr_auth_known(mr_conn *c, const char *fpr, int *yes);
+
+/* May the caller do action? Yes if registered with role in module ("" for a
+ * global role), or with the global role global_alt (may be NULL). On no,
+ * fills resp (403) and audits the refusal; on a storage error, fills resp. */
+int mr_require_role(mr_service *s, const mr_request *req, mr_response *resp, const char *action,
+                    const char *role, const char *module, const char *global_alt);
 
 /* Append one row to the audit table inside the caller's transaction, so that
  * it commits (or not) with the change it describes. */
