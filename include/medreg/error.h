@@ -35,7 +35,9 @@ typedef enum medreg_err {
     MEDREG_ERR_EXPIRED = -12,  /* token or object expired */
     MEDREG_ERR_REPLAY = -13,   /* one-time object used twice */
     MEDREG_ERR_CONFLICT = -14, /* state does not allow the change */
-    MEDREG_ERR_NET = -15       /* network error (client side) */
+    MEDREG_ERR_NET = -15,      /* network error (client side) */
+    MEDREG_ERR_PIN = -16,      /* a token refused the PIN, or it is locked */
+    MEDREG_ERR_TOKEN = -17     /* the token is absent, was removed or failed */
 } medreg_err;
 
 /* A static, human-readable description of code. Never NULL. */

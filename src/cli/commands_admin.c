@@ -25,6 +25,7 @@ int cmd_pki(cli *c, int argc, char **argv)
                "  ca.crt ca.key                   the certificate authority (keep ca.key offline)\n"
                "  identity.crt identity.key       TLS certificate of the identity service\n"
                "  registry.crt registry.key       TLS certificate of the registry\n"
+               "  registry-consent.crt/.key       the registry's consent key (docs/protocol.md)\n"
                "  admin.crt admin.key             a first administrator\n"
                "  identity.sign.key/.pub          Ed25519 key that signs PSN tokens\n"
                "  registry.seal.key/.pub          X25519 key PSN tokens are sealed to\n"
@@ -33,12 +34,19 @@ int cmd_pki(cli *c, int argc, char **argv)
         return EXIT_OK;
     }
     if (argc >= 4 && !strcmp(argv[1], "issue")) {
-        int service = argc == 5 && !strcmp(argv[4], "--service");
-        if (argc != 4 && !service) {
-            fputs("usage: medreg pki issue DIR NAME [--service]\n", stderr);
-            return EXIT_USAGE;
+        int service = 0;
+        const char *key_type = NULL;
+        for (int i = 4; i < argc; i++) {
+            if (!strcmp(argv[i], "--service"))
+                service = 1;
+            else if (!strcmp(argv[i], "--key-type") && i + 1 < argc)
+                key_type = argv[++i];
+            else {
+                fputs("usage: medreg pki issue DIR NAME [--service] [--key-type TYPE]\n", stderr);
+                return EXIT_USAGE;
+            }
         }
-        medreg_err rc = mr_pki_issue(argv[2], argv[3], service);
+        medreg_err rc = mr_pki_issue(argv[2], argv[3], service, key_type);
         if (rc != MEDREG_OK)
             return local_error("cannot issue a certificate in", argv[2], rc);
         printf("issued %s/%s.crt and %s/%s.key\n", argv[2], argv[3], argv[2], argv[3]);
@@ -56,7 +64,7 @@ int cmd_pki(cli *c, int argc, char **argv)
         printf("%s\n", hex);
         return EXIT_OK;
     }
-    fputs("usage: medreg pki init DIR | pki issue DIR NAME [--service] | pki fingerprint CERT\n", stderr);
+    fputs("usage: medreg pki init DIR | pki issue DIR NAME [--service] [--key-type TYPE] | pki fingerprint CERT\n", stderr);
     return EXIT_USAGE;
 }
 

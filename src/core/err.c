@@ -19,6 +19,8 @@ const char *medreg_strerror(medreg_err code)
     case MEDREG_ERR_REPLAY: return "already used";
     case MEDREG_ERR_CONFLICT: return "conflict";
     case MEDREG_ERR_NET: return "network error";
+    case MEDREG_ERR_PIN: return "the token refused the PIN (or is locked)";
+    case MEDREG_ERR_TOKEN: return "the token is absent, was removed or failed";
     }
     return "unknown error";
 }

@@ -114,7 +114,9 @@ static medreg_err make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKE
     } else {
         ENSURE(add_ext(crt, iss, NID_authority_key_identifier, "keyid:always") &&
                    add_ext(crt, iss, NID_basic_constraints, "critical,CA:FALSE") &&
-                   add_ext(crt, iss, NID_key_usage, "critical,digitalSignature,keyAgreement"),
+                   add_ext(crt, iss, NID_key_usage,
+                           EVP_PKEY_base_id(key) == EVP_PKEY_RSA ? "critical,digitalSignature,keyEncipherment"
+                                                                 : "critical,digitalSignature,keyAgreement"),
                MEDREG_ERR_CRYPTO);
         if (kind == 2)
             ENSURE(add_ext(crt, iss, NID_ext_key_usage, "serverAuth,clientAuth") &&
@@ -170,7 +172,39 @@ out:
     return rc;
 }
 
-medreg_err mr_pki_issue(const char *dir, const char *name, int service)
+medreg_err mr_key_generate(const char *type, EVP_PKEY **out)
+{
+    static const struct { const char *name; unsigned rsa_bits; const char *curve; } TYPES[] = {
+        {"rsa2048", 2048, NULL}, {"rsa3072", 3072, NULL}, {"rsa4096", 4096, NULL},
+        {"p256", 0, "P-256"},   {"p384", 0, "P-384"},    {"brainpoolp256r1", 0, "brainpoolP256r1"},
+    };
+    *out = NULL;
+    for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
+        if (strcmp(type, TYPES[i].name) == 0) {
+            *out = TYPES[i].curve ? EVP_EC_gen(TYPES[i].curve) : EVP_RSA_gen(TYPES[i].rsa_bits);
+            return *out ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+        }
+    return MEDREG_ERR_INVALID;
+}
+
+medreg_err mr_pki_certify(const char *dir, const char *name, EVP_PKEY *pub, X509 **out)
+{
+    medreg_err rc = MEDREG_OK;
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    *out = NULL;
+    ENSURE(valid_cn(name), MEDREG_ERR_INVALID);
+    TRY(load_ca(dir, &ca, &ca_key));
+    TRY(make_cert(name, pub, ca, ca_key, 1, out));
+out:
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    return rc;
+}
+
+medreg_err mr_cert_write_pem(const char *path, X509 *crt) { return write_cert_pem(path, crt); }
+
+medreg_err mr_pki_issue(const char *dir, const char *name, int service, const char *key_type)
 {
     medreg_err rc = MEDREG_OK;
     X509 *ca = NULL, *crt = NULL;
@@ -179,8 +213,7 @@ medreg_err mr_pki_issue(const char *dir, const char *name, int service)
 
     ENSURE(valid_cn(name), MEDREG_ERR_INVALID);
     TRY(load_ca(dir, &ca, &ca_key));
-    key = EVP_EC_gen("P-256");
-    ENSURE(key != NULL, MEDREG_ERR_CRYPTO);
+    TRY(mr_key_generate(key_type ? key_type : "p256", &key));
     TRY(make_cert(name, key, ca, ca_key, service ? 2 : 1, &crt));
     cp = path_join(dir, name, ".crt");
     kp = path_join(dir, name, ".key");
@@ -256,9 +289,11 @@ medreg_err mr_pki_init(const char *dir)
     TRY(make_cert("medreg development CA", ca_key, NULL, NULL, 0, &ca));
     TRY(write_key_pem(kp, ca_key)); /* O_EXCL: an existing CA is never overwritten */
     TRY(write_cert_pem(cp, ca));
-    TRY(mr_pki_issue(dir, "identity", 1));
-    TRY(mr_pki_issue(dir, "registry", 1));
-    TRY(mr_pki_issue(dir, "admin", 0));
+    TRY(mr_pki_issue(dir, "identity", 1, NULL));
+    TRY(mr_pki_issue(dir, "registry", 1, NULL));
+    /* the registry's consent key: fingerprints and consent answers are sealed to it */
+    TRY(mr_pki_issue(dir, "registry-consent", 0, NULL));
+    TRY(mr_pki_issue(dir, "admin", 0, NULL));
     TRY(mr_key_pair_new(sign, 0));
     TRY(mr_key_pair_new(seal, 1));
     TRY(mr_key_new(dk));

@@ -4,6 +4,8 @@
 #ifndef MR_PKI_H
 #define MR_PKI_H
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 
 #include "../core/safety.h"
@@ -14,8 +16,16 @@
 MR_MUST_CHECK medreg_err mr_pki_init(const char *dir);
 
 /* Issue NAME.crt/NAME.key in DIR signed by DIR/ca.key. service != 0 makes a
- * TLS server+client certificate for localhost/127.0.0.1. */
-MR_MUST_CHECK medreg_err mr_pki_issue(const char *dir, const char *name, int service);
+ * TLS server+client certificate for localhost/127.0.0.1. key_type as for
+ * mr_key_generate; NULL means p256. */
+MR_MUST_CHECK medreg_err mr_pki_issue(const char *dir, const char *name, int service, const char *key_type);
+
+/* A fresh key pair: rsa2048, rsa3072, rsa4096, p256, p384, brainpoolp256r1. */
+MR_MUST_CHECK medreg_err mr_key_generate(const char *type, EVP_PKEY **out);
+
+/* A person certificate from DIR's CA for a public key made elsewhere (on a card). */
+MR_MUST_CHECK medreg_err mr_pki_certify(const char *dir, const char *name, EVP_PKEY *pub, X509 **out);
+MR_MUST_CHECK medreg_err mr_cert_write_pem(const char *path, X509 *crt);
 
 /* Write PREFIX.key (0600) and PREFIX.pub: an Ed25519 signing key (seal = 0;
  * the file holds the seed) or an X25519 sealing key (seal = 1). */

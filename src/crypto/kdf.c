@@ -1,0 +1,25 @@
+#include "kdf.h"
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+medreg_err mr_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                          const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *k = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM p[5];
+    size_t n = 0;
+    p[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    p[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+    if (salt_len > 0) /* RFC 5869: no salt means HashLen zeros, OpenSSL's default */
+        p[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    if (info_len > 0)
+        p[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    p[n] = OSSL_PARAM_construct_end();
+    int ok = k && EVP_KDF_derive(k, out, out_len, p) == 1;
+    EVP_KDF_CTX_free(k); /* clears its key material */
+    EVP_KDF_free(kdf);
+    return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+}
