@@ -50,6 +50,7 @@ for role in identity registry; do
       echo "registry_seal_public = pki/registry.seal.pub"; echo "data_key = pki/identity.data.key"
     else
       echo "[registry]"; echo "seal_key = pki/registry.seal.key"; echo "identity_public = pki/identity.sign.pub"
+      echo "consent_key = pki/registry-consent.key"; echo "consent_cert = pki/registry-consent.crt"
     fi
     echo "[modules]"; echo "hip = hip.ini"
   } > $role.ini

@@ -138,7 +138,7 @@ int cli_finish(const cli *c, cli_reply *r, void (*human)(const cli *c, json_t *j
             fwrite(r->body, 1, r->len, stdout), fputc('\n', stdout);
         fprintf(stderr, "medreg: refused (HTTP %ld %s): %s\n", r->status, ecode ? ecode : "error",
                 msg ? msg : "no message");
-        code = r->status == 401 || r->status == 403 ? EXIT_DENIED
+        code = r->status == 401 || r->status == 403 || r->status == 429 ? EXIT_DENIED
                : r->status >= 500                   ? EXIT_SERVER
                                                     : EXIT_INVALID;
     }

@@ -56,6 +56,16 @@ static const char HELP[] =
     "  study create --module M --name STUDY   (registry administrators)\n"
     "  export --module M --study STUDY [-o FILE]   study extract as CSV (researchers)\n"
     "  stats                        counts per module (registry administrators)\n"
+    "  card init --label L --name CN --pki DIR [--key-type T]   make a SoftHSM2 card\n"
+    "  card show --card CARD        what a card holds (PKCS#11 URI or key file)\n"
+    "  card register --physician-cert CERT --card-cert CARD.crt   (registry admins)\n"
+    "  consent enroll|replace --module M --internal-id ID --patient-card C --physician-card C\n"
+    "                               enroll the patient's card (replace: the old one is lost)\n"
+    "  consent request --module M --internal-id ID --patient-card C --physician-card C\n"
+    "                  [--exclude CATEGORY,...] [--days N]   the patient consents, in person\n"
+    "  consent revoke --module M --internal-id ID ... [--grantee FPR|all]\n"
+    "  grants --module M            grants (yours; all for administrators)\n"
+    "  alarms                       consent alarms (registry administrators, monitors)\n"
     "\n"
     "roles: identity service: admin, module_admin, physician, monitor;\n"
     "       registry: admin, physician, researcher, monitor.\n"
@@ -92,7 +102,8 @@ int main(int argc, char **argv)
         {"whoami", cmd_whoami},   {"user", cmd_user},     {"audit", cmd_audit},
         {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
         {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
-        {"stats", cmd_stats}};
+        {"stats", cmd_stats},     {"card", cmd_card},     {"consent", cmd_consent},
+        {"grants", cmd_grants},   {"alarms", cmd_alarms}};
     cli c;
     int opt;
 
@@ -144,6 +155,8 @@ int main(int argc, char **argv)
                 dup2(STDOUT_FILENO, STDERR_FILENO);
                 if (!strcmp(name, "stats"))
                     puts("usage: medreg stats\n  counts per module (registry administrators)");
+                else if (!strcmp(name, "alarms"))
+                    (void)cmds[i].fn(&c, 2, sub_argv); /* a wrong arity prints its usage */
                 else
                     (void)cmds[i].fn(&c, 1, sub_argv);
                 code = EXIT_OK;

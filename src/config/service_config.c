@@ -1,6 +1,7 @@
 #include "service_config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <ini.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -141,6 +142,35 @@ static int on_entry(void *user, const char *section, const char *key, const char
             return set_path(st, &c->seal_key, v);
         if (!strcmp(key, "identity_public"))
             return set_path(st, &c->identity_public, v);
+        if (!strcmp(key, "consent_key")) {
+            if (strncmp(v, "pkcs11:", 7) == 0) {
+                free(c->consent_key);
+                c->consent_key = strdup(v);
+                return c->consent_key != NULL;
+            }
+            return set_path(st, &c->consent_key, v);
+        }
+        if (!strcmp(key, "consent_cert"))
+            return set_path(st, &c->consent_cert, v);
+        static const struct { const char *key; unsigned long lo, hi; size_t off; const char *what; } NUMS[] = {
+            {"consent_fail_max", 1, 1000, offsetof(mr_service_config, consent_fail_max), "failures"},
+            {"consent_fail_window", 60, 366 * 86400ul, offsetof(mr_service_config, consent_fail_window_s), "seconds"},
+            {"consent_block", 60, 366 * 86400ul, offsetof(mr_service_config, consent_block_s), "seconds"},
+            {"consent_session_ttl", 10, 3600, offsetof(mr_service_config, consent_session_ttl_s), "seconds"},
+            {"grant_max_days", 1, 36500, offsetof(mr_service_config, grant_max_days), "days"},
+            {"alarm_idle_after", 1, 3660 * 86400ul, offsetof(mr_service_config, alarm_idle_s), "seconds"},
+            {"alarm_replacements_max", 1, 1000, offsetof(mr_service_config, alarm_replacements_max), "replacements"},
+        };
+        for (size_t i = 0; i < sizeof NUMS / sizeof NUMS[0]; i++)
+            if (!strcmp(key, NUMS[i].key)) {
+                if (!parse_uint(v, NUMS[i].lo, NUMS[i].hi, &x)) {
+                    snprintf(st->err, sizeof st->err, "%s '%.64s' must be %lu..%lu %s", key, v, NUMS[i].lo,
+                             NUMS[i].hi, NUMS[i].what);
+                    return 0;
+                }
+                *(unsigned *)(void *)((char *)c + NUMS[i].off) = (unsigned)x;
+                return 1;
+            }
         if (!strcmp(key, "export_page")) {
             if (!parse_uint(v, 1, 100000, &x))
                 return fail(st, "export_page '%s' must be 1..100000 rows", v);
@@ -193,6 +223,10 @@ static const char *missing(const mr_service_config *c)
             return "[registry] seal_key";
         if (c->identity_public == NULL)
             return "[registry] identity_public";
+        if (c->consent_key == NULL)
+            return "[registry] consent_key";
+        if (c->consent_cert == NULL)
+            return "[registry] consent_cert";
     }
     return NULL;
 }
@@ -219,6 +253,13 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c->timeout_s = 30;
     st.c->token_ttl_s = 600;
     st.c->export_page = 1000;
+    st.c->consent_fail_max = 3;
+    st.c->consent_fail_window_s = 86400;
+    st.c->consent_block_s = 86400;
+    st.c->consent_session_ttl_s = 600;
+    st.c->grant_max_days = 3650;
+    st.c->alarm_idle_s = 30 * 86400;
+    st.c->alarm_replacements_max = 3;
     fp = fopen(path, "r");
     if (fp == NULL) {
         if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
@@ -277,6 +318,8 @@ void mr_service_config_free(mr_service_config *c)
     free(c->data_key);
     free(c->seal_key);
     free(c->identity_public);
+    free(c->consent_key);
+    free(c->consent_cert);
     for (size_t i = 0; i < c->n_modules; i++) {
         free(c->module_names[i]);
         free(c->module_paths[i]);

@@ -28,6 +28,12 @@ typedef struct mr_service_config {
     /* registry */
     char *seal_key, *identity_public;
     long export_page; /* rows per page of a streamed export */
+    char *consent_key, *consent_cert; /* the consent key: a file or a pkcs11: URI */
+    unsigned consent_fail_max;        /* failed consents tolerated in the window */
+    unsigned consent_fail_window_s, consent_block_s, consent_session_ttl_s;
+    unsigned grant_max_days;
+    unsigned alarm_idle_s;          /* access without new data for this long */
+    unsigned alarm_replacements_max; /* card replacements per physician in 30 days */
     char *module_names[MR_MAX_MODULES];
     char *module_paths[MR_MAX_MODULES];
     size_t n_modules;

@@ -1,6 +1,7 @@
 #include "pki.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -331,4 +332,38 @@ medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65])
     X509_free(crt);
     BIO_free(b);
     return rc;
+}
+
+medreg_err mr_cert_verify_ca(const char *ca_pem, X509 *crt)
+{
+    medreg_err rc = MEDREG_ERR_VERIFY;
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    BIO *b = BIO_new_mem_buf(ca_pem, -1);
+    X509 *ca;
+    int n = 0;
+    if (store == NULL || ctx == NULL || b == NULL)
+        goto out;
+    while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        n += X509_STORE_add_cert(store, ca) == 1;
+        X509_free(ca);
+    }
+    ERR_clear_error(); /* the end of the PEM bundle */
+    if (n > 0 && X509_STORE_CTX_init(ctx, store, crt, NULL) == 1 && X509_verify_cert(ctx) == 1)
+        rc = MEDREG_OK;
+out:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    BIO_free(b);
+    return rc;
+}
+
+medreg_err mr_cert_fingerprint(X509 *crt, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (X509_digest(crt, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
+        return MEDREG_ERR_CRYPTO;
+    sodium_bin2hex(hex, 65, md, 32);
+    return MEDREG_OK;
 }

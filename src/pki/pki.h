@@ -37,4 +37,9 @@ MR_MUST_CHECK medreg_err mr_key_new(const char *path);
 /* SHA-256 of a PEM certificate's DER encoding, as 64 lowercase hex chars. */
 MR_MUST_CHECK medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65]);
 
+/* Does crt chain to a certificate of the PEM bundle ca_pem (NUL-terminated)? */
+MR_MUST_CHECK medreg_err mr_cert_verify_ca(const char *ca_pem, X509 *crt);
+/* SHA-256 of the DER encoding, as 64 lowercase hex chars. */
+MR_MUST_CHECK medreg_err mr_cert_fingerprint(X509 *crt, char hex[65]);
+
 #endif

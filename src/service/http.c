@@ -487,6 +487,8 @@ void mr_metrics_render(mr_service *s, mr_response *resp)
                 "# TYPE medreg_http_request_bytes_total counter\n"
                 "medreg_http_request_bytes_total %lu\n",
             (double)atomic_load(&s->request_us_total) / 1e6, atomic_load(&s->bytes_in));
+    if (s->cfg->role == MR_ROLE_REGISTRY && mr_alarms_metrics(s, fp) != MEDREG_OK)
+        fputs("# alarms unavailable: storage error\n", fp);
     fclose(fp);
     resp->status = 200;
     resp->body = buf;

@@ -13,9 +13,8 @@
 
 /* A refusal, possibly inside a transaction: roll back (nothing of the request
  * is stored), then audit it on its own. */
-static void refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status,
-                   const char *code, const char *action, const char *module, const char *target,
-                   const char *message)
+void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
+               const char *action, const char *module, const char *target, const char *message)
 {
     mr_conn_rollback(c);
     if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
@@ -23,11 +22,8 @@ static void refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp
     mr_resp_error(resp, status, code, "%s", message);
 }
 
-/* Resolve (or, with a valid token, create) the caller's relation; on
- * success *subject names the record's subject. Returns 0 after filling resp. */
-static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp,
-                            const char *module, const char *internal_id, const char *token_s,
-                            char subject[33])
+int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
+                         const char *module, const char *internal_id, const char *token_s, char subject[33])
 {
     mr_rows *r = NULL, *sr = NULL;
     mr_psn_token t;
@@ -43,13 +39,13 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     }
     int exists = mr_rows_count(r) > 0;
     if (exists && strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0) {
-        refuse(s, c, req, resp, 403, "forbidden", "record_write", module, internal_id,
+        mr_refuse(s, c, req, resp, 403, "forbidden", action, module, internal_id,
                "this internal ID is not one of yours");
         goto out;
     }
     if (token_s == NULL) {
         if (!exists) {
-            refuse(s, c, req, resp, 400, "psn_token_required", "record_write", module, internal_id,
+            mr_refuse(s, c, req, resp, 400, "psn_token_required", action, module, internal_id,
                    "the first record of a patient needs the PSN token from the identity service");
             goto out;
         }
@@ -59,7 +55,7 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     }
     /* the token: authentic, fresh, for this module, ID and physician, once */
     if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &t) != MEDREG_OK) {
-        refuse(s, c, req, resp, 403, "invalid_token", "record_write", module, internal_id,
+        mr_refuse(s, c, req, resp, 403, "invalid_token", action, module, internal_id,
                "the PSN token is not valid");
         goto out;
     }
@@ -68,19 +64,19 @@ static int resolve_relation(mr_service *s, mr_conn *c, mr_request *req, mr_respo
     if (sodium_hex2bin(caller, 32, req->caller.fpr, 64, NULL, &bl, NULL) != 0 || bl != 32 ||
         strcmp(t.module, module) != 0 || strcmp(t.internal_id, internal_id) != 0 ||
         !mr_ct_equal(t.physician, caller, 32)) {
-        refuse(s, c, req, resp, 403, "token_mismatch", "record_write", module, internal_id,
+        mr_refuse(s, c, req, resp, 403, "token_mismatch", action, module, internal_id,
                "the PSN token was issued for another module, internal ID or physician");
         goto out;
     }
     if (t.expires_at <= (uint64_t)time(NULL)) {
-        refuse(s, c, req, resp, 403, "token_expired", "record_write", module, internal_id,
+        mr_refuse(s, c, req, resp, 403, "token_expired", action, module, internal_id,
                "the PSN token has expired; register the patient again for a fresh one");
         goto out;
     }
     mr_param u[2] = {MR_BLOB(t.nonce, sizeof t.nonce), MR_INT(t.expires_at)};
     rc = mr_conn_exec(c, "INSERT INTO used_tokens (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
     if (rc == MEDREG_ERR_EXISTS) {
-        refuse(s, c, req, resp, 403, "token_replayed", "record_write", module, internal_id,
+        mr_refuse(s, c, req, resp, 403, "token_replayed", action, module, internal_id,
                "this PSN token has already been used");
         goto out;
     }
@@ -198,7 +194,7 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!resolve_relation(s, c, req, resp, module, internal_id, tok ? json_string_value(tok) : NULL, subject))
+    if (!mr_registry_relation(s, c, req, resp, "record_write", module, internal_id, tok ? json_string_value(tok) : NULL, subject))
         goto out;
     mr_random_id(record_id);
     mr_param p[8] = {MR_TEXT(record_id), MR_INT(1),        MR_TEXT(module),      MR_TEXT(subject),
@@ -224,12 +220,18 @@ out:
 }
 
 /* Every version of the record named in the path (oldest first), if it was
- * filed under one of the caller's internal IDs. Columns: record_id, version,
- * module, internal_id, created_at, data, physician, subject. Returns 0 after
- * filling resp: 404 when there is no such record, 403 (audited) when it is
- * another physician's. */
-static int load_own_record(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp,
-                           const char *action, mr_rows **r)
+ * filed under one of the caller's internal IDs, or, when grant is given, if
+ * the caller holds an active grant on its subject (grant->id is then set).
+ * Columns: record_id, version, module, internal_id, created_at, data,
+ * physician, subject. Returns 0 after filling resp: 404 when there is no
+ * such record, 403 (audited) when the caller may not see it. */
+typedef struct grant_view {
+    char id[33];
+    char *excluded; /* comma-separated categories the patient withheld */
+} grant_view;
+
+static int load_record(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
+                       mr_rows **r, grant_view *grant)
 {
     mr_param q = MR_TEXT(req->params[0]);
     medreg_err rc = mr_conn_exec(c,
@@ -246,13 +248,53 @@ static int load_own_record(mr_service *s, mr_conn *c, mr_request *req, mr_respon
         mr_resp_error(resp, 404, "not_found", "no record has this id");
         return 0;
     }
-    if (strcmp(mr_rows_text(*r, 0, 6), req->caller.fpr) != 0) {
-        /* consent to see other physicians' records comes with the card protocol */
-        refuse(s, c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
-               "this record was not filed under one of your internal IDs");
+    if (strcmp(mr_rows_text(*r, 0, 6), req->caller.fpr) == 0)
+        return 1;
+    int found = 0;
+    if (grant) {
+        rc = mr_grant_active(c, mr_rows_text(*r, 0, 2), mr_rows_text(*r, 0, 7), req->caller.fpr, grant->id,
+                             &grant->excluded, &found);
+        if (rc != MEDREG_OK) {
+            mr_resp_db_error(resp, rc);
+            return 0;
+        }
+    }
+    if (!found) {
+        mr_refuse(s, c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
+                  "this record was not filed under one of your internal IDs, and the patient has not consented");
         return 0;
     }
     return 1;
+}
+
+/* Drop the fields of the categories the patient withheld (and any field the
+ * schema does not know); name the withheld categories. */
+static json_t *filter_data(const mr_module *m, json_t *data, const char *excluded, json_t *withheld)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(data, key, v) {
+        const mr_field_def *f = m ? mr_module_field(m, key) : NULL;
+        int hide = f == NULL;
+        if (f) {
+            size_t cl = strlen(f->category);
+            for (const char *p = excluded; *p && !hide; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+                hide = strcspn(p, ",") == cl && strncmp(p, f->category, cl) == 0;
+            }
+        }
+        if (!hide) {
+            json_object_set(out, key, v);
+            continue;
+        }
+        const char *cat = f ? f->category : "unknown";
+        int listed = 0;
+        for (size_t i = 0; i < json_array_size(withheld); i++)
+            listed |= !strcmp(json_string_value(json_array_get(withheld, i)), cat);
+        if (!listed)
+            json_array_append_new(withheld, json_string(cat));
+    }
+    return out;
 }
 
 static void record_version(mr_service *s, mr_request *req, mr_response *resp)
@@ -274,7 +316,7 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!load_own_record(s, c, req, resp, "record_correct", &r))
+    if (!load_record(s, c, req, resp, "record_correct", &r, NULL))
         goto out;
     m = mr_service_module(s, mr_rows_text(r, 0, 2), NULL);
     if (m == NULL) {
@@ -312,21 +354,37 @@ out:
     json_decref(j);
 }
 
-static json_t *record_json(const mr_rows *r, size_t i)
+/* One record version. Another physician's record (shown under a grant)
+ * carries no internal ID and only the categories the patient granted. */
+static json_t *record_json(const mr_service *s, const mr_rows *r, size_t i, const grant_view *grant)
 {
     json_t *data = json_loads(mr_rows_text(r, i, 5), 0, NULL);
-    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:o}", "record_id", mr_rows_text(r, i, 0), "version",
-                     (json_int_t)mr_rows_int(r, i, 1), "module", mr_rows_text(r, i, 2), "internal_id",
-                     mr_rows_text(r, i, 3), "created_at", (json_int_t)mr_rows_int(r, i, 4), "data",
-                     data ? data : json_null());
+    json_t *j = json_pack("{s:s,s:I,s:s,s:I}", "record_id", mr_rows_text(r, i, 0), "version",
+                          (json_int_t)mr_rows_int(r, i, 1), "module", mr_rows_text(r, i, 2), "created_at",
+                          (json_int_t)mr_rows_int(r, i, 4));
+    if (grant == NULL) {
+        json_object_set_new(j, "internal_id", json_string(mr_rows_text(r, i, 3)));
+        json_object_set_new(j, "own", json_true());
+        json_object_set_new(j, "data", data ? data : json_null());
+        return j;
+    }
+    json_t *withheld = json_array();
+    json_t *shown = filter_data(mr_service_module(s, mr_rows_text(r, i, 2), NULL), data, grant->excluded, withheld);
+    json_decref(data);
+    json_object_set_new(j, "own", json_false());
+    json_object_set_new(j, "grant", json_string(grant->id));
+    json_object_set_new(j, "data", shown);
+    json_object_set_new(j, "withheld", withheld);
+    return j;
 }
 
 static void record_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     const char *module = mr_req_query(req, "module"), *iid = mr_req_query(req, "internal_id");
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1] = "";
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1] = "", subject[33] = "";
     mr_conn *c = NULL;
-    mr_rows *r = NULL;
+    mr_rows *r = NULL, *others = NULL;
+    grant_view grant = {"", NULL};
     medreg_err rc;
 
     if (module == NULL || mr_service_module(s, module, NULL) == NULL) {
@@ -346,11 +404,26 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (iid) {
         mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
-        rc = mr_conn_exec(c, "SELECT physician FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
+        rc = mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
         if (rc == MEDREG_OK && (mr_rows_count(r) == 0 || strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0)) {
-            refuse(s, c, req, resp, 403, "forbidden", "record_read", module, internal_id,
+            mr_refuse(s, c, req, resp, 403, "forbidden", "record_read", module, internal_id,
                    "this internal ID is not one of yours");
             goto out;
+        }
+        /* with the patient's consent, the other physicians' records of this patient too */
+        int found = 0;
+        if (rc == MEDREG_OK) {
+            snprintf(subject, sizeof subject, "%s", mr_rows_text(r, 0, 1));
+            rc = mr_grant_active(c, module, subject, req->caller.fpr, grant.id, &grant.excluded, &found);
+        }
+        if (rc == MEDREG_OK && found) {
+            mr_param g[3] = {MR_TEXT(module), MR_TEXT(subject), MR_TEXT(req->caller.fpr)};
+            rc = mr_conn_exec(c,
+                              "SELECT r.record_id, r.version, r.module, '', r.created_at, r.data FROM records r"
+                              " WHERE r.module = $1 AND r.subject = $2 AND r.physician <> $3"
+                              " AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
+                              " ORDER BY r.created_at, r.record_id LIMIT 10000",
+                              g, 3, &others);
         }
         mr_rows_free(r);
         r = NULL;
@@ -366,8 +439,14 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
                           " ORDER BY r.created_at, r.record_id LIMIT 10000",
                           p, 3, &r);
     if (rc == MEDREG_OK) {
-        char detail[48];
-        snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
+        char detail[96];
+        if (others)
+            snprintf(detail, sizeof detail, "list %zu own, %zu under grant %s", mr_rows_count(r),
+                     mr_rows_count(others), grant.id);
+        else
+            snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
+        mr_db_release(s->db, c); /* audit_now takes its own connection */
+        c = NULL;
         rc = mr_audit_now(s, req->caller.fpr, "record_read", module, internal_id, "ok", detail);
     }
     if (rc != MEDREG_OK) {
@@ -376,10 +455,14 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(arr, record_json(r, i));
+        json_array_append_new(arr, record_json(s, r, i, NULL));
+    for (size_t i = 0; others && i < mr_rows_count(others); i++)
+        json_array_append_new(arr, record_json(s, others, i, &grant));
     mr_resp_json(resp, 200, json_pack("{s:o}", "records", arr));
 out:
+    free(grant.excluded);
     mr_rows_free(r);
+    mr_rows_free(others);
     mr_db_release(s->db, c);
 }
 
@@ -387,23 +470,30 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
+    grant_view grant = {"", NULL};
     medreg_err rc = mr_db_acquire(s->db, &c);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!load_own_record(s, c, req, resp, "record_read", &r))
+    if (!load_record(s, c, req, resp, "record_read", &r, &grant))
         goto out;
-    rc = mr_audit_now(s, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", "");
+    mr_db_release(s->db, c);
+    c = NULL;
+    char detail[64] = "";
+    if (grant.excluded)
+        snprintf(detail, sizeof detail, "under grant %s", grant.id);
+    rc = mr_audit_now(s, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", detail);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
     json_t *versions = json_array();
     for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(versions, record_json(r, i));
+        json_array_append_new(versions, record_json(s, r, i, grant.excluded ? &grant : NULL));
     mr_resp_json(resp, 200, json_pack("{s:s,s:o}", "record_id", req->params[0], "versions", versions));
 out:
+    free(grant.excluded);
     mr_rows_free(r);
     mr_db_release(s->db, c);
 }
@@ -716,6 +806,12 @@ static const mr_route ROUTES[] = {
     {"POST", "/v1/studies", study_create, "study_create"},
     {"GET", "/v1/export", export_csv, "export"},
     {"GET", "/v1/stats", stats, "stats"},
+    {"GET", "/v1/consent/key", mr_consent_key_get, "consent_key"},
+    {"POST", "/v1/cards", mr_card_register, "card_register"},
+    {"POST", "/v1/consent/sessions", mr_consent_start, "consent_start"},
+    {"POST", "/v1/consent/sessions/*", mr_consent_finish, "consent_finish"},
+    {"GET", "/v1/grants", mr_grants_list, "grants"},
+    {"GET", "/v1/alarms", mr_alarms_list, "alarms"},
 };
 
 const mr_route *mr_registry_routes(size_t *n)

@@ -8,6 +8,7 @@
 
 #include "../core/secret.h"
 #include "../crypto/psn_token.h"
+#include "../token/token.h"
 
 static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char **errmsg)
 {
@@ -133,8 +134,29 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
                 *errmsg = NULL;
             rc = MEDREG_ERR_CONFIG;
         }
+        /* the consent sessions' secret is the registry's own: derived from
+         * its X25519 key, which the identity service never holds */
+        s->session_secret = rc == MEDREG_OK ? sodium_malloc(32) : NULL;
+        if (rc == MEDREG_OK && s->session_secret == NULL)
+            rc = MEDREG_ERR_NOMEM;
+        if (rc == MEDREG_OK)
+            crypto_kdf_derive_from_key(s->session_secret, 32, 1, "mr-consn", box_sk);
         mr_secret_free(box_sk);
         TRY(rc);
+        mr_token_spec ts = {.key = cfg->consent_key, .cert = cfg->consent_cert, .module = cfg->pkcs11_module,
+                            .pin_file = cfg->pin_file, .pin_env = "MEDREG_PKCS11_PIN"};
+        char *terr = NULL;
+        rc = mr_token_open(&ts, &s->consent, &terr);
+        if (rc != MEDREG_OK) {
+            if (asprintf(errmsg, "%s: consent_key: %s", cfg->path, terr ? terr : medreg_strerror(rc)) < 0)
+                *errmsg = NULL;
+            free(terr);
+            goto out;
+        }
+        s->consent_oaep = MR_OAEP_SHA256;
+        if (EVP_PKEY_base_id(mr_token_public_key(s->consent)) == EVP_PKEY_RSA)
+            TRY(mr_token_oaep_hash(s->consent, &s->consent_oaep));
+        TRY(read_pem(cfg->consent_cert, s->consent_cert_pem, sizeof s->consent_cert_pem, errmsg));
     }
     /* one more connection than the pool: the group committer keeps its own */
     rc = mr_db_open(cfg->database, cfg->db_pool + 1, &s->db);
@@ -177,6 +199,8 @@ void mr_service_close(mr_service *s)
     mr_secret_free(s->seal_key);
     mr_secret_free(s->index_key);
     mr_secret_free(s->token_key);
+    mr_secret_free(s->session_secret);
+    mr_token_close(s->consent);
     mr_wipe(s, sizeof *s);
     free(s);
 }

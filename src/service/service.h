@@ -16,7 +16,7 @@
 #include "../store/group_commit.h"
 #include "../token/tls_identity.h"
 
-#define MR_MAX_ROUTES 32
+#define MR_MAX_ROUTES 48
 
 typedef struct mr_service {
     mr_service_config *cfg;
@@ -39,6 +39,13 @@ typedef struct mr_service {
     atomic_ulong request_us_total;
     atomic_ulong bytes_in;
     mr_tls_identity *tls; /* certificate and key (file or PKCS#11 token) */
+    /* registry: the consent key (fingerprints and answers are sealed to it),
+     * the OAEP hash it takes, and the secret consent sessions derive their
+     * ephemeral keys from */
+    struct mr_token *consent;
+    int consent_oaep;
+    uint8_t *session_secret; /* 32 bytes */
+    char consent_cert_pem[16384];
     char client_ca_pem[65536];
 } mr_service;
 
@@ -141,6 +148,30 @@ extern const size_t mr_n_common_routes;
 
 /* Run the HTTPS server until *stop becomes non-zero. */
 MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
+
+/* Registry: a refusal, possibly inside a transaction: roll back (nothing of
+ * the request is stored), audit it on its own, answer status/code. */
+void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
+               const char *action, const char *module, const char *target, const char *message);
+/* Registry: resolve (or, with a valid PSN token, create) the caller's
+ * relation inside the caller's transaction; *subject names its subject.
+ * Returns 0 after filling resp (refusals audited under action). */
+int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
+                         const char *module, const char *internal_id, const char *token_s, char subject[33]);
+/* Registry: the consent protocol's handlers (routes_consent.c). */
+void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp);
+void mr_card_register(mr_service *s, mr_request *req, mr_response *resp);
+void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp);
+void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp);
+void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp);
+void mr_alarms_list(mr_service *s, mr_request *req, mr_response *resp);
+/* Registry: the active grant of physician on subject, if any: *grant_id
+ * (33 bytes) and the excluded categories (comma-separated, malloc'ed). */
+MR_MUST_CHECK medreg_err mr_grant_active(mr_conn *c, const char *module, const char *subject,
+                                         const char *physician, char grant_id[33], char **excluded,
+                                         int *found);
+/* Registry: alarm counts for /metrics ("kind count" lines appended to fp). */
+MR_MUST_CHECK medreg_err mr_alarms_metrics(mr_service *s, void *fp);
 
 /* Standard responses for the database and permission cases. */
 void mr_resp_db_error(mr_response *resp, medreg_err rc);

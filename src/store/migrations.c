@@ -72,6 +72,29 @@ static const migration MIGRATIONS[] = {
     /* a correction rewrites a patient's index rows: find them without a scan */
     {4, MR_SCHEMA_IDENTITY, "CREATE INDEX patient_index_patient ON patient_index (patient_id);", NULL, NULL},
     {5, MR_SCHEMA_IDENTITY, "CREATE INDEX relations_patient ON relations (patient_id);", NULL, NULL},
+    /* the card consent protocol (docs/protocol.md) */
+    {6, MR_SCHEMA_REGISTRY,
+     "CREATE TABLE card_certs (fpr TEXT PRIMARY KEY, physician TEXT NOT NULL, cert BLOBTYPE NOT NULL,"
+     " created_at BIGINT NOT NULL, created_by TEXT NOT NULL);"
+     "CREATE INDEX card_certs_physician ON card_certs (physician);"
+     "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, module TEXT NOT NULL,"
+     " subject TEXT NOT NULL REFERENCES subjects(subject), hk BLOBTYPE NOT NULL, k2 BLOBTYPE NOT NULL,"
+     " physician TEXT NOT NULL, card_cert TEXT NOT NULL, physician_alg BIGINT NOT NULL,"
+     " physician_sig BLOBTYPE NOT NULL, client_pk BLOBTYPE NOT NULL, session TEXT NOT NULL,"
+     " purpose BIGINT NOT NULL, replacement BIGINT NOT NULL, created_at BIGINT NOT NULL, retired_at BIGINT);"
+     "CREATE INDEX fingerprints_subject ON fingerprints (module, subject);"
+     "CREATE INDEX fingerprints_physician ON fingerprints (physician, created_at);"
+     "CREATE TABLE consent_sessions (id TEXT PRIMARY KEY, module TEXT NOT NULL, physician TEXT NOT NULL,"
+     " kind TEXT NOT NULL, internal_id TEXT NOT NULL, subject TEXT NOT NULL, nonce BLOBTYPE NOT NULL,"
+     " candidates TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+     " status TEXT NOT NULL, reason TEXT NOT NULL, finished_at BIGINT);"
+     "CREATE INDEX consent_sessions_physician ON consent_sessions (physician, created_at);"
+     "CREATE TABLE grants (id TEXT PRIMARY KEY, module TEXT NOT NULL, subject TEXT NOT NULL,"
+     " physician TEXT NOT NULL, excluded TEXT NOT NULL, created_at BIGINT NOT NULL,"
+     " expires_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT, session TEXT NOT NULL);"
+     "CREATE INDEX grants_physician ON grants (physician, module, subject);"
+     "CREATE INDEX grants_subject ON grants (module, subject);",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -112,10 +112,15 @@ static medreg_err p11_decrypt_oaep(mr_token *t, int hash, const uint8_t *ct, siz
     CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
     uint8_t buf[512];
     CK_ULONG n = sizeof buf;
+    CK_SESSION_INFO si;
     pthread_mutex_lock(&p->mu);
     CK_RV rv = p->f->C_DecryptInit(p->s, &m, p->key);
     if (rv == CKR_OK)
         rv = p->f->C_Decrypt(p->s, (CK_BYTE_PTR)ct, ct_len, buf, &n);
+    /* SoftHSM2 (and some cards) answer a padding failure with
+     * CKR_GENERAL_ERROR: it is "not for this key" while the token is there */
+    if (rv == CKR_GENERAL_ERROR && p->f->C_GetSessionInfo(p->s, &si) == CKR_OK)
+        rv = CKR_ENCRYPTED_DATA_INVALID;
     pthread_mutex_unlock(&p->mu);
     medreg_err rc = map_rv(rv, MEDREG_ERR_VERIFY);
     if (rc == MEDREG_OK && n > pt_cap)

@@ -131,6 +131,11 @@ client_ca = pki/ca.crt
 seal_key = pki/registry.seal.key
 identity_public = pki/identity.sign.pub
 export_page = ${MEDREG_EXPORT_PAGE:-2}
+consent_key = pki/registry-consent.key
+consent_cert = pki/registry-consent.crt
+consent_fail_max = ${MEDREG_CONSENT_FAIL_MAX:-3}
+alarm_idle_after = ${MEDREG_ALARM_IDLE:-2592000}
+alarm_replacements_max = ${MEDREG_ALARM_REPLACEMENTS:-3}
 [modules]
 hip = hip.ini
 knee = knee.ini

@@ -1,0 +1,32 @@
+/* The client half of a consent session, shared by `medreg consent` and the
+ * integration tests' attack client, which uses the hooks to send what an
+ * attacker would. The medreg CLI never sets them. */
+#ifndef MR_CONSENT_CLIENT_H
+#define MR_CONSENT_CLIENT_H
+
+#include "../consent/consent.h"
+#include "cli.h"
+
+typedef struct consent_args {
+    const char *module, *internal_id, *token, *patient, *physician;
+    const char *patient_pin_file, *physician_pin_file, *exclude, *grantee;
+    long days;
+} consent_args;
+
+typedef struct consent_tamper consent_tamper;
+struct consent_tamper {
+    /* after the session is open, before any card operation */
+    void (*after_start)(const consent_tamper *t);
+    /* after the fingerprint (and answer) are made, before they are sent;
+     * may change them; *m is malloc'ed */
+    medreg_err (*before_send)(const consent_tamper *t, mr_fingerprint_msg *fm, const uint8_t k[MR_CONSENT_K_BYTES],
+                              uint8_t **m, size_t *m_len);
+    int use_k; /* answer with k below instead of what the card opens */
+    uint8_t k[MR_CONSENT_K_BYTES];
+    void *user;
+};
+
+/* kind: enroll, replace, consent or revoke. Returns an exit code. */
+int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const consent_tamper *t);
+
+#endif

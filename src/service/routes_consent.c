@@ -1,0 +1,864 @@
+/* The registry's half of the card consent protocol (seed 000 §5;
+ * docs/protocol.md): sessions for enrollment, card replacement, consent and
+ * revocation; the physicians' card certificates; grants; alarms.
+ *
+ * A session is opened by one request and finished by the next. Nothing
+ * secret is kept between the two: the registry's ephemeral X25519 key is
+ * derived from the session id and the registry's session secret. Every
+ * finish either commits all of its effects in one transaction or none; a
+ * refused finish closes the session as failed, and failed consents count
+ * towards the physician's block. */
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../consent/consent.h"
+#include "../crypto/psn_token.h"
+#include "../core/secret.h"
+#include "../crypto/hybrid.h"
+#include "../pki/pki.h"
+#include "service.h"
+
+#define MAX_CANDIDATES 16
+#define MAX_CARD_CERT 16384
+#define MONTH (30 * 86400)
+
+typedef enum kind { K_ENROLL, K_REPLACE, K_CONSENT, K_REVOKE, K_NONE } kind;
+static const char *const KINDS[] = {"enroll", "replace", "consent", "revoke"};
+static const uint8_t PURPOSE[] = {MR_PURPOSE_ENROLL, MR_PURPOSE_REPLACE, MR_PURPOSE_ROTATE, MR_PURPOSE_ROTATE};
+
+static kind kind_of(const char *s)
+{
+    for (int i = 0; s && i < 4; i++)
+        if (!strcmp(s, KINDS[i]))
+            return (kind)i;
+    return K_NONE;
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+    char *s = malloc(cap);
+    if (s)
+        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    return s;
+}
+
+/* Decode a base64 JSON string of at most cap bytes; 0 if absent or bad. */
+static int unb64(json_t *v, uint8_t *out, size_t cap, size_t *len)
+{
+    const char *s = json_string_value(v);
+    const char *end = NULL;
+    if (s == NULL || json_string_length(v) > (cap + 2) / 3 * 4 + 4)
+        return 0;
+    return sodium_base642bin(out, cap, s, json_string_length(v), NULL, len, &end,
+                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
+           end == s + json_string_length(v);
+}
+
+static int unhex(json_t *v, uint8_t *out, size_t want)
+{
+    const char *s = json_string_value(v);
+    size_t bl = 0;
+    return s && json_string_length(v) == want * 2 &&
+           sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
+}
+
+static int valid_session_id(const char *s)
+{
+    if (s == NULL || strlen(s) != 32)
+        return 0;
+    for (size_t i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* Failed consents (and revocations) of physician inside the window: refused
+ * finishes, and sessions left open past their expiry. */
+static medreg_err failures(mr_service *s, mr_conn *c, const char *physician, int64_t now, int64_t *n)
+{
+    mr_rows *r = NULL;
+    mr_param p[3] = {MR_TEXT(physician), MR_INT(now - (int64_t)s->cfg->consent_fail_window_s), MR_INT(now)};
+    medreg_err rc = mr_conn_exec(c,
+                                 "SELECT COUNT(*) FROM consent_sessions WHERE physician = $1"
+                                 " AND kind IN ('consent', 'revoke') AND created_at >= $2"
+                                 " AND (status = 'failed' OR (status = 'open' AND expires_at < $3))",
+                                 p, 3, &r);
+    *n = rc == MEDREG_OK ? mr_rows_int(r, 0, 0) : 0;
+    mr_rows_free(r);
+    return rc;
+}
+
+void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp)
+{
+    (void)req;
+    mr_resp_json(resp, 200,
+                 json_pack("{s:s,s:s}", "cert", s->consent_cert_pem, "oaep",
+                           s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1"));
+}
+
+static X509 *cert_from_pem(const char *pem, size_t len)
+{
+    BIO *b = len < MAX_CARD_CERT ? BIO_new_mem_buf(pem, (int)len) : NULL;
+    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return crt;
+}
+
+void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"physician", "cert", NULL};
+    json_t *j;
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    X509 *crt = NULL;
+    unsigned char *der = NULL;
+    char fpr[65];
+    medreg_err rc;
+
+    if (!mr_require_role(s, req, resp, "card_register", "admin", "", NULL))
+        return;
+    if ((j = mr_req_json(req, resp, allowed)) == NULL)
+        return;
+    const char *physician = json_string_value(json_object_get(j, "physician"));
+    json_t *pem = json_object_get(j, "cert");
+    if (physician == NULL || strlen(physician) != 64 || !json_is_string(pem) ||
+        (crt = cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL) {
+        mr_resp_error(resp, 400, "invalid_field",
+                      "'physician' must be a certificate fingerprint and 'cert' a PEM certificate");
+        goto out;
+    }
+    if (mr_cert_verify_ca(s->client_ca_pem, crt) != MEDREG_OK) {
+        mr_resp_error(resp, 400, "invalid_certificate", "the card certificate is not issued by the trusted CA");
+        goto out;
+    }
+    int dl = i2d_X509(crt, &der);
+    if (dl <= 0 || mr_cert_fingerprint(crt, fpr) != MEDREG_OK) {
+        mr_resp_error(resp, 500, "internal", "cannot encode the certificate");
+        goto out;
+    }
+    rc = mr_db_acquire(s->db, &c);
+    mr_param q = MR_TEXT(physician);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = 'physician'", &q, 1, &r);
+    if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
+        mr_refuse(s, c, req, resp, 404, "not_found", "card_register", "", physician,
+                  "no physician has this certificate fingerprint");
+        goto out;
+    }
+    mr_param p[5] = {MR_TEXT(fpr), MR_TEXT(physician), MR_BLOB(der, (size_t)dl), MR_INT(time(NULL)),
+                     MR_TEXT(req->caller.fpr)};
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c, "INSERT INTO card_certs (fpr, physician, cert, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+                          p, 5, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "card_register", "", fpr, "ok", physician);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    mr_resp_json(resp, 201, json_pack("{s:s,s:s}", "card", fpr, "physician", physician));
+out:
+    OPENSSL_free(der);
+    X509_free(crt);
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+    json_decref(j);
+}
+
+void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"module", "kind", "internal_id", "psn_token", NULL};
+    json_t *j = mr_req_json(req, resp, allowed), *cands = NULL;
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1], subject[33], sid_hex[33], ids[MAX_CANDIDATES * 33 + 1] = "";
+    uint8_t sid[MR_SESSION_ID_BYTES], nonce[MR_CONSENT_NONCE_BYTES], spk[32], ssk[32];
+    const mr_module *m;
+    medreg_err rc;
+    int64_t now = (int64_t)time(NULL);
+
+    if (j == NULL)
+        return;
+    if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
+        goto out;
+    kind k = kind_of(json_string_value(json_object_get(j, "kind")));
+    const char *iid = json_string_value(json_object_get(j, "internal_id"));
+    json_t *tok = json_object_get(j, "psn_token");
+    if (!mr_require_role(s, req, resp, "consent_start", "physician", m->name, NULL))
+        goto out;
+    if (k == K_NONE) {
+        mr_resp_error(resp, 400, "invalid_field", "'kind' must be enroll, replace, consent or revoke");
+        goto out;
+    }
+    if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
+        mr_resp_error(resp, 400, iid ? "invalid_field" : "missing_field", "'internal_id' must be an internal ID");
+        goto out;
+    }
+    if (tok && (!json_is_string(tok) || json_string_length(tok) >= MR_TOKEN_MAX_CHARS)) {
+        mr_resp_error(resp, 400, "invalid_field", "'psn_token' must be a token string");
+        goto out;
+    }
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    int64_t failed = 0;
+    if (rc == MEDREG_OK && (k == K_CONSENT || k == K_REVOKE))
+        rc = failures(s, c, req->caller.fpr, now, &failed);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (failed > (int64_t)s->cfg->consent_fail_max) {
+        mr_refuse(s, c, req, resp, 429, "consent_blocked", "consent_start", m->name, internal_id,
+                  "too many failed consent attempts: consent is blocked for this physician for now");
+        goto out;
+    }
+    if (!mr_registry_relation(s, c, req, resp, "consent_start", m->name, internal_id,
+                              tok ? json_string_value(tok) : NULL, subject))
+        goto out;
+    mr_param q[2] = {MR_TEXT(m->name), MR_TEXT(subject)};
+    if (k == K_ENROLL) {
+        rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                          q, 2, &r);
+        if (rc == MEDREG_OK && mr_rows_int(r, 0, 0) > 0) {
+            mr_refuse(s, c, req, resp, 409, "already_enrolled", "consent_start", m->name, internal_id,
+                      "this patient's card is already enrolled: ask for consent, or replace a lost card");
+            goto out;
+        }
+    } else if (k == K_CONSENT || k == K_REVOKE) {
+        /* every live fingerprint of every subject with this PSN: collisions are real */
+        rc = mr_conn_exec(c,
+                          "SELECT f.id, f.k2 FROM fingerprints f JOIN subjects t ON t.subject = f.subject"
+                          " WHERE t.module = $1 AND f.retired_at IS NULL"
+                          " AND t.key_id = (SELECT key_id FROM subjects WHERE subject = $2)"
+                          " AND t.psn = (SELECT psn FROM subjects WHERE subject = $2)"
+                          " ORDER BY f.created_at, f.id LIMIT 16",
+                          q, 2, &r);
+        if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
+            mr_refuse(s, c, req, resp, 404, "not_enrolled", "consent_start", m->name, internal_id,
+                      "no card is enrolled for this patient");
+            goto out;
+        }
+        cands = json_array();
+        for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(r); i++) {
+            size_t kl = 0;
+            const uint8_t *k2 = mr_rows_blob(r, i, 1, &kl);
+            char *e = b64(k2, kl);
+            json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(r, i, 0), "k2", e));
+            free(e);
+            if (i)
+                strcat(ids, ",");
+            strncat(ids, mr_rows_text(r, i, 0), 32);
+        }
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    randombytes_buf(sid, sizeof sid);
+    randombytes_buf(nonce, sizeof nonce);
+    sodium_bin2hex(sid_hex, sizeof sid_hex, sid, sizeof sid);
+    int64_t expires = now + (int64_t)s->cfg->consent_session_ttl_s;
+    mr_param p[10] = {MR_TEXT(sid_hex),  MR_TEXT(m->name), MR_TEXT(req->caller.fpr), MR_TEXT(KINDS[k]),
+                      MR_TEXT(internal_id), MR_TEXT(subject), MR_BLOB(nonce, sizeof nonce), MR_TEXT(ids),
+                      MR_INT(now),       MR_INT(expires)};
+    rc = mr_conn_exec(c,
+                      "INSERT INTO consent_sessions (id, module, physician, kind, internal_id, subject, nonce,"
+                      " candidates, created_at, expires_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+                      " $9, $10, 'open', '')",
+                      p, 10, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "consent_start", m->name, sid_hex, "ok", KINDS[k]);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    char spk_hex[65], nonce_hex[65];
+    mr_consent_server_ephemeral(s->session_secret, sid, spk, ssk);
+    sodium_bin2hex(spk_hex, sizeof spk_hex, spk, sizeof spk);
+    sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "session", sid_hex, "kind", KINDS[k], "module", m->name,
+                            "internal_id", internal_id, "server_public", spk_hex, "expires_at", (json_int_t)expires,
+                            "registry_oaep", s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1");
+    if (cands) {
+        json_object_set_new(out, "nonce", json_string(nonce_hex));
+        json_object_set_new(out, "candidates", cands);
+        cands = NULL;
+    }
+    mr_resp_json(resp, 201, out);
+out:
+    mr_wipe(ssk, sizeof ssk);
+    json_decref(cands);
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+    json_decref(j);
+}
+
+/* The session being finished (columns of the SELECT in consent_finish). */
+typedef struct session {
+    char id[33], module[MR_NAME_MAX + 1], internal_id[MEDREG_INTERNAL_ID_LEN + 1], subject[33];
+    uint8_t sid[MR_SESSION_ID_BYTES], nonce[MR_CONSENT_NONCE_BYTES];
+    char candidates[MAX_CANDIDATES * 33 + 1];
+    kind k;
+} session;
+
+/* A refused finish: nothing of it is kept, the session closes as failed (in
+ * its own transaction), the failure is audited, and a physician who passes
+ * the threshold raises the alarm. */
+static void fail(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const session *se, int status,
+                 const char *code, const char *message)
+{
+    medreg_err rc;
+    int64_t now = (int64_t)time(NULL), n = 0;
+    mr_param p[3] = {MR_TEXT(se->id), MR_TEXT(code), MR_INT(now)};
+    mr_conn_rollback(c);
+    rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "UPDATE consent_sessions SET status = 'failed', reason = $2, finished_at = $3"
+                          " WHERE id = $1 AND status = 'open'",
+                          p, 3, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, se->k == K_CONSENT || se->k == K_REVOKE ? "consent_failure" : "enroll_failure",
+                      se->module, se->id, "refused", code);
+    if (rc == MEDREG_OK && (se->k == K_CONSENT || se->k == K_REVOKE))
+        rc = failures(s, c, req->caller.fpr, now, &n);
+    if (rc == MEDREG_OK && n == (int64_t)s->cfg->consent_fail_max + 1)
+        rc = mr_audit(c, req->caller.fpr, "alarm", se->module, req->caller.fpr, "raised", "consent_blocked");
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    mr_resp_error(resp, status, code, "%s", message);
+}
+
+/* The new fingerprint of a finish: the physician's registered card signed
+ * it, and it opens under the registry's key. */
+typedef struct new_fp {
+    uint8_t cpk[32], hk[32], *k2, sig[MR_SIG_MAX];
+    size_t k2_len, sig_len;
+    int alg;
+    char card[65];
+} new_fp;
+
+static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t *fp, const session *se,
+                             new_fp *out, const char **code, const char **why)
+{
+    uint8_t *k3b = NULL, *tbs = NULL;
+    size_t k3l = 0, tl = 0;
+    mr_rows *r = NULL;
+    X509 *crt = NULL;
+    int ok = 0;
+    json_t *pem = json_object_get(fp, "card_cert");
+    json_t *alg = json_object_get(fp, "sig_alg");
+    *code = "invalid_fingerprint";
+    *why = "'fingerprint' needs client_public (hex), k3 (base64), card_cert (PEM), sig_alg and signature";
+    k3b = malloc(MR_HYBRID_MAX);
+    if (!json_is_object(fp) || k3b == NULL || !unhex(json_object_get(fp, "client_public"), out->cpk, 32) ||
+        !unb64(json_object_get(fp, "k3"), k3b, MR_HYBRID_MAX, &k3l) ||
+        !unb64(json_object_get(fp, "signature"), out->sig, sizeof out->sig, &out->sig_len) ||
+        !json_is_integer(alg) || json_integer_value(alg) < 1 || json_integer_value(alg) > 4 || !json_is_string(pem) ||
+        (crt = cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL)
+        goto out;
+    out->alg = (int)json_integer_value(alg);
+    /* the physician's card: registered to this caller */
+    *code = "card_not_registered";
+    *why = "the physician's card certificate is not registered to you";
+    if (mr_cert_fingerprint(crt, out->card) != MEDREG_OK)
+        goto out;
+    mr_param q[2] = {MR_TEXT(out->card), MR_TEXT(req->caller.fpr)};
+    if (mr_conn_exec(c, "SELECT 1 FROM card_certs WHERE fpr = $1 AND physician = $2", q, 2, &r) != MEDREG_OK ||
+        mr_rows_count(r) != 1)
+        goto out;
+    /* K''' opens under the registry's key, bound to this session and purpose */
+    *code = "invalid_fingerprint";
+    *why = "the fingerprint does not open under the registry's key for this session";
+    if (mr_consent_server_fingerprint(s->consent, s->session_secret, se->sid, PURPOSE[se->k], out->cpk, k3b, k3l,
+                                      out->hk, &out->k2, &out->k2_len) != MEDREG_OK)
+        goto out;
+    *code = "physician_signature";
+    *why = "the physician's card signature over the fingerprint is not valid";
+    if (mr_consent_physician_tbs(se->sid, PURPOSE[se->k], se->module, se->internal_id, out->k2, out->k2_len, out->cpk,
+                                 &tbs, &tl) != MEDREG_OK ||
+        mr_sig_verify(X509_get0_pubkey(crt), (uint8_t)out->alg, tbs, tl, out->sig, out->sig_len) != MEDREG_OK)
+        goto out;
+    ok = 1;
+out:
+    free(k3b);
+    free(tbs);
+    mr_rows_free(r);
+    X509_free(crt);
+    return ok;
+}
+
+/* The grant terms as the answer binds them (docs/protocol.md, "Terms"). */
+static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_days, char *out, size_t cap,
+                        char *excluded, size_t ecap, int64_t *days, const char **grantee)
+{
+    if (!json_is_object(terms))
+        return 0;
+    if (k == K_REVOKE) {
+        const char *g = json_string_value(json_object_get(terms, "grantee"));
+        if (g == NULL || (strcmp(g, "all") != 0 && strlen(g) != 64))
+            return 0;
+        *grantee = g;
+        snprintf(out, cap, "revoke;grantee=%s", g);
+        return 1;
+    }
+    json_t *ex = json_object_get(terms, "exclude"), *d = json_object_get(terms, "days");
+    if (!json_is_array(ex) || !json_is_integer(d) || json_integer_value(d) < 1 ||
+        json_integer_value(d) > (json_int_t)max_days || json_array_size(ex) > 32)
+        return 0;
+    *days = json_integer_value(d);
+    excluded[0] = 0;
+    /* categories of this module only, sorted and unique, as the client sent them */
+    const char *prev = "";
+    for (size_t i = 0; i < json_array_size(ex); i++) {
+        const char *cat = json_string_value(json_array_get(ex, i));
+        int known = 0;
+        for (size_t g = 0; cat && g < m->n_groups; g++)
+            known |= !strcmp(m->groups[g].category, cat);
+        if (!known || strcmp(cat, prev) <= 0 || strlen(excluded) + strlen(cat) + 2 > ecap)
+            return 0;
+        if (i)
+            strcat(excluded, ",");
+        strcat(excluded, cat);
+        prev = cat;
+    }
+    snprintf(out, cap, "grant;exclude=%s;days=%lld", excluded, (long long)*days);
+    return 1;
+}
+
+void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
+{
+    static const char *const allowed[] = {"fingerprint", "answer", "terms", "abandon", NULL};
+    json_t *j = mr_req_json(req, resp, allowed);
+    mr_conn *c = NULL;
+    mr_rows *r = NULL, *x = NULL;
+    session se;
+    new_fp nf;
+    const mr_module *m;
+    const char *code = NULL, *why = NULL, *grantee = NULL;
+    char terms_s[1200], excluded[1100] = "", fp_id[33], grant_id[33] = "", matched_subject[33] = "";
+    uint8_t hk[32], nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
+    size_t m_len = 0;
+    int64_t now = (int64_t)time(NULL), days = 0;
+    medreg_err rc;
+
+    memset(&se, 0, sizeof se);
+    memset(&nf, 0, sizeof nf);
+    if (j == NULL)
+        return;
+    if (!valid_session_id(req->params[0])) {
+        mr_resp_error(resp, 404, "not_found", "no consent session has this id");
+        goto out;
+    }
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    mr_param q = MR_TEXT(req->params[0]);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT module, physician, kind, internal_id, subject, nonce, candidates, expires_at, status"
+                          " FROM consent_sessions WHERE id = $1",
+                          &q, 1, &r);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (mr_rows_count(r) == 0) {
+        mr_resp_error(resp, 404, "not_found", "no consent session has this id");
+        goto out;
+    }
+    snprintf(se.id, sizeof se.id, "%s", req->params[0]);
+    snprintf(se.module, sizeof se.module, "%s", mr_rows_text(r, 0, 0));
+    snprintf(se.internal_id, sizeof se.internal_id, "%s", mr_rows_text(r, 0, 3));
+    snprintf(se.subject, sizeof se.subject, "%s", mr_rows_text(r, 0, 4));
+    snprintf(se.candidates, sizeof se.candidates, "%s", mr_rows_text(r, 0, 6));
+    se.k = kind_of(mr_rows_text(r, 0, 2));
+    size_t nl = 0, bl = 0;
+    const uint8_t *np = mr_rows_blob(r, 0, 5, &nl);
+    if (nl != sizeof se.nonce || se.k == K_NONE ||
+        sodium_hex2bin(se.sid, sizeof se.sid, se.id, 32, NULL, &bl, NULL) != 0) {
+        mr_resp_error(resp, 500, "internal", "a stored consent session is malformed");
+        goto out;
+    }
+    memcpy(se.nonce, np, nl);
+    if (strcmp(mr_rows_text(r, 0, 1), req->caller.fpr) != 0) {
+        mr_refuse(s, c, req, resp, 403, "forbidden", "consent_finish", se.module, se.id,
+                  "this consent session belongs to another physician");
+        goto out;
+    }
+    if (strcmp(mr_rows_text(r, 0, 8), "open") != 0) {
+        mr_refuse(s, c, req, resp, 409, "session_closed", "consent_finish", se.module, se.id,
+                  "this consent session is already finished: start a new one");
+        goto out;
+    }
+    if ((m = mr_service_module(s, se.module, NULL)) == NULL) {
+        mr_resp_error(resp, 409, "conflict", "the session's module is no longer configured");
+        goto out;
+    }
+    if (mr_rows_int(r, 0, 7) < now) {
+        fail(s, c, req, resp, &se, 410, "session_expired", "the consent session has expired: start a new one");
+        goto out;
+    }
+    json_t *ab = json_object_get(j, "abandon");
+    if (ab) {
+        const char *reason = json_string_value(ab);
+        int ok = reason && strlen(reason) <= 40;
+        for (size_t i = 0; ok && reason[i]; i++)
+            ok = (reason[i] >= 'a' && reason[i] <= 'z') || reason[i] == '_';
+        fail(s, c, req, resp, &se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
+        goto out;
+    }
+    if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), &se, &nf, &code, &why)) {
+        fail(s, c, req, resp, &se, 403, code, why);
+        goto out;
+    }
+
+    if (se.k == K_CONSENT || se.k == K_REVOKE) {
+        /* the patient's card opened one K'': the answer must hold that K and this nonce */
+        m_ct = malloc(MR_HYBRID_MAX);
+        if (m_ct == NULL || !unb64(json_object_get(j, "answer"), m_ct, MR_HYBRID_MAX, &m_len) ||
+            !terms_string(m, se.k, json_object_get(j, "terms"), s->cfg->grant_max_days, terms_s, sizeof terms_s,
+                          excluded, sizeof excluded, &days, &grantee)) {
+            fail(s, c, req, resp, &se, 400, "invalid_answer",
+                 "'answer' (base64) and 'terms' (exclude: sorted known categories, days; or grantee) are required");
+            goto out;
+        }
+        if (mr_consent_server_answer(s->consent, se.sid, m_ct, m_len, hk, nonce, terms_d) != MEDREG_OK) {
+            fail(s, c, req, resp, &se, 403, "consent_refused", "the answer does not open under the registry's key");
+            goto out;
+        }
+        mr_consent_terms_digest(terms_s, want_d);
+        if (!mr_ct_equal(nonce, se.nonce, sizeof nonce) || !mr_ct_equal(terms_d, want_d, 32)) {
+            fail(s, c, req, resp, &se, 403, "consent_refused", "the answer is not for this session or these terms");
+            goto out;
+        }
+        /* compare with every candidate, no early exit */
+        int matches = 0;
+        char ids[sizeof se.candidates], *save = NULL;
+        snprintf(ids, sizeof ids, "%s", se.candidates);
+        for (char *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+            mr_param fq = MR_TEXT(id);
+            mr_rows_free(x);
+            x = NULL;
+            if ((rc = mr_conn_exec(c, "SELECT hk, subject FROM fingerprints WHERE id = $1 AND retired_at IS NULL",
+                                   &fq, 1, &x)) != MEDREG_OK) {
+                mr_resp_db_error(resp, rc);
+                goto out;
+            }
+            size_t hl = 0;
+            const uint8_t *stored = mr_rows_count(x) ? mr_rows_blob(x, 0, 0, &hl) : NULL;
+            if (stored && hl == 32 && mr_ct_equal(stored, hk, 32)) {
+                matches++;
+                snprintf(fp_id, sizeof fp_id, "%s", id);
+                snprintf(matched_subject, sizeof matched_subject, "%s", mr_rows_text(x, 0, 1));
+            }
+        }
+        if (matches != 1) {
+            fail(s, c, req, resp, &se, 403, "consent_refused",
+                 "the patient's card did not answer for this patient: consent refused and logged");
+            goto out;
+        }
+        /* one-time: the used fingerprint dies now, exactly once */
+        mr_param rq[2] = {MR_TEXT(fp_id), MR_INT(now)};
+        mr_rows_free(x);
+        x = NULL;
+        rc = mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id",
+                          rq, 2, &x);
+        if (rc == MEDREG_OK && mr_rows_count(x) != 1) {
+            fail(s, c, req, resp, &se, 403, "fingerprint_used", "this fingerprint has just been used");
+            goto out;
+        }
+    } else {
+        snprintf(matched_subject, sizeof matched_subject, "%s", se.subject);
+        mr_param sq[3] = {MR_TEXT(se.module), MR_TEXT(se.subject), MR_INT(now)};
+        if (se.k == K_REPLACE) {
+            /* the lost card's fingerprints stop working */
+            rc = mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $3 WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                              sq, 3, NULL);
+        } else {
+            rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                              sq, 2, &x);
+            if (rc == MEDREG_OK && mr_rows_int(x, 0, 0) > 0) {
+                fail(s, c, req, resp, &se, 409, "already_enrolled", "a card was enrolled for this patient meanwhile");
+                goto out;
+            }
+        }
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    /* the new fingerprint */
+    char new_id[33];
+    mr_random_id(new_id);
+    mr_param ip[14] = {MR_TEXT(new_id),       MR_TEXT(se.module),          MR_TEXT(matched_subject),
+                       MR_BLOB(nf.hk, 32),    MR_BLOB(nf.k2, nf.k2_len),   MR_TEXT(req->caller.fpr),
+                       MR_TEXT(nf.card),      MR_INT(nf.alg),              MR_BLOB(nf.sig, nf.sig_len),
+                       MR_BLOB(nf.cpk, 32),   MR_TEXT(se.id),              MR_INT(PURPOSE[se.k]),
+                       MR_INT(se.k == K_REPLACE), MR_INT(now)};
+    rc = mr_conn_exec(c,
+                      "INSERT INTO fingerprints (id, module, subject, hk, k2, physician, card_cert, physician_alg,"
+                      " physician_sig, client_pk, session, purpose, replacement, created_at)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                      ip, 14, NULL);
+    json_t *result = json_pack("{s:s,s:s,s:s}", "status", "ok", "kind", KINDS[se.k], "fingerprint", new_id);
+    if (rc == MEDREG_OK && se.k == K_CONSENT) {
+        /* a new consent replaces the physician's previous grant on the subject */
+        mr_param gq[4] = {MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(req->caller.fpr), MR_INT(now)};
+        rc = mr_conn_exec(c,
+                          "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
+                          " AND physician = $3 AND revoked_at IS NULL",
+                          gq, 4, NULL);
+        mr_random_id(grant_id);
+        int64_t expires = now + days * 86400;
+        mr_param gp[8] = {MR_TEXT(grant_id), MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(req->caller.fpr),
+                          MR_TEXT(excluded), MR_INT(now),           MR_INT(expires),          MR_TEXT(se.id)};
+        if (rc == MEDREG_OK)
+            rc = mr_conn_exec(c,
+                              "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)"
+                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                              gp, 8, NULL);
+        char detail[1200];
+        snprintf(detail, sizeof detail, "exclude=%s;days=%lld", excluded, (long long)days);
+        if (rc == MEDREG_OK)
+            rc = mr_audit(c, req->caller.fpr, "consent_success", se.module, se.id, "ok", fp_id);
+        if (rc == MEDREG_OK)
+            rc = mr_audit(c, req->caller.fpr, "grant", se.module, grant_id, "ok", detail);
+        json_object_set_new(result, "grant",
+                            json_pack("{s:s,s:s,s:I}", "id", grant_id, "excluded", excluded, "expires_at",
+                                      (json_int_t)expires));
+    } else if (rc == MEDREG_OK && se.k == K_REVOKE) {
+        mr_param gq[4] = {MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(grantee), MR_INT(now)};
+        mr_rows_free(x);
+        x = NULL;
+        rc = mr_conn_exec(c,
+                          "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
+                          " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3) RETURNING id",
+                          gq, 4, &x);
+        for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(x); i++)
+            rc = mr_audit(c, req->caller.fpr, "revoke", se.module, mr_rows_text(x, i, 0), "ok", "patient present");
+        if (rc == MEDREG_OK)
+            rc = mr_audit(c, req->caller.fpr, "consent_success", se.module, se.id, "ok", fp_id);
+        json_object_set_new(result, "revoked", json_integer(rc == MEDREG_OK ? (json_int_t)mr_rows_count(x) : 0));
+    } else if (rc == MEDREG_OK) {
+        rc = mr_audit(c, req->caller.fpr, se.k == K_ENROLL ? "enroll" : "card_replace", se.module, new_id, "ok",
+                      se.k == K_REPLACE ? "replacement; identity checked by the physician" : "");
+    }
+    if (rc == MEDREG_OK && se.k != K_ENROLL)
+        rc = mr_audit(c, req->caller.fpr, "fingerprint_new", se.module, new_id, "ok",
+                      se.k == K_REPLACE ? "replacement" : "rotation");
+    mr_param up[2] = {MR_TEXT(se.id), MR_INT(now)};
+    mr_rows *u = NULL;
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "UPDATE consent_sessions SET status = 'success', finished_at = $2 WHERE id = $1"
+                          " AND status = 'open' RETURNING id",
+                          up, 2, &u);
+    if (rc == MEDREG_OK && mr_rows_count(u) != 1)
+        rc = MEDREG_ERR_CONFLICT;
+    mr_rows_free(u);
+    if (rc == MEDREG_OK && se.k == K_REPLACE) {
+        /* more than N replacements by one physician in a month raises the alarm */
+        mr_param aq[2] = {MR_TEXT(req->caller.fpr), MR_INT(now - MONTH)};
+        mr_rows_free(x);
+        x = NULL;
+        rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE physician = $1 AND replacement = 1 AND created_at >= $2",
+                          aq, 2, &x);
+        if (rc == MEDREG_OK && mr_rows_int(x, 0, 0) == (int64_t)s->cfg->alarm_replacements_max + 1)
+            rc = mr_audit(c, req->caller.fpr, "alarm", se.module, req->caller.fpr, "raised", "replacements");
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        json_decref(result);
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    mr_resp_json(resp, 200, result);
+out:
+    free(m_ct);
+    free(nf.k2);
+    mr_wipe(hk, sizeof hk);
+    mr_rows_free(r);
+    mr_rows_free(x);
+    mr_db_release(s->db, c);
+    json_decref(j);
+}
+
+medreg_err mr_grant_active(mr_conn *c, const char *module, const char *subject, const char *physician,
+                           char grant_id[33], char **excluded, int *found)
+{
+    mr_rows *r = NULL;
+    mr_param p[4] = {MR_TEXT(module), MR_TEXT(subject), MR_TEXT(physician), MR_INT(time(NULL))};
+    medreg_err rc = mr_conn_exec(c,
+                                 "SELECT id, excluded FROM grants WHERE module = $1 AND subject = $2 AND physician = $3"
+                                 " AND revoked_at IS NULL AND expires_at > $4 ORDER BY created_at DESC LIMIT 1",
+                                 p, 4, &r);
+    *found = 0;
+    *excluded = NULL;
+    if (rc == MEDREG_OK && mr_rows_count(r) == 1) {
+        snprintf(grant_id, 33, "%s", mr_rows_text(r, 0, 0));
+        *excluded = strdup(mr_rows_text(r, 0, 1));
+        if (*excluded == NULL)
+            rc = MEDREG_ERR_NOMEM;
+        else
+            *found = 1;
+    }
+    mr_rows_free(r);
+    return rc;
+}
+
+void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp)
+{
+    const char *module = mr_req_query(req, "module");
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    int admin = 0;
+    if (module == NULL || mr_service_module(s, module, NULL) == NULL) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'module' must name a module of this registry");
+        return;
+    }
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_auth_has_role(c, req->caller.fpr, "admin", "", &admin);
+    if (rc == MEDREG_OK && !admin)
+        rc = mr_auth_has_role(c, req->caller.fpr, "monitor", "", &admin);
+    mr_db_release(s->db, c);
+    c = NULL;
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    /* a physician sees their own grants, named by their own internal IDs */
+    if (!admin && !mr_require_role(s, req, resp, "grants_list", "physician", module, NULL))
+        return;
+    mr_param p[2] = {MR_TEXT(module), MR_TEXT(admin ? "" : req->caller.fpr)};
+    rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT g.id, g.physician, g.excluded, g.created_at, g.expires_at, g.revoked_at,"
+                          " (SELECT MIN(rel.internal_id) FROM relations rel WHERE rel.module = g.module"
+                          "  AND rel.subject = g.subject AND rel.physician = g.physician)"
+                          " FROM grants g WHERE g.module = $1 AND ($2 = '' OR g.physician = $2)"
+                          " ORDER BY g.created_at DESC LIMIT 1000",
+                          p, 2, &r);
+    mr_db_release(s->db, c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < mr_rows_count(r); i++) {
+        int64_t exp = mr_rows_int(r, i, 4);
+        int revoked = !mr_rows_isnull(r, i, 5);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "id", mr_rows_text(r, i, 0),
+                                             "physician", mr_rows_text(r, i, 1), "internal_id", mr_rows_text(r, i, 6),
+                                             "excluded", mr_rows_text(r, i, 2), "created_at",
+                                             (json_int_t)mr_rows_int(r, i, 3), "expires_at", (json_int_t)exp, "state",
+                                             revoked ? "revoked" : exp <= (int64_t)time(NULL) ? "expired" : "active"));
+    }
+    mr_resp_json(resp, 200, json_pack("{s:o}", "grants", arr));
+out:
+    mr_rows_free(r);
+}
+
+/* The three alarms (seed 000 §5.4, §6), computed from the tables. */
+static medreg_err alarms(mr_service *s, json_t *arr)
+{
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    int64_t now = (int64_t)time(NULL);
+    medreg_err rc = MEDREG_OK;
+    TRY(mr_db_acquire(s->db, &c));
+    mr_param p1[3] = {MR_INT(now - (int64_t)s->cfg->consent_fail_window_s), MR_INT(now),
+                      MR_INT(s->cfg->consent_fail_max)};
+    TRY(mr_conn_exec(c,
+                     "SELECT physician, COUNT(*), MAX(created_at) FROM consent_sessions"
+                     " WHERE kind IN ('consent', 'revoke') AND created_at >= $1"
+                     " AND (status = 'failed' OR (status = 'open' AND expires_at < $2))"
+                     " GROUP BY physician HAVING COUNT(*) > $3 ORDER BY physician",
+                     p1, 3, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "kind", "consent_blocked", "physician",
+                                             mr_rows_text(r, i, 0), "count", (json_int_t)mr_rows_int(r, i, 1), "last_at",
+                                             (json_int_t)mr_rows_int(r, i, 2), "message",
+                                             "failed consent attempts above the limit: further attempts are blocked"));
+    mr_rows_free(r);
+    r = NULL;
+    mr_param p2[1] = {MR_INT(now - (int64_t)s->cfg->alarm_idle_s)};
+    TRY(mr_conn_exec(c,
+                     "SELECT g.physician, g.id, g.created_at FROM grants g WHERE g.revoked_at IS NULL"
+                     " AND g.created_at <= $1 AND NOT EXISTS (SELECT 1 FROM records r WHERE r.module = g.module"
+                     " AND r.subject = g.subject AND r.physician = g.physician AND r.created_at >= g.created_at)"
+                     " ORDER BY g.created_at LIMIT 1000",
+                     p2, 1, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s}", "kind", "access_without_data", "physician",
+                                             mr_rows_text(r, i, 0), "grant", mr_rows_text(r, i, 1), "since",
+                                             (json_int_t)mr_rows_int(r, i, 2), "message",
+                                             "access was granted but no data has been entered for the patient since"));
+    mr_rows_free(r);
+    r = NULL;
+    mr_param p3[2] = {MR_INT(now - MONTH), MR_INT(s->cfg->alarm_replacements_max)};
+    TRY(mr_conn_exec(c,
+                     "SELECT physician, COUNT(*) FROM fingerprints WHERE replacement = 1 AND created_at >= $1"
+                     " GROUP BY physician HAVING COUNT(*) > $2 ORDER BY physician",
+                     p3, 2, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "kind", "replacements", "physician",
+                                             mr_rows_text(r, i, 0), "count", (json_int_t)mr_rows_int(r, i, 1), "message",
+                                             "more card replacements in 30 days than the limit"));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+    return rc;
+}
+
+void mr_alarms_list(mr_service *s, mr_request *req, mr_response *resp)
+{
+    if (!mr_require_role(s, req, resp, "alarms", "admin", "", "monitor"))
+        return;
+    json_t *arr = json_array();
+    medreg_err rc = alarms(s, arr);
+    if (rc != MEDREG_OK) {
+        json_decref(arr);
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    mr_resp_json(resp, 200, json_pack("{s:o}", "alarms", arr));
+}
+
+medreg_err mr_alarms_metrics(mr_service *s, void *out)
+{
+    FILE *fp = out;
+    json_t *arr = json_array();
+    static const char *const NAMES[] = {"consent_blocked", "access_without_data", "replacements"};
+    medreg_err rc = alarms(s, arr);
+    if (rc == MEDREG_OK) {
+        fprintf(fp, "# HELP medreg_alarms Active alarms by kind (GET /v1/alarms lists them).\n"
+                    "# TYPE medreg_alarms gauge\n");
+        for (size_t k = 0; k < 3; k++) {
+            size_t n = 0;
+            for (size_t i = 0; i < json_array_size(arr); i++)
+                n += !strcmp(json_string_value(json_object_get(json_array_get(arr, i), "kind")), NAMES[k]);
+            fprintf(fp, "medreg_alarms{kind=\"%s\"} %zu\n", NAMES[k], n);
+        }
+    }
+    json_decref(arr);
+    return rc;
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The card consent protocol end to end (docs/protocol.md), through the real
+# CLI against the real daemons, with SoftHSM2 cards: enrollment, consent with
+# an excluded category, reading under the grant, revocation, card
+# replacement, the one-time rule, every attack the protocol must refuse, and
+# the alarms; once with RSA cards and once with EC cards.
+export MEDREG_CONSENT_FAIL_MAX=1000 MEDREG_ALARM_REPLACEMENTS=1 MEDREG_ALARM_IDLE=1
+. "$(dirname "$0")/lib.sh"
+
+SOFTHSM=${MEDREG_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
+if [ ! -r "$SOFTHSM" ]; then echo "SoftHSM2 is not installed: skipped"; exit 77; fi
+mkdir -p "$W/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" > "$W/softhsm2.conf"
+export SOFTHSM2_CONF="$W/softhsm2.conf" MEDREG_CARD_PIN=1234 MEDREG_PATIENT_PIN=1234 MEDREG_PHYSICIAN_PIN=1234
+ATTACK="$BIN/tests/consent_attack"
+card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
+sql() { # run SQL on the registry database (either engine), print the result
+  if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${REGISTRY_DB%%\?*}" -c "$1"
+  else sqlite3 "$W/registry.db" "$1"; fi
+}
+blob_hex() { # SQL expression for a blob column as lowercase hex
+  if [ "$ENGINE" = postgres ]; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
+}
+blob_lit() { # HEX -> SQL blob literal
+  if [ "$ENGINE" = postgres ]; then echo "'\\x$1'::bytea"; else echo "X'$1'"; fi
+}
+contains_blob() { # COLUMN HEX -> SQL condition: the blob column contains these bytes
+  if [ "$ENGINE" = postgres ]; then echo "position('\\x$2'::bytea in $1) > 0"; else echo "instr($1, X'$2') > 0"; fi
+}
+audit_count() { # ACTION -> number of audit rows with this action
+  sql "SELECT COUNT(*) FROM audit WHERE action = '$1'"
+}
+grants_active() { sql "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL"; }
+
+# physicians' cards: registered by the registry administrator
+for d in dr-a dr-b dr-x; do
+  expect 0 "card for $d" -- "$MEDREG" card init --label "$d-card" --name "$d" --pki pki --key-type p256 --cert-out "$d-card.crt"
+done
+expect 0 "the administrator registers Dr A's card" -- as admin card register --physician-cert pki/dr-a.crt --card-cert dr-a-card.crt
+expect 0 "and Dr B's" -- as admin card register --physician-cert pki/dr-b.crt --card-cert dr-b-card.crt
+expect 3 "a physician cannot register cards" -- as dr-a card register --physician-cert pki/dr-a.crt --card-cert dr-x-card.crt
+expect 4 "a card for someone who is not a physician is refused" -- as admin card register --physician-cert pki/researcher.crt --card-cert dr-x-card.crt
+as admin user add --on registry --cert-file pki/dr-x.crt --role physician --module hip >/dev/null
+DA=$(card dr-a-card); DB=$(card dr-b-card); DX=$(card dr-x-card)
+DR_B_FPR=$("$MEDREG" pki fingerprint pki/dr-b.crt)
+
+round() { # KEY_TYPE FAMILY_NAME
+  local kt=$1 fam=$2
+  echo "=== $kt cards ==="
+  for c in patient other forged new; do
+    expect 0 "$c card ($kt)" -- "$MEDREG" card init --label "$c-$kt" --name "patient-$kt" --pki pki --key-type "$kt"
+  done
+  local P N O F
+  P=$(card "patient-$kt"); N=$(card "new-$kt"); O=$(card "other-$kt"); F=$(card "forged-$kt")
+  expect 0 "the forged card's certificate copies the patient's name" -- "$MEDREG" card show --card "$F"
+  contains "$W/out" "CN=patient-$kt" "same subject name, different key"
+
+  expect 0 "Dr A registers the patient" -- as dr-a --json patient register --module hip \
+    --id family_name="$fam" --id given_name=Anna --id birth_date=1970-01-02
+  local IA; IA=$(json "$W/out" .internal_id); json "$W/out" .psn_token > a.tok
+  expect 0 "Dr A files a record with a mental-health field" -- as dr-a --json record add --module hip \
+    --internal-id "$IA" --token-file a.tok \
+    --data '{"side":"right","implant":"Pinnacle","surgery_date":"2022-02-03","harris_hip_score":70,"depression_screen":"positive"}'
+  local RA; RA=$(json "$W/out" .record_id)
+
+  expect 3 "a wrong patient PIN: a clear error" -- env MEDREG_PATIENT_PIN=0000 "$MEDREG" --as pki/dr-a consent enroll \
+    --module hip --internal-id "$IA" --patient-card "$P" --physician-card "$DA"
+  contains "$W/err" "PIN" "the message names the PIN"
+  [ "$(sql "SELECT COUNT(*) FROM consent_sessions")" = "$SESSIONS" ] && ok "nothing stored after a wrong PIN" || fail "a session was stored"
+  expect 3 "enrollment signed by an unregistered physician card is refused" -- as dr-a consent enroll --module hip \
+    --internal-id "$IA" --patient-card "$P" --physician-card "$DX"
+  expect 3 "enrollment without the physician's signature is refused" -- "$ATTACK" --as pki/dr-a enroll \
+    --module hip --internal-id "$IA" --patient-card "$P" --physician-card "$DA" --tamper no-physician-sig
+  expect 3 "K''' flipped in one bit: refused, nothing stored" -- "$ATTACK" --as pki/dr-a enroll \
+    --module hip --internal-id "$IA" --patient-card "$P" --physician-card "$DA" --tamper flip-k3
+  [ "$(sql "SELECT COUNT(*) FROM fingerprints f JOIN relations r ON r.subject = f.subject WHERE r.internal_id = '$IA'")" = 0 ] \
+    && ok "no fingerprint after the refused enrollments" || fail "a fingerprint was stored"
+  expect 0 "Dr A enrolls the patient's card" -- as dr-a consent enroll --module hip --internal-id "$IA" \
+    --patient-card "$P" --physician-card "$DA"
+  contains "$W/out" "enrolled" "enrollment reported"
+  expect 4 "a second enrollment is refused: consent or replacement instead" -- as dr-a consent enroll --module hip \
+    --internal-id "$IA" --patient-card "$O" --physician-card "$DA"
+  local SUBJ; SUBJ=$(sql "SELECT subject FROM relations WHERE internal_id = '$IA'")
+  local PUB; PUB=$("$ATTACK" pubkey --patient-card "$P")
+  [ "$(sql "SELECT COUNT(*) FROM fingerprints WHERE $(contains_blob k2 "$PUB") OR $(contains_blob client_pk "$PUB")")" = 0 ] \
+    && [ "$(sql "SELECT COUNT(*) FROM card_certs WHERE $(contains_blob cert "$PUB")")" = 0 ] \
+    && ok "the registry holds neither the patient's certificate nor public key" || fail "patient key found on the registry"
+
+  expect 0 "Dr B registers the same patient" -- as dr-b --json patient register --module hip \
+    --id family_name="$fam" --id given_name=Anna --id birth_date=02.01.1970
+  local IB; IB=$(json "$W/out" .internal_id); json "$W/out" .psn_token > b.tok
+  expect 3 "before consent, Dr B cannot read Dr A's record" -- as dr-b record show "$RA"
+
+  local g0; g0=$(grants_active)
+  expect 3 "another patient's card: refused" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --token-file b.tok --patient-card "$O" --physician-card "$DB"
+  contains "$W/err" "not enrolled for this patient" "the physician is told why"
+  expect 3 "a card with the patient's name but another key: refused" -- as dr-b consent request --module hip \
+    --internal-id "$IB" --patient-card "$F" --physician-card "$DB"
+  # K'' altered on the server: the card opens nothing
+  local FP K2 FLIP
+  FP=$(sql "SELECT id FROM fingerprints WHERE subject = '$SUBJ' AND retired_at IS NULL")
+  K2=$(sql "SELECT $(blob_hex k2) FROM fingerprints WHERE id = '$FP'")
+  FLIP=$(python3 -c "import sys; h=bytearray.fromhex(sys.argv[1]); h[len(h)//2]^=1; print(h.hex())" "$K2")
+  sql "UPDATE fingerprints SET k2 = $(blob_lit "$FLIP") WHERE id = '$FP'"
+  expect 3 "K'' flipped in one bit: refused" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB"
+  # a K'' the card did not sign: the server cannot make the card answer for it
+  "$ATTACK" craft-k2 --patient-card "$P" > crafted.hex
+  sql "UPDATE fingerprints SET k2 = $(blob_lit "$(cat crafted.hex)") WHERE id = '$FP'"
+  expect 3 "a K'' the card never signed: the client refuses to answer" -- as dr-b consent request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB"
+  contains "$W/err" "never signed" "the physician is warned about the registry"
+  sql "UPDATE fingerprints SET k2 = $(blob_lit "$K2") WHERE id = '$FP'"
+  expect 3 "the answer flipped in one bit: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --tamper flip-answer
+  cp -a tokens tokens.saved # the card goes back in afterwards
+  expect 7 "the card removed mid-protocol: a clear error" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --tamper remove-card
+  contains "$W/err" "removed" "the error says the card was removed"
+  contains "$W/err" "nothing was stored" "and that nothing was stored"
+  rm -rf tokens && mv tokens.saved tokens
+  [ "$(grants_active)" = "$g0" ] && ok "no grant after any refused attempt" || fail "a grant appeared"
+  [ "$(sql "SELECT COUNT(*) FROM fingerprints WHERE subject = '$SUBJ' AND retired_at IS NULL")" = 1 ] \
+    && [ "$(sql "SELECT id FROM fingerprints WHERE subject = '$SUBJ' AND retired_at IS NULL")" = "$FP" ] \
+    && ok "the enrolled fingerprint is unchanged" || fail "fingerprint state changed"
+
+  expect 0 "the patient consents at Dr B, withholding mental health" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30 \
+    --save-k used.k --save-answer used.answer
+  [ "$(sql "SELECT CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END FROM fingerprints WHERE id = '$FP'")" = 1 ] && ok "the used fingerprint is retired" || fail "not retired"
+  expect 0 "Dr B reads the patient's records" -- as dr-b --json record list --module hip --internal-id "$IB"
+  [ "$(jq '[.records[] | select(.own == false)] | length' "$W/out")" = 1 ] && ok "Dr A's record is visible to Dr B" || fail "grant read"
+  lacks "$W/out" "depression_screen" "the withheld category is not shown"
+  contains "$W/out" "mental-health" "the reply says what was withheld"
+  lacks "$W/out" "$IA" "Dr A's internal ID is not revealed"
+  expect 0 "Dr B opens Dr A's record" -- as dr-b --json record show "$RA"
+  contains "$W/out" "Pinnacle" "granted categories are shown"
+  lacks "$W/out" "positive" "the withheld field is absent"
+  expect 3 "Dr B still cannot correct Dr A's record" -- as dr-b record correct "$RA" --data '{"side":"left","implant":"x","surgery_date":"2022-02-03"}'
+
+  expect 3 "the captured answer replayed in a new session: refused" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --replay-answer used.answer
+  expect 3 "the used key with a fresh nonce: refused (one-time)" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --use-k used.k
+  expect 0 "the rotated fingerprint works with the card again" -- as dr-b consent request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+
+  expect 0 "the patient revokes Dr B's grant at Dr A" -- as dr-a consent revoke --module hip --internal-id "$IA" \
+    --patient-card "$P" --physician-card "$DA" --grantee "$DR_B_FPR"
+  contains "$W/out" "revoked 1" "one grant revoked"
+  expect 3 "after revocation Dr B cannot read Dr A's record" -- as dr-b record show "$RA"
+
+  expect 0 "the card is lost: Dr A enrolls the new card as a replacement" -- as dr-a consent replace --module hip \
+    --internal-id "$IA" --patient-card "$N" --physician-card "$DA"
+  [ "$(sql "SELECT replacement FROM fingerprints WHERE subject = '$SUBJ' AND retired_at IS NULL")" = 1 ] \
+    && ok "the new fingerprint is flagged as a replacement" || fail "replacement flag"
+  expect 3 "the old card no longer works" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB"
+  expect 0 "the new card does" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$N" --physician-card "$DB"
+}
+
+SESSIONS=$(sql "SELECT COUNT(*) FROM consent_sessions")
+round rsa2048 Rsamann
+SESSIONS=$(sql "SELECT COUNT(*) FROM consent_sessions")
+round p256 Eckmann
+
+echo "=== logging and alarms ==="
+for a in enroll consent_success consent_failure grant revoke card_replace record_read; do
+  [ "$(audit_count "$a")" -gt 0 ] && ok "audit has $a events" || fail "no $a in the audit"
+done
+sleep 1.2
+expect 0 "alarms for the registry administrator" -- as admin --json alarms
+contains "$W/out" '"replacements"' "more replacements than allowed raise an alarm"
+contains "$W/out" '"access_without_data"' "access without new data raises an alarm"
+expect 3 "a physician cannot see alarms" -- as dr-a alarms
+expect 0 "the monitor sees the alarm gauges" -- as monitor metrics --on registry
+contains "$W/out" 'medreg_alarms{kind="replacements"} 1' "replacement alarm in /metrics"
+# the failure limit back to its default: Dr B has failed far more than 3 times today
+stop_services
+sed -i 's/^consent_fail_max = .*/consent_fail_max = 3/' registry.ini
+start_daemon identity.ini identity "$MEDREG_IDENTITY" && PIDS+=("$LAST_PID")
+restart_registry
+expect 3 "a physician over the failure limit is blocked" -- as dr-b consent request --module hip \
+  --internal-id "$(sql "SELECT internal_id FROM relations WHERE physician = '$DR_B_FPR' LIMIT 1")" \
+  --patient-card "$(card new-p256)" --physician-card "$DB"
+contains "$W/err" "consent_blocked" "the refusal says so"
+expect 0 "alarms" -- as admin --json alarms
+contains "$W/out" '"consent_blocked"' "the blocked physician is an alarm"
+finish
