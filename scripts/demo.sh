@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The medreg demonstration: a registry for hip prostheses, two physicians,
-# one patient whose name each types differently, and a research extract.
+# one patient whose name each types differently, the patient's consent with
+# their own card (SoftHSM2 tokens stand in for the smartcards), and a
+# research extract.
 # Usage: scripts/demo.sh BUILD-DIR
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
@@ -27,7 +29,7 @@ run() {
 }
 as() { local who=$1; shift; "$MEDREG" --as "pki/$who" "$@"; }
 
-echo "medreg demonstration: a hip-prosthesis registry, two physicians, one patient."
+echo "medreg demonstration: a hip-prosthesis registry, two physicians, one patient and their card."
 say "1. A development PKI: a CA, the two services, an administrator, two physicians and a researcher."
 run "$MEDREG" pki init pki
 for who in dr-a dr-b researcher; do "$MEDREG" pki issue pki "$who" >/dev/null; done
@@ -51,6 +53,7 @@ for role in identity registry; do
     else
       echo "[registry]"; echo "seal_key = pki/registry.seal.key"; echo "identity_public = pki/identity.sign.pub"
       echo "consent_key = pki/registry-consent.key"; echo "consent_cert = pki/registry-consent.crt"
+      echo "alarm_idle_after = 2   ; seconds, so that the demonstration shows the alarm"
     fi
     echo "[modules]"; echo "hip = hip.ini"
   } > $role.ini
@@ -94,7 +97,7 @@ run "$MEDREG" --as pki/admin patient search --module hip --field family_name --v
 
 say "7. Both file records at the registry; the first one carries the PSN token."
 run "$MEDREG" --as pki/dr-a record add --module hip --internal-id "$IA" --token-file a.token \
-  --data '{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":62,"weight":81.5}'
+  --data '{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":62,"weight":81.5,"depression_screen":"positive"}'
 run "$MEDREG" --as pki/dr-a record add --module hip --internal-id "$IA" \
   --data '{"side":"left","implant":"Corail KA","surgery_date":"2021-05-04","harris_hip_score":91}'
 run "$MEDREG" --as pki/dr-b record add --module hip --internal-id "$IB" --token-file b.token \
@@ -103,12 +106,62 @@ run "$MEDREG" --as pki/dr-b record add --module hip --internal-id "$IB" --token-
 say "8. Each physician sees only their own records."
 run "$MEDREG" --as pki/dr-a record list --module hip
 run "$MEDREG" --as pki/dr-b record list --module hip
-RA=$(as dr-a --json record list --module hip | jq -r '.records[0].record_id')
+RA=$(as dr-a --json record list --module hip | jq -r '[.records[] | select(.data.depression_screen)][0].record_id')
 echo "    Dr B tries to read Dr A's record $RA:"
 run "$MEDREG" --as pki/dr-b record show "$RA" || true
-echo "    (seeing it needs the patient's consent with their card: a later step of medreg)"
 
-say "9. The registry keeps no identities; the researcher gets a study extract with study-specific pseudonyms."
+say "9. Cards: SoftHSM2 tokens stand in for the patient's e-health card and the physicians' professional cards."
+mkdir tokens
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" > softhsm2.conf
+export SOFTHSM2_CONF="$W/softhsm2.conf"
+export MEDREG_CARD_PIN=1234 MEDREG_PATIENT_PIN=1234 MEDREG_PHYSICIAN_PIN=1234
+echo "    (demonstration PINs come from the environment; medreg never takes a PIN on the command line)"
+SOFTHSM=${MEDREG_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
+card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
+run "$MEDREG" card init --label patient-card --name juergen-mueller --pki pki --key-type rsa2048
+run "$MEDREG" card init --label dr-a-card --name dr-a --pki pki --key-type p256 --cert-out dr-a-card.crt
+run "$MEDREG" card init --label dr-b-card --name dr-b --pki pki --key-type p256 --cert-out dr-b-card.crt
+"$MEDREG" card init --label forged-card --name juergen-mueller --pki pki --key-type rsa2048 >/dev/null
+"$MEDREG" card init --label new-card --name juergen-mueller --pki pki --key-type p256 >/dev/null
+echo "    (also a forged card whose certificate copies the patient's name, and the patient's next card, an EC one)"
+run "$MEDREG" card show --card "$(card patient-card)"
+echo "    The registry administrator registers the physicians' card certificates:"
+run "$MEDREG" --as pki/admin card register --physician-cert pki/dr-a.crt --card-cert dr-a-card.crt
+run "$MEDREG" --as pki/admin card register --physician-cert pki/dr-b.crt --card-cert dr-b-card.crt
+
+say "10. At Dr A, the patient's card is enrolled: the registry keeps H(K) and K'' (only the card opens K''),"
+echo "    signed by Dr A's card; it never sees the patient's certificate or public key."
+run "$MEDREG" --as pki/dr-a consent enroll --module hip --internal-id "$IA" \
+  --patient-card "$(card patient-card)" --physician-card "$(card dr-a-card)"
+echo "    Without consent Dr B still cannot read Dr A's record:"
+run "$MEDREG" --as pki/dr-b record show "$RA" || true
+
+say "11. The patient, present at Dr B, consents with their card, withholding mental health."
+run "$MEDREG" --as pki/dr-b consent request --module hip --internal-id "$IB" \
+  --patient-card "$(card patient-card)" --physician-card "$(card dr-b-card)" --exclude mental-health --days 30
+echo "    Dr B now reads Dr A's records of this patient, without the withheld category:"
+run "$MEDREG" --as pki/dr-b record show "$RA"
+run "$MEDREG" --as pki/dr-b record list --module hip --internal-id "$IB"
+
+say "12. Someone presents a forged card that copies the patient's name: refused, and logged."
+run "$MEDREG" --as pki/dr-b consent request --module hip --internal-id "$IB" \
+  --patient-card "$(card forged-card)" --physician-card "$(card dr-b-card)" || true
+
+say "13. The patient lost the card: Dr A checks their identity and enrolls the new card as a replacement."
+run "$MEDREG" --as pki/dr-a consent replace --module hip --internal-id "$IA" \
+  --patient-card "$(card new-card)" --physician-card "$(card dr-a-card)"
+echo "    The old card no longer opens anything; the new one does:"
+run "$MEDREG" --as pki/dr-b consent request --module hip --internal-id "$IB" \
+  --patient-card "$(card patient-card)" --physician-card "$(card dr-b-card)" || true
+run "$MEDREG" --as pki/dr-b consent request --module hip --internal-id "$IB" \
+  --patient-card "$(card new-card)" --physician-card "$(card dr-b-card)" --exclude mental-health
+
+say "14. The registry administrator's alarms: Dr B has access but has entered no data for the patient."
+sleep 2
+run "$MEDREG" --as pki/admin alarms
+run "$MEDREG" --as pki/dr-b grants --module hip
+
+say "15. The registry keeps no identities; the researcher gets a study extract with study-specific pseudonyms."
 run "$MEDREG" --as pki/admin stats
 run "$MEDREG" --as pki/admin study create --module hip --name hip-outcomes-2026
 run "$MEDREG" --as pki/researcher export --module hip --study hip-outcomes-2026 -o extract.csv
@@ -117,7 +170,7 @@ echo "    The patient's three records share one pseudonym; no internal IDs, no p
 if grep -qi "müller\|muller\|jürgen" registry.db*; then echo "    UNEXPECTED: the registry database holds a name"; exit 1; fi
 echo "    (checked: the registry database contains neither 'Müller' nor 'Jürgen')"
 
-say "10. Everything that was read, written, exported or refused is in the audit trail."
-"$MEDREG" --as pki/admin audit --on registry | tail -n 6 | sed 's/^/    /'
+say "16. Everything that was read, written, exported or refused is in the audit trail."
+"$MEDREG" --as pki/admin audit --on registry | tail -n 12 | sed 's/^/    /'
 
 say "Done: the services are stopped and the temporary directory is removed."

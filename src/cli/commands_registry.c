@@ -18,9 +18,18 @@ static void print_record(const cli *c, json_t *rec)
 {
     (void)c;
     char *data = json_dumps(json_object_get(rec, "data"), JSON_COMPACT | JSON_SORT_KEYS);
-    printf("%s v%lld  %s  %s\n", json_string_value(json_object_get(rec, "record_id")),
-           (long long)json_integer_value(json_object_get(rec, "version")),
-           json_string_value(json_object_get(rec, "internal_id")), data ? data : "");
+    char *withheld = json_dumps(json_object_get(rec, "withheld"), JSON_COMPACT);
+    if (json_is_false(json_object_get(rec, "own")))
+        /* another physician's record, shown under the patient's consent */
+        printf("%s v%lld  (another physician's, grant %.8s…; withheld %s)  %s\n",
+               json_string_value(json_object_get(rec, "record_id")),
+               (long long)json_integer_value(json_object_get(rec, "version")),
+               json_string_value(json_object_get(rec, "grant")), withheld ? withheld : "[]", data ? data : "");
+    else
+        printf("%s v%lld  %s  %s\n", json_string_value(json_object_get(rec, "record_id")),
+               (long long)json_integer_value(json_object_get(rec, "version")),
+               json_string_value(json_object_get(rec, "internal_id")), data ? data : "");
+    free(withheld);
     free(data);
 }
 
