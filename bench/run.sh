@@ -30,6 +30,34 @@ for engine in sqlite postgres; do
   ) >> "$OUT"
 done
 
+# The consent protocol: the registry's side, RSA and EC consent keys, cards in software.
+SPEED_RSA=$(openssl speed -seconds 2 -multi "$(nproc)" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/{print $6}')
+SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | awk '/ecdh \(nistp256\)/{print $NF}')
+(
+  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_THREADS=32
+  . "$SRC/tests/integration/lib.sh" >/dev/null
+  "$MEDREG" pki issue pki bench-patient --key-type p256 >/dev/null
+  "$MEDREG" pki issue pki bench-dr-card --key-type p256 >/dev/null
+  "$MEDREG" pki issue pki registry-consent-rsa --key-type rsa2048 >/dev/null
+  as admin card register --physician-cert pki/dr-a.crt --card-cert pki/bench-dr-card.crt >/dev/null
+  CL=("$BUILD/bench/consent_load" --identity "$MEDREG_IDENTITY" --registry "$MEDREG_REGISTRY" --cert pki/dr-a.crt
+      --key pki/dr-a.key --cacert pki/ca.crt --patient-card pki/bench-patient.key
+      --physician-card pki/bench-dr-card.key --seconds "$SECS" --threads 32)
+  for kt in ec rsa; do
+    if [ $kt = rsa ]; then
+      kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true
+      sed -i 's|^consent_key = .*|consent_key = pki/registry-consent-rsa.key|; s|^consent_cert = .*|consent_cert = pki/registry-consent-rsa.crt|' registry.ini
+      restart_registry
+      bound=$SPEED_RSA; what="RSA-2048 decryptions"
+    else
+      bound=$SPEED_ECDH; what="P-256 ECDH"
+    fi
+    echo "cenroll|enrollments/s, $kt consent key, 32 clients|$("${CL[@]}" --mode enroll --prepare 1000)|$bound|$what"
+    echo "creid|re-identifications/s, $kt consent key, 32 clients|$("${CL[@]}" --mode reid)|$(awk "BEGIN{print $bound / 2}")|$what, 2 per request"
+  done
+  kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true; PIDS=()
+) >> "$OUT"
+
 printf '\nmedreg benchmark (%s, %s cores, %ss per load run, mutual TLS with keep-alive)\n\n' "$(date -u +%F)" "$(nproc)" "$SECS"
 printf '%-58s %12s %9s %9s  %s\n' "measure" "value" "p50 ms" "p99 ms" "baseline / target"
 printf '%-58s %12s %9s %9s  %s\n' "-------" "-----" "------" "------" "-----------------"
@@ -37,7 +65,7 @@ read -r psn_rate hmac_rate <<<"$psn"
 printf '%-58s %12s %9s %9s  %s\n' "PSN derivations/s (1 core)" "$psn_rate" "" "" \
   "raw OpenSSL HMAC-SHA256 of the same bytes: $hmac_rate/s ($(awk "BEGIN{printf \"%.2f\", $hmac_rate/$psn_rate}")x; target <= 2x)"
 printf '%-58s %12s %9s %9s  %s\n' "fsync/s of this disk (4 KiB write + fsync)" "$fsync" "" "" "bounds one-commit-per-request writes"
-while IFS='|' read -r kind name vals; do
+while IFS='|' read -r kind name vals bound what; do
   read -r v p50 p99 err <<<"$vals"
   errs=""; [ "${err:-0}" != 0 ] && errs=" (failed requests: $err)"
   case $kind in
@@ -45,5 +73,7 @@ while IFS='|' read -r kind name vals; do
     reg) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; gPAS ~100/s, E-PIX ~9/s$errs" ;;
     batch) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; latency is per batch$errs" ;;
     read) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 15000/s, p99 < 20 ms at 32$errs" ;;
+    cenroll|creid) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
+      "bound $bound/s ($what, openssl speed, $(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")%; target >= 70%, p99 < 30 ms$errs" ;;
   esac
 done < "$OUT"

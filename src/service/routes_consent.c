@@ -84,8 +84,8 @@ static medreg_err failures(mr_service *s, mr_conn *c, const char *physician, int
     mr_param p[3] = {MR_TEXT(physician), MR_INT(now - (int64_t)s->cfg->consent_fail_window_s), MR_INT(now)};
     medreg_err rc = mr_conn_exec(c,
                                  "SELECT COUNT(*) FROM consent_sessions WHERE physician = $1"
-                                 " AND kind IN ('consent', 'revoke') AND created_at >= $2"
-                                 " AND (status = 'failed' OR (status = 'open' AND expires_at < $3))",
+                                 " AND status IN ('failed', 'open') AND created_at >= $2"
+                                 " AND kind IN ('consent', 'revoke') AND (status = 'failed' OR expires_at < $3)",
                                  p, 3, &r);
     *n = rc == MEDREG_OK ? mr_rows_int(r, 0, 0) : 0;
     mr_rows_free(r);

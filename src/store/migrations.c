@@ -88,7 +88,7 @@ static const migration MIGRATIONS[] = {
      " kind TEXT NOT NULL, internal_id TEXT NOT NULL, subject TEXT NOT NULL, nonce BLOBTYPE NOT NULL,"
      " candidates TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
      " status TEXT NOT NULL, reason TEXT NOT NULL, finished_at BIGINT);"
-     "CREATE INDEX consent_sessions_physician ON consent_sessions (physician, created_at);"
+     "CREATE INDEX consent_sessions_physician ON consent_sessions (physician, status, created_at);"
      "CREATE TABLE grants (id TEXT PRIMARY KEY, module TEXT NOT NULL, subject TEXT NOT NULL,"
      " physician TEXT NOT NULL, excluded TEXT NOT NULL, created_at BIGINT NOT NULL,"
      " expires_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT, session TEXT NOT NULL);"

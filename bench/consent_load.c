@@ -1,0 +1,338 @@
+/* Consent benchmark client: N threads, each with one keep-alive mutual-TLS
+ * connection, run whole protocol rounds against the registry for S seconds
+ * and print "rounds/s p50_ms p99_ms errors". The cards are key files
+ * (software tokens), so that the registry, not the card, is the bottleneck.
+ *   enroll  start (with a fresh PSN token) + finish: one enrollment
+ *   reid    start + card answer + finish on the thread's own patient: one
+ *           re-identification (which also rotates the fingerprint)
+ * Patients are registered at the identity service before the clock starts.
+ * usage: consent_load --identity URL --registry URL --cert C --key K
+ *        --cacert CA --patient-card KEY --physician-card KEY
+ *        [--mode enroll|reid] [--threads N] [--seconds S] [--prepare N] */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/consent/consent.h"
+#include "../src/crypto/hybrid.h"
+
+typedef struct opts {
+    const char *identity, *registry, *cert, *key, *cacert, *patient, *physician, *mode;
+    int threads, prepare;
+    double seconds;
+    mr_token *pcard, *dcard;
+    EVP_PKEY *reg;
+    int reg_oaep;
+} opts;
+
+typedef struct worker {
+    const opts *o;
+    int id;
+    CURL *h;
+    char *buf;
+    size_t len;
+    json_t *tokens; /* prepared [{internal_id, psn_token}] */
+    double *lat;
+    size_t n, cap;
+    long errors;
+} worker;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static size_t collect(char *p, size_t s, size_t n, void *u)
+{
+    worker *w = u;
+    char *nb = realloc(w->buf, w->len + s * n + 1);
+    if (nb == NULL)
+        return 0;
+    w->buf = nb;
+    memcpy(w->buf + w->len, p, s * n);
+    w->len += s * n;
+    w->buf[w->len] = 0;
+    return s * n;
+}
+
+/* One request on the worker's connection; the reply as JSON if 2xx. */
+static json_t *call(worker *w, const char *base, const char *path, json_t *body)
+{
+    char url[512], *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    long status = 0;
+    snprintf(url, sizeof url, "%s%s", base, path);
+    w->len = 0;
+    curl_easy_setopt(w->h, CURLOPT_URL, url);
+    if (b)
+        curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, b);
+    else
+        curl_easy_setopt(w->h, CURLOPT_HTTPGET, 1L);
+    CURLcode rc = curl_easy_perform(w->h);
+    curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+    free(b);
+    if (rc != CURLE_OK || status < 200 || status >= 300) {
+        if (w->errors++ < 3)
+            fprintf(stderr, "consent_load: %s: %ld %s\n", path, status, w->buf ? w->buf : curl_easy_strerror(rc));
+        return NULL;
+    }
+    return json_loadb(w->buf, w->len, 0, NULL);
+}
+
+static void setup(worker *w)
+{
+    const opts *o = w->o;
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    w->h = curl_easy_init();
+    curl_easy_setopt(w->h, CURLOPT_SSLCERT, o->cert);
+    curl_easy_setopt(w->h, CURLOPT_SSLKEY, o->key);
+    curl_easy_setopt(w->h, CURLOPT_CAINFO, o->cacert);
+    curl_easy_setopt(w->h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(w->h, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(w->h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, hdr); /* lives as long as the process */
+}
+
+static int unhex(json_t *v, uint8_t *out, size_t want)
+{
+    const char *s = json_string_value(v);
+    size_t bl = 0;
+    return s && strlen(s) == want * 2 && sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+    char *s = malloc(cap);
+    if (s)
+        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+    return s;
+}
+
+static char *physician_pem(const opts *o)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *bm = NULL;
+    char *pem = NULL;
+    if (b && PEM_write_bio_X509(b, mr_token_cert(o->dcard)) == 1 && BIO_get_mem_ptr(b, &bm) == 1)
+        pem = strndup(bm->data, bm->length);
+    BIO_free(b);
+    return pem;
+}
+
+/* One whole round (kind enroll or consent); 0 on success. */
+static int round_trip(worker *w, const char *kind, const char *iid, const char *token, const char *pem)
+{
+    const opts *o = w->o;
+    int answering = !strcmp(kind, "consent"), ok = 0;
+    uint8_t sid[16], spk[32], nonce[32], k[32], td[32], *m = NULL;
+    size_t ml = 0;
+    mr_fingerprint_msg fm;
+    memset(&fm, 0, sizeof fm);
+    json_t *body = json_pack("{s:s,s:s,s:s}", "module", "hip", "kind", kind, "internal_id", iid);
+    if (token)
+        json_object_set_new(body, "psn_token", json_string(token));
+    json_t *st = call(w, o->registry, "/v1/consent/sessions", body), *done = NULL;
+    json_decref(body);
+    body = NULL;
+    if (st == NULL || !unhex(json_object_get(st, "session"), sid, 16) ||
+        !unhex(json_object_get(st, "server_public"), spk, 32) ||
+        (answering && !unhex(json_object_get(st, "nonce"), nonce, 32)))
+        goto out;
+    if (answering) {
+        json_t *cand = json_array_get(json_object_get(st, "candidates"), 0);
+        const char *e = json_string_value(json_object_get(cand, "k2"));
+        uint8_t k2[MR_HYBRID_MAX];
+        size_t kl = 0;
+        if (e == NULL ||
+            sodium_base642bin(k2, sizeof k2, e, strlen(e), NULL, &kl, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            mr_consent_client_open(o->pcard, k2, kl, k) != MEDREG_OK)
+            goto out;
+    }
+    if (mr_consent_client_fingerprint(o->pcard, o->dcard, o->reg, o->reg_oaep, sid,
+                                      answering ? MR_PURPOSE_ROTATE : MR_PURPOSE_ENROLL, spk, "hip",
+                                      json_string_value(json_object_get(st, "internal_id")), &fm) != MEDREG_OK)
+        goto out;
+    char cpk[65], *k3 = b64(fm.k3, fm.k3_len), *sig = b64(fm.physician_sig, fm.physician_sig_len), *ans = NULL;
+    sodium_bin2hex(cpk, sizeof cpk, fm.client_pk, 32);
+    body = json_pack("{s:{s:s,s:s,s:s,s:i,s:s}}", "fingerprint", "client_public", cpk, "k3", k3, "card_cert", pem,
+                     "sig_alg", (int)fm.physician_alg, "signature", sig);
+    if (answering) {
+        mr_consent_terms_digest("grant;exclude=;days=30", td);
+        if (mr_consent_client_answer(o->reg, o->reg_oaep, sid, k, nonce, td, &m, &ml) == MEDREG_OK &&
+            (ans = b64(m, ml)) != NULL) {
+            json_object_set_new(body, "answer", json_string(ans));
+            json_object_set_new(body, "terms", json_pack("{s:[],s:i}", "exclude", "days", 30));
+        }
+    }
+    free(k3);
+    free(sig);
+    free(ans);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/consent/sessions/%s", json_string_value(json_object_get(st, "session")));
+    done = call(w, o->registry, path, body);
+    ok = done != NULL;
+out:
+    mr_fingerprint_msg_clear(&fm);
+    free(m);
+    json_decref(st);
+    json_decref(done);
+    json_decref(body);
+    return ok ? 0 : -1;
+}
+
+static void *run(void *arg)
+{
+    worker *w = arg;
+    const opts *o = w->o;
+    char *pem = physician_pem(o);
+    size_t next = 0;
+    const char *own = NULL;
+    if (!strcmp(o->mode, "reid")) {
+        /* the thread's own patient, enrolled before the clock starts */
+        json_t *p = json_array_get(w->tokens, next++);
+        own = json_string_value(json_object_get(p, "internal_id"));
+        if (round_trip(w, "enroll", own, json_string_value(json_object_get(p, "psn_token")), pem) != 0)
+            own = NULL;
+    }
+    double end = now() + o->seconds;
+    while (now() < end) {
+        double t0 = now();
+        int rc;
+        if (own) {
+            rc = round_trip(w, "consent", own, NULL, pem);
+        } else {
+            json_t *p = json_array_get(w->tokens, next++);
+            if (p == NULL)
+                break; /* out of prepared patients */
+            rc = round_trip(w, "enroll", json_string_value(json_object_get(p, "internal_id")),
+                            json_string_value(json_object_get(p, "psn_token")), pem);
+        }
+        if (rc != 0)
+            continue;
+        if (w->n == w->cap) {
+            w->cap = w->cap ? w->cap * 2 : 4096;
+            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
+        }
+        w->lat[w->n++] = now() - t0;
+    }
+    free(pem);
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static mr_token *card(const char *path)
+{
+    mr_token_spec ts = {.key = path};
+    mr_token *t = NULL;
+    char *err = NULL;
+    if (mr_token_open(&ts, &t, &err) != MEDREG_OK)
+        fprintf(stderr, "consent_load: %s: %s\n", path, err ? err : "cannot open");
+    free(err);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.threads = 1, .seconds = 3, .prepare = 300, .mode = "enroll"};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
+        if (!strcmp(a, "--identity")) o.identity = v;
+        else if (!strcmp(a, "--registry")) o.registry = v;
+        else if (!strcmp(a, "--cert")) o.cert = v;
+        else if (!strcmp(a, "--key")) o.key = v;
+        else if (!strcmp(a, "--cacert")) o.cacert = v;
+        else if (!strcmp(a, "--patient-card")) o.patient = v;
+        else if (!strcmp(a, "--physician-card")) o.physician = v;
+        else if (!strcmp(a, "--mode")) o.mode = v;
+        else if (!strcmp(a, "--threads")) o.threads = atoi(v);
+        else if (!strcmp(a, "--seconds")) o.seconds = atof(v);
+        else if (!strcmp(a, "--prepare")) o.prepare = atoi(v);
+    }
+    if (!o.identity || !o.registry || !o.cert || !o.key || !o.cacert || !o.patient || !o.physician ||
+        o.threads < 1 || o.threads > 256 || o.prepare < 1 || o.prepare > 1000 || sodium_init() < 0) {
+        fprintf(stderr, "usage: consent_load --identity U --registry U --cert C --key K --cacert CA "
+                        "--patient-card KEY --physician-card KEY [--mode enroll|reid] [--threads N] "
+                        "[--seconds S] [--prepare N]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if ((o.pcard = card(o.patient)) == NULL || (o.dcard = card(o.physician)) == NULL)
+        return 1;
+    worker *w = calloc((size_t)o.threads, sizeof *w);
+    pthread_t *t = calloc((size_t)o.threads, sizeof *t);
+    for (int i = 0; i < o.threads; i++) {
+        w[i].o = &o;
+        w[i].id = i;
+        setup(&w[i]);
+    }
+    /* the registry's consent key, and patients for every thread */
+    json_t *key = call(&w[0], o.registry, "/v1/consent/key", NULL);
+    const char *pem = json_string_value(json_object_get(key, "cert"));
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    o.reg = crt ? X509_get_pubkey(crt) : NULL;
+    const char *oaep = json_string_value(json_object_get(key, "oaep"));
+    o.reg_oaep = oaep && !strcmp(oaep, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1;
+    X509_free(crt);
+    BIO_free(b);
+    json_decref(key);
+    if (o.reg == NULL)
+        return 1;
+    int per = !strcmp(o.mode, "reid") ? 1 : o.prepare;
+    uint8_t run_id[4];
+    randombytes_buf(run_id, sizeof run_id);
+    for (int i = 0; i < o.threads; i++) {
+        w[i].tokens = json_array();
+        for (int from = 0; from < per; from += 400) { /* a batch stays under the body limit */
+            json_t *pats = json_array();
+            for (int p = from; p < per && p < from + 400; p++) {
+                char given[48];
+                snprintf(given, sizeof given, "G%02x%02x%02x%02xt%dp%d", run_id[0], run_id[1], run_id[2], run_id[3],
+                         i, p);
+                json_array_append_new(pats, json_pack("{s:s,s:s,s:s}", "family_name", "Consentbench", "given_name",
+                                                      given, "birth_date", "1970-01-01"));
+            }
+            json_t *body = json_pack("{s:s,s:o}", "module", "hip", "patients", pats);
+            json_t *r = call(&w[i], o.identity, "/v1/patients/batch", body);
+            json_decref(body);
+            if (r == NULL)
+                return 1;
+            json_array_extend(w[i].tokens, json_object_get(r, "results"));
+            json_decref(r);
+        }
+    }
+    double t0 = now();
+    for (int i = 0; i < o.threads; i++)
+        pthread_create(&t[i], NULL, run, &w[i]);
+    size_t total = 0;
+    long errors = 0;
+    for (int i = 0; i < o.threads; i++) {
+        pthread_join(t[i], NULL);
+        total += w[i].n;
+        errors += w[i].errors;
+    }
+    double elapsed = now() - t0;
+    double *all = malloc((total ? total : 1) * sizeof *all);
+    size_t k = 0;
+    for (int i = 0; i < o.threads; i++)
+        for (size_t j = 0; j < w[i].n; j++)
+            all[k++] = w[i].lat[j];
+    qsort(all, total, sizeof *all, cmp);
+    printf("%.0f %.1f %.1f %ld\n", (double)total / elapsed, total ? all[total / 2] * 1e3 : 0.0,
+           total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0, errors);
+    return 0;
+}
