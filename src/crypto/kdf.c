@@ -3,12 +3,20 @@
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <pthread.h>
+
+/* Fetching an algorithm takes OpenSSL 3's global store lock; under load
+ * that lock, not the hash, was the cost. The fetched HKDF is immutable and
+ * shared, set once. */
+static EVP_KDF *hkdf;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+static void fetch_hkdf(void) { hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL); }
 
 medreg_err mr_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
                           const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *k = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    pthread_once(&hkdf_once, fetch_hkdf);
+    EVP_KDF_CTX *k = hkdf ? EVP_KDF_CTX_new(hkdf) : NULL;
     OSSL_PARAM p[5];
     size_t n = 0;
     p[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
@@ -20,6 +28,5 @@ medreg_err mr_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *sal
     p[n] = OSSL_PARAM_construct_end();
     int ok = k && EVP_KDF_derive(k, out, out_len, p) == 1;
     EVP_KDF_CTX_free(k); /* clears its key material */
-    EVP_KDF_free(kdf);
     return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
 }

@@ -441,6 +441,165 @@ static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_
     return 1;
 }
 
+/* The write phase of a finish, as one unit of a group commit: concurrent
+ * finishes share a transaction (one fsync). A refusal found here (no
+ * match, a fingerprint just used, an enrollment raced) is decided before
+ * anything is written and reported in u->refused; an error after a write
+ * makes the group commit run this unit again alone, where it rolls back. */
+typedef struct finish_unit {
+    /* in */
+    const session *se;
+    const new_fp *nf;
+    const uint8_t *hk; /* H(K) of the answer (consent, revoke) */
+    const char *caller, *excluded, *grantee;
+    int64_t days, now;
+    unsigned replacements_max;
+    /* out (reset on every run) */
+    const char *refused, *why;
+    int status;
+    char fp_id[33], subject[33], new_id[33], grant_id[33];
+    int64_t expires;
+    json_t *revoked;
+} finish_unit;
+
+static medreg_err finish_unit_run(mr_conn *c, void *arg)
+{
+    finish_unit *u = arg;
+    const session *se = u->se;
+    mr_rows *x = NULL;
+    medreg_err rc = MEDREG_OK;
+
+    u->refused = NULL;
+    json_decref(u->revoked);
+    u->revoked = json_array();
+    if (se->k == K_CONSENT || se->k == K_REVOKE) {
+        /* compare with every candidate, no early exit */
+        int matches = 0;
+        char ids[sizeof se->candidates], *save = NULL;
+        snprintf(ids, sizeof ids, "%s", se->candidates);
+        for (char *id = strtok_r(ids, ",", &save); rc == MEDREG_OK && id; id = strtok_r(NULL, ",", &save)) {
+            mr_param fq = MR_TEXT(id);
+            mr_rows_free(x);
+            x = NULL;
+            rc = mr_conn_exec(c, "SELECT hk, subject FROM fingerprints WHERE id = $1 AND retired_at IS NULL", &fq, 1, &x);
+            size_t hl = 0;
+            const uint8_t *stored = rc == MEDREG_OK && mr_rows_count(x) ? mr_rows_blob(x, 0, 0, &hl) : NULL;
+            if (stored && hl == 32 && mr_ct_equal(stored, u->hk, 32)) {
+                matches++;
+                snprintf(u->fp_id, sizeof u->fp_id, "%s", id);
+                snprintf(u->subject, sizeof u->subject, "%s", mr_rows_text(x, 0, 1));
+            }
+        }
+        TRY(rc);
+        if (matches != 1) {
+            u->refused = "consent_refused", u->status = 403;
+            u->why = "the patient's card did not answer for this patient: consent refused and logged";
+            goto out;
+        }
+        /* one-time: the used fingerprint dies now, exactly once */
+        mr_param rq[2] = {MR_TEXT(u->fp_id), MR_INT(u->now)};
+        mr_rows_free(x);
+        x = NULL;
+        TRY(mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id",
+                         rq, 2, &x));
+        if (mr_rows_count(x) != 1) {
+            u->refused = "fingerprint_used", u->status = 403, u->why = "this fingerprint has just been used";
+            goto out;
+        }
+    } else {
+        snprintf(u->subject, sizeof u->subject, "%s", se->subject);
+        mr_param sq[3] = {MR_TEXT(se->module), MR_TEXT(se->subject), MR_INT(u->now)};
+        if (se->k == K_REPLACE) {
+            /* the lost card's fingerprints stop working */
+            TRY(mr_conn_exec(c,
+                             "UPDATE fingerprints SET retired_at = $3 WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                             sq, 3, NULL));
+        } else {
+            TRY(mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                             sq, 2, &x));
+            if (mr_rows_int(x, 0, 0) > 0) {
+                u->refused = "already_enrolled", u->status = 409;
+                u->why = "a card was enrolled for this patient meanwhile";
+                goto out;
+            }
+        }
+    }
+    /* the new fingerprint */
+    const new_fp *nf = u->nf;
+    mr_random_id(u->new_id);
+    mr_param ip[14] = {MR_TEXT(u->new_id),     MR_TEXT(se->module),       MR_TEXT(u->subject),
+                       MR_BLOB(nf->hk, 32),    MR_BLOB(nf->k2, nf->k2_len), MR_TEXT(u->caller),
+                       MR_TEXT(nf->card),      MR_INT(nf->alg),           MR_BLOB(nf->sig, nf->sig_len),
+                       MR_BLOB(nf->cpk, 32),   MR_TEXT(se->id),           MR_INT(PURPOSE[se->k]),
+                       MR_INT(se->k == K_REPLACE), MR_INT(u->now)};
+    TRY(mr_conn_exec(c,
+                     "INSERT INTO fingerprints (id, module, subject, hk, k2, physician, card_cert, physician_alg,"
+                     " physician_sig, client_pk, session, purpose, replacement, created_at)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     ip, 14, NULL));
+    if (se->k == K_CONSENT) {
+        /* a new consent replaces the physician's previous grant on the subject */
+        mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller), MR_INT(u->now)};
+        TRY(mr_conn_exec(c,
+                         "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
+                         " AND physician = $3 AND revoked_at IS NULL",
+                         gq, 4, NULL));
+        mr_random_id(u->grant_id);
+        u->expires = u->now + u->days * 86400;
+        mr_param gp[8] = {MR_TEXT(u->grant_id), MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller),
+                          MR_TEXT(u->excluded), MR_INT(u->now),      MR_INT(u->expires),  MR_TEXT(se->id)};
+        TRY(mr_conn_exec(c,
+                         "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)"
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         gp, 8, NULL));
+        char detail[1200];
+        snprintf(detail, sizeof detail, "exclude=%s;days=%lld", u->excluded, (long long)u->days);
+        TRY(mr_audit(c, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
+        TRY(mr_audit(c, u->caller, "grant", se->module, u->grant_id, "ok", detail));
+    } else if (se->k == K_REVOKE) {
+        mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grantee), MR_INT(u->now)};
+        mr_rows_free(x);
+        x = NULL;
+        TRY(mr_conn_exec(c,
+                         "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
+                         " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3) RETURNING id",
+                         gq, 4, &x));
+        for (size_t i = 0; i < mr_rows_count(x); i++) {
+            TRY(mr_audit(c, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok", "patient present"));
+            json_array_append_new(u->revoked, json_string(mr_rows_text(x, i, 0)));
+        }
+        TRY(mr_audit(c, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
+    } else {
+        TRY(mr_audit(c, u->caller, se->k == K_ENROLL ? "enroll" : "card_replace", se->module, u->new_id, "ok",
+                     se->k == K_REPLACE ? "replacement; identity checked by the physician" : ""));
+    }
+    if (se->k != K_ENROLL)
+        TRY(mr_audit(c, u->caller, "fingerprint_new", se->module, u->new_id, "ok",
+                     se->k == K_REPLACE ? "replacement" : "rotation"));
+    /* the session closes exactly once; if another request closed it, this unit fails and rolls back */
+    mr_param up[2] = {MR_TEXT(se->id), MR_INT(u->now)};
+    mr_rows_free(x);
+    x = NULL;
+    TRY(mr_conn_exec(c,
+                     "UPDATE consent_sessions SET status = 'success', finished_at = $2 WHERE id = $1"
+                     " AND status = 'open' RETURNING id",
+                     up, 2, &x));
+    ENSURE(mr_rows_count(x) == 1, MEDREG_ERR_CONFLICT);
+    if (se->k == K_REPLACE) {
+        /* more than N replacements by one physician in a month raises the alarm */
+        mr_param aq[2] = {MR_TEXT(u->caller), MR_INT(u->now - MONTH)};
+        mr_rows_free(x);
+        x = NULL;
+        TRY(mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE physician = $1 AND replacement = 1 AND created_at >= $2",
+                         aq, 2, &x));
+        if (mr_rows_int(x, 0, 0) == (int64_t)u->replacements_max + 1)
+            TRY(mr_audit(c, u->caller, "alarm", se->module, u->caller, "raised", "replacements"));
+    }
+out:
+    mr_rows_free(x);
+    return rc;
+}
+
 void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"fingerprint", "answer", "terms", "abandon", NULL};
@@ -451,7 +610,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     new_fp nf;
     const mr_module *m;
     const char *code = NULL, *why = NULL, *grantee = NULL;
-    char terms_s[1200], excluded[1100] = "", fp_id[33], grant_id[33] = "", matched_subject[33] = "";
+    char terms_s[1200], excluded[1100] = "";
     uint8_t hk[32], nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
     size_t m_len = 0;
     int64_t now = (int64_t)time(NULL), days = 0;
@@ -465,9 +624,9 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 404, "not_found", "no consent session has this id");
         goto out;
     }
+    /* the checks and the registry's private-key operations run before the
+     * write transaction, so that they never hold the database's writer */
     rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_begin(c);
     mr_param q = MR_TEXT(req->params[0]);
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
@@ -547,148 +706,39 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
             fail(s, c, req, resp, &se, 403, "consent_refused", "the answer is not for this session or these terms");
             goto out;
         }
-        /* compare with every candidate, no early exit */
-        int matches = 0;
-        char ids[sizeof se.candidates], *save = NULL;
-        snprintf(ids, sizeof ids, "%s", se.candidates);
-        for (char *id = strtok_r(ids, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
-            mr_param fq = MR_TEXT(id);
-            mr_rows_free(x);
-            x = NULL;
-            if ((rc = mr_conn_exec(c, "SELECT hk, subject FROM fingerprints WHERE id = $1 AND retired_at IS NULL",
-                                   &fq, 1, &x)) != MEDREG_OK) {
-                mr_resp_db_error(resp, rc);
-                goto out;
-            }
-            size_t hl = 0;
-            const uint8_t *stored = mr_rows_count(x) ? mr_rows_blob(x, 0, 0, &hl) : NULL;
-            if (stored && hl == 32 && mr_ct_equal(stored, hk, 32)) {
-                matches++;
-                snprintf(fp_id, sizeof fp_id, "%s", id);
-                snprintf(matched_subject, sizeof matched_subject, "%s", mr_rows_text(x, 0, 1));
-            }
-        }
-        if (matches != 1) {
-            fail(s, c, req, resp, &se, 403, "consent_refused",
-                 "the patient's card did not answer for this patient: consent refused and logged");
-            goto out;
-        }
-        /* one-time: the used fingerprint dies now, exactly once */
-        mr_param rq[2] = {MR_TEXT(fp_id), MR_INT(now)};
-        mr_rows_free(x);
-        x = NULL;
-        rc = mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id",
-                          rq, 2, &x);
-        if (rc == MEDREG_OK && mr_rows_count(x) != 1) {
-            fail(s, c, req, resp, &se, 403, "fingerprint_used", "this fingerprint has just been used");
-            goto out;
-        }
-    } else {
-        snprintf(matched_subject, sizeof matched_subject, "%s", se.subject);
-        mr_param sq[3] = {MR_TEXT(se.module), MR_TEXT(se.subject), MR_INT(now)};
-        if (se.k == K_REPLACE) {
-            /* the lost card's fingerprints stop working */
-            rc = mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $3 WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
-                              sq, 3, NULL);
+    }
+    mr_db_release(s->db, c); /* the unit runs on the committer's connection */
+    c = NULL;
+    finish_unit u = {.se = &se, .nf = &nf, .hk = hk, .caller = req->caller.fpr, .excluded = excluded,
+                     .grantee = grantee, .days = days, .now = now,
+                     .replacements_max = s->cfg->alarm_replacements_max};
+    rc = mr_group_commit_run(s->commits, finish_unit_run, &u);
+    if (rc == MEDREG_OK && u.refused) {
+        json_decref(u.revoked);
+        if ((rc = mr_db_acquire(s->db, &c)) == MEDREG_OK)
+            fail(s, c, req, resp, &se, u.status, u.refused, u.why);
+        else
+            mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (rc != MEDREG_OK) {
+        json_decref(u.revoked);
+        if (rc == MEDREG_ERR_CONFLICT) {
+            mr_audit_refusal(s, req, "consent_finish", se.module, se.id, "session already finished");
+            mr_resp_error(resp, 409, "session_closed", "this consent session is already finished: start a new one");
         } else {
-            rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
-                              sq, 2, &x);
-            if (rc == MEDREG_OK && mr_rows_int(x, 0, 0) > 0) {
-                fail(s, c, req, resp, &se, 409, "already_enrolled", "a card was enrolled for this patient meanwhile");
-                goto out;
-            }
+            mr_resp_db_error(resp, rc);
         }
-    }
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
         goto out;
     }
-    /* the new fingerprint */
-    char new_id[33];
-    mr_random_id(new_id);
-    mr_param ip[14] = {MR_TEXT(new_id),       MR_TEXT(se.module),          MR_TEXT(matched_subject),
-                       MR_BLOB(nf.hk, 32),    MR_BLOB(nf.k2, nf.k2_len),   MR_TEXT(req->caller.fpr),
-                       MR_TEXT(nf.card),      MR_INT(nf.alg),              MR_BLOB(nf.sig, nf.sig_len),
-                       MR_BLOB(nf.cpk, 32),   MR_TEXT(se.id),              MR_INT(PURPOSE[se.k]),
-                       MR_INT(se.k == K_REPLACE), MR_INT(now)};
-    rc = mr_conn_exec(c,
-                      "INSERT INTO fingerprints (id, module, subject, hk, k2, physician, card_cert, physician_alg,"
-                      " physician_sig, client_pk, session, purpose, replacement, created_at)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                      ip, 14, NULL);
-    json_t *result = json_pack("{s:s,s:s,s:s}", "status", "ok", "kind", KINDS[se.k], "fingerprint", new_id);
-    if (rc == MEDREG_OK && se.k == K_CONSENT) {
-        /* a new consent replaces the physician's previous grant on the subject */
-        mr_param gq[4] = {MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(req->caller.fpr), MR_INT(now)};
-        rc = mr_conn_exec(c,
-                          "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
-                          " AND physician = $3 AND revoked_at IS NULL",
-                          gq, 4, NULL);
-        mr_random_id(grant_id);
-        int64_t expires = now + days * 86400;
-        mr_param gp[8] = {MR_TEXT(grant_id), MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(req->caller.fpr),
-                          MR_TEXT(excluded), MR_INT(now),           MR_INT(expires),          MR_TEXT(se.id)};
-        if (rc == MEDREG_OK)
-            rc = mr_conn_exec(c,
-                              "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)"
-                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                              gp, 8, NULL);
-        char detail[1200];
-        snprintf(detail, sizeof detail, "exclude=%s;days=%lld", excluded, (long long)days);
-        if (rc == MEDREG_OK)
-            rc = mr_audit(c, req->caller.fpr, "consent_success", se.module, se.id, "ok", fp_id);
-        if (rc == MEDREG_OK)
-            rc = mr_audit(c, req->caller.fpr, "grant", se.module, grant_id, "ok", detail);
+    json_t *result = json_pack("{s:s,s:s,s:s}", "status", "ok", "kind", KINDS[se.k], "fingerprint", u.new_id);
+    if (se.k == K_CONSENT)
         json_object_set_new(result, "grant",
-                            json_pack("{s:s,s:s,s:I}", "id", grant_id, "excluded", excluded, "expires_at",
-                                      (json_int_t)expires));
-    } else if (rc == MEDREG_OK && se.k == K_REVOKE) {
-        mr_param gq[4] = {MR_TEXT(se.module), MR_TEXT(matched_subject), MR_TEXT(grantee), MR_INT(now)};
-        mr_rows_free(x);
-        x = NULL;
-        rc = mr_conn_exec(c,
-                          "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
-                          " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3) RETURNING id",
-                          gq, 4, &x);
-        for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(x); i++)
-            rc = mr_audit(c, req->caller.fpr, "revoke", se.module, mr_rows_text(x, i, 0), "ok", "patient present");
-        if (rc == MEDREG_OK)
-            rc = mr_audit(c, req->caller.fpr, "consent_success", se.module, se.id, "ok", fp_id);
-        json_object_set_new(result, "revoked", json_integer(rc == MEDREG_OK ? (json_int_t)mr_rows_count(x) : 0));
-    } else if (rc == MEDREG_OK) {
-        rc = mr_audit(c, req->caller.fpr, se.k == K_ENROLL ? "enroll" : "card_replace", se.module, new_id, "ok",
-                      se.k == K_REPLACE ? "replacement; identity checked by the physician" : "");
-    }
-    if (rc == MEDREG_OK && se.k != K_ENROLL)
-        rc = mr_audit(c, req->caller.fpr, "fingerprint_new", se.module, new_id, "ok",
-                      se.k == K_REPLACE ? "replacement" : "rotation");
-    mr_param up[2] = {MR_TEXT(se.id), MR_INT(now)};
-    mr_rows *u = NULL;
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "UPDATE consent_sessions SET status = 'success', finished_at = $2 WHERE id = $1"
-                          " AND status = 'open' RETURNING id",
-                          up, 2, &u);
-    if (rc == MEDREG_OK && mr_rows_count(u) != 1)
-        rc = MEDREG_ERR_CONFLICT;
-    mr_rows_free(u);
-    if (rc == MEDREG_OK && se.k == K_REPLACE) {
-        /* more than N replacements by one physician in a month raises the alarm */
-        mr_param aq[2] = {MR_TEXT(req->caller.fpr), MR_INT(now - MONTH)};
-        mr_rows_free(x);
-        x = NULL;
-        rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE physician = $1 AND replacement = 1 AND created_at >= $2",
-                          aq, 2, &x);
-        if (rc == MEDREG_OK && mr_rows_int(x, 0, 0) == (int64_t)s->cfg->alarm_replacements_max + 1)
-            rc = mr_audit(c, req->caller.fpr, "alarm", se.module, req->caller.fpr, "raised", "replacements");
-    }
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK) {
-        json_decref(result);
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
+                            json_pack("{s:s,s:s,s:I}", "id", u.grant_id, "excluded", excluded, "expires_at",
+                                      (json_int_t)u.expires));
+    if (se.k == K_REVOKE)
+        json_object_set_new(result, "revoked", json_integer((json_int_t)json_array_size(u.revoked)));
+    json_decref(u.revoked);
     mr_resp_json(resp, 200, result);
 out:
     free(m_ct);
