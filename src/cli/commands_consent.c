@@ -160,12 +160,16 @@ static int build_terms(const consent_args *a, int revoke, json_t **terms, char *
     }
     qsort(cats, n, sizeof cats[0], cmp_str);
     json_t *arr = json_array();
+    size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         if (i && !strcmp(cats[i], cats[i - 1]))
             continue;
-        if (json_array_size(arr))
-            strcat(joined, ",");
-        strncat(joined, cats[i], sizeof joined - strlen(joined) - 1);
+        int w = snprintf(joined + off, sizeof joined - off, "%s%s", json_array_size(arr) ? "," : "", cats[i]);
+        if (w < 0 || (size_t)w >= sizeof joined - off) {
+            json_decref(arr);
+            return 0;
+        }
+        off += (size_t)w;
         json_array_append_new(arr, json_string(cats[i]));
     }
     *terms = json_pack("{s:o,s:I}", "exclude", arr, "days", (json_int_t)a->days);

@@ -248,15 +248,15 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
             goto out;
         }
         cands = json_array();
+        size_t off = 0;
         for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(r); i++) {
             size_t kl = 0;
             const uint8_t *k2 = mr_rows_blob(r, i, 1, &kl);
             char *e = b64(k2, kl);
             json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(r, i, 0), "k2", e));
             free(e);
-            if (i)
-                strcat(ids, ",");
-            strncat(ids, mr_rows_text(r, i, 0), 32);
+            /* at most 16 ids of 32 characters: they fit */
+            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%.32s", i ? "," : "", mr_rows_text(r, i, 0));
         }
     }
     if (rc != MEDREG_OK) {
@@ -423,6 +423,7 @@ static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_
         return 0;
     *days = json_integer_value(d);
     excluded[0] = 0;
+    size_t off = 0;
     /* categories of this module only, sorted and unique, as the client sent them */
     const char *prev = "";
     for (size_t i = 0; i < json_array_size(ex); i++) {
@@ -430,11 +431,9 @@ static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_
         int known = 0;
         for (size_t g = 0; cat && g < m->n_groups; g++)
             known |= !strcmp(m->groups[g].category, cat);
-        if (!known || strcmp(cat, prev) <= 0 || strlen(excluded) + strlen(cat) + 2 > ecap)
+        if (!known || strcmp(cat, prev) <= 0 || off + strlen(cat) + 2 > ecap)
             return 0;
-        if (i)
-            strcat(excluded, ",");
-        strcat(excluded, cat);
+        off += (size_t)snprintf(excluded + off, ecap - off, "%s%s", i ? "," : "", cat);
         prev = cat;
     }
     snprintf(out, cap, "grant;exclude=%s;days=%lld", excluded, (long long)*days);

@@ -110,7 +110,7 @@ medreg_err mr_card_init(const mr_card_spec *sp, char **errmsg)
 
     *errmsg = NULL;
     if (!strcmp(sp->key_type, "rsa2048") || !strcmp(sp->key_type, "rsa3072") || !strcmp(sp->key_type, "rsa4096"))
-        bits = (CK_ULONG)atoi(sp->key_type + 3);
+        bits = (CK_ULONG)strtoul(sp->key_type + 3, NULL, 10);
     else if (!strcmp(sp->key_type, "p256"))
         oid = OID_P256, oid_len = sizeof OID_P256, curve = "prime256v1";
     else if (!strcmp(sp->key_type, "p384"))
