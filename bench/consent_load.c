@@ -20,7 +20,9 @@
 #include <time.h>
 
 #include "../src/consent/consent.h"
+#include "../src/core/encode.h"
 #include "../src/crypto/hybrid.h"
+#include "../src/pki/pki.h"
 
 typedef struct opts {
     const char *identity, *registry, *cert, *key, *cacert, *patient, *physician, *mode;
@@ -101,33 +103,6 @@ static void setup(worker *w)
     curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, hdr); /* lives as long as the process */
 }
 
-static int unhex(json_t *v, uint8_t *out, size_t want)
-{
-    const char *s = json_string_value(v);
-    size_t bl = 0;
-    return s && strlen(s) == want * 2 && sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
-}
-
-static char *b64(const uint8_t *p, size_t n)
-{
-    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(cap);
-    if (s)
-        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
-static char *physician_pem(const opts *o)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    char *pem = NULL;
-    if (b && PEM_write_bio_X509(b, mr_token_cert(o->dcard)) == 1 && BIO_get_mem_ptr(b, &bm) == 1)
-        pem = strndup(bm->data, bm->length);
-    BIO_free(b);
-    return pem;
-}
-
 /* One whole round (kind enroll or consent); 0 on success. */
 static int round_trip(worker *w, const char *kind, const char *iid, const char *token, const char *pem)
 {
@@ -143,9 +118,9 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
     json_t *st = call(w, o->registry, "/v1/consent/sessions", body), *done = NULL;
     json_decref(body);
     body = NULL;
-    if (st == NULL || !unhex(json_object_get(st, "session"), sid, 16) ||
-        !unhex(json_object_get(st, "server_public"), spk, 32) ||
-        (answering && !unhex(json_object_get(st, "nonce"), nonce, 32)))
+    if (st == NULL || !mr_unhex_exact(json_string_value(json_object_get(st, "session")), sid, 16) ||
+        !mr_unhex_exact(json_string_value(json_object_get(st, "server_public")), spk, 32) ||
+        (answering && !mr_unhex_exact(json_string_value(json_object_get(st, "nonce")), nonce, 32)))
         goto out;
     if (answering) {
         json_t *cand = json_array_get(json_object_get(st, "candidates"), 0);
@@ -161,14 +136,14 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
                                       answering ? MR_PURPOSE_ROTATE : MR_PURPOSE_ENROLL, spk, "hip",
                                       json_string_value(json_object_get(st, "internal_id")), &fm) != MEDREG_OK)
         goto out;
-    char cpk[65], *k3 = b64(fm.k3, fm.k3_len), *sig = b64(fm.physician_sig, fm.physician_sig_len), *ans = NULL;
+    char cpk[65], *k3 = mr_base64(fm.k3, fm.k3_len), *sig = mr_base64(fm.physician_sig, fm.physician_sig_len), *ans = NULL;
     sodium_bin2hex(cpk, sizeof cpk, fm.client_pk, 32);
     body = json_pack("{s:{s:s,s:s,s:s,s:i,s:s}}", "fingerprint", "client_public", cpk, "k3", k3, "card_cert", pem,
                      "sig_alg", (int)fm.physician_alg, "signature", sig);
     if (answering) {
         mr_consent_terms_digest("grant;exclude=;days=30", td);
         if (mr_consent_client_answer(o->reg, o->reg_oaep, sid, k, nonce, td, &m, &ml) == MEDREG_OK &&
-            (ans = b64(m, ml)) != NULL) {
+            (ans = mr_base64(m, ml)) != NULL) {
             json_object_set_new(body, "answer", json_string(ans));
             json_object_set_new(body, "terms", json_pack("{s:[],s:i}", "exclude", "days", 30));
         }
@@ -193,7 +168,7 @@ static void *run(void *arg)
 {
     worker *w = arg;
     const opts *o = w->o;
-    char *pem = physician_pem(o);
+    char *pem = mr_cert_pem(mr_token_cert(o->dcard));
     size_t next = 0;
     const char *own = NULL;
     if (!strcmp(o->mode, "reid")) {

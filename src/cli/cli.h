@@ -81,6 +81,10 @@ int cli_is_hex(const char *s, size_t len);
 /* Format a Unix time as ISO 8601 UTC into buf. */
 const char *cli_time(long long t, char buf[32]);
 
+/* Read a PSN token file (trailing newlines dropped) into *out (malloc'ed);
+ * an exit code, with the message printed. */
+int cli_read_token_file(const char *path, char **out);
+
 /* Parse "--on identity|registry". */
 int cli_parse_service(const char *s, cli_service *out);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../consent/consent.h"
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "../crypto/hybrid.h"
 #include "../pki/pki.h"
@@ -91,36 +92,16 @@ static EVP_PKEY *registry_key(const cli *c, int *oaep, int *code)
     return pk;
 }
 
-static char *b64(const uint8_t *p, size_t n)
-{
-    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(cap);
-    if (s)
-        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
-static int unhex(const char *s, uint8_t *out, size_t want)
-{
-    size_t bl = 0;
-    return s && strlen(s) == want * 2 && sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
-}
-
 /* The "fingerprint" object of a finish request. */
 static json_t *fingerprint_json(const mr_fingerprint_msg *fm, mr_token *physician)
 {
-    char cpk[65], *k3 = b64(fm->k3, fm->k3_len), *sig = b64(fm->physician_sig, fm->physician_sig_len);
-    char *pem = NULL;
-    BIO *b = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    if (b && PEM_write_bio_X509(b, mr_token_cert(physician)) == 1 && BIO_get_mem_ptr(b, &bm) == 1)
-        pem = strndup(bm->data, bm->length);
+    char cpk[65], *k3 = mr_base64(fm->k3, fm->k3_len), *sig = mr_base64(fm->physician_sig, fm->physician_sig_len);
+    char *pem = mr_cert_pem(mr_token_cert(physician));
     sodium_bin2hex(cpk, sizeof cpk, fm->client_pk, 32);
     json_t *j = k3 && sig && pem
                     ? json_pack("{s:s,s:s,s:s,s:i,s:s}", "client_public", cpk, "k3", k3, "card_cert", pem, "sig_alg",
                                 (int)fm->physician_alg, "signature", sig)
                     : NULL;
-    BIO_free(b);
     free(pem);
     free(k3);
     free(sig);
@@ -211,9 +192,9 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     if ((start = call_json(c, "POST", "/v1/consent/sessions", body, &code)) == NULL)
         goto out;
     const char *sid_hex = json_string_value(json_object_get(start, "session"));
-    if (!unhex(sid_hex, sid, sizeof sid) ||
-        !unhex(json_string_value(json_object_get(start, "server_public")), spk, sizeof spk) ||
-        (answering && !unhex(json_string_value(json_object_get(start, "nonce")), nonce, sizeof nonce))) {
+    if (!mr_unhex_exact(sid_hex, sid, sizeof sid) ||
+        !mr_unhex_exact(json_string_value(json_object_get(start, "server_public")), spk, sizeof spk) ||
+        (answering && !mr_unhex_exact(json_string_value(json_object_get(start, "nonce")), nonce, sizeof nonce))) {
         fprintf(stderr, "medreg: the registry's session reply is malformed\n");
         code = EXIT_SERVER;
         goto out;
@@ -281,7 +262,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     json_decref(body);
     body = json_pack("{s:o*}", "fingerprint", fingerprint_json(&fm, physician));
     if (answering) {
-        char *ans = b64(m, ml);
+        char *ans = mr_base64(m, ml);
         json_object_set_new(body, "answer", json_string(ans ? ans : ""));
         json_object_set(body, "terms", terms);
         free(ans);
@@ -377,13 +358,8 @@ int cmd_consent(cli *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (a.token) {
-        size_t len = 0;
-        if (mr_file_read(a.token, 4096, &token_buf, &len) != MEDREG_OK) {
-            fprintf(stderr, "medreg: cannot read the token file %s\n", a.token);
-            return EXIT_LOCAL;
-        }
-        while (len > 0 && (token_buf[len - 1] == '\n' || token_buf[len - 1] == '\r'))
-            token_buf[--len] = 0;
+        if ((code = cli_read_token_file(a.token, &token_buf)) != EXIT_OK)
+            return code;
         a.token = token_buf;
     }
     code = cli_consent_run(c, !strcmp(sub, "request") ? "consent" : sub, &a, NULL);

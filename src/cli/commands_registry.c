@@ -90,13 +90,8 @@ int cmd_record(cli *c, int argc, char **argv)
     const char *pos = optind < argc ? argv[optind] : NULL;
     int npos = argc - optind;
     if (token_file) {
-        size_t len = 0;
-        if (mr_file_read(token_file, 4096, &token_buf, &len) != MEDREG_OK) {
-            fprintf(stderr, "medreg: cannot read the token file %s\n", token_file);
-            return EXIT_LOCAL;
-        }
-        while (len > 0 && (token_buf[len - 1] == '\n' || token_buf[len - 1] == '\r'))
-            token_buf[--len] = 0;
+        if ((code = cli_read_token_file(token_file, &token_buf)) != EXIT_OK)
+            return code;
         token = token_buf;
     }
     if (data_arg && (data = cli_json_arg(data_arg)) == NULL) {

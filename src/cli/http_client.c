@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/secret.h"
 #include "cli.h"
 
 #define REPLY_MAX ((size_t)1 << 30) /* exports can be large; everything else is small */
@@ -216,4 +217,16 @@ int cli_call(const cli *c, cli_service svc, const char *method, const char *path
     cli_reply r;
     int code = cli_request(c, svc, method, path, body, &r);
     return code == EXIT_OK ? cli_finish(c, &r, human) : code;
+}
+
+int cli_read_token_file(const char *path, char **out)
+{
+    size_t len = 0;
+    if (mr_file_read(path, 4096, out, &len) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot read the token file %s\n", path);
+        return EXIT_LOCAL;
+    }
+    while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
+        (*out)[--len] = 0;
+    return EXIT_OK;
 }

@@ -367,3 +367,16 @@ medreg_err mr_cert_fingerprint(X509 *crt, char hex[65])
     sodium_bin2hex(hex, 65, md, 32);
     return MEDREG_OK;
 }
+
+char *mr_cert_pem(X509 *crt)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *m = NULL;
+    char *pem = NULL;
+    if (b && PEM_write_bio_X509(b, crt) == 1 && BIO_get_mem_ptr(b, &m) == 1 && (pem = malloc(m->length + 1)) != NULL) {
+        memcpy(pem, m->data, m->length);
+        pem[m->length] = 0;
+    }
+    BIO_free(b);
+    return pem;
+}

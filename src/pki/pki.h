@@ -42,4 +42,7 @@ MR_MUST_CHECK medreg_err mr_cert_verify_ca(const char *ca_pem, X509 *crt);
 /* SHA-256 of the DER encoding, as 64 lowercase hex chars. */
 MR_MUST_CHECK medreg_err mr_cert_fingerprint(X509 *crt, char hex[65]);
 
+/* The certificate as a NUL-terminated PEM string (malloc'ed), or NULL. */
+char *mr_cert_pem(X509 *crt);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "../consent/consent.h"
 #include "../crypto/psn_token.h"
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "../crypto/hybrid.h"
 #include "../pki/pki.h"
@@ -37,15 +38,6 @@ static kind kind_of(const char *s)
     return K_NONE;
 }
 
-static char *b64(const uint8_t *p, size_t n)
-{
-    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(cap);
-    if (s)
-        sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
 /* Decode a base64 JSON string of at most cap bytes; 0 if absent or bad. */
 static int unb64(json_t *v, uint8_t *out, size_t cap, size_t *len)
 {
@@ -56,14 +48,6 @@ static int unb64(json_t *v, uint8_t *out, size_t cap, size_t *len)
     return sodium_base642bin(out, cap, s, json_string_length(v), NULL, len, &end,
                              sodium_base64_VARIANT_ORIGINAL) == 0 &&
            end == s + json_string_length(v);
-}
-
-static int unhex(json_t *v, uint8_t *out, size_t want)
-{
-    const char *s = json_string_value(v);
-    size_t bl = 0;
-    return s && json_string_length(v) == want * 2 &&
-           sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
 }
 
 static int valid_session_id(const char *s)
@@ -252,7 +236,7 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(r); i++) {
             size_t kl = 0;
             const uint8_t *k2 = mr_rows_blob(r, i, 1, &kl);
-            char *e = b64(k2, kl);
+            char *e = mr_base64(k2, kl);
             json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(r, i, 0), "k2", e));
             free(e);
             /* at most 16 ids of 32 characters: they fit */
@@ -366,7 +350,7 @@ static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t 
     *code = "invalid_fingerprint";
     *why = "'fingerprint' needs client_public (hex), k3 (base64), card_cert (PEM), sig_alg and signature";
     k3b = malloc(MR_HYBRID_MAX);
-    if (!json_is_object(fp) || k3b == NULL || !unhex(json_object_get(fp, "client_public"), out->cpk, 32) ||
+    if (!json_is_object(fp) || k3b == NULL || !mr_unhex_exact(json_string_value(json_object_get(fp, "client_public")), out->cpk, 32) ||
         !unb64(json_object_get(fp, "k3"), k3b, MR_HYBRID_MAX, &k3l) ||
         !unb64(json_object_get(fp, "signature"), out->sig, sizeof out->sig, &out->sig_len) ||
         !json_is_integer(alg) || json_integer_value(alg) < 1 || json_integer_value(alg) > 4 || !json_is_string(pem) ||

@@ -1,0 +1,13 @@
+/* Text encodings of public byte strings on the wire (libsodium's codecs). */
+#ifndef MR_ENCODE_H
+#define MR_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Base64 (RFC 4648, with padding), malloc'ed; NULL when out of memory. */
+char *mr_base64(const uint8_t *p, size_t n);
+/* Exactly want bytes from 2*want hex digits: 1, else 0. */
+int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
+
+#endif
