@@ -153,6 +153,15 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             free(terr);
             goto out;
         }
+        if ((rc = mr_token_selftest_decrypt(s->consent)) != MEDREG_OK) {
+            if (asprintf(errmsg, "%s: consent_key: %s cannot %s with its key (%s); on a token the key needs %s",
+                         cfg->path, mr_token_describe(s->consent),
+                         EVP_PKEY_base_id(mr_token_public_key(s->consent)) == EVP_PKEY_RSA ? "decrypt" : "derive",
+                         medreg_strerror(rc),
+                         EVP_PKEY_base_id(mr_token_public_key(s->consent)) == EVP_PKEY_RSA ? "CKA_DECRYPT" : "CKA_DERIVE") < 0)
+                *errmsg = NULL;
+            goto out;
+        }
         s->consent_oaep = MR_OAEP_SHA256;
         if (EVP_PKEY_base_id(mr_token_public_key(s->consent)) == EVP_PKEY_RSA)
             TRY(mr_token_oaep_hash(s->consent, &s->consent_oaep));

@@ -297,3 +297,54 @@ medreg_err mr_pin_read(const char *pin_file, const char *pin_env, const char *pr
     return mr_token_fail(errmsg, MEDREG_ERR_PIN, "no PIN: give a PIN file, set the environment variable",
                          pin_env ? pin_env : "(none)");
 }
+
+/* ECDH with an ephemeral key: the token's result must equal OpenSSL's. */
+static medreg_err selftest_ecdh(mr_token *t)
+{
+    EVP_PKEY *e = NULL;
+    EVP_PKEY_CTX *ctx = NULL, *gen = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
+    uint8_t *point = NULL, z1[MR_ECDH_MAX], z2[MR_ECDH_MAX];
+    size_t l1 = sizeof z1, l2 = 0, pl = 0;
+    medreg_err rc = MEDREG_ERR_CRYPTO;
+    if (gen == NULL || EVP_PKEY_keygen_init(gen) != 1 || EVP_PKEY_keygen(gen, &e) != 1)
+        goto out;
+    EVP_PKEY_set_utf8_string_param(e, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
+    if ((pl = EVP_PKEY_get1_encoded_public_key(e, &point)) == 0 ||
+        (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, e, NULL)) == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx, t->pub) != 1 || EVP_PKEY_derive(ctx, z1, &l1) != 1)
+        goto out;
+    rc = t->ops->ecdh(t, point, pl, z2, &l2);
+    if (rc == MEDREG_OK && (l1 != l2 || !mr_ct_equal(z1, z2, l1)))
+        rc = MEDREG_ERR_VERIFY;
+out:
+    mr_wipe(z1, sizeof z1);
+    mr_wipe(z2, sizeof z2);
+    OPENSSL_free(point);
+    EVP_PKEY_free(e);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_CTX_free(gen);
+    return rc;
+}
+
+medreg_err mr_token_selftest_decrypt(mr_token *t)
+{
+    if (EVP_PKEY_base_id(t->pub) == EVP_PKEY_EC)
+        return selftest_ecdh(t);
+    int hash = 0;
+    medreg_err rc = mr_token_oaep_hash(t, &hash);
+    if (rc != MEDREG_OK)
+        return rc;
+    uint8_t probe[16], ct[512], pt[512];
+    size_t ctl = sizeof ct, ptl = 0;
+    const EVP_MD *md = hash == MR_OAEP_SHA256 ? EVP_sha256() : EVP_sha1();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
+    rc = MEDREG_ERR_CRYPTO;
+    if (RAND_bytes(probe, sizeof probe) == 1 && ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 && EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1 && EVP_PKEY_encrypt(ctx, ct, &ctl, probe, sizeof probe) == 1)
+        rc = t->ops->decrypt_oaep(t, hash, ct, ctl, pt, sizeof pt, &ptl);
+    if (rc == MEDREG_OK && (ptl != sizeof probe || memcmp(pt, probe, ptl) != 0))
+        rc = MEDREG_ERR_VERIFY;
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}

@@ -78,6 +78,11 @@ MR_MUST_CHECK medreg_err mr_token_ecdh(mr_token *t, const uint8_t *peer, size_t 
  * (SoftHSM2 2.6 and many cards). Probed once with a test decryption. */
 MR_MUST_CHECK medreg_err mr_token_oaep_hash(mr_token *t, int *hash);
 
+/* Prove that the token decrypts (RSA-OAEP) or derives (ECDH) with its key:
+ * a key imported without the usage flags fails here, at start-up, not at
+ * the first patient. */
+MR_MUST_CHECK medreg_err mr_token_selftest_decrypt(mr_token *t);
+
 /* Verify a token signature with a public key. MEDREG_ERR_VERIFY on any
  * mismatch, including an algorithm that does not fit the key. */
 MR_MUST_CHECK medreg_err mr_sig_verify(EVP_PKEY *pub, uint8_t alg, const uint8_t *msg, size_t len,

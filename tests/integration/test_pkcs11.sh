@@ -3,6 +3,8 @@
 # starts, serves mutual TLS and registers patients with the key on the token;
 # a wrong PIN, a PIN file others can read, a missing object, a key that does
 # not match the certificate and a missing PIN each stop it with a clear message.
+# Then the registry with its TLS key and its consent key on the token (ECDH
+# on the token for every fingerprint and answer), through a whole consent.
 . "$(dirname "$0")/lib.sh"
 
 P11=${MEDREG_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -56,4 +58,45 @@ contains "$W/err" "does not belong to the certificate" "the message says so"
 p11_config bad.ini "$URI" ""
 expect 3 "no PIN at all is refused" -- env -u MEDREG_PKCS11_PIN "$MEDREGD" --config bad.ini --check
 expect 0 "the PIN may come from the environment instead" -- env MEDREG_PKCS11_PIN=1234 "$MEDREGD" --config bad.ini --check
+
+# the registry: TLS key and consent key on the token
+softhsm2-util --import pki/registry.key --token medreg --label registry-tls --id 03 --pin 1234 >/dev/null
+softhsm2-util --import pki/registry-consent.key --token medreg --label registry-consent --id 04 --pin 1234 >/dev/null
+RP11PORT=$((IPORT + 6))
+reg_config() { # FILE CONSENT-KEY-URI
+  sed -e "s|^listen = .*|listen = 127.0.0.1:$RP11PORT|" \
+      -e "s|^tls_key = .*|tls_key = pkcs11:token=medreg;object=registry-tls;type=private\npkcs11_module = $P11\npin_file = pin|" \
+      -e "s|^consent_key = .*|consent_key = $2|" registry.ini > "$1"
+}
+reg_config bad.ini 'pkcs11:token=medreg;object=registry-tls;type=private'
+expect 3 "a consent key that does not match its certificate stops the registry" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "consent_key" "the message names the setting"
+reg_config bad.ini 'pkcs11:token=medreg;object=registry-consent;type=private'
+expect 3 "a consent key imported without the derive usage stops the registry" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "CKA_DERIVE" "the message names the missing usage"
+# the consent key made on a token of its own and certified, as an HSM would
+MEDREG_CARD_PIN=1234 "$MEDREG" card init --label registry-consent --name registry-consent --pki pki \
+  --key-type p256 --cert-out registry-consent-token.crt >/dev/null
+reg_config reg-p11.ini 'pkcs11:token=registry-consent'
+sed -i 's|^consent_cert = .*|consent_cert = registry-consent-token.crt|' reg-p11.ini
+expect 0 "medregd --check accepts the consent key on its token" -- "$MEDREGD" --config reg-p11.ini --check
+stop_services
+start_services
+if start_daemon reg-p11.ini registry-p11 "https://127.0.0.1:$RP11PORT"; then
+  PIDS+=("$LAST_PID")
+  ok "the registry runs with its TLS and consent keys on the token"
+  export MEDREG_REGISTRY="https://127.0.0.1:$RP11PORT"
+  for k in patient dr-a-card dr-b-card; do "$MEDREG" pki issue pki "$k" --key-type p256 >/dev/null; done
+  as admin card register --physician-cert pki/dr-a.crt --card-cert pki/dr-a-card.crt >/dev/null
+  as admin card register --physician-cert pki/dr-b.crt --card-cert pki/dr-b-card.crt >/dev/null
+  as dr-a --json patient register --module hip --id family_name=Token --id given_name=Consent --id birth_date=1975-05-05 > a.json
+  as dr-b --json patient register --module hip --id family_name=Token --id given_name=Consent --id birth_date=1975-05-05 > b.json
+  json a.json .psn_token > a.tok; json b.json .psn_token > b.tok
+  expect 0 "enrollment with the consent key on the token" -- as dr-a consent enroll --module hip \
+    --internal-id "$(json a.json .internal_id)" --token-file a.tok --patient-card pki/patient.key --physician-card pki/dr-a-card.key
+  expect 0 "consent with the consent key on the token" -- as dr-b consent request --module hip \
+    --internal-id "$(json b.json .internal_id)" --token-file b.tok --patient-card pki/patient.key --physician-card pki/dr-b-card.key
+else
+  fail "the registry did not start with its keys on the token"
+fi
 finish
