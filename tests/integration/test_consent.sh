@@ -33,8 +33,10 @@ audit_count() { # ACTION -> number of audit rows with this action
 grants_active() { sql "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL"; }
 
 # physicians' cards: registered by the registry administrator
-for d in dr-a dr-b dr-x; do
-  expect 0 "card for $d" -- "$MEDREG" card init --label "$d-card" --name "$d" --pki pki --key-type p256 --cert-out "$d-card.crt"
+# Dr B's card is RSA-3072 (PSS signatures), the others EC
+for d in dr-a:p256 dr-b:rsa3072 dr-x:brainpoolp256r1; do
+  expect 0 "card for ${d%%:*}" -- "$MEDREG" card init --label "${d%%:*}-card" --name "${d%%:*}" --pki pki \
+    --key-type "${d##*:}" --cert-out "${d%%:*}-card.crt"
 done
 expect 0 "the administrator registers Dr A's card" -- as admin card register --physician-cert pki/dr-a.crt --card-cert dr-a-card.crt
 expect 0 "and Dr B's" -- as admin card register --physician-cert pki/dr-b.crt --card-cert dr-b-card.crt
