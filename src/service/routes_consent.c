@@ -157,6 +157,24 @@ out:
     json_decref(j);
 }
 
+typedef struct session_row {
+    const mr_param *p; /* the ten columns */
+    const char *caller, *module, *id, *kind;
+} session_row;
+
+static medreg_err session_row_insert(mr_conn *c, void *arg)
+{
+    const session_row *row = arg;
+    medreg_err rc = mr_conn_exec(c,
+                                 "INSERT INTO consent_sessions (id, module, physician, kind, internal_id, subject, nonce,"
+                                 " candidates, created_at, expires_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6,"
+                                 " $7, $8, $9, $10, 'open', '')",
+                                 row->p, 10, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, row->caller, "consent_start", row->module, row->id, "ok", row->kind);
+    return rc;
+}
+
 void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "kind", "internal_id", "psn_token", NULL};
@@ -190,8 +208,12 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "invalid_field", "'psn_token' must be a token string");
         goto out;
     }
+    /* Without a PSN token the session row is the only write: the reads run
+     * outside a transaction and the row goes through the group commit. A
+     * token may create the relation, and all of it then shares one transaction. */
+    int in_tx = tok != NULL;
     rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
+    if (rc == MEDREG_OK && in_tx)
         rc = mr_conn_begin(c);
     int64_t failed = 0;
     if (rc == MEDREG_OK && (k == K_CONSENT || k == K_REVOKE))
@@ -254,15 +276,16 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
     mr_param p[10] = {MR_TEXT(sid_hex),  MR_TEXT(m->name), MR_TEXT(req->caller.fpr), MR_TEXT(KINDS[k]),
                       MR_TEXT(internal_id), MR_TEXT(subject), MR_BLOB(nonce, sizeof nonce), MR_TEXT(ids),
                       MR_INT(now),       MR_INT(expires)};
-    rc = mr_conn_exec(c,
-                      "INSERT INTO consent_sessions (id, module, physician, kind, internal_id, subject, nonce,"
-                      " candidates, created_at, expires_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-                      " $9, $10, 'open', '')",
-                      p, 10, NULL);
-    if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, "consent_start", m->name, sid_hex, "ok", KINDS[k]);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
+    session_row row = {p, req->caller.fpr, m->name, sid_hex, KINDS[k]};
+    if (in_tx) {
+        rc = session_row_insert(c, &row);
+        if (rc == MEDREG_OK)
+            rc = mr_conn_commit(c);
+    } else {
+        mr_db_release(s->db, c);
+        c = NULL;
+        rc = mr_group_commit_run(s->commits, session_row_insert, &row);
+    }
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
