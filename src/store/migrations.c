@@ -83,6 +83,8 @@ static const migration MIGRATIONS[] = {
      " physician_sig BLOBTYPE NOT NULL, client_pk BLOBTYPE NOT NULL, session TEXT NOT NULL,"
      " purpose BIGINT NOT NULL, replacement BIGINT NOT NULL, created_at BIGINT NOT NULL, retired_at BIGINT);"
      "CREATE INDEX fingerprints_subject ON fingerprints (module, subject);"
+     /* consent reads only live fingerprints; rotation leaves many retired ones */
+     "CREATE INDEX fingerprints_live ON fingerprints (module, subject) WHERE retired_at IS NULL;"
      "CREATE INDEX fingerprints_physician ON fingerprints (physician, created_at);"
      "CREATE TABLE consent_sessions (id TEXT PRIMARY KEY, module TEXT NOT NULL, physician TEXT NOT NULL,"
      " kind TEXT NOT NULL, internal_id TEXT NOT NULL, subject TEXT NOT NULL, nonce BLOBTYPE NOT NULL,"
