@@ -43,6 +43,8 @@ SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | a
   CL=("$BUILD/bench/consent_load" --identity "$MEDREG_IDENTITY" --registry "$MEDREG_REGISTRY" --cert pki/dr-a.crt
       --key pki/dr-a.key --cacert pki/ca.crt --patient-card pki/bench-patient.key
       --physician-card pki/bench-dr-card.key --seconds "$SECS" --threads 32)
+  echo "health|HTTP ceiling: GET /healthz at the registry, 32 clients|$("$BUILD/bench/loadgen" --url "$MEDREG_REGISTRY" \
+    --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds "$SECS" --mode health --threads 32)"
   for kt in ec rsa; do
     if [ $kt = rsa ]; then
       kill "$REGISTRY_PID"; wait "$REGISTRY_PID" 2>/dev/null || true
@@ -73,6 +75,7 @@ while IFS='|' read -r kind name vals bound what; do
     reg) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; gPAS ~100/s, E-PIX ~9/s$errs" ;;
     batch) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; latency is per batch$errs" ;;
     read) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 15000/s, p99 < 20 ms at 32$errs" ;;
+    health) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "mutual TLS + one trivial query: what any request costs at least$errs" ;;
     cenroll|creid) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
       "bound $bound/s ($what, openssl speed, $(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")%; target >= 70%, p99 < 30 ms$errs" ;;
   esac
