@@ -74,6 +74,7 @@ int cmd_card(cli *c, int argc, char **argv);
 int cmd_consent(cli *c, int argc, char **argv);
 int cmd_grants(cli *c, int argc, char **argv);
 int cmd_alarms(cli *c, int argc, char **argv);
+int cmd_pseudonymize(cli *c, int argc, char **argv);
 
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);

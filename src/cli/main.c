@@ -66,6 +66,8 @@ static const char HELP[] =
     "  consent revoke --module M --internal-id ID ... [--grantee FPR|all]\n"
     "  grants --module M            grants (yours; all for administrators)\n"
     "  alarms                       consent alarms (registry administrators, monitors)\n"
+    "  pseudonymize csv --config T.ini --key K --in IN.csv --out OUT.csv   offline: a PSN column,\n"
+    "                               Safe Harbor identifiers removed or generalised (docs/deid.md)\n"
     "\n"
     "roles: identity service: admin, module_admin, physician, monitor;\n"
     "       registry: admin, physician, researcher, monitor.\n"
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
         {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
         {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
         {"stats", cmd_stats},     {"card", cmd_card},     {"consent", cmd_consent},
-        {"grants", cmd_grants},   {"alarms", cmd_alarms}};
+        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}};
     cli c;
     int opt;
 

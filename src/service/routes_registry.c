@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/csv_out.h"
 #include "../core/secret.h"
 #include "../crypto/psn_token.h"
 #include "service.h"
@@ -571,14 +572,6 @@ static void study_pseudonym(const uint8_t key[32], const char *kind, const char 
     mr_wipe(&st, sizeof st);
 }
 
-/* RFC 4180: quote (through libcsv) only the fields that need it */
-static void csv_field(FILE *fp, const char *s, size_t n)
-{
-    if (n > 0 && strcspn(s, ",\"\r\n") == n && s[0] != ' ' && s[n - 1] != ' ')
-        fwrite(s, 1, n, fp);
-    else
-        csv_fwrite(fp, s, n);
-}
 
 static void csv_value(FILE *fp, json_t *v)
 {
@@ -586,12 +579,12 @@ static void csv_value(FILE *fp, json_t *v)
     if (v == NULL || json_is_null(v))
         return;
     if (json_is_string(v)) {
-        csv_field(fp, json_string_value(v), json_string_length(v));
+        mr_csv_field(fp, json_string_value(v), json_string_length(v));
         return;
     }
     s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (s)
-        csv_field(fp, s, strlen(s));
+        mr_csv_field(fp, s, strlen(s));
     free(s);
 }
 
@@ -638,7 +631,7 @@ static int export_page(export_state *st)
         fputs("subject,record,version,recorded_on", fp);
         for (size_t f = 0; f < m->n_fields; f++) {
             fputc(',', fp);
-            csv_field(fp, m->fields[f].name, strlen(m->fields[f].name));
+            mr_csv_field(fp, m->fields[f].name, strlen(m->fields[f].name));
         }
         fputs("\r\n", fp);
         st->header_done = 1;

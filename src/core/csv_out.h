@@ -1,0 +1,10 @@
+/* Writing RFC 4180 fields: quoted (through libcsv) only when they need it. */
+#ifndef MR_CSV_OUT_H
+#define MR_CSV_OUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+void mr_csv_field(FILE *fp, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,226 @@
+/* The CSV tool's configuration: which module's identifiers make the PSN,
+ * how dates are treated, the restricted ZIP prefixes, and a role for every
+ * column. A column without a role is an error at run time, never a silent
+ * pass-through. */
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/secret.h"
+#include "csv_deid.h"
+
+/* The HIPAA Safe Harbor kinds (45 CFR 164.514(b)(2)(i)) and what happens to each. */
+static const struct { const char *kind; mr_csv_action action; } ROLES[] = {
+    {"identifier", MR_CSV_IDENTIFIER}, {"keep", MR_CSV_KEEP},
+    {"name", MR_CSV_REMOVE},           {"geography", MR_CSV_REMOVE}, {"zip", MR_CSV_ZIP},
+    {"date", MR_CSV_DATE},             {"age", MR_CSV_AGE},          {"phone", MR_CSV_REMOVE},
+    {"fax", MR_CSV_REMOVE},            {"email", MR_CSV_REMOVE},     {"ssn", MR_CSV_REMOVE},
+    {"mrn", MR_CSV_REMOVE},            {"health_plan", MR_CSV_REMOVE}, {"account", MR_CSV_REMOVE},
+    {"license", MR_CSV_REMOVE},        {"vehicle", MR_CSV_REMOVE},   {"device", MR_CSV_REMOVE},
+    {"url", MR_CSV_REMOVE},            {"ip", MR_CSV_REMOVE},        {"biometric", MR_CSV_REMOVE},
+    {"photo", MR_CSV_REMOVE},          {"other_id", MR_CSV_REMOVE},
+};
+
+typedef struct cfg_state {
+    mr_csv_config *c;
+    char *dir;
+    char *module_path, *zip_path;
+    char ident_names[MR_CSV_MAX_COLUMNS][MR_NAME_MAX + 1];
+    char err[256];
+} cfg_state;
+
+static int fail(cfg_state *st, const char *what, const char *v)
+{
+    snprintf(st->err, sizeof st->err, "%s '%.64s'", what, v);
+    return 0;
+}
+
+static char *resolve(const char *dir, const char *v)
+{
+    char *p = NULL;
+    if (v[0] == '/')
+        return strdup(v);
+    return asprintf(&p, "%s/%s", dir, v) < 0 ? NULL : p;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *v)
+{
+    cfg_state *st = user;
+    mr_csv_config *c = st->c;
+    if (!strcmp(section, "pseudonymize")) {
+        if (!strcmp(key, "module")) {
+            free(st->module_path);
+            return (st->module_path = resolve(st->dir, v)) != NULL;
+        }
+        if (!strcmp(key, "zip_restricted")) {
+            free(st->zip_path);
+            return (st->zip_path = resolve(st->dir, v)) != NULL;
+        }
+        if (!strcmp(key, "dates")) {
+            if (strcmp(v, "year") && strcmp(v, "shift"))
+                return fail(st, "dates must be year or shift, not", v);
+            c->date_shift = !strcmp(v, "shift");
+            return 1;
+        }
+        if (!strcmp(key, "slash_dates")) {
+            if (strcmp(v, "dmy") && strcmp(v, "mdy"))
+                return fail(st, "slash_dates must be dmy or mdy, not", v);
+            c->dates_mdy = !strcmp(v, "mdy");
+            return 1;
+        }
+        return fail(st, "unknown key in [pseudonymize]:", key);
+    }
+    if (!strcmp(section, "columns")) {
+        if (c->n_cols >= MR_CSV_MAX_COLUMNS)
+            return fail(st, "too many columns, at most 512, at", key);
+        for (size_t i = 0; i < c->n_cols; i++)
+            if (!strcmp(c->cols[i].name, key))
+                return fail(st, "column listed twice:", key);
+        char role[64] = "", ident[MR_NAME_MAX + 2] = "", extra[8] = "";
+        int n = sscanf(v, "%63s %65s %7s", role, ident, extra);
+        size_t r;
+        for (r = 0; r < sizeof ROLES / sizeof ROLES[0]; r++)
+            if (!strcmp(ROLES[r].kind, role))
+                break;
+        if (n < 1 || r == sizeof ROLES / sizeof ROLES[0])
+            return fail(st, "unknown role (see docs/deid.md):", v);
+        if ((ROLES[r].action == MR_CSV_IDENTIFIER) != (n == 2) || n > 2 || strlen(ident) > MR_NAME_MAX)
+            return fail(st, "write 'identifier NAME' for identifiers, and the role alone otherwise:", v);
+        mr_csv_column *col = &c->cols[c->n_cols];
+        if ((col->name = strdup(key)) == NULL)
+            return 0;
+        snprintf(col->kind, sizeof col->kind, "%s", role);
+        col->action = ROLES[r].action;
+        snprintf(st->ident_names[c->n_cols], sizeof st->ident_names[0], "%s", ident);
+        c->n_cols++;
+        return 1;
+    }
+    return fail(st, "unknown section", section);
+}
+
+static medreg_err load_zip3(mr_csv_config *c, const char *path, char **errmsg)
+{
+    char *text = NULL, *save = NULL;
+    size_t len = 0;
+    if (mr_file_read(path, 1 << 20, &text, &len) != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot read the restricted ZIP table", path) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    c->zip3 = calloc(lines, sizeof *c->zip3);
+    int line = 0;
+    for (char *l = strtok_r(text, "\n", &save); c->zip3 && l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        l[strcspn(l, "\r")] = 0;
+        if (line == 1 && !strcmp(l, "zip3"))
+            continue;
+        if (strlen(l) != 3 || strspn(l, "0123456789") != 3) {
+            if (asprintf(errmsg, "%s:%d: not a three-digit ZIP prefix: '%.16s'", path, line, l) < 0)
+                *errmsg = NULL;
+            free(text);
+            return MEDREG_ERR_CONFIG;
+        }
+        memcpy(c->zip3[c->n_zip3++], l, 4);
+    }
+    free(text);
+    return c->zip3 ? MEDREG_OK : MEDREG_ERR_NOMEM;
+}
+
+medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errmsg)
+{
+    medreg_err rc = MEDREG_ERR_CONFIG;
+    cfg_state st;
+    char *tmp = strdup(path);
+    FILE *fp = NULL;
+    *out = NULL;
+    *errmsg = NULL;
+    memset(&st, 0, sizeof st);
+    st.c = calloc(1, sizeof *st.c);
+    if (tmp == NULL || st.c == NULL || (st.dir = strdup(dirname(tmp))) == NULL ||
+        (st.c->path = strdup(path)) == NULL) {
+        rc = MEDREG_ERR_NOMEM;
+        goto out;
+    }
+    if ((fp = fopen(path, "r")) == NULL) {
+        if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    int line = ini_parse_file(fp, on_entry, &st);
+    if (line != 0) {
+        if (asprintf(errmsg, "%s:%d: %s", path, line, st.err[0] ? st.err : "syntax error") < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if (st.module_path == NULL || st.c->n_cols == 0) {
+        if (asprintf(errmsg, "%s: needs [pseudonymize] module = FILE and a [columns] section", path) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if ((rc = mr_module_load(st.module_path, &st.c->module, errmsg)) != MEDREG_OK)
+        goto out;
+    rc = MEDREG_ERR_CONFIG;
+    /* every identifier of the module, exactly once */
+    size_t filled = 0;
+    for (size_t i = 0; i < st.c->n_cols; i++) {
+        mr_csv_column *col = &st.c->cols[i];
+        if (col->action != MR_CSV_IDENTIFIER)
+            continue;
+        col->ident = mr_module_ident(st.c->module, st.ident_names[i]);
+        for (size_t j = 0; col->ident && j < i; j++)
+            if (st.c->cols[j].ident == col->ident)
+                col->ident = NULL;
+        if (col->ident == NULL) {
+            if (asprintf(errmsg, "%s: column '%s': '%s' is not an identifier of module %s, or is used twice", path,
+                         col->name, st.ident_names[i], st.c->module->name) < 0)
+                *errmsg = NULL;
+            goto out;
+        }
+        filled++;
+    }
+    if (filled != st.c->module->n_idents) {
+        if (asprintf(errmsg, "%s: module %s has %zu identifiers and the columns fill %zu: the PSN needs all of them",
+                     path, st.c->module->name, st.c->module->n_idents, filled) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < st.c->n_cols; i++)
+        if (st.c->cols[i].action == MR_CSV_ZIP && st.zip_path == NULL) {
+            if (asprintf(errmsg, "%s: a zip column needs [pseudonymize] zip_restricted = FILE (data/hipaa-restricted-zip3.csv)",
+                         path) < 0)
+                *errmsg = NULL;
+            goto out;
+        }
+    if (st.zip_path && (rc = load_zip3(st.c, st.zip_path, errmsg)) != MEDREG_OK)
+        goto out;
+    *out = st.c;
+    st.c = NULL;
+    rc = MEDREG_OK;
+out:
+    if (fp)
+        fclose(fp);
+    free(tmp);
+    free(st.dir);
+    free(st.module_path);
+    free(st.zip_path);
+    mr_csv_config_free(st.c);
+    return rc;
+}
+
+void mr_csv_config_free(mr_csv_config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n_cols; i++)
+        free(c->cols[i].name);
+    mr_module_free(c->module);
+    free(c->zip3);
+    free(c->path);
+    free(c);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# medreg pseudonymize csv through the real CLI: the example table with a BOM,
+# quoted newlines, several scripts and date forms, ragged rows, invalid UTF-8
+# and impossible dates; nothing identifying survives, output is deterministic,
+# and a broken input or configuration leaves no output at all.
+set -euo pipefail
+BIN=${MEDREG_BIN:?}; SRC=${MEDREG_SRC:?}
+MEDREG="$BIN/medreg"
+W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-deid.XXXXXX"); trap 'rm -rf "$W"' EXIT
+FAILS=0; CHECKS=0
+ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
+  if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
+cd "$W"
+mkdir -p examples/deid data
+cp "$SRC/examples/hip.ini" examples/; cp "$SRC/examples/deid/"* examples/deid/; cp "$SRC/data/"* data/
+"$MEDREG" key new hip.key >/dev/null
+T=examples/deid/hip-visits.ini
+expect 0 "the example table is pseudonymised" -- "$MEDREG" pseudonymize csv --config $T --key hip.key \
+  --in examples/deid/sample.csv --out out.csv
+grep -q "7 rows: 3 written" "$W/o" && ok "3 rows written, 4 rejected" || fail "counts: $(cat "$W/o")"
+[ "$(head -1 out.csv)" = $'psn,ZIP,Admission,Age,Side,Implant,Harris hip score\r' ] && ok "header: psn, then the kept columns" || fail "header $(head -1 out.csv)"
+for v in Müller MÜLLER Jürgen Bahnhofstr Meier "30 1234" jm@example MRN-0001 Παπαδόπουλος Γιώργος 1961 10115; do
+  grep -q -- "$v" out.csv && fail "'$v' survived" || ok "'$v' is gone"
+done
+p1=$(sed -n 2p out.csv | cut -d, -f1); p2=$(sed -n 3p out.csv | cut -d, -f1)
+[ "$p1" = "$p2" ] && [ ${#p1} = 64 ] && ok "the same patient typed two ways has one PSN" || fail "PSN linkage"
+d1=$(sed -n 2p out.csv | cut -d, -f3); d2=$(sed -n 3p out.csv | cut -d, -f3)
+[ "$d1" != 2021-05-04 ] && [ "$d2" != 2021-06-05 ] && ok "every date is shifted" || fail "an unshifted date"
+[ $(( ($(date -ud "$d2" +%s) - $(date -ud "$d1" +%s)) / 86400 )) = 32 ] && ok "the keyed date shift keeps the interval (32 days)" || fail "interval $d1 $d2"
+sed -n 4p out.csv | grep -q ',000,' && ok "a restricted ZIP prefix becomes 000" || fail "zip3 000"
+sed -n 2p out.csv | grep -q ',101,' && ok "other ZIP codes keep three digits" || fail "zip3"
+sed -n 4p out.csv | grep -q ',90+,' && ok "an age over 89 becomes 90+" || fail "90+"
+grep -q '"Corail, KA"' out.csv && ok "kept fields stay RFC 4180 quoted" || fail "quoting"
+[ "$(sed -n 2,5p out.csv.rejects.csv | cut -d, -f1 | tr '\n' ' ')" = "6 7 8 9 " ] && ok "rejects carry line numbers (a quoted newline counted)" || fail "reject lines: $(cat out.csv.rejects.csv)"
+grep -q "fewer fields" out.csv.rejects.csv && grep -q "UTF-8" out.csv.rejects.csv && grep -q "malformed identifier: Date of birth" out.csv.rejects.csv \
+  && ok "each reject says why" || fail "reasons"
+[ "$(jq .rejected out.csv.report.json)" = 4 ] && [ "$(jq '.columns[] | select(.column=="Phone") | .values_removed_or_changed' out.csv.report.json)" = 1 ] \
+  && ok "the report counts rows and actions per column" || fail "report"
+expect 0 "again, same input, key and configuration" -- "$MEDREG" pseudonymize csv --config $T --key hip.key \
+  --in examples/deid/sample.csv --out out2.csv
+cmp -s out.csv out2.csv && ok "byte-identical output" || fail "output differs between runs"
+"$MEDREG" key new other.key >/dev/null
+"$MEDREG" pseudonymize csv --config $T --key other.key --in examples/deid/sample.csv --out out3.csv >/dev/null
+[ "$(sed -n 2p out3.csv | cut -d, -f1)" != "$p1" ] && ok "another key, other pseudonyms" || fail "key independence"
+sed 's/^dates = shift/dates = year/' $T > examples/deid/year.ini
+"$MEDREG" pseudonymize csv --config examples/deid/year.ini --key hip.key --in examples/deid/sample.csv --out y.csv >/dev/null
+[ "$(sed -n 2p y.csv | cut -d, -f3)" = 2021 ] && ok "dates = year keeps the year only" || fail "year mode"
+
+# failures leave nothing behind
+printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,Harris hip score,Notes\r\n' > extra.csv
+expect 7 "a column without a role stops the run" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in extra.csv --out e.csv
+grep -q "Notes" "$W/e" && ok "the message names the column" || fail "message: $(cat "$W/e")"
+[ ! -e e.csv ] && [ ! -e e.csv.tmp ] && ok "no output file" || fail "output left behind"
+{ head -c 300 examples/deid/sample.csv; printf '\r\nLee,Ann,1950-01-01,"unterminated,10115\r\n'; } > broken.csv
+expect 4 "malformed CSV (an unterminated quote) stops the run" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in broken.csv --out b.csv
+[ ! -e b.csv ] && [ ! -e b.csv.tmp ] && ok "no half-written output" || fail "partial output"
+chmod 644 hip.key
+expect 7 "a module key others can read is refused" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in examples/deid/sample.csv --out k.csv
+chmod 600 hip.key
+sed 's/^Phone = phone/Phone = telephone/' $T > examples/deid/bad.ini
+expect 7 "an unknown role is refused with file and line" -- "$MEDREG" pseudonymize csv --config examples/deid/bad.ini --key hip.key --in examples/deid/sample.csv --out k.csv
+grep -q "bad.ini:16" "$W/e" && ok "the message names file and line" || fail "message: $(cat "$W/e")"
+echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+[ $FAILS -eq 0 ]
