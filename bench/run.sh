@@ -60,6 +60,25 @@ SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | a
   kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true; PIDS=()
 ) >> "$OUT"
 
+# The offline CSV tool against a straightforward Python csv + hmac script doing the same job.
+(
+  CSVW=$(mktemp -d); trap 'rm -rf "$CSVW"' EXIT
+  mkdir -p "$CSVW/bench/csv" "$CSVW/data"
+  cp "$SRC/bench/csv/"* "$CSVW/bench/csv/"; cp "$SRC/data/"* "$CSVW/data/"
+  cd "$CSVW/bench/csv"
+  "$BUILD/medreg" key new bench.key >/dev/null
+  ROWS=${BENCH_CSV_ROWS:-1000000}; PYROWS=$((ROWS / 10))
+  python3 generate.py "$ROWS" > in.csv
+  /usr/bin/time -f "%e %M" -o t.txt "$BUILD/medreg" pseudonymize csv --config bench-table.ini --key bench.key \
+    --in in.csv --out out.csv >/dev/null
+  read -r secs kib < t.txt
+  head -n $((PYROWS + 1)) in.csv > py.csv
+  /usr/bin/time -f "%e %M" -o p.txt python3 baseline.py bench.key < py.csv > py.out
+  read -r psecs pkib < p.txt
+  same=$(cmp -s py.out <(head -n $((PYROWS + 1)) out.csv) && echo "byte-identical" || echo "DIFFERENT")
+  echo "csv|CSV rows/s, $ROWS rows x 12 columns, 4 identifiers|$(awk "BEGIN{printf \"%.0f\", $ROWS/$secs}") $kib|$(awk "BEGIN{printf \"%.0f\", $PYROWS/$psecs}")|$same"
+) >> "$OUT"
+
 printf '\nmedreg benchmark (%s, %s cores, %ss per load run, mutual TLS with keep-alive)\n\n' "$(date -u +%F)" "$(nproc)" "$SECS"
 printf '%-58s %12s %9s %9s  %s\n' "measure" "value" "p50 ms" "p99 ms" "baseline / target"
 printf '%-58s %12s %9s %9s  %s\n' "-------" "-----" "------" "------" "-----------------"
@@ -75,6 +94,9 @@ while IFS='|' read -r kind name vals bound what; do
     reg) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; gPAS ~100/s, E-PIX ~9/s$errs" ;;
     batch) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 5000/s; latency is per batch$errs" ;;
     read) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "target >= 15000/s, p99 < 20 ms at 32$errs" ;;
+    csv) read -r rate kib <<<"$vals"
+      printf '%-58s %12s %9s %9s  %s\n' "$name" "$rate" "" "" \
+        "Python csv+hmac: $bound/s ($(awk "BEGIN{printf \"%.1f\", $rate/$bound}")x; target >= 20x and >= 1000000/s); outputs $what; peak RSS $((kib / 1024)) MiB" ;;
     health) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "mutual TLS + one trivial query: what any request costs at least$errs" ;;
     cenroll|creid) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
       "bound $bound/s ($what, openssl speed, $(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")%; target >= 70%, p99 < 30 ms$errs" ;;

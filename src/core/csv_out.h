@@ -6,5 +6,7 @@
 #include <stdio.h>
 
 void mr_csv_field(FILE *fp, const char *s, size_t n);
+/* The same into dst, which has room for 2n + 2 bytes; returns the bytes written. */
+size_t mr_csv_field_buf(char *dst, const char *s, size_t n);
 
 #endif

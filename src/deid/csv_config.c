@@ -79,8 +79,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
         for (size_t i = 0; i < c->n_cols; i++)
             if (!strcmp(c->cols[i].name, key))
                 return fail(st, "column listed twice:", key);
-        char role[64] = "", ident[MR_NAME_MAX + 2] = "", extra[8] = "";
-        int n = sscanf(v, "%63s %65s %7s", role, ident, extra);
+        /* "ROLE" or "identifier NAME" */
+        char buf[256], *save = NULL, role[64] = "", ident[MR_NAME_MAX + 2] = "";
+        int n = 0;
+        snprintf(buf, sizeof buf, "%s", v);
+        for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save), n++) {
+            if (n == 0)
+                snprintf(role, sizeof role, "%.63s", w);
+            else if (n == 1)
+                snprintf(ident, sizeof ident, "%.65s", w);
+        }
         size_t r;
         for (r = 0; r < sizeof ROLES / sizeof ROLES[0]; r++)
             if (!strcmp(ROLES[r].kind, role))
@@ -92,9 +100,9 @@ static int on_entry(void *user, const char *section, const char *key, const char
         mr_csv_column *col = &c->cols[c->n_cols];
         if ((col->name = strdup(key)) == NULL)
             return 0;
-        snprintf(col->kind, sizeof col->kind, "%s", role);
+        snprintf(col->kind, sizeof col->kind, "%s", ROLES[r].kind); /* a known role: short */
         col->action = ROLES[r].action;
-        snprintf(st->ident_names[c->n_cols], sizeof st->ident_names[0], "%s", ident);
+        memcpy(st->ident_names[c->n_cols], ident, strlen(ident) + 1); /* checked: at most MR_NAME_MAX */
         c->n_cols++;
         return 1;
     }

@@ -33,7 +33,9 @@ typedef struct pipe_state {
     medreg_err err;
     char *errmsg;
     char *row;  /* the output row being built */
-    size_t row_len;
+    size_t row_len, row_cap;
+    char *arena; /* the current row's fields, NUL-terminated one after another */
+    size_t arena_len, arena_cap;
 } pipe_state;
 
 static void on_field(void *data, size_t len, void *user)
@@ -51,13 +53,23 @@ static void on_field(void *data, size_t len, void *user)
     }
     for (size_t i = 0; i < len; i++) /* quoted newlines move the line count on */
         s->next_line += ((char *)data)[i] == '\n';
-    char *copy = malloc(len + 1);
-    if (copy == NULL) {
-        s->err = MEDREG_ERR_NOMEM;
-        return;
+    if (s->arena_len + len + 1 > s->arena_cap) {
+        size_t cap = (s->arena_len + len + 1) * 2;
+        char *a = realloc(s->arena, cap);
+        if (a == NULL) {
+            s->err = MEDREG_ERR_NOMEM;
+            return;
+        }
+        /* fields point into the arena: move them with it */
+        for (size_t i = 0; i < s->n; i++)
+            s->fields[i].p = a + (s->fields[i].p - s->arena);
+        s->arena = a;
+        s->arena_cap = cap;
     }
+    char *copy = s->arena + s->arena_len;
     memcpy(copy, data, len);
     copy[len] = 0;
+    s->arena_len += len + 1;
     s->fields[s->n].p = copy;
     s->fields[s->n].len = len;
     s->n++;
@@ -65,10 +77,8 @@ static void on_field(void *data, size_t len, void *user)
 
 static void clear_row(pipe_state *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        mr_wipe(s->fields[i].p, s->fields[i].len);
-        free(s->fields[i].p);
-    }
+    mr_wipe(s->arena, s->arena_len);
+    s->arena_len = 0;
     s->n = 0;
     s->too_long = 0;
 }
@@ -89,10 +99,12 @@ static int days_from_iso(const char *iso, time_t *t)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    if (strlen(iso) != 10 || sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+    /* medreg_normalize wrote YYYY-MM-DD */
+    if (strlen(iso) != 10 || iso[4] != '-' || iso[7] != '-')
         return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
+    tm.tm_year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0') - 1900;
+    tm.tm_mon = (iso[5] - '0') * 10 + (iso[6] - '0') - 1;
+    tm.tm_mday = (iso[8] - '0') * 10 + (iso[9] - '0');
     tm.tm_hour = 12; /* noon: no leap-second or boundary surprises */
     *t = timegm(&tm);
     return *t != (time_t)-1;
@@ -118,25 +130,18 @@ static long date_shift(const uint8_t key[32], const uint8_t psn[32])
 
 static int append(pipe_state *s, const char *p, size_t n, int comma)
 {
-    FILE *fp = NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    if ((fp = open_memstream(&buf, &len)) == NULL)
-        return 0;
-    if (comma)
-        fputc(',', fp);
-    mr_csv_field(fp, p, n);
-    if (fclose(fp) != 0)
-        return 0;
-    char *row = realloc(s->row, s->row_len + len + 1);
-    if (row == NULL) {
-        free(buf);
-        return 0;
+    size_t need = s->row_len + 2 * n + 4;
+    if (need > s->row_cap) {
+        size_t cap = need * 2;
+        char *row = realloc(s->row, cap);
+        if (row == NULL)
+            return 0;
+        s->row = row;
+        s->row_cap = cap;
     }
-    memcpy(row + s->row_len, buf, len);
-    s->row = row;
-    s->row_len += len;
-    free(buf);
+    if (comma)
+        s->row[s->row_len++] = ',';
+    s->row_len += mr_csv_field_buf(s->row + s->row_len, p, n);
     return 1;
 }
 
@@ -196,6 +201,7 @@ static void row(pipe_state *s)
     char psn_hex[2 * MEDREG_PSN_BYTES + 1];
     uint64_t changed[MR_CSV_MAX_COLUMNS];
     int ok = 0;
+    memset(changed, 0, cfg->n_cols * sizeof changed[0]);
 
     s->rep->rows++;
     if (s->too_long || s->n != s->n_header) {
@@ -227,7 +233,6 @@ static void row(pipe_state *s)
     }
     sodium_bin2hex(psn_hex, sizeof psn_hex, psn, sizeof psn);
     s->row_len = 0;
-    memset(changed, 0, sizeof changed);
     if (!append(s, psn_hex, 64, 0))
         goto nomem;
     for (size_t i = 0; i < s->n; i++) {
@@ -334,8 +339,6 @@ out:
             free(norm[k]);
         }
     mr_wipe(psn, sizeof psn);
-    if (s->row)
-        mr_wipe(s->row, s->row_len);
 }
 
 static void on_row(int c, void *user)
@@ -401,7 +404,10 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in
     }
     clear_row(&s);
     free(s.fields);
+    if (s.row)
+        mr_wipe(s.row, s.row_cap);
     free(s.row);
+    free(s.arena);
     csv_free(&p);
     *errmsg = s.errmsg;
     return s.err;
