@@ -1,8 +1,11 @@
-/* The CSV pipeline: libcsv parses, each complete row is checked and
- * transformed in memory, and only then written, whole. */
+/* The CSV pipeline. The calling thread parses (libcsv) into batches of
+ * rows; worker threads check and transform each row in memory; the calling
+ * thread writes the finished batches in input order, each row whole. So the
+ * output is the same bytes whatever the number of threads. */
 #include "csv_deid.h"
 
 #include <csv.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,87 +15,114 @@
 #include "../core/csv_out.h"
 #include "../core/secret.h"
 
+#define BATCH_ROWS 2048
+#define BATCH_BYTES (4u << 20)
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
 typedef struct field {
     char *p;
     size_t len;
 } field;
+
+typedef struct row_ref {
+    uint64_t line;
+    size_t first, n; /* fields[first .. first+n) of the batch */
+    int too_long;
+} row_ref;
+
+/* A batch: parsed rows in, transformed rows out. */
+typedef struct batch {
+    buf arena; /* the fields, NUL-terminated one after another */
+    size_t *off, *len;
+    size_t n_fields, fcap;
+    row_ref *rows;
+    size_t n_rows, rcap;
+    buf out, rej;
+    uint64_t rows_seen, written, rejected;
+    uint64_t changed[MR_CSV_MAX_COLUMNS];
+    medreg_err err;
+    int done;
+} batch;
+
+typedef struct pool pool;
 
 typedef struct pipe_state {
     const mr_csv_config *cfg;
     const uint8_t *key;
     FILE *out;
     mr_csv_report *rep;
-    field *fields;
-    size_t n, cap;
     size_t map[MR_CSV_MAX_COLUMNS]; /* header position -> configured column */
     size_t n_header;
     int header_done;
     uint64_t line, next_line; /* physical line where the current row starts, and the next */
     int pending_cr;
-    int too_long;
+    size_t row_first, row_n; /* the row being parsed, in cur */
+    int row_too_long;
+    batch *cur;
+    pool *pl;
     medreg_err err;
     char *errmsg;
-    char *row;  /* the output row being built */
-    size_t row_len, row_cap;
-    char *arena; /* the current row's fields, NUL-terminated one after another */
-    size_t arena_len, arena_cap;
 } pipe_state;
 
-static void on_field(void *data, size_t len, void *user)
+/* One row being transformed by a worker. */
+typedef struct row_ctx {
+    const mr_csv_config *cfg;
+    const uint8_t *key;
+    const size_t *map;
+    field *fields;
+    size_t n;
+    uint64_t line;
+    batch *b;
+    buf scratch;
+    medreg_err err;
+} row_ctx;
+
+static int buf_reserve(buf *b, size_t more)
 {
-    pipe_state *s = user;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 32;
-        field *f = cap <= MR_CSV_MAX_COLUMNS * 2 ? realloc(s->fields, cap * sizeof *f) : NULL;
-        if (f == NULL) {
-            s->too_long = 1; /* far more fields than any header: rejected below */
-            return;
-        }
-        s->fields = f;
-        s->cap = cap;
-    }
-    for (size_t i = 0; i < len; i++) /* quoted newlines move the line count on */
-        s->next_line += ((char *)data)[i] == '\n';
-    if (s->arena_len + len + 1 > s->arena_cap) {
-        size_t cap = (s->arena_len + len + 1) * 2;
-        char *a = realloc(s->arena, cap);
-        if (a == NULL) {
-            s->err = MEDREG_ERR_NOMEM;
-            return;
-        }
-        /* fields point into the arena: move them with it */
-        for (size_t i = 0; i < s->n; i++)
-            s->fields[i].p = a + (s->fields[i].p - s->arena);
-        s->arena = a;
-        s->arena_cap = cap;
-    }
-    char *copy = s->arena + s->arena_len;
-    memcpy(copy, data, len);
-    copy[len] = 0;
-    s->arena_len += len + 1;
-    s->fields[s->n].p = copy;
-    s->fields[s->n].len = len;
-    s->n++;
+    if (b->len + more <= b->cap)
+        return 1;
+    size_t cap = (b->len + more) * 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+        return 0;
+    b->p = p;
+    b->cap = cap;
+    return 1;
 }
 
-static void clear_row(pipe_state *s)
+static void buf_free(buf *b, int secret)
 {
-    mr_wipe(s->arena, s->arena_len);
-    s->arena_len = 0;
-    s->n = 0;
-    s->too_long = 0;
+    if (secret && b->p)
+        mr_wipe(b->p, b->cap);
+    free(b->p);
+    memset(b, 0, sizeof *b);
 }
 
-static void reject(pipe_state *s, const char *why, const char *column)
+static int append(buf *b, const char *p, size_t n, int comma)
 {
-    s->rep->rejected++;
-    if (s->rep->rejects) {
-        char reason[300];
-        snprintf(reason, sizeof reason, "%s%s%.200s", why, column ? ": " : "", column ? column : "");
-        fprintf(s->rep->rejects, "%llu,", (unsigned long long)s->line);
-        mr_csv_field(s->rep->rejects, reason, strlen(reason));
-        fputs("\r\n", s->rep->rejects);
-    }
+    if (!buf_reserve(b, 2 * n + 4))
+        return 0;
+    if (comma)
+        b->p[b->len++] = ',';
+    b->len += mr_csv_field_buf(b->p + b->len, p, n);
+    return 1;
+}
+
+static void reject(row_ctx *r, const char *why, const char *column)
+{
+    char reason[300], line[32];
+    r->b->rejected++;
+    snprintf(reason, sizeof reason, "%s%s%.200s", why, column ? ": " : "", column ? column : "");
+    snprintf(line, sizeof line, "%llu", (unsigned long long)r->line);
+    if (!append(&r->b->rej, line, strlen(line), 0) || !append(&r->b->rej, reason, strlen(reason), 1) ||
+        !buf_reserve(&r->b->rej, 2))
+        r->err = MEDREG_ERR_NOMEM;
+    else
+        memcpy(r->b->rej.p + r->b->rej.len, "\r\n", 2), r->b->rej.len += 2;
 }
 
 static int days_from_iso(const char *iso, time_t *t)
@@ -128,41 +158,345 @@ static long date_shift(const uint8_t key[32], const uint8_t psn[32])
     return d < 365 ? -(d + 1) : d - 364;
 }
 
-static int append(pipe_state *s, const char *p, size_t n, int comma)
+static void row(row_ctx *r)
 {
-    size_t need = s->row_len + 2 * n + 4;
-    if (need > s->row_cap) {
-        size_t cap = need * 2;
-        char *row = realloc(s->row, cap);
-        if (row == NULL)
-            return 0;
-        s->row = row;
-        s->row_cap = cap;
+    const mr_csv_config *cfg = r->cfg;
+    const mr_module *m = cfg->module;
+    medreg_psn_field pf[MR_MAX_IDENTIFIERS];
+    char *norm[MR_MAX_IDENTIFIERS] = {0};
+    uint8_t psn[MEDREG_PSN_BYTES];
+    char psn_hex[2 * MEDREG_PSN_BYTES + 1];
+    uint64_t changed[MR_CSV_MAX_COLUMNS];
+    memset(changed, 0, cfg->n_cols * sizeof changed[0]);
+
+    r->b->rows_seen++;
+    for (size_t i = 0; i < r->n; i++)
+        if (u8_check((const uint8_t *)r->fields[i].p, r->fields[i].len) != NULL ||
+            memchr(r->fields[i].p, 0, r->fields[i].len) != NULL) {
+            reject(r, "not valid UTF-8", cfg->cols[r->map[i]].name);
+            return;
+        }
+    /* identifiers, normalised as the identity service does, in the module's order */
+    for (size_t i = 0; i < r->n; i++) {
+        const mr_csv_column *col = &cfg->cols[r->map[i]];
+        if (col->action != MR_CSV_IDENTIFIER)
+            continue;
+        size_t k = (size_t)(col->ident - m->idents);
+        if (medreg_normalize(&col->ident->rule, r->fields[i].p, r->fields[i].len, &norm[k]) != MEDREG_OK) {
+            reject(r, r->fields[i].len ? "malformed identifier" : "missing identifier", col->name);
+            goto out;
+        }
+        pf[k].name = col->ident->name;
+        pf[k].value = norm[k];
     }
-    if (comma)
-        s->row[s->row_len++] = ',';
-    s->row_len += mr_csv_field_buf(s->row + s->row_len, p, n);
-    return 1;
+    if (medreg_psn_derive(r->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
+        r->err = MEDREG_ERR_CRYPTO;
+        goto out;
+    }
+    sodium_bin2hex(psn_hex, sizeof psn_hex, psn, sizeof psn);
+    r->scratch.len = 0;
+    if (!append(&r->scratch, psn_hex, 64, 0))
+        goto nomem;
+    for (size_t i = 0; i < r->n; i++) {
+        const mr_csv_column *col = &cfg->cols[r->map[i]];
+        const field *f = &r->fields[i];
+        char txt[32];
+        switch (col->action) {
+        case MR_CSV_KEEP:
+            if (!append(&r->scratch, f->p, f->len, 1))
+                goto nomem;
+            break;
+        case MR_CSV_IDENTIFIER:
+        case MR_CSV_REMOVE:
+            changed[r->map[i]] += f->len > 0;
+            break;
+        case MR_CSV_DATE: {
+            medreg_ident_rule dr = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE,
+                                    cfg->dates_mdy ? MEDREG_DATE_MDY : MEDREG_DATE_DMY};
+            char *iso = NULL;
+            time_t t;
+            if (f->len == 0) { /* an empty date stays empty */
+                if (!append(&r->scratch, "", 0, 1))
+                    goto nomem;
+                break;
+            }
+            if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !days_from_iso(iso, &t)) {
+                free(iso);
+                reject(r, "not a date", col->name);
+                goto out;
+            }
+            if (cfg->date_shift) {
+                struct tm tm;
+                t += (time_t)date_shift(r->key, psn) * 86400;
+                gmtime_r(&t, &tm);
+                strftime(txt, sizeof txt, "%Y-%m-%d", &tm);
+            } else {
+                snprintf(txt, sizeof txt, "%.4s", iso);
+            }
+            free(iso);
+            changed[r->map[i]]++;
+            if (!append(&r->scratch, txt, strlen(txt), 1))
+                goto nomem;
+            break;
+        }
+        case MR_CSV_AGE: {
+            char *end = NULL;
+            long age = f->len ? strtol(f->p, &end, 10) : 0;
+            if (f->len && (end == f->p || *end || age < 0 || age > 150)) {
+                reject(r, "not an age in years", col->name);
+                goto out;
+            }
+            if (f->len && age > 89) {
+                changed[r->map[i]]++;
+                if (!append(&r->scratch, "90+", 3, 1))
+                    goto nomem;
+            } else if (!append(&r->scratch, f->p, f->len, 1)) {
+                goto nomem;
+            }
+            break;
+        }
+        case MR_CSV_ZIP: {
+            if (f->len == 0) {
+                if (!append(&r->scratch, "", 0, 1))
+                    goto nomem;
+                break;
+            }
+            if (!((f->len == 5 && strspn(f->p, "0123456789") == 5) ||
+                  (f->len == 10 && strspn(f->p, "0123456789") == 5 && f->p[5] == '-' &&
+                   strspn(f->p + 6, "0123456789") == 4))) {
+                reject(r, "not a US ZIP code", col->name);
+                goto out;
+            }
+            memcpy(txt, f->p, 3);
+            txt[3] = 0;
+            for (size_t z = 0; z < cfg->n_zip3; z++)
+                if (!memcmp(cfg->zip3[z], txt, 3))
+                    memcpy(txt, "000", 3); /* 20,000 people or fewer */
+            changed[r->map[i]]++;
+            if (!append(&r->scratch, txt, 3, 1))
+                goto nomem;
+            break;
+        }
+        }
+    }
+    /* the whole row, or nothing */
+    if (!buf_reserve(&r->b->out, r->scratch.len + 2))
+        goto nomem;
+    memcpy(r->b->out.p + r->b->out.len, r->scratch.p, r->scratch.len);
+    memcpy(r->b->out.p + r->b->out.len + r->scratch.len, "\r\n", 2);
+    r->b->out.len += r->scratch.len + 2;
+    r->b->written++;
+    for (size_t c = 0; c < cfg->n_cols; c++)
+        r->b->changed[c] += changed[c];
+    goto out;
+nomem:
+    r->err = MEDREG_ERR_NOMEM;
+out:
+    for (size_t k = 0; k < MR_MAX_IDENTIFIERS; k++)
+        if (norm[k]) {
+            mr_wipe(norm[k], strlen(norm[k]));
+            free(norm[k]);
+        }
+    mr_wipe(psn, sizeof psn);
+    if (r->scratch.p)
+        mr_wipe(r->scratch.p, r->scratch.len);
+}
+
+/* Transform every row of a batch (a worker's job). */
+static void process(const pipe_state *s, batch *b)
+{
+    row_ctx r;
+    field f[MR_CSV_MAX_COLUMNS];
+    memset(&r, 0, sizeof r);
+    r.cfg = s->cfg;
+    r.key = s->key;
+    r.map = s->map;
+    r.b = b;
+    r.fields = f;
+    for (size_t i = 0; i < b->n_rows && r.err == MEDREG_OK; i++) {
+        const row_ref *rr = &b->rows[i];
+        r.line = rr->line;
+        if (rr->too_long || rr->n != s->n_header) {
+            b->rows_seen++;
+            reject(&r, rr->n < s->n_header ? "fewer fields than the header" : "more fields than the header", NULL);
+            continue;
+        }
+        for (size_t k = 0; k < rr->n; k++) {
+            f[k].p = b->arena.p + b->off[rr->first + k];
+            f[k].len = b->len[rr->first + k];
+        }
+        r.n = rr->n;
+        row(&r);
+    }
+    b->err = r.err;
+    buf_free(&r.scratch, 1);
+}
+
+/* The worker pool: batches in submission order; each finished batch is
+ * written by the parsing thread, oldest first. */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    batch **q; /* FIFO of submitted, unprocessed batches */
+    size_t qh, qn, qcap;
+    batch **inflight; /* submitted, not yet written: oldest first */
+    size_t ih, in, icap;
+    int stop;
+    const pipe_state *s;
+    pthread_t *threads;
+    size_t n_threads;
+};
+
+static void *worker(void *arg)
+{
+    pool *pl = arg;
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        while (pl->qn == 0 && !pl->stop)
+            pthread_cond_wait(&pl->work, &pl->mu);
+        if (pl->qn == 0)
+            break;
+        batch *b = pl->q[pl->qh];
+        pl->qh = (pl->qh + 1) % pl->qcap;
+        pl->qn--;
+        pthread_mutex_unlock(&pl->mu);
+        process(pl->s, b);
+        pthread_mutex_lock(&pl->mu);
+        b->done = 1;
+        pthread_cond_broadcast(&pl->done);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+static void batch_free(batch *b)
+{
+    if (b == NULL)
+        return;
+    buf_free(&b->arena, 1);
+    buf_free(&b->out, 0);
+    buf_free(&b->rej, 0);
+    free(b->off);
+    free(b->len);
+    free(b->rows);
+    free(b);
+}
+
+/* Write the oldest in-flight batch once it is done. */
+static void write_oldest(pipe_state *s)
+{
+    pool *pl = s->pl;
+    pthread_mutex_lock(&pl->mu);
+    batch *b = pl->inflight[pl->ih];
+    while (!b->done)
+        pthread_cond_wait(&pl->done, &pl->mu);
+    pl->ih = (pl->ih + 1) % pl->icap;
+    pl->in--;
+    pthread_mutex_unlock(&pl->mu);
+    mr_csv_report *rep = s->rep;
+    if (s->err == MEDREG_OK && b->err != MEDREG_OK)
+        s->err = b->err;
+    if (s->err == MEDREG_OK && b->out.len && fwrite(b->out.p, 1, b->out.len, s->out) != b->out.len)
+        s->err = MEDREG_ERR_IO;
+    if (s->err == MEDREG_OK && rep->rejects && b->rej.len &&
+        fwrite(b->rej.p, 1, b->rej.len, rep->rejects) != b->rej.len)
+        s->err = MEDREG_ERR_IO;
+    uint64_t before = rep->rows;
+    rep->rows += b->rows_seen;
+    rep->written += b->written;
+    rep->rejected += b->rejected;
+    for (size_t c = 0; c < s->cfg->n_cols; c++)
+        rep->changed[c] += b->changed[c];
+    if (rep->progress && rep->rows / 100000 != before / 100000)
+        rep->progress(rep->progress_ctx, rep->rows);
+    batch_free(b);
+}
+
+static void submit(pipe_state *s)
+{
+    pool *pl = s->pl;
+    batch *b = s->cur;
+    s->cur = NULL;
+    if (b == NULL || b->n_rows == 0) {
+        batch_free(b);
+        return;
+    }
+    if (pl->in == pl->icap)
+        write_oldest(s); /* bounded memory: wait for the oldest */
+    pthread_mutex_lock(&pl->mu);
+    pl->q[(pl->qh + pl->qn) % pl->qcap] = b;
+    pl->qn++;
+    pl->inflight[(pl->ih + pl->in) % pl->icap] = b;
+    pl->in++;
+    pthread_cond_signal(&pl->work);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+static batch *current(pipe_state *s)
+{
+    if (s->cur == NULL && (s->cur = calloc(1, sizeof *s->cur)) == NULL)
+        s->err = MEDREG_ERR_NOMEM;
+    return s->cur;
+}
+
+static void on_field(void *data, size_t len, void *user)
+{
+    pipe_state *s = user;
+    batch *b = current(s);
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < len; i++) /* quoted newlines move the line count on */
+        s->next_line += ((char *)data)[i] == '\n';
+    if (s->row_n >= MR_CSV_MAX_COLUMNS * 2) {
+        s->row_too_long = 1; /* far more fields than any header: rejected, not stored */
+        return;
+    }
+    if (b->n_fields == b->fcap) {
+        size_t cap = b->fcap ? b->fcap * 2 : 1024;
+        size_t *o = realloc(b->off, cap * sizeof *o), *l = o ? realloc(b->len, cap * sizeof *l) : NULL;
+        if (o)
+            b->off = o;
+        if (o == NULL || l == NULL) {
+            s->err = MEDREG_ERR_NOMEM;
+            return;
+        }
+        b->len = l;
+        b->fcap = cap;
+    }
+    if (!buf_reserve(&b->arena, len + 1)) {
+        s->err = MEDREG_ERR_NOMEM;
+        return;
+    }
+    memcpy(b->arena.p + b->arena.len, data, len);
+    b->arena.p[b->arena.len + len] = 0;
+    b->off[b->n_fields] = b->arena.len;
+    b->len[b->n_fields] = len;
+    b->arena.len += len + 1;
+    b->n_fields++;
+    s->row_n++;
 }
 
 static void header(pipe_state *s)
 {
     const mr_csv_config *cfg = s->cfg;
+    batch *b = s->cur;
     int seen[MR_CSV_MAX_COLUMNS] = {0};
+    buf line = {0};
     s->header_done = 1;
-    if (s->n > MR_CSV_MAX_COLUMNS) {
+    if (s->row_n > MR_CSV_MAX_COLUMNS || s->row_too_long) {
         s->err = MEDREG_ERR_TOOBIG;
         s->errmsg = strdup("the header has more than 512 columns");
         return;
     }
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->row_n; i++) {
+        const char *name = b->arena.p + b->off[s->row_first + i];
         size_t c;
         for (c = 0; c < cfg->n_cols; c++)
-            if (!strcmp(cfg->cols[c].name, s->fields[i].p))
+            if (!strcmp(cfg->cols[c].name, name))
                 break;
         if (c == cfg->n_cols || seen[c]) {
             s->err = MEDREG_ERR_CONFIG;
-            if (asprintf(&s->errmsg, "column '%.100s' of the input %s in %s", s->fields[i].p,
+            if (asprintf(&s->errmsg, "column '%.100s' of the input %s in %s", name,
                          c == cfg->n_cols ? "has no role" : "appears twice", cfg->path) < 0)
                 s->errmsg = NULL;
             return;
@@ -178,182 +512,50 @@ static void header(pipe_state *s)
                 s->errmsg = NULL;
             return;
         }
-    s->n_header = s->n;
+    s->n_header = s->row_n;
     /* the output header: psn, then what is kept, in input order */
-    s->row_len = 0;
-    int ok = append(s, "psn", 3, 0);
-    for (size_t i = 0; ok && i < s->n; i++) {
+    int ok = append(&line, "psn", 3, 0);
+    for (size_t i = 0; ok && i < s->row_n; i++) {
         mr_csv_action a = cfg->cols[s->map[i]].action;
         if (a == MR_CSV_KEEP || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
-            ok = append(s, s->fields[i].p, s->fields[i].len, 1);
+            ok = append(&line, b->arena.p + b->off[s->row_first + i], b->len[s->row_first + i], 1);
     }
-    if (!ok || fwrite(s->row, 1, s->row_len, s->out) != s->row_len || fputs("\r\n", s->out) == EOF)
+    if (!ok || fwrite(line.p, 1, line.len, s->out) != line.len || fputs("\r\n", s->out) == EOF)
         s->err = MEDREG_ERR_IO;
-}
-
-static void row(pipe_state *s)
-{
-    const mr_csv_config *cfg = s->cfg;
-    const mr_module *m = cfg->module;
-    medreg_psn_field pf[MR_MAX_IDENTIFIERS];
-    char *norm[MR_MAX_IDENTIFIERS] = {0};
-    uint8_t psn[MEDREG_PSN_BYTES];
-    char psn_hex[2 * MEDREG_PSN_BYTES + 1];
-    uint64_t changed[MR_CSV_MAX_COLUMNS];
-    int ok = 0;
-    memset(changed, 0, cfg->n_cols * sizeof changed[0]);
-
-    s->rep->rows++;
-    if (s->too_long || s->n != s->n_header) {
-        reject(s, s->n < s->n_header ? "fewer fields than the header" : "more fields than the header", NULL);
-        return;
-    }
-    for (size_t i = 0; i < s->n; i++)
-        if (u8_check((const uint8_t *)s->fields[i].p, s->fields[i].len) != NULL ||
-            memchr(s->fields[i].p, 0, s->fields[i].len) != NULL) {
-            reject(s, "not valid UTF-8", cfg->cols[s->map[i]].name);
-            return;
-        }
-    /* identifiers, normalised as the identity service does, in the module's order */
-    for (size_t i = 0; i < s->n; i++) {
-        const mr_csv_column *col = &cfg->cols[s->map[i]];
-        if (col->action != MR_CSV_IDENTIFIER)
-            continue;
-        size_t k = (size_t)(col->ident - m->idents);
-        if (medreg_normalize(&col->ident->rule, s->fields[i].p, s->fields[i].len, &norm[k]) != MEDREG_OK) {
-            reject(s, s->fields[i].len ? "malformed identifier" : "missing identifier", col->name);
-            goto out;
-        }
-        pf[k].name = col->ident->name;
-        pf[k].value = norm[k];
-    }
-    if (medreg_psn_derive(s->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
-        s->err = MEDREG_ERR_CRYPTO;
-        goto out;
-    }
-    sodium_bin2hex(psn_hex, sizeof psn_hex, psn, sizeof psn);
-    s->row_len = 0;
-    if (!append(s, psn_hex, 64, 0))
-        goto nomem;
-    for (size_t i = 0; i < s->n; i++) {
-        const mr_csv_column *col = &cfg->cols[s->map[i]];
-        const field *f = &s->fields[i];
-        char buf[32];
-        switch (col->action) {
-        case MR_CSV_KEEP:
-            if (!append(s, f->p, f->len, 1))
-                goto nomem;
-            break;
-        case MR_CSV_IDENTIFIER:
-        case MR_CSV_REMOVE:
-            changed[s->map[i]] += f->len > 0;
-            break;
-        case MR_CSV_DATE: {
-            medreg_ident_rule dr = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE,
-                                    cfg->dates_mdy ? MEDREG_DATE_MDY : MEDREG_DATE_DMY};
-            char *iso = NULL;
-            time_t t;
-            if (f->len == 0) { /* an empty date stays empty */
-                if (!append(s, "", 0, 1))
-                    goto nomem;
-                break;
-            }
-            if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !days_from_iso(iso, &t)) {
-                free(iso);
-                reject(s, "not a date", col->name);
-                goto out;
-            }
-            if (cfg->date_shift) {
-                struct tm tm;
-                t += (time_t)date_shift(s->key, psn) * 86400;
-                gmtime_r(&t, &tm);
-                strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-            } else {
-                snprintf(buf, sizeof buf, "%.4s", iso);
-            }
-            free(iso);
-            changed[s->map[i]]++;
-            if (!append(s, buf, strlen(buf), 1))
-                goto nomem;
-            break;
-        }
-        case MR_CSV_AGE: {
-            char *end = NULL;
-            long age = f->len ? strtol(f->p, &end, 10) : 0;
-            if (f->len && (end == f->p || *end || age < 0 || age > 150)) {
-                reject(s, "not an age in years", col->name);
-                goto out;
-            }
-            if (f->len && age > 89) {
-                changed[s->map[i]]++;
-                if (!append(s, "90+", 3, 1))
-                    goto nomem;
-            } else if (!append(s, f->p, f->len, 1)) {
-                goto nomem;
-            }
-            break;
-        }
-        case MR_CSV_ZIP: {
-            if (f->len == 0) {
-                if (!append(s, "", 0, 1))
-                    goto nomem;
-                break;
-            }
-            if (!((f->len == 5 && strspn(f->p, "0123456789") == 5) ||
-                  (f->len == 10 && strspn(f->p, "0123456789") == 5 && f->p[5] == '-' &&
-                   strspn(f->p + 6, "0123456789") == 4))) {
-                reject(s, "not a US ZIP code", col->name);
-                goto out;
-            }
-            memcpy(buf, f->p, 3);
-            buf[3] = 0;
-            for (size_t z = 0; z < cfg->n_zip3; z++)
-                if (!memcmp(cfg->zip3[z], buf, 3))
-                    memcpy(buf, "000", 3); /* 20,000 people or fewer */
-            changed[s->map[i]]++;
-            if (!append(s, buf, 3, 1))
-                goto nomem;
-            break;
-        }
-        }
-    }
-    /* the whole row, or nothing */
-    if (fwrite(s->row, 1, s->row_len, s->out) != s->row_len || fputs("\r\n", s->out) == EOF) {
-        s->err = MEDREG_ERR_IO;
-        goto out;
-    }
-    s->rep->written++;
-    if (s->rep->progress && s->rep->rows % 100000 == 0)
-        s->rep->progress(s->rep->progress_ctx, s->rep->rows);
-    for (size_t c = 0; c < cfg->n_cols; c++)
-        s->rep->changed[c] += changed[c];
-    ok = 1;
-    goto out;
-nomem:
-    s->err = MEDREG_ERR_NOMEM;
-out:
-    (void)ok;
-    for (size_t k = 0; k < MR_MAX_IDENTIFIERS; k++)
-        if (norm[k]) {
-            mr_wipe(norm[k], strlen(norm[k]));
-            free(norm[k]);
-        }
-    mr_wipe(psn, sizeof psn);
+    buf_free(&line, 0);
+    batch_free(s->cur); /* the header is not a data row */
+    s->cur = NULL;
 }
 
 static void on_row(int c, void *user)
 {
     pipe_state *s = user;
     /* line bookkeeping: a CR LF pair ends one line */
-    int lf_of_crlf = c == '\n' && s->n == 0 && s->pending_cr;
+    int lf_of_crlf = c == '\n' && s->row_n == 0 && !s->row_too_long && s->pending_cr;
     s->pending_cr = c == '\r';
-    if (s->err == MEDREG_OK && s->n > 0) {
-        if (!s->header_done)
+    if (s->err == MEDREG_OK && (s->row_n > 0 || s->row_too_long)) {
+        if (!s->header_done) {
             header(s);
-        else
-            row(s);
+        } else if (current(s) != NULL) {
+            batch *b = s->cur;
+            if (b->n_rows == b->rcap) {
+                size_t cap = b->rcap ? b->rcap * 2 : 256;
+                row_ref *r = realloc(b->rows, cap * sizeof *r);
+                if (r == NULL) {
+                    s->err = MEDREG_ERR_NOMEM;
+                    return;
+                }
+                b->rows = r;
+                b->rcap = cap;
+            }
+            b->rows[b->n_rows++] = (row_ref){s->line, s->row_first, s->row_n, s->row_too_long};
+            if (b->n_rows >= BATCH_ROWS || b->arena.len >= BATCH_BYTES)
+                submit(s);
+        }
     }
-    clear_row(s);
+    s->row_first = s->cur ? s->cur->n_fields : 0;
+    s->row_n = 0;
+    s->row_too_long = 0;
     if (!lf_of_crlf)
         s->next_line++;
     s->line = s->next_line;
@@ -364,26 +566,49 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in
 {
     struct csv_parser p;
     pipe_state s;
-    char buf[65536];
+    pool pl;
+    char data[65536];
     size_t n;
     int first = 1;
 
     *errmsg = NULL;
     memset(&s, 0, sizeof s);
+    memset(&pl, 0, sizeof pl);
     s.cfg = cfg;
     s.key = key;
     s.out = out;
     s.rep = rep;
     s.line = s.next_line = 1;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0)
+    s.pl = &pl;
+    pl.s = &s;
+    pl.n_threads = rep->threads ? rep->threads : 1;
+    pl.qcap = pl.icap = 2 * pl.n_threads + 2;
+    pl.q = calloc(pl.qcap, sizeof *pl.q);
+    pl.inflight = calloc(pl.icap, sizeof *pl.inflight);
+    pl.threads = calloc(pl.n_threads, sizeof *pl.threads);
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.work, NULL);
+    pthread_cond_init(&pl.done, NULL);
+    if (pl.q == NULL || pl.inflight == NULL || pl.threads == NULL ||
+        csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+        free(pl.q);
+        free(pl.inflight);
+        free(pl.threads);
         return MEDREG_ERR_NOMEM;
+    }
+    size_t started = 0;
+    for (; started < pl.n_threads; started++)
+        if (pthread_create(&pl.threads[started], NULL, worker, &pl) != 0)
+            break;
+    if (started == 0)
+        s.err = MEDREG_ERR_NOMEM;
     csv_set_blk_size(&p, 4096);
-    while (s.err == MEDREG_OK && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+    while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
         size_t off = 0;
-        if (first && n >= 3 && (uint8_t)buf[0] == 0xEF && (uint8_t)buf[1] == 0xBB && (uint8_t)buf[2] == 0xBF)
+        if (first && n >= 3 && (uint8_t)data[0] == 0xEF && (uint8_t)data[1] == 0xBB && (uint8_t)data[2] == 0xBF)
             off = 3; /* a UTF-8 byte order mark is not data */
         first = 0;
-        if (csv_parse(&p, buf + off, n - off, on_field, on_row, &s) != n - off && s.err == MEDREG_OK) {
+        if (csv_parse(&p, data + off, n - off, on_field, on_row, &s) != n - off && s.err == MEDREG_OK) {
             s.err = MEDREG_ERR_INVALID;
             if (asprintf(&s.errmsg, "line %llu: %s (the input is not RFC 4180 CSV; nothing after this was read)",
                          (unsigned long long)s.next_line, csv_strerror(csv_error(&p))) < 0)
@@ -402,12 +627,23 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in
         s.err = MEDREG_ERR_INVALID;
         s.errmsg = strdup("the input is empty: it needs at least a header row");
     }
-    clear_row(&s);
-    free(s.fields);
-    if (s.row)
-        mr_wipe(s.row, s.row_cap);
-    free(s.row);
-    free(s.arena);
+    if (s.err == MEDREG_OK)
+        submit(&s);
+    while (pl.in > 0)
+        write_oldest(&s); /* after an error: only to collect the batches */
+    pthread_mutex_lock(&pl.mu);
+    pl.stop = 1;
+    pthread_cond_broadcast(&pl.work);
+    pthread_mutex_unlock(&pl.mu);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(pl.threads[i], NULL);
+    batch_free(s.cur);
+    free(pl.q);
+    free(pl.inflight);
+    free(pl.threads);
+    pthread_mutex_destroy(&pl.mu);
+    pthread_cond_destroy(&pl.work);
+    pthread_cond_destroy(&pl.done);
     csv_free(&p);
     *errmsg = s.errmsg;
     return s.err;

@@ -41,6 +41,30 @@ grep -q "fewer fields" out.csv.rejects.csv && grep -q "UTF-8" out.csv.rejects.cs
 expect 0 "again, same input, key and configuration" -- "$MEDREG" pseudonymize csv --config $T --key hip.key \
   --in examples/deid/sample.csv --out out2.csv
 cmp -s out.csv out2.csv && ok "byte-identical output" || fail "output differs between runs"
+# a bigger table through one and through four workers: the same bytes
+python3 "$SRC/bench/csv/generate.py" 30000 > big.csv
+cat > big.ini <<EOI
+[pseudonymize]
+module = $SRC/bench/csv/bench-module.ini
+dates = shift
+zip_restricted = data/hipaa-restricted-zip3.csv
+[columns]
+family = identifier family_name
+given = identifier given_name
+dob = identifier birth_date
+insurance = identifier insurance_number
+zip = zip
+admission = date
+age = age
+phone = phone
+email = email
+side = keep
+implant = keep
+score = keep
+EOI
+expect 0 "30,000 rows with one worker" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b1.csv --threads 1
+expect 0 "and with four" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b4.csv --threads 4
+cmp -s b1.csv b4.csv && [ "$(wc -l < b4.csv)" = 30001 ] && ok "the same bytes whatever the number of threads" || fail "threads change the output"
 "$MEDREG" key new other.key >/dev/null
 "$MEDREG" pseudonymize csv --config $T --key other.key --in examples/deid/sample.csv --out out3.csv >/dev/null
 [ "$(sed -n 2p out3.csv | cut -d, -f1)" != "$p1" ] && ok "another key, other pseudonyms" || fail "key independence"
