@@ -13,6 +13,10 @@
 #include "../core/safety.h"
 #include "../core/secret.h"
 
+/* Internal, for test_normalize: the name rule, with or without the ASCII
+ * fast path. */
+medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii_fast, char **out);
+
 static void free_wiped(uint8_t *p, size_t len)
 {
     mr_wipe(p, len);
@@ -21,16 +25,29 @@ static void free_wiped(uint8_t *p, size_t len)
 
 /* Person names: NFKD, drop combining marks (diacritics), drop punctuation,
  * full case folding, whitespace collapsed to one ASCII space, trimmed, NFC. */
-static medreg_err normalize_name(const uint8_t *in, size_t in_len, char **out)
+medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii_fast, char **out)
 {
     medreg_err rc = MEDREG_OK;
     uint8_t *folded = NULL, *nfc = NULL, *buf = NULL;
     size_t folded_len = 0, nfc_len = 0, n = 0;
     const uint8_t *p, *end;
-    int pending_space = 0;
+    int pending_space = 0, ascii = ascii_fast;
 
-    /* case-fold with NFKD output: decomposes compatibility forms and accents */
-    folded = u8_casefold(in, in_len, NULL, UNINORM_NFKD, NULL, &folded_len);
+    for (size_t i = 0; ascii && i < in_len; i++)
+        ascii = in[i] < 0x80;
+    if (ascii) {
+        /* ASCII is its own NFKD and NFC, and its case folding is A-Z to a-z:
+         * the same result without libunistring's transforms (test_normalize
+         * compares both paths over all of ASCII) */
+        folded = malloc(in_len ? in_len : 1);
+        ENSURE(folded != NULL, MEDREG_ERR_NOMEM);
+        for (size_t i = 0; i < in_len; i++)
+            folded[i] = in[i] >= 'A' && in[i] <= 'Z' ? (uint8_t)(in[i] + 32) : in[i];
+        folded_len = in_len;
+    } else {
+        /* case-fold with NFKD output: decomposes compatibility forms and accents */
+        folded = u8_casefold(in, in_len, NULL, UNINORM_NFKD, NULL, &folded_len);
+    }
     ENSURE(folded != NULL, MEDREG_ERR_INVALID);
     buf = malloc(folded_len + 1);
     ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
@@ -66,6 +83,13 @@ static medreg_err normalize_name(const uint8_t *in, size_t in_len, char **out)
         p += l;
     }
     ENSURE(n > 0, MEDREG_ERR_INVALID);
+    if (ascii) {
+        *out = malloc(n + 1);
+        ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
+        memcpy(*out, buf, n);
+        (*out)[n] = 0;
+        goto out;
+    }
     nfc = u8_normalize(UNINORM_NFC, buf, n, NULL, &nfc_len);
     ENSURE(nfc != NULL, MEDREG_ERR_NOMEM);
     *out = malloc(nfc_len + 1);
@@ -285,7 +309,7 @@ medreg_err medreg_normalize(const medreg_ident_rule *rule, const char *in, size_
     if (u8_check((const uint8_t *)in, in_len) != NULL || memchr(in, 0, in_len) != NULL)
         return MEDREG_ERR_INVALID;
     switch (rule->kind) {
-    case MEDREG_IDENT_NAME: return normalize_name((const uint8_t *)in, in_len, out);
+    case MEDREG_IDENT_NAME: return mr_normalize_name_unicode((const uint8_t *)in, in_len, 1, out);
     case MEDREG_IDENT_DATE: return normalize_date(rule, in, in_len, out);
     case MEDREG_IDENT_CODE: return normalize_code(rule, in, in_len, out);
     }
