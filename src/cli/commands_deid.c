@@ -14,10 +14,25 @@
 #include "../deid/csv_deid.h"
 #include "cli.h"
 
+typedef struct progress {
+    const mr_csv_report *rep;
+    uint64_t size; /* of the input, 0 when unknown (a pipe) */
+} progress;
+
 static void show_progress(void *ctx, uint64_t rows)
 {
-    (void)ctx;
-    fprintf(stderr, "\r  %llu rows", (unsigned long long)rows);
+    const progress *p = ctx;
+    if (p->size == 0) {
+        fprintf(stderr, "\r  %llu rows", (unsigned long long)rows);
+        return;
+    }
+    /* the bytes read run a few batches ahead of the rows written */
+    int pct = (int)(100 * (p->rep->bytes_in > p->size ? p->size : p->rep->bytes_in) / p->size);
+    char bar[41];
+    memset(bar, '#', (size_t)(pct * 40 / 100));
+    memset(bar + pct * 40 / 100, ' ', (size_t)(40 - pct * 40 / 100));
+    bar[40] = 0;
+    fprintf(stderr, "\r  [%s] %3d%%  %llu rows", bar, pct, (unsigned long long)rows);
 }
 
 static FILE *create(const char *path, int mode)
@@ -115,8 +130,12 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     fputs("line,reason\r\n", rej);
     rep->rejects = rej;
     rep->threads = (unsigned)threads;
-    if (isatty(STDERR_FILENO))
+    struct stat st;
+    progress prog = {rep, fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0};
+    if (isatty(STDERR_FILENO)) {
         rep->progress = show_progress;
+        rep->progress_ctx = &prog;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     medreg_err rc = mr_csv_deid(cfg, key, in, out, rep, &err);

@@ -605,6 +605,7 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in
     csv_set_blk_size(&p, 4096);
     while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
         size_t off = 0;
+        rep->bytes_in += n;
         if (first && n >= 3 && (uint8_t)data[0] == 0xEF && (uint8_t)data[1] == 0xBB && (uint8_t)data[2] == 0xBF)
             off = 3; /* a UTF-8 byte order mark is not data */
         first = 0;
