@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ini_file.h"
 #include "module.h"
 
 typedef struct cfg_state {
@@ -237,7 +238,6 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     medreg_err rc = MEDREG_ERR_CONFIG;
     cfg_state st;
     char *tmp = NULL;
-    FILE *fp = NULL;
 
     *out = NULL;
     *errmsg = NULL;
@@ -260,18 +260,8 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c->grant_max_days = 3650;
     st.c->alarm_idle_s = 30 * 86400;
     st.c->alarm_replacements_max = 3;
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
-            *errmsg = NULL;
+    if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
-    }
-    int line = ini_parse_file(fp, on_entry, &st);
-    if (line != 0) {
-        if (asprintf(errmsg, "%s:%d: %s", path, line, st.err[0] ? st.err : "syntax error") < 0)
-            *errmsg = NULL;
-        goto out;
-    }
     if (role_override != MR_ROLE_NONE) {
         if (st.c->role != MR_ROLE_NONE && st.c->role != role_override) {
             if (asprintf(errmsg, "%s: [service] role is %s but --role says %s", path,
@@ -293,8 +283,6 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c = NULL;
     rc = MEDREG_OK;
 out:
-    if (fp)
-        fclose(fp);
     free(tmp);
     free(st.dir);
     mr_service_config_free(st.c);

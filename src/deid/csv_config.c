@@ -2,13 +2,13 @@
  * how dates are treated, the restricted ZIP prefixes, and a role for every
  * column. A column without a role is an error at run time, never a silent
  * pass-through. */
-#include <errno.h>
 #include <ini.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/ini_file.h"
 #include "../core/secret.h"
 #include "csv_deid.h"
 
@@ -145,7 +145,6 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     medreg_err rc = MEDREG_ERR_CONFIG;
     cfg_state st;
     char *tmp = strdup(path);
-    FILE *fp = NULL;
     *out = NULL;
     *errmsg = NULL;
     memset(&st, 0, sizeof st);
@@ -155,17 +154,8 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
-    if ((fp = fopen(path, "r")) == NULL) {
-        if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
-            *errmsg = NULL;
+    if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
-    }
-    int line = ini_parse_file(fp, on_entry, &st);
-    if (line != 0) {
-        if (asprintf(errmsg, "%s:%d: %s", path, line, st.err[0] ? st.err : "syntax error") < 0)
-            *errmsg = NULL;
-        goto out;
-    }
     if (st.module_path == NULL || st.c->n_cols == 0) {
         if (asprintf(errmsg, "%s: needs [pseudonymize] module = FILE and a [columns] section", path) < 0)
             *errmsg = NULL;
@@ -211,8 +201,6 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     st.c = NULL;
     rc = MEDREG_OK;
 out:
-    if (fp)
-        fclose(fp);
     free(tmp);
     free(st.dir);
     free(st.module_path);

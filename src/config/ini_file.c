@@ -1,0 +1,23 @@
+#include "ini_file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err, char **errmsg)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        if (asprintf(errmsg, "%s: %s", path, strerror(errno)) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    int line = ini_parse_file(fp, handler, user);
+    fclose(fp);
+    if (line != 0) {
+        if (asprintf(errmsg, "%s:%d: %s", path, line, err[0] ? err : "syntax error") < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    return MEDREG_OK;
+}

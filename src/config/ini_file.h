@@ -1,0 +1,16 @@
+/* Reading an INI file through inih with one error shape: "FILE: cause" when
+ * it cannot be opened, "FILE:LINE: problem" when a line is refused. */
+#ifndef MR_INI_FILE_H
+#define MR_INI_FILE_H
+
+#include <ini.h>
+
+#include "../core/safety.h"
+
+/* Parse path with handler; a handler that refuses a line writes why into
+ * err (read once parsing stops). MEDREG_ERR_CONFIG with *errmsg (malloc'ed)
+ * on failure. */
+MR_MUST_CHECK medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err,
+                                      char **errmsg);
+
+#endif
