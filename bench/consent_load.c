@@ -233,9 +233,9 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--patient-card")) o.patient = v;
         else if (!strcmp(a, "--physician-card")) o.physician = v;
         else if (!strcmp(a, "--mode")) o.mode = v;
-        else if (!strcmp(a, "--threads")) o.threads = atoi(v);
+        else if (!strcmp(a, "--threads")) o.threads = (int)strtol(v, NULL, 10);
         else if (!strcmp(a, "--seconds")) o.seconds = atof(v);
-        else if (!strcmp(a, "--prepare")) o.prepare = atoi(v);
+        else if (!strcmp(a, "--prepare")) o.prepare = (int)strtol(v, NULL, 10);
     }
     if (!o.identity || !o.registry || !o.cert || !o.key || !o.cacert || !o.patient || !o.physician ||
         o.threads < 1 || o.threads > 256 || o.prepare < 1 || o.prepare > 1000 || sodium_init() < 0) {

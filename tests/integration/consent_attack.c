@@ -39,9 +39,12 @@ static void remove_card(const consent_tamper *t)
     (void)t;
     char conf[4096] = "", dir[4096] = "", cmd[8300];
     FILE *fp = fopen(getenv("SOFTHSM2_CONF"), "r");
+    static const char key[] = "directories.tokendir = ";
     while (fp && fgets(conf, sizeof conf, fp))
-        if (sscanf(conf, "directories.tokendir = %4095s", dir) == 1)
+        if (strncmp(conf, key, sizeof key - 1) == 0) {
+            snprintf(dir, sizeof dir, "%.*s", (int)strcspn(conf + sizeof key - 1, " \t\r\n"), conf + sizeof key - 1);
             break;
+        }
     if (fp)
         fclose(fp);
     snprintf(cmd, sizeof cmd, "grep -l -a -F '%s' '%s'/*/token.object | xargs -r -n1 dirname | xargs -r rm -rf",
@@ -132,7 +135,7 @@ int main(int argc, char **argv)
         case 'p': a.patient = optarg; break;
         case 'd': a.physician = optarg; break;
         case 'x': a.exclude = optarg; break;
-        case 'n': a.days = atol(optarg); break;
+        case 'n': a.days = strtol(optarg, NULL, 10); break;
         case 't': tamper = optarg; break;
         case 'k': save_k = optarg; break;
         case 's': save_answer = optarg; break;

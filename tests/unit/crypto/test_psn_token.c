@@ -30,8 +30,8 @@ int main(void)
     CHECK(mr_psn_token_key_identity(sign_sk, low_order, k_other) != MEDREG_OK);
 
     memset(&t, 0, sizeof t);
-    strcpy(t.module, "hip");
-    strcpy(t.internal_id, "ABCD-EFGH-IJKL-M");
+    snprintf(t.module, sizeof t.module, "%s", "hip");
+    snprintf(t.internal_id, sizeof t.internal_id, "%s", "ABCD-EFGH-IJKL-M");
     memset(t.physician, 0xab, sizeof t.physician);
     t.key_id = 7;
     memset(t.psn, 0x5a, sizeof t.psn);
