@@ -3,16 +3,9 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "latency.h"
 #include "medreg/pseudonym.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 int main(void)
 {
@@ -35,15 +28,15 @@ int main(void)
     }
     const long iters = 300000;
     unsigned int len;
-    double t0 = now();
+    double t0 = lat_now();
     for (long i = 0; i < iters; i++)
         HMAC(EVP_sha256(), key, 32, msg, n, psn, &len);
-    double hmac_rate = (double)iters / (now() - t0);
-    t0 = now();
+    double hmac_rate = (double)iters / (lat_now() - t0);
+    t0 = lat_now();
     for (long i = 0; i < iters; i++)
         if (medreg_psn_derive(key, 1, "hip", f, 3, psn) != MEDREG_OK)
             return 1;
-    double psn_rate = (double)iters / (now() - t0);
+    double psn_rate = (double)iters / (lat_now() - t0);
     printf("%.0f %.0f\n", psn_rate, hmac_rate);
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "latency.h"
+
 typedef struct opts {
     const char *url, *cert, *key, *cacert, *mode, *record;
     int threads, batch;
@@ -22,17 +24,9 @@ typedef struct opts {
 typedef struct worker {
     const opts *o;
     int id;
-    double *lat;
-    size_t n, cap;
+    lat_log lat;
     long errors, items;
 } worker;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static size_t discard(char *p, size_t s, size_t n, void *u)
 {
@@ -73,8 +67,8 @@ static void *run(void *arg)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    double end = now() + o->seconds;
-    while (now() < end) {
+    double end = lat_now() + o->seconds;
+    while (lat_now() < end) {
         if (!is_get) {
             char p[256];
             size_t off = 0;
@@ -91,7 +85,7 @@ static void *run(void *arg)
             }
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         }
-        double t0 = now();
+        double t0 = lat_now();
         CURLcode rc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -99,23 +93,13 @@ static void *run(void *arg)
             w->errors++;
             continue;
         }
-        if (w->n == w->cap) {
-            w->cap = w->cap ? w->cap * 2 : 4096;
-            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
-        }
-        w->lat[w->n++] = now() - t0;
+        lat_add(&w->lat, lat_now() - t0);
         w->items += !strcmp(o->mode, "batch") ? o->batch : 1;
     }
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
     free(body);
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -144,32 +128,22 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     worker *w = calloc((size_t)o.threads, sizeof *w);
     pthread_t *t = calloc((size_t)o.threads, sizeof *t);
-    double t0 = now();
+    double t0 = lat_now();
     for (int i = 0; i < o.threads; i++) {
         w[i].o = &o;
         w[i].id = i + (int)(time(NULL) % 100000) * 1000;
         pthread_create(&t[i], NULL, run, &w[i]);
     }
-    size_t total = 0;
     long errors = 0, items = 0;
+    lat_log **logs = calloc((size_t)o.threads, sizeof *logs);
     for (int i = 0; i < o.threads; i++) {
         pthread_join(t[i], NULL);
-        total += w[i].n;
         errors += w[i].errors;
         items += w[i].items;
+        logs[i] = &w[i].lat;
     }
-    double elapsed = now() - t0;
-    double *all = malloc((total ? total : 1) * sizeof *all);
-    size_t k = 0;
-    for (int i = 0; i < o.threads; i++) {
-        memcpy(all + k, w[i].lat, w[i].n * sizeof *all);
-        k += w[i].n;
-        free(w[i].lat);
-    }
-    qsort(all, total, sizeof *all, cmp);
-    double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
-    printf("%.0f %.2f %.2f %ld\n", (double)items / elapsed, p50 * 1000, p99 * 1000, errors);
-    free(all);
+    lat_report(logs, (size_t)o.threads, (double)items, lat_now() - t0, errors);
+    free(logs);
     free(w);
     free(t);
     curl_global_cleanup();

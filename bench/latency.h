@@ -1,0 +1,19 @@
+/* What the load generators share: a monotonic clock, per-thread latency
+ * logs, and the one output line "rate/s p50_ms p99_ms errors". */
+#ifndef MR_BENCH_LATENCY_H
+#define MR_BENCH_LATENCY_H
+
+#include <stddef.h>
+
+typedef struct lat_log {
+    double *v; /* seconds */
+    size_t n, cap;
+} lat_log;
+
+double lat_now(void);
+void lat_add(lat_log *l, double seconds);
+/* Merge the logs (freeing them) and print items/elapsed, the p50 and p99
+ * of every logged latency in milliseconds, and errors. */
+void lat_report(lat_log *const *logs, size_t n_logs, double items, double elapsed, long errors);
+
+#endif
