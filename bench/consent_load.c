@@ -23,6 +23,7 @@
 #include "../src/core/encode.h"
 #include "../src/crypto/hybrid.h"
 #include "../src/pki/pki.h"
+#include "latency.h"
 
 typedef struct opts {
     const char *identity, *registry, *cert, *key, *cacert, *patient, *physician, *mode;
@@ -40,17 +41,9 @@ typedef struct worker {
     char *buf;
     size_t len;
     json_t *tokens; /* prepared [{internal_id, psn_token}] */
-    double *lat;
-    size_t n, cap;
+    lat_log lat;
     long errors;
 } worker;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static size_t collect(char *p, size_t s, size_t n, void *u)
 {
@@ -128,7 +121,7 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
         uint8_t k2[MR_HYBRID_MAX];
         size_t kl = 0;
         if (e == NULL ||
-            sodium_base642bin(k2, sizeof k2, e, strlen(e), NULL, &kl, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            !mr_unbase64(e, strlen(e), k2, sizeof k2, &kl) ||
             mr_consent_client_open(o->pcard, k2, kl, k) != MEDREG_OK)
             goto out;
     }
@@ -178,9 +171,9 @@ static void *run(void *arg)
         if (round_trip(w, "enroll", own, json_string_value(json_object_get(p, "psn_token")), pem) != 0)
             own = NULL;
     }
-    double end = now() + o->seconds;
-    while (now() < end) {
-        double t0 = now();
+    double end = lat_now() + o->seconds;
+    while (lat_now() < end) {
+        double t0 = lat_now();
         int rc;
         if (own) {
             rc = round_trip(w, "consent", own, NULL, pem);
@@ -193,20 +186,10 @@ static void *run(void *arg)
         }
         if (rc != 0)
             continue;
-        if (w->n == w->cap) {
-            w->cap = w->cap ? w->cap * 2 : 4096;
-            w->lat = realloc(w->lat, w->cap * sizeof *w->lat);
-        }
-        w->lat[w->n++] = now() - t0;
+        lat_add(&w->lat, lat_now() - t0);
     }
     free(pem);
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static mr_token *card(const char *path)
@@ -257,13 +240,11 @@ int main(int argc, char **argv)
     /* the registry's consent key, and patients for every thread */
     json_t *key = call(&w[0], o.registry, "/v1/consent/key", NULL);
     const char *pem = json_string_value(json_object_get(key, "cert"));
-    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    X509 *crt = pem ? mr_cert_from_pem(pem, strlen(pem)) : NULL;
     o.reg = crt ? X509_get_pubkey(crt) : NULL;
     const char *oaep = json_string_value(json_object_get(key, "oaep"));
     o.reg_oaep = oaep && !strcmp(oaep, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1;
     X509_free(crt);
-    BIO_free(b);
     json_decref(key);
     if (o.reg == NULL)
         return 1;
@@ -290,24 +271,19 @@ int main(int argc, char **argv)
             json_decref(r);
         }
     }
-    double t0 = now();
+    double t0 = lat_now();
     for (int i = 0; i < o.threads; i++)
         pthread_create(&t[i], NULL, run, &w[i]);
-    size_t total = 0;
     long errors = 0;
+    size_t rounds = 0;
+    lat_log **logs = calloc((size_t)o.threads, sizeof *logs);
     for (int i = 0; i < o.threads; i++) {
         pthread_join(t[i], NULL);
-        total += w[i].n;
         errors += w[i].errors;
+        rounds += w[i].lat.n;
+        logs[i] = &w[i].lat;
     }
-    double elapsed = now() - t0;
-    double *all = malloc((total ? total : 1) * sizeof *all);
-    size_t k = 0;
-    for (int i = 0; i < o.threads; i++)
-        for (size_t j = 0; j < w[i].n; j++)
-            all[k++] = w[i].lat[j];
-    qsort(all, total, sizeof *all, cmp);
-    printf("%.0f %.1f %.1f %ld\n", (double)total / elapsed, total ? all[total / 2] * 1e3 : 0.0,
-           total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0, errors);
+    lat_report(logs, (size_t)o.threads, (double)rounds, lat_now() - t0, errors);
+    free(logs);
     return 0;
 }

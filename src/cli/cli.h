@@ -82,6 +82,10 @@ int cli_is_hex(const char *s, size_t len);
 /* Format a Unix time as ISO 8601 UTC into buf. */
 const char *cli_time(long long t, char buf[32]);
 
+/* The subcommand in argv[1], with argc and argv moved past it so that
+ * getopt sees its options; NULL, with the usage printed, when there is none. */
+const char *cli_subcommand(int *argc, char ***argv, const char *usage);
+
 /* Read a PSN token file (trailing newlines dropped) into *out (malloc'ed);
  * an exit code, with the message printed. */
 int cli_read_token_file(const char *path, char **out);

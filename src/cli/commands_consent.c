@@ -75,8 +75,7 @@ static EVP_PKEY *registry_key(const cli *c, int *oaep, int *code)
         return NULL;
     const char *pem = json_string_value(json_object_get(j, "cert"));
     const char *h = json_string_value(json_object_get(j, "oaep"));
-    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    X509 *crt = pem ? mr_cert_from_pem(pem, strlen(pem)) : NULL;
     *oaep = h && !strcmp(h, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1;
     if (crt == NULL || c->cacert == NULL || mr_file_read(c->cacert, 1 << 16, &ca, &cl) != MEDREG_OK ||
         mr_cert_verify_ca(ca, crt) != MEDREG_OK) {
@@ -87,7 +86,6 @@ static EVP_PKEY *registry_key(const cli *c, int *oaep, int *code)
     }
     free(ca);
     X509_free(crt);
-    BIO_free(b);
     json_decref(j);
     return pk;
 }
@@ -166,7 +164,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     json_t *start = NULL, *body = NULL, *done = NULL, *terms = NULL;
     mr_fingerprint_msg fm;
     uint8_t sid[MR_SESSION_ID_BYTES], spk[32], nonce[MR_CONSENT_NONCE_BYTES], k[MR_CONSENT_K_BYTES], td[32];
-    uint8_t *k2 = NULL, *m = NULL;
+    uint8_t k2[MR_HYBRID_MAX], *m = NULL; /* k2: a ciphertext, nothing secret */
     size_t ml = 0;
     char path[96] = "", ts[1200];
     int answering = !strcmp(kind, "consent") || !strcmp(kind, "revoke");
@@ -213,12 +211,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         json_array_foreach(json_object_get(start, "candidates"), i, cand) {
             const char *e = json_string_value(json_object_get(cand, "k2"));
             size_t kl = 0;
-            if (e == NULL || strlen(e) > MR_HYBRID_MAX * 2)
-                continue;
-            free(k2);
-            k2 = malloc(strlen(e));
-            if (k2 == NULL || sodium_base642bin(k2, strlen(e), e, strlen(e), NULL, &kl, NULL,
-                                                sodium_base64_VARIANT_ORIGINAL) != 0)
+            if (e == NULL || !mr_unbase64(e, strlen(e), k2, MR_HYBRID_MAX, &kl))
                 continue;
             rc = mr_consent_client_open(patient, k2, kl, k);
             if (rc == MEDREG_OK) {
@@ -290,7 +283,6 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
 out:
     mr_wipe(k, sizeof k);
     mr_fingerprint_msg_clear(&fm);
-    free(k2);
     free(m);
     json_decref(start);
     json_decref(body);
@@ -329,13 +321,9 @@ int cmd_consent(cli *c, int argc, char **argv)
     consent_args a = {.days = 365};
     char *token_buf = NULL;
     int opt, code;
-    if (argc < 2) {
-        fputs(usage, stderr);
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    if (sub == NULL)
         return EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    argc--;
-    argv++;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'm': a.module = optarg; break;
@@ -408,13 +396,9 @@ int cmd_card(cli *c, int argc, char **argv)
     const char *module = getenv("MEDREG_PKCS11_MODULE") ? getenv("MEDREG_PKCS11_MODULE")
                                                         : "/usr/lib/softhsm/libsofthsm2.so";
     int opt, code = EXIT_USAGE;
-    if (argc < 2) {
-        fputs(usage, stderr);
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    if (sub == NULL)
         return EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    argc--;
-    argv++;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'l': label = optarg; break;

@@ -74,18 +74,14 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     uint8_t *key = NULL;
     size_t kl = 0;
     FILE *in = NULL, *out = NULL, *rej = NULL;
-    mr_csv_report *rep = calloc(1, sizeof *rep);
+    mr_csv_report *rep = NULL;
     int opt, code = EXIT_USAGE;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     (void)c;
 
-    if (argc < 2 || strcmp(argv[1], "csv") != 0 || rep == NULL) {
-        fputs(usage, stderr);
-        free(rep);
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    if (sub == NULL)
         return EXIT_USAGE;
-    }
-    argc--;
-    argv++;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': cfg_path = optarg; break;
@@ -95,16 +91,16 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         case 'r': rej_path = optarg; break;
         case 'R': rep_path = optarg; break;
         case 't': threads = strtol(optarg, NULL, 10); break;
-        default: fputs(usage, stderr); free(rep); return EXIT_USAGE;
+        default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    if (!cfg_path || !key_path || !in_path || !out_path || optind != argc || threads < 1 || threads > 256) {
+    if (strcmp(sub, "csv") != 0 || !cfg_path || !key_path || !in_path || !out_path || optind != argc ||
+        threads < 1 || threads > 256) {
         fputs(usage, stderr);
-        free(rep);
         return EXIT_USAGE;
     }
     code = EXIT_LOCAL;
-    if (asprintf(&tmp, "%s.tmp", out_path) < 0 || asprintf(&rej_default, "%s.rejects.csv", out_path) < 0 ||
+    if ((rep = calloc(1, sizeof *rep)) == NULL || asprintf(&tmp, "%s.tmp", out_path) < 0 || asprintf(&rej_default, "%s.rejects.csv", out_path) < 0 ||
         asprintf(&rep_default, "%s.report.json", out_path) < 0)
         goto out;
     if (!rej_path)

@@ -95,14 +95,11 @@ int cmd_patient(cli *c, int argc, char **argv)
     int relink = 0, opt, code;
     json_t *ids = json_object();
 
-    if (argc < 2) {
-        fputs(usage, stderr);
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    if (sub == NULL) {
         json_decref(ids);
         return EXIT_USAGE;
     }
-    const char *sub = argv[1];
-    argc--;
-    argv++;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'm': module = optarg; break;

@@ -70,13 +70,9 @@ int cmd_record(cli *c, int argc, char **argv)
     json_t *data = NULL;
     int opt, code = EXIT_USAGE;
 
-    if (argc < 2) {
-        fputs(usage, stderr);
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    if (sub == NULL)
         return EXIT_USAGE;
-    }
-    const char *sub = argv[1];
-    argc--;
-    argv++;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'm': module = optarg; break;

@@ -230,3 +230,15 @@ int cli_read_token_file(const char *path, char **out)
         (*out)[--len] = 0;
     return EXIT_OK;
 }
+
+const char *cli_subcommand(int *argc, char ***argv, const char *usage)
+{
+    if (*argc < 2) {
+        fputs(usage, stderr);
+        return NULL;
+    }
+    const char *sub = (*argv)[1];
+    (*argc)--;
+    (*argv)++;
+    return sub;
+}

@@ -13,6 +13,14 @@ char *mr_base64(const uint8_t *p, size_t n)
     return s;
 }
 
+int mr_unbase64(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    const char *end = NULL;
+    return s && len <= (cap + 2) / 3 * 4 + 4 &&
+           sodium_base642bin(out, cap, s, len, NULL, out_len, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+           end == s + len;
+}
+
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want)
 {
     size_t bl = 0;

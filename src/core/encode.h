@@ -7,6 +7,9 @@
 
 /* Base64 (RFC 4648, with padding), malloc'ed; NULL when out of memory. */
 char *mr_base64(const uint8_t *p, size_t n);
+/* Decode base64 (RFC 4648, with padding) of len characters, all of them,
+ * into at most cap bytes: 1, else 0. */
+int mr_unbase64(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 /* Exactly want bytes from 2*want hex digits: 1, else 0. */
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
 

@@ -138,30 +138,53 @@ out:
     return rc;
 }
 
+X509 *mr_cert_from_pem(const char *pem, size_t len)
+{
+    BIO *b = pem && len > 0 && len < (1 << 16) ? BIO_new_mem_buf(pem, (int)len) : NULL;
+    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return crt;
+}
+
+medreg_err mr_cert_read_pem(const char *path, X509 **out)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    *out = NULL;
+    medreg_err rc = mr_file_read(path, 1 << 16, &pem, &len);
+    if (rc != MEDREG_OK)
+        return rc;
+    *out = mr_cert_from_pem(pem, len);
+    free(pem);
+    return *out ? MEDREG_OK : MEDREG_ERR_INVALID;
+}
+
+medreg_err mr_key_read_pem(const char *path, EVP_PKEY **out)
+{
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    *out = NULL;
+    medreg_err rc = mr_secret_file_read(path, 0, 1 << 16, &pem, &len);
+    if (rc != MEDREG_OK)
+        return rc;
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    *out = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    mr_secret_free(pem);
+    return *out ? MEDREG_OK : MEDREG_ERR_INVALID;
+}
+
 static medreg_err load_ca(const char *dir, X509 **crt, EVP_PKEY **key)
 {
     medreg_err rc = MEDREG_OK;
     char *cp = path_join(dir, "ca", ".crt"), *kp = path_join(dir, "ca", ".key");
-    uint8_t *kpem = NULL;
-    size_t klen = 0;
-    char *cpem = NULL;
-    size_t clen = 0;
-    BIO *b = NULL;
 
     *crt = NULL;
     *key = NULL;
     ENSURE(cp && kp, MEDREG_ERR_NOMEM);
-    TRY(mr_file_read(cp, 1 << 16, &cpem, &clen));
-    TRY(mr_secret_file_read(kp, 0, 1 << 16, &kpem, &klen));
-    b = BIO_new_mem_buf(cpem, (int)clen);
-    ENSURE(b && (*crt = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL, MEDREG_ERR_CRYPTO);
-    BIO_free(b);
-    b = BIO_new_mem_buf(kpem, (int)klen);
-    ENSURE(b && (*key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) != NULL, MEDREG_ERR_CRYPTO);
+    TRY(mr_cert_read_pem(cp, crt));
+    TRY(mr_key_read_pem(kp, key));
 out:
-    BIO_free(b);
-    mr_secret_free(kpem);
-    free(cpem);
     free(cp);
     free(kp);
     if (rc != MEDREG_OK) {
@@ -320,17 +343,9 @@ medreg_err mr_key_new(const char *path)
 
 medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65])
 {
-    medreg_err rc = MEDREG_ERR_INVALID;
-    BIO *b = BIO_new_mem_buf(pem, (int)len);
-    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (crt && X509_digest(crt, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
-        sodium_bin2hex(hex, 65, md, 32);
-        rc = MEDREG_OK;
-    }
+    X509 *crt = mr_cert_from_pem(pem, len);
+    medreg_err rc = crt ? mr_cert_fingerprint(crt, hex) : MEDREG_ERR_INVALID;
     X509_free(crt);
-    BIO_free(b);
     return rc;
 }
 

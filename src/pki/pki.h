@@ -42,6 +42,12 @@ MR_MUST_CHECK medreg_err mr_cert_verify_ca(const char *ca_pem, X509 *crt);
 /* SHA-256 of the DER encoding, as 64 lowercase hex chars. */
 MR_MUST_CHECK medreg_err mr_cert_fingerprint(X509 *crt, char hex[65]);
 
+/* A certificate from PEM text (at most 64 KiB), or NULL. */
+X509 *mr_cert_from_pem(const char *pem, size_t len);
+/* Read a PEM certificate file; a PEM private key from a 0600 file. */
+MR_MUST_CHECK medreg_err mr_cert_read_pem(const char *path, X509 **out);
+MR_MUST_CHECK medreg_err mr_key_read_pem(const char *path, EVP_PKEY **out);
+
 /* The certificate as a NUL-terminated PEM string (malloc'ed), or NULL. */
 char *mr_cert_pem(X509 *crt);
 

@@ -23,7 +23,6 @@
 #include "service.h"
 
 #define MAX_CANDIDATES 16
-#define MAX_CARD_CERT 16384
 #define MONTH (30 * 86400)
 
 typedef enum kind { K_ENROLL, K_REPLACE, K_CONSENT, K_REVOKE, K_NONE } kind;
@@ -41,13 +40,7 @@ static kind kind_of(const char *s)
 /* Decode a base64 JSON string of at most cap bytes; 0 if absent or bad. */
 static int unb64(json_t *v, uint8_t *out, size_t cap, size_t *len)
 {
-    const char *s = json_string_value(v);
-    const char *end = NULL;
-    if (s == NULL || json_string_length(v) > (cap + 2) / 3 * 4 + 4)
-        return 0;
-    return sodium_base642bin(out, cap, s, json_string_length(v), NULL, len, &end,
-                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
-           end == s + json_string_length(v);
+    return mr_unbase64(json_string_value(v), json_string_length(v), out, cap, len);
 }
 
 static int valid_session_id(const char *s)
@@ -84,14 +77,6 @@ void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp)
                            s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1"));
 }
 
-static X509 *cert_from_pem(const char *pem, size_t len)
-{
-    BIO *b = len < MAX_CARD_CERT ? BIO_new_mem_buf(pem, (int)len) : NULL;
-    X509 *crt = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    return crt;
-}
-
 void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"physician", "cert", NULL};
@@ -110,7 +95,7 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
     const char *physician = json_string_value(json_object_get(j, "physician"));
     json_t *pem = json_object_get(j, "cert");
     if (physician == NULL || strlen(physician) != 64 || !json_is_string(pem) ||
-        (crt = cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL) {
+        (crt = mr_cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL) {
         mr_resp_error(resp, 400, "invalid_field",
                       "'physician' must be a certificate fingerprint and 'cert' a PEM certificate");
         goto out;
@@ -377,7 +362,7 @@ static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t 
         !unb64(json_object_get(fp, "k3"), k3b, MR_HYBRID_MAX, &k3l) ||
         !unb64(json_object_get(fp, "signature"), out->sig, sizeof out->sig, &out->sig_len) ||
         !json_is_integer(alg) || json_integer_value(alg) < 1 || json_integer_value(alg) > 4 || !json_is_string(pem) ||
-        (crt = cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL)
+        (crt = mr_cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL)
         goto out;
     out->alg = (int)json_integer_value(alg);
     /* the physician's card: registered to this caller */

@@ -2,7 +2,6 @@
  * that key and certificate belong together, signature verification and PINs. */
 #include <fcntl.h>
 #include <openssl/core_names.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "../core/secret.h"
+#include "../pki/pki.h"
 #include "token_impl.h"
 
 medreg_err mr_token_fail(char **errmsg, medreg_err rc, const char *what, const char *detail)
@@ -20,20 +20,6 @@ medreg_err mr_token_fail(char **errmsg, medreg_err rc, const char *what, const c
         asprintf(errmsg, "%s%s%s", what, detail ? ": " : "", detail ? detail : "") < 0)
         *errmsg = NULL;
     return rc;
-}
-
-medreg_err mr_cert_read_pem(const char *path, X509 **out)
-{
-    char *pem = NULL;
-    size_t len = 0;
-    medreg_err rc = mr_file_read(path, 1 << 16, &pem, &len);
-    if (rc != MEDREG_OK)
-        return rc;
-    BIO *b = BIO_new_mem_buf(pem, (int)len);
-    *out = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    free(pem);
-    return *out ? MEDREG_OK : MEDREG_ERR_INVALID;
 }
 
 static void describe(mr_token *t)
@@ -168,37 +154,41 @@ medreg_err mr_token_ecdh(mr_token *t, const uint8_t *peer, size_t peer_len, uint
     return t->ops->ecdh(t, peer, peer_len, z, z_len);
 }
 
+/* Encrypt a random probe to the token's own key with this OAEP hash and
+ * ask the token to take it back: MEDREG_OK when it returns the probe. */
+static medreg_err oaep_probe(mr_token *t, int hash)
+{
+    uint8_t probe[16], ct[512], pt[512];
+    size_t ctl = sizeof ct, ptl = 0;
+    const EVP_MD *md = hash == MR_OAEP_SHA256 ? EVP_sha256() : EVP_sha1();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
+    medreg_err rc = MEDREG_ERR_CRYPTO;
+    if (RAND_bytes(probe, sizeof probe) == 1 && ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 && EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1 && EVP_PKEY_encrypt(ctx, ct, &ctl, probe, sizeof probe) == 1)
+        rc = t->ops->decrypt_oaep(t, hash, ct, ctl, pt, sizeof pt, &ptl);
+    if (rc == MEDREG_OK && (ptl != sizeof probe || memcmp(pt, probe, ptl) != 0))
+        rc = MEDREG_ERR_VERIFY;
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
 medreg_err mr_token_oaep_hash(mr_token *t, int *hash)
 {
-    medreg_err rc = MEDREG_OK;
     if (EVP_PKEY_base_id(t->pub) != EVP_PKEY_RSA)
         return MEDREG_ERR_INVALID;
     if (t->oaep_hash == 0) {
-        /* encrypt a random probe with SHA-256 to our own key; if the token
-         * cannot take it back, it does SHA-1 only */
-        uint8_t probe[16], ct[512], pt[512];
-        size_t ctl = sizeof ct, ptl = 0;
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
-        if (RAND_bytes(probe, sizeof probe) != 1 || ctx == NULL || EVP_PKEY_encrypt_init(ctx) != 1 ||
-            EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) != 1 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) != 1 ||
-            EVP_PKEY_encrypt(ctx, ct, &ctl, probe, sizeof probe) != 1)
-            rc = MEDREG_ERR_CRYPTO;
-        EVP_PKEY_CTX_free(ctx);
-        if (rc != MEDREG_OK)
-            return rc;
-        rc = t->ops->decrypt_oaep(t, MR_OAEP_SHA256, ct, ctl, pt, sizeof pt, &ptl);
-        if (rc == MEDREG_OK && ptl == sizeof probe && memcmp(pt, probe, ptl) == 0)
+        /* SHA-256 if the token takes a SHA-256 probe back, else SHA-1 */
+        medreg_err rc = oaep_probe(t, MR_OAEP_SHA256);
+        if (rc == MEDREG_OK)
             t->oaep_hash = MR_OAEP_SHA256;
-        else if (rc == MEDREG_OK || rc == MEDREG_ERR_INVALID || rc == MEDREG_ERR_VERIFY)
+        else if (rc == MEDREG_ERR_INVALID || rc == MEDREG_ERR_VERIFY)
             t->oaep_hash = MR_OAEP_SHA1;
         else
             return rc; /* PIN, token gone: not a property of the card */
-        rc = MEDREG_OK;
     }
     *hash = t->oaep_hash;
-    return rc;
+    return MEDREG_OK;
 }
 
 medreg_err mr_sig_verify(EVP_PKEY *pub, uint8_t alg, const uint8_t *msg, size_t len, const uint8_t *sig,
@@ -332,19 +322,5 @@ medreg_err mr_token_selftest_decrypt(mr_token *t)
         return selftest_ecdh(t);
     int hash = 0;
     medreg_err rc = mr_token_oaep_hash(t, &hash);
-    if (rc != MEDREG_OK)
-        return rc;
-    uint8_t probe[16], ct[512], pt[512];
-    size_t ctl = sizeof ct, ptl = 0;
-    const EVP_MD *md = hash == MR_OAEP_SHA256 ? EVP_sha256() : EVP_sha1();
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
-    rc = MEDREG_ERR_CRYPTO;
-    if (RAND_bytes(probe, sizeof probe) == 1 && ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
-        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 && EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1 && EVP_PKEY_encrypt(ctx, ct, &ctl, probe, sizeof probe) == 1)
-        rc = t->ops->decrypt_oaep(t, hash, ct, ctl, pt, sizeof pt, &ptl);
-    if (rc == MEDREG_OK && (ptl != sizeof probe || memcmp(pt, probe, ptl) != 0))
-        rc = MEDREG_ERR_VERIFY;
-    EVP_PKEY_CTX_free(ctx);
-    return rc;
+    return rc == MEDREG_OK ? oaep_probe(t, hash) : rc;
 }

@@ -69,18 +69,14 @@ static const mr_token_ops FILE_OPS = {file_sign, file_decrypt_oaep, file_ecdh, f
 
 medreg_err mr_token_file_open(const mr_token_spec *spec, mr_token *t, char **errmsg)
 {
-    uint8_t *pem = NULL;
-    size_t len = 0;
     char *cert_path = NULL;
-    medreg_err rc = mr_secret_file_read(spec->key, 0, 1 << 16, &pem, &len);
+    EVP_PKEY *key = NULL;
+    medreg_err rc = mr_key_read_pem(spec->key, &key);
+    if (rc == MEDREG_ERR_INVALID)
+        return mr_token_fail(errmsg, rc, "not a PEM private key", spec->key);
     if (rc != MEDREG_OK)
         return mr_token_fail(errmsg, rc, "cannot read the key file (it must be mode 0600)", spec->key);
-    BIO *b = BIO_new_mem_buf(pem, (int)len);
-    t->impl = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    mr_secret_free(pem);
-    if (t->impl == NULL)
-        return mr_token_fail(errmsg, MEDREG_ERR_INVALID, "not a PEM private key", spec->key);
+    t->impl = key;
     t->ops = &FILE_OPS;
     if (spec->cert == NULL) {
         size_t kl = strlen(spec->key);

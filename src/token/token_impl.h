@@ -3,6 +3,7 @@
 #ifndef MR_TOKEN_IMPL_H
 #define MR_TOKEN_IMPL_H
 
+#include "../pki/pki.h"
 #include "token.h"
 
 typedef struct mr_token_ops {
@@ -30,8 +31,5 @@ medreg_err mr_token_pkcs11_open(const mr_token_spec *spec, mr_token *t, char **e
 
 /* Set *errmsg to a malloc'ed "what: detail" (either may be NULL); returns rc. */
 medreg_err mr_token_fail(char **errmsg, medreg_err rc, const char *what, const char *detail);
-
-/* Read a PEM certificate file. */
-medreg_err mr_cert_read_pem(const char *path, X509 **out);
 
 #endif
