@@ -65,6 +65,14 @@ medreg_psn_derive(const uint8_t key[MEDREG_PSN_KEY_BYTES], uint32_t key_id, cons
                   const medreg_psn_field *fields, size_t n_fields,
                   uint8_t psn[MEDREG_PSN_BYTES]);
 
+/* The message the PSN is computed over (above, without the key), written to
+ * out. The network-wide PSN (docs/pseudonyms.md) is the RFC 9497 VOPRF of
+ * this same message. MEDREG_ERR_TOOBIG when it exceeds cap. */
+#define MEDREG_PSN_INPUT_MAX 65535
+MEDREG_EXPORT MEDREG_MUST_CHECK medreg_err medreg_psn_input(uint32_t key_id, const char *module,
+                                                            const medreg_psn_field *fields, size_t n_fields,
+                                                            uint8_t *out, size_t cap, size_t *out_len);
+
 /* Internal IDs: 12 random characters of 0-9A-Z plus one ISO 7064 MOD 37,36
  * check character, printed as XXXX-XXXX-XXXX-C. */
 #define MEDREG_INTERNAL_ID_LEN 16 /* printed length, without NUL */

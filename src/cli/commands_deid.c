@@ -75,6 +75,7 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     size_t kl = 0;
     FILE *in = NULL, *out = NULL, *rej = NULL;
     mr_csv_report *rep = NULL;
+    mr_psn_source src = {NULL, NULL, 0};
     int opt, code = EXIT_USAGE;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     (void)c;
@@ -134,7 +135,8 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    medreg_err rc = mr_csv_deid(cfg, key, in, out, rep, &err);
+    src.key = key;
+    medreg_err rc = mr_csv_deid(cfg, &src, in, out, rep, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rep->progress)
         fputc('\n', stderr);

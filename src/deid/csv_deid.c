@@ -14,6 +14,7 @@
 
 #include "../core/csv_out.h"
 #include "../core/secret.h"
+#include "../pseudonym/psn_input.h"
 
 #define BATCH_ROWS 2048
 #define BATCH_BYTES (4u << 20)
@@ -52,7 +53,7 @@ typedef struct pool pool;
 
 typedef struct pipe_state {
     const mr_csv_config *cfg;
-    const uint8_t *key;
+    const mr_psn_source *src;
     FILE *out;
     mr_csv_report *rep;
     size_t map[MR_CSV_MAX_COLUMNS]; /* header position -> configured column */
@@ -71,7 +72,7 @@ typedef struct pipe_state {
 /* One row being transformed by a worker. */
 typedef struct row_ctx {
     const mr_csv_config *cfg;
-    const uint8_t *key;
+    const mr_psn_source *src;
     const size_t *map;
     field *fields;
     size_t n;
@@ -164,7 +165,8 @@ static void row(row_ctx *r)
     const mr_module *m = cfg->module;
     medreg_psn_field pf[MR_MAX_IDENTIFIERS];
     char *norm[MR_MAX_IDENTIFIERS] = {0};
-    uint8_t psn[MEDREG_PSN_BYTES];
+    uint8_t psn[MEDREG_PSN_BYTES], net[MR_OPRF_OUTPUT_BYTES];
+    const uint8_t *shift_key = r->src->key;
     char psn_hex[2 * MEDREG_PSN_BYTES + 1];
     uint64_t changed[MR_CSV_MAX_COLUMNS];
     memset(changed, 0, cfg->n_cols * sizeof changed[0]);
@@ -189,9 +191,32 @@ static void row(row_ctx *r)
         pf[k].name = col->ident->name;
         pf[k].value = norm[k];
     }
-    if (medreg_psn_derive(r->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
-        r->err = MEDREG_ERR_CRYPTO;
-        goto out;
+    if (r->src->key != NULL) {
+        if (medreg_psn_derive(r->src->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
+            r->err = MEDREG_ERR_CRYPTO;
+            goto out;
+        }
+    } else {
+        uint8_t stack[2048], *msg = stack;
+        size_t len = 0;
+        medreg_err rc = mr_psn_input_buf(m->key_id, m->name, pf, m->n_idents, stack, sizeof stack, &msg, &len);
+        if (rc == MEDREG_OK) {
+            rc = r->src->collect ? mr_oprf_table_add(r->src->oprf, msg, len)
+                                 : mr_oprf_table_lookup(r->src->oprf, msg, len, net);
+            mr_psn_input_release(msg, len, stack);
+        }
+        if (rc == MEDREG_ERR_TOOBIG) {
+            reject(r, "identifiers too long", NULL);
+            goto out;
+        }
+        if (rc != MEDREG_OK) {
+            r->err = rc == MEDREG_ERR_NOTFOUND ? MEDREG_ERR_CONFLICT : rc;
+            goto out;
+        }
+        if (r->src->collect) /* the first pass only gathers inputs */
+            goto out;
+        memcpy(psn, net, MEDREG_PSN_BYTES);
+        shift_key = net + MEDREG_PSN_BYTES;
     }
     sodium_bin2hex(psn_hex, sizeof psn_hex, psn, sizeof psn);
     r->scratch.len = 0;
@@ -227,7 +252,7 @@ static void row(row_ctx *r)
             }
             if (cfg->date_shift) {
                 struct tm tm;
-                t += (time_t)date_shift(r->key, psn) * 86400;
+                t += (time_t)date_shift(shift_key, psn) * 86400;
                 gmtime_r(&t, &tm);
                 strftime(txt, sizeof txt, "%Y-%m-%d", &tm);
             } else {
@@ -298,6 +323,7 @@ out:
             free(norm[k]);
         }
     mr_wipe(psn, sizeof psn);
+    mr_wipe(net, sizeof net);
     if (r->scratch.p)
         mr_wipe(r->scratch.p, r->scratch.len);
 }
@@ -309,7 +335,7 @@ static void process(const pipe_state *s, batch *b)
     field f[MR_CSV_MAX_COLUMNS];
     memset(&r, 0, sizeof r);
     r.cfg = s->cfg;
-    r.key = s->key;
+    r.src = s->src;
     r.map = s->map;
     r.b = b;
     r.fields = f;
@@ -561,7 +587,7 @@ static void on_row(int c, void *user)
     s->line = s->next_line;
 }
 
-medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in, FILE *out, mr_csv_report *rep,
+medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE *in, FILE *out, mr_csv_report *rep,
                        char **errmsg)
 {
     struct csv_parser p;
@@ -575,7 +601,7 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in
     memset(&s, 0, sizeof s);
     memset(&pl, 0, sizeof pl);
     s.cfg = cfg;
-    s.key = key;
+    s.src = src;
     s.out = out;
     s.rep = rep;
     s.line = s.next_line = 1;

@@ -11,6 +11,7 @@
 
 #include "../config/module.h"
 #include "../core/safety.h"
+#include "oprf_table.h"
 
 #define MR_CSV_MAX_COLUMNS 512
 #define MR_CSV_MAX_FIELD 65536 /* bytes in one field */
@@ -57,13 +58,25 @@ typedef struct mr_csv_report {
     void *progress_ctx;
 } mr_csv_report;
 
+/* Where the PSN comes from (docs/pseudonyms.md). Local: HMAC under the
+ * module key, which also keys the date shift. Network-wide: the VOPRF
+ * output of the same message, looked up in a completed table; its first
+ * half is the PSN, its second half (never written) keys the date shift. A
+ * network run reads the input twice: first with collect set, which only
+ * adds every row's PSN input to the table and writes nothing. */
+typedef struct mr_psn_source {
+    const uint8_t *key;  /* 32 bytes: local mode */
+    mr_oprf_table *oprf; /* network mode, when key is NULL */
+    int collect;
+} mr_psn_source;
+
 /* Read CSV from in (RFC 4180, UTF-8, an optional BOM), write the
  * de-identified table to out: a "psn" column, then the kept and generalised
  * columns in input order. Rows that cannot be processed (ragged, invalid
  * UTF-8, a missing or malformed identifier, an unreadable date, age or ZIP)
  * are not written; each goes to rep->rejects as line,reason. Output rows are
  * written whole. Same input, key and configuration give the same bytes. */
-MR_MUST_CHECK medreg_err mr_csv_deid(const mr_csv_config *cfg, const uint8_t key[32], FILE *in, FILE *out,
+MR_MUST_CHECK medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE *in, FILE *out,
                                      mr_csv_report *rep, char **errmsg);
 
 #endif

@@ -4,55 +4,100 @@
  * is inside the MAC so a PSN names the key generation that made it. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/safety.h"
 #include "../core/secret.h"
 #include "medreg/pseudonym.h"
+#include "psn_input.h"
 
 static const char PSN_TAG[] = "medreg/psn/v1";
 
-static int put_u32(EVP_MAC_CTX *ctx, uint32_t v)
+/* Append to *out (capacity cap, used *len); 0 when it does not fit. */
+static int put(uint8_t *out, size_t cap, size_t *len, const void *p, size_t n)
 {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    return EVP_MAC_update(ctx, b, 4);
+    if (n > cap - *len)
+        return 0;
+    if (n)
+        memcpy(out + *len, p, n);
+    *len += n;
+    return 1;
 }
 
-static int put_lp(EVP_MAC_CTX *ctx, const char *s)
+static int put_u32(uint8_t *out, size_t cap, size_t *len, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    return put(out, cap, len, b, 4);
+}
+
+static int put_lp(uint8_t *out, size_t cap, size_t *len, const char *s)
 {
     size_t n = strlen(s);
-    return n <= UINT32_MAX && put_u32(ctx, (uint32_t)n) && EVP_MAC_update(ctx, (const uint8_t *)s, n);
+    return n <= UINT32_MAX && put_u32(out, cap, len, (uint32_t)n) && put(out, cap, len, s, n);
+}
+
+medreg_err medreg_psn_input(uint32_t key_id, const char *module, const medreg_psn_field *fields,
+                            size_t n_fields, uint8_t *out, size_t cap, size_t *out_len)
+{
+    size_t len = 0;
+    if (module == NULL || (fields == NULL && n_fields) || n_fields > UINT32_MAX || out == NULL || out_len == NULL)
+        return MEDREG_ERR_INVALID;
+    if (!put(out, cap, &len, PSN_TAG, sizeof PSN_TAG - 1) || !put_u32(out, cap, &len, key_id) ||
+        !put_lp(out, cap, &len, module) || !put_u32(out, cap, &len, (uint32_t)n_fields))
+        return MEDREG_ERR_TOOBIG;
+    for (size_t i = 0; i < n_fields; i++) {
+        if (fields[i].name == NULL || fields[i].value == NULL)
+            return MEDREG_ERR_INVALID;
+        if (!put_lp(out, cap, &len, fields[i].name) || !put_lp(out, cap, &len, fields[i].value))
+            return MEDREG_ERR_TOOBIG;
+    }
+    *out_len = len;
+    return MEDREG_OK;
+}
+
+medreg_err mr_psn_input_buf(uint32_t key_id, const char *module, const medreg_psn_field *fields,
+                            size_t n_fields, uint8_t *stack, size_t stack_cap, uint8_t **msg, size_t *len)
+{
+    medreg_err rc = medreg_psn_input(key_id, module, fields, n_fields, stack, stack_cap, len);
+    *msg = stack;
+    if (rc != MEDREG_ERR_TOOBIG)
+        return rc;
+    if ((*msg = malloc(MEDREG_PSN_INPUT_MAX)) == NULL)
+        return MEDREG_ERR_NOMEM;
+    rc = medreg_psn_input(key_id, module, fields, n_fields, *msg, MEDREG_PSN_INPUT_MAX, len);
+    if (rc != MEDREG_OK) {
+        free(*msg);
+        *msg = stack;
+    }
+    return rc;
+}
+
+void mr_psn_input_release(uint8_t *msg, size_t len, const uint8_t *stack)
+{
+    mr_wipe(msg, len);
+    if (msg != stack)
+        free(msg);
 }
 
 medreg_err medreg_psn_derive(const uint8_t key[MEDREG_PSN_KEY_BYTES], uint32_t key_id,
                              const char *module, const medreg_psn_field *fields, size_t n_fields,
                              uint8_t psn[MEDREG_PSN_BYTES])
 {
-    medreg_err rc = MEDREG_ERR_CRYPTO;
-    EVP_MAC *mac = NULL;
-    EVP_MAC_CTX *ctx = NULL;
-    size_t out_len = 0;
-    OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                            OSSL_PARAM_construct_end()};
+    uint8_t stack[2048], *msg = stack;
+    size_t len = 0;
+    unsigned int out_len = 0;
+    medreg_err rc;
 
-    ENSURE(key && module && (fields || n_fields == 0) && n_fields <= UINT32_MAX, MEDREG_ERR_INVALID);
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    ENSURE(mac != NULL, MEDREG_ERR_CRYPTO);
-    ctx = EVP_MAC_CTX_new(mac);
-    ENSURE(ctx != NULL, MEDREG_ERR_NOMEM);
-    ENSURE(EVP_MAC_init(ctx, key, MEDREG_PSN_KEY_BYTES, params), MEDREG_ERR_CRYPTO);
-    ENSURE(EVP_MAC_update(ctx, (const uint8_t *)PSN_TAG, sizeof PSN_TAG - 1), MEDREG_ERR_CRYPTO);
-    ENSURE(put_u32(ctx, key_id) && put_lp(ctx, module) && put_u32(ctx, (uint32_t)n_fields),
-           MEDREG_ERR_CRYPTO);
-    for (size_t i = 0; i < n_fields; i++) {
-        ENSURE(fields[i].name && fields[i].value, MEDREG_ERR_INVALID);
-        ENSURE(put_lp(ctx, fields[i].name) && put_lp(ctx, fields[i].value), MEDREG_ERR_CRYPTO);
-    }
-    ENSURE(EVP_MAC_final(ctx, psn, &out_len, MEDREG_PSN_BYTES) && out_len == MEDREG_PSN_BYTES,
-           MEDREG_ERR_CRYPTO);
-    rc = MEDREG_OK;
-out:
-    EVP_MAC_CTX_free(ctx); /* OpenSSL cleanses the HMAC key schedule on free */
-    EVP_MAC_free(mac);
+    if (key == NULL || psn == NULL)
+        return MEDREG_ERR_INVALID;
+    rc = mr_psn_input_buf(key_id, module, fields, n_fields, stack, sizeof stack, &msg, &len);
+    if (rc != MEDREG_OK)
+        return rc;
+    /* one-shot HMAC; OpenSSL cleanses its key schedule */
+    if (HMAC(EVP_sha256(), key, MEDREG_PSN_KEY_BYTES, msg, len, psn, &out_len) == NULL ||
+        out_len != MEDREG_PSN_BYTES)
+        rc = MEDREG_ERR_CRYPTO;
+    mr_psn_input_release(msg, len, stack);
     return rc;
 }

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *in = fmemopen((void *)data, size, "r"), *o = open_memstream(&out, &len);
     mr_csv_report rep;
     memset(&rep, 0, sizeof rep);
-    (void)mr_csv_deid(cfg, key, in, o, &rep, &err);
+    mr_psn_source src = {key, NULL, 0};
+    (void)mr_csv_deid(cfg, &src, in, o, &rep, &err);
     fclose(in);
     fclose(o);
     free(out);

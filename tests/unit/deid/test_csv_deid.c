@@ -23,13 +23,93 @@ static void write_file(const char *name, const char *text)
     fclose(fp);
 }
 
+static char *run_src(const mr_csv_config *cfg, const mr_psn_source *src, const char *csv, mr_csv_report *rep)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *in = fmemopen((void *)csv, strlen(csv), "r"), *o = open_memstream(&out, &len);
+    char *err = NULL;
+    medreg_err rc = mr_csv_deid(cfg, src, in, o, rep, &err);
+    fclose(in);
+    fclose(o);
+    if (rc != MEDREG_OK) {
+        free(out);
+        out = NULL;
+    }
+    free(err);
+    return out;
+}
+
+/* Network-wide mode with the service's half played locally: collect, one
+ * verified batch, lookup. The PSN is the VOPRF output's first half. */
+static void test_network(const mr_csv_config *cfg)
+{
+    static const char csv[] = "fam,giv,dob,note\nM\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,a\n"
+                              "MULLER,jurgen,1961-03-07,b\nSmith,Ann,1970-01-02,c\n";
+    uint8_t seed[32] = {1}, sk[32], pk[32], other_sk[32], other_pk[32], proof[64], out64[64], b[32], bl[1][32],
+            ev[1][32], ms[1024];
+    mr_oprf_table *t = NULL;
+    mr_csv_report rep;
+    memset(&rep, 0, sizeof rep);
+    CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, seed, 32, (const uint8_t *)"k", 1, sk, pk) == MEDREG_OK);
+    seed[1] = 1;
+    CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, seed, 32, (const uint8_t *)"k", 1, other_sk, other_pk) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_table_new(seed, &t) == MEDREG_OK);
+    mr_psn_source collect = {NULL, t, 1}, use = {NULL, t, 0};
+    char *o = run_src(cfg, &collect, csv, &rep);
+    CHECK(o != NULL && strcmp(o, "psn,note\r\n") == 0); /* the first pass writes no row */
+    free(o);
+    CHECK(mr_oprf_table_count(t) == 2); /* two patients, three rows */
+    memset(&rep, 0, sizeof rep);
+    CHECK(run_src(cfg, &use, csv, &rep) == NULL); /* not evaluated yet: no output at all */
+
+    uint8_t(*blinded)[32] = NULL, (*evald)[32] = NULL;
+    size_t n = 0;
+    CHECK(mr_oprf_table_blinded(t, &blinded, &n) == MEDREG_OK && n == 2);
+    evald = calloc(n ? n : 1, 32);
+    /* a server using another key is caught before anything is used */
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, other_sk, other_pk, (const uint8_t(*)[32])blinded, n, evald,
+                           NULL, proof, NULL) == MEDREG_OK);
+    CHECK(mr_oprf_table_complete(t, pk, (const uint8_t(*)[32])blinded, (const uint8_t(*)[32])evald, n, proof) ==
+          MEDREG_ERR_VERIFY);
+    CHECK(mr_oprf_table_missing(t) == 2);
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])blinded, n, evald, NULL, proof,
+                           NULL) == MEDREG_OK);
+    CHECK(mr_oprf_table_complete(t, pk, (const uint8_t(*)[32])blinded, (const uint8_t(*)[32])evald, n, proof) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_table_missing(t) == 0);
+    memset(&rep, 0, sizeof rep);
+    o = run_src(cfg, &use, csv, &rep);
+    CHECK(o != NULL && rep.written == 3);
+
+    /* the expected PSN, from a fresh blind straight through the OPRF */
+    medreg_psn_field f[3] = {{"family_name", "muller"}, {"given_name", "jurgen"}, {"birth_date", "1961-03-07"}};
+    size_t ml = 0;
+    char hex[65];
+    CHECK(medreg_psn_input(1, "hip", f, 3, ms, sizeof ms, &ml) == MEDREG_OK);
+    CHECK(mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, ms, ml, NULL, b, bl[0]) == MEDREG_OK);
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])bl, 1, ev, NULL, proof, NULL) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_finalize(ms, ml, b, ev[0], out64) == MEDREG_OK);
+    sodium_bin2hex(hex, sizeof hex, out64, 32);
+    /* both spellings of the first patient carry it */
+    char *first = o ? strstr(o, hex) : NULL;
+    CHECK(first != NULL && strstr(first + 64, hex) != NULL);
+    free(o);
+    free(blinded);
+    free(evald);
+    mr_oprf_table_free(t);
+}
+
 static char *run(const mr_csv_config *cfg, const uint8_t key[32], const char *csv, mr_csv_report *rep)
 {
     char *out = NULL;
     size_t len = 0;
     FILE *in = fmemopen((void *)csv, strlen(csv), "r"), *o = open_memstream(&out, &len);
     char *err = NULL;
-    medreg_err rc = mr_csv_deid(cfg, key, in, o, rep, &err);
+    mr_psn_source src = {key, NULL, 0};
+    medreg_err rc = mr_csv_deid(cfg, &src, in, o, rep, &err);
     fclose(in);
     fclose(o);
     if (rc != MEDREG_OK) {
@@ -77,6 +157,8 @@ int main(int argc, char **argv)
     CHECK(out && strncmp(out, "psn,note\r\n", 10) == 0);
     CHECK(rep.rows == 1 && rep.written == 1 && rep.rejected == 0);
     free(out);
+
+    test_network(cfg);
 
     /* the column set is checked against the header */
     memset(&rep, 0, sizeof rep);

@@ -1,0 +1,224 @@
+/* The run's distinct PSN inputs, their blinds and, once evaluated, their
+ * OPRF outputs. A tree (glibc tsearch) keyed by a keyed BLAKE2b of the
+ * input finds an input; a sorted array of the entries by blinded element
+ * matches the service's answers. An input is kept only until its output
+ * is known, then wiped. */
+#include <pthread.h>
+#include <search.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/secret.h"
+#include "oprf_table.h"
+
+typedef struct oprf_entry {
+    uint8_t key[32]; /* BLAKE2b(lookup key, input) */
+    uint8_t blind[MR_OPRF_SCALAR_BYTES];
+    uint8_t blinded[MR_OPRF_ELEMENT_BYTES];
+    uint8_t out[MR_OPRF_OUTPUT_BYTES];
+    uint8_t *input; /* until done */
+    size_t input_len;
+    int done;
+} oprf_entry;
+
+struct mr_oprf_table {
+    uint8_t *secrets; /* sodium_malloc: blind key ‖ lookup key */
+    void *root;
+    pthread_mutex_t lock;
+    size_t count, missing;
+    oprf_entry **by_blinded; /* after mr_oprf_table_blinded */
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    return memcmp(((const oprf_entry *)a)->key, ((const oprf_entry *)b)->key, 32);
+}
+
+static int cmp_blinded(const void *a, const void *b)
+{
+    return memcmp((*(oprf_entry *const *)a)->blinded, (*(oprf_entry *const *)b)->blinded, MR_OPRF_ELEMENT_BYTES);
+}
+
+static void entry_free(void *p)
+{
+    oprf_entry *e = p;
+    if (e->input) {
+        mr_wipe(e->input, e->input_len);
+        free(e->input);
+    }
+    mr_wipe(e, sizeof *e);
+    free(e);
+}
+
+medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table **out)
+{
+    mr_oprf_table *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->secrets = sodium_malloc(64)) == NULL) {
+        free(t);
+        return MEDREG_ERR_NOMEM;
+    }
+    /* two independent keys from the seed: one for blinds, one for lookups */
+    crypto_kdf_derive_from_key(t->secrets, 32, 1, "mr-oprfb", seed);
+    crypto_kdf_derive_from_key(t->secrets + 32, 32, 2, "mr-oprfl", seed);
+    pthread_mutex_init(&t->lock, NULL);
+    *out = t;
+    return MEDREG_OK;
+}
+
+void mr_oprf_table_free(mr_oprf_table *t)
+{
+    if (t == NULL)
+        return;
+    tdestroy(t->root, entry_free);
+    free(t->by_blinded);
+    sodium_free(t->secrets);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static void lookup_key(const mr_oprf_table *t, const uint8_t *input, size_t len, uint8_t key[32])
+{
+    crypto_generichash(key, 32, input, len, t->secrets + 32, 32);
+}
+
+medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
+{
+    oprf_entry probe, *e = NULL;
+    uint8_t wide[64], r[MR_OPRF_SCALAR_BYTES];
+    medreg_err rc = MEDREG_OK;
+
+    if (len > MR_OPRF_INPUT_MAX)
+        return MEDREG_ERR_TOOBIG;
+    lookup_key(t, input, len, probe.key);
+    pthread_mutex_lock(&t->lock);
+    int known = tfind(&probe, &t->root, cmp_key) != NULL;
+    pthread_mutex_unlock(&t->lock);
+    if (known)
+        return MEDREG_OK;
+
+    /* blind outside the lock: the expensive part, in the caller's thread */
+    if ((e = calloc(1, sizeof *e)) == NULL || (len && (e->input = malloc(len)) == NULL)) {
+        free(e);
+        return MEDREG_ERR_NOMEM;
+    }
+    memcpy(e->key, probe.key, 32);
+    if (len)
+        memcpy(e->input, input, len);
+    e->input_len = len;
+    crypto_generichash(wide, sizeof wide, input, len, t->secrets, 32);
+    crypto_core_ristretto255_scalar_reduce(r, wide);
+    mr_wipe(wide, sizeof wide);
+    rc = sodium_is_zero(r, sizeof r)
+             ? MEDREG_ERR_CRYPTO
+             : mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, r, e->blind, e->blinded);
+    mr_wipe(r, sizeof r);
+    if (rc != MEDREG_OK) {
+        entry_free(e);
+        return rc;
+    }
+    pthread_mutex_lock(&t->lock);
+    oprf_entry **slot = tsearch(e, &t->root, cmp_key);
+    if (slot == NULL) {
+        rc = MEDREG_ERR_NOMEM;
+    } else if (*slot == e) {
+        t->count++;
+        t->missing++;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (e) /* another thread added it meanwhile, or no memory */
+        entry_free(e);
+    return rc;
+}
+
+size_t mr_oprf_table_count(const mr_oprf_table *t)
+{
+    return t->count;
+}
+
+size_t mr_oprf_table_missing(const mr_oprf_table *t)
+{
+    return t->missing;
+}
+
+typedef struct walk {
+    oprf_entry **out;
+    size_t n;
+} walk;
+
+static void collect(const void *node, VISIT v, void *ctx)
+{
+    walk *w = ctx;
+    if (v == postorder || v == leaf)
+        w->out[w->n++] = *(oprf_entry *const *)node;
+}
+
+medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n)
+{
+    uint8_t(*arr)[MR_OPRF_ELEMENT_BYTES] = NULL;
+    *out = NULL;
+    *n = 0;
+    free(t->by_blinded);
+    t->by_blinded = calloc(t->count ? t->count : 1, sizeof *t->by_blinded);
+    arr = calloc(t->count ? t->count : 1, sizeof *arr);
+    if (t->by_blinded == NULL || arr == NULL) {
+        free(arr);
+        return MEDREG_ERR_NOMEM;
+    }
+    walk w = {t->by_blinded, 0};
+    twalk_r(t->root, collect, &w);
+    qsort(t->by_blinded, w.n, sizeof *t->by_blinded, cmp_blinded);
+    for (size_t i = 0; i < w.n; i++)
+        memcpy(arr[i], t->by_blinded[i]->blinded, MR_OPRF_ELEMENT_BYTES);
+    *out = arr;
+    *n = w.n;
+    return MEDREG_OK;
+}
+
+medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
+                                  const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                  const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                  const uint8_t proof[MR_OPRF_PROOF_BYTES])
+{
+    medreg_err rc;
+    if (t->by_blinded == NULL)
+        return MEDREG_ERR_CONFLICT;
+    /* nothing is used before the whole batch's proof holds */
+    if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        oprf_entry probe, *pp = &probe, **hit;
+        memcpy(probe.blinded, blinded[i], MR_OPRF_ELEMENT_BYTES);
+        hit = bsearch(&pp, t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
+        if (hit == NULL)
+            return MEDREG_ERR_NOTFOUND;
+        oprf_entry *e = *hit;
+        if (e->done)
+            continue;
+        if ((rc = mr_oprf_finalize(e->input, e->input_len, e->blind, evaluated[i], e->out)) != MEDREG_OK)
+            return rc;
+        e->done = 1;
+        t->missing--;
+        mr_wipe(e->blind, sizeof e->blind);
+        if (e->input) {
+            mr_wipe(e->input, e->input_len);
+            free(e->input);
+            e->input = NULL;
+        }
+    }
+    return MEDREG_OK;
+}
+
+medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, size_t len,
+                                uint8_t out[MR_OPRF_OUTPUT_BYTES])
+{
+    oprf_entry probe;
+    lookup_key(t, input, len, probe.key);
+    /* read-only after completion: tfind does not modify the tree */
+    oprf_entry *const *hit = tfind(&probe, &t->root, cmp_key);
+    if (hit == NULL || !(*hit)->done)
+        return MEDREG_ERR_NOTFOUND;
+    memcpy(out, (*hit)->out, MR_OPRF_OUTPUT_BYTES);
+    return MEDREG_OK;
+}

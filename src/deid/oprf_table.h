@@ -1,0 +1,47 @@
+/* Network-wide PSNs for the offline tools (docs/pseudonyms.md): the
+ * distinct PSN inputs of a run, each blinded once, evaluated by the
+ * identity service in verified batches (online, or through files), then
+ * finalised, so that the rows can look their PSN up.
+ *
+ * Blinds are derived from a per-run secret seed and the input, so that a
+ * run prepared on one day can be finished on another from the seed alone
+ * (kept 0600 in the state file); the service sees only blinded elements. */
+#ifndef MR_OPRF_TABLE_H
+#define MR_OPRF_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/safety.h"
+#include "../crypto/oprf.h"
+
+typedef struct mr_oprf_table mr_oprf_table;
+
+MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table **out);
+/* Wipes every blind, input and output. */
+void mr_oprf_table_free(mr_oprf_table *t);
+
+/* Record one input (thread-safe); a new one is blinded at once. */
+MR_MUST_CHECK medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len);
+size_t mr_oprf_table_count(const mr_oprf_table *t);
+
+/* The distinct blinded elements in ascending byte order: *out has *n
+ * elements, malloc'ed. Call once every input is added. */
+MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n);
+
+/* Take one evaluated batch: verify its proof against the pinned public key
+ * (MEDREG_ERR_VERIFY if it fails), then finalise each of its elements.
+ * MEDREG_ERR_NOTFOUND for a blinded element this table never made. */
+MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
+                                                const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                                const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                                const uint8_t proof[MR_OPRF_PROOF_BYTES]);
+/* How many inputs still lack an evaluation. */
+size_t mr_oprf_table_missing(const mr_oprf_table *t);
+
+/* The OPRF output of an input (thread-safe once complete):
+ * MEDREG_ERR_NOTFOUND if it was never added or is not complete. */
+MR_MUST_CHECK medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, size_t len,
+                                              uint8_t out[MR_OPRF_OUTPUT_BYTES]);
+
+#endif

@@ -1,0 +1,17 @@
+/* The PSN message in a caller's stack buffer, or on the heap when long
+ * NFKD expansions make it larger: the common case allocates nothing. */
+#ifndef MR_PSN_INPUT_H
+#define MR_PSN_INPUT_H
+
+#include "../core/safety.h"
+#include "medreg/pseudonym.h"
+
+/* *msg is stack, or a heap buffer; release it with mr_psn_input_release
+ * after success (on failure *msg is stack and holds nothing to keep). */
+MR_MUST_CHECK medreg_err mr_psn_input_buf(uint32_t key_id, const char *module, const medreg_psn_field *fields,
+                                          size_t n_fields, uint8_t *stack, size_t stack_cap, uint8_t **msg,
+                                          size_t *len);
+/* Wipe the message (it is identifying) and free it if it is on the heap. */
+void mr_psn_input_release(uint8_t *msg, size_t len, const uint8_t *stack);
+
+#endif
