@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes (documented in medreg --help and docs/cli.md). */
 enum {
@@ -75,6 +76,25 @@ int cmd_consent(cli *c, int argc, char **argv);
 int cmd_grants(cli *c, int argc, char **argv);
 int cmd_alarms(cli *c, int argc, char **argv);
 int cmd_pseudonymize(cli *c, int argc, char **argv);
+int cmd_oprf(cli *c, int argc, char **argv);
+
+/* Network-wide PSNs (commands_oprf.c): a module's pinned VOPRF key. */
+typedef struct cli_oprf_pin {
+    char module[65];
+    uint32_t key_id;
+    uint8_t pk[32];
+} cli_oprf_pin;
+/* Read a JSON file of the given format carrying module, key_id and
+ * public_key into pin; NULL (after a message) if it is not one. */
+json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *pin);
+/* {"format", "module", "key_id", "suite", "public_key"} */
+json_t *cli_oprf_pin_json(const cli_oprf_pin *pin, const char *format);
+/* Have the identity service evaluate n blinded elements in batches; fn
+ * takes each batch with its proof (non-zero: stop, it said why). */
+typedef int (*cli_oprf_batch_fn)(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
+                                 const uint8_t proof[64]);
+int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+                      cli_oprf_batch_fn fn, void *ctx);
 
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "../deid/csv_deid.h"
 #include "cli.h"
@@ -48,10 +50,234 @@ static int finish_file(FILE *fp)
     return fclose(fp) != 0 || bad;
 }
 
+static int sha256_file(FILE *fp, uint8_t out[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t b[65536];
+    size_t n;
+    crypto_hash_sha256_init(&st);
+    rewind(fp);
+    while ((n = fread(b, 1, sizeof b, fp)) > 0)
+        crypto_hash_sha256_update(&st, b, n);
+    crypto_hash_sha256_final(&st, out);
+    int ok = !ferror(fp);
+    rewind(fp);
+    return ok;
+}
+
+static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
+                          const uint8_t proof[64])
+{
+    cli_oprf_pin *pin = ((void **)ctx)[0];
+    mr_oprf_table *t = ((void **)ctx)[1];
+    medreg_err rc = mr_oprf_table_complete(t, pin->pk, blinded, evaluated, n, proof);
+    if (rc == MEDREG_ERR_VERIFY)
+        fprintf(stderr, "medreg: the evaluation's proof does not verify against the pinned key: it was made with "
+                        "another key or altered; nothing was used\n");
+    else if (rc == MEDREG_ERR_NOTFOUND)
+        fprintf(stderr, "medreg: the evaluation answers elements this run never blinded\n");
+    else if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: cannot finish the evaluation: %s\n", medreg_strerror(rc));
+    return rc == MEDREG_OK ? 0 : -1;
+}
+
+/* The response file of `oprf evaluate`: every batch through complete_batch. */
+static int finish_from_file(const char *path, cli_oprf_pin *pin, mr_oprf_table *t)
+{
+    cli_oprf_pin got;
+    json_t *j = cli_oprf_file_read(path, "medreg-oprf-response/v1", &got), *batch;
+    size_t i;
+    int ok = j != NULL;
+    if (ok && (strcmp(got.module, pin->module) || got.key_id != pin->key_id || memcmp(got.pk, pin->pk, 32))) {
+        fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
+        ok = 0;
+    }
+    json_array_foreach(json_object_get(j, "batches"), i, batch) {
+        if (!ok)
+            break;
+        json_t *bl = json_object_get(batch, "blinded"), *ev = json_object_get(batch, "evaluated");
+        size_t n = json_array_size(bl), got_len = 0;
+        uint8_t(*b)[32] = calloc(n ? n : 1, 32), (*e)[32] = calloc(n ? n : 1, 32), proof[64];
+        const char *pr = json_string_value(json_object_get(batch, "proof"));
+        ok = b && e && n > 0 && json_array_size(ev) == n && pr &&
+             mr_unbase64(pr, strlen(pr), proof, sizeof proof, &got_len) && got_len == 64;
+        for (size_t k = 0; ok && k < n; k++) {
+            const char *x = json_string_value(json_array_get(bl, k)), *y = json_string_value(json_array_get(ev, k));
+            size_t lx = 0, ly = 0;
+            ok = x && y && mr_unbase64(x, strlen(x), b[k], 32, &lx) && lx == 32 &&
+                 mr_unbase64(y, strlen(y), e[k], 32, &ly) && ly == 32;
+        }
+        if (!ok)
+            fprintf(stderr, "medreg: %s: batch %zu is malformed\n", path, i);
+        else
+            ok = complete_batch((void *[]){pin, t}, (const uint8_t(*)[32])b, (const uint8_t(*)[32])e, n, proof) == 0;
+        free(b);
+        free(e);
+    }
+    json_decref(j);
+    return ok;
+}
+
+/* Network-wide PSNs: the first pass over the input, then the evaluation
+ * online, into a request file (--prepare), or from a response file
+ * (--finish). Returns an exit code; EXIT_OK with *prepared set when the
+ * run ends after writing the request. */
+static int network_psns(cli *c, const mr_csv_config *cfg, const char *pin_path, const char *prepare,
+                        const char *finish, const char *state_path, FILE *in, const char *in_path, unsigned threads,
+                        mr_oprf_table **table, int *prepared)
+{
+    cli_oprf_pin pin;
+    uint8_t *seed = sodium_malloc(32), digest[32], (*blinded)[32] = NULL;
+    json_t *pj = NULL, *stj = NULL, *req = NULL;
+    char *err = NULL, *text = NULL, hex[65];
+    uint8_t *st_raw = NULL;
+    size_t st_len = 0, n = 0;
+    int code = EXIT_LOCAL;
+    FILE *null = NULL;
+    mr_csv_report *rep = calloc(1, sizeof *rep);
+
+    *prepared = 0;
+    if (seed == NULL || rep == NULL)
+        goto out;
+    if ((pj = cli_oprf_file_read(pin_path, "medreg-oprf-key/v1", &pin)) == NULL)
+        goto out;
+    if (strcmp(pin.module, cfg->module->name) != 0 || pin.key_id != cfg->module->key_id) {
+        fprintf(stderr, "medreg: %s pins module %s key %u, the table is for module %s key %u\n", pin_path, pin.module,
+                (unsigned)pin.key_id, cfg->module->name, (unsigned)cfg->module->key_id);
+        goto out;
+    }
+    if (!sha256_file(in, digest)) {
+        fprintf(stderr, "medreg: %s: %s\n", in_path, strerror(errno));
+        goto out;
+    }
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    if (finish) {
+        /* the seed every blind of the prepared run came from */
+        const char *sh;
+        if (mr_secret_file_read(state_path, 0, 4096, &st_raw, &st_len) != MEDREG_OK ||
+            (stj = json_loadb((const char *)st_raw, st_len, 0, NULL)) == NULL ||
+            strcmp(json_string_value(json_object_get(stj, "format")) ?: "", "medreg-oprf-state/v1") != 0) {
+            fprintf(stderr, "medreg: %s: not a state file of mode 0600 written by --prepare\n", state_path);
+            goto out;
+        }
+        const char *sd = json_string_value(json_object_get(stj, "seed"));
+        size_t sl = 0;
+        json_t *pinj = json_object_get(stj, "key");
+        if (!pinj || !sd || !mr_unbase64(sd, strlen(sd), seed, 32, &sl) || sl != 32 ||
+            !(sh = json_string_value(json_object_get(stj, "input_sha256")))) {
+            fprintf(stderr, "medreg: %s: malformed state file\n", state_path);
+            goto out;
+        }
+        const char *pm = json_string_value(json_object_get(pinj, "module"));
+        const char *ppk = json_string_value(json_object_get(pinj, "public_key"));
+        size_t pl = 0;
+        uint8_t ppkb[32];
+        if (!pm || strcmp(pm, pin.module) || json_integer_value(json_object_get(pinj, "key_id")) != pin.key_id ||
+            !ppk || !mr_unbase64(ppk, strlen(ppk), ppkb, 32, &pl) || pl != 32 || memcmp(ppkb, pin.pk, 32)) {
+            fprintf(stderr, "medreg: %s was prepared with another pinned key\n", state_path);
+            goto out;
+        }
+        if (strcmp(sh, hex) != 0) {
+            fprintf(stderr, "medreg: %s is not the input that was prepared (SHA-256 differs)\n", in_path);
+            code = EXIT_INVALID;
+            goto out;
+        }
+    } else {
+        randombytes_buf(seed, 32);
+    }
+    if (mr_oprf_table_new(seed, table) != MEDREG_OK || (null = fopen("/dev/null", "w")) == NULL)
+        goto out;
+    mr_psn_source collect = {NULL, *table, 1};
+    rep->threads = threads;
+    if (mr_csv_deid(cfg, &collect, in, null, rep, &err) != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s: %s; no output was written\n", in_path, err ? err : "cannot read the input");
+        code = EXIT_INVALID;
+        goto out;
+    }
+    rewind(in);
+    if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK)
+        goto out;
+    if (prepare) {
+        req = cli_oprf_pin_json(&pin, "medreg-oprf-request/v1");
+        json_t *arr = json_array();
+        for (size_t i = 0; req && arr && i < n; i++) {
+            char *b = mr_base64(blinded[i], 32);
+            json_array_append_new(arr, json_string(b ? b : ""));
+            free(b);
+        }
+        json_object_set_new(req, "blinded", arr);
+        text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (text == NULL || mr_file_write(prepare, text, strlen(text)) != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot write %s\n", prepare);
+            goto out;
+        }
+        free(text);
+        char *sd = mr_base64(seed, 32);
+        json_t *sj = json_pack("{s:s,s:o,s:s,s:s,s:I}", "format", "medreg-oprf-state/v1", "key",
+                               cli_oprf_pin_json(&pin, "medreg-oprf-key/v1"), "seed", sd ? sd : "", "input_sha256",
+                               hex, "inputs", (json_int_t)n);
+        text = sj ? json_dumps(sj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(sj);
+        if (sd) {
+            mr_wipe(sd, strlen(sd));
+            free(sd);
+        }
+        if (text == NULL || mr_secret_file_write(state_path, text, strlen(text)) != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot create %s (it must not exist yet)\n", state_path);
+            unlink(prepare);
+            goto out;
+        }
+        printf("%zu distinct patients blinded into %s; evaluate it with `medreg oprf evaluate` on a machine that\n"
+               "reaches the identity service, then run again with --finish RESPONSE --state %s\n",
+               n, prepare, state_path);
+        *prepared = 1;
+        code = EXIT_OK;
+        goto out;
+    }
+    if (finish) {
+        if (!finish_from_file(finish, &pin, *table)) {
+            code = EXIT_INVALID;
+            goto out;
+        }
+    } else if (n > 0) {
+        code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])blinded, n, complete_batch, (void *[]){&pin, *table});
+        if (code != EXIT_OK)
+            goto out;
+    }
+    if (mr_oprf_table_missing(*table) != 0) {
+        fprintf(stderr, "medreg: %zu patients of the input have no evaluation; no output was written\n",
+                mr_oprf_table_missing(*table));
+        code = EXIT_INVALID;
+        goto out;
+    }
+    code = EXIT_OK;
+out:
+    if (text) {
+        mr_wipe(text, strlen(text));
+        free(text);
+    }
+    if (st_raw)
+        mr_secret_free(st_raw);
+    if (null)
+        fclose(null);
+    free(err);
+    free(blinded);
+    free(rep);
+    json_decref(pj);
+    json_decref(stj);
+    json_decref(req);
+    sodium_free(seed);
+    return code;
+}
+
 int cmd_pseudonymize(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"key", required_argument, NULL, 'k'},
+                                         {"oprf-key", required_argument, NULL, 'p'},
+                                         {"prepare", required_argument, NULL, 'P'},
+                                         {"finish", required_argument, NULL, 'F'},
+                                         {"state", required_argument, NULL, 'S'},
                                          {"in", required_argument, NULL, 'i'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"rejects", required_argument, NULL, 'r'},
@@ -59,16 +285,22 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
                                          {"threads", required_argument, NULL, 't'},
                                          {NULL, 0, NULL, 0}};
     static const char usage[] =
-        "usage: medreg pseudonymize csv --config TABLE.ini --key MODULE.key --in IN.csv --out OUT.csv\n"
-        "                               [--rejects REJECTS.csv] [--report REPORT.json] [--threads N]\n"
+        "usage: medreg pseudonymize csv --config TABLE.ini --in IN.csv --out OUT.csv\n"
+        "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
+        "                                                    --finish RESPONSE.json --state STATE.json])\n"
+        "           [--rejects REJECTS.csv] [--report REPORT.json] [--threads N]\n"
         "  Every column of IN gets the role TABLE.ini gives it (docs/deid.md). OUT has a psn column\n"
-        "  (the identity service's PSN for the module) and the kept and generalised columns; it is\n"
-        "  written to OUT.tmp and renamed only when complete. Rows that cannot be processed go to\n"
-        "  REJECTS (default OUT.rejects.csv) as line,reason; the report (default OUT.report.json)\n"
-        "  counts rows and what was done to each column. N worker threads (default: one per core)\n"
-        "  give the same bytes as one.\n";
-    const char *cfg_path = NULL, *key_path = NULL, *in_path = NULL, *out_path = NULL, *rej_path = NULL,
-               *rep_path = NULL;
+        "  and the kept and generalised columns; it is written to OUT.tmp and renamed only when\n"
+        "  complete. Rows that cannot be processed go to REJECTS (default OUT.rejects.csv) as\n"
+        "  line,reason; the report (default OUT.report.json) counts rows and what was done to each\n"
+        "  column. N worker threads (default: one per core) give the same bytes as one.\n"
+        "  --key: local PSNs under the module key, equal to the identity service's PSNs.\n"
+        "  --oprf-key: network-wide PSNs, the identity service's VOPRF of the same message, blinded so\n"
+        "  that the service never sees an identifier; PIN.json comes from `medreg oprf key`. Online by\n"
+        "  default (--identity); offline: --prepare writes the blinded request and a 0600 state file,\n"
+        "  `medreg oprf evaluate` turns the request into a response elsewhere, --finish completes.\n";
+    const char *cfg_path = NULL, *key_path = NULL, *pin_path = NULL, *prepare = NULL, *finish = NULL,
+               *state_path = NULL, *in_path = NULL, *out_path = NULL, *rej_path = NULL, *rep_path = NULL;
     char *tmp = NULL, *rej_default = NULL, *rep_default = NULL, *err = NULL;
     mr_csv_config *cfg = NULL;
     uint8_t *key = NULL;
@@ -76,9 +308,9 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     FILE *in = NULL, *out = NULL, *rej = NULL;
     mr_csv_report *rep = NULL;
     mr_psn_source src = {NULL, NULL, 0};
+    mr_oprf_table *table = NULL;
     int opt, code = EXIT_USAGE;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    (void)c;
 
     const char *sub = cli_subcommand(&argc, &argv, usage);
     if (sub == NULL)
@@ -87,6 +319,10 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         switch (opt) {
         case 'c': cfg_path = optarg; break;
         case 'k': key_path = optarg; break;
+        case 'p': pin_path = optarg; break;
+        case 'P': prepare = optarg; break;
+        case 'F': finish = optarg; break;
+        case 'S': state_path = optarg; break;
         case 'i': in_path = optarg; break;
         case 'o': out_path = optarg; break;
         case 'r': rej_path = optarg; break;
@@ -95,24 +331,20 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    if (strcmp(sub, "csv") != 0 || !cfg_path || !key_path || !in_path || !out_path || optind != argc ||
-        threads < 1 || threads > 256) {
+    if (strcmp(sub, "csv") != 0 || !cfg_path || !in_path || (!out_path && !prepare) || optind != argc ||
+        threads < 1 || threads > 256 || !key_path == !pin_path || (key_path && (prepare || finish || state_path)) ||
+        (prepare && finish) || (!!(prepare || finish) != !!state_path)) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
     code = EXIT_LOCAL;
-    if ((rep = calloc(1, sizeof *rep)) == NULL || asprintf(&tmp, "%s.tmp", out_path) < 0 || asprintf(&rej_default, "%s.rejects.csv", out_path) < 0 ||
-        asprintf(&rep_default, "%s.report.json", out_path) < 0)
+    if ((rep = calloc(1, sizeof *rep)) == NULL)
         goto out;
-    if (!rej_path)
-        rej_path = rej_default;
-    if (!rep_path)
-        rep_path = rep_default;
     if (mr_csv_config_load(cfg_path, &cfg, &err) != MEDREG_OK) {
         fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
         goto out;
     }
-    if (mr_secret_file_read(key_path, 32, 0, &key, &kl) != MEDREG_OK) {
+    if (key_path && mr_secret_file_read(key_path, 32, 0, &key, &kl) != MEDREG_OK) {
         fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
         goto out;
     }
@@ -120,6 +352,33 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: %s: %s\n", in_path, strerror(errno));
         goto out;
     }
+    struct stat st;
+    int regular = fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (pin_path) {
+        int prepared = 0;
+        if (!regular) {
+            fprintf(stderr, "medreg: %s: network-wide PSNs read the input twice; it must be a regular file\n",
+                    in_path);
+            goto out;
+        }
+        code = network_psns(c, cfg, pin_path, prepare, finish, state_path, in, in_path, (unsigned)threads, &table,
+                            &prepared);
+        if (code != EXIT_OK || prepared)
+            goto out;
+        code = EXIT_LOCAL;
+        src.oprf = table;
+    } else {
+        src.key = key;
+    }
+    if (asprintf(&tmp, "%s.tmp", out_path) < 0 || asprintf(&rej_default, "%s.rejects.csv", out_path) < 0 ||
+        asprintf(&rep_default, "%s.report.json", out_path) < 0)
+        goto out;
+    if (!rej_path)
+        rej_path = rej_default;
+    if (!rep_path)
+        rep_path = rep_default;
     if ((out = create(tmp, 0644)) == NULL || (rej = create(rej_path, 0600)) == NULL) {
         fprintf(stderr, "medreg: cannot create %s: %s\n", out ? rej_path : tmp, strerror(errno));
         goto out;
@@ -127,15 +386,11 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     fputs("line,reason\r\n", rej);
     rep->rejects = rej;
     rep->threads = (unsigned)threads;
-    struct stat st;
-    progress prog = {rep, fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0};
+    progress prog = {rep, regular ? (uint64_t)st.st_size : 0};
     if (isatty(STDERR_FILENO)) {
         rep->progress = show_progress;
         rep->progress_ctx = &prog;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    src.key = key;
     medreg_err rc = mr_csv_deid(cfg, &src, in, out, rep, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rep->progress)
@@ -161,10 +416,12 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     for (size_t i = 0; i < cfg->n_cols; i++)
         json_array_append_new(cols, json_pack("{s:s,s:s,s:I}", "column", cfg->cols[i].name, "role", cfg->cols[i].kind,
                                               "values_removed_or_changed", (json_int_t)rep->changed[i]));
-    json_t *report = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:s,s:f}", "input", in_path, "output", out_path,
-                               "module", cfg->module->name, "rows", (json_int_t)rep->rows, "written",
-                               (json_int_t)rep->written, "rejected", (json_int_t)rep->rejected, "columns", cols,
-                               "rejects", rej_path, "seconds", secs);
+    json_t *report = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:s,s:f}", "input", in_path, "output", out_path,
+                               "module", cfg->module->name, "psn", table ? "network" : "local", "rows",
+                               (json_int_t)rep->rows, "written", (json_int_t)rep->written, "rejected",
+                               (json_int_t)rep->rejected, "columns", cols, "rejects", rej_path, "seconds", secs);
+    if (table)
+        json_object_set_new(report, "distinct_patients", json_integer((json_int_t)mr_oprf_table_count(table)));
     char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(report);
     if (text == NULL || mr_file_write(rep_path, text, strlen(text)) != MEDREG_OK) {
@@ -185,6 +442,7 @@ out:
         fclose(rej);
     if (in)
         fclose(in);
+    mr_oprf_table_free(table);
     mr_secret_free(key);
     mr_csv_config_free(cfg);
     free(err);

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
         {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
         {"stats", cmd_stats},     {"card", cmd_card},     {"consent", cmd_consent},
-        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}};
+        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}, {"oprf", cmd_oprf}};
     cli c;
     int opt;
 

@@ -165,7 +165,9 @@ static void row(row_ctx *r)
     const mr_module *m = cfg->module;
     medreg_psn_field pf[MR_MAX_IDENTIFIERS];
     char *norm[MR_MAX_IDENTIFIERS] = {0};
-    uint8_t psn[MEDREG_PSN_BYTES], net[MR_OPRF_OUTPUT_BYTES];
+    uint8_t psn[MEDREG_PSN_BYTES], net[MR_OPRF_OUTPUT_BYTES] = {0}, msg_stack[2048], *msg = msg_stack;
+    size_t msg_len = 0;
+    int have_msg = 0, placeholder = 0;
     const uint8_t *shift_key = r->src->key;
     char psn_hex[2 * MEDREG_PSN_BYTES + 1];
     uint64_t changed[MR_CSV_MAX_COLUMNS];
@@ -197,24 +199,27 @@ static void row(row_ctx *r)
             goto out;
         }
     } else {
-        uint8_t stack[2048], *msg = stack;
-        size_t len = 0;
-        medreg_err rc = mr_psn_input_buf(m->key_id, m->name, pf, m->n_idents, stack, sizeof stack, &msg, &len);
+        medreg_err rc = mr_psn_input_buf(m->key_id, m->name, pf, m->n_idents, msg_stack, sizeof msg_stack, &msg,
+                                         &msg_len);
         if (rc == MEDREG_OK) {
-            rc = r->src->collect ? mr_oprf_table_add(r->src->oprf, msg, len)
-                                 : mr_oprf_table_lookup(r->src->oprf, msg, len, net);
-            mr_psn_input_release(msg, len, stack);
+            have_msg = 1;
+            /* the first pass transforms with a placeholder PSN, to learn
+             * which rows will be written */
+            rc = r->src->collect ? MEDREG_OK : mr_oprf_table_lookup(r->src->oprf, msg, msg_len, net);
+            /* a row the first pass did not collect is about to be rejected */
+            if (rc == MEDREG_ERR_NOTFOUND) {
+                placeholder = 1;
+                rc = MEDREG_OK;
+            }
         }
         if (rc == MEDREG_ERR_TOOBIG) {
             reject(r, "identifiers too long", NULL);
             goto out;
         }
         if (rc != MEDREG_OK) {
-            r->err = rc == MEDREG_ERR_NOTFOUND ? MEDREG_ERR_CONFLICT : rc;
+            r->err = rc;
             goto out;
         }
-        if (r->src->collect) /* the first pass only gathers inputs */
-            goto out;
         memcpy(psn, net, MEDREG_PSN_BYTES);
         shift_key = net + MEDREG_PSN_BYTES;
     }
@@ -304,6 +309,16 @@ static void row(row_ctx *r)
         }
         }
     }
+    if (r->src->collect) { /* the row will be written: its patient needs a PSN */
+        medreg_err rc = mr_oprf_table_add(r->src->oprf, msg, msg_len);
+        if (rc != MEDREG_OK)
+            r->err = rc;
+        goto out;
+    }
+    if (placeholder) { /* the input changed between the passes */
+        r->err = MEDREG_ERR_CONFLICT;
+        goto out;
+    }
     /* the whole row, or nothing */
     if (!buf_reserve(&r->b->out, r->scratch.len + 2))
         goto nomem;
@@ -324,6 +339,8 @@ out:
         }
     mr_wipe(psn, sizeof psn);
     mr_wipe(net, sizeof net);
+    if (have_msg)
+        mr_psn_input_release(msg, msg_len, msg_stack);
     if (r->scratch.p)
         mr_wipe(r->scratch.p, r->scratch.len);
 }

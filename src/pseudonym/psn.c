@@ -11,6 +11,9 @@
 #include "../core/secret.h"
 #include "medreg/pseudonym.h"
 #include "psn_input.h"
+#include "../crypto/oprf.h"
+
+#define MR_OPRF_INFO_MODULE_MAX 256
 
 static const char PSN_TAG[] = "medreg/psn/v1";
 
@@ -100,4 +103,18 @@ medreg_err medreg_psn_derive(const uint8_t key[MEDREG_PSN_KEY_BYTES], uint32_t k
         rc = MEDREG_ERR_CRYPTO;
     mr_psn_input_release(msg, len, stack);
     return rc;
+}
+
+medreg_err mr_psn_oprf_key(const uint8_t module_key[MEDREG_PSN_KEY_BYTES], uint32_t key_id, const char *module,
+                           uint8_t sk[32], uint8_t pk[32])
+{
+    static const char tag[] = "medreg/oprf/v1";
+    uint8_t info[sizeof tag - 1 + 8 + MR_OPRF_INFO_MODULE_MAX];
+    size_t len = 0;
+    if (module_key == NULL || module == NULL)
+        return MEDREG_ERR_INVALID;
+    if (!put(info, sizeof info, &len, tag, sizeof tag - 1) || !put_u32(info, sizeof info, &len, key_id) ||
+        !put_lp(info, sizeof info, &len, module))
+        return MEDREG_ERR_TOOBIG;
+    return mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, module_key, MEDREG_PSN_KEY_BYTES, info, len, sk, pk);
 }

@@ -14,4 +14,9 @@ MR_MUST_CHECK medreg_err mr_psn_input_buf(uint32_t key_id, const char *module, c
 /* Wipe the message (it is identifying) and free it if it is on the heap. */
 void mr_psn_input_release(uint8_t *msg, size_t len, const uint8_t *stack);
 
+/* The module's VOPRF key pair for network-wide PSNs:
+ * DeriveKeyPair(seed = module key, info = "medreg/oprf/v1" ‖ u32(key_id) ‖ lp(module)). */
+MR_MUST_CHECK medreg_err mr_psn_oprf_key(const uint8_t module_key[MEDREG_PSN_KEY_BYTES], uint32_t key_id,
+                                         const char *module, uint8_t sk[32], uint8_t pk[32]);
+
 #endif

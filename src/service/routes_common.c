@@ -21,10 +21,10 @@ static int valid_fpr(const char *s)
 /* Every role's user roles. Module-bound roles need a module. */
 static int role_allowed(mr_role svc_role, const char *role, int *module_bound)
 {
-    static const char *identity_roles[] = {"admin", "module_admin", "physician", "monitor"};
-    static const char *registry_roles[] = {"admin", "physician", "researcher", "monitor"};
+    static const char *identity_roles[] = {"admin", "module_admin", "physician", "pseudonymizer", "monitor", NULL};
+    static const char *registry_roles[] = {"admin", "physician", "researcher", "monitor", NULL};
     const char **roles = svc_role == MR_ROLE_IDENTITY ? identity_roles : registry_roles;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; roles[i] != NULL; i++)
         if (!strcmp(roles[i], role)) {
             *module_bound = strcmp(role, "admin") != 0 && strcmp(role, "monitor") != 0;
             return 1;

@@ -663,6 +663,8 @@ static const mr_route ROUTES[] = {
     {"GET", "/v1/patients", patient_search, "patient_search"},
     {"GET", "/v1/patients/*", patient_view, "patient_view"},
     {"PUT", "/v1/patients/*", patient_correct, "patient_correct"},
+    {"GET", "/v1/oprf/*", mr_oprf_key_route, "oprf_key"},
+    {"POST", "/v1/oprf/*/evaluate", mr_oprf_evaluate_route, "oprf_evaluate"},
 };
 
 const mr_route *mr_identity_routes(size_t *n)

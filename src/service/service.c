@@ -8,6 +8,7 @@
 
 #include "../core/secret.h"
 #include "../crypto/psn_token.h"
+#include "../pseudonym/psn_input.h"
 #include "../token/token.h"
 
 static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char **errmsg)
@@ -98,6 +99,9 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             rc = read_secret(kp, MEDREG_PSN_KEY_BYTES, &s->module_keys[i], errmsg);
             free(kp);
             TRY(rc);
+            s->oprf_sk[i] = sodium_malloc(32);
+            ENSURE(s->oprf_sk[i] != NULL, MEDREG_ERR_NOMEM);
+            TRY(mr_psn_oprf_key(s->module_keys[i], m->key_id, m->name, s->oprf_sk[i], s->oprf_pk[i]));
         }
         TRY(read_secret(cfg->signing_key, crypto_sign_SEEDBYTES, &seed, errmsg));
         s->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
@@ -203,6 +207,7 @@ void mr_service_close(mr_service *s)
     for (size_t i = 0; i < s->n_modules; i++) {
         mr_module_free(s->modules[i]);
         mr_secret_free(s->module_keys[i]);
+        mr_secret_free(s->oprf_sk[i]);
     }
     mr_secret_free(s->sign_sk);
     mr_secret_free(s->seal_key);

@@ -27,6 +27,10 @@ typedef struct mr_service {
     /* identity: per-module PSN keys, token signing key, data-at-rest keys
      * (all in sodium_malloc'ed, mlock'ed memory) */
     uint8_t *module_keys[MR_MAX_MODULES];
+    /* identity: per-module VOPRF key pairs for network-wide PSNs, derived
+     * from the module key (docs/pseudonyms.md) */
+    uint8_t *oprf_sk[MR_MAX_MODULES];
+    uint8_t oprf_pk[MR_MAX_MODULES][32];
     uint8_t *sign_sk;  /* crypto_sign_SECRETKEYBYTES */
     uint8_t *seal_key; /* at-rest AEAD key, derived from data_key */
     uint8_t *index_key; /* blind search index key, derived from data_key */
@@ -142,6 +146,9 @@ typedef struct mr_route {
 
 /* The routes of each role (common ones included). */
 const mr_route *mr_identity_routes(size_t *n);
+/* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */
+void mr_oprf_key_route(mr_service *s, mr_request *req, mr_response *resp);
+void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp);
 const mr_route *mr_registry_routes(size_t *n);
 extern const mr_route mr_common_routes[];
 extern const size_t mr_n_common_routes;

@@ -1,0 +1,281 @@
+/* medreg oprf: the client half of network-wide PSNs (docs/deid.md).
+ *   oprf key       fetch and pin a module's VOPRF public key
+ *   oprf evaluate  have the identity service evaluate a prepared request
+ *                  file (from an offline machine) into a response file
+ * and the batch loop `pseudonymize csv` uses online. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/encode.h"
+#include "../core/secret.h"
+#include "../crypto/oprf.h"
+#include "cli.h"
+
+#define OPRF_BATCH 1024 /* the service's batch_max */
+
+/* exactly n bytes of base64 */
+static int get_b64(json_t *j, uint8_t *out, size_t n)
+{
+    size_t got = 0;
+    return json_is_string(j) && mr_unbase64(json_string_value(j), json_string_length(j), out, n, &got) && got == n;
+}
+
+static int get_b64_32(json_t *j, uint8_t out[32])
+{
+    return get_b64(j, out, 32);
+}
+
+static json_t *b64(const uint8_t *p, size_t n)
+{
+    char *t = mr_base64(p, n);
+    json_t *j = t ? json_string(t) : NULL;
+    free(t);
+    return j;
+}
+
+/* module, key_id and public_key of a pin, request, state or response file */
+static int read_pin_fields(json_t *j, cli_oprf_pin *pin)
+{
+    const char *m = json_string_value(json_object_get(j, "module"));
+    json_t *kid = json_object_get(j, "key_id");
+    if (m == NULL || strlen(m) >= sizeof pin->module || !json_is_integer(kid) || json_integer_value(kid) < 0 ||
+        json_integer_value(kid) > UINT32_MAX || !get_b64_32(json_object_get(j, "public_key"), pin->pk))
+        return 0;
+    snprintf(pin->module, sizeof pin->module, "%s", m);
+    pin->key_id = (uint32_t)json_integer_value(kid);
+    return 1;
+}
+
+json_t *cli_oprf_pin_json(const cli_oprf_pin *pin, const char *format)
+{
+    return json_pack("{s:s,s:s,s:I,s:s,s:o}", "format", format, "module", pin->module, "key_id",
+                     (json_int_t)pin->key_id, "suite", "ristretto255-SHA512", "public_key", b64(pin->pk, 32));
+}
+
+json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *pin)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (j == NULL) {
+        fprintf(stderr, "medreg: %s:%d: %s\n", path, e.line, e.text);
+        return NULL;
+    }
+    const char *f = json_string_value(json_object_get(j, "format"));
+    if (f == NULL || strcmp(f, format) != 0 || !read_pin_fields(j, pin)) {
+        fprintf(stderr, "medreg: %s: not a %s file (format, module, key_id, public_key)\n", path, format);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+                      cli_oprf_batch_fn fn, void *ctx)
+{
+    char path[160], *mod = cli_escape(pin->module);
+    int code = EXIT_OK;
+    if (mod == NULL)
+        return EXIT_LOCAL;
+    snprintf(path, sizeof path, "/v1/oprf/%s/evaluate", mod);
+    free(mod);
+    uint8_t(*ev)[32] = calloc(OPRF_BATCH, 32);
+    if (ev == NULL)
+        return EXIT_LOCAL;
+    for (size_t off = 0; off < n && code == EXIT_OK; off += OPRF_BATCH) {
+        size_t k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
+        json_t *arr = json_array(), *body = NULL, *j = NULL;
+        cli_reply r = {0};
+        uint8_t proof[64];
+        for (size_t i = 0; i < k; i++)
+            json_array_append_new(arr, b64(blinded[off + i], 32));
+        body = json_pack("{s:I,s:o}", "key_id", (json_int_t)pin->key_id, "blinded", arr);
+        code = body ? cli_request(c, SVC_IDENTITY, "POST", path, body, &r) : EXIT_LOCAL;
+        json_decref(body);
+        if (code != EXIT_OK)
+            break;
+        if (r.status != 200) {
+            code = cli_finish(c, &r, NULL);
+            break;
+        }
+        j = json_loadb(r.body, r.len, 0, NULL);
+        json_t *evj = json_object_get(j, "evaluated");
+        int ok = json_array_size(evj) == k && get_b64(json_object_get(j, "proof"), proof, sizeof proof);
+        for (size_t i = 0; ok && i < k; i++)
+            ok = get_b64_32(json_array_get(evj, i), ev[i]);
+        if (!ok) {
+            fprintf(stderr, "medreg: the identity service sent a malformed evaluation\n");
+            code = EXIT_SERVER;
+        } else if (fn(ctx, blinded + off, (const uint8_t(*)[32])ev, k, proof) != 0) {
+            code = EXIT_SERVER; /* fn said why */
+        }
+        json_decref(j);
+        cli_reply_free(&r);
+    }
+    free(ev);
+    return code;
+}
+
+static int cmd_oprf_key(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *module = NULL, *out = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'm')
+            module = optarg;
+        else if (opt == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (module == NULL || out == NULL || optind != argc)
+        return EXIT_USAGE;
+    char path[160], *mod = cli_escape(module);
+    if (mod == NULL)
+        return EXIT_LOCAL;
+    snprintf(path, sizeof path, "/v1/oprf/%s", mod);
+    free(mod);
+    cli_reply r = {0};
+    int code = cli_request(c, SVC_IDENTITY, "GET", path, NULL, &r);
+    if (code != EXIT_OK)
+        return code;
+    if (r.status != 200)
+        return cli_finish(c, &r, NULL);
+    json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    cli_oprf_pin pin;
+    char *text = NULL;
+    const char *suite = json_string_value(json_object_get(j, "suite"));
+    if (!read_pin_fields(j, &pin) || suite == NULL || strcmp(suite, "ristretto255-SHA512") != 0) {
+        fprintf(stderr, "medreg: the identity service sent a malformed key\n");
+        code = EXIT_SERVER;
+    } else {
+        json_t *f = cli_oprf_pin_json(&pin, "medreg-oprf-key/v1");
+        text = f ? json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(f);
+        if (text == NULL || mr_file_write(out, text, strlen(text)) != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot write %s\n", out);
+            code = EXIT_LOCAL;
+        } else {
+            char hex[65];
+            for (int i = 0; i < 32; i++)
+                snprintf(hex + 2 * i, 3, "%02x", pin.pk[i]);
+            /* compare this with the value the registry operator publishes */
+            printf("module %s, key_id %u: VOPRF public key %s pinned in %s\n", pin.module, (unsigned)pin.key_id, hex,
+                   out);
+        }
+    }
+    free(text);
+    json_decref(j);
+    cli_reply_free(&r);
+    return code;
+}
+
+typedef struct eval_ctx {
+    const cli_oprf_pin *pin;
+    json_t *batches;
+} eval_ctx;
+
+static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
+                        const uint8_t proof[64])
+{
+    eval_ctx *e = ctx;
+    /* catch a wrong key here already; the offline machine checks again */
+    if (mr_oprf_verify(e->pin->pk, blinded, evaluated, n, proof) != MEDREG_OK) {
+        fprintf(stderr, "medreg: the identity service's proof does not verify against the pinned key\n");
+        return -1;
+    }
+    json_t *bl = json_array(), *ev = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(bl, b64(blinded[i], 32));
+        json_array_append_new(ev, b64(evaluated[i], 32));
+    }
+    return json_array_append_new(e->batches,
+                                 json_pack("{s:o,s:o,s:o}", "blinded", bl, "evaluated", ev, "proof", b64(proof, 64)));
+}
+
+static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"in", required_argument, NULL, 'i'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *in = NULL, *out = NULL;
+    int opt, code = EXIT_LOCAL;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'i')
+            in = optarg;
+        else if (opt == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (in == NULL || out == NULL || optind != argc)
+        return EXIT_USAGE;
+    cli_oprf_pin pin;
+    json_t *req = cli_oprf_file_read(in, "medreg-oprf-request/v1", &pin), *resp = NULL;
+    uint8_t(*bl)[32] = NULL;
+    char *text = NULL;
+    if (req == NULL)
+        return EXIT_LOCAL;
+    json_t *arr = json_object_get(req, "blinded");
+    size_t n = json_array_size(arr);
+    if (n == 0 || (bl = calloc(n, 32)) == NULL) {
+        fprintf(stderr, "medreg: %s: no blinded elements\n", in);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!get_b64_32(json_array_get(arr, i), bl[i])) {
+            fprintf(stderr, "medreg: %s: blinded[%zu] is not 32 bytes of base64\n", in, i);
+            goto out;
+        }
+    eval_ctx e = {&pin, json_array()};
+    resp = cli_oprf_pin_json(&pin, "medreg-oprf-response/v1");
+    if (resp == NULL || e.batches == NULL || json_object_set_new(resp, "batches", e.batches) != 0)
+        goto out;
+    code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])bl, n, append_batch, &e);
+    if (code != EXIT_OK)
+        goto out;
+    text = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL || mr_file_write(out, text, strlen(text)) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write %s\n", out);
+        code = EXIT_LOCAL;
+        goto out;
+    }
+    printf("%zu elements evaluated by the identity service for module %s; take %s back to the offline machine\n",
+           n, pin.module, out);
+out:
+    free(text);
+    free(bl);
+    json_decref(req);
+    json_decref(resp);
+    return code;
+}
+
+int cmd_oprf(cli *c, int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: medreg oprf key --module M --out PIN.json\n"
+        "       medreg oprf evaluate --in REQUEST.json --out RESPONSE.json\n"
+        "  key: fetch module M's VOPRF public key from the identity service and pin it in PIN.json\n"
+        "  (pseudonymizer role). evaluate: on an online machine, have the identity service evaluate a\n"
+        "  request written by `pseudonymize csv --prepare` on an offline one; every batch's proof is\n"
+        "  checked against the request's key.\n";
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    int code;
+    if (sub == NULL)
+        return EXIT_USAGE;
+    if (!strcmp(sub, "key"))
+        code = cmd_oprf_key(c, argc, argv);
+    else if (!strcmp(sub, "evaluate"))
+        code = cmd_oprf_evaluate(c, argc, argv);
+    else
+        code = EXIT_USAGE;
+    if (code == EXIT_USAGE)
+        fputs(usage, stderr);
+    return code;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Network-wide PSNs through the real CLI and the real identity service: the
+# RFC 9497 VOPRF online, and the same exchange through files for a machine
+# that is never online; both give the same bytes, and neither the service
+# nor the files ever carry an identifier. Attacks: a service that evaluates
+# with another key, an altered response, a response for another input, a
+# caller without the pseudonymizer role, malformed and oversized batches.
+. "$(dirname "$0")/lib.sh"
+
+"$MEDREG" pki issue pki engineer >/dev/null
+as admin user add --on identity --cert-file pki/engineer.crt --role pseudonymizer --module hip >/dev/null
+mkdir -p data
+cp "$SRC/data/"* data/
+cp "$SRC/examples/deid/sample.csv" sample.csv
+sed -e 's#^module = .*#module = hip.ini#' -e 's#^zip_restricted = .*#zip_restricted = data/hipaa-restricted-zip3.csv#' \
+  "$SRC/examples/deid/hip-visits.ini" > visits.ini
+# the knee module's pin: a real key of this service, but not hip's
+as admin user add --on identity --cert-file pki/engineer.crt --role pseudonymizer --module knee >/dev/null
+
+expect 0 "the pseudonymizer pins the module's VOPRF key" -- as engineer oprf key --module hip --out hip.pin
+contains "$W/out" "VOPRF public key" "the key is shown for comparison"
+expect 0 "and knee's" -- as engineer oprf key --module knee --out knee.pin
+expect 3 "a physician may not fetch it" -- as dr-a oprf key --module hip --out x.pin
+expect 4 "an unknown module" -- as engineer oprf key --module nope --out x.pin
+
+# online
+expect 0 "online: network-wide PSNs from the identity service" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --out net.csv
+grep -q "7 rows: 3 written" "$W/out" && ok "3 rows written, 4 rejected" || fail "counts: $(cat "$W/out")"
+p1=$(sed -n 2p net.csv | cut -d, -f1); p2=$(sed -n 3p net.csv | cut -d, -f1)
+[ "$p1" = "$p2" ] && [ ${#p1} = 64 ] && ok "the same patient typed two ways has one network PSN" || fail "PSN linkage"
+[ "$(jq -r .psn net.csv.report.json)" = network ] && [ "$(jq .distinct_patients net.csv.report.json)" = 2 ] \
+  && ok "the report names the PSN mode and the distinct patients" || fail "report $(cat net.csv.report.json)"
+expect 0 "local PSNs of the same table" -- "$MEDREG" pseudonymize csv --config visits.ini --key hip.key \
+  --in sample.csv --out local.csv
+[ "$(sed -n 2p local.csv | cut -d, -f1)" != "$p1" ] && ok "network PSNs are not the local HMAC PSNs" || fail "same PSN"
+expect 0 "online again (fresh blinds)" -- as engineer pseudonymize csv --config visits.ini --oprf-key hip.pin \
+  --in sample.csv --out net2.csv
+cmp -s net.csv net2.csv && ok "byte-identical output across runs" || fail "network output differs between runs"
+for v in Müller MÜLLER Jürgen 1961 Παπαδόπουλος; do
+  grep -q -- "$v" net.csv && fail "'$v' survived" || ok "'$v' is gone"
+done
+sqlite3 "$W/identity.db" "SELECT detail FROM audit WHERE action = 'oprf_evaluate'" > audit.txt
+grep -q "2 elements" audit.txt && ok "each evaluation is audited with its size" || fail "audit: $(cat audit.txt)"
+n_pat=$(sqlite3 "$W/identity.db" "SELECT COUNT(*) FROM patients")
+[ "$n_pat" = 0 ] && ok "the service stored no patient: it never saw an identifier" || fail "$n_pat patients stored"
+
+# offline: prepare here, evaluate elsewhere, finish here
+expect 0 "offline: --prepare needs no network" -- env -u MEDREG_IDENTITY "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in sample.csv --prepare req.json --state st.json
+[ "$(stat -c %a st.json)" = 600 ] && ok "the state file (the blinds' seed) is 0600" || fail "state mode"
+[ "$(jq '.blinded | length' req.json)" = 2 ] && ok "the request carries one blinded element per patient" || fail "request"
+for v in Müller muller jurgen 1961-03-07 Παπαδόπουλος; do
+  grep -qi -- "$v" req.json st.json && fail "'$v' in the request or state" || ok "'$v' is in neither file"
+done
+expect 0 "the request is evaluated on an online machine" -- as engineer oprf evaluate --in req.json --out resp.json
+expect 0 "--finish completes offline" -- env -u MEDREG_IDENTITY "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish resp.json --state st.json --out off.csv
+cmp -s net.csv off.csv && ok "offline output equals online output" || fail "offline and online differ"
+
+# attacks on the offline exchange
+jq '.batches[0].evaluated |= reverse' resp.json > swapped.json
+expect 4 "an altered response (two evaluations swapped) is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish swapped.json --state st.json --out bad.csv
+[ ! -e bad.csv ] && [ ! -e bad.csv.tmp ] && ok "and nothing is written" || fail "output after a bad proof"
+contains "$W/err" "does not verify" "the error says the proof failed"
+jq --arg k "$(jq -r .public_key knee.pin)" '.public_key = $k' resp.json > otherkey.json
+expect 4 "a response for another key is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish otherkey.json --state st.json --out bad.csv
+head -5 sample.csv > other.csv
+expect 4 "another input cannot be finished with this state" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in other.csv --finish resp.json --state st.json --out bad.csv
+chmod 644 st.json
+expect 7 "a state file readable by others is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish resp.json --state st.json --out bad.csv
+expect 0 "a second prepare" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in sample.csv \
+  --prepare req2.json --state st2.json
+jq '.batches[0].blinded |= reverse | .batches[0].evaluated |= reverse' resp.json > foreign.json
+expect 4 "a response to another run's request is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish foreign.json --state st2.json --out bad.csv
+
+# a service that evaluates with another key than the pinned one
+jq --arg k "$(jq -r .public_key knee.pin)" '.public_key = $k' hip.pin > wrong.pin
+expect 5 "online: a proof under another key than the pinned one is refused" -- as engineer pseudonymize csv \
+  --config visits.ini --oprf-key wrong.pin --in sample.csv --out bad.csv
+[ ! -e bad.csv ] && ok "and nothing is written" || fail "output after a wrong key"
+expect 7 "a pin for another module" -- as engineer pseudonymize csv --config visits.ini --oprf-key knee.pin \
+  --in sample.csv --out bad.csv
+expect 7 "the network mode needs a regular file" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in /dev/stdin --out bad.csv
+
+# the service's own checks, with a hand-made client
+call() { curl -s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt --cert "pki/$1.crt" --key "pki/$1.key" \
+  -H 'Content-Type: application/json' -X POST --data-binary "@$2" "$MEDREG_IDENTITY/v1/oprf/hip/evaluate"; }
+z=$(head -c 32 /dev/zero | base64)
+echo "{\"key_id\":1,\"blinded\":[\"$z\"]}" > identity.json
+[ "$(call engineer identity.json)" = 400 ] && grep -q 'blinded\[0\]' "$W/body" && ok "the identity element is refused" || fail "identity element: $(cat "$W/body")"
+g=$(jq -r '.blinded[0]' req.json)
+echo "{\"key_id\":9,\"blinded\":[\"$g\"]}" > kid.json
+[ "$(call engineer kid.json)" = 409 ] && ok "a request for another key generation is refused" || fail "key_id: $(cat "$W/body")"
+python3 -c "import json,sys; print(json.dumps({'key_id':1,'blinded':[sys.argv[1]]*1025}))" "$g" > big.json
+[ "$(call engineer big.json)" = 400 ] && ok "a batch above 1024 elements is refused" || fail "batch limit: $(cat "$W/body")"
+echo "{\"key_id\":1,\"blinded\":[\"$g\"]}" > one.json
+[ "$(call dr-a one.json)" = 403 ] && ok "a physician may not evaluate" || fail "physician evaluated"
+[ "$(call engineer one.json)" = 200 ] && ok "a well-formed batch is evaluated" || fail "evaluate $(cat "$W/body")"
+
+finish
