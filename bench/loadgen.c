@@ -5,7 +5,9 @@
  *   batch     POST /v1/patients/batch with B fresh patients each time
  *             (throughput counts patients)
  *   read      GET  /v1/records/RECORD_ID
- *   health    GET  /healthz (the HTTP + TLS ceiling, one trivial query) */
+ *   health    GET  /healthz (the HTTP + TLS ceiling, one trivial query)
+ *   post      POST the body of --body FILE to --path P; each request
+ *             counts --batch items (e.g. OPRF evaluations) */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +18,8 @@
 #include "latency.h"
 
 typedef struct opts {
-    const char *url, *cert, *key, *cacert, *mode, *record;
+    const char *url, *cert, *key, *cacert, *mode, *record, *path;
+    char *body; /* post mode */
     int threads, batch;
     double seconds;
 } opts;
@@ -57,6 +60,8 @@ static void *run(void *arg)
         snprintf(url, sizeof url, "%s/healthz", o->url);
     else if (!strcmp(o->mode, "batch"))
         snprintf(url, sizeof url, "%s/v1/patients/batch", o->url);
+    else if (!strcmp(o->mode, "post"))
+        snprintf(url, sizeof url, "%s%s", o->url, o->path);
     else
         snprintf(url, sizeof url, "%s/v1/patients", o->url);
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -69,7 +74,9 @@ static void *run(void *arg)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     double end = lat_now() + o->seconds;
     while (lat_now() < end) {
-        if (!is_get) {
+        if (!strcmp(o->mode, "post")) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, o->body);
+        } else if (!is_get) {
             char p[256];
             size_t off = 0;
             if (!strcmp(o->mode, "batch")) {
@@ -94,7 +101,7 @@ static void *run(void *arg)
             continue;
         }
         lat_add(&w->lat, lat_now() - t0);
-        w->items += !strcmp(o->mode, "batch") ? o->batch : 1;
+        w->items += !strcmp(o->mode, "batch") || !strcmp(o->mode, "post") ? o->batch : 1;
     }
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
@@ -119,10 +126,26 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads")) o.threads = (int)strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--batch")) o.batch = (int)strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--seconds")) o.seconds = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--path")) o.path = argv[i + 1];
+        else if (!strcmp(argv[i], "--body")) {
+            FILE *fp = fopen(argv[i + 1], "rb");
+            long n = -1;
+            if (fp && fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+                (o.body = calloc(1, (size_t)n + 1)) != NULL && fread(o.body, 1, (size_t)n, fp) != (size_t)n)
+                n = -1;
+            if (fp)
+                fclose(fp);
+            if (n <= 0) {
+                fprintf(stderr, "loadgen: cannot read %s\n", argv[i + 1]);
+                return 2;
+            }
+        }
     }
+    if (!strcmp(o.mode, "post") && (!o.body || !o.path))
+        o.url = NULL; /* usage */
     if (!o.url || !o.cert || !o.key || !o.cacert || o.threads < 1 || o.threads > 256) {
-        fprintf(stderr, "usage: loadgen --url U --cert C --key K --cacert CA [--mode register|batch|read] "
-                        "[--record ID] [--threads N] [--seconds S] [--batch B]\n");
+        fprintf(stderr, "usage: loadgen --url U --cert C --key K --cacert CA [--mode register|batch|read|health|post] "
+                        "[--record ID] [--path P --body FILE] [--threads N] [--seconds S] [--batch B]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -144,6 +167,7 @@ int main(int argc, char **argv)
     }
     lat_report(logs, (size_t)o.threads, (double)items, lat_now() - t0, errors);
     free(logs);
+    free(o.body);
     free(w);
     free(t);
     curl_global_cleanup();
