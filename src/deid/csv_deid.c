@@ -15,6 +15,7 @@
 #include "../core/csv_out.h"
 #include "../core/secret.h"
 #include "../pseudonym/psn_input.h"
+#include "date_shift.h"
 
 #define BATCH_ROWS 2048
 #define BATCH_BYTES (4u << 20)
@@ -126,37 +127,15 @@ static void reject(row_ctx *r, const char *why, const char *column)
         memcpy(r->b->rej.p + r->b->rej.len, "\r\n", 2), r->b->rej.len += 2;
 }
 
-static int days_from_iso(const char *iso, time_t *t)
+/* medreg_normalize wrote YYYY-MM-DD */
+static int iso_ymd(const char *iso, int *y, int *m, int *d)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    /* medreg_normalize wrote YYYY-MM-DD */
     if (strlen(iso) != 10 || iso[4] != '-' || iso[7] != '-')
         return 0;
-    tm.tm_year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0') - 1900;
-    tm.tm_mon = (iso[5] - '0') * 10 + (iso[6] - '0') - 1;
-    tm.tm_mday = (iso[8] - '0') * 10 + (iso[9] - '0');
-    tm.tm_hour = 12; /* noon: no leap-second or boundary surprises */
-    *t = timegm(&tm);
-    return *t != (time_t)-1;
-}
-
-/* The patient's date shift: HMAC(key, "medreg/date-shift/v1" ‖ PSN) mapped to
- * 1..365 days earlier or later (never 0), the same for every date of the
- * patient, so intervals stay. */
-static long date_shift(const uint8_t key[32], const uint8_t psn[32])
-{
-    uint8_t mac[32];
-    crypto_auth_hmacsha256_state st;
-    static const char tag[] = "medreg/date-shift/v1";
-    crypto_auth_hmacsha256_init(&st, key, 32);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)tag, sizeof tag - 1);
-    crypto_auth_hmacsha256_update(&st, psn, 32);
-    crypto_auth_hmacsha256_final(&st, mac);
-    uint32_t v = (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
-    mr_wipe(&st, sizeof st);
-    long d = (long)(v % 730);
-    return d < 365 ? -(d + 1) : d - 364;
+    *y = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0');
+    *m = (iso[5] - '0') * 10 + (iso[6] - '0');
+    *d = (iso[8] - '0') * 10 + (iso[9] - '0');
+    return 1;
 }
 
 static void row(row_ctx *r)
@@ -244,22 +223,20 @@ static void row(row_ctx *r)
             medreg_ident_rule dr = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE,
                                     cfg->dates_mdy ? MEDREG_DATE_MDY : MEDREG_DATE_DMY};
             char *iso = NULL;
-            time_t t;
+            int y, mo, d;
             if (f->len == 0) { /* an empty date stays empty */
                 if (!append(&r->scratch, "", 0, 1))
                     goto nomem;
                 break;
             }
-            if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !days_from_iso(iso, &t)) {
+            if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !iso_ymd(iso, &y, &mo, &d) ||
+                (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, mr_date_shift_days(shift_key, psn), &y, &mo, &d))) {
                 free(iso);
                 reject(r, "not a date", col->name);
                 goto out;
             }
             if (cfg->date_shift) {
-                struct tm tm;
-                t += (time_t)date_shift(shift_key, psn) * 86400;
-                gmtime_r(&t, &tm);
-                strftime(txt, sizeof txt, "%Y-%m-%d", &tm);
+                snprintf(txt, sizeof txt, "%04d-%02d-%02d", y, mo, d);
             } else {
                 snprintf(txt, sizeof txt, "%.4s", iso);
             }

@@ -1,0 +1,219 @@
+// The only C++ in medreg: DCMTK behind the C interface of dicom_io.h.
+// DCMTK parses and writes DICOM; this file walks what it parsed and applies
+// the visitor's decisions. Nothing here decides what is identifying.
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <fcntl.h>
+#include <mutex>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dicom_io.h"
+
+struct mr_dcm_file {
+    DcmFileFormat ff;
+};
+
+static char *dup_cstr(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = static_cast<char *>(malloc(n + 1));
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+static void quiet_dcmtk()
+{
+    // DCMTK logs parse warnings to stderr; medreg reports errors itself
+    static std::once_flag once;
+    std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
+}
+
+extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_file **out, char **why)
+{
+    quiet_dcmtk();
+    *out = nullptr;
+    *why = nullptr;
+    mr_dcm_file *f = new (std::nothrow) mr_dcm_file;
+    if (f == nullptr)
+        return MEDREG_ERR_NOMEM;
+    OFCondition c = f->ff.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
+    if (c.bad()) {
+        *why = dup_cstr(c.text());
+        delete f;
+        return MEDREG_ERR_INVALID;
+    }
+    *out = f;
+    return MEDREG_OK;
+}
+
+extern "C" void mr_dcm_free(mr_dcm_file *f)
+{
+    delete f;
+}
+
+// The private creator of (gggg,xxyy): the value of (gggg,00xx) in the same item.
+static bool private_creator(DcmItem *item, const DcmTagKey &key, OFString &creator)
+{
+    if (!key.isPrivate() || key.getElement() < 0x1000)
+        return false;
+    DcmTagKey ck(key.getGroup(), static_cast<Uint16>(key.getElement() >> 8));
+    return item->findAndGetOFStringArray(ck, creator).good();
+}
+
+struct walk_state {
+    mr_dcm_visit fn;
+    void *ctx;
+    char **why;
+    bool in_meta;
+};
+
+static medreg_err walk_item(walk_state *w, DcmItem *item, int depth)
+{
+    for (unsigned long i = 0; i < item->card();) {
+        DcmElement *e = item->getElement(i);
+        DcmTag tag = e->getTag();
+        DcmVR vr(e->ident());
+        OFString value, creator;
+        bool is_string = vr.isaString() && e->ident() != EVR_SQ;
+        if (is_string && e->getOFStringArray(value, OFFalse).bad())
+            value.clear();
+        bool has_creator = private_creator(item, tag, creator);
+        mr_dcm_elem el;
+        el.group = tag.getGroup();
+        el.element = tag.getElement();
+        snprintf(el.vr, sizeof el.vr, "%s", vr.getValidVRName());
+        el.in_meta = w->in_meta;
+        el.depth = depth;
+        el.creator = has_creator ? creator.c_str() : nullptr;
+        el.value = is_string ? value.c_str() : nullptr;
+        char *rep = nullptr;
+        mr_dcm_action a = w->fn(w->ctx, &el, &rep);
+        // the value may hold identifiers: wipe the copy
+        if (!value.empty())
+            memset(&value[0], 0, value.size());
+        switch (a) {
+        case MR_DCM_DELETE:
+            delete item->remove(i);
+            free(rep);
+            continue; // the next element moved into slot i
+        case MR_DCM_EMPTY:
+            free(rep);
+            if (e->ident() == EVR_SQ)
+                static_cast<DcmSequenceOfItems *>(e)->clear();
+            else if (e->clear().bad())
+                return MEDREG_ERR_INVALID;
+            break;
+        case MR_DCM_REPLACE: {
+            OFCondition c = e->putString(rep ? rep : "");
+            if (rep) {
+                memset(rep, 0, strlen(rep));
+                free(rep);
+            }
+            if (c.bad()) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "(%04X,%04X): %s", el.group, el.element, c.text());
+                *w->why = dup_cstr(msg);
+                return MEDREG_ERR_INVALID;
+            }
+            break;
+        }
+        case MR_DCM_KEEP:
+            free(rep);
+            if (e->ident() == EVR_SQ) {
+                DcmSequenceOfItems *sq = static_cast<DcmSequenceOfItems *>(e);
+                for (unsigned long k = 0; k < sq->card(); k++) {
+                    medreg_err rc = walk_item(w, sq->getItem(k), depth + 1);
+                    if (rc != MEDREG_OK)
+                        return rc;
+                }
+            }
+            break;
+        }
+        i++;
+    }
+    return MEDREG_OK;
+}
+
+extern "C" medreg_err mr_dcm_walk(mr_dcm_file *f, mr_dcm_visit fn, void *ctx, char **why)
+{
+    *why = nullptr;
+    walk_state w = {fn, ctx, why, true};
+    medreg_err rc = walk_item(&w, f->ff.getMetaInfo(), 0);
+    if (rc != MEDREG_OK)
+        return rc;
+    w.in_meta = false;
+    return walk_item(&w, f->ff.getDataset(), 0);
+}
+
+static DcmItem *item_for(mr_dcm_file *f, uint16_t group)
+{
+    return group == 0x0002 ? static_cast<DcmItem *>(f->ff.getMetaInfo()) : f->ff.getDataset();
+}
+
+extern "C" medreg_err mr_dcm_get(mr_dcm_file *f, uint16_t group, uint16_t element, char **out)
+{
+    OFString v;
+    *out = nullptr;
+    if (item_for(f, group)->findAndGetOFStringArray(DcmTagKey(group, element), v).bad())
+        return MEDREG_ERR_NOTFOUND;
+    *out = dup_cstr(v.c_str());
+    if (!v.empty())
+        memset(&v[0], 0, v.size());
+    return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
+}
+
+extern "C" medreg_err mr_dcm_put(mr_dcm_file *f, uint16_t group, uint16_t element, const char *value)
+{
+    return item_for(f, group)->putAndInsertString(DcmTagKey(group, element), value).good() ? MEDREG_OK
+                                                                                          : MEDREG_ERR_INVALID;
+}
+
+extern "C" medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t element,
+                                       const char *const (*codes)[3], size_t n)
+{
+    DcmDataset *ds = f->ff.getDataset();
+    DcmTagKey key(group, element);
+    ds->findAndDeleteElement(key);
+    for (size_t i = 0; i < n; i++) {
+        DcmItem *item = nullptr;
+        if (ds->findOrCreateSequenceItem(key, item, -2).bad() || item == nullptr ||
+            item->putAndInsertString(DCM_CodeValue, codes[i][0]).bad() ||
+            item->putAndInsertString(DCM_CodingSchemeDesignator, codes[i][1]).bad() ||
+            item->putAndInsertString(DCM_CodeMeaning, codes[i][2]).bad())
+            return MEDREG_ERR_INVALID;
+    }
+    return MEDREG_OK;
+}
+
+extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
+{
+    *why = nullptr;
+    OFString tmp(path);
+    tmp += ".tmp";
+    unlink(tmp.c_str());
+    OFCondition c = f->ff.saveFile(OFFilename(tmp.c_str()), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
+                                   EPD_noChange, 0, 0, EWM_updateMeta);
+    if (c.bad()) {
+        *why = dup_cstr(c.text());
+        unlink(tmp.c_str());
+        return MEDREG_ERR_IO;
+    }
+    // durable before it is visible; link() refuses to replace an existing file
+    int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || link(tmp.c_str(), path) != 0) {
+        *why = dup_cstr(ok ? "the output file exists already" : "could not flush the output");
+        unlink(tmp.c_str());
+        return MEDREG_ERR_IO;
+    }
+    unlink(tmp.c_str());
+    return MEDREG_OK;
+}

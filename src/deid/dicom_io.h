@@ -1,0 +1,64 @@
+/* DICOM files through DCMTK, behind a small C interface (dicom_dcmtk.cpp):
+ * load, walk every element of the meta header and the dataset, depth
+ * first into every sequence item, change or delete as a visitor decides,
+ * read and set a few top-level values, save. No DICOM parsing here. */
+#ifndef MR_DICOM_IO_H
+#define MR_DICOM_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/safety.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mr_dcm_file mr_dcm_file;
+
+/* One element as the visitor sees it. */
+typedef struct mr_dcm_elem {
+    uint16_t group, element;
+    char vr[3];          /* "PN", "SQ", … */
+    int in_meta;         /* the file meta header (group 0002) */
+    int depth;           /* 0: top level; n: inside n sequences */
+    const char *creator; /* private data elements: their private creator, else NULL */
+    const char *value;   /* string VRs: the whole value, components split by '\\'; else NULL */
+} mr_dcm_elem;
+
+typedef enum mr_dcm_action {
+    MR_DCM_KEEP = 0, /* a sequence is kept and its items are walked */
+    MR_DCM_DELETE,   /* remove the element */
+    MR_DCM_EMPTY,    /* keep it with an empty value (a sequence loses its items) */
+    MR_DCM_REPLACE   /* set the value to *replacement (malloc'ed; the walk frees it) */
+} mr_dcm_action;
+
+typedef mr_dcm_action (*mr_dcm_visit)(void *ctx, const mr_dcm_elem *e, char **replacement);
+
+/* Load a DICOM file (Part 10, or a bare dataset). On failure *why is a
+ * malloc'ed description of DCMTK's error. */
+MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_file **out, char **why);
+void mr_dcm_free(mr_dcm_file *f);
+
+/* Visit the meta header, then the dataset. MEDREG_ERR_INVALID if DCMTK
+ * refuses a replacement value (*why says which element). */
+MR_MUST_CHECK medreg_err mr_dcm_walk(mr_dcm_file *f, mr_dcm_visit fn, void *ctx, char **why);
+
+/* A top-level dataset (or meta, group 0002) string value, malloc'ed in
+ * *out; MEDREG_ERR_NOTFOUND when absent. */
+MR_MUST_CHECK medreg_err mr_dcm_get(mr_dcm_file *f, uint16_t group, uint16_t element, char **out);
+/* Set (insert or replace) a top-level string value. */
+MR_MUST_CHECK medreg_err mr_dcm_put(mr_dcm_file *f, uint16_t group, uint16_t element, const char *value);
+/* Replace the sequence (group,element) by items of three strings:
+ * Code Value, Coding Scheme Designator, Code Meaning. */
+MR_MUST_CHECK medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t element,
+                                          const char *const (*codes)[3], size_t n);
+
+/* Write the file (the original transfer syntax) to path, which must not
+ * exist yet: written to path.tmp, flushed and renamed. */
+MR_MUST_CHECK medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
