@@ -77,6 +77,7 @@ int cmd_grants(cli *c, int argc, char **argv);
 int cmd_alarms(cli *c, int argc, char **argv);
 int cmd_pseudonymize(cli *c, int argc, char **argv);
 int cmd_oprf(cli *c, int argc, char **argv);
+int cmd_deid(cli *c, int argc, char **argv);
 
 /* Network-wide PSNs (commands_oprf.c): a module's pinned VOPRF key. */
 typedef struct cli_oprf_pin {

@@ -72,6 +72,8 @@ static const char HELP[] =
     "                               network-wide PSNs from the identity service's VOPRF\n"
     "  oprf key --module M --out PIN        pin a module's VOPRF public key (pseudonymizers)\n"
     "  oprf evaluate --in REQ --out RESP    evaluate a --prepare'd request for an offline machine\n"
+    "  deid dicom --config D.ini --key K --in DIR --out DIR   PS3.15 Annex E de-identification\n"
+    "  deid verify --config D.ini --report R.json   no identifying value of an input survives\n"
     "\n"
     "roles: identity service: admin, module_admin, physician, pseudonymizer, monitor;\n"
     "       registry: admin, physician, researcher, monitor.\n"
@@ -109,7 +111,7 @@ int main(int argc, char **argv)
         {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
         {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
         {"stats", cmd_stats},     {"card", cmd_card},     {"consent", cmd_consent},
-        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}, {"oprf", cmd_oprf}};
+        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}, {"oprf", cmd_oprf}, {"deid", cmd_deid}};
     cli c;
     int opt;
 

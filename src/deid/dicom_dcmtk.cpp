@@ -168,6 +168,11 @@ extern "C" medreg_err mr_dcm_get(mr_dcm_file *f, uint16_t group, uint16_t elemen
     return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
+extern "C" int mr_dcm_has(mr_dcm_file *f, uint16_t group, uint16_t element)
+{
+    return item_for(f, group)->tagExists(DcmTagKey(group, element)) ? 1 : 0;
+}
+
 extern "C" medreg_err mr_dcm_put(mr_dcm_file *f, uint16_t group, uint16_t element, const char *value)
 {
     return item_for(f, group)->putAndInsertString(DcmTagKey(group, element), value).good() ? MEDREG_OK

@@ -47,6 +47,8 @@ MR_MUST_CHECK medreg_err mr_dcm_walk(mr_dcm_file *f, mr_dcm_visit fn, void *ctx,
 /* A top-level dataset (or meta, group 0002) string value, malloc'ed in
  * *out; MEDREG_ERR_NOTFOUND when absent. */
 MR_MUST_CHECK medreg_err mr_dcm_get(mr_dcm_file *f, uint16_t group, uint16_t element, char **out);
+/* Is (group,element) present at the top level (dataset, or meta for 0002)? */
+int mr_dcm_has(mr_dcm_file *f, uint16_t group, uint16_t element);
 /* Set (insert or replace) a top-level string value. */
 MR_MUST_CHECK medreg_err mr_dcm_put(mr_dcm_file *f, uint16_t group, uint16_t element, const char *value);
 /* Replace the sequence (group,element) by items of three strings:

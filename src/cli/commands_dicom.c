@@ -1,0 +1,325 @@
+/* medreg deid dicom | verify: the DICOM half of the offline tool
+ * (docs/deid.md). Files and folder trees, several files at once; a report
+ * of every file's fate, which `deid verify` reads back. */
+#include <errno.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/secret.h"
+#include "../deid/dicom_deid.h"
+#include "cli.h"
+
+typedef struct file_list {
+    char **v;
+    size_t n, cap;
+} file_list;
+
+static int list_add(file_list *l, const char *p)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return 0;
+        l->v = v;
+        l->cap = cap;
+    }
+    return (l->v[l->n] = strdup(p)) != NULL && ++l->n;
+}
+
+static void list_free(file_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file under root (or root itself), sorted: the same tree
+ * gives the same report. */
+static int list_tree(const char *root, file_list *out)
+{
+    struct stat st;
+    if (stat(root, &st) != 0)
+        return 0;
+    if (S_ISREG(st.st_mode))
+        return list_add(out, root);
+    /* nftw has no context pointer; a stack of folders needs no global list */
+    file_list dirs = {0};
+    int ok = list_add(&dirs, root);
+    while (ok && dirs.n > 0) {
+        char *dir = dirs.v[--dirs.n];
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        if (d == NULL) {
+            free(dir);
+            ok = 0;
+            break;
+        }
+        while (ok && (de = readdir(d)) != NULL) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            char *p = NULL;
+            if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
+                ok = 0;
+                break;
+            }
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                ok = list_add(&dirs, p);
+            else if (S_ISREG(st.st_mode))
+                ok = list_add(out, p);
+            free(p);
+        }
+        closedir(d);
+        free(dir);
+    }
+    list_free(&dirs);
+    qsort(out->v, out->n, sizeof *out->v, by_name);
+    return ok;
+}
+
+typedef struct job {
+    const mr_dicom_config *cfg;
+    const uint8_t *key;
+    const file_list *files;
+    const char *out_dir, *quarantine;
+    mr_dcm_result *results;
+    atomic_size_t next;
+    atomic_int failed; /* beyond one file: stop */
+    atomic_size_t done;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->files->n || atomic_load(&j->failed))
+            return NULL;
+        if (mr_dicom_deid_file(j->cfg, j->key, j->files->v[i], j->out_dir, j->quarantine, &j->results[i]) !=
+            MEDREG_OK)
+            atomic_store(&j->failed, 1);
+        atomic_fetch_add(&j->done, 1);
+    }
+}
+
+static const char *outcome_name(mr_dcm_outcome o)
+{
+    return o == MR_DCM_WRITTEN ? "written" : o == MR_DCM_QUARANTINED ? "quarantined" : "skipped";
+}
+
+static int cmd_deid_dicom(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
+                                         {"in", required_argument, NULL, 'i'},     {"out", required_argument, NULL, 'o'},
+                                         {"quarantine", required_argument, NULL, 'q'},
+                                         {"report", required_argument, NULL, 'R'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cfg_path = NULL, *key_path = NULL, *in = NULL, *out = NULL, *quarantine = NULL, *rep_path = NULL;
+    char *q_default = NULL, *rep_default = NULL, *err = NULL, *text = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    mr_dicom_config *cfg = NULL;
+    uint8_t *key = NULL;
+    size_t kl = 0;
+    file_list files = {0};
+    mr_dcm_result *results = NULL;
+    pthread_t tids[64];
+    int opt, code = EXIT_LOCAL;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': cfg_path = optarg; break;
+        case 'k': key_path = optarg; break;
+        case 'i': in = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quarantine = optarg; break;
+        case 'R': rep_path = optarg; break;
+        case 't': threads = strtol(optarg, NULL, 10); break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (!cfg_path || !key_path || !in || !out || optind != argc || threads < 1 || threads > 64)
+        return EXIT_USAGE;
+    if (asprintf(&q_default, "%s.quarantine", out) < 0 || asprintf(&rep_default, "%s.report.json", out) < 0)
+        goto out;
+    if (!quarantine)
+        quarantine = q_default;
+    if (!rep_path)
+        rep_path = rep_default;
+    if (mr_dicom_config_load(cfg_path, &cfg, &err) != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
+        goto out;
+    }
+    if (mr_secret_file_read(key_path, 32, 0, &key, &kl) != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
+        goto out;
+    }
+    if (!list_tree(in, &files) || files.n == 0) {
+        fprintf(stderr, "medreg: %s: no files to read (%s)\n", in, errno ? strerror(errno) : "empty");
+        goto out;
+    }
+    if ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(quarantine, 0700) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));
+        goto out;
+    }
+    if ((results = calloc(files.n, sizeof *results)) == NULL)
+        goto out;
+    job j = {cfg, key, &files, out, quarantine, results, 0, 0, 0};
+    if ((size_t)threads > files.n)
+        threads = (long)files.n;
+    for (long t = 0; t < threads; t++)
+        pthread_create(&tids[t], NULL, worker, &j);
+    for (long t = 0; t < threads; t++)
+        pthread_join(tids[t], NULL);
+    if (atomic_load(&j.failed)) {
+        fprintf(stderr, "medreg: stopped: the output folder cannot be written\n");
+        goto out;
+    }
+    /* the report names input paths, which may be identifying: 0600 */
+    json_t *arr = json_array();
+    size_t counts[3] = {0};
+    for (size_t i = 0; i < files.n; i++) {
+        mr_dcm_result *r = &results[i];
+        counts[r->outcome]++;
+        json_t *o = json_pack("{s:s,s:s}", "in", files.v[i], "outcome", outcome_name(r->outcome));
+        if (r->out_path[0])
+            json_object_set_new(o, "out", json_string(r->out_path));
+        if (r->reason[0])
+            json_object_set_new(o, "reason", json_string(r->reason));
+        if (r->outcome != MR_DCM_SKIPPED)
+            json_object_set_new(o, "actions",
+                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
+                                          (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced, "uids_remapped",
+                                          (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted, "cleaned",
+                                          (json_int_t)r->cleaned));
+        json_array_append_new(arr, o);
+    }
+    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1", "config",
+                            cfg_path, "output", out, "quarantine", quarantine, "written", (json_int_t)counts[0],
+                            "quarantined", (json_int_t)counts[1], "skipped", (json_int_t)counts[2], "files", arr);
+    text = rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(rep);
+    unlink(rep_path);
+    if (text == NULL || mr_secret_file_write(rep_path, text, strlen(text)) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write the report %s\n", rep_path);
+        goto out;
+    }
+    printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped; report in %s\n",
+           files.n, counts[0], out, counts[1], quarantine, counts[2], rep_path);
+    for (size_t i = 0; i < files.n; i++)
+        if (results[i].outcome == MR_DCM_SKIPPED)
+            fprintf(stderr, "medreg: skipped %s: %s\n", files.v[i], results[i].reason);
+    code = counts[2] ? EXIT_INVALID : EXIT_OK;
+out:
+    free(text);
+    free(results);
+    list_free(&files);
+    mr_secret_free(key);
+    mr_dicom_config_free(cfg);
+    free(err);
+    free(q_default);
+    free(rep_default);
+    return code;
+}
+
+static int cmd_deid_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"report", required_argument, NULL, 'R'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cfg_path = NULL, *rep_path = NULL;
+    mr_dicom_config *cfg = NULL;
+    char *err = NULL;
+    json_t *rep = NULL, *f;
+    json_error_t je;
+    size_t i, checked = 0;
+    unsigned long total = 0;
+    int opt, code = EXIT_LOCAL;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'c')
+            cfg_path = optarg;
+        else if (opt == 'R')
+            rep_path = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (!cfg_path || !rep_path || optind != argc)
+        return EXIT_USAGE;
+    if (mr_dicom_config_load(cfg_path, &cfg, &err) != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
+        goto out;
+    }
+    if ((rep = json_load_file(rep_path, 0, &je)) == NULL ||
+        strcmp(json_string_value(json_object_get(rep, "format")) ?: "", "medreg-deid-dicom-report/v1") != 0) {
+        fprintf(stderr, "medreg: %s: not a report of medreg deid dicom\n", rep_path);
+        goto out;
+    }
+    json_array_foreach(json_object_get(rep, "files"), i, f) {
+        const char *in = json_string_value(json_object_get(f, "in"));
+        const char *out = json_string_value(json_object_get(f, "out"));
+        unsigned long n = 0;
+        if (in == NULL || out == NULL)
+            continue; /* skipped: nothing was written */
+        medreg_err rc = mr_dicom_verify(cfg, in, out, stdout, &n);
+        if (rc != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot check %s against %s: %s\n", out, in, medreg_strerror(rc));
+            goto out;
+        }
+        checked++;
+        total += n;
+    }
+    if (total) {
+        fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n", total);
+        code = EXIT_FAILURE_;
+    } else {
+        printf("%zu outputs checked against their inputs: no identifying value survives\n", checked);
+        code = EXIT_OK;
+    }
+out:
+    json_decref(rep);
+    mr_dicom_config_free(cfg);
+    free(err);
+    return code;
+}
+
+int cmd_deid(cli *c, int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: medreg deid dicom --config DICOM.ini --key MODULE.key --in FILE|FOLDER --out FOLDER\n"
+        "                         [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
+        "       medreg deid verify --config DICOM.ini --report REPORT.json\n"
+        "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
+        "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
+        "  may show burned-in text go to the quarantine (default OUT.quarantine); unreadable files are\n"
+        "  skipped and listed. The report (default OUT.report.json, 0600) names every file's fate.\n"
+        "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
+        "  in its output: every element, every sequence, private attributes, meta header, raw bytes.\n";
+    (void)c;
+    const char *sub = cli_subcommand(&argc, &argv, usage);
+    int code;
+    if (sub == NULL)
+        return EXIT_USAGE;
+    if (!strcmp(sub, "dicom"))
+        code = cmd_deid_dicom(argc, argv);
+    else if (!strcmp(sub, "verify"))
+        code = cmd_deid_verify(argc, argv);
+    else
+        code = EXIT_USAGE;
+    if (code == EXIT_USAGE)
+        fputs(usage, stderr);
+    return code;
+}

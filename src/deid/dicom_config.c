@@ -1,0 +1,227 @@
+/* The DICOM tool's configuration: the module whose identifiers make the
+ * PSN and where each is found in a file, the profile table and options,
+ * the safe private attributes, the modalities quarantined by default. */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/ini_file.h"
+#include "../core/secret.h"
+#include "dicom_deid.h"
+
+typedef struct cfg_state {
+    mr_dicom_config *c;
+    char *dir, *module_path, *profile_path, *safe_path;
+    char ident_names[MR_MAX_IDENTIFIERS][MR_NAME_MAX + 1];
+    mr_dcm_source ident_src[MR_MAX_IDENTIFIERS];
+    size_t n_idents;
+    int modalities_set;
+    char err[256];
+} cfg_state;
+
+static int fail(cfg_state *st, const char *what, const char *v)
+{
+    snprintf(st->err, sizeof st->err, "%s '%.64s'", what, v);
+    return 0;
+}
+
+static char *resolve(const char *dir, const char *v)
+{
+    char *p = NULL;
+    if (v[0] == '/')
+        return strdup(v);
+    return asprintf(&p, "%s/%s", dir, v) < 0 ? NULL : p;
+}
+
+/* The attributes an identifier may come from. */
+static const struct {
+    const char *name;
+    mr_dcm_source src;
+} SOURCES[] = {
+    {"PatientName.family", {0x0010, 0x0010, 0}}, {"PatientName.given", {0x0010, 0x0010, 1}},
+    {"PatientName.middle", {0x0010, 0x0010, 2}}, {"PatientName", {0x0010, 0x0010, -1}},
+    {"PatientID", {0x0010, 0x0020, -1}},         {"IssuerOfPatientID", {0x0010, 0x0021, -1}},
+    {"PatientBirthDate", {0x0010, 0x0030, -1}},  {"PatientSex", {0x0010, 0x0040, -1}},
+    {"OtherPatientIDs", {0x0010, 0x1000, -1}},   {"PatientBirthName", {0x0010, 0x1005, -1}},
+    {"PatientMotherBirthName", {0x0010, 0x1060, -1}},
+};
+
+static int on_entry(void *user, const char *section, const char *key, const char *v)
+{
+    cfg_state *st = user;
+    mr_dicom_config *c = st->c;
+    if (!strcmp(section, "deid")) {
+        char **slot = !strcmp(key, "module") ? &st->module_path
+                      : !strcmp(key, "profile_table") ? &st->profile_path
+                      : !strcmp(key, "safe_private") ? &st->safe_path
+                                                      : NULL;
+        if (slot) {
+            free(*slot);
+            return (*slot = resolve(st->dir, v)) != NULL;
+        }
+        char buf[1024], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", v);
+        if (!strcmp(key, "options")) {
+            for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+                unsigned i;
+                for (i = 0; i < MR_DCM_N_OPTIONS; i++)
+                    if (!strcmp(w, mr_dcm_option_name(i)))
+                        break;
+                if (i == MR_DCM_N_OPTIONS)
+                    return fail(st, "unknown profile option (see docs/deid.md):", w);
+                c->options |= 1u << i;
+            }
+            return 1;
+        }
+        if (!strcmp(key, "quarantine_modalities")) {
+            c->n_modalities = 0;
+            st->modalities_set = 1;
+            for (char *w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+                if (c->n_modalities == MR_DCM_MAX_MODALITIES || strlen(w) > 16)
+                    return fail(st, "at most 16 modalities of up to 16 characters:", w);
+                snprintf(c->modalities[c->n_modalities++], 17, "%s", w);
+            }
+            return 1;
+        }
+        return fail(st, "unknown key in [deid]:", key);
+    }
+    if (!strcmp(section, "identifiers")) {
+        size_t s;
+        for (s = 0; s < MR_ARRAY_LEN(SOURCES); s++)
+            if (!strcmp(SOURCES[s].name, v))
+                break;
+        if (s == MR_ARRAY_LEN(SOURCES))
+            return fail(st, "unknown DICOM source (PatientName.family, PatientBirthDate, PatientID, …):", v);
+        if (st->n_idents == MR_MAX_IDENTIFIERS || strlen(key) > MR_NAME_MAX)
+            return fail(st, "too many identifiers, or a name too long:", key);
+        snprintf(st->ident_names[st->n_idents], MR_NAME_MAX + 1, "%s", key);
+        st->ident_src[st->n_idents++] = SOURCES[s].src;
+        return 1;
+    }
+    return fail(st, "unknown section", section);
+}
+
+/* CREATOR,gggg,ee per line; '#' starts a comment */
+static medreg_err load_safe(mr_dicom_config *c, const char *path, char **errmsg)
+{
+    char *text = NULL, *save = NULL;
+    size_t len = 0, lines = 1;
+    int line = 0;
+    if (mr_file_read(path, 1 << 20, &text, &len) != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot read the safe private attributes", path) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    c->safe = calloc(lines, sizeof *c->safe);
+    for (char *l = strtok_r(text, "\n", &save); c->safe && l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        l[strcspn(l, "\r#")] = 0;
+        if (l[strspn(l, " \t")] == 0)
+            continue;
+        char *g = strrchr(l, ','), *e;
+        unsigned gv = 0, ev = 0;
+        if (g) {
+            *g = 0;
+            e = g + 1;
+            g = strrchr(l, ',');
+        }
+        if (g == NULL || (*g = 0, sscanf(g + 1, "%4x", &gv) != 1) || sscanf(e, "%2x", &ev) != 1 || !(gv & 1) ||
+            strlen(l) == 0 || strlen(l) > 64) {
+            if (asprintf(errmsg, "%s:%d: write CREATOR,gggg,ee with an odd group", path, line) < 0)
+                *errmsg = NULL;
+            free(text);
+            return MEDREG_ERR_CONFIG;
+        }
+        mr_dcm_safe_private *s = &c->safe[c->n_safe++];
+        snprintf(s->creator, sizeof s->creator, "%s", l);
+        s->group = (uint16_t)gv;
+        s->offset = (uint8_t)ev;
+    }
+    free(text);
+    return c->safe ? MEDREG_OK : MEDREG_ERR_NOMEM;
+}
+
+medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **errmsg)
+{
+    static const char *const DEFAULT_MODALITIES[] = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC"};
+    medreg_err rc = MEDREG_ERR_CONFIG;
+    cfg_state st;
+    char *tmp = strdup(path);
+    *out = NULL;
+    *errmsg = NULL;
+    memset(&st, 0, sizeof st);
+    st.c = calloc(1, sizeof *st.c);
+    if (tmp == NULL || st.c == NULL || (st.dir = strdup(dirname(tmp))) == NULL ||
+        (st.c->path = strdup(path)) == NULL) {
+        rc = MEDREG_ERR_NOMEM;
+        goto out;
+    }
+    if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
+        goto out;
+    if (st.module_path == NULL || st.profile_path == NULL) {
+        if (asprintf(errmsg, "%s: needs [deid] module = FILE and profile_table = FILE "
+                             "(data/dicom-ps3.15-table-e1-1.csv)", path) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if (!st.modalities_set)
+        for (size_t i = 0; i < MR_ARRAY_LEN(DEFAULT_MODALITIES); i++)
+            snprintf(st.c->modalities[st.c->n_modalities++], 17, "%s", DEFAULT_MODALITIES[i]);
+    if ((rc = mr_module_load(st.module_path, &st.c->module, errmsg)) != MEDREG_OK)
+        goto out;
+    rc = MEDREG_ERR_CONFIG;
+    /* every identifier of the module, exactly once, in the module's order */
+    if (st.n_idents != st.c->module->n_idents) {
+        if (asprintf(errmsg, "%s: module %s has %zu identifiers and [identifiers] names %zu: the PSN needs all of them",
+                     path, st.c->module->name, st.c->module->n_idents, st.n_idents) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < st.n_idents; i++) {
+        const mr_ident_def *d = mr_module_ident(st.c->module, st.ident_names[i]);
+        size_t k = d ? (size_t)(d - st.c->module->idents) : 0;
+        for (size_t j = 0; d && j < i; j++)
+            if (!strcmp(st.ident_names[j], st.ident_names[i]))
+                d = NULL;
+        if (d == NULL) {
+            if (asprintf(errmsg, "%s: '%s' is not an identifier of module %s, or is named twice", path,
+                         st.ident_names[i], st.c->module->name) < 0)
+                *errmsg = NULL;
+            goto out;
+        }
+        st.c->sources[k] = st.ident_src[i];
+    }
+    if ((st.c->options & MR_OPT_RETAIN_SAFE_PRIVATE) && st.safe_path == NULL) {
+        if (asprintf(errmsg, "%s: retain_safe_private needs [deid] safe_private = FILE (the allow-list)", path) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if (st.safe_path && (rc = load_safe(st.c, st.safe_path, errmsg)) != MEDREG_OK)
+        goto out;
+    if ((rc = mr_dcm_profile_load(st.profile_path, st.c->options, &st.c->profile, errmsg)) != MEDREG_OK)
+        goto out;
+    *out = st.c;
+    st.c = NULL;
+out:
+    free(tmp);
+    free(st.dir);
+    free(st.module_path);
+    free(st.profile_path);
+    free(st.safe_path);
+    mr_dicom_config_free(st.c);
+    return rc;
+}
+
+void mr_dicom_config_free(mr_dicom_config *c)
+{
+    if (c == NULL)
+        return;
+    mr_module_free(c->module);
+    mr_dcm_profile_free(c->profile);
+    free(c->safe);
+    free(c->path);
+    free(c);
+}

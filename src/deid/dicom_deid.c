@@ -1,0 +1,426 @@
+/* One DICOM file through the confidentiality profile (docs/deid.md). The
+ * rule for every element comes from classify(), which the independent
+ * check (dicom_verify.c) uses too to know what an input's identifying
+ * values are. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/secret.h"
+#include "date_shift.h"
+#include "dicom_deid.h"
+#include "dicom_values.h"
+#include "medreg/pseudonym.h"
+
+void mr_dicom_uid_remap(const uint8_t key[32], const char *uid, size_t len, char out[65])
+{
+    static const char tag[] = "medreg/dicom-uid/v1";
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[32];
+    unsigned __int128 v = 0;
+    char digits[40];
+    size_t n = 0;
+    crypto_auth_hmacsha256_init(&st, key, 32);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)uid, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    for (int i = 0; i < 16; i++)
+        v = v << 8 | mac[i];
+    do {
+        digits[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    memcpy(out, "2.25.", 5);
+    for (size_t i = 0; i < n; i++)
+        out[5 + i] = digits[n - 1 - i];
+    out[5 + n] = 0;
+    mr_wipe(&st, sizeof st);
+}
+
+mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, int *psn)
+{
+    *psn = 0;
+    if (e->in_meta) {
+        switch (e->element) {
+        case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped */
+            return MR_RULE_UID;
+        case 0x0016: /* Source, Sending and Receiving Application Entity Titles */
+        case 0x0017:
+        case 0x0018:
+        case 0x0100: /* Private Information Creator UID and Private Information */
+        case 0x0102:
+            return MR_RULE_REMOVE;
+        default:
+            return MR_RULE_KEEP;
+        }
+    }
+    if (e->group & 1) {
+        if (!(cfg->options & MR_OPT_RETAIN_SAFE_PRIVATE) || e->element == 0x0000)
+            return mr_dcm_profile_rule(cfg->profile, e->group, e->element);
+        for (size_t i = 0; i < cfg->n_safe; i++) {
+            const mr_dcm_safe_private *s = &cfg->safe[i];
+            if (s->group != e->group)
+                continue;
+            if (e->element >= 0x0010 && e->element <= 0x00FF) { /* a private creator */
+                if (e->value && mr_dcm_value_equals(e->value, s->creator))
+                    return MR_RULE_KEEP;
+            } else if (e->creator && mr_dcm_value_equals(e->creator, s->creator) &&
+                       (e->element & 0xFF) == s->offset) {
+                return MR_RULE_KEEP;
+            }
+        }
+        return MR_RULE_REMOVE;
+    }
+    if (e->depth == 0 && e->group == 0x0010 && (e->element == 0x0010 || e->element == 0x0020)) {
+        *psn = 1; /* PatientName and PatientID become the PSN */
+        return MR_RULE_DUMMY;
+    }
+    if ((e->group == 0x0012 && (e->element >= 0x0062 && e->element <= 0x0064)) ||
+        (e->group == 0x0028 && e->element == 0x0303))
+        return MR_RULE_KEEP; /* set after the walk */
+    return mr_dcm_profile_rule(cfg->profile, e->group, e->element);
+}
+
+typedef struct file_ctx {
+    const mr_dicom_config *cfg;
+    const uint8_t *key;
+    char psn_hex[2 * MEDREG_PSN_BYTES + 1];
+    long shift_days;
+    int shift;
+    mr_dcm_tokens tokens; /* this file's identifying values, for cleaning text */
+    mr_dcm_result *res;
+} file_ctx;
+
+static const char *dummy_for(const char *vr)
+{
+    static const struct {
+        const char *vr, *value;
+    } D[] = {{"DA", "19000101"}, {"TM", "000000"}, {"DT", "19000101000000"}, {"AS", "000Y"}, {"DS", "0"},
+             {"IS", "0"},        {"US", "0"},      {"SS", "0"},             {"UL", "0"},   {"SL", "0"},
+             {"FL", "0"},        {"FD", "0"},      {"UV", "0"},             {"SV", "0"},   {"PN", "ANONYMIZED"},
+             {"CS", "ANONYMIZED"}, {"AE", "ANONYMIZED"}, {"SH", "ANONYMIZED"}, {"LO", "ANONYMIZED"},
+             {"ST", "ANONYMIZED"}, {"LT", "ANONYMIZED"}, {"UT", "ANONYMIZED"}, {"UC", "ANONYMIZED"},
+             {"UR", ""}};
+    for (size_t i = 0; i < MR_ARRAY_LEN(D); i++)
+        if (!strcmp(D[i].vr, vr))
+            return D[i].value;
+    return NULL; /* binary VRs, sequences: emptied */
+}
+
+/* Every '\\'-separated UID remapped. */
+static char *remap_uids(const uint8_t key[32], const char *v)
+{
+    size_t n = 1;
+    for (const char *p = v; *p; p++)
+        n += *p == '\\';
+    char *out = malloc(n * 66 + 1), *o = out;
+    if (out == NULL)
+        return NULL;
+    for (const char *p = v;;) {
+        const char *end = strchr(p, '\\');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t a = 0, b = len;
+        while (a < b && (p[a] == ' ' || p[a] == 0))
+            a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == 0))
+            b--;
+        if (b > a) {
+            mr_dicom_uid_remap(key, p + a, b - a, o);
+            o += strlen(o);
+        }
+        if (end == NULL)
+            break;
+        *o++ = '\\';
+        p = end + 1;
+    }
+    *o = 0;
+    return out;
+}
+
+/* DA: YYYYMMDD; DT: YYYYMMDD followed by anything. Components split by '\\'. */
+static char *shift_dates(const char *v, long days)
+{
+    char *out = strdup(v);
+    if (out == NULL)
+        return NULL;
+    for (char *p = out;;) {
+        char *end = strchr(p, '\\');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        int y, m, d;
+        if (len >= 8 && strspn(p, "0123456789") >= 8 &&
+            sscanf(p, "%4d%2d%2d", &y, &m, &d) == 3 && mr_date_shift_ymd(y, m, d, days, &y, &m, &d)) {
+            char tmp[9];
+            snprintf(tmp, sizeof tmp, "%04d%02d%02d", y, m, d);
+            memcpy(p, tmp, 8);
+        } else if (len > 0) {
+            free(out);
+            return NULL; /* not a date: the caller empties it */
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return out;
+}
+
+static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
+{
+    file_ctx *x = arg;
+    int psn = 0;
+    mr_dcm_rule rule = mr_dicom_classify(x->cfg, e, &psn);
+    int is_sq = !strcmp(e->vr, "SQ");
+    if (psn) {
+        x->res->replaced++;
+        *rep = strdup(x->psn_hex);
+        return *rep ? MR_DCM_REPLACE : MR_DCM_EMPTY;
+    }
+    switch (rule) {
+    case MR_RULE_KEEP:
+        return MR_DCM_KEEP;
+    case MR_RULE_REMOVE:
+        x->res->removed++;
+        return MR_DCM_DELETE;
+    case MR_RULE_EMPTY:
+        x->res->emptied++;
+        return MR_DCM_EMPTY;
+    case MR_RULE_SEQ_UIDS:
+        if (is_sq)
+            return MR_DCM_KEEP; /* the UIDs inside follow their own rows */
+        /* fall through */
+    case MR_RULE_UID: /* a UID is remapped; anything else gets a dummy */
+    case MR_RULE_DUMMY: {
+        if (!strcmp(e->vr, "UI") && e->value) {
+            x->res->uids++;
+            *rep = remap_uids(x->key, e->value);
+            return *rep ? MR_DCM_REPLACE : MR_DCM_EMPTY;
+        }
+        const char *d = is_sq ? NULL : dummy_for(e->vr);
+        x->res->emptied += d == NULL;
+        x->res->replaced += d != NULL;
+        if (d == NULL || (*rep = strdup(d)) == NULL)
+            return MR_DCM_EMPTY;
+        return MR_DCM_REPLACE;
+    }
+    case MR_RULE_CLEAN:
+        if (is_sq)
+            return MR_DCM_KEEP; /* clean what is inside, row by row */
+        if (!strcmp(e->vr, "TM"))
+            return MR_DCM_KEEP; /* a time of day; the date beside it moves */
+        if (!strcmp(e->vr, "DA") || !strcmp(e->vr, "DT")) {
+            if (!x->shift || e->value == NULL || (*rep = shift_dates(e->value, x->shift_days)) == NULL) {
+                x->res->emptied++;
+                return MR_DCM_EMPTY;
+            }
+            x->res->shifted++;
+            return MR_DCM_REPLACE;
+        }
+        if (e->value) {
+            char *c = mr_dcm_tokens_clean(&x->tokens, e->value);
+            if (c == NULL)
+                return MR_DCM_EMPTY;
+            if (!strcmp(c, e->value)) {
+                free(c);
+                return MR_DCM_KEEP;
+            }
+            x->res->cleaned++;
+            *rep = c;
+            return MR_DCM_REPLACE;
+        }
+        x->res->removed++;
+        return MR_DCM_DELETE; /* binary content cannot be cleaned */
+    }
+    return MR_DCM_DELETE;
+}
+
+/* The PSN from the configured sources, normalised by the module's rules. */
+static medreg_err file_psn(const mr_dicom_config *cfg, const uint8_t key[32], mr_dcm_file *f,
+                           uint8_t psn[MEDREG_PSN_BYTES], char *why, size_t why_len)
+{
+    const mr_module *m = cfg->module;
+    medreg_psn_field pf[MR_MAX_IDENTIFIERS];
+    char *norm[MR_MAX_IDENTIFIERS] = {0};
+    medreg_err rc = MEDREG_OK;
+    for (size_t i = 0; i < m->n_idents && rc == MEDREG_OK; i++) {
+        const mr_dcm_source *s = &cfg->sources[i];
+        char *v = NULL;
+        if (mr_dcm_get(f, s->group, s->element, &v) != MEDREG_OK || v == NULL) {
+            snprintf(why, why_len, "no (%04X,%04X) for the PSN's %s", s->group, s->element, m->idents[i].name);
+            rc = MEDREG_ERR_INVALID;
+            break;
+        }
+        char *part = v;
+        size_t vlen = strlen(v);
+        if (s->component >= 0) { /* family^given^middle^prefix^suffix, first representation */
+            part[strcspn(part, "=")] = 0;
+            for (int c = 0; c < s->component && part; c++) {
+                part = strchr(part, '^');
+                part = part ? part + 1 : NULL;
+            }
+            if (part)
+                part[strcspn(part, "^")] = 0;
+        }
+        if (part == NULL || medreg_normalize(&m->idents[i].rule, part, strlen(part), &norm[i]) != MEDREG_OK) {
+            snprintf(why, why_len, "(%04X,%04X) is missing or malformed for the PSN's %s", s->group, s->element,
+                     m->idents[i].name);
+            rc = MEDREG_ERR_INVALID;
+        }
+        mr_wipe(v, vlen);
+        free(v);
+        pf[i].name = m->idents[i].name;
+        pf[i].value = norm[i];
+    }
+    if (rc == MEDREG_OK && medreg_psn_derive(key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK)
+        rc = MEDREG_ERR_CRYPTO;
+    for (size_t i = 0; i < MR_MAX_IDENTIFIERS; i++)
+        if (norm[i]) {
+            mr_wipe(norm[i], strlen(norm[i]));
+            free(norm[i]);
+        }
+    return rc;
+}
+
+/* Burned-in text: Burned In Annotation YES; or, without an explicit NO, a
+ * modality that often has it, a Secondary Capture, or no modality at all.
+ * Only images (Pixel Data present). */
+static int may_show_text(const mr_dicom_config *cfg, mr_dcm_file *f)
+{
+    static const char SECONDARY_CAPTURE[] = "1.2.840.10008.5.1.4.1.1.7";
+    char *burned = NULL, *modality = NULL, *sop_class = NULL;
+    int yes = 0;
+    if (!mr_dcm_has(f, 0x7FE0, 0x0010))
+        return 0;
+    if (mr_dcm_get(f, 0x0028, 0x0301, &burned) == MEDREG_OK && burned) {
+        yes = mr_dcm_value_equals(burned, "YES") ? 1 : mr_dcm_value_equals(burned, "NO") ? 0 : -1;
+        free(burned);
+        if (yes >= 0)
+            return yes;
+    }
+    if (mr_dcm_get(f, 0x0008, 0x0060, &modality) != MEDREG_OK || modality == NULL ||
+        mr_dcm_value_equals(modality, "")) {
+        free(modality);
+        return 1; /* nothing says what the image is */
+    }
+    for (size_t i = 0; i < cfg->n_modalities; i++)
+        if (mr_dcm_value_equals(modality, cfg->modalities[i]))
+            yes = 1;
+    free(modality);
+    if (mr_dcm_get(f, 0x0008, 0x0016, &sop_class) == MEDREG_OK && sop_class &&
+        strncmp(sop_class, SECONDARY_CAPTURE, sizeof SECONDARY_CAPTURE - 1) == 0)
+        yes = 1; /* 1.2.840.10008.5.1.4.1.1.7 and its multi-frame .7.1–.7.4 */
+    free(sop_class);
+    return yes == 1;
+}
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
+            *p = '/';
+            if (bad)
+                return 0;
+        }
+    return mkdir(path, 0755) == 0 || errno == EEXIST;
+}
+
+medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const uint8_t key[32], const char *in_path,
+                              const char *out_dir, const char *quarantine_dir, mr_dcm_result *res)
+{
+    mr_dcm_file *f = NULL;
+    char *why = NULL, *study = NULL, *series = NULL, *sop = NULL;
+    uint8_t psn[MEDREG_PSN_BYTES];
+    file_ctx x;
+    medreg_err rc = MEDREG_OK;
+
+    memset(res, 0, sizeof *res);
+    memset(&x, 0, sizeof x);
+    res->outcome = MR_DCM_SKIPPED;
+    if (mr_dcm_load(in_path, &f, &why) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "DCMTK cannot read it: %s", why ? why : "?");
+        goto out;
+    }
+    if (file_psn(cfg, key, f, psn, res->reason, sizeof res->reason) != MEDREG_OK)
+        goto out;
+    x.cfg = cfg;
+    x.key = key;
+    x.res = res;
+    sodium_bin2hex(x.psn_hex, sizeof x.psn_hex, psn, sizeof psn);
+    x.shift = (cfg->options & MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES) != 0;
+    x.shift_days = mr_date_shift_days(key, psn);
+    if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
+        goto out;
+    int quarantine = may_show_text(cfg, f);
+    if (mr_dcm_walk(f, visit, &x, &why) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "DCMTK refused a value: %s", why ? why : "?");
+        goto out;
+    }
+    /* what was done, in the file itself (PS3.15 E.1.1, CID 7050) */
+    const char *codes[1 + MR_DCM_N_OPTIONS][3];
+    size_t n_codes = 0;
+    codes[n_codes][0] = "113100";
+    codes[n_codes][1] = "DCM";
+    codes[n_codes++][2] = "Basic Application Confidentiality Profile";
+    for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++)
+        if (cfg->options & (1u << i)) {
+            codes[n_codes][0] = mr_dcm_option_code(i);
+            codes[n_codes][1] = "DCM";
+            codes[n_codes++][2] = mr_dcm_option_meaning(i);
+        }
+    const char *longitudinal = x.shift ? "MODIFIED"
+                               : (cfg->options & MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES) ? "UNMODIFIED"
+                                                                                        : "REMOVED";
+    if (mr_dcm_put(f, 0x0012, 0x0062, "YES") != MEDREG_OK ||
+        mr_dcm_put(f, 0x0012, 0x0063, "PS3.15 E.1-1 Basic Profile and options, by medreg") != MEDREG_OK ||
+        mr_dcm_put_codes(f, 0x0012, 0x0064, (const char *const(*)[3])codes, n_codes) != MEDREG_OK ||
+        mr_dcm_put(f, 0x0028, 0x0303, longitudinal) != MEDREG_OK ||
+        mr_dcm_put(f, 0x0010, 0x0010, x.psn_hex) != MEDREG_OK || mr_dcm_put(f, 0x0010, 0x0020, x.psn_hex) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "could not set the de-identification attributes");
+        goto out;
+    }
+    /* the instance's name in the output tree: its new UIDs */
+    if (mr_dcm_get(f, 0x0008, 0x0018, &sop) != MEDREG_OK || sop == NULL || sop[0] == 0) {
+        snprintf(res->reason, sizeof res->reason, "no SOP Instance UID");
+        goto out;
+    }
+    if (mr_dcm_put(f, 0x0002, 0x0003, sop) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "could not set the meta header's instance UID");
+        goto out;
+    }
+    if (mr_dcm_get(f, 0x0020, 0x000D, &study) != MEDREG_OK)
+        study = strdup("no-study");
+    if (mr_dcm_get(f, 0x0020, 0x000E, &series) != MEDREG_OK)
+        series = strdup("no-series");
+    const char *base = quarantine ? quarantine_dir : out_dir;
+    if (study == NULL || series == NULL ||
+        snprintf(res->out_path, sizeof res->out_path, "%s/%s/%s", base, study, series) >= (int)sizeof res->out_path ||
+        !mkdirs(res->out_path)) {
+        snprintf(res->reason, sizeof res->reason, "cannot create the output folder");
+        rc = MEDREG_ERR_IO;
+        res->out_path[0] = 0;
+        goto out;
+    }
+    size_t used = strlen(res->out_path);
+    snprintf(res->out_path + used, sizeof res->out_path - used, "/%s.dcm", sop);
+    if (mr_dcm_save(f, res->out_path, &why) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "not written: %s", why ? why : "?");
+        res->out_path[0] = 0;
+        goto out;
+    }
+    res->outcome = quarantine ? MR_DCM_QUARANTINED : MR_DCM_WRITTEN;
+    if (quarantine)
+        snprintf(res->reason, sizeof res->reason, "the pixels may show burned-in text: check them");
+out:
+    mr_dcm_tokens_free(&x.tokens);
+    mr_wipe(psn, sizeof psn);
+    mr_wipe(x.psn_hex, sizeof x.psn_hex);
+    free(study);
+    free(series);
+    free(sop);
+    free(why);
+    mr_dcm_free(f);
+    return rc;
+}

@@ -1,0 +1,261 @@
+/* Table E.1-1, read with libcsv, resolved into one rule per attribute and
+ * looked up by binary search. */
+#include "dicom_profile.h"
+
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *code, *meaning;
+} OPTIONS[MR_DCM_N_OPTIONS] = {
+    {"retain_safe_private", "113111", "Retain Safe Private Option"},
+    {"retain_uids", "113110", "Retain UIDs Option"},
+    {"retain_device_identity", "113109", "Retain Device Identity Option"},
+    {"retain_institution_identity", "113112", "Retain Institution Identity Option"},
+    {"retain_patient_characteristics", "113108", "Retain Patient Characteristics Option"},
+    {"retain_longitudinal_full_dates", "113106", "Retain Longitudinal Temporal Information Full Dates Option"},
+    {"retain_longitudinal_modified_dates", "113107",
+     "Retain Longitudinal Temporal Information Modified Dates Option"},
+    {"clean_descriptors", "113105", "Clean Descriptors Option"},
+    {"clean_structured_content", "113104", "Clean Structured Content Option"},
+    {"clean_graphics", "113103", "Clean Graphics Option"},
+};
+
+const char *mr_dcm_option_name(unsigned i)
+{
+    return i < MR_DCM_N_OPTIONS ? OPTIONS[i].name : NULL;
+}
+
+const char *mr_dcm_option_code(unsigned i)
+{
+    return i < MR_DCM_N_OPTIONS ? OPTIONS[i].code : NULL;
+}
+
+const char *mr_dcm_option_meaning(unsigned i)
+{
+    return i < MR_DCM_N_OPTIONS ? OPTIONS[i].meaning : NULL;
+}
+
+typedef struct rule_row {
+    uint32_t tag; /* group << 16 | element */
+    uint8_t rule;
+} rule_row;
+
+struct mr_dcm_profile {
+    rule_row *rows;
+    size_t n, cap;
+    mr_dcm_rule curve, overlay_data, overlay_comments, private_rule;
+};
+
+#define N_COLS 14 /* tag, name, retired, basic, ten options */
+#define CELL_MAX 64
+
+typedef struct reader {
+    mr_dcm_profile *p;
+    unsigned options;
+    char cells[N_COLS][CELL_MAX];
+    size_t col;
+    unsigned long line;
+    int bad;
+    char why[200];
+} reader;
+
+static int basic_rule(const char *code, mr_dcm_rule *out)
+{
+    static const struct {
+        const char *code;
+        mr_dcm_rule rule;
+    } MAP[] = {{"X", MR_RULE_REMOVE},   {"Z", MR_RULE_EMPTY},    {"D", MR_RULE_DUMMY},
+               {"U", MR_RULE_UID},      {"K", MR_RULE_KEEP},     {"C", MR_RULE_CLEAN},
+               {"Z/D", MR_RULE_DUMMY},  {"X/D", MR_RULE_DUMMY},  {"X/Z/D", MR_RULE_DUMMY},
+               {"X/Z", MR_RULE_EMPTY},  {"X/Z/U*", MR_RULE_SEQ_UIDS}};
+    for (size_t i = 0; i < MR_ARRAY_LEN(MAP); i++)
+        if (!strcmp(MAP[i].code, code)) {
+            *out = MAP[i].rule;
+            return 1;
+        }
+    return 0;
+}
+
+static void on_cell(void *s, size_t len, void *ctx)
+{
+    reader *r = ctx;
+    if (r->col < N_COLS) {
+        size_t n = len < CELL_MAX - 1 ? len : CELL_MAX - 1;
+        memcpy(r->cells[r->col], s, n);
+        r->cells[r->col][n] = 0;
+    }
+    r->col++;
+}
+
+static void fail(reader *r, const char *what)
+{
+    if (!r->bad)
+        snprintf(r->why, sizeof r->why, "line %lu: %s", r->line, what);
+    r->bad = 1;
+}
+
+static void on_row(int c, void *ctx)
+{
+    (void)c;
+    reader *r = ctx;
+    r->line++;
+    size_t ncols = r->col;
+    r->col = 0;
+    if (r->bad)
+        return;
+    if (ncols != N_COLS) {
+        fail(r, "expected 14 columns");
+        return;
+    }
+    if (r->line == 1) { /* the header names the option columns in order */
+        for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++)
+            if (strcmp(r->cells[4 + i], OPTIONS[i].name) != 0)
+                fail(r, "the header is not table E.1-1's (tag, name, retired, basic_profile, options)");
+        return;
+    }
+    mr_dcm_rule rule;
+    if (!basic_rule(r->cells[3], &rule)) {
+        fail(r, "unknown action code in basic_profile");
+        return;
+    }
+    /* an enabled option's K beats its C beats the basic profile */
+    int keep = 0, clean = 0;
+    for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++) {
+        const char *cell = r->cells[4 + i];
+        if (!(r->options & (1u << i)) || cell[0] == 0)
+            continue;
+        if (!strcmp(cell, "K"))
+            keep = 1;
+        else if (!strcmp(cell, "C"))
+            clean = 1;
+        else
+            fail(r, "an option's action must be K or C");
+    }
+    if (keep)
+        rule = MR_RULE_KEEP;
+    else if (clean)
+        rule = MR_RULE_CLEAN;
+
+    const char *tag = r->cells[0];
+    unsigned g = 0, e = 0;
+    char tail;
+    if (!strcmp(tag, "(50xx,xxxx)")) {
+        r->p->curve = rule;
+    } else if (!strcmp(tag, "(60xx,3000)")) {
+        r->p->overlay_data = rule;
+    } else if (!strcmp(tag, "(60xx,4000)")) {
+        r->p->overlay_comments = rule;
+    } else if (!strncmp(tag, "(gggg,eeee)", 11)) {
+        r->p->private_rule = rule;
+    } else if (strlen(tag) == 11 && sscanf(tag, "(%4x,%4x%c", &g, &e, &tail) == 3 && tail == ')') {
+        if (r->p->n == r->p->cap) {
+            size_t cap = r->p->cap ? 2 * r->p->cap : 1024;
+            rule_row *rows = realloc(r->p->rows, cap * sizeof *rows);
+            if (rows == NULL) {
+                fail(r, "out of memory");
+                return;
+            }
+            r->p->rows = rows;
+            r->p->cap = cap;
+        }
+        r->p->rows[r->p->n++] = (rule_row){(uint32_t)g << 16 | e, (uint8_t)rule};
+    } else {
+        fail(r, "the tag is not (gggg,eeee)");
+    }
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    uint32_t x = ((const rule_row *)a)->tag, y = ((const rule_row *)b)->tag;
+    return x < y ? -1 : x > y;
+}
+
+medreg_err mr_dcm_profile_load(const char *path, unsigned options, mr_dcm_profile **out, char **errmsg)
+{
+    struct csv_parser csv;
+    reader *r = calloc(1, sizeof *r);
+    mr_dcm_profile *p = calloc(1, sizeof *p);
+    FILE *fp = NULL;
+    medreg_err rc = MEDREG_ERR_CONFIG;
+    char buf[8192];
+    size_t n;
+
+    *out = NULL;
+    *errmsg = NULL;
+    if (r == NULL || p == NULL || csv_init(&csv, CSV_STRICT | CSV_APPEND_NULL) != 0) {
+        free(r);
+        free(p);
+        return MEDREG_ERR_NOMEM;
+    }
+    r->p = p;
+    r->options = options;
+    p->private_rule = MR_RULE_REMOVE;
+    p->curve = p->overlay_data = p->overlay_comments = MR_RULE_REMOVE;
+    if ((options & MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES) && (options & MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES)) {
+        if (asprintf(errmsg, "retain_longitudinal_full_dates and retain_longitudinal_modified_dates exclude "
+                             "each other") < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    if ((fp = fopen(path, "rb")) == NULL) {
+        if (asprintf(errmsg, "%s: cannot read the profile table", path) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        if (csv_parse(&csv, buf, n, on_cell, on_row, r) != n) {
+            fail(r, csv_strerror(csv_error(&csv)));
+            break;
+        }
+    if (!r->bad)
+        csv_fini(&csv, on_cell, on_row, r);
+    if (!r->bad && p->n < 100)
+        fail(r, "fewer than 100 attributes: not table E.1-1");
+    if (r->bad) {
+        if (asprintf(errmsg, "%s: %s", path, r->why) < 0)
+            *errmsg = NULL;
+        goto out;
+    }
+    qsort(p->rows, p->n, sizeof *p->rows, cmp_row);
+    *out = p;
+    p = NULL;
+    rc = MEDREG_OK;
+out:
+    csv_free(&csv);
+    if (fp)
+        fclose(fp);
+    mr_dcm_profile_free(p);
+    free(r);
+    return rc;
+}
+
+void mr_dcm_profile_free(mr_dcm_profile *p)
+{
+    if (p == NULL)
+        return;
+    free(p->rows);
+    free(p);
+}
+
+size_t mr_dcm_profile_rows(const mr_dcm_profile *p)
+{
+    return p->n + 4;
+}
+
+mr_dcm_rule mr_dcm_profile_rule(const mr_dcm_profile *p, uint16_t group, uint16_t element)
+{
+    if (group & 1)
+        return p->private_rule;
+    if ((group & 0xFF00) == 0x5000)
+        return p->curve;
+    if ((group & 0xFF00) == 0x6000 && element == 0x3000)
+        return p->overlay_data;
+    if ((group & 0xFF00) == 0x6000 && element == 0x4000)
+        return p->overlay_comments;
+    rule_row key = {(uint32_t)group << 16 | element, 0};
+    const rule_row *hit = bsearch(&key, p->rows, p->n, sizeof *p->rows, cmp_row);
+    return hit ? (mr_dcm_rule)hit->rule : MR_RULE_KEEP;
+}

@@ -1,0 +1,162 @@
+#include "dicom_values.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/secret.h"
+
+int mr_dcm_value_equals(const char *value, const char *want)
+{
+    size_t a = 0, b = strlen(value), n = strlen(want);
+    while (a < b && value[a] == ' ')
+        a++;
+    while (b > a && (value[b - 1] == ' ' || value[b - 1] == 0))
+        b--;
+    return b - a == n && memcmp(value + a, want, n) == 0;
+}
+
+static int add(mr_dcm_tokens *t, const char *p, size_t len)
+{
+    while (len && (*p == ' ' || *p == 0))
+        p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == 0))
+        len--;
+    if (len < 2)
+        return 1; /* "M", "F": too short to mean anything alone */
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **v = realloc(t->v, cap * sizeof *v);
+        if (v == NULL)
+            return 0;
+        t->v = v;
+        t->cap = cap;
+    }
+    if ((t->v[t->n] = strndup(p, len)) == NULL)
+        return 0;
+    t->n++;
+    return 1;
+}
+
+/* components split by '\\'; person names also by '^' and '=' */
+static int add_value(mr_dcm_tokens *t, const char *v, int person_name)
+{
+    const char *seps = person_name ? "\\^=" : "\\";
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, seps);
+        if (!add(t, p, len))
+            return 0;
+        if (p[len] == 0)
+            break;
+        p += len + 1;
+    }
+    return 1;
+}
+
+typedef struct collect_ctx {
+    const mr_dicom_config *cfg;
+    mr_dcm_tokens *t;
+    int with_dates, nomem;
+} collect_ctx;
+
+static mr_dcm_action collect(void *arg, const mr_dcm_elem *e, char **rep)
+{
+    collect_ctx *c = arg;
+    int psn = 0;
+    (void)rep;
+    if (e->value == NULL)
+        return MR_DCM_KEEP;
+    mr_dcm_rule r = mr_dicom_classify(c->cfg, e, &psn);
+    int date = !strcmp(e->vr, "DA") || !strcmp(e->vr, "DT");
+    if (psn || (r != MR_RULE_KEEP && r != MR_RULE_CLEAN) || (c->with_dates && r == MR_RULE_CLEAN && date))
+        if (!add_value(c->t, e->value, !strcmp(e->vr, "PN")))
+            c->nomem = 1;
+    return MR_DCM_KEEP; /* look only; every item is walked */
+}
+
+static int longest_first(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t lx = strlen(x), ly = strlen(y);
+    return lx != ly ? (lx < ly ? 1 : -1) : strcmp(x, y);
+}
+
+medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates, mr_dcm_tokens *t)
+{
+    collect_ctx c = {cfg, t, with_dates, 0};
+    char *why = NULL;
+    memset(t, 0, sizeof *t);
+    medreg_err rc = mr_dcm_walk(f, collect, &c, &why);
+    free(why);
+    if (rc == MEDREG_OK && c.nomem)
+        rc = MEDREG_ERR_NOMEM;
+    if (rc != MEDREG_OK) {
+        mr_dcm_tokens_free(t);
+        return rc;
+    }
+    qsort(t->v, t->n, sizeof *t->v, longest_first);
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (k > 0 && !strcmp(t->v[k - 1], t->v[i])) {
+            mr_wipe(t->v[i], strlen(t->v[i]));
+            free(t->v[i]);
+            continue;
+        }
+        t->v[k++] = t->v[i];
+    }
+    t->n = k;
+    return MEDREG_OK;
+}
+
+void mr_dcm_tokens_free(mr_dcm_tokens *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        mr_wipe(t->v[i], strlen(t->v[i]));
+        free(t->v[i]);
+    }
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text)
+{
+    char *out = strdup(text);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t n = strlen(t->v[i]);
+        if (n < 3)
+            break; /* longest first */
+        for (char *hit = strcasestr(out, t->v[i]); hit; hit = strcasestr(hit, t->v[i]))
+            memmove(hit, hit + n, strlen(hit + n) + 1);
+    }
+    return out;
+}
+
+int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        size_t n = strlen(t->v[i]);
+        if (n >= 6 ? strcasestr(value, t->v[i]) != NULL : 0)
+            return 1;
+    }
+    /* short tokens: only a whole component */
+    for (const char *p = value;;) {
+        size_t len = strcspn(p, "\\^=");
+        for (size_t i = 0; i < t->n; i++) {
+            size_t n = strlen(t->v[i]);
+            const char *q = p;
+            size_t l = len;
+            while (l && *q == ' ')
+                q++, l--;
+            while (l && (q[l - 1] == ' ' || q[l - 1] == 0))
+                l--;
+            if (n < 6 && n == l && strncasecmp(q, t->v[i], n) == 0)
+                return 1;
+        }
+        if (p[len] == 0)
+            break;
+        p += len + 1;
+    }
+    return 0;
+}

@@ -1,0 +1,37 @@
+/* What the DICOM de-identifier and its independent check share: the rule
+ * for one element, and a file's identifying values ("tokens"): collected
+ * once, then cleaned out of free text or searched for in an output. */
+#ifndef MR_DICOM_VALUES_H
+#define MR_DICOM_VALUES_H
+
+#include "dicom_deid.h"
+
+/* The rule for e under cfg; *psn set for PatientName/PatientID at the top
+ * level, which become the PSN. */
+mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, int *psn);
+
+/* A DICOM string value equal to want, ignoring padding (spaces, NULs). */
+int mr_dcm_value_equals(const char *value, const char *want);
+
+typedef struct mr_dcm_tokens {
+    char **v; /* longest first, no duplicates */
+    size_t n, cap;
+} mr_dcm_tokens;
+
+/* Every value of f whose rule removes, empties or replaces it, split into
+ * its components (and a person name's parts), at any depth, the meta header
+ * and private attributes included. with_dates also takes the dates the
+ * profile shifts (for the check: an unshifted date is a survivor). */
+MR_MUST_CHECK medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates,
+                                               mr_dcm_tokens *t);
+void mr_dcm_tokens_free(mr_dcm_tokens *t);
+
+/* text without any token of three or more characters (any case);
+ * malloc'ed, NULL when out of memory. */
+char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text);
+
+/* Does value hold a token: a component equal to one, or a token of six or
+ * more characters inside it (any case)? */
+int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
+
+#endif

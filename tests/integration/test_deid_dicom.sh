@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# medreg deid dicom and deid verify through the real CLI, on files built
+# with DCMTK's own tools (dump2dcm, img2dcm, dcmodify) that hide identifiers
+# in nested sequences, private attributes, the meta header, references,
+# dates and UIDs. The known pitfalls of other tools are checked one by one:
+# UIDs left in nested sequences, a stale MediaStorageSOPInstanceUID,
+# references that no longer match, private attributes leaking the
+# accession number. Outputs must parse with dcmdump and carry none of it.
+set -euo pipefail
+BIN=${MEDREG_BIN:?}; SRC=${MEDREG_SRC:?}
+MEDREG="$BIN/medreg"
+W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-dicom.XXXXXX"); trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
+FAILS=0; CHECKS=0
+ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
+  if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
+for t in dump2dcm img2dcm dcmodify dcmdump; do
+  command -v $t >/dev/null || { echo "DCMTK's tools are not installed: skipped"; exit 77; }
+done
+cd "$W"
+mkdir -p examples/deid data in
+cp "$SRC/examples/hip.ini" examples/; cp "$SRC/examples/deid/"* examples/deid/; cp "$SRC/data/"* data/
+"$MEDREG" key new hip.key >/dev/null
+C=examples/deid/dicom.ini
+tag() { dcmdump +P "$2" "$1" 2>/dev/null | head -1 | sed -n 's/.*\[\(.*\)\].*/\1/p'; } # FILE TAG -> first value
+
+# the inputs: two CT slices referencing each other, an ultrasound, a
+# secondary capture from img2dcm, a CT that says its pixels show text, an
+# ultrasound that says they do not, a file without a birth date, garbage
+for f in ct1 ct2 us1; do dump2dcm --write-xfer-little "$SRC/tests/data/dicom/$f.dump" in/$f.dcm; done
+python3 - <<'EOP'
+import struct
+w, h = 4, 2
+row = bytes([0, 0, 255] * w) + b"\0" * ((4 - (w * 3) % 4) % 4)
+pix = row * h
+hdr = b"BM" + struct.pack("<IHHI", 54 + len(pix), 0, 0, 54)
+dib = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pix), 2835, 2835, 0, 0)
+open("in.bmp", "wb").write(hdr + dib + pix)
+EOP
+img2dcm -i BMP in.bmp in/sc1.dcm -k "PatientName=Müller^Jürgen" -k "PatientBirthDate=19610307" \
+  -k "PatientID=PID-4711" -k "SpecificCharacterSet=ISO_IR 192" -k "InstitutionName=Klinik Sonnenberg"
+mkdir -p in/nested/deeper
+cp in/ct1.dcm in/nested/deeper/burned.dcm
+dcmodify -nb -i "(0028,0301)=YES" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.114" in/nested/deeper/burned.dcm
+cp in/us1.dcm in/nested/us-clean.dcm
+dcmodify -nb -i "(0028,0301)=NO" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.115" in/nested/us-clean.dcm
+cp in/ct1.dcm in/nobirth.dcm
+dcmodify -nb -e "(0010,0030)" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.116" in/nobirth.dcm
+echo "not DICOM at all" > in/garbage.dcm
+[ "$(tag in/ct1.dcm 0002,0016)" = MUELLERPACS ] && ok "inputs built with dump2dcm, img2dcm and dcmodify" || fail "inputs"
+
+expect 4 "deid dicom: every file handled; the skipped ones make the exit code 4" -- "$MEDREG" deid dicom \
+  --config $C --key hip.key --in in --out out
+grep -q "8 files: 3 written to out, 3 quarantined" "$W/o" && ok "3 written, 3 quarantined (US, SC, burned-in YES), 2 skipped" \
+  || fail "counts: $(cat "$W/o")"
+grep -q "garbage.dcm: DCMTK cannot read it" "$W/e" && ok "an unreadable file is reported" || fail "garbage: $(cat "$W/e")"
+grep -q "nobirth.dcm: no (0010,0030) for the PSN's birth_date" "$W/e" && ok "a file without the PSN's identifiers is reported" || fail "nobirth"
+[ "$(stat -c %a out.report.json)" = 600 ] && ok "the report (it names input paths) is 0600" || fail "report mode"
+[ "$(jq -r '.files[] | select(.in | endswith("burned.dcm")) | .outcome' out.report.json)" = quarantined ] \
+  && ok "Burned In Annotation YES goes to quarantine" || fail "burned"
+[ "$(jq -r '.files[] | select(.in | endswith("us-clean.dcm")) | .outcome' out.report.json)" = written ] \
+  && ok "an ultrasound that says NO is written" || fail "US NO"
+[ "$(jq -r '.files[] | select(.in | endswith("sc1.dcm")) | .outcome' out.report.json)" = quarantined ] \
+  && ok "img2dcm's secondary capture (no Burned In Annotation) is quarantined" || fail "SC"
+[ -z "$(find out -name '*.tmp')" ] && ok "no half-written file" || fail "tmp files"
+
+n=0; bad=0
+for f in $(find out out.quarantine -name '*.dcm' | sort); do
+  n=$((n + 1))
+  dcmdump "$f" > dump.txt 2>&1 || bad=1
+  sop=$(tag "$f" 0008,0018); meta=$(tag "$f" 0002,0003)
+  [ "$sop" = "$meta" ] || { bad=1; echo "stale MediaStorageSOPInstanceUID in $f"; }
+  [ "$(basename "$f" .dcm)" = "$sop" ] || { bad=1; echo "name $f"; }
+  for v in Müller Jürgen PID-4711 OTHERID 19610307 ACC-778899 MUELLERPACS Sonnenberg Hausarzt Requester \
+           Bahnhofstrasse 49301234567 STUDY-55 REQ-9911 "OTHER VENDOR" 20210504 1.2.826.0.1.3680043.2.1125; do
+    if grep -q -- "$v" dump.txt || grep -qa -- "$v" "$f"; then bad=1; echo "'$v' survives in $f"; fi
+  done
+done
+[ $n = 6 ] && [ $bad = 0 ] && ok "all 6 outputs parse with dcmdump; no identifier, old UID or date survives (elements or bytes)" \
+  || fail "outputs ($n files)"
+o1=$(jq -r '.files[] | select(.in | endswith("/ct1.dcm")) | .out' out.report.json)
+o2=$(jq -r '.files[] | select(.in | endswith("/ct2.dcm")) | .out' out.report.json)
+ref1=$(dcmdump "$o1" | grep "(0008,1155)" | head -1 | sed -n 's/.*\[\(.*\)\].*/\1/p')
+[ "$ref1" = "$(tag "$o2" 0008,0018)" ] && ok "a reference inside a sequence names the referenced instance's new UID" || fail "reference $ref1"
+nested=$(dcmdump "$o1" | grep "(0020,000d)" | sed -n 's/.*\[\(.*\)\].*/\1/p' | sort -u)
+[ "$(echo "$nested" | wc -l)" = 1 ] && [ "$nested" = "$(tag "$o1" 0020,000d)" ] \
+  && ok "the Study Instance UID two sequences deep is remapped like the top-level one" || fail "nested UID: $nested"
+[ "$(tag "$o1" 0010,0010)" = "$(tag "$o1" 0010,0020)" ] && [ ${#ref1} -gt 5 ] && ok "PatientName and PatientID are the PSN" || fail "PSN"
+printf 'fam,giv,dob\nMüller,Jürgen,19610307\n' > p.csv
+printf '[pseudonymize]\nmodule = examples/hip.ini\n[columns]\nfam = identifier family_name\ngiv = identifier given_name\ndob = identifier birth_date\n' > p.ini
+"$MEDREG" pseudonymize csv --config p.ini --key hip.key --in p.csv --out p.out.csv >/dev/null
+[ "$(sed -n 2p p.out.csv | tr -d '\r')" = "$(tag "$o1" 0010,0020)" ] && ok "the DICOM PSN is the CSV tool's (and the identity service's) PSN" || fail "PSN differs from CSV"
+[ "$(tag "$o1" 0012,0062)" = YES ] && dcmdump "$o1" | grep -q "113100" && dcmdump "$o1" | grep -q "113107" \
+  && ok "Patient Identity Removed and the method code sequence are set" || fail "method"
+[ "$(tag "$o1" 0028,0303)" = MODIFIED ] && ok "Longitudinal Temporal Information Modified says MODIFIED" || fail "0028,0303"
+d1=$(tag "$o1" 0008,0020)
+days=$(( ($(date -ud "${d1:0:4}-${d1:4:2}-${d1:6:2}" +%s) - $(date -ud 2021-05-04 +%s)) / 86400 ))
+[ "$days" != 0 ] && [ "${days#-}" -le 365 ] && ok "the study date moved by the patient's keyed shift ($days days)" || fail "shift $d1"
+[ "$(tag "$(jq -r '.files[] | select(.in | endswith("us1.dcm")) | .out' out.report.json)" 0008,0020)" = "$d1" ] \
+  && ok "the same patient's dates move by the same shift in every file" || fail "shift differs"
+dcmdump "$o1" | grep -q "SAFE-VALUE-1" && ok "the allow-listed private attribute is kept" || fail "safe private"
+dcmdump "$o1" | grep -q "(0029,1010)" && fail "a private attribute with the accession number survives" || ok "other private attributes are gone"
+desc=$(tag "$o1" 0008,1030)
+[ "$desc" = "CT hip  follow-up" ] && ok "Clean Descriptors removes the patient's name from the study description" || fail "desc '$desc'"
+[ "$(tag "$o1" 0008,0070)" = "ACME Medical" ] && ok "Retain Device Identity keeps the manufacturer" || fail "device"
+[ "$(tag "$o1" 0010,0040)" = M ] && ok "Retain Patient Characteristics keeps the sex" || fail "sex"
+
+expect 0 "again into another folder" -- "$MEDREG" deid dicom --config $C --key hip.key --in in/ct1.dcm --out out2 --threads 1
+[ "$(find out2 -name '*.dcm' -printf '%P\n')" = "$(echo "$o1" | sed 's#^out/##')" ] && cmp -s "$o1" "out2/$(echo "$o1" | sed 's#^out/##')" \
+  && ok "same input and key: the same UIDs and the same bytes" || fail "not deterministic"
+expect 4 "the same output folder again: nothing is overwritten" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in in/ct1.dcm --out out2
+grep -q "exists already" "$W/e" && ok "and it says why" || fail "exists"
+
+expect 0 "deid verify finds no identifier in the outputs" -- "$MEDREG" deid verify --config $C --report out.report.json
+grep -q "6 outputs checked" "$W/o" && ok "every output was checked" || fail "verify count: $(cat "$W/o")"
+# plant identifiers the way other tools leave them, and the check must fail each time
+plant() { # WHAT DCMODIFY-ARGS... (or: WHAT --dump LINE, for what dcmodify cannot write)
+  local what=$1; shift
+  cp "$o1" keep.dcm
+  if [ "$1" = --dump ]; then
+    dcmdump "$o1" > planted.dump; echo "$2" >> planted.dump
+    rm -f "$o1"; dump2dcm --write-xfer-little planted.dump "$o1"
+  else
+    dcmodify -nb "$@" "$o1" >/dev/null 2>&1
+  fi
+  local got=0; "$MEDREG" deid verify --config $C --report out.report.json >"$W/v" 2>&1 || got=$?
+  if [ $got = 1 ] && grep -q "$(basename "$o1")" "$W/v"; then ok "verify catches $what"; else fail "verify missed $what (exit $got)"; fi
+  cp keep.dcm "$o1"
+}
+plant "the name in a description" -m "(0008,1030)=CT of Müller"
+plant "an accession number in a nested sequence" -m "(0040,0275)[0].(0008,0050)=ACC-778899"
+plant "a private attribute leaking the accession number" --dump "(0029,1012) LO [ACC-778899]"
+plant "a private attribute of unknown VR with the patient ID" --dump "(0029,1013) UN 50\\49\\44\\2d\\34\\37\\31\\31"
+plant "an old UID in a reference" -m "(0008,1140)[0].(0008,1155)=1.2.826.0.1.3680043.2.1125.9.112"
+plant "the original birth date" -i "(0010,0030)=19610307"
+expect 0 "and passes again once removed" -- "$MEDREG" deid verify --config $C --report out.report.json
+
+# configurations that must stop before anything is read
+printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
+expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3
+grep -q "bad.ini:4" "$W/e" && ok "naming file and line" || fail "message: $(cat "$W/e")"
+sed 's/^options = .*/options = retain_longitudinal_full_dates retain_longitudinal_modified_dates/' $C > examples/deid/both.ini
+expect 7 "full and modified dates together are refused" -- "$MEDREG" deid dicom --config examples/deid/both.ini --key hip.key --in in --out o3
+[ ! -e o3 ] && ok "and nothing was written" || fail "o3 exists"
+
+echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+[ $FAILS -eq 0 ]
