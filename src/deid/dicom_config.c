@@ -121,14 +121,20 @@ static medreg_err load_safe(mr_dicom_config *c, const char *path, char **errmsg)
         l[strcspn(l, "\r#")] = 0;
         if (l[strspn(l, " \t")] == 0)
             continue;
-        char *g = strrchr(l, ','), *e;
+        char *g = strrchr(l, ','), *e = NULL;
         unsigned gv = 0, ev = 0;
         if (g) {
             *g = 0;
             e = g + 1;
             g = strrchr(l, ',');
         }
-        if (g == NULL || (*g = 0, sscanf(g + 1, "%4x", &gv) != 1) || sscanf(e, "%2x", &ev) != 1 || !(gv & 1) ||
+        char *end1 = NULL, *end2 = NULL;
+        if (g) {
+            *g = 0;
+            gv = (unsigned)strtoul(g + 1, &end1, 16);
+            ev = (unsigned)strtoul(e, &end2, 16);
+        }
+        if (g == NULL || end1 == g + 1 || *end1 || end2 == e || *end2 || gv > 0xFFFF || ev > 0xFF || !(gv & 1) ||
             strlen(l) == 0 || strlen(l) > 64) {
             if (asprintf(errmsg, "%s:%d: write CREATOR,gggg,ee with an odd group", path, line) < 0)
                 *errmsg = NULL;

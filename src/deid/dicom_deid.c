@@ -140,6 +140,15 @@ static char *remap_uids(const uint8_t key[32], const char *v)
     return out;
 }
 
+/* the value of n decimal digits (checked by the caller) */
+static int digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (p[i] - '0');
+    return v;
+}
+
 /* DA: YYYYMMDD; DT: YYYYMMDD followed by anything. Components split by '\\'. */
 static char *shift_dates(const char *v, long days)
 {
@@ -151,7 +160,7 @@ static char *shift_dates(const char *v, long days)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         int y, m, d;
         if (len >= 8 && strspn(p, "0123456789") >= 8 &&
-            sscanf(p, "%4d%2d%2d", &y, &m, &d) == 3 && mr_date_shift_ymd(y, m, d, days, &y, &m, &d)) {
+            mr_date_shift_ymd(digits(p, 4), digits(p + 4, 2), digits(p + 6, 2), days, &y, &m, &d)) {
             char tmp[9];
             snprintf(tmp, sizeof tmp, "%04d%02d%02d", y, m, d);
             memcpy(p, tmp, 8);

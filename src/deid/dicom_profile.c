@@ -79,6 +79,8 @@ static int basic_rule(const char *code, mr_dcm_rule *out)
     return 0;
 }
 
+static int hex_exact(const char *s, size_t n, unsigned *out);
+
 static void on_cell(void *s, size_t len, void *ctx)
 {
     reader *r = ctx;
@@ -141,7 +143,6 @@ static void on_row(int c, void *ctx)
 
     const char *tag = r->cells[0];
     unsigned g = 0, e = 0;
-    char tail;
     if (!strcmp(tag, "(50xx,xxxx)")) {
         r->p->curve = rule;
     } else if (!strcmp(tag, "(60xx,3000)")) {
@@ -150,7 +151,8 @@ static void on_row(int c, void *ctx)
         r->p->overlay_comments = rule;
     } else if (!strncmp(tag, "(gggg,eeee)", 11)) {
         r->p->private_rule = rule;
-    } else if (strlen(tag) == 11 && sscanf(tag, "(%4x,%4x%c", &g, &e, &tail) == 3 && tail == ')') {
+    } else if (strlen(tag) == 11 && tag[0] == '(' && hex_exact(tag + 1, 4, &g) && tag[5] == ',' &&
+               hex_exact(tag + 6, 4, &e) && tag[10] == ')') {
         if (r->p->n == r->p->cap) {
             size_t cap = r->p->cap ? 2 * r->p->cap : 1024;
             rule_row *rows = realloc(r->p->rows, cap * sizeof *rows);
@@ -165,6 +167,21 @@ static void on_row(int c, void *ctx)
     } else {
         fail(r, "the tag is not (gggg,eeee)");
     }
+}
+
+/* exactly n hex digits */
+static int hex_exact(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (unsigned)d;
+    }
+    *out = v;
+    return 1;
 }
 
 static int cmp_row(const void *a, const void *b)

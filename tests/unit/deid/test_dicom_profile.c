@@ -1,0 +1,95 @@
+/* Table E.1-1 read and resolved: the basic profile's codes, the combined
+ * codes, the options' K and C, the repeating groups and private rule; the
+ * UID remapping against an independent computation (Python's hmac); and a
+ * broken table refused with its line.  usage: test_dicom_profile TABLE.csv */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../src/deid/dicom_deid.h"
+#include "../check.h"
+
+static mr_dcm_rule rule(const char *table, unsigned options, uint16_t g, uint16_t e)
+{
+    mr_dcm_profile *p = NULL;
+    char *err = NULL;
+    if (mr_dcm_profile_load(table, options, &p, &err) != MEDREG_OK) {
+        fprintf(stderr, "%s\n", err ? err : "?");
+        free(err);
+        return (mr_dcm_rule)-1;
+    }
+    mr_dcm_rule r = mr_dcm_profile_rule(p, g, e);
+    mr_dcm_profile_free(p);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2)
+        return 2;
+    const char *t = argv[1];
+    mr_dcm_profile *p = NULL;
+    char *err = NULL;
+    CHECK(mr_dcm_profile_load(t, 0, &p, &err) == MEDREG_OK);
+    CHECK(p && mr_dcm_profile_rows(p) == 657); /* 653 single tags and the 4 patterns */
+    mr_dcm_profile_free(p);
+
+    CHECK(rule(t, 0, 0x0010, 0x0010) == MR_RULE_EMPTY);    /* Patient's Name: Z */
+    CHECK(rule(t, 0, 0x0008, 0x0050) == MR_RULE_EMPTY);    /* Accession Number: Z */
+    CHECK(rule(t, 0, 0x0008, 0x0018) == MR_RULE_UID);      /* SOP Instance UID: U */
+    CHECK(rule(t, 0, 0x0008, 0x0080) == MR_RULE_DUMMY);    /* Institution Name: X/Z/D -> D */
+    CHECK(rule(t, 0, 0x0008, 0x1140) == MR_RULE_SEQ_UIDS); /* Referenced Image Sequence: X/Z/U* */
+    CHECK(rule(t, 0, 0x0010, 0x1040) == MR_RULE_REMOVE);   /* Patient's Address: X */
+    CHECK(rule(t, 0, 0x0008, 0x0020) == MR_RULE_EMPTY);    /* Study Date: Z */
+    CHECK(rule(t, 0, 0x0028, 0x0010) == MR_RULE_KEEP);     /* Rows: not in the table */
+    CHECK(rule(t, 0, 0x0029, 0x1010) == MR_RULE_REMOVE);   /* private: X */
+    CHECK(rule(t, 0, 0x5002, 0x3000) == MR_RULE_REMOVE);   /* curve data */
+    CHECK(rule(t, 0, 0x6002, 0x3000) == MR_RULE_REMOVE);   /* overlay data */
+    CHECK(rule(t, MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES, 0x0008, 0x0020) == MR_RULE_CLEAN);
+    CHECK(rule(t, MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES, 0x0008, 0x0020) == MR_RULE_KEEP);
+    CHECK(rule(t, MR_OPT_RETAIN_UIDS, 0x0008, 0x0018) == MR_RULE_KEEP);
+    CHECK(rule(t, MR_OPT_RETAIN_PATIENT_CHARACTERISTICS, 0x0010, 0x0040) == MR_RULE_KEEP); /* sex */
+    CHECK(rule(t, MR_OPT_RETAIN_DEVICE_IDENTITY, 0x0018, 0x1000) == MR_RULE_KEEP);        /* serial */
+    CHECK(rule(t, MR_OPT_CLEAN_DESCRIPTORS, 0x0008, 0x1030) == MR_RULE_CLEAN);            /* study desc. */
+    CHECK(rule(t, MR_OPT_RETAIN_SAFE_PRIVATE, 0x0029, 0x1010) == MR_RULE_CLEAN);
+    CHECK(rule(t, MR_OPT_RETAIN_INSTITUTION_IDENTITY, 0x0008, 0x0080) == MR_RULE_KEEP);
+    /* options that exclude each other */
+    CHECK(mr_dcm_profile_load(t, MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES | MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES,
+                              &p, &err) == MEDREG_ERR_CONFIG);
+    free(err);
+
+    /* a broken table names its line */
+    char bad[] = "/tmp/medreg-e11-XXXXXX";
+    int fd = mkstemp(bad);
+    FILE *in = fopen(t, "r"), *out = fdopen(fd, "w");
+    char line[1024];
+    int n = 0;
+    while (in && out && fgets(line, sizeof line, in)) {
+        if (++n == 5)
+            fputs("\"(0010,0010)\",Patient's Name,N,Q,,,,,,,,,,\n", out);
+        else
+            fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    err = NULL;
+    CHECK(mr_dcm_profile_load(bad, 0, &p, &err) == MEDREG_ERR_CONFIG);
+    CHECK(err && strstr(err, "line 5: unknown action code"));
+    free(err);
+    unlink(bad);
+
+    /* UIDs: 2.25. + the first 128 bits of the HMAC, as Python computes them */
+    uint8_t key[32];
+    char uid[65];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)i;
+    static const char in1[] = "1.2.826.0.1.3680043.2.1125.9.111";
+    mr_dicom_uid_remap(key, in1, sizeof in1 - 1, uid);
+    CHECK_STR(uid, "2.25.202285359491438630612553397666419312151");
+    mr_dicom_uid_remap(key, "1.2.3", 5, uid);
+    CHECK_STR(uid, "2.25.188535890001673647590873543577605360307");
+    return TEST_DONE();
+}
