@@ -95,6 +95,16 @@ read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
   echo "csv|CSV rows/s, $ROWS rows x 12 columns, 4 identifiers|$(awk "BEGIN{printf \"%.0f\", $ROWS/$secs}") $kib|$(awk "BEGIN{printf \"%.0f\", $PYROWS/$psecs}")|$same"
 ) >> "$OUT"
 
+# DICOM: medreg deid dicom against gdcmanon and dcmodify, each made durable (sync).
+NDCM=${BENCH_DICOM_FILES:-2000}
+"$SRC/bench/dicom/run.sh" "$BUILD" "$SRC" "$NDCM" > "$OUT.dicom"
+read -r _ dm_fps dm_mbs < <(grep '^medreg ' "$OUT.dicom")
+read -r _ dg_fps dg_mbs < <(grep '^gdcmanon ' "$OUT.dicom")
+read -r _ dd_fps dd_mbs < <(grep '^dcmodify ' "$OUT.dicom")
+best=$(( dg_fps > dd_fps ? dg_fps : dd_fps ))
+echo "dicom|DICOM files/s, $NDCM CT files of 512 KiB, output synced|$dm_fps|$best|gdcmanon $dg_fps/s ($dg_mbs MB/s), dcmodify $dd_fps/s ($dd_mbs MB/s); medreg $dm_mbs MB/s" >> "$OUT"
+rm -f "$OUT.dicom"
+
 printf '\nmedreg benchmark (%s, %s cores, %ss per load run, mutual TLS with keep-alive)\n\n' "$(date -u +%F)" "$(nproc)" "$SECS"
 printf '%-58s %12s %9s %9s  %s\n' "measure" "value" "p50 ms" "p99 ms" "baseline / target"
 printf '%-58s %12s %9s %9s  %s\n' "-------" "-----" "------" "------" "-----------------"
@@ -113,6 +123,8 @@ while IFS='|' read -r kind name vals bound what; do
     csv) read -r rate kib <<<"$vals"
       printf '%-58s %12s %9s %9s  %s\n' "$name" "$rate" "" "" \
         "Python csv+hmac: $bound/s ($(awk "BEGIN{printf \"%.1f\", $rate/$bound}")x; target >= 20x and >= 1000000/s); outputs $what; peak RSS $((kib / 1024)) MiB" ;;
+    dicom) printf '%-58s %12s %9s %9s  %s\n' "$name" "$vals" "" "" \
+      "$what: $(awk "BEGIN{printf \"%.2f\", $vals/$bound}")x the fastest (target >= 3x)" ;;
     oprf) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
       "bound: $bound ristretto255 scalar mults/s ($(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")% (target >= 80%; the VOPRF needs 2 per element, so <= 50%); in process $what/s$errs" ;;
     health) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "mutual TLS + one trivial query: what any request costs at least$errs" ;;

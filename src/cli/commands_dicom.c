@@ -3,6 +3,7 @@
  * of every file's fate, which `deid verify` reads back. */
 #include <errno.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -87,6 +88,15 @@ static int list_tree(const char *root, file_list *out)
     }
     list_free(&dirs);
     qsort(out->v, out->n, sizeof *out->v, by_name);
+    return ok;
+}
+
+static int flush_tree(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int ok = fd >= 0 && syncfs(fd) == 0;
+    if (fd >= 0)
+        close(fd);
     return ok;
 }
 
@@ -186,6 +196,11 @@ static int cmd_deid_dicom(int argc, char **argv)
         pthread_join(tids[t], NULL);
     if (atomic_load(&j.failed)) {
         fprintf(stderr, "medreg: stopped: the output folder cannot be written\n");
+        goto out;
+    }
+    /* every output durable, once, before the report says it exists */
+    if (!flush_tree(out) || !flush_tree(quarantine)) {
+        fprintf(stderr, "medreg: cannot flush %s: %s\n", out, strerror(errno));
         goto out;
     }
     /* the report names input paths, which may be identifying: 0600 */

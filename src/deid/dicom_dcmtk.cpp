@@ -5,6 +5,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/oflog/oflog.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <mutex>
 #include <stdio.h>
@@ -209,13 +210,10 @@ extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
         unlink(tmp.c_str());
         return MEDREG_ERR_IO;
     }
-    // durable before it is visible; link() refuses to replace an existing file
-    int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok || link(tmp.c_str(), path) != 0) {
-        *why = dup_cstr(ok ? "the output file exists already" : "could not flush the output");
+    // whole or absent: link() refuses to replace an existing file. The
+    // caller makes the run durable at once (syncfs) before it reports.
+    if (link(tmp.c_str(), path) != 0) {
+        *why = dup_cstr(errno == EEXIST ? "the output file exists already" : strerror(errno));
         unlink(tmp.c_str());
         return MEDREG_ERR_IO;
     }

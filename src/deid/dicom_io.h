@@ -57,7 +57,8 @@ MR_MUST_CHECK medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16
                                           const char *const (*codes)[3], size_t n);
 
 /* Write the file (the original transfer syntax) to path, which must not
- * exist yet: written to path.tmp, flushed and renamed. */
+ * exist yet: written to path.tmp, then linked to path, so path is whole or
+ * absent. Not flushed: a run of many files flushes once (syncfs). */
 MR_MUST_CHECK medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why);
 
 #ifdef __cplusplus

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# DICOM de-identification of N CT-sized files (512 x 512 x 16 bit, built
+# with dump2dcm, new UIDs by dcmodify): medreg deid dicom against gdcmanon
+# (its PS3.15 E.1 basic profile, with a certificate) and dcmodify (erasing
+# the same identifying attributes at every level and generating new UIDs),
+# each followed by sync so that every tool's output is on disk, as
+# medreg's is. Prints one line per tool: "name files/s MB/s".
+# usage: bench/dicom/run.sh BUILD-DIR SRC-DIR N
+set -euo pipefail
+BUILD=$1; SRC=$2; N=${3:-2000}
+W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-bench-dicom.XXXXXX"); trap 'rm -rf "$W"' EXIT
+cd "$W"
+mkdir -p in ex data
+cp -r "$SRC/examples/"* ex/; cp "$SRC/data/"* data/
+head -c 524288 /dev/urandom > px.raw
+sed -e 's#^(7fe0,0010) OW .*#(7fe0,0010) OW =px.raw#' -e 's#(0028,0010) US 2#(0028,0010) US 512#' \
+    -e 's#(0028,0011) US 2#(0028,0011) US 512#' "$SRC/tests/data/dicom/ct1.dump" > ct.dump
+dump2dcm --write-xfer-little ct.dump ct.dcm
+for i in $(seq 1 "$N"); do cp ct.dcm "in/$i.dcm"; done
+dcmodify -nb -gin -gse -gst in/*.dcm >/dev/null 2>&1 || true
+MB=$(du -sm in | cut -f1)
+"$BUILD/medreg" key new m.key >/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem -subj /CN=bench -days 2 2>/dev/null
+cp -r in dm
+sync
+ERASE=()
+for t in 0010,0010 0010,0020 0010,0030 0010,1000 0010,1040 0010,2154 0008,0050 0008,0080 0008,0090 0008,1030 \
+         0020,0010 0032,1032 0040,1001 0009,1001 0029,1010 0008,0020 0008,0021 0008,1110; do ERASE+=(-ea "($t)"); done
+
+run() { # NAME COMMAND...
+  local name=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; sync; t1=$(date +%s.%N)
+  awk -v n="$N" -v mb="$MB" -v a="$t0" -v b="$t1" -v name="$name" 'BEGIN{printf "%s %.0f %.0f\n", name, n/(b-a), mb/(b-a)}'
+}
+run medreg "$BUILD/medreg" deid dicom --config ex/deid/dicom.ini --key m.key --in in --out out
+run gdcmanon gdcmanon -e -c c.pem -r --continue -i in -o outg
+run dcmodify dcmodify -nb -ie -gin -gse -gst "${ERASE[@]}" dm/*.dcm
