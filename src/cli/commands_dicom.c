@@ -100,12 +100,20 @@ static int flush_tree(const char *dir)
     return ok;
 }
 
+/* What the report keeps of each file: a few hundred bytes, so that memory
+ * grows with the number of files only by that, never with their size. */
+typedef struct file_fate {
+    mr_dcm_outcome outcome;
+    char *out, *reason;
+    unsigned long removed, emptied, replaced, uids, shifted, cleaned;
+} file_fate;
+
 typedef struct job {
     const mr_dicom_config *cfg;
     const uint8_t *key;
     const file_list *files;
     const char *out_dir, *quarantine;
-    mr_dcm_result *results;
+    file_fate *results;
     atomic_size_t next;
     atomic_int failed; /* beyond one file: stop */
     atomic_size_t done;
@@ -118,9 +126,16 @@ static void *worker(void *arg)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->files->n || atomic_load(&j->failed))
             return NULL;
-        if (mr_dicom_deid_file(j->cfg, j->key, j->files->v[i], j->out_dir, j->quarantine, &j->results[i]) !=
-            MEDREG_OK)
+        mr_dcm_result *r = malloc(sizeof *r);
+        file_fate *f = &j->results[i];
+        if (r == NULL || mr_dicom_deid_file(j->cfg, j->key, j->files->v[i], j->out_dir, j->quarantine, r) != MEDREG_OK) {
             atomic_store(&j->failed, 1);
+        } else {
+            *f = (file_fate){r->outcome, r->out_path[0] ? strdup(r->out_path) : NULL,
+                             r->reason[0] ? strdup(r->reason) : NULL, r->removed, r->emptied, r->replaced,
+                             r->uids, r->shifted, r->cleaned};
+        }
+        free(r);
         atomic_fetch_add(&j->done, 1);
     }
 }
@@ -145,7 +160,7 @@ static int cmd_deid_dicom(int argc, char **argv)
     uint8_t *key = NULL;
     size_t kl = 0;
     file_list files = {0};
-    mr_dcm_result *results = NULL;
+    file_fate *results = NULL;
     pthread_t tids[64];
     int opt, code = EXIT_LOCAL;
 
@@ -207,12 +222,12 @@ static int cmd_deid_dicom(int argc, char **argv)
     json_t *arr = json_array();
     size_t counts[3] = {0};
     for (size_t i = 0; i < files.n; i++) {
-        mr_dcm_result *r = &results[i];
+        file_fate *r = &results[i];
         counts[r->outcome]++;
         json_t *o = json_pack("{s:s,s:s}", "in", files.v[i], "outcome", outcome_name(r->outcome));
-        if (r->out_path[0])
-            json_object_set_new(o, "out", json_string(r->out_path));
-        if (r->reason[0])
+        if (r->out)
+            json_object_set_new(o, "out", json_string(r->out));
+        if (r->reason)
             json_object_set_new(o, "reason", json_string(r->reason));
         if (r->outcome != MR_DCM_SKIPPED)
             json_object_set_new(o, "actions",
@@ -236,10 +251,14 @@ static int cmd_deid_dicom(int argc, char **argv)
            files.n, counts[0], out, counts[1], quarantine, counts[2], rep_path);
     for (size_t i = 0; i < files.n; i++)
         if (results[i].outcome == MR_DCM_SKIPPED)
-            fprintf(stderr, "medreg: skipped %s: %s\n", files.v[i], results[i].reason);
+            fprintf(stderr, "medreg: skipped %s: %s\n", files.v[i], results[i].reason ? results[i].reason : "?");
     code = counts[2] ? EXIT_INVALID : EXIT_OK;
 out:
     free(text);
+    for (size_t i = 0; results && i < files.n; i++) {
+        free(results[i].out);
+        free(results[i].reason);
+    }
     free(results);
     list_free(&files);
     mr_secret_free(key);
