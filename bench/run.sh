@@ -9,6 +9,7 @@ OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
 psn=$("$BUILD/bench/bench_psn")
+merkle=$("$BUILD/bench/bench_merkle")
 fsync=$("$BUILD/bench/fsync_rate" "$BUILD/fsync.tmp" 1)
 
 for engine in sqlite postgres; do
@@ -112,6 +113,9 @@ read -r psn_rate hmac_rate <<<"$psn"
 printf '%-58s %12s %9s %9s  %s\n' "PSN derivations/s (1 core)" "$psn_rate" "" "" \
   "raw OpenSSL HMAC-SHA256 of the same bytes: $hmac_rate/s ($(awk "BEGIN{printf \"%.2f\", $hmac_rate/$psn_rate}")x; target <= 2x)"
 printf '%-58s %12s %9s %9s  %s\n' "fsync/s of this disk (4 KiB write + fsync)" "$fsync" "" "" "bounds one-commit-per-request writes"
+read -r incl_rate cons_rate <<<"$merkle"
+printf '%-58s %12s %9s %9s  %s\n' "ledger: inclusion proofs verified/s (1 core, 1 M entries)" "$incl_rate" "" "" \
+  "target >= 20000/s; consistency proofs $cons_rate/s"
 while IFS='|' read -r kind name vals bound what; do
   read -r v p50 p99 err <<<"$vals"
   errs=""; [ "${err:-0}" != 0 ] && errs=" (failed requests: $err)"
