@@ -19,14 +19,14 @@ enum {
 };
 
 typedef struct cli {
-    const char *identity_url, *registry_url;
+    const char *identity_url, *registry_url, *ledger_url;
     const char *cert, *key, *cacert;
     char as_cert[4096], as_key[4096], as_ca[4096];
     int json;
     const char *token_out; /* patient register: where the PSN token goes */
 } cli;
 
-typedef enum cli_service { SVC_IDENTITY, SVC_REGISTRY } cli_service;
+typedef enum cli_service { SVC_IDENTITY, SVC_REGISTRY, SVC_LEDGER } cli_service;
 
 typedef struct cli_reply {
     long status;
@@ -78,6 +78,7 @@ int cmd_alarms(cli *c, int argc, char **argv);
 int cmd_pseudonymize(cli *c, int argc, char **argv);
 int cmd_oprf(cli *c, int argc, char **argv);
 int cmd_deid(cli *c, int argc, char **argv);
+int cmd_ledger(cli *c, int argc, char **argv);
 
 /* Network-wide PSNs (commands_oprf.c): a module's pinned VOPRF key. */
 typedef struct cli_oprf_pin {

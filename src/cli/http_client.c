@@ -46,7 +46,8 @@ void cli_reply_free(cli_reply *r)
 int cli_request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
                 cli_reply *reply)
 {
-    const char *base = svc == SVC_IDENTITY ? c->identity_url : c->registry_url;
+    static const char *const NAMES[][2] = {{"identity", "IDENTITY"}, {"registry", "REGISTRY"}, {"ledger", "LEDGER"}};
+    const char *base = svc == SVC_IDENTITY ? c->identity_url : svc == SVC_REGISTRY ? c->registry_url : c->ledger_url;
     char errbuf[CURL_ERROR_SIZE] = "";
     char *url = NULL, *payload = NULL;
     struct curl_slist *headers = NULL;
@@ -55,9 +56,8 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
 
     memset(reply, 0, sizeof *reply);
     if (base == NULL) {
-        fprintf(stderr, "medreg: no %s service URL: use --%s URL or MEDREG_%s\n",
-                svc == SVC_IDENTITY ? "identity" : "registry", svc == SVC_IDENTITY ? "identity" : "registry",
-                svc == SVC_IDENTITY ? "IDENTITY" : "REGISTRY");
+        fprintf(stderr, "medreg: no %s service URL: use --%s URL or MEDREG_%s\n", NAMES[svc][0], NAMES[svc][0],
+                NAMES[svc][1]);
         return EXIT_USAGE;
     }
     if (c->cert == NULL || c->key == NULL || c->cacert == NULL) {
@@ -189,7 +189,11 @@ int cli_parse_service(const char *s, cli_service *out)
         *out = SVC_REGISTRY;
         return 1;
     }
-    fprintf(stderr, "medreg: --on must be identity or registry\n");
+    if (s && !strcmp(s, "ledger")) {
+        *out = SVC_LEDGER;
+        return 1;
+    }
+    fprintf(stderr, "medreg: --on must be identity, registry or ledger\n");
     return 0;
 }
 

@@ -19,6 +19,7 @@ static const char HELP[] =
     "global options (before COMMAND; each has an environment variable):\n"
     "  --identity URL     identity service, e.g. https://127.0.0.1:7443   MEDREG_IDENTITY\n"
     "  --registry URL     registry, e.g. https://127.0.0.1:7444           MEDREG_REGISTRY\n"
+    "  --ledger URL       ledger, e.g. https://127.0.0.1:7445             MEDREG_LEDGER\n"
     "  --as PATH/NAME     use PATH/NAME.crt, PATH/NAME.key, PATH/ca.crt   MEDREG_AS\n"
     "  --cert FILE        client certificate (PEM)                        MEDREG_CERT\n"
     "  --key FILE         client private key (PEM, mode 0600)             MEDREG_KEY\n"
@@ -74,6 +75,11 @@ static const char HELP[] =
     "  oprf evaluate --in REQ --out RESP    evaluate a --prepare'd request for an offline machine\n"
     "  deid dicom --config D.ini --key K --in DIR --out DIR   PS3.15 Annex E de-identification\n"
     "  deid verify --config D.ini --report R.json   no identifying value of an input survives\n"
+    "  ledger key new --name ORIGIN --out FILE   a ledger signing key (prints the verifier key)\n"
+    "  ledger append --data TEXT    append an entry (services: role appender)\n"
+    "  ledger checkpoint            the newest signed checkpoint\n"
+    "  ledger verify --vkey KEY [--state FILE] [--index N]   check the checkpoint's signature,\n"
+    "                               its consistency with the last one trusted, an entry's inclusion\n"
     "\n"
     "roles: identity service: admin, module_admin, physician, pseudonymizer, monitor;\n"
     "       registry: admin, physician, researcher, monitor.\n"
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"identity", required_argument, NULL, 'i'},
                                          {"registry", required_argument, NULL, 'r'},
+                                         {"ledger", required_argument, NULL, 'L'},
                                          {"as", required_argument, NULL, 'a'},
                                          {"cert", required_argument, NULL, 'c'},
                                          {"key", required_argument, NULL, 'k'},
@@ -111,13 +118,14 @@ int main(int argc, char **argv)
         {"metrics", cmd_metrics}, {"modules", cmd_modules}, {"patient", cmd_patient},
         {"record", cmd_record},   {"study", cmd_study},   {"export", cmd_export},
         {"stats", cmd_stats},     {"card", cmd_card},     {"consent", cmd_consent},
-        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}, {"oprf", cmd_oprf}, {"deid", cmd_deid}};
+        {"grants", cmd_grants},   {"alarms", cmd_alarms}, {"pseudonymize", cmd_pseudonymize}, {"oprf", cmd_oprf}, {"deid", cmd_deid}, {"ledger", cmd_ledger}};
     cli c;
     int opt;
 
     memset(&c, 0, sizeof c);
     c.identity_url = getenv("MEDREG_IDENTITY");
     c.registry_url = getenv("MEDREG_REGISTRY");
+    c.ledger_url = getenv("MEDREG_LEDGER");
     c.cert = getenv("MEDREG_CERT");
     c.key = getenv("MEDREG_KEY");
     c.cacert = getenv("MEDREG_CACERT");
@@ -128,6 +136,7 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'i': c.identity_url = optarg; break;
         case 'r': c.registry_url = optarg; break;
+        case 'L': c.ledger_url = optarg; break;
         case 'a': set_as(&c, optarg); break;
         case 'c': c.cert = optarg; break;
         case 'k': c.key = optarg; break;

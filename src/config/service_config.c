@@ -19,7 +19,10 @@ typedef struct cfg_state {
 
 const char *mr_role_name(mr_role r)
 {
-    return r == MR_ROLE_IDENTITY ? "identity" : r == MR_ROLE_REGISTRY ? "registry" : "?";
+    return r == MR_ROLE_IDENTITY   ? "identity"
+           : r == MR_ROLE_REGISTRY ? "registry"
+           : r == MR_ROLE_LEDGER   ? "ledger"
+                                   : "?";
 }
 
 static int fail(cfg_state *st, const char *fmt, const char *a)
@@ -74,8 +77,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 c->role = MR_ROLE_IDENTITY;
             else if (!strcmp(v, "registry"))
                 c->role = MR_ROLE_REGISTRY;
+            else if (!strcmp(v, "ledger"))
+                c->role = MR_ROLE_LEDGER;
             else
-                return fail(st, "role '%s' is not identity or registry", v);
+                return fail(st, "role '%s' is not identity, registry or ledger", v);
         } else if (!strcmp(key, "listen")) {
             const char *colon = strrchr(v, ':');
             if (colon == NULL || colon == v || !parse_uint(colon + 1, 1, 65535, &x))
@@ -122,6 +127,24 @@ static int on_entry(void *user, const char *section, const char *key, const char
             return fail(st, "unknown key '%s' in [service]", key);
         }
         return 1;
+    }
+    if (!strcmp(section, "ledger")) {
+        if (!strcmp(key, "origin")) {
+            if (strlen(v) == 0 || strlen(v) > 255 || strpbrk(v, " \t+") != NULL)
+                return fail(st, "origin '%s' must be 1..255 characters without spaces or '+'", v);
+            free(c->ledger_origin);
+            c->ledger_origin = strdup(v);
+            return c->ledger_origin != NULL;
+        }
+        if (!strcmp(key, "signing_key"))
+            return set_path(st, &c->ledger_signing_key, v);
+        if (!strcmp(key, "interval_ms")) {
+            if (!parse_uint(v, 10, 60000, &x))
+                return fail(st, "interval_ms '%s' must be 10..60000", v);
+            c->ledger_interval_ms = (unsigned)x;
+            return 1;
+        }
+        return fail(st, "unknown key '%s' in [ledger]", key);
     }
     if (!strcmp(section, "identity")) {
         if (!strcmp(key, "signing_key"))
@@ -209,6 +232,13 @@ static const char *missing(const mr_service_config *c)
         return "[service] tls_key";
     if (c->client_ca == NULL)
         return "[service] client_ca";
+    if (c->role == MR_ROLE_LEDGER) {
+        if (c->ledger_origin == NULL)
+            return "[ledger] origin";
+        if (c->ledger_signing_key == NULL)
+            return "[ledger] signing_key";
+        return NULL;
+    }
     if (c->n_modules == 0)
         return "[modules] (at least one module)";
     if (c->role == MR_ROLE_IDENTITY) {
@@ -258,6 +288,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c->grant_max_days = 3650;
     st.c->alarm_idle_s = 30 * 86400;
     st.c->alarm_replacements_max = 3;
+    st.c->ledger_interval_ms = 1000;
     if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
     if (role_override != MR_ROLE_NONE) {
@@ -294,6 +325,8 @@ void mr_service_config_free(mr_service_config *c)
     free(c->path);
     free(c->listen_host);
     free(c->database);
+    free(c->ledger_origin);
+    free(c->ledger_signing_key);
     free(c->tls_cert);
     free(c->tls_key);
     free(c->client_ca);

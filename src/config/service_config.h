@@ -6,7 +6,7 @@
 
 #include "../core/safety.h"
 
-typedef enum mr_role { MR_ROLE_NONE = 0, MR_ROLE_IDENTITY = 1, MR_ROLE_REGISTRY = 2 } mr_role;
+typedef enum mr_role { MR_ROLE_NONE = 0, MR_ROLE_IDENTITY = 1, MR_ROLE_REGISTRY = 2, MR_ROLE_LEDGER = 3 } mr_role;
 
 #define MR_MAX_MODULES 64u
 
@@ -34,6 +34,10 @@ typedef struct mr_service_config {
     unsigned grant_max_days;
     unsigned alarm_idle_s;          /* access without new data for this long */
     unsigned alarm_replacements_max; /* card replacements per physician in 30 days */
+    /* ledger */
+    char *ledger_origin;      /* the checkpoint origin line, e.g. ledger.example.org/medreg */
+    char *ledger_signing_key; /* a file holding a C2SP signed-note private key (PRIVATE+KEY+…) */
+    unsigned ledger_interval_ms; /* checkpoint interval */
     char *module_names[MR_MAX_MODULES];
     char *module_paths[MR_MAX_MODULES];
     size_t n_modules;

@@ -27,7 +27,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *fp)
 {
-    fputs("usage: medregd --config FILE [--role identity|registry] [COMMAND]\n"
+    fputs("usage: medregd --config FILE [--role identity|registry|ledger] [COMMAND]\n"
           "\n"
           "Runs one medreg service: the identity service (patients' identifying data,\n"
           "pseudonyms, internal IDs) or the registry (anonymous records, study exports).\n"
@@ -43,7 +43,7 @@ static void usage(FILE *fp)
           "\n"
           "options:\n"
           "  -c, --config FILE       service configuration (see docs/running.md)\n"
-          "  -r, --role ROLE         identity or registry (must agree with the file)\n"
+          "  -r, --role ROLE         identity, registry or ledger (must agree with the file)\n"
           "  -h, --help              this text\n"
           "\n"
           "exit status: 0 ok, 1 runtime error, 2 usage, 3 bad configuration\n",
@@ -109,8 +109,10 @@ int main(int argc, char **argv)
                 role = MR_ROLE_IDENTITY;
             else if (!strcmp(optarg, "registry"))
                 role = MR_ROLE_REGISTRY;
+            else if (!strcmp(optarg, "ledger"))
+                role = MR_ROLE_LEDGER;
             else {
-                fprintf(stderr, "medregd: --role must be identity or registry\n");
+                fprintf(stderr, "medregd: --role must be identity, registry or ledger\n");
                 return 2;
             }
             break;

@@ -119,10 +119,19 @@ void mr_random_id(char out[33])
     sodium_bin2hex(out, 33, b, sizeof b);
 }
 
+/* '*' matches one path segment; a final "**" matches the rest */
 static int match(const char *pattern, const char *path, const char *params[2], char store[2][128])
 {
     int np = 0;
     while (*pattern && *path) {
+        if (pattern[0] == '*' && pattern[1] == '*' && pattern[2] == 0) {
+            size_t n = strlen(path);
+            if (n >= 128 || np >= 2)
+                return 0;
+            memcpy(store[np], path, n + 1);
+            params[np] = store[np];
+            return 1;
+        }
         if (*pattern == '*') {
             const char *slash = strchr(path, '/');
             size_t n = slash ? (size_t)(slash - path) : strlen(path);
@@ -389,14 +398,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static const mr_route *routes_of(const mr_service *s, size_t *n)
+{
+    return s->cfg->role == MR_ROLE_IDENTITY   ? mr_identity_routes(n)
+           : s->cfg->role == MR_ROLE_REGISTRY ? mr_registry_routes(n)
+                                              : mr_ledger_routes(n);
+}
+
 medreg_err mr_http_serve(mr_service *s, volatile int *stop)
 {
     medreg_err rc = MEDREG_OK;
     server srv = {.svc = s};
     size_t n;
     struct MHD_Daemon *d = NULL;
-    const mr_route *role_routes =
-        s->cfg->role == MR_ROLE_IDENTITY ? mr_identity_routes(&n) : mr_registry_routes(&n);
+    const mr_route *role_routes = routes_of(s, &n);
 
     for (size_t i = 0; i < mr_n_common_routes; i++)
         srv.routes[srv.n_routes++] = &mr_common_routes[i];
@@ -451,8 +466,7 @@ void mr_metrics_render(mr_service *s, mr_response *resp);
 void mr_metrics_render(mr_service *s, mr_response *resp)
 {
     size_t n;
-    const mr_route *role_routes =
-        s->cfg->role == MR_ROLE_IDENTITY ? mr_identity_routes(&n) : mr_registry_routes(&n);
+    const mr_route *role_routes = routes_of(s, &n);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/secret.h"
 #include "../crypto/psn_token.h"
+#include "../ledger/log.h"
 #include "../pseudonym/psn_input.h"
 #include "../token/token.h"
 
@@ -49,6 +51,80 @@ static medreg_err read_pem(const char *path, char *dst, size_t cap, char **errms
     }
     free(buf);
     return rc;
+}
+
+/* The sequencer: every interval, the stored entries past the tree become
+ * a new signed checkpoint (never one signature per entry). */
+static void *sequencer(void *arg)
+{
+    mr_service *s = arg;
+    pthread_mutex_lock(&s->seq_lock);
+    while (!s->seq_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ns = until.tv_nsec + (long)(s->cfg->ledger_interval_ms % 1000) * 1000000L;
+        until.tv_sec += s->cfg->ledger_interval_ms / 1000 + ns / 1000000000L;
+        until.tv_nsec = ns % 1000000000L;
+        pthread_cond_timedwait(&s->seq_wake, &s->seq_lock, &until);
+        if (s->seq_stop)
+            break;
+        pthread_mutex_unlock(&s->seq_lock);
+        size_t added = 0;
+        medreg_err rc = mr_ledger_integrate(s->ledger, (size_t)1 << 22, &added);
+        if (rc != MEDREG_OK)
+            fprintf(stderr, "medregd: ledger: sequencing failed (%s); retrying next interval\n", medreg_strerror(rc));
+        pthread_mutex_lock(&s->seq_lock);
+    }
+    pthread_mutex_unlock(&s->seq_lock);
+    return NULL;
+}
+
+static medreg_err ledger_start(mr_service *s, char **errmsg)
+{
+    mr_service_config *cfg = s->cfg;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    mr_note_signer signer;
+    char *why = NULL;
+    medreg_err rc;
+    memset(&signer, 0, sizeof signer);
+    if (mr_secret_file_read(cfg->ledger_signing_key, 0, 1024, &raw, &len) != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot read the ledger key (a file of mode 0600; medreg ledger key new)",
+                     cfg->ledger_signing_key) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+        raw[--len] = 0;
+    char *skey = malloc(len + 1);
+    rc = skey ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    if (skey) {
+        memcpy(skey, raw, len);
+        skey[len] = 0;
+        rc = mr_note_signer_parse(skey, &signer);
+        mr_wipe(skey, len);
+        free(skey);
+    }
+    mr_secret_free(raw);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: not a signed-note private key (PRIVATE+KEY+NAME+ID+KEY)", cfg->ledger_signing_key) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    rc = mr_ledger_open(s->db, cfg->ledger_origin, &signer, &s->ledger, &why);
+    mr_note_signer_clear(&signer);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: the ledger cannot start: %s", cfg->path, why ? why : medreg_strerror(rc)) < 0)
+            *errmsg = NULL;
+        free(why);
+        return rc;
+    }
+    pthread_mutex_init(&s->seq_lock, NULL);
+    pthread_cond_init(&s->seq_wake, NULL);
+    if (pthread_create(&s->sequencer, NULL, sequencer, s) != 0)
+        return MEDREG_ERR_NOMEM;
+    s->sequencer_running = 1;
+    return MEDREG_OK;
 }
 
 medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg)
@@ -126,7 +202,7 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         crypto_kdf_derive_from_key(s->seal_key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, 1,
                                    "mr-seal_", data_key);
         crypto_kdf_derive_from_key(s->index_key, 32, 2, "mr-index", data_key);
-    } else {
+    } else if (cfg->role == MR_ROLE_REGISTRY) {
         uint8_t *box_sk = NULL;
         TRY(read_secret(cfg->seal_key, crypto_box_SECRETKEYBYTES, &box_sk, errmsg));
         rc = read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg);
@@ -179,13 +255,17 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             *errmsg = NULL;
         goto out;
     }
-    rc = mr_db_migrate(s->db, cfg->role == MR_ROLE_IDENTITY ? MR_SCHEMA_IDENTITY : MR_SCHEMA_REGISTRY);
+    rc = mr_db_migrate(s->db, cfg->role == MR_ROLE_IDENTITY   ? MR_SCHEMA_IDENTITY
+                              : cfg->role == MR_ROLE_REGISTRY ? MR_SCHEMA_REGISTRY
+                                                              : MR_SCHEMA_LEDGER);
     if (rc != MEDREG_OK) {
         if (asprintf(errmsg, "%s: database migration failed", cfg->path) < 0)
             *errmsg = NULL;
         goto out;
     }
     TRY(mr_group_commit_new(s->db, &s->commits));
+    if (cfg->role == MR_ROLE_LEDGER)
+        TRY(ledger_start(s, errmsg));
     *out = s;
     s = NULL;
 out:
@@ -201,6 +281,16 @@ void mr_service_close(mr_service *s)
 {
     if (s == NULL)
         return;
+    if (s->sequencer_running) {
+        pthread_mutex_lock(&s->seq_lock);
+        s->seq_stop = 1;
+        pthread_cond_signal(&s->seq_wake);
+        pthread_mutex_unlock(&s->seq_lock);
+        pthread_join(s->sequencer, NULL);
+        pthread_mutex_destroy(&s->seq_lock);
+        pthread_cond_destroy(&s->seq_wake);
+    }
+    mr_ledger_close(s->ledger);
     mr_group_commit_free(s->commits);
     mr_tls_identity_free(s->tls);
     mr_db_close(s->db);

@@ -4,6 +4,7 @@
 #define MR_SERVICE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -50,6 +51,13 @@ typedef struct mr_service {
     int consent_oaep;
     uint8_t *session_secret; /* 32 bytes */
     char consent_cert_pem[16384];
+    /* ledger: the log and its sequencer thread (integrates every interval) */
+    struct mr_ledger *ledger;
+    pthread_t sequencer;
+    int sequencer_running;
+    pthread_mutex_t seq_lock;
+    pthread_cond_t seq_wake;
+    int seq_stop;
     char client_ca_pem[65536];
 } mr_service;
 
@@ -146,6 +154,7 @@ typedef struct mr_route {
 
 /* The routes of each role (common ones included). */
 const mr_route *mr_identity_routes(size_t *n);
+const mr_route *mr_ledger_routes(size_t *n);
 /* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */
 void mr_oprf_key_route(mr_service *s, mr_request *req, mr_response *resp);
 void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp);

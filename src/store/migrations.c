@@ -97,6 +97,20 @@ static const migration MIGRATIONS[] = {
      "CREATE INDEX grants_physician ON grants (physician, module, subject);"
      "CREATE INDEX grants_subject ON grants (module, subject);",
      NULL, NULL},
+    /* the ledger: entries in log order and the checkpoints signed over them;
+     * both append-only (the tree's hashes are rebuilt from the entries) */
+    {7, MR_SCHEMA_LEDGER,
+     "CREATE TABLE ledger_entries (idx BIGINT PRIMARY KEY, data BLOBTYPE NOT NULL, leaf BLOBTYPE NOT NULL,"
+     " at BIGINT NOT NULL);"
+     "CREATE TABLE ledger_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, at BIGINT NOT NULL);",
+     "CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END;"
+     "CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END;"
+     "CREATE TRIGGER ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only'); END;"
+     "CREATE TRIGGER ledger_checkpoints_no_delete BEFORE DELETE ON ledger_checkpoints BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only'); END;",
+     "CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries"
+     " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"
+     "CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints"
+     " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
 };
 
 static char *substitute(const char *sql, mr_engine engine)
