@@ -200,3 +200,33 @@ as admin user add --on registry --cert-file pki/monitor.crt --role monitor >/dev
 
 # json FILE EXPR: read one value with jq
 json() { jq -r "$2" "$1"; }
+
+# setup_ledger INTERVAL_MS: a ledger key, configuration and database, the
+# ledger started (MEDREG_LEDGER, LEDGER_PID, LEDGER_DB), and the holder of
+# pki/appender.crt registered to append.
+setup_ledger() {
+  "$MEDREG" pki issue pki ledger --service >/dev/null
+  "$MEDREG" pki issue pki appender >/dev/null
+  "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
+  LEDGER_DB=$(db_url ledger)
+  cat > ledger.ini <<EOC
+[service]
+role = ledger
+listen = 127.0.0.1:$((IPORT + 2))
+database = $LEDGER_DB
+threads = ${MEDREG_THREADS:-16}
+max_body = 2097152
+tls_cert = pki/ledger.crt
+tls_key = pki/ledger.key
+client_ca = pki/ca.crt
+[ledger]
+origin = ledger.example/medreg
+signing_key = ledger.skey
+interval_ms = $1
+EOC
+  export MEDREG_LEDGER="https://127.0.0.1:$((IPORT + 2))"
+  "$MEDREGD" --config ledger.ini --add-admin pki/admin.crt --name admin >/dev/null
+  start_ledger || return 1
+  as admin user add --on ledger --cert-file pki/appender.crt --role appender >/dev/null
+}
+start_ledger() { start_daemon ledger.ini ledger "$MEDREG_LEDGER" && LEDGER_PID=$LAST_PID && PIDS+=("$LAST_PID"); }
