@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/encode.h"
 #include "../core/secret.h"
@@ -21,14 +22,18 @@ static int key_new(int argc, char **argv)
 {
     static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
                                          {"out", required_argument, NULL, 'o'},
+                                         {"witness", no_argument, NULL, 'w'},
                                          {NULL, 0, NULL, 0}};
     const char *name = NULL, *out = NULL;
     int opt, code = EXIT_LOCAL;
+    uint8_t alg = MR_NOTE_ALG_ED25519;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'n')
             name = optarg;
         else if (opt == 'o')
             out = optarg;
+        else if (opt == 'w')
+            alg = MR_NOTE_ALG_COSIGNATURE; /* a witness's cosigning key */
         else
             return EXIT_USAGE;
     }
@@ -41,7 +46,7 @@ static int key_new(int argc, char **argv)
     if (seed == NULL)
         return EXIT_LOCAL;
     randombytes_buf(seed, 32);
-    if (mr_note_signer_from_seed(name, seed, &s) != MEDREG_OK) {
+    if (mr_note_signer_from_seed(name, alg, seed, &s) != MEDREG_OK) {
         fprintf(stderr, "medreg: '%s' is not a key name (no spaces, no '+', at most 255 bytes)\n", name);
         goto out;
     }
@@ -129,152 +134,320 @@ static int open_checkpoint(const char *note, size_t len, const mr_note_verifier 
            strcmp(cp->origin, v->name) == 0;
 }
 
-static int verify(cli *c, int argc, char **argv)
+/* a key given as text or @FILE (its first line) */
+static int read_key(const char *arg, mr_note_verifier *v)
+{
+    char *k = NULL;
+    size_t l = 0;
+    if (arg[0] == '@') {
+        if (mr_file_read(arg + 1, 1024, &k, &l) != MEDREG_OK)
+            return 0;
+        k[strcspn(k, "\r\n")] = 0;
+    } else if ((k = strdup(arg)) == NULL) {
+        return 0;
+    }
+    int ok = mr_note_verifier_parse(k, v) == MEDREG_OK;
+    free(k);
+    return ok;
+}
+
+/* how many of the witnesses cosigned the note (each cosignature that is
+ * present must verify: a bad one makes the whole note fail) */
+static int count_cosigners(const char *note, size_t len, const mr_note_verifier *log, const mr_note_verifier *w,
+                           size_t nw, int *counted)
+{
+    mr_note_verifier all[1 + 16];
+    int ok[1 + 16];
+    size_t tl = 0;
+    all[0] = *log;
+    for (size_t i = 0; i < nw; i++)
+        all[1 + i] = w[i];
+    if (mr_note_open(note, len, all, 1 + nw, &tl, ok) != MEDREG_OK || !ok[0])
+        return 0;
+    *counted = 0;
+    for (size_t i = 0; i < nw; i++)
+        *counted += ok[1 + i];
+    return 1;
+}
+
+/* What a client trusts: the log's key, the witnesses and how many must
+ * cosign, and the checkpoint it trusted last (a state file). */
+typedef struct policy {
+    mr_note_verifier v, witnesses[16];
+    size_t nw;
+    long quorum;
+    const char *state;
+    const char *index;  /* verify: an entry to prove */
+    int once;           /* monitor: one round */
+    long interval;      /* monitor: seconds between rounds */
+} policy;
+
+static int parse_policy(int argc, char **argv, policy *p)
 {
     static const struct option opts[] = {{"vkey", required_argument, NULL, 'v'},
                                          {"state", required_argument, NULL, 's'},
                                          {"index", required_argument, NULL, 'i'},
+                                         {"witness", required_argument, NULL, 'w'},
+                                         {"quorum", required_argument, NULL, 'q'},
+                                         {"once", no_argument, NULL, 'o'},
+                                         {"interval", required_argument, NULL, 'I'},
                                          {NULL, 0, NULL, 0}};
-    const char *vkey_arg = NULL, *state = NULL, *index_arg = NULL;
-    int opt, code;
-    mr_note_verifier v;
-    mr_checkpoint cp, old;
-    cli_reply r = {0};
-    char *vk = NULL, *prev = NULL;
-    size_t prev_len = 0;
+    const char *vkey = NULL;
+    int opt;
+    memset(p, 0, sizeof *p);
+    p->quorum = -1;
+    p->interval = 10;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'v': vkey_arg = optarg; break;
-        case 's': state = optarg; break;
-        case 'i': index_arg = optarg; break;
-        default: return EXIT_USAGE;
+        case 'v': vkey = optarg; break;
+        case 's': p->state = optarg; break;
+        case 'i': p->index = optarg; break;
+        case 'w':
+            if (p->nw == 16 || !read_key(optarg, &p->witnesses[p->nw]) ||
+                p->witnesses[p->nw].alg != MR_NOTE_ALG_COSIGNATURE) {
+                fprintf(stderr, "medreg: --witness %s: not a witness's cosigning key (at most 16)\n", optarg);
+                return 0;
+            }
+            p->nw++;
+            break;
+        case 'q': p->quorum = strtol(optarg, NULL, 10); break;
+        case 'o': p->once = 1; break;
+        case 'I': p->interval = strtol(optarg, NULL, 10); break;
+        default: return 0;
         }
     }
-    if (!vkey_arg || optind != argc)
-        return EXIT_USAGE;
-    /* the key: given, or @FILE */
-    if (vkey_arg[0] == '@') {
-        size_t l = 0;
-        if (mr_file_read(vkey_arg + 1, 1024, &vk, &l) != MEDREG_OK) {
-            fprintf(stderr, "medreg: cannot read %s\n", vkey_arg + 1);
-            return EXIT_LOCAL;
-        }
-        vk[strcspn(vk, "\r\n")] = 0;
-    } else if ((vk = strdup(vkey_arg)) == NULL) {
-        return EXIT_LOCAL;
+    if (p->quorum < 0)
+        p->quorum = (long)p->nw; /* by default, every configured witness */
+    if (!vkey || optind != argc || p->quorum > (long)p->nw || p->interval < 1 || p->interval > 86400)
+        return 0;
+    if (!read_key(vkey, &p->v) || p->v.alg != MR_NOTE_ALG_ED25519) {
+        fprintf(stderr, "medreg: --vkey: not a log's verifier key (NAME+ID+KEY, or @FILE)\n");
+        return 0;
     }
-    if (mr_note_verifier_parse(vk, &v) != MEDREG_OK) {
-        fprintf(stderr, "medreg: not a verifier key (NAME+ID+KEY)\n");
-        free(vk);
-        return EXIT_USAGE;
-    }
-    free(vk);
-    if ((code = fetch(c, "/checkpoint", &r)) != EXIT_OK)
+    return 1;
+}
+
+/* The newest checkpoint into *r and *cp, if it is signed by the log,
+ * cosigned as the policy says, and consistent with the trusted one. */
+static int check_checkpoint(const cli *c, const policy *p, cli_reply *r, mr_checkpoint *cp)
+{
+    mr_checkpoint old;
+    char *prev = NULL;
+    size_t prev_len = 0;
+    int code = fetch(c, "/checkpoint", r);
+    if (code != EXIT_OK)
         return code;
     code = EXIT_FAILURE_;
-    if (!open_checkpoint(r.body, r.len, &v, &cp)) {
-        fprintf(stderr, "medreg: ledger: the checkpoint is not signed by %s: refused\n", v.name);
-        goto out;
+    if (!open_checkpoint(r->body, r->len, &p->v, cp)) {
+        fprintf(stderr, "medreg: ledger: the checkpoint is not signed by %s: refused\n", p->v.name);
+        return code;
     }
-    printf("checkpoint: %s, %" PRIu64 " entries, signature valid\n", cp.origin, cp.size);
-    /* consistency with the last checkpoint this client trusted */
-    if (state && mr_file_read(state, MR_NOTE_MAX, &prev, &prev_len) == MEDREG_OK) {
-        cli_reply pr = {0};
-        char path[96];
-        mr_hash proof[MR_PROOF_MAX];
-        size_t n = 0;
-        if (!open_checkpoint(prev, prev_len, &v, &old)) {
-            fprintf(stderr, "medreg: %s does not hold a checkpoint signed by %s\n", state, v.name);
-            code = EXIT_LOCAL;
-            goto out;
+    printf("checkpoint: %s, %" PRIu64 " entries, signature valid\n", cp->origin, cp->size);
+    if (p->nw > 0) {
+        int cosigned = 0;
+        if (!count_cosigners(r->body, r->len, &p->v, p->witnesses, p->nw, &cosigned)) {
+            fprintf(stderr, "medreg: ledger: a witness's cosignature on the checkpoint does not verify: refused\n");
+            return code;
         }
-        if (old.size > cp.size) {
-            fprintf(stderr, "medreg: ledger: the log shrank from %" PRIu64 " to %" PRIu64
-                            " entries: a rollback, refused\n", old.size, cp.size);
-            goto out;
+        if (cosigned < p->quorum) {
+            fprintf(stderr, "medreg: ledger: the checkpoint has %d of the %ld witness cosignatures the policy needs: "
+                            "refused\n", cosigned, p->quorum);
+            return code;
         }
-        snprintf(path, sizeof path, "/v1/ledger/proof/consistency?old=%" PRIu64 "&size=%" PRIu64, old.size, cp.size);
-        if ((code = fetch(c, path, &pr)) != EXIT_OK)
-            goto out;
-        json_t *j = json_loadb(pr.body, pr.len, 0, NULL);
-        int ok = read_hashes(json_object_get(j, "hashes"), proof, &n) &&
-                 mr_merkle_verify_consistency(old.size, cp.size, (const mr_hash *)proof, n, old.root, cp.root) ==
-                     MEDREG_OK;
-        json_decref(j);
-        cli_reply_free(&pr);
-        code = EXIT_FAILURE_;
-        if (!ok) {
-            fprintf(stderr, "medreg: ledger: checkpoint %" PRIu64 " is not consistent with the trusted checkpoint %" PRIu64
-                            ": the log was rewritten or forked, refused\n", cp.size, old.size);
-            goto out;
-        }
-        printf("consistent with the trusted checkpoint of %" PRIu64 " entries\n", old.size);
+        printf("cosigned by %d of %zu witnesses (policy: %ld)\n", cosigned, p->nw, p->quorum);
     }
-    if (index_arg) {
-        char *end = NULL, path[96];
-        errno = 0;
-        unsigned long long idx = strtoull(index_arg, &end, 10);
-        cli_reply er = {0}, ir = {0};
-        if (errno || end == index_arg || *end || idx >= cp.size) {
-            fprintf(stderr, "medreg: --index must be below the checkpoint's size %" PRIu64 "\n", cp.size);
-            code = EXIT_USAGE;
-            goto out;
-        }
-        snprintf(path, sizeof path, "/v1/ledger/entries/%llu", idx);
-        if ((code = fetch(c, path, &er)) != EXIT_OK)
-            goto out;
-        snprintf(path, sizeof path, "/v1/ledger/proof/inclusion?index=%llu&size=%" PRIu64, idx, cp.size);
-        if ((code = fetch(c, path, &ir)) != EXIT_OK) {
-            cli_reply_free(&er);
-            goto out;
-        }
-        json_t *ej = json_loadb(er.body, er.len, 0, NULL), *ij = json_loadb(ir.body, ir.len, 0, NULL);
-        const char *d64 = json_string_value(json_object_get(ej, "data"));
-        size_t dl = 0, n = 0;
-        uint8_t *data = d64 ? malloc(strlen(d64)) : NULL;
-        mr_hash proof[MR_PROOF_MAX], leaf;
-        int ok = data && mr_unbase64(d64, strlen(d64), data, strlen(d64), &dl) &&
-                 read_hashes(json_object_get(ij, "hashes"), proof, &n);
-        if (ok) {
-            mr_merkle_leaf_hash(data, dl, leaf);
-            ok = mr_merkle_verify_inclusion(idx, cp.size, leaf, (const mr_hash *)proof, n, cp.root) == MEDREG_OK;
-        }
-        free(data);
-        json_decref(ej);
-        json_decref(ij);
-        cli_reply_free(&er);
-        cli_reply_free(&ir);
-        code = EXIT_FAILURE_;
-        if (!ok) {
-            fprintf(stderr, "medreg: ledger: entry %llu is not in the checkpoint's tree as served: refused\n", idx);
-            goto out;
-        }
-        printf("entry %llu is included in the tree of %" PRIu64 " entries\n", idx, cp.size);
+    if (p->state == NULL || mr_file_read(p->state, MR_NOTE_MAX, &prev, &prev_len) != MEDREG_OK)
+        return EXIT_OK; /* nothing trusted yet */
+    cli_reply pr = {0};
+    char path[96];
+    mr_hash proof[MR_PROOF_MAX];
+    size_t n = 0;
+    if (!open_checkpoint(prev, prev_len, &p->v, &old)) {
+        fprintf(stderr, "medreg: %s does not hold a checkpoint signed by %s\n", p->state, p->v.name);
+        free(prev);
+        return EXIT_LOCAL;
     }
-    /* trust this checkpoint from now on */
-    if (state && mr_file_write(state, r.body, r.len) != MEDREG_OK) {
-        fprintf(stderr, "medreg: cannot write %s\n", state);
-        code = EXIT_LOCAL;
-        goto out;
-    }
-    code = EXIT_OK;
-out:
     free(prev);
+    if (old.size > cp->size) {
+        fprintf(stderr, "medreg: ledger: the log shrank from %" PRIu64 " to %" PRIu64 " entries: a rollback, refused\n",
+                old.size, cp->size);
+        return code;
+    }
+    snprintf(path, sizeof path, "/v1/ledger/proof/consistency?old=%" PRIu64 "&size=%" PRIu64, old.size, cp->size);
+    if ((code = fetch(c, path, &pr)) != EXIT_OK)
+        return code;
+    json_t *j = json_loadb(pr.body, pr.len, 0, NULL);
+    int ok = read_hashes(json_object_get(j, "hashes"), proof, &n) &&
+             mr_merkle_verify_consistency(old.size, cp->size, (const mr_hash *)proof, n, old.root, cp->root) ==
+                 MEDREG_OK;
+    json_decref(j);
+    cli_reply_free(&pr);
+    if (!ok) {
+        fprintf(stderr, "medreg: ledger: checkpoint %" PRIu64 " is not consistent with the trusted checkpoint %" PRIu64
+                        ": the log was rewritten or forked, refused\n", cp->size, old.size);
+        return EXIT_FAILURE_;
+    }
+    printf("consistent with the trusted checkpoint of %" PRIu64 " entries\n", old.size);
+    return EXIT_OK;
+}
+
+/* Prove entry index in the tree of cp. */
+static int check_inclusion(const cli *c, const mr_checkpoint *cp, const char *index_arg)
+{
+    char *end = NULL, path[96];
+    errno = 0;
+    unsigned long long idx = strtoull(index_arg, &end, 10);
+    cli_reply er = {0}, ir = {0};
+    int code;
+    if (errno || end == index_arg || *end || idx >= cp->size) {
+        fprintf(stderr, "medreg: --index must be below the checkpoint's size %" PRIu64 "\n", cp->size);
+        return EXIT_USAGE;
+    }
+    snprintf(path, sizeof path, "/v1/ledger/entries/%llu", idx);
+    if ((code = fetch(c, path, &er)) != EXIT_OK)
+        return code;
+    snprintf(path, sizeof path, "/v1/ledger/proof/inclusion?index=%llu&size=%" PRIu64, idx, cp->size);
+    if ((code = fetch(c, path, &ir)) != EXIT_OK) {
+        cli_reply_free(&er);
+        return code;
+    }
+    json_t *ej = json_loadb(er.body, er.len, 0, NULL), *ij = json_loadb(ir.body, ir.len, 0, NULL);
+    const char *d64 = json_string_value(json_object_get(ej, "data"));
+    size_t dl = 0, n = 0;
+    uint8_t *data = d64 ? malloc(strlen(d64) + 1) : NULL;
+    mr_hash proof[MR_PROOF_MAX], leaf;
+    int ok = data && mr_unbase64(d64, strlen(d64), data, strlen(d64) + 1, &dl) &&
+             read_hashes(json_object_get(ij, "hashes"), proof, &n);
+    if (ok) {
+        mr_merkle_leaf_hash(data, dl, leaf);
+        ok = mr_merkle_verify_inclusion(idx, cp->size, leaf, (const mr_hash *)proof, n, cp->root) == MEDREG_OK;
+    }
+    free(data);
+    json_decref(ej);
+    json_decref(ij);
+    cli_reply_free(&er);
+    cli_reply_free(&ir);
+    if (!ok) {
+        fprintf(stderr, "medreg: ledger: entry %llu is not in the checkpoint's tree as served: refused\n", idx);
+        return EXIT_FAILURE_;
+    }
+    printf("entry %llu is included in the tree of %" PRIu64 " entries\n", idx, cp->size);
+    return EXIT_OK;
+}
+
+static int trust(const policy *p, const cli_reply *r)
+{
+    if (p->state && mr_file_write(p->state, r->body, r->len) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write %s\n", p->state);
+        return EXIT_LOCAL;
+    }
+    return EXIT_OK;
+}
+
+static int verify(cli *c, int argc, char **argv)
+{
+    policy p;
+    mr_checkpoint cp;
+    cli_reply r = {0};
+    if (!parse_policy(argc, argv, &p) || p.once)
+        return EXIT_USAGE;
+    int code = check_checkpoint(c, &p, &r, &cp);
+    if (code == EXIT_OK && p.index)
+        code = check_inclusion(c, &cp, p.index);
+    if (code == EXIT_OK)
+        code = trust(&p, &r); /* trust this checkpoint from now on */
     cli_reply_free(&r);
     return code;
+}
+
+/* Every entry the log serves, through the entry bundles, must rebuild the
+ * checkpoint's root: the monitor checks all of it, not a sample. */
+static int replay(const cli *c, const mr_checkpoint *cp)
+{
+    mr_hash *leaves = calloc(cp->size ? cp->size : 1, sizeof *leaves), root;
+    int code = EXIT_OK;
+    if (leaves == NULL)
+        return EXIT_LOCAL;
+    for (uint64_t t = 0; t * 256 < cp->size && code == EXIT_OK; t++) {
+        uint64_t w = cp->size - t * 256 < 256 ? cp->size - t * 256 : 256;
+        char path[96];
+        cli_reply r = {0};
+        if (mr_tile_path(-1, t, (unsigned)w, path + 1, sizeof path - 1) != MEDREG_OK) {
+            code = EXIT_LOCAL;
+            break;
+        }
+        path[0] = '/';
+        if ((code = fetch(c, path, &r)) != EXIT_OK)
+            break;
+        size_t off = 0;
+        for (uint64_t i = 0; i < w; i++) {
+            if (r.len - off < 2 || r.len - off - 2 < ((size_t)(uint8_t)r.body[off] << 8 | (uint8_t)r.body[off + 1])) {
+                fprintf(stderr, "medreg: ledger: entry bundle %" PRIu64 " is malformed: an invalid step\n", t);
+                code = EXIT_FAILURE_;
+                break;
+            }
+            size_t l = (size_t)(uint8_t)r.body[off] << 8 | (uint8_t)r.body[off + 1];
+            mr_merkle_leaf_hash((const uint8_t *)r.body + off + 2, l, leaves[t * 256 + i]);
+            off += 2 + l;
+        }
+        if (code == EXIT_OK && off != r.len) {
+            fprintf(stderr, "medreg: ledger: entry bundle %" PRIu64 " has trailing bytes: an invalid step\n", t);
+            code = EXIT_FAILURE_;
+        }
+        cli_reply_free(&r);
+    }
+    mr_leaf_array a = {(const mr_hash *)leaves, cp->size};
+    if (code == EXIT_OK && (mr_merkle_range_hash(mr_leaf_array_subtree, &a, 0, cp->size, root) != MEDREG_OK ||
+                            memcmp(root, cp->root, MR_HASH_BYTES) != 0)) {
+        fprintf(stderr, "medreg: ledger: the entries served do not rebuild checkpoint %" PRIu64 "'s root: an invalid step\n",
+                cp->size);
+        code = EXIT_FAILURE_;
+    }
+    free(leaves);
+    return code;
+}
+
+static int monitor(cli *c, int argc, char **argv)
+{
+    policy p;
+    if (!parse_policy(argc, argv, &p) || p.index || p.state == NULL)
+        return EXIT_USAGE;
+    for (;;) {
+        mr_checkpoint cp;
+        cli_reply r = {0};
+        int code = check_checkpoint(c, &p, &r, &cp);
+        if (code == EXIT_OK)
+            code = replay(c, &cp);
+        if (code == EXIT_OK) {
+            printf("every entry of the %" PRIu64 " rebuilds the checkpoint\n", cp.size);
+            code = trust(&p, &r);
+        }
+        cli_reply_free(&r);
+        fflush(stdout);
+        if (code != EXIT_OK || p.once)
+            return code;
+        sleep((unsigned)p.interval);
+    }
 }
 
 int cmd_ledger(cli *c, int argc, char **argv)
 {
     static const char usage[] =
-        "usage: medreg ledger key new --name ORIGIN --out FILE\n"
+        "usage: medreg ledger key new --name ORIGIN --out FILE [--witness]\n"
         "       medreg ledger append --data TEXT\n"
         "       medreg ledger checkpoint\n"
         "       medreg ledger verify --vkey KEY|@FILE [--state FILE] [--index N]\n"
+        "                            [--witness KEY|@FILE ... [--quorum K]]\n"
+        "       medreg ledger monitor --vkey KEY|@FILE --state FILE [--witness ... --quorum K] [--once]\n"
+        "                            [--interval SECONDS]\n"
         "  key new: a C2SP signed-note key for a ledger whose checkpoints name ORIGIN; FILE (0600)\n"
         "  holds the private key for medregd, FILE.pub the verifier key that clients configure.\n"
+        "  --witness: a witness's cosigning key (C2SP tlog-cosignature) instead; NAME is the witness's.\n"
         "  verify: the newest checkpoint must be signed by KEY; with --state, it must be consistent\n"
-        "  with the checkpoint kept there (then kept instead); with --index, that entry must be in it.\n"
+        "  with the checkpoint kept there (then kept instead); with --index, that entry must be in it;\n"
+        "  with --witness, at least K (default: all) of those witnesses must have cosigned it.\n"
+        "  monitor: follow the log (every --interval seconds, or --once): each checkpoint checked as\n"
+        "  verify does, and every entry fetched and hashed again to rebuild its root.\n"
         "  Exit 1 when the ledger fails a check.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code = EXIT_USAGE;
@@ -294,6 +467,8 @@ int cmd_ledger(cli *c, int argc, char **argv)
         cli_reply_free(&r);
     } else if (!strcmp(sub, "verify")) {
         code = verify(c, argc, argv);
+    } else if (!strcmp(sub, "monitor")) {
+        code = monitor(c, argc, argv);
     }
     if (code == EXIT_USAGE)
         fputs(usage, stderr);

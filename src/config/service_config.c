@@ -22,6 +22,7 @@ const char *mr_role_name(mr_role r)
     return r == MR_ROLE_IDENTITY   ? "identity"
            : r == MR_ROLE_REGISTRY ? "registry"
            : r == MR_ROLE_LEDGER   ? "ledger"
+           : r == MR_ROLE_WITNESS  ? "witness"
                                    : "?";
 }
 
@@ -79,8 +80,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 c->role = MR_ROLE_REGISTRY;
             else if (!strcmp(v, "ledger"))
                 c->role = MR_ROLE_LEDGER;
+            else if (!strcmp(v, "witness"))
+                c->role = MR_ROLE_WITNESS;
             else
-                return fail(st, "role '%s' is not identity, registry or ledger", v);
+                return fail(st, "role '%s' is not identity, registry, ledger or witness", v);
         } else if (!strcmp(key, "listen")) {
             const char *colon = strrchr(v, ':');
             if (colon == NULL || colon == v || !parse_uint(colon + 1, 1, 65535, &x))
@@ -144,7 +147,26 @@ static int on_entry(void *user, const char *section, const char *key, const char
             c->ledger_interval_ms = (unsigned)x;
             return 1;
         }
+        if (!strcmp(key, "witness")) { /* "URL VKEY" */
+            const char *sp = strchr(v, ' ');
+            if (sp == NULL || strncmp(v, "https://", 8) != 0 || c->ledger_n_witnesses == MR_MAX_WITNESSES)
+                return fail(st, "witness '%s' must be 'https://HOST:PORT VERIFIER-KEY' (at most 16)", v);
+            c->ledger_witness_urls[c->ledger_n_witnesses] = strndup(v, (size_t)(sp - v));
+            c->ledger_witness_keys[c->ledger_n_witnesses] = strdup(sp + strspn(sp, " "));
+            c->ledger_n_witnesses++;
+            return 1;
+        }
         return fail(st, "unknown key '%s' in [ledger]", key);
+    }
+    if (!strcmp(section, "witness")) {
+        if (!strcmp(key, "signing_key"))
+            return set_path(st, &c->witness_signing_key, v);
+        if (!strcmp(key, "log")) {
+            if (c->witness_n_logs == MR_MAX_WITNESSES)
+                return fail(st, "log '%s': at most 16 logs", v);
+            return (c->witness_logs[c->witness_n_logs++] = strdup(v)) != NULL;
+        }
+        return fail(st, "unknown key '%s' in [witness]", key);
     }
     if (!strcmp(section, "identity")) {
         if (!strcmp(key, "signing_key"))
@@ -232,6 +254,13 @@ static const char *missing(const mr_service_config *c)
         return "[service] tls_key";
     if (c->client_ca == NULL)
         return "[service] client_ca";
+    if (c->role == MR_ROLE_WITNESS) {
+        if (c->witness_signing_key == NULL)
+            return "[witness] signing_key";
+        if (c->witness_n_logs == 0)
+            return "[witness] log (the verifier key of at least one log)";
+        return NULL;
+    }
     if (c->role == MR_ROLE_LEDGER) {
         if (c->ledger_origin == NULL)
             return "[ledger] origin";
@@ -327,6 +356,12 @@ void mr_service_config_free(mr_service_config *c)
     free(c->database);
     free(c->ledger_origin);
     free(c->ledger_signing_key);
+    free(c->witness_signing_key);
+    for (size_t i = 0; i < MR_MAX_WITNESSES; i++) {
+        free(c->ledger_witness_urls[i]);
+        free(c->ledger_witness_keys[i]);
+        free(c->witness_logs[i]);
+    }
     free(c->tls_cert);
     free(c->tls_key);
     free(c->client_ca);

@@ -6,9 +6,10 @@
 
 #include "../core/safety.h"
 
-typedef enum mr_role { MR_ROLE_NONE = 0, MR_ROLE_IDENTITY = 1, MR_ROLE_REGISTRY = 2, MR_ROLE_LEDGER = 3 } mr_role;
+typedef enum mr_role { MR_ROLE_NONE = 0, MR_ROLE_IDENTITY = 1, MR_ROLE_REGISTRY = 2, MR_ROLE_LEDGER = 3, MR_ROLE_WITNESS = 4 } mr_role;
 
 #define MR_MAX_MODULES 64u
+#define MR_MAX_WITNESSES 16u
 
 typedef struct mr_service_config {
     char *path;
@@ -38,6 +39,13 @@ typedef struct mr_service_config {
     char *ledger_origin;      /* the checkpoint origin line, e.g. ledger.example.org/medreg */
     char *ledger_signing_key; /* a file holding a C2SP signed-note private key (PRIVATE+KEY+…) */
     unsigned ledger_interval_ms; /* checkpoint interval */
+    char *ledger_witness_urls[MR_MAX_WITNESSES]; /* witnesses asked to cosign each checkpoint */
+    char *ledger_witness_keys[MR_MAX_WITNESSES]; /* their cosigning verifier keys */
+    size_t ledger_n_witnesses;
+    /* witness */
+    char *witness_signing_key; /* a cosigning key: PRIVATE+KEY+… of type 0x04 */
+    char *witness_logs[MR_MAX_WITNESSES]; /* verifier keys of the logs it witnesses */
+    size_t witness_n_logs;
     char *module_names[MR_MAX_MODULES];
     char *module_paths[MR_MAX_MODULES];
     size_t n_modules;

@@ -27,10 +27,11 @@ static void on_signal(int sig)
 
 static void usage(FILE *fp)
 {
-    fputs("usage: medregd --config FILE [--role identity|registry|ledger] [COMMAND]\n"
+    fputs("usage: medregd --config FILE [--role identity|registry|ledger|witness] [COMMAND]\n"
           "\n"
           "Runs one medreg service: the identity service (patients' identifying data,\n"
-          "pseudonyms, internal IDs) or the registry (anonymous records, study exports).\n"
+          "pseudonyms, internal IDs), the registry (anonymous records, study exports), the\n"
+          "ledger (a verifiable log) or a witness (cosigns the ledger's checkpoints).\n"
           "Every request is HTTPS with a client certificate from the configured CA.\n"
           "\n"
           "commands:\n"
@@ -43,7 +44,7 @@ static void usage(FILE *fp)
           "\n"
           "options:\n"
           "  -c, --config FILE       service configuration (see docs/running.md)\n"
-          "  -r, --role ROLE         identity, registry or ledger (must agree with the file)\n"
+          "  -r, --role ROLE         identity, registry, ledger or witness (must agree with the file)\n"
           "  -h, --help              this text\n"
           "\n"
           "exit status: 0 ok, 1 runtime error, 2 usage, 3 bad configuration\n",
@@ -111,8 +112,10 @@ int main(int argc, char **argv)
                 role = MR_ROLE_REGISTRY;
             else if (!strcmp(optarg, "ledger"))
                 role = MR_ROLE_LEDGER;
+            else if (!strcmp(optarg, "witness"))
+                role = MR_ROLE_WITNESS;
             else {
-                fprintf(stderr, "medregd: --role must be identity, registry or ledger\n");
+                fprintf(stderr, "medregd: --role must be identity, registry, ledger or witness\n");
                 return 2;
             }
             break;

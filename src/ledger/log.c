@@ -31,7 +31,15 @@ struct mr_ledger {
     uint64_t size; /* leaves under the newest checkpoint */
     char *note;
     size_t note_len;
+    mr_cosign_fn cosign;
+    void *cosign_ctx;
 };
+
+void mr_ledger_set_cosigner(mr_ledger *l, mr_cosign_fn fn, void *ctx)
+{
+    l->cosign = fn;
+    l->cosign_ctx = ctx;
+}
 
 /* the complete subtree (level, index), within the hashed tree */
 static medreg_err subtree(void *ctx, unsigned level, uint64_t index, mr_hash out)
@@ -235,6 +243,14 @@ medreg_err mr_ledger_integrate(mr_ledger *l, size_t max, size_t *added)
     if (rc != MEDREG_OK || (rc = mr_checkpoint_format(&cp, &text, &tl)) != MEDREG_OK ||
         (rc = mr_note_sign(text, tl, &l->signer, &note)) != MEDREG_OK)
         goto out;
+    if (l->cosign) { /* witnesses cosign before the checkpoint is published */
+        char *lines = l->cosign(l->cosign_ctx, l, note, strlen(note), cp.size), *both = NULL;
+        if (lines && *lines && mr_note_add_line(note, strlen(note), lines, &both) == MEDREG_OK) {
+            free(note);
+            note = both;
+        }
+        free(lines);
+    }
     /* published only once durable, and only over entries read from storage */
     mr_param p[3] = {MR_INT(cp.size), MR_TEXT(note), MR_INT(time(NULL))};
     if ((rc = mr_conn_begin(c)) != MEDREG_OK)
@@ -295,6 +311,16 @@ medreg_err mr_ledger_consistency(mr_ledger *l, uint64_t old_size, uint64_t size,
     medreg_err rc = MEDREG_ERR_NOTFOUND;
     pthread_rwlock_rdlock(&l->lock);
     if (size <= l->size && old_size <= size)
+        rc = mr_merkle_consistency_proof(subtree, l, old_size, size, proof, n);
+    pthread_rwlock_unlock(&l->lock);
+    return rc;
+}
+
+medreg_err mr_ledger_consistency_hashed(mr_ledger *l, uint64_t old_size, uint64_t size, mr_hash *proof, size_t *n)
+{
+    medreg_err rc = MEDREG_ERR_NOTFOUND;
+    pthread_rwlock_rdlock(&l->lock);
+    if (size <= l->tree && old_size <= size)
         rc = mr_merkle_consistency_proof(subtree, l, old_size, size, proof, n);
     pthread_rwlock_unlock(&l->lock);
     return rc;

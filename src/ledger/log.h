@@ -31,6 +31,17 @@ void mr_ledger_close(mr_ledger *l);
 MR_MUST_CHECK medreg_err mr_ledger_append(mr_conn *c, const uint8_t *data, size_t len, int64_t now,
                                           uint64_t *index);
 
+/* Called with each new checkpoint before it is stored: returns extra
+ * signature lines (witnesses' cosignatures) to publish with it, malloc'ed,
+ * or NULL. A failure publishes the checkpoint without them. */
+typedef char *(*mr_cosign_fn)(void *ctx, mr_ledger *l, const char *note, size_t len, uint64_t size);
+void mr_ledger_set_cosigner(mr_ledger *l, mr_cosign_fn fn, void *ctx);
+
+/* A consistency proof up to any hashed size, published or about to be
+ * (for the witnesses, before the checkpoint is published). */
+MR_MUST_CHECK medreg_err mr_ledger_consistency_hashed(mr_ledger *l, uint64_t old_size, uint64_t size, mr_hash *proof,
+                                                      size_t *n);
+
 /* One sequencing step: take the stored entries past the tree (up to max),
  * grow the tree, sign and store a checkpoint. *added is how many. */
 MR_MUST_CHECK medreg_err mr_ledger_integrate(mr_ledger *l, size_t max, size_t *added);

@@ -14,7 +14,6 @@
 #include "../core/encode.h"
 #include "../core/secret.h"
 
-#define ALG_ED25519 0x01
 static const char DASH[] = "\xe2\x80\x94 "; /* U+2014 and a space */
 
 static int valid_name(const char *s, size_t n)
@@ -29,7 +28,7 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
-uint32_t mr_note_key_id(const char *name, const uint8_t pk[32])
+uint32_t mr_note_key_id(const char *name, uint8_t alg, const uint8_t pk[32])
 {
     size_t n = strlen(name);
     uint8_t buf[MR_NOTE_NAME_MAX + 2 + 32], h[32];
@@ -37,13 +36,19 @@ uint32_t mr_note_key_id(const char *name, const uint8_t pk[32])
         return 0;
     memcpy(buf, name, n);
     buf[n] = '\n';
-    buf[n + 1] = ALG_ED25519;
+    buf[n + 1] = alg;
     memcpy(buf + n + 2, pk, 32);
     SHA256(buf, n + 2 + 32, h);
     return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
-/* "name+hhhhhhhh+base64" into its parts; the base64 holds 33 bytes */
+static int known_alg(uint8_t a)
+{
+    return a == MR_NOTE_ALG_ED25519 || a == MR_NOTE_ALG_COSIGNATURE;
+}
+
+/* "name+hhhhhhhh+base64" into its parts; the base64 holds 33 bytes: the
+ * type, then the key */
 static medreg_err split_key(const char *s, char *name, uint32_t *id, uint8_t key[33])
 {
     const char *p1 = strchr(s, '+'), *p2 = p1 ? strchr(p1 + 1, '+') : NULL;
@@ -57,7 +62,7 @@ static medreg_err split_key(const char *s, char *name, uint32_t *id, uint8_t key
             return MEDREG_ERR_INVALID;
         v = v << 4 | (uint32_t)d;
     }
-    if (!mr_unbase64(p2 + 1, strlen(p2 + 1), key, 33, &got) || got != 33 || key[0] != ALG_ED25519)
+    if (!mr_unbase64(p2 + 1, strlen(p2 + 1), key, 33, &got) || got != 33 || !known_alg(key[0]))
         return MEDREG_ERR_INVALID;
     memcpy(name, s, (size_t)(p1 - s));
     name[p1 - s] = 0;
@@ -72,14 +77,15 @@ medreg_err mr_note_verifier_parse(const char *vkey, mr_note_verifier *out)
     if (vkey == NULL || strlen(vkey) > MR_NOTE_NAME_MAX + 64 || split_key(vkey, out->name, &out->key_id, key) != MEDREG_OK)
         return MEDREG_ERR_INVALID;
     memcpy(out->pk, key + 1, 32);
-    return mr_note_key_id(out->name, out->pk) == out->key_id ? MEDREG_OK : MEDREG_ERR_INVALID;
+    out->alg = key[0];
+    return mr_note_key_id(out->name, out->alg, out->pk) == out->key_id ? MEDREG_OK : MEDREG_ERR_INVALID;
 }
 
-static char *key_string(const char *prefix, const char *name, uint32_t id, const uint8_t body[32])
+static char *key_string(const char *prefix, const char *name, uint8_t alg, uint32_t id, const uint8_t body[32])
 {
     uint8_t k[33];
     char *b = NULL, *out = NULL;
-    k[0] = ALG_ED25519;
+    k[0] = alg;
     memcpy(k + 1, body, 32);
     if ((b = mr_base64(k, sizeof k)) != NULL && asprintf(&out, "%s%s+%08" PRIx32 "+%s", prefix, name, id, b) < 0)
         out = NULL;
@@ -93,20 +99,21 @@ static char *key_string(const char *prefix, const char *name, uint32_t id, const
 
 medreg_err mr_note_verifier_format(const mr_note_verifier *v, char **out)
 {
-    *out = key_string("", v->name, v->key_id, v->pk);
+    *out = key_string("", v->name, v->alg, v->key_id, v->pk);
     return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
-medreg_err mr_note_signer_from_seed(const char *name, const uint8_t seed[32], mr_note_signer *out)
+medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32], mr_note_signer *out)
 {
     memset(out, 0, sizeof *out);
-    if (name == NULL || !valid_name(name, strlen(name)))
+    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg))
         return MEDREG_ERR_INVALID;
     if ((out->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
         return MEDREG_ERR_NOMEM;
     crypto_sign_seed_keypair(out->v.pk, out->sk, seed);
     snprintf(out->v.name, sizeof out->v.name, "%s", name);
-    out->v.key_id = mr_note_key_id(name, out->v.pk);
+    out->v.alg = alg;
+    out->v.key_id = mr_note_key_id(name, alg, out->v.pk);
     return MEDREG_OK;
 }
 
@@ -121,7 +128,7 @@ medreg_err mr_note_signer_parse(const char *skey, mr_note_signer *out)
     if (skey == NULL || strncmp(skey, prefix, sizeof prefix - 1) != 0 || strlen(skey) > MR_NOTE_NAME_MAX + 80)
         return MEDREG_ERR_INVALID;
     if ((rc = split_key(skey + sizeof prefix - 1, name, &id, key)) == MEDREG_OK &&
-        (rc = mr_note_signer_from_seed(name, key + 1, out)) == MEDREG_OK && out->v.key_id != id) {
+        (rc = mr_note_signer_from_seed(name, key[0], key + 1, out)) == MEDREG_OK && out->v.key_id != id) {
         mr_note_signer_clear(out);
         rc = MEDREG_ERR_INVALID;
     }
@@ -131,7 +138,7 @@ medreg_err mr_note_signer_parse(const char *skey, mr_note_signer *out)
 
 medreg_err mr_note_signer_format(const mr_note_signer *s, const uint8_t seed[32], char **out)
 {
-    *out = key_string("PRIVATE+KEY+", s->v.name, s->v.key_id, seed);
+    *out = key_string("PRIVATE+KEY+", s->v.name, s->v.alg, s->v.key_id, seed);
     return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
@@ -158,7 +165,7 @@ medreg_err mr_note_sign(const char *text, size_t len, const mr_note_signer *s, c
     uint8_t blob[4 + crypto_sign_BYTES];
     char *b = NULL;
     *note = NULL;
-    if (!valid_text(text, len) || s == NULL || s->sk == NULL)
+    if (!valid_text(text, len) || s == NULL || s->sk == NULL || s->v.alg != MR_NOTE_ALG_ED25519)
         return MEDREG_ERR_INVALID;
     blob[0] = (uint8_t)(s->v.key_id >> 24);
     blob[1] = (uint8_t)(s->v.key_id >> 16);
@@ -170,6 +177,43 @@ medreg_err mr_note_sign(const char *text, size_t len, const mr_note_signer *s, c
         *note = NULL;
     free(b);
     return *note ? MEDREG_OK : MEDREG_ERR_NOMEM;
+}
+
+/* "cosignature/v1\ntime T\n" ‖ text, into a malloc'ed buffer */
+static uint8_t *cosigned_message(const char *text, size_t len, uint64_t t, size_t *out_len)
+{
+    char head[64];
+    int hl = snprintf(head, sizeof head, "cosignature/v1\ntime %" PRIu64 "\n", t);
+    uint8_t *m = malloc((size_t)hl + len);
+    if (m == NULL)
+        return NULL;
+    memcpy(m, head, (size_t)hl);
+    memcpy(m + hl, text, len);
+    *out_len = (size_t)hl + len;
+    return m;
+}
+
+medreg_err mr_note_cosign(const char *text, size_t len, const mr_note_signer *s, uint64_t timestamp, char **line)
+{
+    uint8_t blob[4 + 8 + crypto_sign_BYTES], *msg = NULL;
+    size_t ml = 0;
+    char *b = NULL;
+    *line = NULL;
+    if (!valid_text(text, len) || s == NULL || s->sk == NULL || s->v.alg != MR_NOTE_ALG_COSIGNATURE ||
+        timestamp > (uint64_t)INT64_MAX)
+        return MEDREG_ERR_INVALID;
+    if ((msg = cosigned_message(text, len, timestamp, &ml)) == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (int i = 0; i < 4; i++)
+        blob[i] = (uint8_t)(s->v.key_id >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        blob[4 + i] = (uint8_t)(timestamp >> (56 - 8 * i));
+    crypto_sign_detached(blob + 12, NULL, msg, ml, s->sk);
+    free(msg);
+    if ((b = mr_base64(blob, sizeof blob)) == NULL || asprintf(line, "%s%s %s\n", DASH, s->v.name, b) < 0)
+        *line = NULL;
+    free(b);
+    return *line ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
 medreg_err mr_note_add_line(const char *note, size_t len, const char *line, char **out)
@@ -223,9 +267,22 @@ medreg_err mr_note_open(const char *note, size_t len, const mr_note_verifier *vs
             if (vs[i].key_id != id || strlen(vs[i].name) != (size_t)(sp - p) || memcmp(vs[i].name, p, (size_t)(sp - p)))
                 continue;
             /* a known key's signature must verify: otherwise the note is forged */
-            if (got != 4 + crypto_sign_BYTES ||
-                crypto_sign_verify_detached(blob + 4, (const uint8_t *)note, *text_len, vs[i].pk) != 0)
+            if (vs[i].alg == MR_NOTE_ALG_COSIGNATURE) {
+                uint64_t t = 0;
+                size_t ml = 0;
+                if (got != 12 + crypto_sign_BYTES)
+                    return MEDREG_ERR_VERIFY;
+                for (int k = 0; k < 8; k++)
+                    t = t << 8 | blob[4 + k];
+                uint8_t *m = t <= (uint64_t)INT64_MAX ? cosigned_message(note, *text_len, t, &ml) : NULL;
+                int bad = m == NULL || crypto_sign_verify_detached(blob + 12, m, ml, vs[i].pk) != 0;
+                free(m);
+                if (bad)
+                    return MEDREG_ERR_VERIFY;
+            } else if (got != 4 + crypto_sign_BYTES ||
+                       crypto_sign_verify_detached(blob + 4, (const uint8_t *)note, *text_len, vs[i].pk) != 0) {
                 return MEDREG_ERR_VERIFY;
+            }
             verified[i] = 1;
             any = 1;
         }

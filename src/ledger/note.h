@@ -21,8 +21,15 @@
 #define MR_NOTE_SIGS_MAX 100    /* signature lines */
 #define MR_NOTE_NAME_MAX 255
 
+/* Signature types: a log's or any signer's Ed25519 note signature, and a
+ * witness's Ed25519 cosignature (C2SP tlog-cosignature: signs
+ * "cosignature/v1\ntime T\n" ‖ the checkpoint, carries T). */
+#define MR_NOTE_ALG_ED25519 0x01
+#define MR_NOTE_ALG_COSIGNATURE 0x04
+
 typedef struct mr_note_verifier {
     char name[MR_NOTE_NAME_MAX + 1];
+    uint8_t alg; /* MR_NOTE_ALG_* */
     uint32_t key_id;
     uint8_t pk[32];
 } mr_note_verifier;
@@ -32,7 +39,7 @@ typedef struct mr_note_signer {
     uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc'ed */
 } mr_note_signer;
 
-uint32_t mr_note_key_id(const char *name, const uint8_t pk[32]);
+uint32_t mr_note_key_id(const char *name, uint8_t alg, const uint8_t pk[32]);
 
 MR_MUST_CHECK medreg_err mr_note_verifier_parse(const char *vkey, mr_note_verifier *out);
 /* malloc'ed vkey string */
@@ -40,7 +47,8 @@ MR_MUST_CHECK medreg_err mr_note_verifier_format(const mr_note_verifier *v, char
 
 /* From an skey string, or from a 32-byte seed and a name. */
 MR_MUST_CHECK medreg_err mr_note_signer_parse(const char *skey, mr_note_signer *out);
-MR_MUST_CHECK medreg_err mr_note_signer_from_seed(const char *name, const uint8_t seed[32], mr_note_signer *out);
+MR_MUST_CHECK medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32],
+                                                  mr_note_signer *out);
 /* malloc'ed skey string (a secret: wipe it) */
 MR_MUST_CHECK medreg_err mr_note_signer_format(const mr_note_signer *s, const uint8_t seed[32], char **out);
 void mr_note_signer_clear(mr_note_signer *s);
@@ -48,6 +56,12 @@ void mr_note_signer_clear(mr_note_signer *s);
 /* Sign text (UTF-8, no control characters but newlines, ending in "\n")
  * into a note, malloc'ed. */
 MR_MUST_CHECK medreg_err mr_note_sign(const char *text, size_t len, const mr_note_signer *s, char **note);
+
+/* A witness's cosignature line ("— name base64(key ID ‖ u64 time ‖
+ * signature)\n") over a checkpoint's text, with a cosignature signer;
+ * malloc'ed. */
+MR_MUST_CHECK medreg_err mr_note_cosign(const char *text, size_t len, const mr_note_signer *s, uint64_t timestamp,
+                                        char **line);
 
 /* Add one more signature line to an existing signed note (a witness's
  * cosignature, say): malloc'ed. */

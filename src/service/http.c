@@ -402,7 +402,8 @@ static const mr_route *routes_of(const mr_service *s, size_t *n)
 {
     return s->cfg->role == MR_ROLE_IDENTITY   ? mr_identity_routes(n)
            : s->cfg->role == MR_ROLE_REGISTRY ? mr_registry_routes(n)
-                                              : mr_ledger_routes(n);
+           : s->cfg->role == MR_ROLE_LEDGER   ? mr_ledger_routes(n)
+                                              : mr_witness_routes(n);
 }
 
 medreg_err mr_http_serve(mr_service *s, volatile int *stop)

@@ -24,9 +24,11 @@ static int role_allowed(mr_role svc_role, const char *role, int *module_bound)
     static const char *identity_roles[] = {"admin", "module_admin", "physician", "pseudonymizer", "monitor", NULL};
     static const char *registry_roles[] = {"admin", "physician", "researcher", "monitor", NULL};
     static const char *ledger_roles[] = {"admin", "appender", "monitor", NULL};
+    static const char *witness_roles[] = {"admin", "monitor", NULL};
     const char **roles = svc_role == MR_ROLE_IDENTITY   ? identity_roles
                          : svc_role == MR_ROLE_REGISTRY ? registry_roles
-                                                        : ledger_roles;
+                         : svc_role == MR_ROLE_LEDGER   ? ledger_roles
+                                                        : witness_roles;
     for (size_t i = 0; roles[i] != NULL; i++)
         if (!strcmp(roles[i], role)) {
             *module_bound = strcmp(role, "admin") != 0 && strcmp(role, "monitor") != 0 && strcmp(role, "appender") != 0;

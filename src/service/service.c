@@ -79,18 +79,15 @@ static void *sequencer(void *arg)
     return NULL;
 }
 
-static medreg_err ledger_start(mr_service *s, char **errmsg)
+/* A signed-note private key (PRIVATE+KEY+…) of type alg from a 0600 file. */
+static medreg_err read_note_signer(const char *path, uint8_t alg, mr_note_signer *out, char **errmsg)
 {
-    mr_service_config *cfg = s->cfg;
     uint8_t *raw = NULL;
     size_t len = 0;
-    mr_note_signer signer;
-    char *why = NULL;
     medreg_err rc;
-    memset(&signer, 0, sizeof signer);
-    if (mr_secret_file_read(cfg->ledger_signing_key, 0, 1024, &raw, &len) != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: cannot read the ledger key (a file of mode 0600; medreg ledger key new)",
-                     cfg->ledger_signing_key) < 0)
+    memset(out, 0, sizeof *out);
+    if (mr_secret_file_read(path, 0, 1024, &raw, &len) != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot read the key (a file of mode 0600; medreg ledger key new)", path) < 0)
             *errmsg = NULL;
         return MEDREG_ERR_CONFIG;
     }
@@ -101,16 +98,56 @@ static medreg_err ledger_start(mr_service *s, char **errmsg)
     if (skey) {
         memcpy(skey, raw, len);
         skey[len] = 0;
-        rc = mr_note_signer_parse(skey, &signer);
+        rc = mr_note_signer_parse(skey, out);
         mr_wipe(skey, len);
         free(skey);
     }
     mr_secret_free(raw);
+    if (rc == MEDREG_OK && out->v.alg != alg) {
+        mr_note_signer_clear(out);
+        rc = MEDREG_ERR_INVALID;
+    }
     if (rc != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: not a signed-note private key (PRIVATE+KEY+NAME+ID+KEY)", cfg->ledger_signing_key) < 0)
+        if (asprintf(errmsg, "%s: not a %s private key (PRIVATE+KEY+NAME+ID+KEY)", path,
+                     alg == MR_NOTE_ALG_COSIGNATURE ? "witness cosigning (medreg ledger key new --witness)"
+                                                    : "signed-note") < 0)
             *errmsg = NULL;
         return MEDREG_ERR_CONFIG;
     }
+    return MEDREG_OK;
+}
+
+static medreg_err witness_start(mr_service *s, char **errmsg)
+{
+    mr_service_config *cfg = s->cfg;
+    medreg_err rc;
+    s->witness = calloc(1, sizeof *s->witness);
+    s->witness_logs = calloc(cfg->witness_n_logs, sizeof *s->witness_logs);
+    if (s->witness == NULL || s->witness_logs == NULL)
+        return MEDREG_ERR_NOMEM;
+    if ((rc = read_note_signer(cfg->witness_signing_key, MR_NOTE_ALG_COSIGNATURE, s->witness, errmsg)) != MEDREG_OK)
+        return rc;
+    for (size_t i = 0; i < cfg->witness_n_logs; i++) {
+        if (mr_note_verifier_parse(cfg->witness_logs[i], &s->witness_logs[i]) != MEDREG_OK ||
+            s->witness_logs[i].alg != MR_NOTE_ALG_ED25519) {
+            if (asprintf(errmsg, "%s: [witness] log '%.80s' is not a log's verifier key", cfg->path,
+                         cfg->witness_logs[i]) < 0)
+                *errmsg = NULL;
+            return MEDREG_ERR_CONFIG;
+        }
+    }
+    s->witness_n_logs = cfg->witness_n_logs;
+    return MEDREG_OK;
+}
+
+static medreg_err ledger_start(mr_service *s, char **errmsg)
+{
+    mr_service_config *cfg = s->cfg;
+    mr_note_signer signer;
+    char *why = NULL;
+    medreg_err rc;
+    if ((rc = read_note_signer(cfg->ledger_signing_key, MR_NOTE_ALG_ED25519, &signer, errmsg)) != MEDREG_OK)
+        return rc;
     rc = mr_ledger_open(s->db, cfg->ledger_origin, &signer, &s->ledger, &why);
     mr_note_signer_clear(&signer);
     if (rc != MEDREG_OK) {
@@ -118,6 +155,27 @@ static medreg_err ledger_start(mr_service *s, char **errmsg)
             *errmsg = NULL;
         free(why);
         return rc;
+    }
+    if (cfg->ledger_n_witnesses) {
+        s->ledger_witnesses = calloc(cfg->ledger_n_witnesses, sizeof *s->ledger_witnesses);
+        if (s->ledger_witnesses == NULL)
+            return MEDREG_ERR_NOMEM;
+        for (size_t i = 0; i < cfg->ledger_n_witnesses; i++)
+            if (mr_note_verifier_parse(cfg->ledger_witness_keys[i], &s->ledger_witnesses[i]) != MEDREG_OK ||
+                s->ledger_witnesses[i].alg != MR_NOTE_ALG_COSIGNATURE) {
+                if (asprintf(errmsg, "%s: [ledger] witness %s: not a witness's cosigning key", cfg->path,
+                             cfg->ledger_witness_urls[i]) < 0)
+                    *errmsg = NULL;
+                return MEDREG_ERR_CONFIG;
+            }
+        s->ledger_n_witnesses = cfg->ledger_n_witnesses;
+        if (strncmp(cfg->tls_key, "pkcs11:", 7) == 0) {
+            if (asprintf(errmsg, "%s: asking witnesses needs the TLS key in a file (a pkcs11: key is not yet "
+                                 "supported for the ledger's outgoing connections)", cfg->path) < 0)
+                *errmsg = NULL;
+            return MEDREG_ERR_CONFIG;
+        }
+        mr_ledger_set_cosigner(s->ledger, mr_witness_cosign, s);
     }
     pthread_mutex_init(&s->seq_lock, NULL);
     pthread_cond_init(&s->seq_wake, NULL);
@@ -257,7 +315,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
     }
     rc = mr_db_migrate(s->db, cfg->role == MR_ROLE_IDENTITY   ? MR_SCHEMA_IDENTITY
                               : cfg->role == MR_ROLE_REGISTRY ? MR_SCHEMA_REGISTRY
-                                                              : MR_SCHEMA_LEDGER);
+                              : cfg->role == MR_ROLE_LEDGER   ? MR_SCHEMA_LEDGER
+                                                              : MR_SCHEMA_WITNESS);
     if (rc != MEDREG_OK) {
         if (asprintf(errmsg, "%s: database migration failed", cfg->path) < 0)
             *errmsg = NULL;
@@ -266,6 +325,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
     TRY(mr_group_commit_new(s->db, &s->commits));
     if (cfg->role == MR_ROLE_LEDGER)
         TRY(ledger_start(s, errmsg));
+    if (cfg->role == MR_ROLE_WITNESS)
+        TRY(witness_start(s, errmsg));
     *out = s;
     s = NULL;
 out:
@@ -291,6 +352,12 @@ void mr_service_close(mr_service *s)
         pthread_cond_destroy(&s->seq_wake);
     }
     mr_ledger_close(s->ledger);
+    if (s->witness) {
+        mr_note_signer_clear(s->witness);
+        free(s->witness);
+    }
+    free(s->witness_logs);
+    free(s->ledger_witnesses);
     mr_group_commit_free(s->commits);
     mr_tls_identity_free(s->tls);
     mr_db_close(s->db);

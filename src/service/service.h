@@ -58,6 +58,14 @@ typedef struct mr_service {
     pthread_mutex_t seq_lock;
     pthread_cond_t seq_wake;
     int seq_stop;
+    /* ledger: the witnesses asked to cosign, and the size each last cosigned */
+    struct mr_note_verifier *ledger_witnesses;
+    uint64_t ledger_witness_last[MR_MAX_WITNESSES];
+    size_t ledger_n_witnesses;
+    /* witness: its cosigning key and the logs it follows */
+    struct mr_note_signer *witness;
+    struct mr_note_verifier *witness_logs;
+    size_t witness_n_logs;
     char client_ca_pem[65536];
 } mr_service;
 
@@ -155,6 +163,9 @@ typedef struct mr_route {
 /* The routes of each role (common ones included). */
 const mr_route *mr_identity_routes(size_t *n);
 const mr_route *mr_ledger_routes(size_t *n);
+const mr_route *mr_witness_routes(size_t *n);
+/* ledger: collect the witnesses' cosignatures of a new checkpoint (mr_cosign_fn) */
+char *mr_witness_cosign(void *ctx, struct mr_ledger *l, const char *note, size_t len, uint64_t size);
 /* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */
 void mr_oprf_key_route(mr_service *s, mr_request *req, mr_response *resp);
 void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp);

@@ -40,6 +40,7 @@ mr_engine mr_db_engine(const mr_db *db);
 #define MR_SCHEMA_IDENTITY 1u
 #define MR_SCHEMA_REGISTRY 2u
 #define MR_SCHEMA_LEDGER 4u
+#define MR_SCHEMA_WITNESS 8u
 #define MR_SCHEMA_ALL 0xffu
 
 /* Apply every migration for roles not yet applied (one transaction each). */

@@ -111,6 +111,11 @@ static const migration MIGRATIONS[] = {
      " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"
      "CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints"
      " FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+    /* a witness: the newest checkpoint it cosigned, per log */
+    {8, MR_SCHEMA_WITNESS,
+     "CREATE TABLE witness_state (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, root BLOBTYPE NOT NULL,"
+     " note TEXT NOT NULL, at BIGINT NOT NULL);",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

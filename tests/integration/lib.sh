@@ -201,13 +201,34 @@ as admin user add --on registry --cert-file pki/monitor.crt --role monitor >/dev
 # json FILE EXPR: read one value with jq
 json() { jq -r "$2" "$1"; }
 
+# setup_witness NAME PORT: a witness following the ledger (its key in
+# NAME.wkey, the verifier key in NAME.wkey.pub), started; sets WITNESS_PID.
+setup_witness() {
+  "$MEDREG" pki issue pki "$1" --service >/dev/null
+  "$MEDREG" ledger key new --witness --name "witness.example/$1" --out "$1.wkey" >/dev/null
+  cat > "$1.ini" <<EOC
+[service]
+role = witness
+listen = 127.0.0.1:$2
+database = $(db_url "$1")
+threads = 4
+tls_cert = pki/$1.crt
+tls_key = pki/$1.key
+client_ca = pki/ca.crt
+[witness]
+signing_key = $1.wkey
+log = $(cat ledger.skey.pub)
+EOC
+  start_daemon "$1.ini" "$1" "https://127.0.0.1:$2" && WITNESS_PID=$LAST_PID && PIDS+=("$LAST_PID")
+}
+
 # setup_ledger INTERVAL_MS: a ledger key, configuration and database, the
 # ledger started (MEDREG_LEDGER, LEDGER_PID, LEDGER_DB), and the holder of
 # pki/appender.crt registered to append.
 setup_ledger() {
   "$MEDREG" pki issue pki ledger --service >/dev/null
   "$MEDREG" pki issue pki appender >/dev/null
-  "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
+  [ -e ledger.skey ] || "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
   LEDGER_DB=$(db_url ledger)
   cat > ledger.ini <<EOC
 [service]
@@ -223,6 +244,7 @@ client_ca = pki/ca.crt
 origin = ledger.example/medreg
 signing_key = ledger.skey
 interval_ms = $1
+${LEDGER_WITNESSES:-}
 EOC
   export MEDREG_LEDGER="https://127.0.0.1:$((IPORT + 2))"
   "$MEDREGD" --config ledger.ini --add-admin pki/admin.crt --name admin >/dev/null

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
         return 2;
     snprintf(url, sizeof url, "sqlite:%s", argv[1]);
     CHECK(mr_db_open(url, 4, &db) == MEDREG_OK && mr_db_migrate(db, MR_SCHEMA_LEDGER) == MEDREG_OK);
-    CHECK(mr_note_signer_from_seed("test.example/log", seed, &s) == MEDREG_OK);
+    CHECK(mr_note_signer_from_seed("test.example/log", MR_NOTE_ALG_ED25519, seed, &s) == MEDREG_OK);
     CHECK(mr_ledger_open(db, "test.example/log", &s, &l, &why) == MEDREG_OK);
     CHECK(mr_ledger_checkpoint(l, &note, &len, &size) == MEDREG_ERR_NOTFOUND);
 

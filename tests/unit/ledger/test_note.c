@@ -70,7 +70,7 @@ int main(void)
     /* a second signer: a note with both; each verifier alone; an unknown key only */
     uint8_t seed[32];
     randombytes_buf(seed, sizeof seed);
-    CHECK(mr_note_signer_from_seed("witness.example/w1", seed, &s2) == MEDREG_OK);
+    CHECK(mr_note_signer_from_seed("witness.example/w1", MR_NOTE_ALG_ED25519, seed, &s2) == MEDREG_OK);
     char *sk2 = NULL;
     mr_note_signer s3;
     CHECK(mr_note_signer_format(&s2, seed, &sk2) == MEDREG_OK && mr_note_signer_parse(sk2, &s3) == MEDREG_OK &&
@@ -115,6 +115,39 @@ int main(void)
     free(many);
     CHECK(mr_note_sign("no newline", 10, &s, &str) == MEDREG_ERR_INVALID);
     CHECK(mr_note_sign("tab\there\n", 9, &s, &str) == MEDREG_ERR_INVALID);
+
+    /* a witness's cosignature (C2SP tlog-cosignature): key type 0x04, a timestamp, the
+     * "cosignature/v1" message; a cosigner key cannot sign plain notes and vice versa */
+    mr_note_signer w1;
+    uint8_t wseed[32];
+    randombytes_buf(wseed, sizeof wseed);
+    CHECK(mr_note_signer_from_seed("witness.example/w1", MR_NOTE_ALG_COSIGNATURE, wseed, &w1) == MEDREG_OK);
+    CHECK(w1.v.key_id == mr_note_key_id("witness.example/w1", MR_NOTE_ALG_COSIGNATURE, w1.v.pk) &&
+          w1.v.key_id != mr_note_key_id("witness.example/w1", MR_NOTE_ALG_ED25519, w1.v.pk));
+    char *wv = NULL, *cosline = NULL, *cosigned = NULL, *ns = NULL;
+    mr_note_verifier wpv;
+    CHECK(mr_note_verifier_format(&w1.v, &wv) == MEDREG_OK && mr_note_verifier_parse(wv, &wpv) == MEDREG_OK &&
+          wpv.alg == MR_NOTE_ALG_COSIGNATURE);
+    free(wv);
+    CHECK(mr_note_sign(TEXT, strlen(TEXT), &w1, &ns) == MEDREG_ERR_INVALID);
+    CHECK(mr_note_cosign(TEXT, strlen(TEXT), &s, 1679315147, &cosline) == MEDREG_ERR_INVALID);
+    CHECK(mr_note_cosign(TEXT, strlen(TEXT), &w1, 1679315147, &cosline) == MEDREG_OK);
+    CHECK(mr_note_add_line(note, strlen(note), cosline, &cosigned) == MEDREG_OK);
+    mr_note_verifier both[2] = {v, wpv};
+    CHECK(mr_note_open(cosigned, strlen(cosigned), both, 2, &tl, ver) == MEDREG_OK && ver[0] && ver[1]);
+    /* the cosignature is not a plain signature under the same key, nor valid for another time */
+    mr_note_verifier as_plain = wpv;
+    as_plain.alg = MR_NOTE_ALG_ED25519;
+    as_plain.key_id = mr_note_key_id(as_plain.name, MR_NOTE_ALG_ED25519, as_plain.pk);
+    CHECK(mr_note_open(cosigned, strlen(cosigned), &as_plain, 1, &tl, ver) == MEDREG_ERR_VERIFY && !ver[0]);
+    char *tamper = strdup(cosigned);
+    char *sig = strstr(tamper, "witness.example/w1 ") + strlen("witness.example/w1 ");
+    sig[8] = sig[8] == 'A' ? 'B' : 'A'; /* inside the timestamp */
+    CHECK(mr_note_open(tamper, strlen(tamper), both, 2, &tl, ver) == MEDREG_ERR_VERIFY);
+    free(tamper);
+    free(cosline);
+    free(cosigned);
+    mr_note_signer_clear(&w1);
 
     /* checkpoints */
     mr_checkpoint c = {"medreg.example/ledger", 20852163, {0}}, back;

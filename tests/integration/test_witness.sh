@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Witnesses (medregd --role witness, C2SP tlog-witness and tlog-cosignature)
+# and the monitor: the ledger collects two witnesses' cosignatures on every
+# checkpoint; clients apply a k-of-n policy; each witness refuses what it
+# must (an unknown log, a forged signature, a stale or impossible old size,
+# a fork, a bad proof); the monitor rebuilds every checkpoint from every
+# entry and catches a log whose entries do not match.
+. "$(dirname "$0")/lib.sh"
+
+SIGN="$BIN/tests/note_sign"
+"$MEDREG" pki issue pki reader >/dev/null
+"$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
+W1PORT=$((IPORT + 3)); W2PORT=$((IPORT + 4))
+setup_witness w1 "$W1PORT" && W1_PID=$WITNESS_PID && ok "witness 1 starts" || fail "witness 1"
+setup_witness w2 "$W2PORT" && W2_PID=$WITNESS_PID && ok "witness 2 starts" || fail "witness 2"
+LEDGER_WITNESSES="witness = https://127.0.0.1:$W1PORT $(cat w1.wkey.pub)
+witness = https://127.0.0.1:$W2PORT $(cat w2.wkey.pub)"
+setup_ledger 200 && ok "the ledger starts with two witnesses" || fail "ledger start"
+VKEY=$(cat ledger.skey.pub)
+POLICY=(--vkey "$VKEY" --witness @w1.wkey.pub --witness @w2.wkey.pub)
+
+for i in 1 2 3; do as appender ledger append --data "event $i" >/dev/null; done
+sleep 0.8
+expect 0 "a checkpoint cosigned by both witnesses passes a 2-of-2 policy" -- as reader ledger verify "${POLICY[@]}" \
+  --quorum 2 --state trusted.note --index 2
+contains "$W/out" "cosigned by 2 of 2 witnesses" "both cosignatures verify"
+as appender ledger append --data "event 4" >/dev/null
+sleep 0.6
+expect 0 "the next one too: each witness checked consistency from what it cosigned" -- as reader ledger verify \
+  "${POLICY[@]}" --quorum 2 --state trusted.note
+expect 0 "the monitor rebuilds the checkpoint from every entry" -- as reader ledger monitor "${POLICY[@]}" \
+  --state monitor.note --once
+contains "$W/out" "every entry of the 4 rebuilds the checkpoint" "and says so"
+
+# the witness protocol, by hand
+post() { # PORT BODY-FILE -> status; body in $W/body
+  curl -s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt --cert pki/reader.crt --key pki/reader.key \
+    --data-binary "@$2" "https://127.0.0.1:$1/add-checkpoint"; }
+cp4=$(as reader ledger checkpoint)
+size=$(echo "$cp4" | sed -n 2p)
+root=$(echo "$cp4" | sed -n 3p)
+printf 'old %s\n\n%s\n' "$size" "$cp4" > same.txt
+[ "$(post "$W1PORT" same.txt)" = 200 ] && grep -q "witness.example/w1" "$W/body" && ok "the same checkpoint again is cosigned" || fail "same: $(cat "$W/body")"
+printf 'old 1\n\n%s\n' "$cp4" > stale.txt
+[ "$(post "$W1PORT" stale.txt)" = 409 ] && [ "$(cat "$W/body")" = "$size" ] && ok "a stale old size: 409 with the size the witness holds" || fail "stale"
+printf 'other.example/log\n%s\n%s\n' "$size" "$root" | "$SIGN" ledger.skey > other.note
+printf 'old %s\n\n%s' "$size" "$(cat other.note)" > unknown.txt; echo >> unknown.txt
+[ "$(post "$W1PORT" unknown.txt)" = 404 ] && ok "a log the witness does not follow: 404" || fail "unknown log"
+"$MEDREG" ledger key new --name ledger.example/medreg --out impostor.skey >/dev/null
+printf 'ledger.example/medreg\n%s\n%s\n' "$((size + 1))" "$root" | "$SIGN" impostor.skey > impostor.note
+printf 'old %s\n\n%s\n' "$size" "$(cat impostor.note)" > forged.txt
+[ "$(post "$W1PORT" forged.txt)" = 403 ] && ok "a checkpoint signed by another key: 403" || fail "forged"
+fork_root=$(head -c 32 /dev/urandom | base64)
+printf 'ledger.example/medreg\n%s\n%s\n' "$size" "$fork_root" | "$SIGN" ledger.skey > fork.note
+printf 'old %s\n\n%s\n' "$size" "$(cat fork.note)" > fork.txt
+[ "$(post "$W1PORT" fork.txt)" = 409 ] && ok "a fork (same size, another root, validly signed): 409" || fail "fork $(cat "$W/body")"
+printf 'ledger.example/medreg\n%s\n%s\n' "$((size + 5))" "$fork_root" | "$SIGN" ledger.skey > bigger.note
+printf 'old %s\n%s\n\n%s\n' "$size" "$(head -c 32 /dev/urandom | base64)" "$(cat bigger.note)" > badproof.txt
+[ "$(post "$W1PORT" badproof.txt)" = 422 ] && ok "a bigger tree with a proof that does not verify: 422" || fail "bad proof $(cat "$W/body")"
+printf 'old %s\n\n%s\n' "$((size + 9))" "$cp4" > toobig.txt
+[ "$(post "$W1PORT" toobig.txt)" = 400 ] && ok "an old size above the checkpoint's: 400" || fail "old > size"
+printf 'nonsense\n' > junk.txt
+[ "$(post "$W1PORT" junk.txt)" = 400 ] && ok "a malformed body: 400" || fail "junk"
+expect 0 "after all that, the witness still cosigns the honest log" -- as reader ledger verify "${POLICY[@]}" \
+  --quorum 2 --state trusted.note
+
+# one witness down: the policy decides
+kill "$W2_PID"; wait "$W2_PID" 2>/dev/null || true
+as appender ledger append --data "event 5" >/dev/null
+sleep 0.8
+expect 1 "with one witness down, a 2-of-2 policy refuses the new checkpoint" -- as reader ledger verify \
+  "${POLICY[@]}" --quorum 2 --state trusted.note
+contains "$W/err" "1 of the 2 witness cosignatures" "and says how many it has"
+expect 0 "a 1-of-2 policy accepts it" -- as reader ledger verify "${POLICY[@]}" --quorum 1 --state trusted.note
+
+# a log whose entries do not rebuild its checkpoint (a fake server, validly signed)
+FPORT=$((IPORT + 5))
+printf 'ledger.example/medreg\n2\n%s\n' "$(head -c 32 /dev/urandom | base64)" | "$SIGN" ledger.skey > lie.note
+python3 - "$FPORT" lie.note <<'EOP' &
+import http.server, ssl, sys
+note = open(sys.argv[2], "rb").read()
+bundle = b"\x00\x01a\x00\x01b"
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = note if self.path == "/checkpoint" else bundle
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/ledger.crt", "pki/ledger.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+for _ in range(2): srv.handle_request()
+EOP
+FAKE=$!
+sleep 0.5
+expect 1 "the monitor catches entries that do not rebuild the signed root" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
+  "$MEDREG" --as pki/reader ledger monitor --vkey "$VKEY" --state fresh.note --once
+contains "$W/err" "do not rebuild" "an invalid step, named"
+kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null || true
+KILLED+=("$W2_PID")
+
+finish
