@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/encode.h"
 #include "../core/secret.h"
 #include "../ledger/note.h"
+#include "../ledger/receipt.h"
 #include "cli.h"
 
 static int key_new(int argc, char **argv)
@@ -430,6 +432,159 @@ static int monitor(cli *c, int argc, char **argv)
     }
 }
 
+/* medreg ledger receipt --index N --out FILE: a C2SP tlog-proof for later,
+ * offline checks (the proof is checked before it is written) */
+static int receipt(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"index", required_argument, NULL, 'i'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    const char *index_arg = NULL, *out = NULL;
+    int opt, code;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'i')
+            index_arg = optarg;
+        else if (opt == 'o')
+            out = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (!index_arg || !out || optind != argc)
+        return EXIT_USAGE;
+    char *end = NULL, path[96], *text = NULL;
+    unsigned long long idx = strtoull(index_arg, &end, 10);
+    cli_reply cr = {0}, ir = {0};
+    mr_hash proof[MR_PROOF_MAX];
+    size_t n = 0;
+    if (end == index_arg || *end)
+        return EXIT_USAGE;
+    if ((code = fetch(c, "/checkpoint", &cr)) != EXIT_OK)
+        return code;
+    /* the size the proof is for: the checkpoint's second line */
+    const char *nl = memchr(cr.body, '\n', cr.len);
+    unsigned long long size = nl ? strtoull(nl + 1, NULL, 10) : 0;
+    snprintf(path, sizeof path, "/v1/ledger/proof/inclusion?index=%llu&size=%llu", idx, size);
+    if ((code = fetch(c, path, &ir)) != EXIT_OK) {
+        cli_reply_free(&cr);
+        return code;
+    }
+    json_t *j = json_loadb(ir.body, ir.len, 0, NULL);
+    code = EXIT_SERVER;
+    if (read_hashes(json_object_get(j, "hashes"), proof, &n) &&
+        mr_receipt_format(idx, (const mr_hash *)proof, n, cr.body, cr.len, &text) == MEDREG_OK) {
+        code = mr_file_write(out, text, strlen(text)) == MEDREG_OK ? EXIT_OK : EXIT_LOCAL;
+        if (code == EXIT_OK)
+            printf("receipt for entry %llu in the tree of %llu entries written to %s\n", idx, size, out);
+    }
+    free(text);
+    json_decref(j);
+    cli_reply_free(&cr);
+    cli_reply_free(&ir);
+    return code;
+}
+
+/* medreg ledger check-receipt: offline, against the keys and policy alone */
+static int check_receipt(int argc, char **argv)
+{
+    static const struct option opts[] = {{"vkey", required_argument, NULL, 'v'},
+                                         {"witness", required_argument, NULL, 'w'},
+                                         {"quorum", required_argument, NULL, 'q'},
+                                         {"data", required_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    mr_note_verifier v, w[16];
+    size_t nw = 0;
+    long quorum = -1;
+    const char *vkey = NULL, *data = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'v': vkey = optarg; break;
+        case 'w':
+            if (nw == 16 || !read_key(optarg, &w[nw]) || w[nw].alg != MR_NOTE_ALG_COSIGNATURE)
+                return EXIT_USAGE;
+            nw++;
+            break;
+        case 'q': quorum = strtol(optarg, NULL, 10); break;
+        case 'd': data = optarg; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (quorum < 0)
+        quorum = (long)nw;
+    if (!vkey || !data || optind + 1 != argc || quorum > (long)nw || !read_key(vkey, &v))
+        return EXIT_USAGE;
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t idx = 0;
+    if (mr_file_read(argv[optind], MR_NOTE_MAX + 8192, &text, &len) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot read %s\n", argv[optind]);
+        return EXIT_LOCAL;
+    }
+    medreg_err rc = mr_receipt_verify(text, len, (const uint8_t *)data, strlen(data), &v, w, nw, (size_t)quorum, &idx);
+    free(text);
+    if (rc != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s: %s\n", argv[optind],
+                rc == MEDREG_ERR_INVALID ? "not a tlog-proof receipt"
+                                         : "does not prove this entry under the log's key and the witness policy");
+        return EXIT_FAILURE_;
+    }
+    printf("the entry is entry %" PRIu64 " of the log, signed and cosigned as the policy requires\n", idx);
+    return EXIT_OK;
+}
+
+/* medreg ledger export DIR: the checkpoint, every tile and entry bundle,
+ * as files any static web server can serve (C2SP tlog-tiles paths) */
+static int export_tiles(cli *c, int argc, char **argv)
+{
+    if (argc != 2)
+        return EXIT_USAGE;
+    const char *dir = argv[1];
+    cli_reply cr = {0};
+    int code = fetch(c, "/checkpoint", &cr);
+    if (code != EXIT_OK)
+        return code;
+    const char *nl = memchr(cr.body, '\n', cr.len);
+    uint64_t size = nl ? strtoull(nl + 1, NULL, 10) : 0, files = 0;
+    for (int level = -1; level < 8 && code == EXIT_OK; level++) {
+        uint64_t count = level < 0 ? size : size >> (8 * level);
+        if (level > 0 && count == 0)
+            break;
+        for (uint64_t t = 0; t * 256 < count && code == EXIT_OK; t++) {
+            uint64_t w = count - t * 256 < 256 ? count - t * 256 : 256;
+            char rel[96], url[100], *path = NULL;
+            cli_reply r = {0};
+            if (mr_tile_path(level, t, (unsigned)w, rel, sizeof rel) != MEDREG_OK)
+                return EXIT_LOCAL;
+            snprintf(url, sizeof url, "/%s", rel);
+            if ((code = fetch(c, url, &r)) != EXIT_OK)
+                break;
+            if (asprintf(&path, "%s/%s", dir, rel) < 0)
+                path = NULL;
+            for (char *q = path ? path + strlen(dir) + 1 : NULL; q && *q; q++)
+                if (*q == '/') {
+                    *q = 0;
+                    mkdir(path, 0755);
+                    *q = '/';
+                }
+            if (path == NULL || mr_file_write(path, r.body, r.len) != MEDREG_OK) {
+                fprintf(stderr, "medreg: cannot write %s\n", path ? path : dir);
+                code = EXIT_LOCAL;
+            }
+            files++;
+            free(path);
+            cli_reply_free(&r);
+        }
+    }
+    char *cpath = NULL;
+    if (code == EXIT_OK && (asprintf(&cpath, "%s/checkpoint", dir) < 0 || mr_file_write(cpath, cr.body, cr.len) != MEDREG_OK))
+        code = EXIT_LOCAL;
+    if (code == EXIT_OK)
+        printf("%" PRIu64 " tiles and bundles and the checkpoint of %" PRIu64 " entries written to %s\n", files, size, dir);
+    free(cpath);
+    cli_reply_free(&cr);
+    return code;
+}
+
 int cmd_ledger(cli *c, int argc, char **argv)
 {
     static const char usage[] =
@@ -438,6 +593,9 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "       medreg ledger checkpoint\n"
         "       medreg ledger verify --vkey KEY|@FILE [--state FILE] [--index N]\n"
         "                            [--witness KEY|@FILE ... [--quorum K]]\n"
+        "       medreg ledger receipt --index N --out FILE.tlog-proof\n"
+        "       medreg ledger check-receipt --vkey KEY [--witness KEY ... --quorum K] --data TEXT FILE\n"
+        "       medreg ledger export DIR\n"
         "       medreg ledger monitor --vkey KEY|@FILE --state FILE [--witness ... --quorum K] [--once]\n"
         "                            [--interval SECONDS]\n"
         "  key new: a C2SP signed-note key for a ledger whose checkpoints name ORIGIN; FILE (0600)\n"
@@ -448,6 +606,8 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "  with --witness, at least K (default: all) of those witnesses must have cosigned it.\n"
         "  monitor: follow the log (every --interval seconds, or --once): each checkpoint checked as\n"
         "  verify does, and every entry fetched and hashed again to rebuild its root.\n"
+        "  receipt: a C2SP tlog-proof of one entry, checked offline later with check-receipt.\n"
+        "  export: the checkpoint, tiles and entry bundles as files for any static web server.\n"
         "  Exit 1 when the ledger fails a check.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code = EXIT_USAGE;
@@ -469,6 +629,13 @@ int cmd_ledger(cli *c, int argc, char **argv)
         code = verify(c, argc, argv);
     } else if (!strcmp(sub, "monitor")) {
         code = monitor(c, argc, argv);
+    } else if (!strcmp(sub, "receipt")) {
+        code = receipt(c, argc, argv);
+    } else if (!strcmp(sub, "check-receipt")) {
+        code = check_receipt(argc, argv);
+    } else if (!strcmp(sub, "export")) {
+        mkdir(argc == 2 ? argv[1] : ".", 0755);
+        code = export_tiles(c, argc, argv);
     }
     if (code == EXIT_USAGE)
         fputs(usage, stderr);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../src/ledger/note.h"
+#include "../../src/ledger/receipt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a forgery: another text under the reference key */
     mr_checkpoint c;
     (void)mr_checkpoint_parse((const char *)data, size, &c);
+    uint64_t ri = 0;
+    if (mr_receipt_verify((const char *)data, size, (const uint8_t *)"x", 1, &v, NULL, 0, 0, &ri) == MEDREG_OK)
+        abort(); /* a receipt for a text the reference key never logged */
     char *s = malloc(size + 1);
     if (s == NULL)
         return 0;

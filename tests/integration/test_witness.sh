@@ -32,6 +32,22 @@ expect 0 "the monitor rebuilds the checkpoint from every entry" -- as reader led
   --state monitor.note --once
 contains "$W/out" "every entry of the 4 rebuilds the checkpoint" "and says so"
 
+# offline receipts (C2SP tlog-proof) and a static export
+expect 0 "a receipt for entry 2" -- as reader ledger receipt --index 2 --out e2.tlog-proof
+head -1 e2.tlog-proof | grep -qx "c2sp.org/tlog-proof@v1" && ok "in the C2SP tlog-proof format" || fail "receipt format"
+expect 0 "checked offline (no ledger): the entry, the log's key, 2 of 2 witnesses" -- env -u MEDREG_LEDGER "$MEDREG" \
+  ledger check-receipt "${POLICY[@]}" --quorum 2 --data "event 3" e2.tlog-proof
+expect 1 "another entry's text does not match the receipt" -- "$MEDREG" ledger check-receipt "${POLICY[@]}" \
+  --data "event 2" e2.tlog-proof
+sed '3s/^./A/' e2.tlog-proof > e2.bad; sed -n 3p e2.tlog-proof | grep -q '^A' && sed '3s/^./B/' e2.tlog-proof > e2.bad
+expect 1 "an altered proof line is refused" -- "$MEDREG" ledger check-receipt "${POLICY[@]}" --data "event 3" e2.bad
+"$MEDREG" ledger key new --witness --name witness.example/w9 --out w9.wkey >/dev/null
+expect 1 "a policy needing a witness that did not cosign is not met" -- "$MEDREG" ledger check-receipt --vkey "$VKEY" \
+  --witness @w9.wkey.pub --quorum 1 --data "event 3" e2.tlog-proof
+expect 0 "export: the checkpoint, tiles and bundles as static files" -- as reader ledger export pub
+[ -s pub/checkpoint ] && [ -s pub/tile/0/000.p/4 ] && [ "$(xxd -p pub/tile/entries/000.p/4 | tr -d '\n' | head -c 18)" = 00076576656e742031 ] \
+  && ok "under C2SP tlog-tiles paths" || fail "export tree $(find pub -type f | head)"
+
 # the witness protocol, by hand
 post() { # PORT BODY-FILE -> status; body in $W/body
   curl -s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt --cert pki/reader.crt --key pki/reader.key \
@@ -95,7 +111,7 @@ sleep 0.5
 expect 1 "the monitor catches entries that do not rebuild the signed root" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
   "$MEDREG" --as pki/reader ledger monitor --vkey "$VKEY" --state fresh.note --once
 contains "$W/err" "do not rebuild" "an invalid step, named"
-kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null || true
+kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true
 KILLED+=("$W2_PID")
 
 finish
