@@ -16,8 +16,10 @@ PG_PORT=""
 FAILS=0
 CHECKS=0
 
+PIDS_FAKE=()
 cleanup() {
   local rc=$?
+  for p in "${PIDS_FAKE[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   for d in "${PG_DBS[@]}"; do dropdb -p "$PG_PORT" "$d" >/dev/null 2>&1 || true; done
@@ -252,3 +254,31 @@ EOC
   as admin user add --on ledger --cert-file pki/appender.crt --role appender >/dev/null
 }
 start_ledger() { start_daemon ledger.ini ledger "$MEDREG_LEDGER" && LEDGER_PID=$LAST_PID && PIDS+=("$LAST_PID"); }
+
+# fake_ledger PORT NOTE [BUNDLE]: a dishonest ledger over TLS (with the
+# ledger's certificate) that serves NOTE as /checkpoint and BUNDLE for any
+# other path, until killed; returns once it answers. Sets FAKE_PID.
+fake_ledger() {
+  python3 - "$1" "$2" "${3:-}" <<'EOP' &
+import http.server, ssl, sys
+note = open(sys.argv[2], "rb").read()
+bundle = open(sys.argv[3], "rb").read() if sys.argv[3] else b""
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = note if self.path == "/checkpoint" else bundle
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/ledger.crt", "pki/ledger.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOP
+  FAKE_PID=$!
+  PIDS_FAKE+=("$FAKE_PID")
+  for _ in $(seq 1 100); do
+    curl -s --max-time 1 --cacert pki/ca.crt "https://127.0.0.1:$1/checkpoint" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  return 1
+}
+stop_fake() { kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; }

@@ -53,24 +53,11 @@ contains "$W/out" "consistent with the trusted checkpoint of 300 entries" "consi
 printf 'ledger.example/medreg\n301\n%s\n' "$(head -c 32 /dev/urandom | base64)" | "$SIGN" other.skey > forged.note
 # a server that serves a checkpoint signed by another key (TLS from the ledger's own certificate)
 FPORT=$((IPORT + 3))
-python3 - "$FPORT" forged.note <<'EOP' &
-import http.server, ssl, sys
-note = open(sys.argv[2], "rb").read()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", str(len(note))); self.end_headers(); self.wfile.write(note)
-    def log_message(self, *a): pass
-srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/ledger.crt", "pki/ledger.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.handle_request()
-EOP
-FAKE=$!
-sleep 0.5
+fake_ledger "$FPORT" forged.note && ok "a dishonest server serves a checkpoint under another key" || fail "fake server"
 expect 1 "a checkpoint signed by another key is refused" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
   "$MEDREG" --as pki/reader ledger verify --vkey "$VKEY" --state trusted.note
 contains "$W/err" "not signed by" "and named"
-wait "$FAKE" 2>/dev/null || true
+stop_fake
 printf 'ledger.example/medreg\n301\n%s\n' "$(head -c 32 /dev/urandom | base64)" | "$SIGN" ledger.skey > fork.note
 cp trusted.note good.note; cp fork.note trusted.note
 expect 1 "a fork (another checkpoint of the same size, validly signed) is detected" -- as reader ledger verify \

@@ -92,26 +92,12 @@ expect 0 "a 1-of-2 policy accepts it" -- as reader ledger verify "${POLICY[@]}" 
 # a log whose entries do not rebuild its checkpoint (a fake server, validly signed)
 FPORT=$((IPORT + 5))
 printf 'ledger.example/medreg\n2\n%s\n' "$(head -c 32 /dev/urandom | base64)" | "$SIGN" ledger.skey > lie.note
-python3 - "$FPORT" lie.note <<'EOP' &
-import http.server, ssl, sys
-note = open(sys.argv[2], "rb").read()
-bundle = b"\x00\x01a\x00\x01b"
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = note if self.path == "/checkpoint" else bundle
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/ledger.crt", "pki/ledger.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-for _ in range(2): srv.handle_request()
-EOP
-FAKE=$!
-sleep 0.5
+printf '\000\001a\000\001b' > lie.bundle
+fake_ledger "$FPORT" lie.note lie.bundle && ok "a dishonest server serves a signed checkpoint and other entries" || fail "fake server"
 expect 1 "the monitor catches entries that do not rebuild the signed root" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
   "$MEDREG" --as pki/reader ledger monitor --vkey "$VKEY" --state fresh.note --once
 contains "$W/err" "do not rebuild" "an invalid step, named"
-kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true
+stop_fake
 KILLED+=("$W2_PID")
 
 finish
