@@ -111,6 +111,14 @@ static int on_entry(void *user, const char *section, const char *key, const char
             if (!parse_uint(v, 1, 3600, &x))
                 return fail(st, "timeout '%s' must be 1..3600 seconds", v);
             c->timeout_s = (unsigned)x;
+        } else if (!strcmp(key, "ledger")) {
+            if (strncmp(v, "https://", 8) != 0)
+                return fail(st, "ledger '%s' must be an https:// URL", v);
+            free(c->events_ledger);
+            c->events_ledger = strdup(v);
+            return c->events_ledger != NULL;
+        } else if (!strcmp(key, "events_key")) {
+            return set_path(st, &c->events_key, v);
         } else if (!strcmp(key, "tls_cert")) {
             return set_path(st, &c->tls_cert, v);
         } else if (!strcmp(key, "tls_key")) {
@@ -270,6 +278,8 @@ static const char *missing(const mr_service_config *c)
     }
     if (c->n_modules == 0)
         return "[modules] (at least one module)";
+    if (c->events_ledger != NULL && c->events_key == NULL)
+        return "[service] events_key (with ledger)";
     if (c->role == MR_ROLE_IDENTITY) {
         if (c->signing_key == NULL)
             return "[identity] signing_key";
@@ -354,6 +364,8 @@ void mr_service_config_free(mr_service_config *c)
     free(c->path);
     free(c->listen_host);
     free(c->database);
+    free(c->events_ledger);
+    free(c->events_key);
     free(c->ledger_origin);
     free(c->ledger_signing_key);
     free(c->witness_signing_key);

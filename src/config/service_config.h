@@ -35,6 +35,9 @@ typedef struct mr_service_config {
     unsigned grant_max_days;
     unsigned alarm_idle_s;          /* access without new data for this long */
     unsigned alarm_replacements_max; /* card replacements per physician in 30 days */
+    /* identity, registry: the ledger their events go to (docs/ledger.md) */
+    char *events_ledger;     /* https://HOST:PORT of the ledger; none: events stay in the audit table only */
+    char *events_key;        /* 32-byte secret file: opaque handles and the per-subject keys' wrapping */
     /* ledger */
     char *ledger_origin;      /* the checkpoint origin line, e.g. ledger.example.org/medreg */
     char *ledger_signing_key; /* a file holding a C2SP signed-note private key (PRIVATE+KEY+…) */

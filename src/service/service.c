@@ -53,8 +53,25 @@ static medreg_err read_pem(const char *path, char *dst, size_t cap, char **errms
     return rc;
 }
 
-/* The sequencer: every interval, the stored entries past the tree become
- * a new signed checkpoint (never one signature per entry). */
+/* The ledger's step: the stored entries past the tree become a new signed
+ * checkpoint (never one signature per entry). */
+static void ledger_tick(mr_service *s)
+{
+    size_t added = 0;
+    medreg_err rc = mr_ledger_integrate(s->ledger, (size_t)1 << 22, &added);
+    if (rc != MEDREG_OK)
+        fprintf(stderr, "medregd: ledger: sequencing failed (%s); retrying next interval\n", medreg_strerror(rc));
+}
+
+/* identity, registry: events to the ledger, as long as there are some */
+static void events_tick(mr_service *s)
+{
+    size_t n = 0;
+    while (mr_events_ship(s, &n) == MEDREG_OK && n > 0)
+        ;
+}
+
+/* One thread per service that has periodic work: every tick_ms, tick(). */
 static void *sequencer(void *arg)
 {
     mr_service *s = arg;
@@ -62,17 +79,14 @@ static void *sequencer(void *arg)
     while (!s->seq_stop) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        long ns = until.tv_nsec + (long)(s->cfg->ledger_interval_ms % 1000) * 1000000L;
-        until.tv_sec += s->cfg->ledger_interval_ms / 1000 + ns / 1000000000L;
+        long ns = until.tv_nsec + (long)(s->tick_ms % 1000) * 1000000L;
+        until.tv_sec += s->tick_ms / 1000 + ns / 1000000000L;
         until.tv_nsec = ns % 1000000000L;
         pthread_cond_timedwait(&s->seq_wake, &s->seq_lock, &until);
         if (s->seq_stop)
             break;
         pthread_mutex_unlock(&s->seq_lock);
-        size_t added = 0;
-        medreg_err rc = mr_ledger_integrate(s->ledger, (size_t)1 << 22, &added);
-        if (rc != MEDREG_OK)
-            fprintf(stderr, "medregd: ledger: sequencing failed (%s); retrying next interval\n", medreg_strerror(rc));
+        s->tick(s);
         pthread_mutex_lock(&s->seq_lock);
     }
     pthread_mutex_unlock(&s->seq_lock);
@@ -140,6 +154,16 @@ static medreg_err witness_start(mr_service *s, char **errmsg)
     return MEDREG_OK;
 }
 
+static medreg_err start_ticker(mr_service *s)
+{
+    pthread_mutex_init(&s->seq_lock, NULL);
+    pthread_cond_init(&s->seq_wake, NULL);
+    if (pthread_create(&s->sequencer, NULL, sequencer, s) != 0)
+        return MEDREG_ERR_NOMEM;
+    s->sequencer_running = 1;
+    return MEDREG_OK;
+}
+
 static medreg_err ledger_start(mr_service *s, char **errmsg)
 {
     mr_service_config *cfg = s->cfg;
@@ -177,12 +201,25 @@ static medreg_err ledger_start(mr_service *s, char **errmsg)
         }
         mr_ledger_set_cosigner(s->ledger, mr_witness_cosign, s);
     }
-    pthread_mutex_init(&s->seq_lock, NULL);
-    pthread_cond_init(&s->seq_wake, NULL);
-    if (pthread_create(&s->sequencer, NULL, sequencer, s) != 0)
-        return MEDREG_ERR_NOMEM;
-    s->sequencer_running = 1;
-    return MEDREG_OK;
+    s->tick = ledger_tick;
+    s->tick_ms = cfg->ledger_interval_ms;
+    return start_ticker(s);
+}
+
+static medreg_err events_start(mr_service *s, char **errmsg)
+{
+    mr_service_config *cfg = s->cfg;
+    medreg_err rc = read_secret(cfg->events_key, 32, &s->events_key, errmsg);
+    if (rc != MEDREG_OK)
+        return rc;
+    if (strncmp(cfg->tls_key, "pkcs11:", 7) == 0) {
+        if (asprintf(errmsg, "%s: sending events to the ledger needs the TLS key in a file for now", cfg->path) < 0)
+            *errmsg = NULL;
+        return MEDREG_ERR_CONFIG;
+    }
+    s->tick = events_tick;
+    s->tick_ms = 200;
+    return start_ticker(s);
 }
 
 medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg)
@@ -327,6 +364,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         TRY(ledger_start(s, errmsg));
     if (cfg->role == MR_ROLE_WITNESS)
         TRY(witness_start(s, errmsg));
+    if ((cfg->role == MR_ROLE_IDENTITY || cfg->role == MR_ROLE_REGISTRY) && cfg->events_ledger)
+        TRY(events_start(s, errmsg));
     *out = s;
     s = NULL;
 out:
@@ -358,6 +397,7 @@ void mr_service_close(mr_service *s)
     }
     free(s->witness_logs);
     free(s->ledger_witnesses);
+    mr_secret_free(s->events_key);
     mr_group_commit_free(s->commits);
     mr_tls_identity_free(s->tls);
     mr_db_close(s->db);

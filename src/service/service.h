@@ -19,7 +19,8 @@
 
 #define MR_MAX_ROUTES 48
 
-typedef struct mr_service {
+typedef struct mr_service mr_service;
+struct mr_service {
     mr_service_config *cfg;
     mr_db *db;
     mr_group_commit *commits; /* shared transactions for stand-alone writes */
@@ -51,8 +52,12 @@ typedef struct mr_service {
     int consent_oaep;
     uint8_t *session_secret; /* 32 bytes */
     char consent_cert_pem[16384];
-    /* ledger: the log and its sequencer thread (integrates every interval) */
+    /* ledger: the log; its sequencer integrates every interval. identity and
+     * registry: the same thread ships their events to the ledger. */
     struct mr_ledger *ledger;
+    uint8_t *events_key; /* 32 bytes: event handles (ledger_events.c) */
+    void (*tick)(struct mr_service *s);
+    unsigned tick_ms;
     pthread_t sequencer;
     int sequencer_running;
     pthread_mutex_t seq_lock;
@@ -67,7 +72,7 @@ typedef struct mr_service {
     struct mr_note_verifier *witness_logs;
     size_t witness_n_logs;
     char client_ca_pem[65536];
-} mr_service;
+};
 
 /* Load config-named keys, modules and database. */
 MR_MUST_CHECK medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg);
@@ -164,6 +169,8 @@ typedef struct mr_route {
 const mr_route *mr_identity_routes(size_t *n);
 const mr_route *mr_ledger_routes(size_t *n);
 const mr_route *mr_witness_routes(size_t *n);
+/* identity, registry: ship the audit rows not yet in the ledger, as events */
+MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t *shipped);
 /* ledger: collect the witnesses' cosignatures of a new checkpoint (mr_cosign_fn) */
 char *mr_witness_cosign(void *ctx, struct mr_ledger *l, const char *note, size_t len, uint64_t size);
 /* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */

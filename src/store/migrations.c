@@ -116,6 +116,13 @@ static const migration MIGRATIONS[] = {
      "CREATE TABLE witness_state (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, root BLOBTYPE NOT NULL,"
      " note TEXT NOT NULL, at BIGINT NOT NULL);",
      NULL, NULL},
+    /* identity, registry: which audit rows reached the ledger (and at which
+     * index), and the per-subject keys of the events' details: deleting a
+     * subject's key erases its details while the ledger stays verifiable */
+    {9, MR_SCHEMA_IDENTITY | MR_SCHEMA_REGISTRY,
+     "CREATE TABLE ledger_shipped (seq BIGINT PRIMARY KEY, idx BIGINT NOT NULL, at BIGINT NOT NULL);"
+     "CREATE TABLE event_keys (handle BLOBTYPE PRIMARY KEY, key BLOBTYPE NOT NULL, created_at BIGINT NOT NULL);",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

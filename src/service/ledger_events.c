@@ -1,0 +1,249 @@
+/* The identity service's and the registry's events, shipped to the ledger
+ * (docs/ledger.md). Every audit row, once durable, becomes one ledger
+ * entry (an outbox: nothing is lost while the ledger is away; a row may be
+ * sent twice after a crash between the ledger's answer and our commit):
+ *
+ *   {"v":1,"type":ACTION,"module":M,"time":T,"actor":A,"subject":S,"details":D}
+ *
+ *   A = hex HMAC-SHA256(handle key, "actor" ‖ fingerprint)[:16]   an opaque actor
+ *   S = hex HMAC-SHA256(handle key, "subject" ‖ module ‖ target)[:16]
+ *   D = base64(nonce ‖ XChaCha20-Poly1305(subject key, outcome ‖ target ‖ detail))
+ *
+ * The subject key is random, one per subject handle, kept in event_keys:
+ * deleting it erases that subject's details while every checkpoint stays
+ * verifiable. The ledger and its readers see no identifier, only which
+ * kind of event happened, in which module, when, and which opaque actor
+ * and subject handles recur. */
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/encode.h"
+#include "../core/secret.h"
+#include "service.h"
+
+#define SHIP_MAX 500
+#define LOOKBACK 10000 /* rows that may commit out of seq order (PostgreSQL) */
+
+static void handle(const uint8_t key[32], const char *kind, const char *a, const char *b, char out[33],
+                   uint8_t raw[16])
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[32], z = 0;
+    crypto_auth_hmacsha256_init(&st, key, 32);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)a, strlen(a));
+    crypto_auth_hmacsha256_update(&st, &z, 1);
+    if (b)
+        crypto_auth_hmacsha256_update(&st, (const uint8_t *)b, strlen(b));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(out, 33, mac, 16);
+    if (raw)
+        memcpy(raw, mac, 16);
+    mr_wipe(&st, sizeof st);
+}
+
+/* the subject's key, made on first use */
+static medreg_err subject_key(mr_conn *c, const uint8_t h[16], uint8_t key[32])
+{
+    mr_rows *r = NULL;
+    mr_param q[1] = {MR_BLOB(h, 16)};
+    medreg_err rc = mr_conn_exec(c, "SELECT key FROM event_keys WHERE handle = $1", q, 1, &r);
+    if (rc == MEDREG_OK && mr_rows_count(r) == 1) {
+        size_t kl = 0;
+        const uint8_t *k = mr_rows_blob(r, 0, 0, &kl);
+        if (kl == 32)
+            memcpy(key, k, 32);
+        else
+            rc = MEDREG_ERR_DB;
+    } else if (rc == MEDREG_OK) {
+        randombytes_buf(key, 32);
+        mr_param p[3] = {MR_BLOB(h, 16), MR_BLOB(key, 32), MR_INT(time(NULL))};
+        rc = mr_conn_exec(c, "INSERT INTO event_keys (handle, key, created_at) VALUES ($1, $2, $3)", p, 3, NULL);
+    }
+    mr_rows_free(r);
+    return rc;
+}
+
+static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
+{
+    char actor[33], subject[33], *details = NULL, *out = NULL;
+    uint8_t sh[16], key[32], *ct = NULL;
+    const char *module = mr_rows_text(r, i, 4), *target = mr_rows_text(r, i, 5);
+    handle(s->events_key, "actor", mr_rows_text(r, i, 2), NULL, actor, NULL);
+    handle(s->events_key, "subject", module, target, subject, sh);
+    if (subject_key(c, sh, key) != MEDREG_OK)
+        return NULL;
+    json_t *plain = json_pack("{s:s,s:s,s:s}", "outcome", mr_rows_text(r, i, 6), "target", target, "detail",
+                              mr_rows_text(r, i, 7));
+    char *pt = plain ? json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(plain);
+    size_t pl = pt ? strlen(pt) : 0;
+    const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    if (pt && (ct = malloc(nb + pl + crypto_aead_xchacha20poly1305_ietf_ABYTES)) != NULL) {
+        unsigned long long cl = 0;
+        randombytes_buf(ct, nb);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(ct + nb, &cl, (const uint8_t *)pt, pl, (const uint8_t *)subject,
+                                                   32, NULL, ct, key);
+        details = mr_base64(ct, nb + (size_t)cl);
+    }
+    if (details) {
+        json_t *e = json_pack("{s:i,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "type", mr_rows_text(r, i, 3), "module",
+                              module, "time", (json_int_t)mr_rows_int(r, i, 1), "actor", actor, "subject", subject,
+                              "details", details);
+        out = e ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(e);
+    }
+    if (pt) {
+        mr_wipe(pt, pl);
+        free(pt);
+    }
+    free(ct);
+    free(details);
+    mr_wipe(key, sizeof key);
+    return out;
+}
+
+typedef struct body {
+    char *b;
+    size_t n;
+} body;
+
+static size_t take(char *p, size_t s, size_t n, void *u)
+{
+    body *b = u;
+    size_t k = s * n;
+    if (b->n + k > (1u << 20))
+        return 0;
+    char *nb = realloc(b->b, b->n + k + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + b->n, p, k);
+    b->b = nb;
+    b->n += k;
+    nb[b->n] = 0;
+    return k;
+}
+
+/* POST the entries; their indices into idx (n of them) */
+static medreg_err post(mr_service *s, json_t *entries, size_t n, int64_t *idx)
+{
+    char url[600], *payload = NULL;
+    body reply = {NULL, 0};
+    long status = 0;
+    medreg_err rc = MEDREG_ERR_NET;
+    json_t *req = json_pack("{s:O}", "entries", entries), *j = NULL;
+    payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    CURL *h = payload ? curl_easy_init() : NULL;
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    if (h == NULL)
+        goto out;
+    snprintf(url, sizeof url, "%s/v1/ledger/entries", s->cfg->events_ledger);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, s->cfg->tls_cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, s->cfg->tls_key);
+    curl_easy_setopt(h, CURLOPT_CAINFO, s->cfg->client_ca);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
+    if (curl_easy_perform(h) != CURLE_OK)
+        goto out;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200 || (j = json_loads(reply.b ? reply.b : "", 0, NULL)) == NULL)
+        goto out;
+    json_t *ix = json_object_get(j, "indices");
+    if (json_array_size(ix) != n)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = json_integer_value(json_array_get(ix, i));
+    rc = MEDREG_OK;
+out:
+    if (rc != MEDREG_OK)
+        fprintf(stderr, "medregd: events: the ledger at %s did not take %zu events (HTTP %ld); retrying\n",
+                s->cfg->events_ledger, n, status);
+    json_decref(j);
+    free(reply.b);
+    free(payload);
+    curl_slist_free_all(hdr);
+    if (h)
+        curl_easy_cleanup(h);
+    return rc;
+}
+
+/* one round: the audit rows not shipped yet, to the ledger; *shipped */
+medreg_err mr_events_ship(mr_service *s, size_t *shipped)
+{
+    mr_conn *c = NULL;
+    mr_rows *r = NULL, *m = NULL;
+    json_t *entries = json_array();
+    int64_t *idx = NULL;
+    medreg_err rc;
+    *shipped = 0;
+    if (entries == NULL)
+        return MEDREG_ERR_NOMEM;
+    if ((rc = mr_db_acquire(s->db, &c)) != MEDREG_OK)
+        goto out;
+    if ((rc = mr_conn_exec(c, "SELECT COALESCE(MAX(seq), 0) FROM ledger_shipped", NULL, 0, &m)) != MEDREG_OK)
+        goto out;
+    mr_param p[2] = {MR_INT(mr_rows_int(m, 0, 0) - LOOKBACK), MR_INT(SHIP_MAX)};
+    if ((rc = mr_conn_exec(c,
+                           "SELECT a.seq, a.at, a.actor, a.action, a.module, a.target, a.outcome, a.detail FROM audit a"
+                           " LEFT JOIN ledger_shipped l ON l.seq = a.seq WHERE a.seq > $1 AND l.seq IS NULL"
+                           " ORDER BY a.seq LIMIT $2",
+                           p, 2, &r)) != MEDREG_OK)
+        goto out;
+    size_t n = mr_rows_count(r);
+    if (n == 0)
+        goto out;
+    /* the subject keys first: they must exist before their ciphertexts leave */
+    if ((rc = mr_conn_begin(c)) != MEDREG_OK)
+        goto out;
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
+        char *e = event_json(s, c, r, i);
+        char *b = e ? mr_base64((const uint8_t *)e, strlen(e)) : NULL;
+        rc = b && json_array_append_new(entries, json_string(b)) == 0 ? MEDREG_OK : MEDREG_ERR_NOMEM;
+        free(e);
+        free(b);
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_conn_rollback(c);
+        goto out;
+    }
+    if ((idx = calloc(n, sizeof *idx)) == NULL) {
+        rc = MEDREG_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc = post(s, entries, n, idx)) != MEDREG_OK)
+        goto out;
+    if ((rc = mr_conn_begin(c)) != MEDREG_OK)
+        goto out;
+    int64_t now = time(NULL);
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
+        mr_param q[3] = {MR_INT(mr_rows_int(r, i, 0)), MR_INT(idx[i]), MR_INT(now)};
+        rc = mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at) VALUES ($1, $2, $3)", q, 3, NULL);
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK)
+        mr_conn_rollback(c);
+    else
+        *shipped = n;
+out:
+    free(idx);
+    json_decref(entries);
+    mr_rows_free(r);
+    mr_rows_free(m);
+    mr_db_release(s->db, c);
+    return rc;
+}
