@@ -15,6 +15,7 @@ typedef struct cfg_state {
     mr_service_config *c;
     char *dir;
     char err[256];
+    int max_body_set;
 } cfg_state;
 
 const char *mr_role_name(mr_role r)
@@ -107,6 +108,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
             if (!parse_uint(v, 1024, 16ul << 20, &x))
                 return fail(st, "max_body '%s' must be 1024..16777216 bytes", v);
             c->max_body = (size_t)x;
+            st->max_body_set = 1;
         } else if (!strcmp(key, "timeout")) {
             if (!parse_uint(v, 1, 3600, &x))
                 return fail(st, "timeout '%s' must be 1..3600 seconds", v);
@@ -345,6 +347,8 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
             *errmsg = NULL;
         goto out;
     }
+    if (st.c->role == MR_ROLE_LEDGER && !st.max_body_set)
+        st.c->max_body = 2u << 20; /* appends come in batches of up to 1000 entries */
     if (st.c->db_pool == 0)
         st.c->db_pool = st.c->threads < 8 ? st.c->threads : 8;
     *out = st.c;

@@ -27,7 +27,7 @@
 #include "../core/secret.h"
 #include "service.h"
 
-#define SHIP_MAX 500
+#define SHIP_MAX 100 /* about 40 KiB of request: within any ledger's max_body */
 #define LOOKBACK 10000 /* rows that may commit out of seq order (PostgreSQL) */
 
 static void handle(const uint8_t key[32], const char *kind, const char *a, const char *b, char out[33],
