@@ -97,7 +97,9 @@ static int append(cli *c, int argc, char **argv)
     free(b);
     if (body == NULL)
         return EXIT_LOCAL;
-    return cli_call(c, SVC_LEDGER, "POST", "/v1/ledger/entries", body, NULL);
+    int code = cli_call(c, SVC_LEDGER, "POST", "/v1/ledger/entries", body, NULL);
+    json_decref(body);
+    return code;
 }
 
 /* The ledger's reply body when the status is 200, else an exit code. */
