@@ -139,7 +139,12 @@ static void add_checkpoint(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "bad_request", "old size above the checkpoint's size");
         return;
     }
-    char *note = strndup(p, note_len);
+    /* the body is not NUL-terminated: copy by length */
+    char *note = malloc(note_len + 1);
+    if (note) {
+        memcpy(note, p, note_len);
+        note[note_len] = 0;
+    }
     witness_unit u = {&cp, note, old, (const mr_hash *)proof, n, 0, 0};
     medreg_err rc = note ? mr_group_commit_run(s->commits, witness_run, &u) : MEDREG_ERR_NOMEM;
     free(note);

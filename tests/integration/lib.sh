@@ -27,7 +27,7 @@ cleanup() {
     echo "--- daemon logs ($W) ---"
     tail -n 30 "$W"/*.log 2>/dev/null || true
   fi
-  rm -rf "$W"
+  [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 
