@@ -18,6 +18,7 @@
 #include "../core/secret.h"
 #include "../ledger/note.h"
 #include "../ledger/receipt.h"
+#include "../ledger/tlog_io.h"
 #include "cli.h"
 
 static int key_new(int argc, char **argv)
@@ -383,19 +384,8 @@ static int replay(const cli *c, const mr_checkpoint *cp)
         path[0] = '/';
         if ((code = fetch(c, path, &r)) != EXIT_OK)
             break;
-        size_t off = 0;
-        for (uint64_t i = 0; i < w; i++) {
-            if (r.len - off < 2 || r.len - off - 2 < ((size_t)(uint8_t)r.body[off] << 8 | (uint8_t)r.body[off + 1])) {
-                fprintf(stderr, "medreg: ledger: entry bundle %" PRIu64 " is malformed: an invalid step\n", t);
-                code = EXIT_FAILURE_;
-                break;
-            }
-            size_t l = (size_t)(uint8_t)r.body[off] << 8 | (uint8_t)r.body[off + 1];
-            mr_merkle_leaf_hash((const uint8_t *)r.body + off + 2, l, leaves[t * 256 + i]);
-            off += 2 + l;
-        }
-        if (code == EXIT_OK && off != r.len) {
-            fprintf(stderr, "medreg: ledger: entry bundle %" PRIu64 " has trailing bytes: an invalid step\n", t);
+        if (mr_bundle_leaves((const uint8_t *)r.body, r.len, (size_t)w, leaves + t * 256) != MEDREG_OK) {
+            fprintf(stderr, "medreg: ledger: entry bundle %" PRIu64 " is malformed: an invalid step\n", t);
             code = EXIT_FAILURE_;
         }
         cli_reply_free(&r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/encode.h"
+#include "tlog_io.h"
 
 static const char HEADER[] = "c2sp.org/tlog-proof@v1\n";
 
@@ -60,17 +61,9 @@ medreg_err mr_receipt_parse(const char *text, size_t len, uint64_t *index, mr_ha
         v = v * 10 + (uint64_t)(*d - '0');
     }
     *index = v;
-    for (p = nl + 1; p < end && *p != '\n'; p = nl + 1) {
-        size_t got = 0;
-        if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL || *n >= MR_PROOF_MAX ||
-            !mr_unbase64(p, (size_t)(nl - p), proof[*n], MR_HASH_BYTES, &got) || got != MR_HASH_BYTES)
-            return MEDREG_ERR_INVALID;
-        (*n)++;
-    }
-    if (p >= end)
+    if (mr_tlog_hash_lines(nl + 1, end, MR_PROOF_MAX, proof, n, note) != MEDREG_OK)
         return MEDREG_ERR_INVALID;
-    *note = p + 1;
-    *note_len = (size_t)(end - p - 1);
+    *note_len = (size_t)(end - *note);
     return MEDREG_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "../core/encode.h"
 #include "../ledger/note.h"
+#include "../ledger/tlog_io.h"
 #include "service.h"
 
 typedef struct witness_unit {
@@ -88,37 +89,16 @@ static void text(mr_response *resp, int status, const char *type, char *body)
 
 static void add_checkpoint(mr_service *s, mr_request *req, mr_response *resp)
 {
-    const char *b = (const char *)req->body, *end = b + req->body_len, *p, *nl;
+    const char *b = (const char *)req->body, *p = NULL;
     mr_hash proof[MR_PROOF_MAX];
-    size_t n = 0, tl = 0;
+    size_t n = 0, tl = 0, note_len = 0;
     uint64_t old = 0;
     mr_checkpoint cp;
     char *line = NULL;
     int verified[MR_MAX_WITNESSES] = {0};
 
-    /* "old N\n" */
-    if (req->body_len < 6 || memcmp(b, "old ", 4) != 0 || (nl = memchr(b, '\n', req->body_len)) == NULL)
+    if (mr_witness_request_parse(b, req->body_len, &old, proof, &n, &p, &note_len) != MEDREG_OK)
         goto bad;
-    for (p = b + 4; p < nl; p++) {
-        if (*p < '0' || *p > '9' || (p == b + 4 && *p == '0' && nl - p > 1) || old > (UINT64_MAX - 9) / 10)
-            goto bad;
-        old = old * 10 + (uint64_t)(*p - '0');
-    }
-    if (nl == b + 4)
-        goto bad;
-    /* proof lines until the empty line */
-    for (p = nl + 1; p < end && *p != '\n';) {
-        size_t got = 0;
-        if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL || n >= 63 ||
-            !mr_unbase64(p, (size_t)(nl - p), proof[n], MR_HASH_BYTES, &got) || got != MR_HASH_BYTES)
-            goto bad;
-        n++;
-        p = nl + 1;
-    }
-    if (p >= end)
-        goto bad;
-    p++; /* the empty line; the checkpoint note follows */
-    size_t note_len = (size_t)(end - p);
     int known = -1;
     for (size_t i = 0; i < s->witness_n_logs; i++) {
         size_t ol = strlen(s->witness_logs[i].name);

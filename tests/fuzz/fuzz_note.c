@@ -8,6 +8,7 @@
 
 #include "../../src/ledger/note.h"
 #include "../../src/ledger/receipt.h"
+#include "../../src/ledger/tlog_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,6 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mr_note_signer_parse(s, &sg) == MEDREG_OK)
         mr_note_signer_clear(&sg);
     free(s);
+    uint64_t old = 0;
+    mr_hash wp[MR_PROOF_MAX], bl[8];
+    size_t wn = 0, nl = 0;
+    const char *wnote = NULL;
+    if (mr_witness_request_parse((const char *)data, size, &old, wp, &wn, &wnote, &nl) == MEDREG_OK &&
+        (wn > 63 || wnote < (const char *)data || wnote + nl != (const char *)data + size))
+        abort(); /* out of bounds */
+    for (size_t width = 1; width <= 8; width++)
+        (void)mr_bundle_leaves(data, size, width, bl);
     size_t n = size / MR_HASH_BYTES;
     const mr_hash *p = (const mr_hash *)data;
     if (n <= MR_PROOF_MAX) {
