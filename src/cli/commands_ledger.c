@@ -397,6 +397,33 @@ static int replay(const cli *c, const mr_checkpoint *cp)
                 cp->size);
         code = EXIT_FAILURE_;
     }
+    /* and every hash tile served must hold the rebuilt tree's hashes */
+    for (unsigned level = 0; code == EXIT_OK && level < 8 && (cp->size >> (8 * level)) > 0; level++) {
+        uint64_t count = cp->size >> (8 * level);
+        for (uint64_t t = 0; t * 256 < count && code == EXIT_OK; t++) {
+            uint64_t w = count - t * 256 < 256 ? count - t * 256 : 256;
+            char path[96];
+            cli_reply r = {0};
+            path[0] = '/';
+            if (mr_tile_path((int)level, t, (unsigned)w, path + 1, sizeof path - 1) != MEDREG_OK ||
+                (code = fetch(c, path, &r)) != EXIT_OK) {
+                code = code == EXIT_OK ? EXIT_LOCAL : code;
+                break;
+            }
+            int same = r.len == w * MR_HASH_BYTES;
+            for (uint64_t k = 0; same && k < w; k++) {
+                mr_hash h;
+                same = mr_leaf_array_subtree(&a, 8 * level, t * 256 + k, h) == MEDREG_OK &&
+                       memcmp(h, r.body + k * MR_HASH_BYTES, MR_HASH_BYTES) == 0;
+            }
+            if (!same) {
+                fprintf(stderr, "medreg: ledger: hash tile %s does not hold the tree's hashes: an invalid step\n",
+                        path + 1);
+                code = EXIT_FAILURE_;
+            }
+            cli_reply_free(&r);
+        }
+    }
     free(leaves);
     return code;
 }
@@ -413,7 +440,7 @@ static int monitor(cli *c, int argc, char **argv)
         if (code == EXIT_OK)
             code = replay(c, &cp);
         if (code == EXIT_OK) {
-            printf("every entry of the %" PRIu64 " rebuilds the checkpoint\n", cp.size);
+            printf("every entry of the %" PRIu64 " rebuilds the checkpoint, and every hash tile matches\n", cp.size);
             code = trust(&p, &r);
         }
         cli_reply_free(&r);
@@ -597,7 +624,7 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "  with the checkpoint kept there (then kept instead); with --index, that entry must be in it;\n"
         "  with --witness, at least K (default: all) of those witnesses must have cosigned it.\n"
         "  monitor: follow the log (every --interval seconds, or --once): each checkpoint checked as\n"
-        "  verify does, and every entry fetched and hashed again to rebuild its root.\n"
+        "  verify does, and every entry fetched and hashed again to rebuild its root and every hash tile.\n"
         "  receipt: a C2SP tlog-proof of one entry, checked offline later with check-receipt.\n"
         "  export: the checkpoint, tiles and entry bundles as files for any static web server.\n"
         "  Exit 1 when the ledger fails a check.\n";

@@ -30,7 +30,7 @@ expect 0 "the next one too: each witness checked consistency from what it cosign
   "${POLICY[@]}" --quorum 2 --state trusted.note
 expect 0 "the monitor rebuilds the checkpoint from every entry" -- as reader ledger monitor "${POLICY[@]}" \
   --state monitor.note --once
-contains "$W/out" "every entry of the 4 rebuilds the checkpoint" "and says so"
+contains "$W/out" "every entry of the 4 rebuilds the checkpoint, and every hash tile matches" "and says so"
 
 # offline receipts (C2SP tlog-proof) and a static export
 expect 0 "a receipt for entry 2" -- as reader ledger receipt --index 2 --out e2.tlog-proof
@@ -97,6 +97,17 @@ fake_ledger "$FPORT" lie.note lie.bundle && ok "a dishonest server serves a sign
 expect 1 "the monitor catches entries that do not rebuild the signed root" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
   "$MEDREG" --as pki/reader ledger monitor --vkey "$VKEY" --state fresh.note --once
 contains "$W/err" "do not rebuild" "an invalid step, named"
+stop_fake
+# the same, but the entries do rebuild the signed root and a hash tile is tampered
+python3 -c "
+import hashlib, base64
+l = [hashlib.sha256(b'\\x00' + e).digest() for e in (b'a', b'b')]
+print(base64.b64encode(hashlib.sha256(b'\\x01' + l[0] + l[1]).digest()).decode())" > root.txt
+printf 'ledger.example/medreg\n2\n%s\n' "$(cat root.txt)" | "$SIGN" ledger.skey > honest-root.note
+fake_ledger "$FPORT" honest-root.note lie.bundle && ok "a dishonest server serves true entries but a false hash tile" || fail "fake server"
+expect 1 "the monitor catches a tampered hash tile" -- env MEDREG_LEDGER="https://127.0.0.1:$FPORT" \
+  "$MEDREG" --as pki/reader ledger monitor --vkey "$VKEY" --state fresh2.note --once
+contains "$W/err" "hash tile tile/0/000.p/2 does not hold" "naming the tile"
 stop_fake
 KILLED+=("$W2_PID")
 
