@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err, char **errmsg)
@@ -20,4 +21,18 @@ medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const
         return MEDREG_ERR_CONFIG;
     }
     return MEDREG_OK;
+}
+
+char *mr_ini_resolve(const char *dir, const char *v)
+{
+    char *p = NULL;
+    if (v[0] == '/')
+        return strdup(v);
+    return asprintf(&p, "%s/%s", dir, v) < 0 ? NULL : p;
+}
+
+int mr_ini_refuse(char *err, size_t cap, const char *what, const char *v)
+{
+    snprintf(err, cap, "%s '%.64s'", what, v);
+    return 0;
 }

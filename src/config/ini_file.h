@@ -13,4 +13,12 @@
 MR_MUST_CHECK medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err,
                                       char **errmsg);
 
+/* A path from an INI file: v itself if absolute, else taken relative to
+ * dir (the file's own folder). malloc'ed; NULL when out of memory. */
+char *mr_ini_resolve(const char *dir, const char *v);
+
+/* A handler's refusal: writes "what 'v'" into err (cap bytes) and returns
+ * 0, which tells inih to stop at this line. */
+int mr_ini_refuse(char *err, size_t cap, const char *what, const char *v);
+
 #endif

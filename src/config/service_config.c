@@ -46,7 +46,7 @@ static char *resolve(cfg_state *st, const char *v)
             return strdup(v);
         return asprintf(&p, "sqlite:%s/%s", st->dir, v + 7) < 0 ? NULL : p;
     }
-    return asprintf(&p, "%s/%s", st->dir, v) < 0 ? NULL : p;
+    return mr_ini_resolve(st->dir, v);
 }
 
 static int set_path(cfg_state *st, char **dst, const char *v)

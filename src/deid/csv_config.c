@@ -34,16 +34,7 @@ typedef struct cfg_state {
 
 static int fail(cfg_state *st, const char *what, const char *v)
 {
-    snprintf(st->err, sizeof st->err, "%s '%.64s'", what, v);
-    return 0;
-}
-
-static char *resolve(const char *dir, const char *v)
-{
-    char *p = NULL;
-    if (v[0] == '/')
-        return strdup(v);
-    return asprintf(&p, "%s/%s", dir, v) < 0 ? NULL : p;
+    return mr_ini_refuse(st->err, sizeof st->err, what, v);
 }
 
 static int on_entry(void *user, const char *section, const char *key, const char *v)
@@ -53,11 +44,11 @@ static int on_entry(void *user, const char *section, const char *key, const char
     if (!strcmp(section, "pseudonymize")) {
         if (!strcmp(key, "module")) {
             free(st->module_path);
-            return (st->module_path = resolve(st->dir, v)) != NULL;
+            return (st->module_path = mr_ini_resolve(st->dir, v)) != NULL;
         }
         if (!strcmp(key, "zip_restricted")) {
             free(st->zip_path);
-            return (st->zip_path = resolve(st->dir, v)) != NULL;
+            return (st->zip_path = mr_ini_resolve(st->dir, v)) != NULL;
         }
         if (!strcmp(key, "dates")) {
             if (strcmp(v, "year") && strcmp(v, "shift"))

@@ -22,16 +22,7 @@ typedef struct cfg_state {
 
 static int fail(cfg_state *st, const char *what, const char *v)
 {
-    snprintf(st->err, sizeof st->err, "%s '%.64s'", what, v);
-    return 0;
-}
-
-static char *resolve(const char *dir, const char *v)
-{
-    char *p = NULL;
-    if (v[0] == '/')
-        return strdup(v);
-    return asprintf(&p, "%s/%s", dir, v) < 0 ? NULL : p;
+    return mr_ini_refuse(st->err, sizeof st->err, what, v);
 }
 
 /* The attributes an identifier may come from. */
@@ -58,7 +49,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
                                                       : NULL;
         if (slot) {
             free(*slot);
-            return (*slot = resolve(st->dir, v)) != NULL;
+            return (*slot = mr_ini_resolve(st->dir, v)) != NULL;
         }
         char buf[1024], *save = NULL;
         snprintf(buf, sizeof buf, "%s", v);
