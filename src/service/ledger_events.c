@@ -14,7 +14,6 @@
  * verifiable. The ledger and its readers see no identifier, only which
  * kind of event happened, in which module, when, and which opaque actor
  * and subject handles recur. */
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -109,56 +108,21 @@ static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
     return out;
 }
 
-typedef struct body {
-    char *b;
-    size_t n;
-} body;
-
-static size_t take(char *p, size_t s, size_t n, void *u)
-{
-    body *b = u;
-    size_t k = s * n;
-    if (b->n + k > (1u << 20))
-        return 0;
-    char *nb = realloc(b->b, b->n + k + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + b->n, p, k);
-    b->b = nb;
-    b->n += k;
-    nb[b->n] = 0;
-    return k;
-}
-
 /* POST the entries; their indices into idx (n of them) */
 static medreg_err post(mr_service *s, json_t *entries, size_t n, int64_t *idx)
 {
-    char url[600], *payload = NULL;
-    body reply = {NULL, 0};
+    char url[600], *payload = NULL, *reply = NULL;
+    size_t reply_len = 0;
     long status = 0;
     medreg_err rc = MEDREG_ERR_NET;
     json_t *req = json_pack("{s:O}", "entries", entries), *j = NULL;
     payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
-    CURL *h = payload ? curl_easy_init() : NULL;
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h == NULL)
+    if (payload == NULL)
         goto out;
     snprintf(url, sizeof url, "%s/v1/ledger/entries", s->cfg->events_ledger);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_SSLCERT, s->cfg->tls_cert);
-    curl_easy_setopt(h, CURLOPT_SSLKEY, s->cfg->tls_key);
-    curl_easy_setopt(h, CURLOPT_CAINFO, s->cfg->client_ca);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
-    if (curl_easy_perform(h) != CURLE_OK)
-        goto out;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200 || (j = json_loads(reply.b ? reply.b : "", 0, NULL)) == NULL)
+    status = mr_service_post(s, url, "application/json", payload, 1u << 20, 10000, &reply, &reply_len);
+    if (status != 200 || (j = json_loadb(reply, reply_len, 0, NULL)) == NULL)
         goto out;
     json_t *ix = json_object_get(j, "indices");
     if (json_array_size(ix) != n)
@@ -171,11 +135,8 @@ out:
         fprintf(stderr, "medregd: events: the ledger at %s did not take %zu events (HTTP %ld); retrying\n",
                 s->cfg->events_ledger, n, status);
     json_decref(j);
-    free(reply.b);
+    free(reply);
     free(payload);
-    curl_slist_free_all(hdr);
-    if (h)
-        curl_easy_cleanup(h);
     return rc;
 }
 

@@ -169,6 +169,12 @@ typedef struct mr_route {
 const mr_route *mr_identity_routes(size_t *n);
 const mr_route *mr_ledger_routes(size_t *n);
 const mr_route *mr_witness_routes(size_t *n);
+/* POST body to url over mutual TLS with this service's certificate: the
+ * HTTP status (0 when no answer came), the reply (malloc'ed, NUL-terminated,
+ * at most max bytes) in *out. https_post.c */
+long mr_service_post(const mr_service *s, const char *url, const char *content_type, const char *body, size_t max,
+                     long timeout_ms, char **out, size_t *out_len);
+
 /* identity, registry: ship the audit rows not yet in the ledger, as events */
 MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t *shipped);
 /* ledger: collect the witnesses' cosignatures of a new checkpoint (mr_cosign_fn) */
