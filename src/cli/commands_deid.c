@@ -200,11 +200,8 @@ static int network_psns(cli *c, const mr_csv_config *cfg, const char *pin_path, 
     if (prepare) {
         req = cli_oprf_pin_json(&pin, "medreg-oprf-request/v1");
         json_t *arr = json_array();
-        for (size_t i = 0; req && arr && i < n; i++) {
-            char *b = mr_base64(blinded[i], 32);
-            json_array_append_new(arr, json_string(b ? b : ""));
-            free(b);
-        }
+        for (size_t i = 0; req && arr && i < n; i++)
+            json_array_append_new(arr, mr_json_base64(blinded[i], 32));
         json_object_set_new(req, "blinded", arr);
         text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (text == NULL || mr_file_write(prepare, text, strlen(text)) != MEDREG_OK) {

@@ -29,13 +29,6 @@ static int get_b64_32(json_t *j, uint8_t out[32])
     return get_b64(j, out, 32);
 }
 
-static json_t *b64(const uint8_t *p, size_t n)
-{
-    char *t = mr_base64(p, n);
-    json_t *j = t ? json_string(t) : NULL;
-    free(t);
-    return j;
-}
 
 /* module, key_id and public_key of a pin, request, state or response file */
 static int read_pin_fields(json_t *j, cli_oprf_pin *pin)
@@ -53,7 +46,7 @@ static int read_pin_fields(json_t *j, cli_oprf_pin *pin)
 json_t *cli_oprf_pin_json(const cli_oprf_pin *pin, const char *format)
 {
     return json_pack("{s:s,s:s,s:I,s:s,s:o}", "format", format, "module", pin->module, "key_id",
-                     (json_int_t)pin->key_id, "suite", "ristretto255-SHA512", "public_key", b64(pin->pk, 32));
+                     (json_int_t)pin->key_id, "suite", "ristretto255-SHA512", "public_key", mr_json_base64(pin->pk, 32));
 }
 
 json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *pin)
@@ -91,7 +84,7 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
         cli_reply r = {0};
         uint8_t proof[64];
         for (size_t i = 0; i < k; i++)
-            json_array_append_new(arr, b64(blinded[off + i], 32));
+            json_array_append_new(arr, mr_json_base64(blinded[off + i], 32));
         body = json_pack("{s:I,s:o}", "key_id", (json_int_t)pin->key_id, "blinded", arr);
         code = body ? cli_request(c, SVC_IDENTITY, "POST", path, body, &r) : EXIT_LOCAL;
         json_decref(body);
@@ -192,11 +185,11 @@ static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (
     }
     json_t *bl = json_array(), *ev = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(bl, b64(blinded[i], 32));
-        json_array_append_new(ev, b64(evaluated[i], 32));
+        json_array_append_new(bl, mr_json_base64(blinded[i], 32));
+        json_array_append_new(ev, mr_json_base64(evaluated[i], 32));
     }
     return json_array_append_new(e->batches,
-                                 json_pack("{s:o,s:o,s:o}", "blinded", bl, "evaluated", ev, "proof", b64(proof, 64)));
+                                 json_pack("{s:o,s:o,s:o}", "blinded", bl, "evaluated", ev, "proof", mr_json_base64(proof, 64)));
 }
 
 static int cmd_oprf_evaluate(cli *c, int argc, char **argv)

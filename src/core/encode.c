@@ -1,5 +1,6 @@
 #include "encode.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,4 +26,12 @@ int mr_unhex_exact(const char *s, uint8_t *out, size_t want)
 {
     size_t bl = 0;
     return s && strlen(s) == want * 2 && sodium_hex2bin(out, want, s, want * 2, NULL, &bl, NULL) == 0 && bl == want;
+}
+
+json_t *mr_json_base64(const uint8_t *p, size_t n)
+{
+    char *t = mr_base64(p, n);
+    json_t *j = t ? json_string(t) : NULL;
+    free(t);
+    return j;
 }

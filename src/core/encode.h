@@ -13,4 +13,8 @@ int mr_unbase64(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out
 /* Exactly want bytes from 2*want hex digits: 1, else 0. */
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
 
+/* The same as a JSON string (jansson), or NULL when out of memory. */
+struct json_t;
+struct json_t *mr_json_base64(const uint8_t *p, size_t n);
+
 #endif

@@ -306,24 +306,25 @@ medreg_err mr_ledger_inclusion(mr_ledger *l, uint64_t index, uint64_t size, mr_h
     return rc;
 }
 
-medreg_err mr_ledger_consistency(mr_ledger *l, uint64_t old_size, uint64_t size, mr_hash *proof, size_t *n)
+/* a consistency proof up to the published tree, or up to the hashed one */
+static medreg_err consistency(mr_ledger *l, int hashed, uint64_t old_size, uint64_t size, mr_hash *proof, size_t *n)
 {
     medreg_err rc = MEDREG_ERR_NOTFOUND;
     pthread_rwlock_rdlock(&l->lock);
-    if (size <= l->size && old_size <= size)
+    if (size <= (hashed ? l->tree : l->size) && old_size <= size)
         rc = mr_merkle_consistency_proof(subtree, l, old_size, size, proof, n);
     pthread_rwlock_unlock(&l->lock);
     return rc;
 }
 
+medreg_err mr_ledger_consistency(mr_ledger *l, uint64_t old_size, uint64_t size, mr_hash *proof, size_t *n)
+{
+    return consistency(l, 0, old_size, size, proof, n);
+}
+
 medreg_err mr_ledger_consistency_hashed(mr_ledger *l, uint64_t old_size, uint64_t size, mr_hash *proof, size_t *n)
 {
-    medreg_err rc = MEDREG_ERR_NOTFOUND;
-    pthread_rwlock_rdlock(&l->lock);
-    if (size <= l->tree && old_size <= size)
-        rc = mr_merkle_consistency_proof(subtree, l, old_size, size, proof, n);
-    pthread_rwlock_unlock(&l->lock);
-    return rc;
+    return consistency(l, 1, old_size, size, proof, n);
 }
 
 medreg_err mr_ledger_tile(mr_ledger *l, int level, uint64_t index, unsigned width, uint8_t **data, size_t *len)

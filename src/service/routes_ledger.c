@@ -197,11 +197,8 @@ static int query_u64(const mr_request *req, const char *name, uint64_t *out)
 static json_t *hashes_json(const mr_hash *p, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) {
-        char *b = mr_base64(p[i], MR_HASH_BYTES);
-        json_array_append_new(a, json_string(b ? b : ""));
-        free(b);
-    }
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, mr_json_base64(p[i], MR_HASH_BYTES));
     return a;
 }
 

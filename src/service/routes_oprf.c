@@ -22,13 +22,6 @@ static const mr_module *path_module(mr_service *s, mr_request *req, mr_response 
     return m;
 }
 
-static json_t *b64(const uint8_t *p, size_t n)
-{
-    char *t = mr_base64(p, n);
-    json_t *j = t ? json_string(t) : NULL;
-    free(t);
-    return j;
-}
 
 /* GET /v1/oprf/{module}: the public key clients pin. Public, but only to
  * callers the service knows. */
@@ -40,7 +33,7 @@ void mr_oprf_key_route(mr_service *s, mr_request *req, mr_response *resp)
         return;
     mr_resp_json(resp, 200,
                  json_pack("{s:s,s:I,s:s,s:s,s:o,s:i}", "module", m->name, "key_id", (json_int_t)m->key_id, "suite",
-                           "ristretto255-SHA512", "mode", "VOPRF", "public_key", b64(s->oprf_pk[mi], 32),
+                           "ristretto255-SHA512", "mode", "VOPRF", "public_key", mr_json_base64(s->oprf_pk[mi], 32),
                            "batch_max", OPRF_BATCH_MAX));
 }
 
@@ -99,11 +92,11 @@ void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp)
     if ((out = json_array()) == NULL)
         goto nomem;
     for (i = 0; i < n; i++)
-        if (json_array_append_new(out, b64(ev[i], 32)) != 0)
+        if (json_array_append_new(out, mr_json_base64(ev[i], 32)) != 0)
             goto nomem;
     mr_resp_json(resp, 200,
                  json_pack("{s:s,s:I,s:O,s:o}", "module", m->name, "key_id", (json_int_t)m->key_id, "evaluated", out,
-                           "proof", b64(proof, sizeof proof)));
+                           "proof", mr_json_base64(proof, sizeof proof)));
     goto out;
 nomem:
     mr_resp_error(resp, 500, "internal", "out of memory");
