@@ -72,24 +72,24 @@ static void events_tick(mr_service *s)
 }
 
 /* One thread per service that has periodic work: every tick_ms, tick(). */
-static void *sequencer(void *arg)
+static void *ticker(void *arg)
 {
     mr_service *s = arg;
-    pthread_mutex_lock(&s->seq_lock);
-    while (!s->seq_stop) {
+    pthread_mutex_lock(&s->tick_lock);
+    while (!s->tick_stop) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         long ns = until.tv_nsec + (long)(s->tick_ms % 1000) * 1000000L;
         until.tv_sec += s->tick_ms / 1000 + ns / 1000000000L;
         until.tv_nsec = ns % 1000000000L;
-        pthread_cond_timedwait(&s->seq_wake, &s->seq_lock, &until);
-        if (s->seq_stop)
+        pthread_cond_timedwait(&s->tick_wake, &s->tick_lock, &until);
+        if (s->tick_stop)
             break;
-        pthread_mutex_unlock(&s->seq_lock);
+        pthread_mutex_unlock(&s->tick_lock);
         s->tick(s);
-        pthread_mutex_lock(&s->seq_lock);
+        pthread_mutex_lock(&s->tick_lock);
     }
-    pthread_mutex_unlock(&s->seq_lock);
+    pthread_mutex_unlock(&s->tick_lock);
     return NULL;
 }
 
@@ -156,11 +156,11 @@ static medreg_err witness_start(mr_service *s, char **errmsg)
 
 static medreg_err start_ticker(mr_service *s)
 {
-    pthread_mutex_init(&s->seq_lock, NULL);
-    pthread_cond_init(&s->seq_wake, NULL);
-    if (pthread_create(&s->sequencer, NULL, sequencer, s) != 0)
+    pthread_mutex_init(&s->tick_lock, NULL);
+    pthread_cond_init(&s->tick_wake, NULL);
+    if (pthread_create(&s->ticker, NULL, ticker, s) != 0)
         return MEDREG_ERR_NOMEM;
-    s->sequencer_running = 1;
+    s->ticker_running = 1;
     return MEDREG_OK;
 }
 
@@ -381,14 +381,14 @@ void mr_service_close(mr_service *s)
 {
     if (s == NULL)
         return;
-    if (s->sequencer_running) {
-        pthread_mutex_lock(&s->seq_lock);
-        s->seq_stop = 1;
-        pthread_cond_signal(&s->seq_wake);
-        pthread_mutex_unlock(&s->seq_lock);
-        pthread_join(s->sequencer, NULL);
-        pthread_mutex_destroy(&s->seq_lock);
-        pthread_cond_destroy(&s->seq_wake);
+    if (s->ticker_running) {
+        pthread_mutex_lock(&s->tick_lock);
+        s->tick_stop = 1;
+        pthread_cond_signal(&s->tick_wake);
+        pthread_mutex_unlock(&s->tick_lock);
+        pthread_join(s->ticker, NULL);
+        pthread_mutex_destroy(&s->tick_lock);
+        pthread_cond_destroy(&s->tick_wake);
     }
     mr_ledger_close(s->ledger);
     if (s->witness) {

@@ -52,17 +52,17 @@ struct mr_service {
     int consent_oaep;
     uint8_t *session_secret; /* 32 bytes */
     char consent_cert_pem[16384];
-    /* ledger: the log; its sequencer integrates every interval. identity and
+    /* ledger: the log, integrated by the ticker thread every interval. identity and
      * registry: the same thread ships their events to the ledger. */
     struct mr_ledger *ledger;
     uint8_t *events_key; /* 32 bytes: event handles (ledger_events.c) */
     void (*tick)(struct mr_service *s);
     unsigned tick_ms;
-    pthread_t sequencer;
-    int sequencer_running;
-    pthread_mutex_t seq_lock;
-    pthread_cond_t seq_wake;
-    int seq_stop;
+    pthread_t ticker;
+    int ticker_running;
+    pthread_mutex_t tick_lock;
+    pthread_cond_t tick_wake;
+    int tick_stop;
     /* ledger: the witnesses asked to cosign, and the size each last cosigned */
     struct mr_note_verifier *ledger_witnesses;
     uint64_t ledger_witness_last[MR_MAX_WITNESSES];
