@@ -1,6 +1,7 @@
 #include "ini_file.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +36,11 @@ int mr_ini_refuse(char *err, size_t cap, const char *what, const char *v)
 {
     snprintf(err, cap, "%s '%.64s'", what, v);
     return 0;
+}
+
+char *mr_ini_dir(const char *path)
+{
+    char *tmp = strdup(path), *dir = tmp ? strdup(dirname(tmp)) : NULL;
+    free(tmp);
+    return dir;
 }

@@ -13,6 +13,10 @@
 MR_MUST_CHECK medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err,
                                       char **errmsg);
 
+/* The folder of the INI file at path, malloc'ed: its relative paths are
+ * taken from there. */
+char *mr_ini_dir(const char *path);
+
 /* A path from an INI file: v itself if absolute, else taken relative to
  * dir (the file's own folder). malloc'ed; NULL when out of memory. */
 char *mr_ini_resolve(const char *dir, const char *v);

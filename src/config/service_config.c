@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <ini.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,15 +306,13 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
 {
     medreg_err rc = MEDREG_ERR_CONFIG;
     cfg_state st;
-    char *tmp = NULL;
 
     *out = NULL;
     *errmsg = NULL;
     memset(&st, 0, sizeof st);
     st.c = calloc(1, sizeof *st.c);
-    tmp = strdup(path);
-    ENSURE(st.c && tmp, MEDREG_ERR_NOMEM);
-    st.dir = strdup(dirname(tmp));
+    ENSURE(st.c, MEDREG_ERR_NOMEM);
+    st.dir = mr_ini_dir(path);
     st.c->path = strdup(path);
     ENSURE(st.dir && st.c->path, MEDREG_ERR_NOMEM);
     st.c->threads = 16; /* handlers block on durable audit commits: more threads share each fsync */
@@ -355,7 +352,6 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c = NULL;
     rc = MEDREG_OK;
 out:
-    free(tmp);
     free(st.dir);
     mr_service_config_free(st.c);
     return rc;

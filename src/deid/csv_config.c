@@ -3,7 +3,6 @@
  * column. A column without a role is an error at run time, never a silent
  * pass-through. */
 #include <ini.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,12 +134,11 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
 {
     medreg_err rc = MEDREG_ERR_CONFIG;
     cfg_state st;
-    char *tmp = strdup(path);
     *out = NULL;
     *errmsg = NULL;
     memset(&st, 0, sizeof st);
     st.c = calloc(1, sizeof *st.c);
-    if (tmp == NULL || st.c == NULL || (st.dir = strdup(dirname(tmp))) == NULL ||
+    if (st.c == NULL || (st.dir = mr_ini_dir(path)) == NULL ||
         (st.c->path = strdup(path)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
@@ -192,7 +190,6 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     st.c = NULL;
     rc = MEDREG_OK;
 out:
-    free(tmp);
     free(st.dir);
     free(st.module_path);
     free(st.zip_path);

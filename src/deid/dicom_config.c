@@ -1,7 +1,6 @@
 /* The DICOM tool's configuration: the module whose identifiers make the
  * PSN and where each is found in a file, the profile table and options,
  * the safe private attributes, the modalities quarantined by default. */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,12 +145,11 @@ medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **
     static const char *const DEFAULT_MODALITIES[] = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC"};
     medreg_err rc = MEDREG_ERR_CONFIG;
     cfg_state st;
-    char *tmp = strdup(path);
     *out = NULL;
     *errmsg = NULL;
     memset(&st, 0, sizeof st);
     st.c = calloc(1, sizeof *st.c);
-    if (tmp == NULL || st.c == NULL || (st.dir = strdup(dirname(tmp))) == NULL ||
+    if (st.c == NULL || (st.dir = mr_ini_dir(path)) == NULL ||
         (st.c->path = strdup(path)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
@@ -203,7 +201,6 @@ medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **
     *out = st.c;
     st.c = NULL;
 out:
-    free(tmp);
     free(st.dir);
     free(st.module_path);
     free(st.profile_path);
