@@ -254,6 +254,10 @@ static void print_audit(const cli *c, json_t *j)
     }
 }
 
+#define AUDIT_USAGE                                                                                  \
+    "usage: medreg audit --on SERVICE [--after N] [--limit N]   the audit rows (administrators)\n"     \
+    "       medreg audit mine ...   a patient's own history, card present (medreg audit mine --help)\n"
+
 int cmd_audit(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"on", required_argument, NULL, 'o'},
@@ -263,6 +267,8 @@ int cmd_audit(cli *c, int argc, char **argv)
     const char *after = "0", *limit = "100";
     cli_service svc = SVC_REGISTRY;
     int have = 0, opt;
+    if (argc > 1 && !strcmp(argv[1], "mine"))
+        return cmd_audit_mine(c, argc - 1, argv + 1);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'o':
@@ -272,11 +278,11 @@ int cmd_audit(cli *c, int argc, char **argv)
             break;
         case 'a': after = optarg; break;
         case 'l': limit = optarg; break;
-        default: fputs("usage: medreg audit --on SERVICE [--after N] [--limit N]\n", stderr); return EXIT_USAGE;
+        default: fputs(AUDIT_USAGE, stderr); return EXIT_USAGE;
         }
     }
     if (!have || optind != argc) {
-        fputs("usage: medreg audit --on SERVICE [--after N] [--limit N]\n", stderr);
+        fputs(AUDIT_USAGE, stderr);
         return EXIT_USAGE;
     }
     char *ea = cli_escape(after), *el = cli_escape(limit), *path = NULL;

@@ -120,10 +120,26 @@ static void abandon(const cli *c, const char *path, const char *reason)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* exclude "b,a" → JSON ["a","b"] and the canonical terms string */
-static int build_terms(const consent_args *a, int revoke, json_t **terms, char *ts, size_t cap)
+/* exclude "b,a" → JSON ["a","b"] and the canonical terms string (as the
+ * registry rebuilds it: docs/protocol.md, "Terms") */
+static int build_terms(const consent_args *a, const char *kind, json_t **terms, char *ts, size_t cap)
 {
-    if (revoke) {
+    if (!strcmp(kind, "audit")) {
+        *terms = json_object();
+        snprintf(ts, cap, "audit");
+        return 1;
+    }
+    if (!strcmp(kind, "expire")) {
+        *terms = json_pack("{s:s,s:I}", "grant", a->grant, "days", (json_int_t)a->days);
+        snprintf(ts, cap, "expire;grant=%s;days=%ld", a->grant, a->days);
+        return 1;
+    }
+    if (!strcmp(kind, "revoke") && a->grant) {
+        *terms = json_pack("{s:s}", "grant", a->grant);
+        snprintf(ts, cap, "revoke;grant=%s", a->grant);
+        return 1;
+    }
+    if (!strcmp(kind, "revoke")) {
         const char *g = a->grantee ? a->grantee : "all";
         *terms = json_pack("{s:s}", "grantee", g);
         snprintf(ts, cap, "revoke;grantee=%s", g);
@@ -167,10 +183,12 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     uint8_t k2[MR_HYBRID_MAX], *m = NULL; /* k2: a ciphertext, nothing secret */
     size_t ml = 0;
     char path[96] = "", ts[1200];
-    int answering = !strcmp(kind, "consent") || !strcmp(kind, "revoke");
+    int answering = !strcmp(kind, "consent") || !strcmp(kind, "revoke") || !strcmp(kind, "expire") ||
+                    !strcmp(kind, "audit");
+    const char *wire = !strcmp(kind, "expire") ? "revoke" : kind;
 
     memset(&fm, 0, sizeof fm);
-    if (answering && !build_terms(a, !strcmp(kind, "revoke"), &terms, ts, sizeof ts)) {
+    if (answering && !build_terms(a, kind, &terms, ts, sizeof ts)) {
         fprintf(stderr, "medreg: at most 32 categories may be excluded\n");
         return EXIT_USAGE;
     }
@@ -184,7 +202,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         reg = registry_key(c, &oaep, &code);
     if (reg == NULL)
         goto out;
-    body = json_pack("{s:s,s:s,s:s}", "module", a->module, "kind", kind, "internal_id", a->internal_id);
+    body = json_pack("{s:s,s:s,s:s}", "module", a->module, "kind", wire, "internal_id", a->internal_id);
     if (a->token)
         json_object_set_new(body, "psn_token", json_string(a->token));
     if ((start = call_json(c, "POST", "/v1/consent/sessions", body, &code)) == NULL)
@@ -262,7 +280,10 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     }
     if ((done = call_json(c, "POST", path, body, &code)) == NULL)
         goto out;
-    if (c->json) {
+    if (a->reply) {
+        *a->reply = done;
+        done = NULL;
+    } else if (c->json) {
         char *s = json_dumps(done, JSON_COMPACT);
         puts(s ? s : "{}");
         free(s);
@@ -275,6 +296,12 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
                ex && *ex ? ex : "");
     } else if (!strcmp(kind, "revoke")) {
         printf("revoked %lld grant(s)\n", (long long)json_integer_value(json_object_get(done, "revoked")));
+    } else if (!strcmp(kind, "expire")) {
+        long long n = (long long)json_integer_value(json_object_get(done, "updated"));
+        if (n)
+            printf("grant %s now ends in %ld days\n", a->grant, a->days);
+        else
+            printf("no active grant %s of this patient: nothing changed\n", a->grant);
     } else {
         printf("%s: card %s for internal ID %s (fingerprint %s)\n", kind,
                !strcmp(kind, "enroll") ? "enrolled" : "replaced", a->internal_id,
@@ -306,13 +333,17 @@ int cmd_consent(cli *c, int argc, char **argv)
                                          {"exclude", required_argument, NULL, 'x'},
                                          {"days", required_argument, NULL, 'n'},
                                          {"grantee", required_argument, NULL, 'g'},
+                                         {"grant", required_argument, NULL, 'G'},
                                          {NULL, 0, NULL, 0}};
     static const char usage[] =
         "usage: medreg consent enroll  --module M --internal-id ID CARDS\n"
         "       medreg consent replace --module M --internal-id ID CARDS   (the old card was lost)\n"
         "       medreg consent request --module M --internal-id ID [--token-file F] CARDS\n"
         "                              [--exclude CATEGORY,...] [--days N]\n"
-        "       medreg consent revoke  --module M --internal-id ID CARDS [--grantee FPR|all]\n"
+        "       medreg consent revoke  --module M --internal-id ID CARDS [--grantee FPR|all | --grant G]\n"
+        "       medreg consent expire  --module M --internal-id ID CARDS --grant G --days N\n"
+        "  revoke and expire are the patient's: their card answers, as for request. The patient's\n"
+        "  grants and their ids are listed by medreg audit mine.\n"
         "CARDS: --patient-card CARD --physician-card CARD; a CARD is a pkcs11: URI\n"
         "       (pkcs11:token=LABEL?module-path=LIB, or $MEDREG_PKCS11_MODULE) or a PEM\n"
         "       key file with its certificate beside it (NAME.key, NAME.crt).\n"
@@ -336,12 +367,15 @@ int cmd_consent(cli *c, int argc, char **argv)
         case 'x': a.exclude = optarg; break;
         case 'n': a.days = strtol(optarg, NULL, 10); break;
         case 'g': a.grantee = optarg; break;
+        case 'G': a.grant = optarg; break;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    int known = !strcmp(sub, "enroll") || !strcmp(sub, "replace") || !strcmp(sub, "request") || !strcmp(sub, "revoke");
-    if (!known || optind != argc || !a.module || !a.internal_id || !a.patient || !a.physician || a.days < 1 ||
-        a.days > 36500) {
+    int known = !strcmp(sub, "enroll") || !strcmp(sub, "replace") || !strcmp(sub, "request") ||
+                !strcmp(sub, "revoke") || !strcmp(sub, "expire");
+    int grant_ok = !strcmp(sub, "expire") ? a.grant != NULL : !a.grant || (!strcmp(sub, "revoke") && !a.grantee);
+    if (!known || !grant_ok || optind != argc || !a.module || !a.internal_id || !a.patient || !a.physician ||
+        a.days < 1 || a.days > 36500) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }

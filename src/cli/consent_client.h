@@ -10,7 +10,9 @@
 typedef struct consent_args {
     const char *module, *internal_id, *token, *patient, *physician;
     const char *patient_pin_file, *physician_pin_file, *exclude, *grantee;
+    const char *grant; /* revoke, expire: one grant */
     long days;
+    json_t **reply;    /* if set, the registry's final reply goes here instead of stdout */
 } consent_args;
 
 typedef struct consent_tamper consent_tamper;
@@ -26,7 +28,8 @@ struct consent_tamper {
     void *user;
 };
 
-/* kind: enroll, replace, consent or revoke. Returns an exit code. */
+/* kind: enroll, replace, consent, revoke, expire (a revoke that sets when
+ * one grant ends) or audit. Returns an exit code. */
 int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const consent_tamper *t);
 
 #endif

@@ -46,7 +46,7 @@ medreg_err mr_witness_request_parse(const char *body, size_t len, uint64_t *old,
     return MEDREG_OK;
 }
 
-medreg_err mr_bundle_leaves(const uint8_t *data, size_t len, size_t width, mr_hash *leaves)
+medreg_err mr_bundle_entries(const uint8_t *data, size_t len, size_t width, const uint8_t **entries, size_t *lens)
 {
     size_t off = 0;
     for (size_t i = 0; i < width; i++) {
@@ -55,7 +55,8 @@ medreg_err mr_bundle_leaves(const uint8_t *data, size_t len, size_t width, mr_ha
         size_t l = (size_t)data[off] << 8 | data[off + 1];
         if (len - off - 2 < l)
             return MEDREG_ERR_INVALID;
-        mr_merkle_leaf_hash(data + off + 2, l, leaves[i]);
+        entries[i] = data + off + 2;
+        lens[i] = l;
         off += 2 + l;
     }
     return off == len ? MEDREG_OK : MEDREG_ERR_INVALID; /* nothing after the last entry */

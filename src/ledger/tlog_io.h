@@ -17,7 +17,8 @@ MR_MUST_CHECK medreg_err mr_witness_request_parse(const char *body, size_t len, 
                                                   size_t *n, const char **note, size_t *note_len);
 
 /* An entry bundle of exactly width entries (each a big-endian uint16
- * length and the bytes), nothing after: the leaf hash of each. */
-MR_MUST_CHECK medreg_err mr_bundle_leaves(const uint8_t *data, size_t len, size_t width, mr_hash *leaves);
+ * length and the bytes), nothing after: where each entry is in data. */
+MR_MUST_CHECK medreg_err mr_bundle_entries(const uint8_t *data, size_t len, size_t width, const uint8_t **entries,
+                                           size_t *lens);
 
 #endif

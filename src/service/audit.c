@@ -1,22 +1,36 @@
-/* The append-only audit table: every read, write, export and refusal.
- * (The ledger replaces it with a verifiable log in a later step.) */
+/* The audit rows: every read, write, export and refusal. They are the
+ * outbox of the ledger (ledger_events.c): each row, once durable, becomes
+ * one ledger entry. A row about a patient names the registry subject, so
+ * that the patient's events share one handle and one key in the ledger. */
 #include <stdio.h>
 #include <time.h>
 
 #include "service.h"
 
-medreg_err mr_audit(mr_conn *c, const char *actor, const char *action, const char *module,
-                    const char *target, const char *outcome, const char *detail)
+medreg_err mr_audit_insert(mr_conn *c, int64_t at, const char *subject, const char *actor, const char *action,
+                           const char *module, const char *target, const char *outcome, const char *detail)
+{
+    mr_param p[8] = {MR_INT(at),          MR_TEXT(actor),   MR_TEXT(action),
+                     MR_TEXT(module ? module : ""), MR_TEXT(target ? target : ""),
+                     MR_TEXT(outcome),    MR_TEXT(detail ? detail : ""), MR_TEXT(subject ? subject : "")};
+    return mr_conn_exec(c,
+                        "INSERT INTO audit (at, actor, action, module, target, outcome, detail, subject)"
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        p, 8, NULL);
+}
+
+medreg_err mr_audit_about(mr_conn *c, const char *subject, const char *actor, const char *action, const char *module,
+                          const char *target, const char *outcome, const char *detail)
 {
     if (!mr_conn_in_tx(c))
         return MEDREG_ERR_INVALID; /* stand-alone rows go through mr_audit_now */
-    mr_param p[7] = {MR_INT(time(NULL)), MR_TEXT(actor),        MR_TEXT(action),
-                     MR_TEXT(module ? module : ""), MR_TEXT(target ? target : ""),
-                     MR_TEXT(outcome), MR_TEXT(detail ? detail : "")};
-    return mr_conn_exec(c,
-                        "INSERT INTO audit (at, actor, action, module, target, outcome, detail)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        p, 7, NULL);
+    return mr_audit_insert(c, time(NULL), subject, actor, action, module, target, outcome, detail);
+}
+
+medreg_err mr_audit(mr_conn *c, const char *actor, const char *action, const char *module,
+                    const char *target, const char *outcome, const char *detail)
+{
+    return mr_audit_about(c, "", actor, action, module, target, outcome, detail);
 }
 
 void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action, const char *module,

@@ -6,8 +6,9 @@
  *   {"v":1,"type":ACTION,"module":M,"time":T,"actor":A,"subject":S,"details":D}
  *
  *   A = hex HMAC-SHA256(handle key, "actor" ‖ fingerprint)[:16]   an opaque actor
- *   S = hex HMAC-SHA256(handle key, "subject" ‖ module ‖ target)[:16]
- *   D = base64(nonce ‖ XChaCha20-Poly1305(subject key, outcome ‖ target ‖ detail))
+ *   S = hex HMAC-SHA256(handle key, "patient" ‖ module ‖ subject)[:16]  about a patient
+ *     = hex HMAC-SHA256(handle key, "subject" ‖ module ‖ target)[:16]   otherwise
+ *   D = base64(nonce ‖ XChaCha20-Poly1305(subject key, {actor, outcome, target, detail}, AAD S))
  *
  * The subject key is random, one per subject handle, kept in event_keys:
  * deleting it erases that subject's details while every checkpoint stays
@@ -47,39 +48,65 @@ static void handle(const uint8_t key[32], const char *kind, const char *a, const
     mr_wipe(&st, sizeof st);
 }
 
-/* the subject's key, made on first use */
+/* the subject's key, made on first use (by whichever of the shipper and a
+ * patient's audit session comes first: the loser of a race reads the
+ * winner's key) */
 static medreg_err subject_key(mr_conn *c, const uint8_t h[16], uint8_t key[32])
 {
     mr_rows *r = NULL;
     mr_param q[1] = {MR_BLOB(h, 16)};
-    medreg_err rc = mr_conn_exec(c, "SELECT key FROM event_keys WHERE handle = $1", q, 1, &r);
-    if (rc == MEDREG_OK && mr_rows_count(r) == 1) {
-        size_t kl = 0;
-        const uint8_t *k = mr_rows_blob(r, 0, 0, &kl);
-        if (kl == 32)
-            memcpy(key, k, 32);
-        else
+    medreg_err rc = MEDREG_OK;
+    for (int round = 0; round < 2 && rc == MEDREG_OK; round++) {
+        mr_rows_free(r);
+        r = NULL;
+        if ((rc = mr_conn_exec(c, "SELECT key FROM event_keys WHERE handle = $1", q, 1, &r)) != MEDREG_OK)
+            break;
+        if (mr_rows_count(r) == 1) {
+            size_t kl = 0;
+            const uint8_t *k = mr_rows_blob(r, 0, 0, &kl);
+            if (kl == 32)
+                memcpy(key, k, 32);
+            else
+                rc = MEDREG_ERR_DB;
+            break;
+        }
+        if (round == 1) {
             rc = MEDREG_ERR_DB;
-    } else if (rc == MEDREG_OK) {
-        randombytes_buf(key, 32);
-        mr_param p[3] = {MR_BLOB(h, 16), MR_BLOB(key, 32), MR_INT(time(NULL))};
-        rc = mr_conn_exec(c, "INSERT INTO event_keys (handle, key, created_at) VALUES ($1, $2, $3)", p, 3, NULL);
+            break;
+        }
+        uint8_t fresh[32];
+        randombytes_buf(fresh, sizeof fresh);
+        mr_param p[3] = {MR_BLOB(h, 16), MR_BLOB(fresh, 32), MR_INT(time(NULL))};
+        rc = mr_conn_exec(c, "INSERT INTO event_keys (handle, key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                          p, 3, NULL);
+        mr_wipe(fresh, sizeof fresh);
     }
     mr_rows_free(r);
     return rc;
+}
+
+medreg_err mr_events_patient(mr_service *s, mr_conn *c, const char *module, const char *subject, char handle_hex[33],
+                             uint8_t key[32])
+{
+    uint8_t raw[16];
+    handle(s->events_key, "patient", module, subject, handle_hex, raw);
+    return subject_key(c, raw, key);
 }
 
 static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
 {
     char actor[33], subject[33], *details = NULL, *out = NULL;
     uint8_t sh[16], key[32], *ct = NULL;
-    const char *module = mr_rows_text(r, i, 4), *target = mr_rows_text(r, i, 5);
+    const char *module = mr_rows_text(r, i, 4), *target = mr_rows_text(r, i, 5), *patient = mr_rows_text(r, i, 8);
     handle(s->events_key, "actor", mr_rows_text(r, i, 2), NULL, actor, NULL);
-    handle(s->events_key, "subject", module, target, subject, sh);
+    if (*patient)
+        handle(s->events_key, "patient", module, patient, subject, sh);
+    else
+        handle(s->events_key, "subject", module, target, subject, sh);
     if (subject_key(c, sh, key) != MEDREG_OK)
         return NULL;
-    json_t *plain = json_pack("{s:s,s:s,s:s}", "outcome", mr_rows_text(r, i, 6), "target", target, "detail",
-                              mr_rows_text(r, i, 7));
+    json_t *plain = json_pack("{s:s,s:s,s:s,s:s}", "actor", mr_rows_text(r, i, 2), "outcome", mr_rows_text(r, i, 6),
+                              "target", target, "detail", mr_rows_text(r, i, 7));
     char *pt = plain ? json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(plain);
     size_t pl = pt ? strlen(pt) : 0;
@@ -157,7 +184,7 @@ medreg_err mr_events_ship(mr_service *s, size_t *shipped)
         goto out;
     mr_param p[2] = {MR_INT(mr_rows_int(m, 0, 0) - LOOKBACK), MR_INT(SHIP_MAX)};
     if ((rc = mr_conn_exec(c,
-                           "SELECT a.seq, a.at, a.actor, a.action, a.module, a.target, a.outcome, a.detail FROM audit a"
+                           "SELECT a.seq, a.at, a.actor, a.action, a.module, a.target, a.outcome, a.detail, a.subject FROM audit a"
                            " LEFT JOIN ledger_shipped l ON l.seq = a.seq WHERE a.seq > $1 AND l.seq IS NULL"
                            " ORDER BY a.seq LIMIT $2",
                            p, 2, &r)) != MEDREG_OK)
@@ -207,4 +234,50 @@ out:
     mr_rows_free(m);
     mr_db_release(s->db, c);
     return rc;
+}
+
+/* GET /v1/events/keys (registry administrators and monitors): every
+ * subject key, for medreg ledger audit-state, which recomputes the consent
+ * state from the log alone, with how far the shipping has come ("pending":
+ * consent events not in the ledger yet). It gives an administrator nothing
+ * the audit rows do not already show them; an erased subject has no key. */
+void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
+{
+    mr_conn *c = NULL;
+    mr_rows *r = NULL, *m = NULL;
+    if (!mr_require_role(s, req, resp, "events_keys", "admin", "", "monitor"))
+        return;
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT (SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped),"
+                          " (SELECT COUNT(*) FROM audit a WHERE a.action IN ('grant', 'revoke', 'grant_expiry')"
+                          "  AND NOT EXISTS (SELECT 1 FROM ledger_shipped l WHERE l.seq = a.seq))",
+                          NULL, 0, &m);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle", NULL, 0, &r);
+    mr_db_release(s->db, c);
+    if (rc == MEDREG_OK)
+        rc = mr_audit_now(s, req->caller.fpr, "events_keys", "", "", "ok", "");
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    json_t *keys = json_object();
+    for (size_t i = 0; keys && i < mr_rows_count(r); i++) {
+        size_t hl = 0, kl = 0;
+        const uint8_t *h = mr_rows_blob(r, i, 0, &hl), *k = mr_rows_blob(r, i, 1, &kl);
+        char hex[33], *k64 = NULL;
+        if (hl != 16 || kl != 32 || (k64 = mr_base64(k, kl)) == NULL)
+            continue;
+        sodium_bin2hex(hex, sizeof hex, h, hl);
+        json_object_set_new(keys, hex, json_string(k64));
+        mr_wipe(k64, strlen(k64));
+        free(k64);
+    }
+    mr_resp_json(resp, 200, json_pack("{s:o,s:I,s:I}", "keys", keys, "shipped_max", (json_int_t)mr_rows_int(m, 0, 0),
+                                      "pending", (json_int_t)mr_rows_int(m, 0, 1)));
+out:
+    mr_rows_free(r);
+    mr_rows_free(m);
 }

@@ -25,13 +25,18 @@
 #define MAX_CANDIDATES 16
 #define MONTH (30 * 86400)
 
-typedef enum kind { K_ENROLL, K_REPLACE, K_CONSENT, K_REVOKE, K_NONE } kind;
-static const char *const KINDS[] = {"enroll", "replace", "consent", "revoke"};
-static const uint8_t PURPOSE[] = {MR_PURPOSE_ENROLL, MR_PURPOSE_REPLACE, MR_PURPOSE_ROTATE, MR_PURPOSE_ROTATE};
+/* audit: the patient's card opens their own history (medreg audit mine) */
+typedef enum kind { K_ENROLL, K_REPLACE, K_CONSENT, K_REVOKE, K_AUDIT, K_NONE } kind;
+static const char *const KINDS[] = {"enroll", "replace", "consent", "revoke", "audit"};
+static const uint8_t PURPOSE[] = {MR_PURPOSE_ENROLL, MR_PURPOSE_REPLACE, MR_PURPOSE_ROTATE, MR_PURPOSE_ROTATE,
+                                  MR_PURPOSE_ROTATE};
+
+/* the kinds the patient's card answers (the others enroll a card) */
+static int answering(kind k) { return k == K_CONSENT || k == K_REVOKE || k == K_AUDIT; }
 
 static kind kind_of(const char *s)
 {
-    for (int i = 0; s && i < 4; i++)
+    for (int i = 0; s && i < (int)K_NONE; i++)
         if (!strcmp(s, KINDS[i]))
             return (kind)i;
     return K_NONE;
@@ -62,7 +67,7 @@ static medreg_err failures(mr_service *s, mr_conn *c, const char *physician, int
     medreg_err rc = mr_conn_exec(c,
                                  "SELECT COUNT(*) FROM consent_sessions WHERE physician = $1"
                                  " AND status IN ('failed', 'open') AND created_at >= $2"
-                                 " AND kind IN ('consent', 'revoke') AND (status = 'failed' OR expires_at < $3)",
+                                 " AND kind IN ('consent', 'revoke', 'audit') AND (status = 'failed' OR expires_at < $3)",
                                  p, 3, &r);
     *n = rc == MEDREG_OK ? mr_rows_int(r, 0, 0) : 0;
     mr_rows_free(r);
@@ -182,7 +187,11 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
     if (!mr_require_role(s, req, resp, "consent_start", "physician", m->name, NULL))
         goto out;
     if (k == K_NONE) {
-        mr_resp_error(resp, 400, "invalid_field", "'kind' must be enroll, replace, consent or revoke");
+        mr_resp_error(resp, 400, "invalid_field", "'kind' must be enroll, replace, consent, revoke or audit");
+        goto out;
+    }
+    if (k == K_AUDIT && s->cfg->events_ledger == NULL) {
+        mr_resp_error(resp, 409, "no_ledger", "this registry publishes no ledger: there is no history to show");
         goto out;
     }
     if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
@@ -201,7 +210,7 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK && in_tx)
         rc = mr_conn_begin(c);
     int64_t failed = 0;
-    if (rc == MEDREG_OK && (k == K_CONSENT || k == K_REVOKE))
+    if (rc == MEDREG_OK && answering(k))
         rc = failures(s, c, req->caller.fpr, now, &failed);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -224,7 +233,7 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
                       "this patient's card is already enrolled: ask for consent, or replace a lost card");
             goto out;
         }
-    } else if (k == K_CONSENT || k == K_REVOKE) {
+    } else if (answering(k)) {
         /* every live fingerprint of every subject with this PSN: collisions are real */
         rc = mr_conn_exec(c,
                           "SELECT f.id, f.k2 FROM fingerprints f JOIN subjects t ON t.subject = f.subject"
@@ -321,9 +330,9 @@ static void fail(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, 
                           " WHERE id = $1 AND status = 'open'",
                           p, 3, NULL);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, se->k == K_CONSENT || se->k == K_REVOKE ? "consent_failure" : "enroll_failure",
+        rc = mr_audit(c, req->caller.fpr, answering(se->k) ? "consent_failure" : "enroll_failure",
                       se->module, se->id, "refused", code);
-    if (rc == MEDREG_OK && (se->k == K_CONSENT || se->k == K_REVOKE))
+    if (rc == MEDREG_OK && answering(se->k))
         rc = failures(s, c, req->caller.fpr, now, &n);
     if (rc == MEDREG_OK && n == (int64_t)s->cfg->consent_fail_max + 1)
         rc = mr_audit(c, req->caller.fpr, "alarm", se->module, req->caller.fpr, "raised", "consent_blocked");
@@ -395,15 +404,47 @@ out:
     return ok;
 }
 
-/* The grant terms as the answer binds them (docs/protocol.md, "Terms"). */
+static int lower_hex(const char *s, size_t len)
+{
+    if (s == NULL || strlen(s) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* The grant terms as the answer binds them (docs/protocol.md, "Terms"):
+ *   consent  grant;exclude=A,B;days=N
+ *   revoke   revoke;grantee=FPR|all    revoke;grant=ID    expire;grant=ID;days=N
+ *   audit    audit */
 static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_days, char *out, size_t cap,
-                        char *excluded, size_t ecap, int64_t *days, const char **grantee)
+                        char *excluded, size_t ecap, int64_t *days, const char **grantee, const char **grant)
 {
     if (!json_is_object(terms))
         return 0;
+    if (k == K_AUDIT) {
+        snprintf(out, cap, "audit");
+        return json_object_size(terms) == 0;
+    }
     if (k == K_REVOKE) {
         const char *g = json_string_value(json_object_get(terms, "grantee"));
-        if (g == NULL || (strcmp(g, "all") != 0 && strlen(g) != 64))
+        const char *id = json_string_value(json_object_get(terms, "grant"));
+        json_t *d = json_object_get(terms, "days");
+        if (id) {
+            /* one grant: revoke it, or set when it ends */
+            if (g || !lower_hex(id, 32) || (d && (!json_is_integer(d) || json_integer_value(d) < 1 ||
+                                                  json_integer_value(d) > (json_int_t)max_days)))
+                return 0;
+            *grant = id;
+            *days = d ? json_integer_value(d) : 0;
+            if (d)
+                snprintf(out, cap, "expire;grant=%s;days=%lld", id, (long long)*days);
+            else
+                snprintf(out, cap, "revoke;grant=%s", id);
+            return 1;
+        }
+        if (g == NULL || d || (strcmp(g, "all") != 0 && !lower_hex(g, 64)))
             return 0;
         *grantee = g;
         snprintf(out, cap, "revoke;grantee=%s", g);
@@ -441,8 +482,8 @@ typedef struct finish_unit {
     /* in */
     const session *se;
     const new_fp *nf;
-    const uint8_t *hk; /* H(K) of the answer (consent, revoke) */
-    const char *caller, *excluded, *grantee;
+    const uint8_t *hk; /* H(K) of the answer (consent, revoke, audit) */
+    const char *caller, *excluded, *grantee, *grant;
     int64_t days, now;
     unsigned replacements_max;
     /* out (reset on every run) */
@@ -463,7 +504,7 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
     u->refused = NULL;
     json_decref(u->revoked);
     u->revoked = json_array();
-    if (se->k == K_CONSENT || se->k == K_REVOKE) {
+    if (answering(se->k)) {
         /* compare with every candidate, no early exit */
         int matches = 0;
         char ids[sizeof se->candidates], *save = NULL;
@@ -533,8 +574,13 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
         mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller), MR_INT(u->now)};
         TRY(mr_conn_exec(c,
                          "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
-                         " AND physician = $3 AND revoked_at IS NULL",
-                         gq, 4, NULL));
+                         " AND physician = $3 AND revoked_at IS NULL RETURNING id",
+                         gq, 4, &x));
+        for (size_t i = 0; i < mr_rows_count(x); i++)
+            TRY(mr_audit_about(c, u->subject, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok",
+                               "replaced by a new consent"));
+        mr_rows_free(x);
+        x = NULL;
         mr_random_id(u->grant_id);
         u->expires = u->now + u->days * 86400;
         mr_param gp[8] = {MR_TEXT(u->grant_id), MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller),
@@ -543,30 +589,53 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
                          "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)"
                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                          gp, 8, NULL));
+        /* the grant's whole state, so that it can be recomputed from the log alone */
         char detail[1200];
-        snprintf(detail, sizeof detail, "exclude=%s;days=%lld", u->excluded, (long long)u->days);
-        TRY(mr_audit(c, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
-        TRY(mr_audit(c, u->caller, "grant", se->module, u->grant_id, "ok", detail));
+        snprintf(detail, sizeof detail, "grantee=%s;exclude=%s;expires=%lld", u->caller, u->excluded,
+                 (long long)u->expires);
+        TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
+        TRY(mr_audit_about(c, u->subject, u->caller, "grant", se->module, u->grant_id, "ok", detail));
+    } else if (se->k == K_REVOKE && u->grant && u->days > 0) {
+        int64_t until = u->now + u->days * 86400;
+        mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grant), MR_INT(until)};
+        mr_rows_free(x);
+        x = NULL;
+        TRY(mr_conn_exec(c,
+                         "UPDATE grants SET expires_at = $4 WHERE module = $1 AND subject = $2 AND id = $3"
+                         " AND revoked_at IS NULL RETURNING id",
+                         gq, 4, &x));
+        char detail[40];
+        snprintf(detail, sizeof detail, "expires=%lld", (long long)until);
+        for (size_t i = 0; i < mr_rows_count(x); i++) {
+            TRY(mr_audit_about(c, u->subject, u->caller, "grant_expiry", se->module, mr_rows_text(x, i, 0), "ok",
+                               detail));
+            json_array_append_new(u->revoked, json_string(mr_rows_text(x, i, 0)));
+        }
+        TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
     } else if (se->k == K_REVOKE) {
-        mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grantee), MR_INT(u->now)};
+        mr_param gq[5] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grantee ? u->grantee : ""),
+                          MR_INT(u->now), MR_TEXT(u->grant ? u->grant : "")};
         mr_rows_free(x);
         x = NULL;
         TRY(mr_conn_exec(c,
                          "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
-                         " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3) RETURNING id",
-                         gq, 4, &x));
+                         " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3 OR id = $5) RETURNING id",
+                         gq, 5, &x));
         for (size_t i = 0; i < mr_rows_count(x); i++) {
-            TRY(mr_audit(c, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok", "patient present"));
+            TRY(mr_audit_about(c, u->subject, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok",
+                               "patient present"));
             json_array_append_new(u->revoked, json_string(mr_rows_text(x, i, 0)));
         }
-        TRY(mr_audit(c, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
+        TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
+    } else if (se->k == K_AUDIT) {
+        TRY(mr_audit_about(c, u->subject, u->caller, "audit_view", se->module, se->id, "ok", u->fp_id));
     } else {
-        TRY(mr_audit(c, u->caller, se->k == K_ENROLL ? "enroll" : "card_replace", se->module, u->new_id, "ok",
-                     se->k == K_REPLACE ? "replacement; identity checked by the physician" : ""));
+        TRY(mr_audit_about(c, u->subject, u->caller, se->k == K_ENROLL ? "enroll" : "card_replace", se->module,
+                           u->new_id, "ok", se->k == K_REPLACE ? "replacement; identity checked by the physician" : ""));
     }
     if (se->k != K_ENROLL)
-        TRY(mr_audit(c, u->caller, "fingerprint_new", se->module, u->new_id, "ok",
-                     se->k == K_REPLACE ? "replacement" : "rotation"));
+        TRY(mr_audit_about(c, u->subject, u->caller, "fingerprint_new", se->module, u->new_id, "ok",
+                           se->k == K_REPLACE ? "replacement" : "rotation"));
     /* the session closes exactly once; if another request closed it, this unit fails and rolls back */
     mr_param up[2] = {MR_TEXT(se->id), MR_INT(u->now)};
     mr_rows_free(x);
@@ -591,6 +660,88 @@ out:
     return rc;
 }
 
+/* A patient's history, for their own card (kind audit): their handle in the
+ * ledger and the key of their events' details, the ledger indices of their
+ * events, how many have not reached the ledger yet, their grants, and the
+ * names of the physicians involved. The client proves every entry against
+ * a checkpoint and decrypts it itself; the registry is trusted for the
+ * names only (and medreg audit mine --scan checks that no entry is left out). */
+static medreg_err patient_history(mr_service *s, const char *module, const char *subject, json_t **out)
+{
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    char handle[33], *k64 = NULL;
+    uint8_t key[32];
+    medreg_err rc = MEDREG_OK;
+    json_t *idx = json_array(), *grants = json_array(), *names = json_object();
+    mr_param p[2] = {MR_TEXT(module), MR_TEXT(subject)};
+    *out = NULL;
+    ENSURE(idx && grants && names, MEDREG_ERR_NOMEM);
+    TRY(mr_db_acquire(s->db, &c));
+    TRY(mr_events_patient(s, c, module, subject, handle, key));
+    ENSURE((k64 = mr_base64(key, sizeof key)) != NULL, MEDREG_ERR_NOMEM);
+    /* as of the newest shipped batch: the shipper commits each batch at
+     * once, so every event of this subject up to that index is listed, and
+     * any later one is newer than this answer */
+    TRY(mr_conn_exec(c, "SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped", NULL, 0, &r));
+    int64_t as_of = mr_rows_int(r, 0, 0);
+    mr_rows_free(r);
+    r = NULL;
+    mr_param pl[3] = {MR_TEXT(module), MR_TEXT(subject), MR_INT(as_of)};
+    TRY(mr_conn_exec(c,
+                     "SELECT l.idx FROM audit a JOIN ledger_shipped l ON l.seq = a.seq WHERE a.module = $1"
+                     " AND a.subject = $2 AND l.idx <= $3 ORDER BY l.idx LIMIT 100000",
+                     pl, 3, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(idx, json_integer(mr_rows_int(r, i, 0)));
+    mr_rows_free(r);
+    r = NULL;
+    TRY(mr_conn_exec(c,
+                     "SELECT COUNT(*) FROM audit a WHERE a.module = $1 AND a.subject = $2"
+                     " AND NOT EXISTS (SELECT 1 FROM ledger_shipped l WHERE l.seq = a.seq AND l.idx <= $3)",
+                     pl, 3, &r));
+    int64_t pending = mr_rows_int(r, 0, 0);
+    mr_rows_free(r);
+    r = NULL;
+    TRY(mr_conn_exec(c,
+                     "SELECT id, physician, excluded, created_at, expires_at, revoked_at FROM grants"
+                     " WHERE module = $1 AND subject = $2 ORDER BY created_at, id LIMIT 1000",
+                     p, 2, &r));
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < mr_rows_count(r); i++) {
+        int64_t exp = mr_rows_int(r, i, 4);
+        const char *state = !mr_rows_isnull(r, i, 5) ? "revoked" : exp <= now ? "expired" : "active";
+        json_array_append_new(grants, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "id", mr_rows_text(r, i, 0), "physician",
+                                                mr_rows_text(r, i, 1), "excluded", mr_rows_text(r, i, 2), "created_at",
+                                                (json_int_t)mr_rows_int(r, i, 3), "expires_at", (json_int_t)exp,
+                                                "state", state));
+    }
+    mr_rows_free(r);
+    r = NULL;
+    TRY(mr_conn_exec(c,
+                     "SELECT fpr, MIN(name) FROM users WHERE fpr IN (SELECT actor FROM audit WHERE module = $1"
+                     " AND subject = $2) GROUP BY fpr",
+                     p, 2, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_object_set_new(names, mr_rows_text(r, i, 0), json_string(mr_rows_text(r, i, 1)));
+    *out = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o}", "handle", handle, "key", k64, "indices", idx, "as_of",
+                     (json_int_t)as_of, "pending", (json_int_t)pending, "grants", grants, "names", names);
+    idx = grants = names = NULL;
+    ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
+out:
+    mr_wipe(key, sizeof key);
+    if (k64) {
+        mr_wipe(k64, strlen(k64));
+        free(k64);
+    }
+    json_decref(idx);
+    json_decref(grants);
+    json_decref(names);
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+    return rc;
+}
+
 void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"fingerprint", "answer", "terms", "abandon", NULL};
@@ -600,7 +751,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     session se;
     new_fp nf;
     const mr_module *m;
-    const char *code = NULL, *why = NULL, *grantee = NULL;
+    const char *code = NULL, *why = NULL, *grantee = NULL, *grant = NULL;
     char terms_s[1200], excluded[1100] = "";
     uint8_t hk[32], nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
     size_t m_len = 0;
@@ -678,14 +829,15 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
 
-    if (se.k == K_CONSENT || se.k == K_REVOKE) {
+    if (answering(se.k)) {
         /* the patient's card opened one K'': the answer must hold that K and this nonce */
         m_ct = malloc(MR_HYBRID_MAX);
         if (m_ct == NULL || !unb64(json_object_get(j, "answer"), m_ct, MR_HYBRID_MAX, &m_len) ||
             !terms_string(m, se.k, json_object_get(j, "terms"), s->cfg->grant_max_days, terms_s, sizeof terms_s,
-                          excluded, sizeof excluded, &days, &grantee)) {
+                          excluded, sizeof excluded, &days, &grantee, &grant)) {
             fail(s, c, req, resp, &se, 400, "invalid_answer",
-                 "'answer' (base64) and 'terms' (exclude: sorted known categories, days; or grantee) are required");
+                 "'answer' (base64) and 'terms' (exclude: sorted known categories, days; or grantee; or grant"
+                 " [, days]; for audit {}) are required");
             goto out;
         }
         if (mr_consent_server_answer(s->consent, se.sid, m_ct, m_len, hk, nonce, terms_d) != MEDREG_OK) {
@@ -701,7 +853,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     mr_db_release(s->db, c); /* the unit runs on the committer's connection */
     c = NULL;
     finish_unit u = {.se = &se, .nf = &nf, .hk = hk, .caller = req->caller.fpr, .excluded = excluded,
-                     .grantee = grantee, .days = days, .now = now,
+                     .grantee = grantee, .grant = grant, .days = days, .now = now,
                      .replacements_max = s->cfg->alarm_replacements_max};
     rc = mr_group_commit_run(s->commits, finish_unit_run, &u);
     if (rc == MEDREG_OK && u.refused) {
@@ -728,8 +880,18 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
                             json_pack("{s:s,s:s,s:I}", "id", u.grant_id, "excluded", excluded, "expires_at",
                                       (json_int_t)u.expires));
     if (se.k == K_REVOKE)
-        json_object_set_new(result, "revoked", json_integer((json_int_t)json_array_size(u.revoked)));
+        json_object_set_new(result, grant && days ? "updated" : "revoked",
+                            json_integer((json_int_t)json_array_size(u.revoked)));
     json_decref(u.revoked);
+    if (se.k == K_AUDIT) {
+        json_t *h = NULL;
+        if ((rc = patient_history(s, se.module, u.subject, &h)) != MEDREG_OK) {
+            json_decref(result);
+            mr_resp_db_error(resp, rc);
+            goto out;
+        }
+        json_object_set_new(result, "history", h);
+    }
     mr_resp_json(resp, 200, result);
 out:
     free(m_ct);
@@ -830,7 +992,7 @@ static medreg_err alarms(mr_service *s, json_t *arr)
                       MR_INT(s->cfg->consent_fail_max)};
     TRY(mr_conn_exec(c,
                      "SELECT physician, COUNT(*), MAX(created_at) FROM consent_sessions"
-                     " WHERE kind IN ('consent', 'revoke') AND created_at >= $1"
+                     " WHERE kind IN ('consent', 'revoke', 'audit') AND created_at >= $1"
                      " AND (status = 'failed' OR (status = 'open' AND expires_at < $2))"
                      " GROUP BY physician HAVING COUNT(*) > $3 ORDER BY physician",
                      p1, 3, &r));

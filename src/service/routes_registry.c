@@ -95,7 +95,7 @@ int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response
             rc = mr_conn_exec(c, "UPDATE subjects SET key_id = $1, psn = $2 WHERE subject = $3 AND module = $4",
                               p, 4, NULL);
             if (rc == MEDREG_OK)
-                rc = mr_audit(c, req->caller.fpr, "subject_relink", module, internal_id, "ok", "");
+                rc = mr_audit_about(c, subject, req->caller.fpr, "subject_relink", module, internal_id, "ok", "");
         }
         if (rc != MEDREG_OK) {
             mr_resp_db_error(resp, rc);
@@ -205,7 +205,7 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                       p, 8, NULL);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, "record_write", module, record_id, "ok", "version 1");
+        rc = mr_audit_about(c, subject, req->caller.fpr, "record_write", module, record_id, "ok", "version 1");
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
     if (rc != MEDREG_OK) {
@@ -340,7 +340,8 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
     char detail[32];
     snprintf(detail, sizeof detail, "version %lld", (long long)version);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, "record_correct", m->name, req->params[0], "ok", detail);
+        rc = mr_audit_about(c, mr_rows_text(r, 0, 7), req->caller.fpr, "record_correct", m->name, req->params[0], "ok",
+                            detail);
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
     if (rc != MEDREG_OK) {
@@ -448,7 +449,7 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
             snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
         mr_db_release(s->db, c); /* audit_now takes its own connection */
         c = NULL;
-        rc = mr_audit_now(s, req->caller.fpr, "record_read", module, internal_id, "ok", detail);
+        rc = mr_audit_now_about(s, iid ? subject : "", req->caller.fpr, "record_read", module, internal_id, "ok", detail);
     }
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -484,7 +485,8 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
     char detail[64] = "";
     if (grant.excluded)
         snprintf(detail, sizeof detail, "under grant %s", grant.id);
-    rc = mr_audit_now(s, req->caller.fpr, "record_read", mr_rows_text(r, 0, 2), req->params[0], "ok", detail);
+    rc = mr_audit_now_about(s, mr_rows_text(r, 0, 7), req->caller.fpr, "record_read", mr_rows_text(r, 0, 2),
+                            req->params[0], "ok", detail);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
@@ -805,6 +807,7 @@ static const mr_route ROUTES[] = {
     {"POST", "/v1/consent/sessions/*", mr_consent_finish, "consent_finish"},
     {"GET", "/v1/grants", mr_grants_list, "grants"},
     {"GET", "/v1/alarms", mr_alarms_list, "alarms"},
+    {"GET", "/v1/events/keys", mr_events_keys_get, "events_keys"},
 };
 
 const mr_route *mr_registry_routes(size_t *n)

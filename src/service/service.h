@@ -152,6 +152,18 @@ MR_MUST_CHECK medreg_err mr_audit(mr_conn *c, const char *actor, const char *act
 MR_MUST_CHECK medreg_err mr_audit_now(mr_service *s, const char *actor, const char *action,
                                       const char *module, const char *target, const char *outcome,
                                       const char *detail);
+/* The same two, for an event about a patient: subject is the registry's
+ * subject, under which the patient later finds the event (medreg audit mine). */
+MR_MUST_CHECK medreg_err mr_audit_about(mr_conn *c, const char *subject, const char *actor, const char *action,
+                                        const char *module, const char *target, const char *outcome,
+                                        const char *detail);
+MR_MUST_CHECK medreg_err mr_audit_now_about(mr_service *s, const char *subject, const char *actor,
+                                            const char *action, const char *module, const char *target,
+                                            const char *outcome, const char *detail);
+/* The row itself, on any connection (NULL strings are stored as ""). */
+MR_MUST_CHECK medreg_err mr_audit_insert(mr_conn *c, int64_t at, const char *subject, const char *actor,
+                                         const char *action, const char *module, const char *target,
+                                         const char *outcome, const char *detail);
 /* Record a refusal through mr_audit_now; logs on failure. */
 void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action,
                       const char *module, const char *target, const char *why);
@@ -177,6 +189,10 @@ long mr_service_post(const mr_service *s, const char *url, const char *content_t
 
 /* identity, registry: ship the audit rows not yet in the ledger, as events */
 MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t *shipped);
+/* A patient's handle in the ledger (hex) and the key of their events'
+ * details, made if it does not exist yet. */
+MR_MUST_CHECK medreg_err mr_events_patient(mr_service *s, mr_conn *c, const char *module, const char *subject,
+                                           char handle_hex[33], uint8_t key[32]);
 /* ledger: collect the witnesses' cosignatures of a new checkpoint (mr_cosign_fn) */
 char *mr_witness_cosign(void *ctx, struct mr_ledger *l, const char *note, size_t len, uint64_t size);
 /* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */
@@ -205,6 +221,7 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp);
 void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp);
 void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp);
 void mr_alarms_list(mr_service *s, mr_request *req, mr_response *resp);
+void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp);
 /* Registry: the active grant of physician on subject, if any: *grant_id
  * (33 bytes) and the excluded categories (comma-separated, malloc'ed). */
 MR_MUST_CHECK medreg_err mr_grant_active(mr_conn *c, const char *module, const char *subject,

@@ -123,6 +123,12 @@ static const migration MIGRATIONS[] = {
      "CREATE TABLE ledger_shipped (seq BIGINT PRIMARY KEY, idx BIGINT NOT NULL, at BIGINT NOT NULL);"
      "CREATE TABLE event_keys (handle BLOBTYPE PRIMARY KEY, key BLOBTYPE NOT NULL, created_at BIGINT NOT NULL);",
      NULL, NULL},
+    /* the registry subject an audit row is about, so that a patient's events
+     * share one handle in the ledger and can be found again (audit mine) */
+    {10, MR_SCHEMA_ALL,
+     "ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX audit_subject ON audit (module, subject);",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -51,14 +51,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mr_note_signer_clear(&sg);
     free(s);
     uint64_t old = 0;
-    mr_hash wp[MR_PROOF_MAX], bl[8];
+    mr_hash wp[MR_PROOF_MAX];
+    const uint8_t *be[8];
+    size_t bel[8];
     size_t wn = 0, nl = 0;
     const char *wnote = NULL;
     if (mr_witness_request_parse((const char *)data, size, &old, wp, &wn, &wnote, &nl) == MEDREG_OK &&
         (wn > 63 || wnote < (const char *)data || wnote + nl != (const char *)data + size))
         abort(); /* out of bounds */
     for (size_t width = 1; width <= 8; width++)
-        (void)mr_bundle_leaves(data, size, width, bl);
+        if (mr_bundle_entries(data, size, width, be, bel) == MEDREG_OK)
+            for (size_t i = 0; i < width; i++)
+                if (be[i] < data || bel[i] > size || be[i] + bel[i] > data + size)
+                    abort(); /* out of bounds */
     size_t n = size / MR_HASH_BYTES;
     const mr_hash *p = (const mr_hash *)data;
     if (n <= MR_PROOF_MAX) {

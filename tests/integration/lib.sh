@@ -255,6 +255,21 @@ EOC
 }
 start_ledger() { start_daemon ledger.ini ledger "$MEDREG_LEDGER" && LEDGER_PID=$LAST_PID && PIDS+=("$LAST_PID"); }
 
+# ship_events: after setup_ledger, both services ship their events to the
+# ledger (the events key in events.key): registered as appenders, restarted.
+ship_events() {
+  for svc in identity registry; do
+    as admin user add --on ledger --cert-file "pki/$svc.crt" --role appender >/dev/null
+  done
+  [ -e events.key ] || "$MEDREG" key new events.key >/dev/null
+  kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true
+  for f in identity.ini registry.ini; do
+    grep -q '^ledger = ' $f || sed -i "s#^client_ca = pki/ca.crt#client_ca = pki/ca.crt\nledger = $MEDREG_LEDGER\nevents_key = events.key#" $f
+  done
+  start_daemon identity.ini identity "$MEDREG_IDENTITY" && IDENTITY_PID=$LAST_PID && PIDS+=("$LAST_PID") &&
+    start_daemon registry.ini registry "$MEDREG_REGISTRY" && REGISTRY_PID=$LAST_PID && PIDS+=("$LAST_PID")
+}
+
 # fake_ledger PORT NOTE [BUNDLE]: a dishonest ledger over TLS (with the
 # ledger's certificate) that serves NOTE as /checkpoint and BUNDLE for any
 # other path, until killed; returns once it answers. Sets FAKE_PID.

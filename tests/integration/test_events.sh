@@ -9,19 +9,7 @@
 "$MEDREG" pki issue pki reader >/dev/null
 setup_ledger 200 && ok "the ledger starts" || fail "ledger start"
 VKEY=$(cat ledger.skey.pub)
-for svc in identity registry; do
-  as admin user add --on ledger --cert-file "pki/$svc.crt" --role appender >/dev/null
-done
-"$MEDREG" key new events.key >/dev/null
-restart_with_ledger() {
-  kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true
-  for f in identity.ini registry.ini; do
-    grep -q '^ledger = ' $f || sed -i "s#^client_ca = pki/ca.crt#client_ca = pki/ca.crt\nledger = $MEDREG_LEDGER\nevents_key = events.key#" $f
-  done
-  start_daemon identity.ini identity "$MEDREG_IDENTITY" && IDENTITY_PID=$LAST_PID && PIDS+=("$LAST_PID") &&
-    start_daemon registry.ini registry "$MEDREG_REGISTRY" && REGISTRY_PID=$LAST_PID && PIDS+=("$LAST_PID")
-}
-restart_with_ledger && ok "both services restart with the ledger configured" || fail "restart"
+ship_events && ok "both services restart with the ledger configured" || fail "restart"
 
 expect 0 "a patient is registered" -- as dr-a --json patient register --module hip --id family_name=Müller \
   --id given_name=Jürgen --id birth_date=1961-03-07

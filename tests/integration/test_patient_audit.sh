@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The patient's own view of the ledger (docs/ledger.md, "The patient's
+# history"): with their card present, `medreg audit mine` lists every event
+# about them, each proven against a signed checkpoint and opened with their
+# key; they revoke a grant or change when it ends; `medreg ledger
+# audit-state` recomputes the consent state from the log alone. And the
+# attacks: another card, a registry that hides an event, lists another
+# patient's, or changes a grant behind the log's back.
+export MEDREG_CONSENT_FAIL_MAX=1000
+. "$(dirname "$0")/lib.sh"
+
+SOFTHSM=${MEDREG_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
+if [ ! -r "$SOFTHSM" ]; then echo "SoftHSM2 is not installed: skipped"; exit 77; fi
+mkdir -p "$W/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" > "$W/softhsm2.conf"
+export SOFTHSM2_CONF="$W/softhsm2.conf" MEDREG_CARD_PIN=1234 MEDREG_PATIENT_PIN=1234 MEDREG_PHYSICIAN_PIN=1234
+card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
+sql() { sqlite3 "$W/registry.db" "$1"; }
+
+setup_ledger 200 && ok "the ledger starts" || fail "ledger start"
+VKEY=$(cat ledger.skey.pub)
+ship_events && ok "both services ship their events to the ledger" || fail "restart"
+
+for d in dr-a dr-b; do
+  expect 0 "card for $d" -- "$MEDREG" card init --label "$d-card" --name "$d" --pki pki --key-type p256 --cert-out "$d-card.crt"
+  expect 0 "registered" -- as admin card register --physician-cert "pki/$d.crt" --card-cert "$d-card.crt"
+done
+for c in patient other; do
+  expect 0 "$c card" -- "$MEDREG" card init --label "$c" --name "$c" --pki pki --key-type p256
+done
+DA=$(card dr-a-card); DB=$(card dr-b-card); P=$(card patient); O=$(card other)
+
+# the patient at Dr A: registered, a record, the card enrolled
+expect 0 "Dr A registers the patient" -- as dr-a --json patient register --module hip \
+  --id family_name=Lindqvist --id given_name=Eva --id birth_date=1958-11-30
+IA=$(json "$W/out" .internal_id); json "$W/out" .psn_token > a.tok
+expect 0 "Dr A files a record" -- as dr-a --json record add --module hip --internal-id "$IA" --token-file a.tok \
+  --data '{"side":"left","implant":"Corail","surgery_date":"2020-01-02","depression_screen":"negative"}'
+RA=$(json "$W/out" .record_id)
+expect 0 "Dr A enrolls the patient's card" -- as dr-a consent enroll --module hip --internal-id "$IA" \
+  --patient-card "$P" --physician-card "$DA"
+# another patient of Dr A's, whose events must never be shown to the first
+expect 0 "Dr A registers another patient" -- as dr-a --json patient register --module hip \
+  --id family_name=Berg --id given_name=Olof --id birth_date=1949-04-05
+IO=$(json "$W/out" .internal_id)
+expect 0 "and files a record" -- as dr-a --json record add --module hip --internal-id "$IO" \
+  --token "$(json "$W/out" .psn_token)" --data '{"side":"right","implant":"Pinnacle","surgery_date":"2021-01-02"}'
+expect 0 "and enrolls the other card" -- as dr-a consent enroll --module hip --internal-id "$IO" \
+  --patient-card "$O" --physician-card "$DA"
+
+# at Dr B: consent, then reads under the grant
+expect 0 "Dr B registers the patient" -- as dr-b --json patient register --module hip \
+  --id family_name=Lindqvist --id given_name=Eva --id birth_date=1958-11-30
+IB=$(json "$W/out" .internal_id); json "$W/out" .psn_token > b.tok
+expect 0 "the patient consents at Dr B, withholding mental health" -- as dr-b --json consent request --module hip \
+  --internal-id "$IB" --token-file b.tok --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+G=$(json "$W/out" .grant.id)
+expect 0 "Dr B reads Dr A's record under the grant" -- as dr-b record show "$RA"
+
+MINE=(--module hip --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --vkey "$VKEY")
+expect 3 "another patient's card opens no history" -- as dr-b audit mine --module hip --internal-id "$IB" \
+  --patient-card "$O" --physician-card "$DB" --vkey "$VKEY"
+contains "$W/err" "not enrolled for this patient" "the physician is told why"
+expect 2 "the history needs the log's key" -- as dr-b audit mine --module hip --internal-id "$IB" \
+  --patient-card "$P" --physician-card "$DB"
+
+expect 0 "the patient sees their history at Dr B" -- as dr-b audit mine "${MINE[@]}" --state mine.state --scan
+cp "$W/out" mine.txt
+for t in enroll record_write consent_success grant record_read; do
+  contains mine.txt " $t " "the history shows $t"
+done
+contains mine.txt "under grant $G" "the read names the grant it was made under"
+grep -E " record_read .*dr-b" mine.txt >/dev/null && ok "and who read" || fail "reader not named: $(grep record_read mine.txt)"
+contains mine.txt "$G  active" "the grant is listed, active"
+contains mine.txt "withheld: mental-health" "with what it withholds"
+contains mine.txt "proven in ledger.example/medreg's checkpoint" "every event is proven in a signed checkpoint"
+contains mine.txt "no other event about you" "the scan of the whole log finds nothing left out"
+lacks mine.txt "$IO" "nothing of the other patient"
+n_other=$(sql "SELECT COUNT(*) FROM audit a JOIN relations r ON r.subject = a.subject WHERE r.internal_id = '$IO'")
+[ "$n_other" -gt 0 ] && ok "the other patient has $n_other events of their own" || fail "no events for the other patient"
+
+expect 0 "JSON output" -- as dr-b --json audit mine "${MINE[@]}" --state mine.state
+jq -e '.events | length > 5' "$W/out" >/dev/null && jq -e '.events[0].details.actor | length == 64' "$W/out" >/dev/null \
+  && ok "events with their opened details" || fail "json: $(head -c 300 "$W/out")"
+jq -e '[.events[].event.type] | index("audit_view")' "$W/out" >/dev/null \
+  && ok "the patient's earlier look at their history is in it too" || fail "audit_view missing"
+
+# the patient manages the grant: a new end, then a revocation
+expect 0 "the patient shortens the grant to 3 days" -- as dr-b consent expire --module hip --internal-id "$IB" \
+  --patient-card "$P" --physician-card "$DB" --grant "$G" --days 3
+contains "$W/out" "ends in 3 days" "reported"
+until=$(sql "SELECT expires_at - created_at FROM grants WHERE id = '$G'")
+[ "$until" -le $((3 * 86400 + 5)) ] && ok "the registry holds the new end" || fail "expires: $until"
+expect 0 "the consent state recomputed from the log matches the registry" -- as admin ledger audit-state \
+  --module hip --vkey "$VKEY"
+contains "$W/out" "is the one the log records" "audit-state agrees"
+expect 3 "physicians cannot read the event keys" -- as dr-b ledger audit-state --module hip --vkey "$VKEY"
+
+# a registry that changes a grant behind the log's back is caught
+sql "UPDATE grants SET expires_at = expires_at + 86400 * 365 WHERE id = '$G'"
+expect 1 "a grant extended in the database alone: audit-state reports it" -- as admin ledger audit-state \
+  --module hip --vkey "$VKEY"
+contains "$W/out" "grant $G: ends at" "the difference is named"
+sql "UPDATE grants SET expires_at = expires_at - 86400 * 365 WHERE id = '$G'"
+expect 0 "restored" -- as admin ledger audit-state --module hip --vkey "$VKEY"
+
+expect 0 "the patient revokes that one grant" -- as dr-b consent revoke --module hip --internal-id "$IB" \
+  --patient-card "$P" --physician-card "$DB" --grant "$G"
+contains "$W/out" "revoked 1" "reported"
+expect 3 "Dr B can no longer read Dr A's record" -- as dr-b record show "$RA"
+expect 0 "audit-state agrees after the revocation" -- as monitor ledger audit-state --module hip --vkey "$VKEY"
+sql "UPDATE grants SET revoked_at = NULL, revoked_by = NULL WHERE id = '$G'"
+expect 1 "a revocation undone in the database: reported" -- as admin ledger audit-state --module hip --vkey "$VKEY"
+contains "$W/out" "not revoked in the registry, revoked in the log" "named"
+sql "UPDATE grants SET revoked_at = 1, revoked_by = 'patient' WHERE id = '$G'"
+sql "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)
+     SELECT 'ffffffffffffffffffffffffffffffff', module, subject, physician, '', created_at, expires_at + 999, session
+     FROM grants WHERE id = '$G'"
+expect 1 "a grant the log never saw: reported" -- as admin ledger audit-state --module hip --vkey "$VKEY"
+contains "$W/out" "never granted in the log" "named"
+sql "DELETE FROM grants WHERE id = 'ffffffffffffffffffffffffffffffff'"
+
+expect 0 "after the revocation, the history shows it" -- as dr-b audit mine "${MINE[@]}" --state mine.state
+contains "$W/out" " revoke " "the revoke event"
+contains "$W/out" " grant_expiry " "the new end"
+contains "$W/out" "$G  revoked" "the grant's state"
+
+# a registry that hides an event from the patient: --scan finds it
+sql "DROP TRIGGER audit_no_update; UPDATE audit SET subject = 'hidden' WHERE action = 'record_read'
+     AND subject = (SELECT subject FROM relations WHERE internal_id = '$IB')"
+expect 0 "without --scan, the hidden read is simply not listed" -- as dr-b audit mine "${MINE[@]}"
+lacks "$W/out" " record_read " "(the registry's list alone cannot show it)"
+expect 1 "with --scan, the patient is told the registry hid an event" -- as dr-b audit mine "${MINE[@]}" --scan
+contains "$W/err" "the registry did not list it" "named"
+# a registry that slips another patient's event in: refused
+sql "UPDATE audit SET subject = (SELECT subject FROM relations WHERE internal_id = '$IB')
+     WHERE seq = (SELECT MIN(a.seq) FROM audit a JOIN relations r ON r.subject = a.subject WHERE r.internal_id = '$IO')"
+expect 1 "another patient's event listed as theirs: refused" -- as dr-b audit mine "${MINE[@]}"
+contains "$W/err" "not an event about you" "named"
+
+# a ledger whose checkpoint is not signed by the log's key
+"$MEDREG" ledger key new --name ledger.example/medreg --out other.skey >/dev/null
+expect 1 "a checkpoint under another key: refused" -- as dr-b audit mine "${MINE[@]:0:8}" --vkey "$(cat other.skey.pub)"
+contains "$W/err" "not signed by" "named"
+
+finish
