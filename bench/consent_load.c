@@ -125,16 +125,17 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
             mr_consent_client_open(o->pcard, k2, kl, k) != MEDREG_OK)
             goto out;
     }
+    mr_consent_terms_digest("grant;exclude=;days=30", td);
     if (mr_consent_client_fingerprint(o->pcard, o->dcard, o->reg, o->reg_oaep, sid,
                                       answering ? MR_PURPOSE_ROTATE : MR_PURPOSE_ENROLL, spk, "hip",
-                                      json_string_value(json_object_get(st, "internal_id")), &fm) != MEDREG_OK)
+                                      json_string_value(json_object_get(st, "internal_id")), answering ? td : NULL,
+                                      &fm) != MEDREG_OK)
         goto out;
     char cpk[65], *k3 = mr_base64(fm.k3, fm.k3_len), *sig = mr_base64(fm.physician_sig, fm.physician_sig_len), *ans = NULL;
     sodium_bin2hex(cpk, sizeof cpk, fm.client_pk, 32);
     body = json_pack("{s:{s:s,s:s,s:s,s:i,s:s}}", "fingerprint", "client_public", cpk, "k3", k3, "card_cert", pem,
                      "sig_alg", (int)fm.physician_alg, "signature", sig);
     if (answering) {
-        mr_consent_terms_digest("grant;exclude=;days=30", td);
         if (mr_consent_client_answer(o->reg, o->reg_oaep, sid, k, nonce, td, &m, &ml) == MEDREG_OK &&
             (ans = mr_base64(m, ml)) != NULL) {
             json_object_set_new(body, "answer", json_string(ans));

@@ -253,15 +253,15 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
             goto out;
         }
     }
+    if (answering)
+        mr_consent_terms_digest(ts, td);
     if (rc == MEDREG_OK)
         rc = mr_consent_client_fingerprint(patient, physician, reg, oaep, sid, answering ? MR_PURPOSE_ROTATE
                                            : !strcmp(kind, "replace") ? MR_PURPOSE_REPLACE : MR_PURPOSE_ENROLL,
                                            spk, a->module, json_string_value(json_object_get(start, "internal_id")),
-                                           &fm);
-    if (rc == MEDREG_OK && answering) {
-        mr_consent_terms_digest(ts, td);
+                                           answering ? td : NULL, &fm);
+    if (rc == MEDREG_OK && answering)
         rc = mr_consent_client_answer(reg, oaep, sid, k, nonce, td, &m, &ml);
-    }
     if (rc == MEDREG_OK && t && t->before_send)
         rc = t->before_send(t, &fm, k, &m, &ml);
     if (rc != MEDREG_OK) {
@@ -530,17 +530,28 @@ static void print_grants(const cli *c, json_t *j)
     }
 }
 
+static void print_fhir(const cli *c, json_t *j)
+{
+    (void)c;
+    char *s = json_dumps(j, JSON_INDENT(1));
+    puts(s ? s : "{}");
+    free(s);
+}
+
 int cmd_grants(cli *c, int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "--module") != 0) {
-        fputs("usage: medreg grants --module M\n  your grants (physicians); every grant (administrators, monitors)\n",
+    int fhir = argc == 4 && !strcmp(argv[3], "--fhir");
+    if ((argc != 3 && !fhir) || strcmp(argv[1], "--module") != 0) {
+        fputs("usage: medreg grants --module M [--fhir]\n  your grants (physicians); every grant (administrators,"
+              " monitors)\n  --fhir: as a FHIR R4 Bundle of Consent and Provenance resources (administrators,"
+              " monitors)\n",
               stderr);
         return EXIT_USAGE;
     }
     char *em = cli_escape(argv[2]), *path = NULL;
     int code = EXIT_FAILURE_;
-    if (em && asprintf(&path, "/v1/grants?module=%s", em) > 0)
-        code = cli_call(c, SVC_REGISTRY, "GET", path, NULL, print_grants);
+    if (em && asprintf(&path, fhir ? "/v1/fhir/Consent?module=%s" : "/v1/grants?module=%s", em) > 0)
+        code = cli_call(c, SVC_REGISTRY, "GET", path, NULL, fhir ? print_fhir : print_grants);
     free(em);
     free(path);
     return code;

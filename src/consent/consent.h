@@ -35,12 +35,15 @@ typedef struct mr_fingerprint_msg {
 void mr_fingerprint_msg_clear(mr_fingerprint_msg *m);
 
 /* The message the physician's card signs for a fingerprint: it names the
- * session, purpose, module, the physician's internal ID, K'' and the client
- * key. Written into *out (malloc'ed). */
+ * session, purpose, module, the physician's internal ID, K'', the client
+ * key and the digest of the terms the patient answers (NULL: none, for an
+ * enrollment), so that the signature later proves, to anyone, which terms
+ * were agreed in front of which physician's card (the FHIR Provenance).
+ * Written into *out (malloc'ed). */
 MR_MUST_CHECK medreg_err mr_consent_physician_tbs(const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
                                                   const char *module, const char *internal_id,
-                                                  const uint8_t *k2, size_t k2_len,
-                                                  const uint8_t client_pk[32], uint8_t **out, size_t *out_len);
+                                                  const uint8_t *k2, size_t k2_len, const uint8_t client_pk[32],
+                                                  const uint8_t terms[32], uint8_t **out, size_t *out_len);
 
 /* Client: make a fingerprint with the patient's card, sign it with the
  * physician's card, seal it to the registry key (registry_oaep for RSA). */
@@ -48,7 +51,8 @@ MR_MUST_CHECK medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_tok
                                                        EVP_PKEY *registry, int registry_oaep,
                                                        const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
                                                        const uint8_t server_pk[32], const char *module,
-                                                       const char *internal_id, mr_fingerprint_msg *out);
+                                                       const char *internal_id, const uint8_t terms[32],
+                                                       mr_fingerprint_msg *out);
 
 /* Client: try to open one candidate K'' with the patient's card.
  * MEDREG_ERR_VERIFY: not this card's. MEDREG_ERR_DENIED: the card opened it

@@ -16,7 +16,7 @@ static const char TAG_CARD[] = "medreg/consent/card/v1";
 static const char TAG_K2[] = "medreg/consent/k2/v1";
 static const char TAG_K3[] = "medreg/consent/k3/v1";
 static const char TAG_ANSWER[] = "medreg/consent/answer/v1";
-static const char TAG_PHYSICIAN[] = "medreg/consent/physician/v1";
+static const char TAG_PHYSICIAN[] = "medreg/consent/physician/v2";
 static const char TAG_FP[] = "medreg/consent/fp/v1";
 static const char TAG_EPH[] = "medreg/consent/eph/v1";
 
@@ -69,8 +69,10 @@ static medreg_err with_tag(const char *tag, size_t tag_len, const uint8_t *a, si
 
 medreg_err mr_consent_physician_tbs(const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose, const char *module,
                                     const char *internal_id, const uint8_t *k2, size_t k2_len,
-                                    const uint8_t client_pk[32], uint8_t **out, size_t *out_len)
+                                    const uint8_t client_pk[32], const uint8_t terms[32], uint8_t **out,
+                                    size_t *out_len)
 {
+    static const uint8_t no_terms[32];
     medreg_err rc = MEDREG_OK;
     mr_writer w;
     uint8_t h[32];
@@ -83,6 +85,7 @@ medreg_err mr_consent_physician_tbs(const uint8_t sid[MR_SESSION_ID_BYTES], uint
     TRY(mr_write_lp(&w, internal_id, strlen(internal_id)));
     TRY(mr_write_bytes(&w, h, 32));
     TRY(mr_write_bytes(&w, client_pk, 32));
+    TRY(mr_write_bytes(&w, terms ? terms : no_terms, 32));
     *out = w.p;
     *out_len = w.len;
     return MEDREG_OK;
@@ -94,7 +97,7 @@ out:
 medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician, EVP_PKEY *registry,
                                          int registry_oaep, const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
                                          const uint8_t server_pk[32], const char *module, const char *internal_id,
-                                         mr_fingerprint_msg *out)
+                                         const uint8_t terms[32], mr_fingerprint_msg *out)
 {
     medreg_err rc = MEDREG_OK;
     uint8_t csk[32], shared[32], k[MR_CONSENT_K_BYTES], tbs[64], kp[KPRIME_MAX];
@@ -123,7 +126,8 @@ medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician,
     TRY(mr_hybrid_seal(mr_token_public_key(patient), card_hash, (const uint8_t *)TAG_K2, sizeof TAG_K2 - 1, kp, kpl,
                        &k2, &k2_len));
     /* the physician's card vouches for this fingerprint */
-    TRY(mr_consent_physician_tbs(sid, purpose, module, internal_id, k2, k2_len, out->client_pk, &ptbs, &ptbs_len));
+    TRY(mr_consent_physician_tbs(sid, purpose, module, internal_id, k2, k2_len, out->client_pk, terms, &ptbs,
+                                 &ptbs_len));
     TRY(mr_token_sign(physician, ptbs, ptbs_len, &out->physician_alg, out->physician_sig, &out->physician_sig_len));
     memcpy(aad3, TAG_K3, sizeof TAG_K3 - 1);
     memcpy(aad3 + sizeof TAG_K3 - 1, sid, MR_SESSION_ID_BYTES);

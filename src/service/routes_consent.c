@@ -355,7 +355,7 @@ typedef struct new_fp {
 } new_fp;
 
 static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t *fp, const session *se,
-                             new_fp *out, const char **code, const char **why)
+                             const uint8_t *terms, new_fp *out, const char **code, const char **why)
 {
     uint8_t *k3b = NULL, *tbs = NULL;
     size_t k3l = 0, tl = 0;
@@ -392,7 +392,7 @@ static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t 
     *code = "physician_signature";
     *why = "the physician's card signature over the fingerprint is not valid";
     if (mr_consent_physician_tbs(se->sid, PURPOSE[se->k], se->module, se->internal_id, out->k2, out->k2_len, out->cpk,
-                                 &tbs, &tl) != MEDREG_OK ||
+                                 terms, &tbs, &tl) != MEDREG_OK ||
         mr_sig_verify(X509_get0_pubkey(crt), (uint8_t)out->alg, tbs, tl, out->sig, out->sig_len) != MEDREG_OK)
         goto out;
     ok = 1;
@@ -483,7 +483,7 @@ typedef struct finish_unit {
     const session *se;
     const new_fp *nf;
     const uint8_t *hk; /* H(K) of the answer (consent, revoke, audit) */
-    const char *caller, *excluded, *grantee, *grant;
+    const char *caller, *excluded, *grantee, *grant, *terms;
     int64_t days, now;
     unsigned replacements_max;
     /* out (reset on every run) */
@@ -583,12 +583,13 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
         x = NULL;
         mr_random_id(u->grant_id);
         u->expires = u->now + u->days * 86400;
-        mr_param gp[8] = {MR_TEXT(u->grant_id), MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller),
-                          MR_TEXT(u->excluded), MR_INT(u->now),      MR_INT(u->expires),  MR_TEXT(se->id)};
+        mr_param gp[9] = {MR_TEXT(u->grant_id), MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller),
+                          MR_TEXT(u->excluded), MR_INT(u->now),      MR_INT(u->expires),  MR_TEXT(se->id),
+                          MR_TEXT(u->terms)};
         TRY(mr_conn_exec(c,
-                         "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session)"
-                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                         gp, 8, NULL));
+                         "INSERT INTO grants (id, module, subject, physician, excluded, created_at, expires_at, session,"
+                         " terms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         gp, 9, NULL));
         /* the grant's whole state, so that it can be recomputed from the log alone */
         char detail[1200];
         snprintf(detail, sizeof detail, "grantee=%s;exclude=%s;expires=%lld", u->caller, u->excluded,
@@ -752,7 +753,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     new_fp nf;
     const mr_module *m;
     const char *code = NULL, *why = NULL, *grantee = NULL, *grant = NULL;
-    char terms_s[1200], excluded[1100] = "";
+    char terms_s[1200] = "", excluded[1100] = "";
     uint8_t hk[32], nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
     size_t m_len = 0;
     int64_t now = (int64_t)time(NULL), days = 0;
@@ -824,13 +825,8 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         fail(s, c, req, resp, &se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
         goto out;
     }
-    if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), &se, &nf, &code, &why)) {
-        fail(s, c, req, resp, &se, 403, code, why);
-        goto out;
-    }
-
+    /* the terms first: the physician's card signed their digest too */
     if (answering(se.k)) {
-        /* the patient's card opened one K'': the answer must hold that K and this nonce */
         m_ct = malloc(MR_HYBRID_MAX);
         if (m_ct == NULL || !unb64(json_object_get(j, "answer"), m_ct, MR_HYBRID_MAX, &m_len) ||
             !terms_string(m, se.k, json_object_get(j, "terms"), s->cfg->grant_max_days, terms_s, sizeof terms_s,
@@ -840,11 +836,19 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
                  " [, days]; for audit {}) are required");
             goto out;
         }
+        mr_consent_terms_digest(terms_s, want_d);
+    }
+    if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), &se, answering(se.k) ? want_d : NULL, &nf,
+                           &code, &why)) {
+        fail(s, c, req, resp, &se, 403, code, why);
+        goto out;
+    }
+    if (answering(se.k)) {
+        /* the patient's card opened one K'': the answer must hold that K and this nonce */
         if (mr_consent_server_answer(s->consent, se.sid, m_ct, m_len, hk, nonce, terms_d) != MEDREG_OK) {
             fail(s, c, req, resp, &se, 403, "consent_refused", "the answer does not open under the registry's key");
             goto out;
         }
-        mr_consent_terms_digest(terms_s, want_d);
         if (!mr_ct_equal(nonce, se.nonce, sizeof nonce) || !mr_ct_equal(terms_d, want_d, 32)) {
             fail(s, c, req, resp, &se, 403, "consent_refused", "the answer is not for this session or these terms");
             goto out;
@@ -853,7 +857,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     mr_db_release(s->db, c); /* the unit runs on the committer's connection */
     c = NULL;
     finish_unit u = {.se = &se, .nf = &nf, .hk = hk, .caller = req->caller.fpr, .excluded = excluded,
-                     .grantee = grantee, .grant = grant, .days = days, .now = now,
+                     .grantee = grantee, .grant = grant, .terms = terms_s, .days = days, .now = now,
                      .replacements_max = s->cfg->alarm_replacements_max};
     rc = mr_group_commit_run(s->commits, finish_unit_run, &u);
     if (rc == MEDREG_OK && u.refused) {

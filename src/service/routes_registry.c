@@ -808,6 +808,7 @@ static const mr_route ROUTES[] = {
     {"GET", "/v1/grants", mr_grants_list, "grants"},
     {"GET", "/v1/alarms", mr_alarms_list, "alarms"},
     {"GET", "/v1/events/keys", mr_events_keys_get, "events_keys"},
+    {"GET", "/v1/fhir/Consent", mr_fhir_consents, "fhir_consent"},
 };
 
 const mr_route *mr_registry_routes(size_t *n)

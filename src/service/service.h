@@ -222,6 +222,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp);
 void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp);
 void mr_alarms_list(mr_service *s, mr_request *req, mr_response *resp);
 void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp);
+void mr_fhir_consents(mr_service *s, mr_request *req, mr_response *resp);
 /* Registry: the active grant of physician on subject, if any: *grant_id
  * (33 bytes) and the excluded categories (comma-separated, malloc'ed). */
 MR_MUST_CHECK medreg_err mr_grant_active(mr_conn *c, const char *module, const char *subject,

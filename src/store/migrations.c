@@ -129,6 +129,9 @@ static const migration MIGRATIONS[] = {
      "ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX audit_subject ON audit (module, subject);",
      NULL, NULL},
+    /* a grant's terms exactly as the patient's answer and the physician's
+     * card signed them, so that the signature can be checked later (FHIR) */
+    {11, MR_SCHEMA_REGISTRY, "ALTER TABLE grants ADD COLUMN terms TEXT NOT NULL DEFAULT '';", NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

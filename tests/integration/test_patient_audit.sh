@@ -85,6 +85,32 @@ jq -e '.events | length > 5' "$W/out" >/dev/null && jq -e '.events[0].details.ac
 jq -e '[.events[].event.type] | index("audit_view")' "$W/out" >/dev/null \
   && ok "the patient's earlier look at their history is in it too" || fail "audit_view missing"
 
+# the grants as FHIR R4 Consent resources, with the physician's card signature in a Provenance
+FHIR=(python3 "$SRC/tests/integration/fhir_check.py" "$SRC/tests/data/fhir/fhir-r4-consent.schema.json")
+expect 3 "physicians cannot export the grants as FHIR" -- as dr-b grants --module hip --fhir
+expect 0 "the administrator exports the grants as FHIR R4" -- as admin grants --module hip --fhir
+cp "$W/out" consent.fhir.json
+expect 0 "the export has the FHIR R4 structure, and the card signed exactly the agreed terms" -- "${FHIR[@]}" \
+  consent.fhir.json pki/ca.crt --expect-terms "$G" "grant;exclude=mental-health;days=30"
+contains "$W/out" "1 Consent, 1 verified card signatures" "one Consent, its signature checked with OpenSSL"
+jq -e --arg g "$G" '.entry[] | select(.resource.id == $g) | .resource | .status == "active"
+  and .provision.provision[0].type == "deny" and .provision.provision[0].securityLabel[0].code == "mental-health"
+  and (.patient.identifier.value | length == 32)' consent.fhir.json >/dev/null \
+  && ok "active, mental health denied, the patient named by their ledger handle only" || fail "consent content"
+for v in Lindqvist Eva 1958 "$IA" "$IB"; do
+  grep -q -- "$v" consent.fhir.json && fail "'$v' in the FHIR export"
+done
+ok "no name, birth date or internal ID in the export"
+jq 'del(.entry[0].resource.status)' consent.fhir.json > no-status.json
+expect 1 "a Consent without its status fails the structure check" -- "${FHIR[@]}" no-status.json pki/ca.crt
+contains "$W/out" "schema: 'status' is a required property" "named"
+sql "UPDATE grants SET terms = 'grant;exclude=;days=30' WHERE id = '$G'"
+expect 0 "exported again after the terms were changed in the database" -- as admin grants --module hip --fhir
+cp "$W/out" forged.fhir.json
+expect 1 "the forged terms are caught: the card's signature no longer verifies" -- "${FHIR[@]}" forged.fhir.json pki/ca.crt
+contains "$W/out" "the card signature does not verify" "named"
+sql "UPDATE grants SET terms = 'grant;exclude=mental-health;days=30' WHERE id = '$G'"
+
 # the patient manages the grant: a new end, then a revocation
 expect 0 "the patient shortens the grant to 3 days" -- as dr-b consent expire --module hip --internal-id "$IB" \
   --patient-card "$P" --physician-card "$DB" --grant "$G" --days 3

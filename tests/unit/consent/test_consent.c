@@ -184,16 +184,23 @@ static void exercise(mr_token *patient, mr_token *other, mr_token *physician, mr
     uint8_t spk[32], ssk[32];
     mr_consent_server_ephemeral(secret, sid, spk, ssk);
     CHECK(mr_consent_client_fingerprint(patient, physician, mr_token_public_key(registry), reg_hash, sid,
-                                        MR_PURPOSE_ENROLL, spk, "hip", "ABCD-EFGH-JKLM-N", &fm) == MEDREG_OK);
+                                        MR_PURPOSE_ENROLL, spk, "hip", "ABCD-EFGH-JKLM-N", NULL, &fm) == MEDREG_OK);
     CHECK(mr_consent_server_fingerprint(registry, secret, sid, MR_PURPOSE_ENROLL, fm.client_pk, fm.k3, fm.k3_len, hk,
                                         &k2, &k2l) == MEDREG_OK);
     /* the physician's signature verifies over what the server reconstructs */
     uint8_t *tbs = NULL;
     size_t tl = 0;
-    CHECK(mr_consent_physician_tbs(sid, MR_PURPOSE_ENROLL, "hip", "ABCD-EFGH-JKLM-N", k2, k2l, fm.client_pk, &tbs,
-                                   &tl) == MEDREG_OK);
+    CHECK(mr_consent_physician_tbs(sid, MR_PURPOSE_ENROLL, "hip", "ABCD-EFGH-JKLM-N", k2, k2l, fm.client_pk, NULL,
+                                   &tbs, &tl) == MEDREG_OK);
     CHECK(mr_sig_verify(mr_token_public_key(physician), fm.physician_alg, tbs, tl, fm.physician_sig,
                         fm.physician_sig_len) == MEDREG_OK);
+    free(tbs);
+    /* and over nothing else: other terms than the ones signed fail */
+    uint8_t other_terms[32] = {1};
+    CHECK(mr_consent_physician_tbs(sid, MR_PURPOSE_ENROLL, "hip", "ABCD-EFGH-JKLM-N", k2, k2l, fm.client_pk,
+                                   other_terms, &tbs, &tl) == MEDREG_OK);
+    CHECK(mr_sig_verify(mr_token_public_key(physician), fm.physician_alg, tbs, tl, fm.physician_sig,
+                        fm.physician_sig_len) != MEDREG_OK);
     free(tbs);
     /* K''' is bound to its session and to the purpose */
     uint8_t sid2[16], *x = NULL;
