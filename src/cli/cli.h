@@ -81,6 +81,7 @@ int cmd_deid(cli *c, int argc, char **argv);
 int cmd_ledger(cli *c, int argc, char **argv);
 int cmd_audit_mine(cli *c, int argc, char **argv);
 int cli_ledger_audit_state(const cli *c, int argc, char **argv);
+int cli_ledger_events(const cli *c, int argc, char **argv);
 
 /* Network-wide PSNs (commands_oprf.c): a module's pinned VOPRF key. */
 typedef struct cli_oprf_pin {

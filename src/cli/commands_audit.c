@@ -113,10 +113,11 @@ static int listed(json_t *indices, json_int_t idx)
     return 0;
 }
 
+/* a physician's name as the registry gave it, else the fingerprint */
 static const char *name_of(json_t *names, const char *fpr)
 {
     const char *n = json_string_value(json_object_get(names, fpr ? fpr : ""));
-    return n ? n : "(unknown)";
+    return n ? n : fpr ? fpr : "(unknown)";
 }
 
 static void print_event(json_t *e, json_t *d, json_t *names, uint64_t idx)
@@ -323,6 +324,128 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
     return code;
 }
 
+/* ---- medreg ledger events ---- */
+
+typedef struct trail {
+    const char *module, *type;
+    json_t *keys, *shown; /* [[index, event, details], ...] */
+    size_t closed;
+} trail;
+
+static void trail_entry(void *user, uint64_t idx, const uint8_t *data, size_t len)
+{
+    trail *t = user;
+    uint8_t key[32];
+    json_t *e = event_parse(data, len), *d = NULL;
+    if (e == NULL || (t->module && strcmp(json_string_value(json_object_get(e, "module")), t->module) != 0) ||
+        (t->type && strcmp(json_string_value(json_object_get(e, "type")), t->type) != 0)) {
+        json_decref(e);
+        return;
+    }
+    if (!key_from_b64(json_string_value(json_object_get(t->keys, json_string_value(json_object_get(e, "subject")))),
+                      key) ||
+        (d = event_details(e, key)) == NULL)
+        t->closed++; /* another service's event, or an erased subject's */
+    else
+        json_array_append_new(t->shown, json_pack("[I,o,o]", (json_int_t)idx, e, d));
+    if (d == NULL)
+        json_decref(e);
+    mr_wipe(key, sizeof key);
+}
+
+/* The newest event keys of a service, once nothing of kind is left to ship
+ * (pending counts the consent events: those audit-state needs). */
+static int service_keys(const cli *c, cli_service svc, long wait, json_t **keys)
+{
+    for (long waited = 0;; waited++) {
+        cli_reply kr;
+        int code = cli_request(c, svc, "GET", "/v1/events/keys", NULL, &kr);
+        if (code != EXIT_OK)
+            return code;
+        if (kr.status != 200)
+            return cli_finish(c, &kr, NULL);
+        json_decref(*keys);
+        *keys = json_loadb(kr.body, kr.len, 0, NULL);
+        cli_reply_free(&kr);
+        if (!json_is_object(json_object_get(*keys, "keys"))) {
+            fprintf(stderr, "medreg: the service's key reply is malformed\n");
+            return EXIT_SERVER;
+        }
+        if (json_integer_value(json_object_get(*keys, "pending")) == 0)
+            return EXIT_OK;
+        if (waited >= wait) {
+            fprintf(stderr, "medreg: after %lds the service still has consent events it has not shipped to the ledger\n",
+                    wait);
+            return EXIT_FAILURE_;
+        }
+        sleep(1);
+    }
+}
+
+int cli_ledger_events(const cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_LEDGER_POLICY_OPTIONS,
+                                         {"on", required_argument, NULL, 'o'},
+                                         {"module", required_argument, NULL, 'm'},
+                                         {"type", required_argument, NULL, 't'},
+                                         {NULL, 0, NULL, 0}};
+    cli_ledger_policy p;
+    cli_service svc = SVC_REGISTRY;
+    trail t = {NULL, NULL, NULL, json_array(), 0};
+    json_t *keys = NULL;
+    cli_reply r = {0};
+    mr_checkpoint cp;
+    int opt, code, have = 0;
+    cli_ledger_policy_init(&p);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int taken = cli_ledger_policy_opt(&p, opt, optarg);
+        if (taken == 0)
+            return EXIT_USAGE;
+        if (taken == 1)
+            continue;
+        if (opt == 'o' && cli_parse_service(optarg, &svc) && svc != SVC_LEDGER)
+            have = 1;
+        else if (opt == 'm')
+            t.module = optarg;
+        else if (opt == 't')
+            t.type = optarg;
+        else
+            return EXIT_USAGE;
+    }
+    if (optind != argc || !have || !cli_ledger_policy_done(&p))
+        return EXIT_USAGE;
+    if ((code = service_keys(c, svc, 30, &keys)) != EXIT_OK)
+        goto out;
+    t.keys = json_object_get(keys, "keys");
+    json_int_t shipped = json_integer_value(json_object_get(keys, "shipped_max"));
+    if ((code = checkpoint_covering(c, &p, (uint64_t)(shipped + 1), 30, &r, &cp)) != EXIT_OK ||
+        (code = cli_ledger_replay(c, &cp, trail_entry, &t)) != EXIT_OK)
+        goto out;
+    if (c->json) {
+        char *s = json_dumps(json_pack("{s:O,s:I,s:s,s:I}", "events", t.shown, "unreadable", (json_int_t)t.closed,
+                                       "origin", cp.origin, "checkpoint_size", (json_int_t)cp.size),
+                             JSON_COMPACT);
+        puts(s ? s : "{}");
+        free(s);
+    } else {
+        size_t i;
+        json_t *row;
+        printf("%8s  %-19s  %-16s %-24s %-8s %s\n", "entry", "time (UTC)", "event", "by", "outcome", "about");
+        json_array_foreach(t.shown, i, row)
+            print_event(json_array_get(row, 1), json_array_get(row, 2), NULL,
+                        (uint64_t)json_integer_value(json_array_get(row, 0)));
+        printf("\n%zu event(s) of this service in %s's checkpoint of %" PRIu64 " entries, the whole log read and"
+               " its root rebuilt; %zu other entries this service's keys do not open\n",
+               json_array_size(t.shown), cp.origin, cp.size, t.closed);
+    }
+    code = cli_ledger_trust(&p, &r);
+out:
+    json_decref(t.shown);
+    json_decref(keys);
+    cli_reply_free(&r);
+    return code;
+}
+
 /* ---- medreg ledger audit-state ---- */
 
 /* The grants as the log tells them: id → {physician, excluded, expires, revoked} */
@@ -479,32 +602,8 @@ int cli_ledger_audit_state(const cli *c, int argc, char **argv)
     mr_checkpoint cp;
     replay_state st = {module, NULL, json_object(), 0, 0, 0};
     char *path = NULL, *em = cli_escape(module);
-    for (long waited = 0;; waited++) {
-        cli_reply kr;
-        if ((code = cli_request(c, SVC_REGISTRY, "GET", "/v1/events/keys", NULL, &kr)) != EXIT_OK)
-            goto out;
-        if (kr.status != 200) {
-            code = cli_finish(c, &kr, NULL);
-            goto out;
-        }
-        json_decref(keys);
-        keys = json_loadb(kr.body, kr.len, 0, NULL);
-        cli_reply_free(&kr);
-        if (!json_is_object(json_object_get(keys, "keys"))) {
-            fprintf(stderr, "medreg: the registry's key reply is malformed\n");
-            code = EXIT_SERVER;
-            goto out;
-        }
-        if (json_integer_value(json_object_get(keys, "pending")) == 0)
-            break;
-        if (waited >= wait) {
-            fprintf(stderr, "medreg: after %lds the registry still has consent events it has not shipped to the ledger\n",
-                    wait);
-            code = EXIT_FAILURE_;
-            goto out;
-        }
-        sleep(1);
-    }
+    if ((code = service_keys(c, SVC_REGISTRY, wait, &keys)) != EXIT_OK)
+        goto out;
     json_int_t shipped = json_integer_value(json_object_get(keys, "shipped_max"));
     if ((code = checkpoint_covering(c, &p, (uint64_t)(shipped + 1), wait, &r, &cp)) != EXIT_OK)
         goto out;

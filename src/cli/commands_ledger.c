@@ -361,6 +361,7 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "       medreg ledger receipt --index N --out FILE.tlog-proof\n"
         "       medreg ledger check-receipt --vkey KEY [--witness KEY ... --quorum K] --data TEXT FILE\n"
         "       medreg ledger export DIR\n"
+        "       medreg ledger events --on identity|registry --vkey KEY|@FILE [--module M] [--type T]\n"
         "       medreg ledger audit-state --module M --vkey KEY|@FILE [--witness ... --quorum K]\n"
         "                                 [--state FILE] [--wait SECONDS]   (with --registry)\n"
         "       medreg ledger monitor --vkey KEY|@FILE --state FILE [--witness ... --quorum K] [--once]\n"
@@ -375,6 +376,8 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "  verify does, and every entry fetched and hashed again to rebuild its root and every hash tile.\n"
         "  receipt: a C2SP tlog-proof of one entry, checked offline later with check-receipt.\n"
         "  export: the checkpoint, tiles and entry bundles as files for any static web server.\n"
+        "  events: a service's audit trail, read from the log (every entry, the root rebuilt) and\n"
+        "  opened with the service's event keys (administrators, monitors).\n"
         "  audit-state: replay every grant, revoke and expiry of module M from the log (with the\n"
         "  registry's event keys: administrators, monitors) and compare with the registry's grants.\n"
         "  Exit 1 when the ledger fails a check.\n";
@@ -402,6 +405,8 @@ int cmd_ledger(cli *c, int argc, char **argv)
         code = receipt(c, argc, argv);
     } else if (!strcmp(sub, "check-receipt")) {
         code = check_receipt(argc, argv);
+    } else if (!strcmp(sub, "events")) {
+        code = cli_ledger_events(c, argc, argv);
     } else if (!strcmp(sub, "audit-state")) {
         code = cli_ledger_audit_state(c, argc, argv);
     } else if (!strcmp(sub, "export")) {

@@ -1,6 +1,8 @@
-/* The audit rows: every read, write, export and refusal. They are the
- * outbox of the ledger (ledger_events.c): each row, once durable, becomes
- * one ledger entry. A row about a patient names the registry subject, so
+/* The events: every read, write, export and refusal, written in the same
+ * transaction as what they describe (or through the group commit). Where a
+ * service ships to a ledger, the table is its outbox (ledger_events.c):
+ * each event, once the ledger holds it, leaves the table, and the ledger is
+ * the audit trail. An event about a patient names the registry subject, so
  * that the patient's events share one handle and one key in the ledger. */
 #include <stdio.h>
 #include <time.h>
@@ -14,7 +16,7 @@ medreg_err mr_audit_insert(mr_conn *c, int64_t at, const char *subject, const ch
                      MR_TEXT(module ? module : ""), MR_TEXT(target ? target : ""),
                      MR_TEXT(outcome),    MR_TEXT(detail ? detail : ""), MR_TEXT(subject ? subject : "")};
     return mr_conn_exec(c,
-                        "INSERT INTO audit (at, actor, action, module, target, outcome, detail, subject)"
+                        "INSERT INTO events (at, actor, action, module, target, outcome, detail, subject)"
                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                         p, 8, NULL);
 }

@@ -1,7 +1,9 @@
 /* The identity service's and the registry's events, shipped to the ledger
- * (docs/ledger.md). Every audit row, once durable, becomes one ledger
- * entry (an outbox: nothing is lost while the ledger is away; a row may be
- * sent twice after a crash between the ledger's answer and our commit):
+ * (docs/ledger.md). The events table is an outbox: every event, once
+ * durable, becomes one ledger entry, and leaves the table in the same
+ * transaction that records its ledger index (ledger_shipped). Nothing is
+ * lost while the ledger is away; an event may be sent twice after a crash
+ * between the ledger's answer and our commit.
  *
  *   {"v":1,"type":ACTION,"module":M,"time":T,"actor":A,"subject":S,"details":D}
  *
@@ -28,7 +30,6 @@
 #include "service.h"
 
 #define SHIP_MAX 100 /* about 40 KiB of request: within any ledger's max_body */
-#define LOOKBACK 10000 /* rows that may commit out of seq order (PostgreSQL) */
 
 static void handle(const uint8_t key[32], const char *kind, const char *a, const char *b, char out[33],
                    uint8_t raw[16])
@@ -167,11 +168,11 @@ out:
     return rc;
 }
 
-/* one round: the audit rows not shipped yet, to the ledger; *shipped */
+/* one round: the oldest events of the outbox, to the ledger; *shipped */
 medreg_err mr_events_ship(mr_service *s, size_t *shipped)
 {
     mr_conn *c = NULL;
-    mr_rows *r = NULL, *m = NULL;
+    mr_rows *r = NULL;
     json_t *entries = json_array();
     int64_t *idx = NULL;
     medreg_err rc;
@@ -180,14 +181,11 @@ medreg_err mr_events_ship(mr_service *s, size_t *shipped)
         return MEDREG_ERR_NOMEM;
     if ((rc = mr_db_acquire(s->db, &c)) != MEDREG_OK)
         goto out;
-    if ((rc = mr_conn_exec(c, "SELECT COALESCE(MAX(seq), 0) FROM ledger_shipped", NULL, 0, &m)) != MEDREG_OK)
-        goto out;
-    mr_param p[2] = {MR_INT(mr_rows_int(m, 0, 0) - LOOKBACK), MR_INT(SHIP_MAX)};
+    mr_param p[1] = {MR_INT(SHIP_MAX)};
     if ((rc = mr_conn_exec(c,
-                           "SELECT a.seq, a.at, a.actor, a.action, a.module, a.target, a.outcome, a.detail, a.subject FROM audit a"
-                           " LEFT JOIN ledger_shipped l ON l.seq = a.seq WHERE a.seq > $1 AND l.seq IS NULL"
-                           " ORDER BY a.seq LIMIT $2",
-                           p, 2, &r)) != MEDREG_OK)
+                           "SELECT seq, at, actor, action, module, target, outcome, detail, subject FROM events"
+                           " ORDER BY seq LIMIT $1",
+                           p, 1, &r)) != MEDREG_OK)
         goto out;
     size_t n = mr_rows_count(r);
     if (n == 0)
@@ -218,8 +216,12 @@ medreg_err mr_events_ship(mr_service *s, size_t *shipped)
         goto out;
     int64_t now = time(NULL);
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        mr_param q[3] = {MR_INT(mr_rows_int(r, i, 0)), MR_INT(idx[i]), MR_INT(now)};
-        rc = mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at) VALUES ($1, $2, $3)", q, 3, NULL);
+        mr_param q[5] = {MR_INT(mr_rows_int(r, i, 0)), MR_INT(idx[i]), MR_INT(now), MR_TEXT(mr_rows_text(r, i, 4)),
+                         MR_TEXT(mr_rows_text(r, i, 8))};
+        rc = mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at, module, subject) VALUES ($1, $2, $3, $4, $5)",
+                          q, 5, NULL);
+        if (rc == MEDREG_OK) /* the ledger holds it now: it leaves the outbox */
+            rc = mr_conn_exec(c, "DELETE FROM events WHERE seq = $1", q, 1, NULL);
     }
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
@@ -231,7 +233,6 @@ out:
     free(idx);
     json_decref(entries);
     mr_rows_free(r);
-    mr_rows_free(m);
     mr_db_release(s->db, c);
     return rc;
 }
@@ -251,8 +252,7 @@ void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
                           "SELECT (SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped),"
-                          " (SELECT COUNT(*) FROM audit a WHERE a.action IN ('grant', 'revoke', 'grant_expiry')"
-                          "  AND NOT EXISTS (SELECT 1 FROM ledger_shipped l WHERE l.seq = a.seq))",
+                          " (SELECT COUNT(*) FROM events WHERE action IN ('grant', 'revoke', 'grant_expiry'))",
                           NULL, 0, &m);
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle", NULL, 0, &r);

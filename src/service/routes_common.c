@@ -209,7 +209,7 @@ static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
     medreg_err rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
-                          "SELECT seq, at, actor, action, module, target, outcome, detail FROM audit"
+                          "SELECT seq, at, actor, action, module, target, outcome, detail FROM events"
                           " WHERE seq > $1 ORDER BY seq LIMIT $2",
                           p, 2, &r);
     mr_db_release(s->db, c);

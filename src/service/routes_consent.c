@@ -690,16 +690,16 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
     r = NULL;
     mr_param pl[3] = {MR_TEXT(module), MR_TEXT(subject), MR_INT(as_of)};
     TRY(mr_conn_exec(c,
-                     "SELECT l.idx FROM audit a JOIN ledger_shipped l ON l.seq = a.seq WHERE a.module = $1"
-                     " AND a.subject = $2 AND l.idx <= $3 ORDER BY l.idx LIMIT 100000",
+                     "SELECT idx FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx <= $3"
+                     " ORDER BY idx LIMIT 100000",
                      pl, 3, &r));
     for (size_t i = 0; i < mr_rows_count(r); i++)
         json_array_append_new(idx, json_integer(mr_rows_int(r, i, 0)));
     mr_rows_free(r);
     r = NULL;
     TRY(mr_conn_exec(c,
-                     "SELECT COUNT(*) FROM audit a WHERE a.module = $1 AND a.subject = $2"
-                     " AND NOT EXISTS (SELECT 1 FROM ledger_shipped l WHERE l.seq = a.seq AND l.idx <= $3)",
+                     "SELECT (SELECT COUNT(*) FROM events WHERE module = $1 AND subject = $2)"
+                     " + (SELECT COUNT(*) FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx > $3)",
                      pl, 3, &r));
     int64_t pending = mr_rows_int(r, 0, 0);
     mr_rows_free(r);
@@ -719,9 +719,11 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
     }
     mr_rows_free(r);
     r = NULL;
+    /* the physicians who know the patient: every actor of their events is one */
     TRY(mr_conn_exec(c,
-                     "SELECT fpr, MIN(name) FROM users WHERE fpr IN (SELECT actor FROM audit WHERE module = $1"
-                     " AND subject = $2) GROUP BY fpr",
+                     "SELECT fpr, MIN(name) FROM users WHERE fpr IN (SELECT physician FROM relations WHERE module = $1"
+                     " AND subject = $2 UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2)"
+                     " GROUP BY fpr",
                      p, 2, &r));
     for (size_t i = 0; i < mr_rows_count(r); i++)
         json_object_set_new(names, mr_rows_text(r, i, 0), json_string(mr_rows_text(r, i, 1)));

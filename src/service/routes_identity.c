@@ -664,6 +664,7 @@ static const mr_route ROUTES[] = {
     {"GET", "/v1/patients/*", patient_view, "patient_view"},
     {"PUT", "/v1/patients/*", patient_correct, "patient_correct"},
     {"GET", "/v1/oprf/*", mr_oprf_key_route, "oprf_key"},
+    {"GET", "/v1/events/keys", mr_events_keys_get, "events_keys"},
     {"POST", "/v1/oprf/*/evaluate", mr_oprf_evaluate_route, "oprf_evaluate"},
 };
 

@@ -132,6 +132,33 @@ static const migration MIGRATIONS[] = {
     /* a grant's terms exactly as the patient's answer and the physician's
      * card signed them, so that the signature can be checked later (FHIR) */
     {11, MR_SCHEMA_REGISTRY, "ALTER TABLE grants ADD COLUMN terms TEXT NOT NULL DEFAULT '';", NULL, NULL},
+    /* the audit table becomes the events outbox: never changed, and (below)
+     * emptied into the ledger where a service ships to one */
+    {12, MR_SCHEMA_ALL, "ALTER TABLE audit RENAME TO events;",
+     "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+     "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+     "DROP TRIGGER audit_append_only ON events;"
+     "CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+    {13, MR_SCHEMA_LEDGER | MR_SCHEMA_WITNESS, "",
+     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION medreg_append_only();"},
+    /* identity, registry: an event leaves the outbox only once the ledger
+     * holds it; the ledger index keeps its module and subject, so that a
+     * patient's events can be found again (audit mine) */
+    {14, MR_SCHEMA_IDENTITY | MR_SCHEMA_REGISTRY,
+     "ALTER TABLE ledger_shipped ADD COLUMN module TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE ledger_shipped ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+     "UPDATE ledger_shipped SET module = COALESCE((SELECT e.module FROM events e WHERE e.seq = ledger_shipped.seq), ''),"
+     " subject = COALESCE((SELECT e.subject FROM events e WHERE e.seq = ledger_shipped.seq), '');"
+     "CREATE INDEX ledger_shipped_subject ON ledger_shipped (module, subject);"
+     "DELETE FROM events WHERE seq IN (SELECT seq FROM ledger_shipped);",
+     "CREATE TRIGGER events_shipped_only BEFORE DELETE ON events"
+     " WHEN NOT EXISTS (SELECT 1 FROM ledger_shipped WHERE seq = OLD.seq)"
+     " BEGIN SELECT RAISE(ABORT, 'an event leaves the outbox only once the ledger holds it'); END;",
+     "CREATE OR REPLACE FUNCTION medreg_shipped_only() RETURNS trigger LANGUAGE plpgsql AS"
+     " $$ BEGIN IF NOT EXISTS (SELECT 1 FROM ledger_shipped WHERE seq = OLD.seq) THEN"
+     " RAISE EXCEPTION 'an event leaves the outbox only once the ledger holds it'; END IF; RETURN OLD; END $$;"
+     "CREATE TRIGGER events_shipped_only BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION medreg_shipped_only();"},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

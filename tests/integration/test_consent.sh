@@ -28,7 +28,7 @@ contains_blob() { # COLUMN HEX -> SQL condition: the blob column contains these 
   if [ "$ENGINE" = postgres ]; then echo "position('\\x$2'::bytea in $1) > 0"; else echo "instr($1, X'$2') > 0"; fi
 }
 audit_count() { # ACTION -> number of audit rows with this action
-  sql "SELECT COUNT(*) FROM audit WHERE action = '$1'"
+  sql "SELECT COUNT(*) FROM events WHERE action = '$1'"
 }
 grants_active() { sql "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL"; }
 

@@ -76,10 +76,11 @@ contains mine.txt "withheld: mental-health" "with what it withholds"
 contains mine.txt "proven in ledger.example/medreg's checkpoint" "every event is proven in a signed checkpoint"
 contains mine.txt "no other event about you" "the scan of the whole log finds nothing left out"
 lacks mine.txt "$IO" "nothing of the other patient"
-n_other=$(sql "SELECT COUNT(*) FROM audit a JOIN relations r ON r.subject = a.subject WHERE r.internal_id = '$IO'")
+n_other=$(sql "SELECT COUNT(*) FROM ledger_shipped l JOIN relations r ON r.subject = l.subject WHERE r.internal_id = '$IO'")
 [ "$n_other" -gt 0 ] && ok "the other patient has $n_other events of their own" || fail "no events for the other patient"
 
 expect 0 "JSON output" -- as dr-b --json audit mine "${MINE[@]}" --state mine.state
+READ_IDX=$(jq '[.events[] | select(.event.type == "record_read") | .index] | first' "$W/out")
 jq -e '.events | length > 5' "$W/out" >/dev/null && jq -e '.events[0].details.actor | length == 64' "$W/out" >/dev/null \
   && ok "events with their opened details" || fail "json: $(head -c 300 "$W/out")"
 jq -e '[.events[].event.type] | index("audit_view")' "$W/out" >/dev/null \
@@ -152,15 +153,14 @@ contains "$W/out" " grant_expiry " "the new end"
 contains "$W/out" "$G  revoked" "the grant's state"
 
 # a registry that hides an event from the patient: --scan finds it
-sql "DROP TRIGGER audit_no_update; UPDATE audit SET subject = 'hidden' WHERE action = 'record_read'
-     AND subject = (SELECT subject FROM relations WHERE internal_id = '$IB')"
+sql "UPDATE ledger_shipped SET subject = 'hidden' WHERE idx = $READ_IDX"
 expect 0 "without --scan, the hidden read is simply not listed" -- as dr-b audit mine "${MINE[@]}"
 lacks "$W/out" " record_read " "(the registry's list alone cannot show it)"
 expect 1 "with --scan, the patient is told the registry hid an event" -- as dr-b audit mine "${MINE[@]}" --scan
 contains "$W/err" "the registry did not list it" "named"
 # a registry that slips another patient's event in: refused
-sql "UPDATE audit SET subject = (SELECT subject FROM relations WHERE internal_id = '$IB')
-     WHERE seq = (SELECT MIN(a.seq) FROM audit a JOIN relations r ON r.subject = a.subject WHERE r.internal_id = '$IO')"
+sql "UPDATE ledger_shipped SET subject = (SELECT subject FROM relations WHERE internal_id = '$IB')
+     WHERE idx = (SELECT MIN(l.idx) FROM ledger_shipped l JOIN relations r ON r.subject = l.subject WHERE r.internal_id = '$IO')"
 expect 1 "another patient's event listed as theirs: refused" -- as dr-b audit mine "${MINE[@]}"
 contains "$W/err" "not an event about you" "named"
 

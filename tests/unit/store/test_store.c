@@ -26,19 +26,27 @@ int main(int argc, char **argv)
     CHECK(mr_db_acquire(db, &c) == MEDREG_OK);
 
     CHECK(mr_conn_exec(c, "SELECT COUNT(*) FROM schema_version", NULL, 0, &r) == MEDREG_OK);
-    CHECK(mr_rows_int(r, 0, 0) == 4); /* the registry's steps: 1, 3, 6 and 9 */
+    CHECK(mr_rows_int(r, 0, 0) == 8); /* the registry's steps: 1, 3, 6, 9, 10, 11, 12 and 14 */
     mr_rows_free(r);
     r = NULL;
 
-    /* audit: insert works, update and delete are refused by the database */
+    /* events: insert works; update is refused by the database, and so is
+     * delete until the ledger holds the event */
     mr_param a[7] = {MR_INT(1), MR_TEXT("x"), MR_TEXT("test"), MR_TEXT(""), MR_TEXT(""), MR_TEXT("ok"), MR_TEXT("")};
-    CHECK(mr_conn_exec(c, "INSERT INTO audit (at, actor, action, module, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    CHECK(mr_conn_exec(c, "INSERT INTO events (at, actor, action, module, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                        a, 7, NULL) == MEDREG_OK);
-    CHECK(mr_conn_exec(c, "UPDATE audit SET outcome = 'refused'", NULL, 0, NULL) != MEDREG_OK);
-    CHECK(mr_conn_exec(c, "DELETE FROM audit", NULL, 0, NULL) != MEDREG_OK);
-    CHECK(mr_conn_exec(c, "SELECT outcome FROM audit", NULL, 0, &r) == MEDREG_OK);
+    CHECK(mr_conn_exec(c, "UPDATE events SET outcome = 'refused'", NULL, 0, NULL) != MEDREG_OK);
+    CHECK(mr_conn_exec(c, "DELETE FROM events", NULL, 0, NULL) != MEDREG_OK);
+    CHECK(mr_conn_exec(c, "SELECT outcome, seq FROM events", NULL, 0, &r) == MEDREG_OK);
     CHECK(mr_rows_count(r) == 1);
     CHECK_STR(mr_rows_text(r, 0, 0), "ok");
+    mr_param shipped[2] = {MR_INT(mr_rows_int(r, 0, 1)), MR_INT(7)};
+    mr_rows_free(r);
+    r = NULL;
+    CHECK(mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at) VALUES ($1, $2, 0)", shipped, 2, NULL) == MEDREG_OK);
+    CHECK(mr_conn_exec(c, "DELETE FROM events", NULL, 0, NULL) == MEDREG_OK);
+    CHECK(mr_conn_exec(c, "SELECT COUNT(*) FROM events", NULL, 0, &r) == MEDREG_OK);
+    CHECK(mr_rows_int(r, 0, 0) == 0);
     mr_rows_free(r);
     r = NULL;
 
