@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The medreg demonstration: a registry for hip prostheses, two physicians,
 # one patient whose name each types differently, the patient's consent with
-# their own card (SoftHSM2 tokens stand in for the smartcards), and a
+# their own card (SoftHSM2 tokens stand in for the smartcards), the ledger
+# that holds every event and lets the patient check their own history, and a
 # research extract.
 # Usage: scripts/demo.sh BUILD-DIR
 set -euo pipefail
@@ -41,12 +42,29 @@ run "$MEDREG" key new hip.key
 echo "    (the module file, examples/hip.ini, is shown by 'medreg modules' once the services run)"
 
 PORT=$((30000 + RANDOM % 20000))
+"$MEDREG" pki issue pki ledger --service >/dev/null
+"$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
+"$MEDREG" key new events.key >/dev/null
+cat > ledger.ini <<EOC
+[service]
+role = ledger
+listen = 127.0.0.1:$((PORT + 2))
+database = sqlite:ledger.db
+tls_cert = pki/ledger.crt
+tls_key = pki/ledger.key
+client_ca = pki/ca.crt
+[ledger]
+origin = ledger.example/medreg
+signing_key = ledger.skey
+EOC
+export MEDREG_LEDGER="https://127.0.0.1:$((PORT + 2))"
 for role in identity registry; do
   port=$PORT; [ $role = registry ] && port=$((PORT + 1))
   {
     echo "[service]"; echo "role = $role"; echo "listen = 127.0.0.1:$port"
     echo "database = sqlite:$role.db"; echo "tls_cert = pki/$role.crt"; echo "tls_key = pki/$role.key"
     echo "client_ca = pki/ca.crt"
+    echo "ledger = $MEDREG_LEDGER"; echo "events_key = events.key"
     if [ $role = identity ]; then
       echo "[identity]"; echo "signing_key = pki/identity.sign.key"
       echo "registry_seal_public = pki/registry.seal.pub"; echo "data_key = pki/identity.data.key"
@@ -61,16 +79,22 @@ done
 export MEDREG_IDENTITY="https://127.0.0.1:$PORT" MEDREG_REGISTRY="https://127.0.0.1:$((PORT + 1))"
 
 say "3. Two services, two databases, two sets of keys: the identity service knows who, the registry knows what."
+echo "    A third, the ledger, keeps every event of both in a signed Merkle log (docs/ledger.md)."
 run "$MEDREGD" --config identity.ini --add-admin pki/admin.crt --name "Registry operator"
 run "$MEDREGD" --config registry.ini --add-admin pki/admin.crt --name "Registry operator"
-for role in identity registry; do
+"$MEDREGD" --config ledger.ini --add-admin pki/admin.crt --name "Registry operator" >/dev/null
+for role in identity registry ledger; do
   "$MEDREGD" --config $role.ini >> $role.log 2>&1 &
   PIDS+=($!)
 done
-for url in "$MEDREG_IDENTITY" "$MEDREG_REGISTRY"; do
+for url in "$MEDREG_IDENTITY" "$MEDREG_REGISTRY" "$MEDREG_LEDGER"; do
   for _ in $(seq 1 100); do curl -s --cacert pki/ca.crt "$url/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 done
-echo "    identity service on $MEDREG_IDENTITY, registry on $MEDREG_REGISTRY (mutual TLS only)"
+echo "    identity service on $MEDREG_IDENTITY, registry on $MEDREG_REGISTRY, ledger on $MEDREG_LEDGER"
+echo "    (mutual TLS only); the two services may append to the ledger:"
+for role in identity registry; do
+  run "$MEDREG" --as pki/admin user add --on ledger --cert-file pki/$role.crt --role appender
+done
 
 say "4. The administrator registers the physicians (at both services) and a researcher (at the registry)."
 for d in dr-a dr-b; do
@@ -170,7 +194,25 @@ echo "    The patient's three records share one pseudonym; no internal IDs, no p
 if grep -qi "müller\|muller\|jürgen" registry.db*; then echo "    UNEXPECTED: the registry database holds a name"; exit 1; fi
 echo "    (checked: the registry database contains neither 'Müller' nor 'Jürgen')"
 
-say "16. Everything that was read, written, exported or refused is in the audit trail."
-"$MEDREG" --as pki/admin audit --on registry | tail -n 12 | sed 's/^/    /'
+say "16. The patient, at Dr B with the new card, sees their own history: every event about them,"
+echo "    each proven in a checkpoint signed by the ledger, its details opened with their key."
+sleep 1.5
+run "$MEDREG" --as pki/dr-b audit mine --module hip --internal-id "$IB" --patient-card "$(card new-card)" \
+  --physician-card "$(card dr-b-card)" --vkey @ledger.skey.pub --scan
+G=$(as dr-b --json grants --module hip | jq -r '[.grants[] | select(.state == "active")][0].id')
+echo "    The patient shortens Dr B's access to 7 days, with the card:"
+run "$MEDREG" --as pki/dr-b consent expire --module hip --internal-id "$IB" --patient-card "$(card new-card)" \
+  --physician-card "$(card dr-b-card)" --grant "$G" --days 7
+
+say "17. Everything that was read, written, exported or refused is in the ledger: the audit trail."
+sleep 1.5
+run "$MEDREG" --as pki/admin ledger verify --vkey @ledger.skey.pub
+"$MEDREG" --as pki/admin ledger events --on registry --vkey @ledger.skey.pub | tail -n 8 | sed 's/^/    /'
+echo "    The consent state, recomputed from the log alone, against the registry's tables:"
+run "$MEDREG" --as pki/admin ledger audit-state --module hip --vkey @ledger.skey.pub
+echo "    The grant as FHIR R4 (Consent, and a Provenance with Dr B's card signature over the terms):"
+as admin grants --module hip --fhir | jq -c '[.entry[].resource | select(.resourceType == "Consent" and .status == "active")][0]
+  | {resourceType, status, period: .provision.period, deny: .provision.provision}' \
+  | sed 's/^/    /'
 
 say "Done: the services are stopped and the temporary directory is removed."

@@ -149,7 +149,7 @@ out:
 
 typedef struct session_row {
     const mr_param *p; /* the ten columns */
-    const char *caller, *module, *id, *kind;
+    const char *caller, *module, *id, *kind, *subject;
 } session_row;
 
 static medreg_err session_row_insert(mr_conn *c, void *arg)
@@ -161,7 +161,7 @@ static medreg_err session_row_insert(mr_conn *c, void *arg)
                                  " $7, $8, $9, $10, 'open', '')",
                                  row->p, 10, NULL);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, row->caller, "consent_start", row->module, row->id, "ok", row->kind);
+        rc = mr_audit_about(c, row->subject, row->caller, "consent_start", row->module, row->id, "ok", row->kind);
     return rc;
 }
 
@@ -270,7 +270,8 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
     mr_param p[10] = {MR_TEXT(sid_hex),  MR_TEXT(m->name), MR_TEXT(req->caller.fpr), MR_TEXT(KINDS[k]),
                       MR_TEXT(internal_id), MR_TEXT(subject), MR_BLOB(nonce, sizeof nonce), MR_TEXT(ids),
                       MR_INT(now),       MR_INT(expires)};
-    session_row row = {p, req->caller.fpr, m->name, sid_hex, KINDS[k]};
+    /* the session is about the patient the physician's internal ID names */
+    session_row row = {p, req->caller.fpr, m->name, sid_hex, KINDS[k], subject};
     if (in_tx) {
         rc = session_row_insert(c, &row);
         if (rc == MEDREG_OK)
@@ -330,8 +331,8 @@ static void fail(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, 
                           " WHERE id = $1 AND status = 'open'",
                           p, 3, NULL);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, answering(se->k) ? "consent_failure" : "enroll_failure",
-                      se->module, se->id, "refused", code);
+        rc = mr_audit_about(c, se->subject, req->caller.fpr, answering(se->k) ? "consent_failure" : "enroll_failure",
+                            se->module, se->id, "refused", code);
     if (rc == MEDREG_OK && answering(se->k))
         rc = failures(s, c, req->caller.fpr, now, &n);
     if (rc == MEDREG_OK && n == (int64_t)s->cfg->consent_fail_max + 1)

@@ -216,11 +216,13 @@ medreg_err mr_db_migrate(mr_db *db, unsigned roles)
             mr_conn_rollback(c);
             continue;
         }
-        sql = substitute(m->sql, engine);
-        ENSURE(sql != NULL, MEDREG_ERR_NOMEM);
-        TRY(mr_conn_script(c, sql));
-        free(sql);
-        sql = NULL;
+        if (*m->sql) { /* a step may be for one engine only */
+            sql = substitute(m->sql, engine);
+            ENSURE(sql != NULL, MEDREG_ERR_NOMEM);
+            TRY(mr_conn_script(c, sql));
+            free(sql);
+            sql = NULL;
+        }
         const char *extra = engine == MR_ENGINE_SQLITE ? m->sqlite_only : m->postgres_only;
         if (extra)
             TRY(mr_conn_script(c, extra));

@@ -66,10 +66,12 @@ expect 2 "the history needs the log's key" -- as dr-b audit mine --module hip --
 
 expect 0 "the patient sees their history at Dr B" -- as dr-b audit mine "${MINE[@]}" --state mine.state --scan
 cp "$W/out" mine.txt
-for t in enroll record_write consent_success grant record_read; do
+for t in enroll record_write consent_start consent_failure consent_success grant record_read; do
   contains mine.txt " $t " "the history shows $t"
 done
 contains mine.txt "under grant $G" "the read names the grant it was made under"
+grep -E " consent_failure .*card_mismatch" mine.txt >/dev/null && ok "the attempt with another card is in it, with its reason" \
+  || fail "failure: $(grep consent_failure mine.txt)"
 grep -E " record_read .*dr-b" mine.txt >/dev/null && ok "and who read" || fail "reader not named: $(grep record_read mine.txt)"
 contains mine.txt "$G  active" "the grant is listed, active"
 contains mine.txt "withheld: mental-health" "with what it withholds"
