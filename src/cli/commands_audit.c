@@ -226,14 +226,14 @@ static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, int
             goto out;
     }
     if (c->json) {
-        char *s = json_dumps(json_pack("{s:o,s:O,s:O,s:I,s:s,s:I}", "events", events, "grants",
-                                       json_object_get(h, "grants"), "names", names, "pending",
-                                       json_integer_value(json_object_get(h, "pending")), "origin", cp.origin,
-                                       "checkpoint_size", (json_int_t)cp.size),
-                             JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        json_t *out = json_pack("{s:o,s:O,s:O,s:I,s:s,s:I}", "events", events, "grants", json_object_get(h, "grants"),
+                                "names", names, "pending", json_integer_value(json_object_get(h, "pending")), "origin",
+                                cp.origin, "checkpoint_size", (json_int_t)cp.size);
+        char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
         events = NULL;
         puts(s ? s : "{}");
         free(s);
+        json_decref(out);
     } else {
         print_grants(json_object_get(h, "grants"), names);
         printf("\n%zu event(s), each proven in %s's checkpoint of %" PRIu64 " entries%s", shown, cp.origin, cp.size,
@@ -422,11 +422,12 @@ int cli_ledger_events(const cli *c, int argc, char **argv)
         (code = cli_ledger_replay(c, &cp, trail_entry, &t)) != EXIT_OK)
         goto out;
     if (c->json) {
-        char *s = json_dumps(json_pack("{s:O,s:I,s:s,s:I}", "events", t.shown, "unreadable", (json_int_t)t.closed,
-                                       "origin", cp.origin, "checkpoint_size", (json_int_t)cp.size),
-                             JSON_COMPACT);
+        json_t *out = json_pack("{s:O,s:I,s:s,s:I}", "events", t.shown, "unreadable", (json_int_t)t.closed, "origin",
+                                cp.origin, "checkpoint_size", (json_int_t)cp.size);
+        char *s = json_dumps(out, JSON_COMPACT);
         puts(s ? s : "{}");
         free(s);
+        json_decref(out);
     } else {
         size_t i;
         json_t *row;

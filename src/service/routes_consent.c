@@ -573,6 +573,8 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
     if (se->k == K_CONSENT) {
         /* a new consent replaces the physician's previous grant on the subject */
         mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller), MR_INT(u->now)};
+        mr_rows_free(x);
+        x = NULL;
         TRY(mr_conn_exec(c,
                          "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
                          " AND physician = $3 AND revoked_at IS NULL RETURNING id",
