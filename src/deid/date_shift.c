@@ -2,7 +2,6 @@
 
 #include <sodium.h>
 #include <string.h>
-#include <time.h>
 
 #include "../core/secret.h"
 
@@ -22,28 +21,47 @@ long mr_date_shift_days(const uint8_t key[32], const uint8_t psn[32])
     return d < 365 ? -(d + 1) : d - 364;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (the
+ * civil-calendar algorithms of H. Hinnant, "chrono-Compatible Low-Level Date
+ * Algorithms"): exact for every year 1..9999, and without the C library's
+ * time-zone machinery, which cost a tenth of the CSV tool's time. */
+static long days_from_civil(long y, long m, long d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long z, long *y, long *m, long *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 int mr_date_shift_ymd(int y, int m, int d, long days, int *oy, int *om, int *od)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    struct tm tm;
     if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
         return 0;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[m - 1] + (m == 2 && leap))
+    if (d > mdays[m - 1] + (m == 2 && leap) || days < -4000000 || days > 4000000)
         return 0;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = 12; /* noon: no leap-second or boundary surprises */
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    long ny, nm, nd;
+    civil_from_days(days_from_civil(y, m, d) + days, &ny, &nm, &nd);
+    if (ny < 1 || ny > 9999)
         return 0;
-    t += (time_t)days * 86400;
-    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
-        return 0;
-    *oy = tm.tm_year + 1900;
-    *om = tm.tm_mon + 1;
-    *od = tm.tm_mday;
+    *oy = (int)ny;
+    *om = (int)nm;
+    *od = (int)nd;
     return 1;
 }
