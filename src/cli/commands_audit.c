@@ -90,18 +90,28 @@ static int checkpoint_covering(const cli *c, const cli_ledger_policy *p, uint64_
     }
 }
 
-/* --scan: the indices of every entry in the log under one subject handle */
+/* One place that lists a patient's events: the registry, or the identity
+ * service for one of its patient records. */
+typedef struct source {
+    const char *label, *handle;
+    uint8_t key[32];
+    json_t *indices;  /* borrowed */
+    json_int_t as_of; /* every event of this handle up to here is listed */
+    json_t *found;    /* --scan: the indices the log holds under this handle */
+} source;
+
 typedef struct scan {
-    const char *handle;
-    json_t *found; /* [index, ...] */
+    source *src;
+    size_t n;
 } scan;
 
 static void scan_entry(void *user, uint64_t idx, const uint8_t *data, size_t len)
 {
     scan *sc = user;
     json_t *e = event_parse(data, len);
-    if (e && !strcmp(json_string_value(json_object_get(e, "subject")), sc->handle))
-        json_array_append_new(sc->found, json_integer((json_int_t)idx));
+    for (size_t i = 0; e && i < sc->n; i++)
+        if (!strcmp(json_string_value(json_object_get(e, "subject")), sc->src[i].handle))
+            json_array_append_new(sc->src[i].found, json_integer((json_int_t)idx));
     json_decref(e);
 }
 
@@ -113,7 +123,7 @@ static int listed(json_t *indices, json_int_t idx)
     return 0;
 }
 
-/* a physician's name as the registry gave it, else the fingerprint */
+/* a physician's name as a service gave it, else the fingerprint */
 static const char *name_of(json_t *names, const char *fpr)
 {
     const char *n = json_string_value(json_object_get(names, fpr ? fpr : ""));
@@ -149,91 +159,162 @@ static void print_grants(json_t *grants, json_t *names)
     }
 }
 
-/* Prove, open and show every event the registry listed; with --scan, look
- * for any it left out. */
-static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, int do_scan, long wait)
+/* A source from a service's reply ({handle, key, indices, as_of}); 0 if malformed. */
+static int source_of(json_t *j, json_int_t as_of, const char *label, source *out)
 {
-    const char *handle = json_string_value(json_object_get(h, "handle"));
-    json_t *indices = json_object_get(h, "indices"), *names = json_object_get(h, "names");
-    json_t *events = json_array(), *v;
-    uint8_t key[32];
+    size_t i;
+    json_t *v;
+    memset(out, 0, sizeof *out);
+    out->label = label;
+    out->handle = json_string_value(json_object_get(j, "handle"));
+    out->indices = json_object_get(j, "indices");
+    out->as_of = as_of;
+    if (out->handle == NULL || strlen(out->handle) != HANDLE_CHARS || !json_is_array(out->indices) ||
+        !key_from_b64(json_string_value(json_object_get(j, "key")), out->key))
+        return 0;
+    json_array_foreach(out->indices, i, v) if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                                                json_integer_value(v) > as_of) return 0;
+    return 1;
+}
+
+/* The identity service's side of the history, through the registry's
+ * presence pass: one source per identity record with the patient's PSN. */
+static int identity_sources(const cli *c, json_t *h, const char *module, json_t **reply, source *src, size_t *n,
+                            size_t cap, json_t *names)
+{
+    const char *pass = json_string_value(json_object_get(h, "identity_pass"));
+    cli_reply r;
+    if (pass == NULL)
+        return EXIT_OK;
+    if (c->identity_url == NULL) {
+        fprintf(stderr, "medreg: without --identity (or $MEDREG_IDENTITY), the identity service's events about"
+                        " the patient are left out\n");
+        return EXIT_OK;
+    }
+    json_t *body = json_pack("{s:s,s:s}", "module", module, "pass", pass);
+    int code = cli_request(c, SVC_IDENTITY, "POST", "/v1/events/patient", body, &r);
+    json_decref(body);
+    if (code != EXIT_OK)
+        return code;
+    if (r.status != 200)
+        return cli_finish(c, &r, NULL);
+    *reply = json_loadb(r.body, r.len, 0, NULL);
+    cli_reply_free(&r);
+    json_t *pats = json_object_get(*reply, "patients"), *v;
+    json_int_t as_of = json_integer_value(json_object_get(*reply, "as_of"));
+    size_t i;
+    const char *k;
+    if (!json_is_array(pats) || json_array_size(pats) > cap - *n) {
+        fprintf(stderr, "medreg: the identity service's history reply is malformed\n");
+        return EXIT_SERVER;
+    }
+    json_array_foreach(pats, i, v) {
+        if (!source_of(v, as_of, "the identity service", &src[*n])) {
+            fprintf(stderr, "medreg: the identity service's history reply is malformed\n");
+            return EXIT_SERVER;
+        }
+        ++*n;
+    }
+    json_object_foreach(json_object_get(*reply, "names"), k, v) if (json_object_get(names, k) == NULL)
+        json_object_set(names, k, v);
+    return EXIT_OK;
+}
+
+/* Prove, open and show every event the services listed; with --scan, look
+ * for any they left out. */
+static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, const char *module, int do_scan,
+                        long wait)
+{
+    source src[1 + 16];
+    size_t n = 0, shown = 0;
+    json_t *names = json_deep_copy(json_object_get(h, "names")), *idr = NULL, *events = json_array(), *v;
     uint64_t need = 0;
-    size_t i, shown = 0;
     cli_reply r = {0};
     mr_checkpoint cp;
     int code = EXIT_OK;
-    if (handle == NULL || strlen(handle) != HANDLE_CHARS || !json_is_array(indices) ||
-        !key_from_b64(json_string_value(json_object_get(h, "key")), key)) {
+    if (names == NULL)
+        names = json_object();
+    if (!source_of(h, json_integer_value(json_object_get(h, "as_of")), "the registry", &src[0])) {
         fprintf(stderr, "medreg: the registry's history reply is malformed\n");
-        json_decref(events);
-        return EXIT_SERVER;
+        code = EXIT_SERVER;
+        goto out;
     }
-    json_array_foreach(indices, i, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0) {
-            fprintf(stderr, "medreg: the registry's history reply is malformed\n");
-            code = EXIT_SERVER;
-            goto out;
-        }
-        if ((uint64_t)json_integer_value(v) + 1 > need)
-            need = (uint64_t)json_integer_value(v) + 1;
+    n = 1;
+    if ((code = identity_sources(c, h, module, &idr, src, &n, sizeof src / sizeof src[0], names)) != EXIT_OK)
+        goto out;
+    for (size_t s = 0; s < n; s++) {
+        size_t i;
+        json_array_foreach(src[s].indices, i, v) if ((uint64_t)json_integer_value(v) + 1 > need) need =
+            (uint64_t)json_integer_value(v) + 1;
     }
     if ((code = checkpoint_covering(c, p, need, wait, &r, &cp)) != EXIT_OK)
         goto out;
     if (!c->json)
         printf("%8s  %-19s  %-16s %-24s %-8s %s\n", "entry", "time (UTC)", "event", "by", "outcome", "about");
-    json_array_foreach(indices, i, v) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        uint64_t idx = (uint64_t)json_integer_value(v);
-        if ((code = cli_ledger_entry(c, &cp, idx, &data, &len)) != EXIT_OK)
-            goto out;
-        json_t *e = event_parse(data, len), *d = NULL;
-        free(data);
-        if (e == NULL || strcmp(json_string_value(json_object_get(e, "subject")), handle) != 0 ||
-            (d = event_details(e, key)) == NULL) {
-            fprintf(stderr, "medreg: ledger entry %" PRIu64 ", which the registry listed, is not an event about you"
-                            " that your key opens: refused\n", idx);
+    for (size_t s = 0; s < n; s++) {
+        size_t i;
+        if (!c->json && s == 1)
+            printf("  at the identity service:\n");
+        json_array_foreach(src[s].indices, i, v) {
+            uint8_t *data = NULL;
+            size_t len = 0;
+            uint64_t idx = (uint64_t)json_integer_value(v);
+            if ((code = cli_ledger_entry(c, &cp, idx, &data, &len)) != EXIT_OK)
+                goto out;
+            json_t *e = event_parse(data, len), *d = NULL;
+            free(data);
+            if (e == NULL || strcmp(json_string_value(json_object_get(e, "subject")), src[s].handle) != 0 ||
+                (d = event_details(e, src[s].key)) == NULL) {
+                fprintf(stderr, "medreg: ledger entry %" PRIu64 ", which %s listed, is not an event about you"
+                                " that your key opens: refused\n", idx, src[s].label);
+                json_decref(e);
+                code = EXIT_FAILURE_;
+                goto out;
+            }
+            if (c->json) {
+                json_array_append_new(events, json_pack("{s:I,s:s,s:O,s:o}", "index", (json_int_t)idx, "service",
+                                                        s ? "identity" : "registry", "event", e, "details", d));
+            } else {
+                print_event(e, d, names, idx);
+                json_decref(d);
+            }
             json_decref(e);
-            code = EXIT_FAILURE_;
-            goto out;
+            shown++;
         }
-        if (c->json)
-            json_array_append_new(events, json_pack("{s:I,s:O,s:o}", "index", (json_int_t)idx, "event", e, "details", d));
-        else
-            print_event(e, d, names, idx);
-        if (!c->json)
-            json_decref(d);
-        json_decref(e);
-        shown++;
     }
     if (do_scan) {
-        scan sc = {handle, json_array()};
+        scan sc = {src, n};
+        for (size_t s = 0; s < n; s++)
+            src[s].found = json_array();
         if ((code = cli_ledger_replay(c, &cp, scan_entry, &sc)) == EXIT_OK) {
-            json_int_t as_of = json_integer_value(json_object_get(h, "as_of"));
-            json_array_foreach(sc.found, i, v) {
-                /* later ones are newer than the registry's answer (this session's among them) */
-                if (json_integer_value(v) <= as_of && !listed(indices, json_integer_value(v))) {
-                    fprintf(stderr, "medreg: ledger entry %lld is about you, but the registry did not list it:"
-                                    " the registry hides part of your history\n", (long long)json_integer_value(v));
-                    code = EXIT_FAILURE_;
+            for (size_t s = 0; s < n; s++) {
+                size_t i;
+                /* later ones are newer than the service's answer (this session's among them) */
+                json_array_foreach(src[s].found, i, v) {
+                    if (json_integer_value(v) <= src[s].as_of && !listed(src[s].indices, json_integer_value(v))) {
+                        fprintf(stderr, "medreg: ledger entry %lld is about you, but %s did not list it: it hides"
+                                        " part of your history\n", (long long)json_integer_value(v), src[s].label);
+                        code = EXIT_FAILURE_;
+                    }
                 }
             }
             if (code == EXIT_OK && !c->json)
                 printf("\nthe whole log (%" PRIu64 " entries) was read: it holds no other event about you\n", cp.size);
         }
-        json_decref(sc.found);
         if (code != EXIT_OK)
             goto out;
     }
     if (c->json) {
-        json_t *out = json_pack("{s:o,s:O,s:O,s:I,s:s,s:I}", "events", events, "grants", json_object_get(h, "grants"),
-                                "names", names, "pending", json_integer_value(json_object_get(h, "pending")), "origin",
-                                cp.origin, "checkpoint_size", (json_int_t)cp.size);
-        char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-        events = NULL;
-        puts(s ? s : "{}");
-        free(s);
-        json_decref(out);
+        /* the presence pass is spent: shown so that it can be audited */
+        json_t *o = json_pack("{s:O,s:O,s:O,s:I,s:s,s:I,s:O*}", "events", events, "grants",
+                              json_object_get(h, "grants"), "names", names, "pending",
+                              json_integer_value(json_object_get(h, "pending")), "origin", cp.origin,
+                              "checkpoint_size", (json_int_t)cp.size, "identity_pass",
+                              json_object_get(h, "identity_pass"));
+        char *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        puts(out ? out : "{}");
+        free(out);
+        json_decref(o);
     } else {
         print_grants(json_object_get(h, "grants"), names);
         printf("\n%zu event(s), each proven in %s's checkpoint of %" PRIu64 " entries%s", shown, cp.origin, cp.size,
@@ -245,8 +326,13 @@ static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, int
     }
     code = cli_ledger_trust(p, &r);
 out:
-    mr_wipe(key, sizeof key);
+    for (size_t s = 0; s < n; s++) {
+        mr_wipe(src[s].key, sizeof src[s].key);
+        json_decref(src[s].found);
+    }
     json_decref(events);
+    json_decref(names);
+    json_decref(idr);
     cli_reply_free(&r);
     return code;
 }
@@ -315,7 +401,7 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
     a.reply = &reply;
     code = cli_consent_run(c, "audit", &a, NULL);
     if (code == EXIT_OK)
-        code = show_history(c, &p, json_object_get(reply, "history"), do_scan, wait);
+        code = show_history(c, &p, json_object_get(reply, "history"), a.module, do_scan, wait);
     json_decref(reply);
     if (token_buf) {
         mr_wipe(token_buf, strlen(token_buf));

@@ -19,6 +19,7 @@
 #include "../core/encode.h"
 #include "../core/secret.h"
 #include "../crypto/hybrid.h"
+#include "../crypto/presence_pass.h"
 #include "../pki/pki.h"
 #include "service.h"
 
@@ -670,11 +671,40 @@ out:
  * names of the physicians involved. The client proves every entry against
  * a checkpoint and decrypts it itself; the registry is trusted for the
  * names only (and medreg audit mine --scan checks that no entry is left out). */
-static medreg_err patient_history(mr_service *s, const char *module, const char *subject, json_t **out)
+/* A presence pass for the identity service: this physician, in front of
+ * this patient's card, may see the identity-side events of the records with
+ * the patient's PSN (src/crypto/presence_pass.h). */
+static medreg_err identity_pass(mr_service *s, mr_conn *c, const char *module, const char *subject,
+                                const char *physician, char **pass)
+{
+    mr_rows *r = NULL;
+    mr_presence_pass p;
+    medreg_err rc = MEDREG_OK;
+    size_t pl = 0;
+    *pass = NULL;
+    memset(&p, 0, sizeof p);
+    mr_param q = MR_TEXT(subject);
+    TRY(mr_conn_exec(c, "SELECT key_id, psn FROM subjects WHERE subject = $1", &q, 1, &r));
+    const uint8_t *psn = mr_rows_count(r) == 1 ? mr_rows_blob(r, 0, 1, &pl) : NULL;
+    ENSURE(psn && pl == sizeof p.psn && mr_unhex_exact(physician, p.physician, sizeof p.physician), MEDREG_ERR_DB);
+    snprintf(p.module, sizeof p.module, "%s", module);
+    p.key_id = (uint32_t)mr_rows_int(r, 0, 0);
+    memcpy(p.psn, psn, sizeof p.psn);
+    p.expires_at = (uint64_t)time(NULL) + MR_PASS_TTL_S;
+    randombytes_buf(p.nonce, sizeof p.nonce);
+    rc = mr_pass_seal(&p, s->token_key, pass);
+out:
+    mr_wipe(&p, sizeof p);
+    mr_rows_free(r);
+    return rc;
+}
+
+static medreg_err patient_history(mr_service *s, const char *module, const char *subject, const char *physician,
+                                  json_t **out)
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
-    char handle[33], *k64 = NULL;
+    char handle[33], *k64 = NULL, *pass = NULL;
     uint8_t key[32];
     medreg_err rc = MEDREG_OK;
     json_t *idx = json_array(), *grants = json_array(), *names = json_object();
@@ -723,18 +753,18 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
     mr_rows_free(r);
     r = NULL;
     /* the physicians who know the patient: every actor of their events is one */
-    TRY(mr_conn_exec(c,
-                     "SELECT fpr, MIN(name) FROM users WHERE fpr IN (SELECT physician FROM relations WHERE module = $1"
-                     " AND subject = $2 UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2)"
-                     " GROUP BY fpr",
-                     p, 2, &r));
-    for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_object_set_new(names, mr_rows_text(r, i, 0), json_string(mr_rows_text(r, i, 1)));
-    *out = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o}", "handle", handle, "key", k64, "indices", idx, "as_of",
-                     (json_int_t)as_of, "pending", (json_int_t)pending, "grants", grants, "names", names);
+    TRY(mr_user_names(c,
+                      "SELECT physician FROM relations WHERE module = $1 AND subject = $2"
+                      " UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2",
+                      p, 2, names));
+    TRY(identity_pass(s, c, module, subject, physician, &pass));
+    *out = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o,s:s}", "handle", handle, "key", k64, "indices", idx, "as_of",
+                     (json_int_t)as_of, "pending", (json_int_t)pending, "grants", grants, "names", names,
+                     "identity_pass", pass);
     idx = grants = names = NULL;
     ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
 out:
+    free(pass);
     mr_wipe(key, sizeof key);
     if (k64) {
         mr_wipe(k64, strlen(k64));
@@ -894,7 +924,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     json_decref(u.revoked);
     if (se.k == K_AUDIT) {
         json_t *h = NULL;
-        if ((rc = patient_history(s, se.module, u.subject, &h)) != MEDREG_OK) {
+        if ((rc = patient_history(s, se.module, u.subject, req->caller.fpr, &h)) != MEDREG_OK) {
             json_decref(result);
             mr_resp_db_error(resp, rc);
             goto out;

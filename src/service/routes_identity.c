@@ -230,8 +230,8 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
                          " VALUES ($1, $2, $3, $4, $5)",
                          p, 5, NULL));
     }
-    TRY(mr_audit(c, physician, "patient_register", m->name, internal_id, "ok",
-                 *new_relation ? "new relation" : "existing relation"));
+    TRY(mr_audit_about(c, pid, physician, "patient_register", m->name, internal_id, "ok",
+                       *new_relation ? "new relation" : "existing relation"));
 out:
     mr_rows_free(r);
     free(sealed);
@@ -542,7 +542,8 @@ static void patient_view(mr_service *s, mr_request *req, mr_response *resp)
         const char *module = mr_rows_text(r, 0, 1);
         json_t *pj = patient_json(s, c, req->params[0], module, sealed, sl, mr_rows_int(r, 0, 3),
                                   mr_rows_int(r, 0, 4));
-        if (mr_audit_now(s, req->caller.fpr, "patient_view", module, req->params[0], "ok", "") != MEDREG_OK) {
+        if (mr_audit_now_about(s, req->params[0], req->caller.fpr, "patient_view", module, req->params[0], "ok", "") !=
+            MEDREG_OK) {
             json_decref(pj);
             mr_resp_error(resp, 503, "storage", "could not write the audit record");
         } else {
@@ -636,8 +637,8 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK)
         rc = write_index(s, c, module, req->params[0], &in, s->modules[mi]->n_idents);
     if (rc == MEDREG_OK)
-        rc = mr_audit(c, req->caller.fpr, psn_changed ? "patient_relink" : "patient_correct", module,
-                      req->params[0], "ok", reason_j ? json_string_value(reason_j) : "");
+        rc = mr_audit_about(c, req->params[0], req->caller.fpr, psn_changed ? "patient_relink" : "patient_correct",
+                            module, req->params[0], "ok", reason_j ? json_string_value(reason_j) : "");
     if (rc == MEDREG_OK)
         rc = mr_conn_commit(c);
     if (rc != MEDREG_OK) {
@@ -665,6 +666,7 @@ static const mr_route ROUTES[] = {
     {"PUT", "/v1/patients/*", patient_correct, "patient_correct"},
     {"GET", "/v1/oprf/*", mr_oprf_key_route, "oprf_key"},
     {"GET", "/v1/events/keys", mr_events_keys_get, "events_keys"},
+    {"POST", "/v1/events/patient", mr_events_patient_route, "events_patient"},
     {"POST", "/v1/oprf/*/evaluate", mr_oprf_evaluate_route, "oprf_evaluate"},
 };
 

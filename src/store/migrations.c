@@ -159,6 +159,9 @@ static const migration MIGRATIONS[] = {
      " $$ BEGIN IF NOT EXISTS (SELECT 1 FROM ledger_shipped WHERE seq = OLD.seq) THEN"
      " RAISE EXCEPTION 'an event leaves the outbox only once the ledger holds it'; END IF; RETURN OLD; END $$;"
      "CREATE TRIGGER events_shipped_only BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION medreg_shipped_only();"},
+    /* identity: the presence passes already used (one-time) */
+    {15, MR_SCHEMA_IDENTITY, "CREATE TABLE used_passes (nonce BLOBTYPE PRIMARY KEY, expires_at BIGINT NOT NULL);",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

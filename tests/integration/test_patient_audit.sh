@@ -56,6 +56,8 @@ expect 0 "the patient consents at Dr B, withholding mental health" -- as dr-b --
   --internal-id "$IB" --token-file b.tok --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
 G=$(json "$W/out" .grant.id)
 expect 0 "Dr B reads Dr A's record under the grant" -- as dr-b record show "$RA"
+PID_A=$(as modadmin --json patient search --module hip --field family_name --value lindqvist | jq -r '.patients[0].id')
+expect 0 "a module administrator views the patient's identity" -- as modadmin patient show "$PID_A"
 
 MINE=(--module hip --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --vkey "$VKEY")
 expect 3 "another patient's card opens no history" -- as dr-b audit mine --module hip --internal-id "$IB" \
@@ -64,12 +66,18 @@ contains "$W/err" "not enrolled for this patient" "the physician is told why"
 expect 2 "the history needs the log's key" -- as dr-b audit mine --module hip --internal-id "$IB" \
   --patient-card "$P" --physician-card "$DB"
 
+sleep 1.5 # the services ship their events every second
 expect 0 "the patient sees their history at Dr B" -- as dr-b audit mine "${MINE[@]}" --state mine.state --scan
 cp "$W/out" mine.txt
 for t in enroll record_write consent_start consent_failure consent_success grant record_read; do
   contains mine.txt " $t " "the history shows $t"
 done
 contains mine.txt "under grant $G" "the read names the grant it was made under"
+sed -n '/at the identity service/,$p' mine.txt > id.txt
+grep -E " patient_register .*dr-a" id.txt >/dev/null && grep -E " patient_register .*dr-b" id.txt >/dev/null \
+  && ok "the identity service's events too: each physician's registration" || fail "identity events: $(cat id.txt | head -5)"
+grep -E " patient_view .*modadmin" id.txt >/dev/null && ok "and the module administrator's look at the identity" \
+  || fail "patient_view missing"
 grep -E " consent_failure .*card_mismatch" mine.txt >/dev/null && ok "the attempt with another card is in it, with its reason" \
   || fail "failure: $(grep consent_failure mine.txt)"
 grep -E " record_read .*dr-b" mine.txt >/dev/null && ok "and who read" || fail "reader not named: $(grep record_read mine.txt)"
@@ -83,6 +91,22 @@ n_other=$(sql "SELECT COUNT(*) FROM ledger_shipped l JOIN relations r ON r.subje
 
 expect 0 "JSON output" -- as dr-b --json audit mine "${MINE[@]}" --state mine.state
 READ_IDX=$(jq '[.events[] | select(.event.type == "record_read") | .index] | first' "$W/out")
+PASS=$(jq -r .identity_pass "$W/out")
+idpost() { # CERT BODY -> HTTP status of POST /v1/events/patient at the identity service
+  curl -s -o "$W/idpost.json" -w '%{http_code}' --cert "pki/$1.crt" --key "pki/$1.key" --cacert pki/ca.crt \
+    -H 'Content-Type: application/json' -d "$2" "$MEDREG_IDENTITY/v1/events/patient"
+}
+[ "$(idpost dr-b "{\"module\":\"hip\",\"pass\":\"$PASS\"}")" = 403 ] && grep -q pass_used "$W/idpost.json" \
+  && ok "a presence pass works once" || fail "pass reuse: $(cat "$W/idpost.json")"
+TAMPERED=$(python3 -c "import sys; p=sys.argv[1]; i=len(p)//2; print(p[:i] + ('A' if p[i] != 'A' else 'B') + p[i+1:])" "$PASS")
+[ "$(idpost dr-b "{\"module\":\"hip\",\"pass\":\"$TAMPERED\"}")" = 403 ] && grep -q invalid_pass "$W/idpost.json" \
+  && ok "a tampered pass is refused" || fail "tampered pass: $(cat "$W/idpost.json")"
+as dr-b --json audit mine "${MINE[@]}" > fresh.json
+PASS2=$(jq -r .identity_pass fresh.json)
+[ "$(idpost dr-a "{\"module\":\"hip\",\"pass\":\"$PASS2\"}")" = 403 ] && grep -q "another physician" "$W/idpost.json" \
+  && ok "another physician cannot use it" || fail "pass by dr-a: $(cat "$W/idpost.json")"
+[ "$(idpost dr-b "{\"module\":\"knee\",\"pass\":\"$PASS2\"}")" = 403 ] && ok "nor in another module" \
+  || fail "pass for knee: $(cat "$W/idpost.json")"
 jq -e '.events | length > 5' "$W/out" >/dev/null && jq -e '.events[0].details.actor | length == 64' "$W/out" >/dev/null \
   && ok "events with their opened details" || fail "json: $(head -c 300 "$W/out")"
 jq -e '[.events[].event.type] | index("audit_view")' "$W/out" >/dev/null \
@@ -161,6 +185,11 @@ expect 0 "without --scan, the hidden read is simply not listed" -- as dr-b audit
 lacks "$W/out" " record_read " "(the registry's list alone cannot show it)"
 expect 1 "with --scan, the patient is told the registry hid an event" -- as dr-b audit mine "${MINE[@]}" --scan
 contains "$W/err" "the registry did not list it" "named"
+# an identity service that hides an event is caught the same way
+REG_IDX=$(jq '[.events[] | select(.event.type == "patient_register") | .index] | first' fresh.json)
+sqlite3 "$W/identity.db" "UPDATE ledger_shipped SET subject = 'hidden' WHERE idx = $REG_IDX"
+expect 1 "an identity service that hides a registration: caught by --scan" -- as dr-b audit mine "${MINE[@]}" --scan
+contains "$W/err" "the identity service did not list it" "named"
 # a registry that slips another patient's event in: refused
 sql "UPDATE ledger_shipped SET subject = (SELECT subject FROM relations WHERE internal_id = '$IB')
      WHERE idx = (SELECT MIN(l.idx) FROM ledger_shipped l JOIN relations r ON r.subject = l.subject WHERE r.internal_id = '$IO')"
