@@ -1,10 +1,13 @@
-/* libFuzzer: PSN token parsing (untrusted tokens forwarded by physicians).
- * Each input is opened as it is, and also boxed and signed with fixed keys as
- * an arbitrary body, so the parser behind the AEAD and signature is reached. */
+/* libFuzzer: PSN token and presence pass parsing (untrusted strings
+ * forwarded by physicians). Each input is opened as it is, and also boxed
+ * (and for a token signed) with fixed keys as an arbitrary body, so the
+ * parser behind the AEAD and signature is reached. A pass that opens must
+ * seal and open again to the same fields. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/crypto/presence_pass.h"
 #include "../../src/crypto/psn_token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,6 +47,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sodium_bin2base64(b64, sizeof b64, sealed, crypto_box_NONCEBYTES + size + 64 + crypto_box_MACBYTES,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         (void)mr_psn_token_open(b64, key, sign_pk, &t);
+    }
+    mr_presence_pass pp, again;
+    (void)mr_pass_open(s, key, &pp);
+    if (size > 0 && size < 400) {
+        /* the pass's inner key, as presence_pass.c derives it */
+        static const char ktag[] = "medreg/presence-pass/v1";
+        uint8_t pk[crypto_secretbox_KEYBYTES], sealed[crypto_secretbox_NONCEBYTES + 400 + crypto_secretbox_MACBYTES];
+        char b64[1024], *re = NULL;
+        crypto_generichash(pk, sizeof pk, (const uint8_t *)ktag, sizeof ktag - 1, key, MR_TOKEN_KEY_BYTES);
+        randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+        crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, data, size, sealed, pk);
+        sodium_bin2base64(b64, sizeof b64, sealed, crypto_secretbox_NONCEBYTES + size + crypto_secretbox_MACBYTES,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        if (mr_pass_open(b64, key, &pp) == MEDREG_OK) {
+            if (mr_pass_seal(&pp, key, &re) != MEDREG_OK || mr_pass_open(re, key, &again) != MEDREG_OK ||
+                memcmp(&pp, &again, sizeof pp) != 0)
+                abort(); /* what opens must round-trip */
+            free(re);
+        }
     }
     free(s);
     return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../check.h"
+#include "../../../src/crypto/presence_pass.h"
 #include "../../../src/crypto/psn_token.h"
 
 int main(void)
@@ -87,6 +88,30 @@ int main(void)
     uint8_t zero[sizeof got];
     memset(zero, 0, sizeof zero);
     CHECK(memcmp(&got, zero, sizeof got) == 0);
+    /* presence passes: the registry seals, the identity service opens */
+    mr_presence_pass pp, pg;
+    char *pass = NULL;
+    memset(&pp, 0, sizeof pp);
+    snprintf(pp.module, sizeof pp.module, "hip");
+    pp.key_id = 7;
+    memset(pp.psn, 0xab, sizeof pp.psn);
+    memset(pp.physician, 0xcd, sizeof pp.physician);
+    pp.expires_at = 1800000000u;
+    randombytes_buf(pp.nonce, sizeof pp.nonce);
+    CHECK(mr_pass_seal(&pp, k_reg, &pass) == MEDREG_OK);
+    CHECK(pass && mr_pass_open(pass, k_id, &pg) == MEDREG_OK && memcmp(&pp, &pg, sizeof pp) == 0);
+    CHECK(mr_pass_open(pass, k_other, &pg) == MEDREG_ERR_VERIFY);
+    /* passes and tokens are not interchangeable */
+    CHECK(mr_psn_token_open(pass, k_reg, sign_pk, &got) == MEDREG_ERR_VERIFY);
+    CHECK(mr_pass_open(tok2, k_reg, &pg) == MEDREG_ERR_VERIFY);
+    for (size_t i = 0; pass && i < strlen(pass); i += 7) {
+        char c = pass[i];
+        pass[i] = c == 'A' ? 'B' : 'A';
+        CHECK(mr_pass_open(pass, k_id, &pg) == MEDREG_ERR_VERIFY);
+        pass[i] = c;
+    }
+    CHECK(mr_pass_open("", k_id, &pg) == MEDREG_ERR_VERIFY && mr_pass_open(NULL, k_id, &pg) == MEDREG_ERR_VERIFY);
+    free(pass);
     free(tok);
     free(tok2);
     free(forged);
