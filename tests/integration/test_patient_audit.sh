@@ -66,7 +66,10 @@ contains "$W/err" "not enrolled for this patient" "the physician is told why"
 expect 2 "the history needs the log's key" -- as dr-b audit mine --module hip --internal-id "$IB" \
   --patient-card "$P" --physician-card "$DB"
 
-sleep 1.5 # the services ship their events every second
+for _ in $(seq 1 100); do # the services ship their events every second
+  [ "$(sql "SELECT COUNT(*) FROM events")$(sqlite3 "$W/identity.db" "SELECT COUNT(*) FROM events")" = 00 ] && break
+  sleep 0.2
+done
 expect 0 "the patient sees their history at Dr B" -- as dr-b audit mine "${MINE[@]}" --state mine.state --scan
 cp "$W/out" mine.txt
 for t in enroll record_write consent_start consent_failure consent_success grant record_read; do
