@@ -16,7 +16,7 @@ ATTACK="$BIN/tests/consent_attack"
 card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
 sql() { # run SQL on the registry database (either engine), print the result
   if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${REGISTRY_DB%%\?*}" -c "$1"
-  else sqlite3 "$W/registry.db" "$1"; fi
+  else sqlite3 -cmd ".timeout 10000" "$W/registry.db" "$1"; fi
 }
 blob_hex() { # SQL expression for a blob column as lowercase hex
   if [ "$ENGINE" = postgres ]; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi

@@ -40,9 +40,9 @@ cmp -s net.csv net2.csv && ok "byte-identical output across runs" || fail "netwo
 for v in Müller MÜLLER Jürgen 1961 Παπαδόπουλος; do
   grep -q -- "$v" net.csv && fail "'$v' survived" || ok "'$v' is gone"
 done
-sqlite3 "$W/identity.db" "SELECT detail FROM events WHERE action = 'oprf_evaluate'" > audit.txt
+sqlite3 -cmd ".timeout 10000" "$W/identity.db" "SELECT detail FROM events WHERE action = 'oprf_evaluate'" > audit.txt
 grep -q "2 elements" audit.txt && ok "each evaluation is audited with its size" || fail "audit: $(cat audit.txt)"
-n_pat=$(sqlite3 "$W/identity.db" "SELECT COUNT(*) FROM patients")
+n_pat=$(sqlite3 -cmd ".timeout 10000" "$W/identity.db" "SELECT COUNT(*) FROM patients")
 [ "$n_pat" = 0 ] && ok "the service stored no patient: it never saw an identifier" || fail "$n_pat patients stored"
 
 # offline: prepare here, evaluate elsewhere, finish here

@@ -19,7 +19,7 @@ expect 0 "a record is filed" -- as dr-a --json record add --module hip --interna
 cp "$W/out" r.json
 expect 0 "and read" -- as dr-a record show "$(json r.json .record_id)"
 expect 3 "a refused read is an event too" -- as dr-b record show "$(json r.json .record_id)"
-sqlc() { sqlite3 "$W/$1.db" "$2"; }
+sqlc() { sqlite3 -cmd ".timeout 10000" "$W/$1.db" "$2"; }
 drained() { # wait (up to 20 s) until the services' outboxes are empty: they ship every second
   local i
   for i in $(seq 1 100); do

@@ -72,7 +72,7 @@ expect 0 "the honest checkpoint still verifies" -- as reader ledger verify --vke
 
 sql() { # run SQL on the ledger database (either engine)
   if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${LEDGER_DB%%\?*}" -c "$1"
-  else sqlite3 "$W/ledger.db" "$1"; fi
+  else sqlite3 -cmd ".timeout 10000" "$W/ledger.db" "$1"; fi
 }
 # append-only in the database itself
 sql "UPDATE ledger_entries SET data = data WHERE idx = 5" >/dev/null 2>&1 && fail "an entry could be updated" || ok "the database refuses to update an entry"

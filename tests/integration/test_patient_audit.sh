@@ -15,7 +15,7 @@ mkdir -p "$W/tokens"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$W" > "$W/softhsm2.conf"
 export SOFTHSM2_CONF="$W/softhsm2.conf" MEDREG_CARD_PIN=1234 MEDREG_PATIENT_PIN=1234 MEDREG_PHYSICIAN_PIN=1234
 card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
-sql() { sqlite3 "$W/registry.db" "$1"; }
+sql() { sqlite3 -cmd ".timeout 10000" "$W/registry.db" "$1"; }
 
 setup_ledger 200 && ok "the ledger starts" || fail "ledger start"
 VKEY=$(cat ledger.skey.pub)
@@ -67,7 +67,7 @@ expect 2 "the history needs the log's key" -- as dr-b audit mine --module hip --
   --patient-card "$P" --physician-card "$DB"
 
 for _ in $(seq 1 100); do # the services ship their events every second
-  [ "$(sql "SELECT COUNT(*) FROM events")$(sqlite3 "$W/identity.db" "SELECT COUNT(*) FROM events")" = 00 ] && break
+  [ "$(sql "SELECT COUNT(*) FROM events")$(sqlite3 -cmd ".timeout 10000" "$W/identity.db" "SELECT COUNT(*) FROM events")" = 00 ] && break
   sleep 0.2
 done
 expect 0 "the patient sees their history at Dr B" -- as dr-b audit mine "${MINE[@]}" --state mine.state --scan
@@ -190,7 +190,7 @@ expect 1 "with --scan, the patient is told the registry hid an event" -- as dr-b
 contains "$W/err" "the registry did not list it" "named"
 # an identity service that hides an event is caught the same way
 REG_IDX=$(jq '[.events[] | select(.event.type == "patient_register") | .index] | first' fresh.json)
-sqlite3 "$W/identity.db" "UPDATE ledger_shipped SET subject = 'hidden' WHERE idx = $REG_IDX"
+sqlite3 -cmd ".timeout 10000" "$W/identity.db" "UPDATE ledger_shipped SET subject = 'hidden' WHERE idx = $REG_IDX"
 expect 1 "an identity service that hides a registration: caught by --scan" -- as dr-b audit mine "${MINE[@]}" --scan
 contains "$W/err" "the identity service did not list it" "named"
 # a registry that slips another patient's event in: refused
