@@ -220,13 +220,43 @@ static int identity_sources(const cli *c, json_t *h, const char *module, json_t 
     return EXIT_OK;
 }
 
+/* Fetch entry idx with its inclusion proof in cp, require it to be an event
+ * of src's handle that src's key opens, and show it (or add it to events). */
+static int show_entry(const cli *c, const mr_checkpoint *cp, const source *src, const char *service, uint64_t idx,
+                      json_t *names, json_t *events)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int code = cli_ledger_entry(c, cp, idx, &data, &len);
+    if (code != EXIT_OK)
+        return code;
+    json_t *e = event_parse(data, len), *d = NULL;
+    free(data);
+    if (e == NULL || strcmp(json_string_value(json_object_get(e, "subject")), src->handle) != 0 ||
+        (d = event_details(e, src->key)) == NULL) {
+        fprintf(stderr, "medreg: ledger entry %" PRIu64 ", which %s listed, is not an event about you"
+                        " that your key opens: refused\n", idx, src->label);
+        json_decref(e);
+        return EXIT_FAILURE_;
+    }
+    if (c->json) {
+        json_array_append_new(events, json_pack("{s:I,s:s,s:O,s:o}", "index", (json_int_t)idx, "service", service,
+                                                "event", e, "details", d));
+    } else {
+        print_event(e, d, names, idx);
+        json_decref(d);
+    }
+    json_decref(e);
+    return EXIT_OK;
+}
+
 /* Prove, open and show every event the services listed; with --scan, look
- * for any they left out. */
+ * for any they left out, and show those too. */
 static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, const char *module, int do_scan,
                         long wait)
 {
     source src[1 + 16];
-    size_t n = 0, shown = 0;
+    size_t n = 0, shown = 0, shown_extra = 0;
     json_t *names = json_deep_copy(json_object_get(h, "names")), *idr = NULL, *events = json_array(), *v;
     uint64_t need = 0;
     cli_reply r = {0};
@@ -256,29 +286,9 @@ static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, con
         if (!c->json && s == 1)
             printf("  at the identity service:\n");
         json_array_foreach(src[s].indices, i, v) {
-            uint8_t *data = NULL;
-            size_t len = 0;
-            uint64_t idx = (uint64_t)json_integer_value(v);
-            if ((code = cli_ledger_entry(c, &cp, idx, &data, &len)) != EXIT_OK)
+            if ((code = show_entry(c, &cp, &src[s], s ? "identity" : "registry", (uint64_t)json_integer_value(v),
+                                   names, events)) != EXIT_OK)
                 goto out;
-            json_t *e = event_parse(data, len), *d = NULL;
-            free(data);
-            if (e == NULL || strcmp(json_string_value(json_object_get(e, "subject")), src[s].handle) != 0 ||
-                (d = event_details(e, src[s].key)) == NULL) {
-                fprintf(stderr, "medreg: ledger entry %" PRIu64 ", which %s listed, is not an event about you"
-                                " that your key opens: refused\n", idx, src[s].label);
-                json_decref(e);
-                code = EXIT_FAILURE_;
-                goto out;
-            }
-            if (c->json) {
-                json_array_append_new(events, json_pack("{s:I,s:s,s:O,s:o}", "index", (json_int_t)idx, "service",
-                                                        s ? "identity" : "registry", "event", e, "details", d));
-            } else {
-                print_event(e, d, names, idx);
-                json_decref(d);
-            }
-            json_decref(e);
             shown++;
         }
     }
@@ -289,9 +299,18 @@ static int show_history(const cli *c, const cli_ledger_policy *p, json_t *h, con
         if ((code = cli_ledger_replay(c, &cp, scan_entry, &sc)) == EXIT_OK) {
             for (size_t s = 0; s < n; s++) {
                 size_t i;
-                /* later ones are newer than the service's answer (this session's among them) */
                 json_array_foreach(src[s].found, i, v) {
-                    if (json_integer_value(v) <= src[s].as_of && !listed(src[s].indices, json_integer_value(v))) {
+                    if (listed(src[s].indices, json_integer_value(v)))
+                        continue;
+                    /* shown whatever the service says: a later one is newer than its answer
+                     * (this session's among them); an earlier one it hid */
+                    if (!c->json && !shown_extra++)
+                        printf("  found by reading the whole log:\n");
+                    int rc2 = show_entry(c, &cp, &src[s], s ? "identity" : "registry",
+                                         (uint64_t)json_integer_value(v), names, events);
+                    if (rc2 != EXIT_OK)
+                        code = rc2;
+                    if (json_integer_value(v) <= src[s].as_of) {
                         fprintf(stderr, "medreg: ledger entry %lld is about you, but %s did not list it: it hides"
                                         " part of your history\n", (long long)json_integer_value(v), src[s].label);
                         code = EXIT_FAILURE_;

@@ -188,6 +188,8 @@ expect 0 "without --scan, the hidden read is simply not listed" -- as dr-b audit
 lacks "$W/out" " record_read " "(the registry's list alone cannot show it)"
 expect 1 "with --scan, the patient is told the registry hid an event" -- as dr-b audit mine "${MINE[@]}" --scan
 contains "$W/err" "the registry did not list it" "named"
+sed -n '/found by reading the whole log/,$p' "$W/out" | grep -q " record_read " \
+  && ok "and the hidden read is shown anyway, proven and opened" || fail "hidden read not shown"
 # an identity service that hides an event is caught the same way
 REG_IDX=$(jq '[.events[] | select(.event.type == "patient_register") | .index] | first' fresh.json)
 sqlite3 -cmd ".timeout 10000" "$W/identity.db" "UPDATE ledger_shipped SET subject = 'hidden' WHERE idx = $REG_IDX"
