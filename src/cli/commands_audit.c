@@ -375,8 +375,9 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
         "                         [--scan] [--wait SECONDS] [--token-file F]\n"
         "  The patient's own history: every event about them in the ledger (who read what, when,\n"
         "  under which grant), each proven against a checkpoint of the log at --ledger, and their\n"
-        "  grants. The patient's card answers as for consent (cards and PINs: medreg consent).\n"
-        "  --scan reads the whole log too, and fails if the registry left out an event.\n";
+        "  grants; with --identity, the identity service's events about them too. The patient's\n"
+        "  card answers as for consent (cards and PINs: medreg consent).\n"
+        "  --scan reads the whole log too, shows any event a service left out, and then fails.\n";
     consent_args a = {.days = 1};
     cli_ledger_policy p;
     json_t *reply = NULL;
