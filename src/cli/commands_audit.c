@@ -359,13 +359,7 @@ out:
 int cmd_audit_mine(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_LEDGER_POLICY_OPTIONS,
-                                         {"module", required_argument, NULL, 'm'},
-                                         {"internal-id", required_argument, NULL, 'i'},
-                                         {"token-file", required_argument, NULL, 'T'},
-                                         {"patient-card", required_argument, NULL, 'p'},
-                                         {"physician-card", required_argument, NULL, 'd'},
-                                         {"patient-pin-file", required_argument, NULL, 'P'},
-                                         {"physician-pin-file", required_argument, NULL, 'D'},
+                                         CLI_CARD_OPTIONS,
                                          {"scan", no_argument, NULL, 'S'},
                                          {"wait", required_argument, NULL, 'W'},
                                          {NULL, 0, NULL, 0}};
@@ -381,7 +375,6 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
     consent_args a = {.days = 1};
     cli_ledger_policy p;
     json_t *reply = NULL;
-    char *token_buf = NULL;
     long wait = 30;
     int opt, do_scan = 0, code;
     cli_ledger_policy_init(&p);
@@ -389,23 +382,15 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
         int taken = cli_ledger_policy_opt(&p, opt, optarg);
         if (taken == 0)
             return EXIT_USAGE;
-        if (taken == 1)
+        if (taken == 1 || cli_card_opt(&a, opt, optarg))
             continue;
         switch (opt) {
-        case 'm': a.module = optarg; break;
-        case 'i': a.internal_id = optarg; break;
-        case 'T': a.token = optarg; break;
-        case 'p': a.patient = optarg; break;
-        case 'd': a.physician = optarg; break;
-        case 'P': a.patient_pin_file = optarg; break;
-        case 'D': a.physician_pin_file = optarg; break;
         case 'S': do_scan = 1; break;
         case 'W': wait = strtol(optarg, NULL, 10); break;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    if (optind != argc || !a.module || !a.internal_id || !a.patient || !a.physician || wait < 0 || wait > 3600 ||
-        !cli_ledger_policy_done(&p)) {
+    if (optind != argc || !cli_card_args_complete(&a) || wait < 0 || wait > 3600 || !cli_ledger_policy_done(&p)) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
@@ -413,20 +398,11 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: audit mine needs the ledger (--ledger URL or $MEDREG_LEDGER)\n");
         return EXIT_USAGE;
     }
-    if (a.token) {
-        if ((code = cli_read_token_file(a.token, &token_buf)) != EXIT_OK)
-            return code;
-        a.token = token_buf;
-    }
     a.reply = &reply;
     code = cli_consent_run(c, "audit", &a, NULL);
     if (code == EXIT_OK)
         code = show_history(c, &p, json_object_get(reply, "history"), a.module, do_scan, wait);
     json_decref(reply);
-    if (token_buf) {
-        mr_wipe(token_buf, strlen(token_buf));
-        free(token_buf);
-    }
     return code;
 }
 

@@ -182,7 +182,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     uint8_t sid[MR_SESSION_ID_BYTES], spk[32], nonce[MR_CONSENT_NONCE_BYTES], k[MR_CONSENT_K_BYTES], td[32];
     uint8_t k2[MR_HYBRID_MAX], *m = NULL; /* k2: a ciphertext, nothing secret */
     size_t ml = 0;
-    char path[96] = "", ts[1200];
+    char path[96] = "", ts[1200], *token = NULL;
     int answering = !strcmp(kind, "consent") || !strcmp(kind, "revoke") || !strcmp(kind, "expire") ||
                     !strcmp(kind, "audit");
     const char *wire = !strcmp(kind, "expire") ? "revoke" : kind;
@@ -191,6 +191,10 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     if (answering && !build_terms(a, kind, &terms, ts, sizeof ts)) {
         fprintf(stderr, "medreg: at most 32 categories may be excluded\n");
         return EXIT_USAGE;
+    }
+    if (a->token_file && (code = cli_read_token_file(a->token_file, &token)) != EXIT_OK) {
+        json_decref(terms);
+        return code;
     }
     /* the cards first: a wrong PIN or a missing card stops us before the registry hears of it */
     patient = open_card(a->patient, a->patient_pin_file, "MEDREG_PATIENT_PIN", "Patient card PIN: ", "patient card",
@@ -203,8 +207,8 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     if (reg == NULL)
         goto out;
     body = json_pack("{s:s,s:s,s:s}", "module", a->module, "kind", wire, "internal_id", a->internal_id);
-    if (a->token)
-        json_object_set_new(body, "psn_token", json_string(a->token));
+    if (token)
+        json_object_set_new(body, "psn_token", json_string(token));
     if ((start = call_json(c, "POST", "/v1/consent/sessions", body, &code)) == NULL)
         goto out;
     const char *sid_hex = json_string_value(json_object_get(start, "session"));
@@ -308,6 +312,10 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
                json_string_value(json_object_get(done, "fingerprint")));
     }
 out:
+    if (token) {
+        mr_wipe(token, strlen(token));
+        free(token);
+    }
     mr_wipe(k, sizeof k);
     mr_fingerprint_msg_clear(&fm);
     free(m);
@@ -321,15 +329,28 @@ out:
     return code;
 }
 
+int cli_card_opt(consent_args *a, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'm': a->module = arg; return 1;
+    case 'i': a->internal_id = arg; return 1;
+    case 'T': a->token_file = arg; return 1;
+    case 'p': a->patient = arg; return 1;
+    case 'd': a->physician = arg; return 1;
+    case 'P': a->patient_pin_file = arg; return 1;
+    case 'D': a->physician_pin_file = arg; return 1;
+    default: return 0;
+    }
+}
+
+int cli_card_args_complete(const consent_args *a)
+{
+    return a->module && a->internal_id && a->patient && a->physician;
+}
+
 int cmd_consent(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
-                                         {"internal-id", required_argument, NULL, 'i'},
-                                         {"token-file", required_argument, NULL, 'T'},
-                                         {"patient-card", required_argument, NULL, 'p'},
-                                         {"physician-card", required_argument, NULL, 'd'},
-                                         {"patient-pin-file", required_argument, NULL, 'P'},
-                                         {"physician-pin-file", required_argument, NULL, 'D'},
+    static const struct option opts[] = {CLI_CARD_OPTIONS,
                                          {"exclude", required_argument, NULL, 'x'},
                                          {"days", required_argument, NULL, 'n'},
                                          {"grantee", required_argument, NULL, 'g'},
@@ -350,20 +371,14 @@ int cmd_consent(cli *c, int argc, char **argv)
         "PINs:  --patient-pin-file F / $MEDREG_PATIENT_PIN, --physician-pin-file F /\n"
         "       $MEDREG_PHYSICIAN_PIN, else asked on the terminal; never on the command line.\n";
     consent_args a = {.days = 365};
-    char *token_buf = NULL;
-    int opt, code;
+    int opt;
     const char *sub = cli_subcommand(&argc, &argv, usage);
     if (sub == NULL)
         return EXIT_USAGE;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_card_opt(&a, opt, optarg))
+            continue;
         switch (opt) {
-        case 'm': a.module = optarg; break;
-        case 'i': a.internal_id = optarg; break;
-        case 'T': a.token = optarg; break;
-        case 'p': a.patient = optarg; break;
-        case 'd': a.physician = optarg; break;
-        case 'P': a.patient_pin_file = optarg; break;
-        case 'D': a.physician_pin_file = optarg; break;
         case 'x': a.exclude = optarg; break;
         case 'n': a.days = strtol(optarg, NULL, 10); break;
         case 'g': a.grantee = optarg; break;
@@ -374,22 +389,11 @@ int cmd_consent(cli *c, int argc, char **argv)
     int known = !strcmp(sub, "enroll") || !strcmp(sub, "replace") || !strcmp(sub, "request") ||
                 !strcmp(sub, "revoke") || !strcmp(sub, "expire");
     int grant_ok = !strcmp(sub, "expire") ? a.grant != NULL : !a.grant || (!strcmp(sub, "revoke") && !a.grantee);
-    if (!known || !grant_ok || optind != argc || !a.module || !a.internal_id || !a.patient || !a.physician ||
-        a.days < 1 || a.days > 36500) {
+    if (!known || !grant_ok || optind != argc || !cli_card_args_complete(&a) || a.days < 1 || a.days > 36500) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if (a.token) {
-        if ((code = cli_read_token_file(a.token, &token_buf)) != EXIT_OK)
-            return code;
-        a.token = token_buf;
-    }
-    code = cli_consent_run(c, !strcmp(sub, "request") ? "consent" : sub, &a, NULL);
-    if (token_buf) {
-        mr_wipe(token_buf, strlen(token_buf));
-        free(token_buf);
-    }
-    return code;
+    return cli_consent_run(c, !strcmp(sub, "request") ? "consent" : sub, &a, NULL);
 }
 
 static void print_card(const cli *c, json_t *j)

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 typedef struct consent_args {
-    const char *module, *internal_id, *token, *patient, *physician;
+    const char *module, *internal_id, *token_file, *patient, *physician;
     const char *patient_pin_file, *physician_pin_file, *exclude, *grantee;
     const char *grant; /* revoke, expire: one grant */
     long days;
@@ -27,6 +27,19 @@ struct consent_tamper {
     uint8_t k[MR_CONSENT_K_BYTES];
     void *user;
 };
+
+/* The options that name the session and its cards, shared by every command
+ * that runs one (medreg consent, medreg audit mine), for a getopt_long table. */
+#define CLI_CARD_OPTIONS                                                                                     \
+    {"module", required_argument, NULL, 'm'}, {"internal-id", required_argument, NULL, 'i'},                \
+        {"token-file", required_argument, NULL, 'T'}, {"patient-card", required_argument, NULL, 'p'},       \
+        {"physician-card", required_argument, NULL, 'd'}, {"patient-pin-file", required_argument, NULL, 'P'}, \
+        {"physician-pin-file", required_argument, NULL, 'D'}
+
+/* One option of the table above into a: 1 taken, 0 not one of them. */
+int cli_card_opt(consent_args *a, int opt, const char *arg);
+/* The module, internal ID and both cards are given. */
+int cli_card_args_complete(const consent_args *a);
 
 /* kind: enroll, replace, consent, revoke, expire (a revoke that sets when
  * one grant ends) or audit. Returns an exit code. */

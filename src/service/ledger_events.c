@@ -94,6 +94,48 @@ medreg_err mr_events_patient(mr_service *s, mr_conn *c, const char *module, cons
     return subject_key(c, raw, key);
 }
 
+medreg_err mr_events_as_of(mr_conn *c, int64_t *as_of)
+{
+    mr_rows *r = NULL;
+    medreg_err rc = mr_conn_exec(c, "SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped", NULL, 0, &r);
+    *as_of = rc == MEDREG_OK ? mr_rows_int(r, 0, 0) : -1;
+    mr_rows_free(r);
+    return rc;
+}
+
+medreg_err mr_events_patient_source(mr_service *s, mr_conn *c, const char *module, const char *subject,
+                                    int64_t as_of, json_t **out)
+{
+    mr_rows *r = NULL;
+    char handle_hex[33], *k64 = NULL;
+    uint8_t key[32];
+    json_t *idx = json_array();
+    medreg_err rc = MEDREG_OK;
+    mr_param p[3] = {MR_TEXT(module), MR_TEXT(subject), MR_INT(as_of)};
+    *out = NULL;
+    ENSURE(idx != NULL, MEDREG_ERR_NOMEM);
+    TRY(mr_events_patient(s, c, module, subject, handle_hex, key));
+    ENSURE((k64 = mr_base64(key, sizeof key)) != NULL, MEDREG_ERR_NOMEM);
+    TRY(mr_conn_exec(c,
+                     "SELECT idx FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx <= $3"
+                     " ORDER BY idx LIMIT 100000",
+                     p, 3, &r));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(idx, json_integer(mr_rows_int(r, i, 0)));
+    *out = json_pack("{s:s,s:s,s:o}", "handle", handle_hex, "key", k64, "indices", idx);
+    idx = NULL;
+    ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
+out:
+    mr_wipe(key, sizeof key);
+    if (k64) {
+        mr_wipe(k64, strlen(k64));
+        free(k64);
+    }
+    json_decref(idx);
+    mr_rows_free(r);
+    return rc;
+}
+
 static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
 {
     char actor[33], subject[33], *details = NULL, *out = NULL;

@@ -182,6 +182,15 @@ static void whoami(mr_service *s, mr_request *req, mr_response *resp)
                                       "fingerprint", req->caller.fpr, "name", req->caller.cn, "roles", roles));
 }
 
+void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
+               const char *action, const char *module, const char *target, const char *message)
+{
+    mr_conn_rollback(c);
+    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
+        fprintf(stderr, "medregd: could not audit a refused %s\n", action);
+    mr_resp_error(resp, status, code, "%s", message);
+}
+
 static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;

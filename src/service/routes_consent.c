@@ -496,6 +496,22 @@ typedef struct finish_unit {
     json_t *revoked;
 } finish_unit;
 
+/* Run an UPDATE of grants that returns the ids it changed; audit action
+ * (with detail) about each, and list them in changed if given. */
+static medreg_err update_grants(mr_conn *c, const finish_unit *u, const char *module, const char *sql,
+                                const mr_param *p, size_t n, const char *action, const char *detail, json_t *changed)
+{
+    mr_rows *x = NULL;
+    medreg_err rc = mr_conn_exec(c, sql, p, n, &x);
+    for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(x); i++) {
+        rc = mr_audit_about(c, u->subject, u->caller, action, module, mr_rows_text(x, i, 0), "ok", detail);
+        if (changed)
+            json_array_append_new(changed, json_string(mr_rows_text(x, i, 0)));
+    }
+    mr_rows_free(x);
+    return rc;
+}
+
 static medreg_err finish_unit_run(mr_conn *c, void *arg)
 {
     finish_unit *u = arg;
@@ -574,17 +590,10 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
     if (se->k == K_CONSENT) {
         /* a new consent replaces the physician's previous grant on the subject */
         mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller), MR_INT(u->now)};
-        mr_rows_free(x);
-        x = NULL;
-        TRY(mr_conn_exec(c,
-                         "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
-                         " AND physician = $3 AND revoked_at IS NULL RETURNING id",
-                         gq, 4, &x));
-        for (size_t i = 0; i < mr_rows_count(x); i++)
-            TRY(mr_audit_about(c, u->subject, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok",
-                               "replaced by a new consent"));
-        mr_rows_free(x);
-        x = NULL;
+        TRY(update_grants(c, u, se->module,
+                          "UPDATE grants SET revoked_at = $4, revoked_by = $3 WHERE module = $1 AND subject = $2"
+                          " AND physician = $3 AND revoked_at IS NULL RETURNING id",
+                          gq, 4, "revoke", "replaced by a new consent", NULL));
         mr_random_id(u->grant_id);
         u->expires = u->now + u->days * 86400;
         mr_param gp[9] = {MR_TEXT(u->grant_id), MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->caller),
@@ -601,36 +610,23 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
         TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
         TRY(mr_audit_about(c, u->subject, u->caller, "grant", se->module, u->grant_id, "ok", detail));
     } else if (se->k == K_REVOKE && u->grant && u->days > 0) {
+        /* the patient sets when one grant ends */
         int64_t until = u->now + u->days * 86400;
         mr_param gq[4] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grant), MR_INT(until)};
-        mr_rows_free(x);
-        x = NULL;
-        TRY(mr_conn_exec(c,
-                         "UPDATE grants SET expires_at = $4 WHERE module = $1 AND subject = $2 AND id = $3"
-                         " AND revoked_at IS NULL RETURNING id",
-                         gq, 4, &x));
         char detail[40];
         snprintf(detail, sizeof detail, "expires=%lld", (long long)until);
-        for (size_t i = 0; i < mr_rows_count(x); i++) {
-            TRY(mr_audit_about(c, u->subject, u->caller, "grant_expiry", se->module, mr_rows_text(x, i, 0), "ok",
-                               detail));
-            json_array_append_new(u->revoked, json_string(mr_rows_text(x, i, 0)));
-        }
+        TRY(update_grants(c, u, se->module,
+                          "UPDATE grants SET expires_at = $4 WHERE module = $1 AND subject = $2 AND id = $3"
+                          " AND revoked_at IS NULL RETURNING id",
+                          gq, 4, "grant_expiry", detail, u->revoked));
         TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
     } else if (se->k == K_REVOKE) {
         mr_param gq[5] = {MR_TEXT(se->module), MR_TEXT(u->subject), MR_TEXT(u->grantee ? u->grantee : ""),
                           MR_INT(u->now), MR_TEXT(u->grant ? u->grant : "")};
-        mr_rows_free(x);
-        x = NULL;
-        TRY(mr_conn_exec(c,
-                         "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
-                         " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3 OR id = $5) RETURNING id",
-                         gq, 5, &x));
-        for (size_t i = 0; i < mr_rows_count(x); i++) {
-            TRY(mr_audit_about(c, u->subject, u->caller, "revoke", se->module, mr_rows_text(x, i, 0), "ok",
-                               "patient present"));
-            json_array_append_new(u->revoked, json_string(mr_rows_text(x, i, 0)));
-        }
+        TRY(update_grants(c, u, se->module,
+                          "UPDATE grants SET revoked_at = $4, revoked_by = 'patient' WHERE module = $1 AND subject = $2"
+                          " AND revoked_at IS NULL AND ($3 = 'all' OR physician = $3 OR id = $5) RETURNING id",
+                          gq, 5, "revoke", "patient present", u->revoked));
         TRY(mr_audit_about(c, u->subject, u->caller, "consent_success", se->module, se->id, "ok", u->fp_id));
     } else if (se->k == K_AUDIT) {
         TRY(mr_audit_about(c, u->subject, u->caller, "audit_view", se->module, se->id, "ok", u->fp_id));
@@ -704,32 +700,17 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
-    char handle[33], *k64 = NULL, *pass = NULL;
-    uint8_t key[32];
+    char *pass = NULL;
     medreg_err rc = MEDREG_OK;
-    json_t *idx = json_array(), *grants = json_array(), *names = json_object();
+    json_t *h = NULL, *grants = json_array(), *names = json_object();
     mr_param p[2] = {MR_TEXT(module), MR_TEXT(subject)};
+    int64_t as_of = -1;
     *out = NULL;
-    ENSURE(idx && grants && names, MEDREG_ERR_NOMEM);
+    ENSURE(grants && names, MEDREG_ERR_NOMEM);
     TRY(mr_db_acquire(s->db, &c));
-    TRY(mr_events_patient(s, c, module, subject, handle, key));
-    ENSURE((k64 = mr_base64(key, sizeof key)) != NULL, MEDREG_ERR_NOMEM);
-    /* as of the newest shipped batch: the shipper commits each batch at
-     * once, so every event of this subject up to that index is listed, and
-     * any later one is newer than this answer */
-    TRY(mr_conn_exec(c, "SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped", NULL, 0, &r));
-    int64_t as_of = mr_rows_int(r, 0, 0);
-    mr_rows_free(r);
-    r = NULL;
+    TRY(mr_events_as_of(c, &as_of));
+    TRY(mr_events_patient_source(s, c, module, subject, as_of, &h));
     mr_param pl[3] = {MR_TEXT(module), MR_TEXT(subject), MR_INT(as_of)};
-    TRY(mr_conn_exec(c,
-                     "SELECT idx FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx <= $3"
-                     " ORDER BY idx LIMIT 100000",
-                     pl, 3, &r));
-    for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(idx, json_integer(mr_rows_int(r, i, 0)));
-    mr_rows_free(r);
-    r = NULL;
     TRY(mr_conn_exec(c,
                      "SELECT (SELECT COUNT(*) FROM events WHERE module = $1 AND subject = $2)"
                      " + (SELECT COUNT(*) FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx > $3)",
@@ -758,19 +739,15 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
                       " UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2",
                       p, 2, names));
     TRY(identity_pass(s, c, module, subject, physician, &pass));
-    *out = json_pack("{s:s,s:s,s:o,s:I,s:I,s:o,s:o,s:s}", "handle", handle, "key", k64, "indices", idx, "as_of",
-                     (json_int_t)as_of, "pending", (json_int_t)pending, "grants", grants, "names", names,
-                     "identity_pass", pass);
-    idx = grants = names = NULL;
-    ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
+    json_t *more = json_pack("{s:I,s:I,s:o,s:o,s:s}", "as_of", (json_int_t)as_of, "pending", (json_int_t)pending,
+                             "grants", grants, "names", names, "identity_pass", pass);
+    grants = names = NULL; /* "o" takes them, even when packing fails */
+    ENSURE(more != NULL && json_object_update_new(h, more) == 0, MEDREG_ERR_NOMEM);
+    *out = h;
+    h = NULL;
 out:
     free(pass);
-    mr_wipe(key, sizeof key);
-    if (k64) {
-        mr_wipe(k64, strlen(k64));
-        free(k64);
-    }
-    json_decref(idx);
+    json_decref(h);
     json_decref(grants);
     json_decref(names);
     mr_rows_free(r);

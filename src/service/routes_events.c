@@ -81,43 +81,20 @@ medreg_err mr_user_names(mr_conn *c, const char *fprs, const mr_param *p, size_t
 static medreg_err patient_sources(mr_service *s, mr_conn *c, const mr_presence_pass *p, const char *caller,
                                   json_t **out)
 {
-    mr_rows *r = NULL, *x = NULL;
+    mr_rows *r = NULL;
     medreg_err rc = MEDREG_OK;
-    json_t *pats = json_array(), *names = json_object();
-    uint8_t key[32];
-    char handle[33];
+    json_t *pats = json_array(), *names = json_object(), *one = NULL;
+    int64_t as_of = -1;
     *out = NULL;
     ENSURE(pats && names, MEDREG_ERR_NOMEM);
-    TRY(mr_conn_exec(c, "SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped", NULL, 0, &x));
-    int64_t as_of = mr_rows_int(x, 0, 0);
+    TRY(mr_events_as_of(c, &as_of));
     mr_param q[3] = {MR_TEXT(p->module), MR_INT(p->key_id), MR_BLOB(p->psn, sizeof p->psn)};
     TRY(mr_conn_exec(c, "SELECT id FROM patients WHERE module = $1 AND key_id = $2 AND psn = $3 ORDER BY id LIMIT 16",
                      q, 3, &r));
     for (size_t i = 0; i < mr_rows_count(r); i++) {
         const char *pid = mr_rows_text(r, i, 0);
-        char *k64 = NULL;
-        json_t *idx = json_array();
-        TRY(mr_events_patient(s, c, p->module, pid, handle, key));
-        k64 = mr_base64(key, sizeof key);
-        mr_wipe(key, sizeof key);
-        mr_param lq[3] = {MR_TEXT(p->module), MR_TEXT(pid), MR_INT(as_of)};
-        mr_rows_free(x);
-        x = NULL;
-        rc = mr_conn_exec(c, "SELECT idx FROM ledger_shipped WHERE module = $1 AND subject = $2 AND idx <= $3"
-                             " ORDER BY idx LIMIT 100000", lq, 3, &x);
-        for (size_t k = 0; rc == MEDREG_OK && k < mr_rows_count(x); k++)
-            json_array_append_new(idx, json_integer(mr_rows_int(x, k, 0)));
-        if (rc == MEDREG_OK && k64)
-            json_array_append_new(pats, json_pack("{s:s,s:s,s:o}", "handle", handle, "key", k64, "indices", idx));
-        else
-            json_decref(idx);
-        if (k64) {
-            mr_wipe(k64, strlen(k64));
-            free(k64);
-        } else if (rc == MEDREG_OK) {
-            rc = MEDREG_ERR_NOMEM;
-        }
-        TRY(rc);
+        TRY(mr_events_patient_source(s, c, p->module, pid, as_of, &one));
+        ENSURE(json_array_append_new(pats, one) == 0, MEDREG_ERR_NOMEM);
         /* the physicians who registered this record, and the module's administrators */
         mr_param nq[2] = {MR_TEXT(p->module), MR_TEXT(pid)};
         TRY(mr_user_names(c,
@@ -130,11 +107,9 @@ static medreg_err patient_sources(mr_service *s, mr_conn *c, const mr_presence_p
     pats = names = NULL;
     ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
 out:
-    mr_wipe(key, sizeof key);
     json_decref(pats);
     json_decref(names);
     mr_rows_free(r);
-    mr_rows_free(x);
     return rc;
 }
 

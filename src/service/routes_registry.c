@@ -14,15 +14,6 @@
 
 /* A refusal, possibly inside a transaction: roll back (nothing of the request
  * is stored), then audit it on its own. */
-void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
-               const char *action, const char *module, const char *target, const char *message)
-{
-    mr_conn_rollback(c);
-    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
-        fprintf(stderr, "medregd: could not audit a refused %s\n", action);
-    mr_resp_error(resp, status, code, "%s", message);
-}
-
 int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
                          const char *module, const char *internal_id, const char *token_s, char subject[33])
 {

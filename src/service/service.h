@@ -193,6 +193,14 @@ MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t *shipped);
  * details, made if it does not exist yet. */
 MR_MUST_CHECK medreg_err mr_events_patient(mr_service *s, mr_conn *c, const char *module, const char *subject,
                                            char handle_hex[33], uint8_t key[32]);
+/* The newest ledger index this service has shipped (-1: none). The shipper
+ * commits each batch at once, so every event up to it is in ledger_shipped,
+ * and any later one is newer. */
+MR_MUST_CHECK medreg_err mr_events_as_of(mr_conn *c, int64_t *as_of);
+/* A patient's events for their own client (medreg audit mine): {handle,
+ * key (base64), indices}, the ledger indices up to as_of. */
+MR_MUST_CHECK medreg_err mr_events_patient_source(mr_service *s, mr_conn *c, const char *module,
+                                                  const char *subject, int64_t as_of, json_t **out);
 /* ledger: collect the witnesses' cosignatures of a new checkpoint (mr_cosign_fn) */
 char *mr_witness_cosign(void *ctx, struct mr_ledger *l, const char *note, size_t len, uint64_t size);
 /* identity: GET /v1/oprf/{module}, POST /v1/oprf/{module}/evaluate */
@@ -205,8 +213,8 @@ extern const size_t mr_n_common_routes;
 /* Run the HTTPS server until *stop becomes non-zero. */
 MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
 
-/* Registry: a refusal, possibly inside a transaction: roll back (nothing of
- * the request is stored), audit it on its own, answer status/code. */
+/* A refusal, possibly inside a transaction: roll back (nothing of the
+ * request is stored), audit it on its own, answer status/code. */
 void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
                const char *action, const char *module, const char *target, const char *message);
 /* Registry: resolve (or, with a valid PSN token, create) the caller's
