@@ -6,6 +6,7 @@
 
 #include "../core/secret.h"
 #include "../pki/pki.h"
+#include "../token/key25519.h"
 #include "cli.h"
 
 static int local_error(const char *what, const char *path, medreg_err rc)
@@ -68,20 +69,67 @@ int cmd_pki(cli *c, int argc, char **argv)
     return EXIT_USAGE;
 }
 
+static const char KEY_USAGE[] =
+    "usage: medreg key new FILE                 a module key (32 random bytes, mode 0600)\n"
+    "       medreg key new-sign PREFIX [TOKEN]  Ed25519: signs PSN tokens (identity service)\n"
+    "       medreg key new-seal PREFIX [TOKEN]  X25519: the registry's seal key, the identity\n"
+    "                                           service's box key\n"
+    "  without TOKEN: PREFIX.key (mode 0600) and PREFIX.pub, 32 raw bytes each\n"
+    "  TOKEN: --token 'pkcs11:token=T;object=LABEL' [--module LIB] [--pin-file F]: the pair is\n"
+    "         made on the token and never leaves it; only PREFIX.pub is written. PIN from\n"
+    "         --pin-file, else $MEDREG_PKCS11_PIN, else asked. LIB: $MEDREG_PKCS11_MODULE or\n"
+    "         SoftHSM2's.\n";
+
 int cmd_key(cli *c, int argc, char **argv)
 {
     (void)c;
-    if (argc == 3 && (!strcmp(argv[1], "new-sign") || !strcmp(argv[1], "new-seal"))) {
+    if (argc >= 3 && (!strcmp(argv[1], "new-sign") || !strcmp(argv[1], "new-seal"))) {
         int seal = !strcmp(argv[1], "new-seal");
-        medreg_err rc = mr_key_pair_new(argv[2], seal);
-        if (rc != MEDREG_OK)
-            return local_error("cannot write the key pair", argv[2], rc);
-        printf("wrote %s.key (mode 0600) and %s.pub: an %s key pair\n", argv[2], argv[2],
-               seal ? "X25519 sealing" : "Ed25519 signing");
+        const char *token = NULL, *pin_file = NULL, *module = getenv("MEDREG_PKCS11_MODULE");
+        for (int i = 3; i < argc; i++) {
+            if (i + 1 < argc && !strcmp(argv[i], "--token"))
+                token = argv[++i];
+            else if (i + 1 < argc && !strcmp(argv[i], "--module"))
+                module = argv[++i];
+            else if (i + 1 < argc && !strcmp(argv[i], "--pin-file"))
+                pin_file = argv[++i];
+            else {
+                fputs(KEY_USAGE, stderr);
+                return EXIT_USAGE;
+            }
+        }
+        if (token == NULL) {
+            medreg_err rc = mr_key_pair_new(argv[2], seal);
+            if (rc != MEDREG_OK)
+                return local_error("cannot write the key pair", argv[2], rc);
+            printf("wrote %s.key (mode 0600) and %s.pub: an %s key pair\n", argv[2], argv[2],
+                   seal ? "X25519 sealing" : "Ed25519 signing");
+            return EXIT_OK;
+        }
+        mr_token_spec ts = {.key = token, .module = module ? module : "/usr/lib/softhsm/libsofthsm2.so",
+                            .pin_file = pin_file, .pin_env = "MEDREG_PKCS11_PIN", .prompt = "Token PIN: "};
+        uint8_t pk[32];
+        char *err = NULL, *pub = NULL;
+        medreg_err rc = mr_key25519_generate(&ts, seal ? MR_KEY_X25519 : MR_KEY_ED25519, pk, &err);
+        if (rc == MEDREG_OK && asprintf(&pub, "%s.pub", argv[2]) < 0)
+            rc = MEDREG_ERR_NOMEM;
+        if (rc == MEDREG_OK && (rc = mr_file_write(pub, pk, sizeof pk)) != MEDREG_OK) {
+            free(pub);
+            return local_error("cannot write the public key of the key made on the token to", argv[2], rc);
+        }
+        if (rc != MEDREG_OK) {
+            fprintf(stderr, "medreg: key %s: %s\n", argv[1], err ? err : medreg_strerror(rc));
+            free(err);
+            free(pub);
+            return EXIT_LOCAL;
+        }
+        printf("made an %s key pair on the token (the private key never leaves it); wrote %s\n",
+               seal ? "X25519" : "Ed25519", pub);
+        free(pub);
         return EXIT_OK;
     }
     if (argc != 3 || strcmp(argv[1], "new") != 0) {
-        fputs("usage: medreg key new FILE | key new-sign PREFIX | key new-seal PREFIX\n", stderr);
+        fputs(KEY_USAGE, stderr);
         return EXIT_USAGE;
     }
     medreg_err rc = mr_key_new(argv[2]);

@@ -55,6 +55,16 @@ static int set_path(cfg_state *st, char **dst, const char *v)
     return *dst != NULL ? 1 : fail(st, "%sout of memory", "");
 }
 
+/* A private key: a file (resolved like any path) or a token's pkcs11: URI. */
+static int set_key(cfg_state *st, char **dst, const char *v)
+{
+    if (strncmp(v, "pkcs11:", 7) != 0)
+        return set_path(st, dst, v);
+    free(*dst);
+    *dst = strdup(v);
+    return *dst != NULL ? 1 : fail(st, "%sout of memory", "");
+}
+
 static int parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
 {
     char *end = NULL;
@@ -123,12 +133,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         } else if (!strcmp(key, "tls_cert")) {
             return set_path(st, &c->tls_cert, v);
         } else if (!strcmp(key, "tls_key")) {
-            if (strncmp(v, "pkcs11:", 7) == 0) { /* a token object, not a file */
-                free(c->tls_key);
-                c->tls_key = strdup(v);
-                return c->tls_key != NULL;
-            }
-            return set_path(st, &c->tls_key, v);
+            return set_key(st, &c->tls_key, v);
         } else if (!strcmp(key, "pkcs11_module")) {
             return set_path(st, &c->pkcs11_module, v);
         } else if (!strcmp(key, "pin_file")) {
@@ -179,7 +184,9 @@ static int on_entry(void *user, const char *section, const char *key, const char
     }
     if (!strcmp(section, "identity")) {
         if (!strcmp(key, "signing_key"))
-            return set_path(st, &c->signing_key, v);
+            return set_key(st, &c->signing_key, v);
+        if (!strcmp(key, "box_key"))
+            return set_key(st, &c->box_key, v);
         if (!strcmp(key, "registry_seal_public"))
             return set_path(st, &c->registry_seal_public, v);
         if (!strcmp(key, "data_key"))
@@ -194,17 +201,13 @@ static int on_entry(void *user, const char *section, const char *key, const char
     }
     if (!strcmp(section, "registry")) {
         if (!strcmp(key, "seal_key"))
-            return set_path(st, &c->seal_key, v);
+            return set_key(st, &c->seal_key, v);
         if (!strcmp(key, "identity_public"))
             return set_path(st, &c->identity_public, v);
-        if (!strcmp(key, "consent_key")) {
-            if (strncmp(v, "pkcs11:", 7) == 0) {
-                free(c->consent_key);
-                c->consent_key = strdup(v);
-                return c->consent_key != NULL;
-            }
-            return set_path(st, &c->consent_key, v);
-        }
+        if (!strcmp(key, "identity_box_public"))
+            return set_path(st, &c->identity_box_public, v);
+        if (!strcmp(key, "consent_key"))
+            return set_key(st, &c->consent_key, v);
         if (!strcmp(key, "consent_cert"))
             return set_path(st, &c->consent_cert, v);
         static const struct { const char *key; unsigned long lo, hi; size_t off; const char *what; } NUMS[] = {
@@ -380,6 +383,8 @@ void mr_service_config_free(mr_service_config *c)
     free(c->pkcs11_module);
     free(c->pin_file);
     free(c->signing_key);
+    free(c->box_key);
+    free(c->identity_box_public);
     free(c->registry_seal_public);
     free(c->data_key);
     free(c->seal_key);

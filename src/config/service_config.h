@@ -24,10 +24,15 @@ typedef struct mr_service_config {
     char *tls_cert, *tls_key, *client_ca;
     char *pkcs11_module, *pin_file; /* for a tls_key that is a pkcs11: URI */
     /* identity */
-    char *signing_key, *registry_seal_public, *data_key;
+    /* signing_key: Ed25519, a file (32-byte seed) or a pkcs11: URI; box_key:
+     * X25519 for the PSN-token key, the same; unset: the signing key's twin
+     * (a file signing key only) */
+    char *signing_key, *box_key, *registry_seal_public, *data_key;
     unsigned token_ttl_s;
     /* registry */
-    char *seal_key, *identity_public;
+    /* seal_key: X25519, a file or a pkcs11: URI; identity_box_public: the
+     * identity service's box_key public key (unset: identity_public's twin) */
+    char *seal_key, *identity_public, *identity_box_public;
     long export_page; /* rows per page of a streamed export */
     char *consent_key, *consent_cert; /* the consent key: a file or a pkcs11: URI */
     unsigned consent_fail_max;        /* failed consents tolerated in the window */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../core/safety.h"
+#include "../token/key25519.h"
 #include "../token/token.h"
 
 #define MR_SESSION_ID_BYTES 16
@@ -69,6 +70,12 @@ MR_MUST_CHECK medreg_err mr_consent_client_answer(EVP_PKEY *registry, int regist
 
 /* SHA-256 of the grant terms as the protocol spells them. */
 void mr_consent_terms_digest(const char *terms, uint8_t out[32]);
+
+/* Server: the session secret, from the registry's seal key wherever it lives:
+ * BLAKE2b over X25519(seal key, P), P a fixed point whose discrete logarithm
+ * nobody knows (Elligator 2 of a hash of a constant), so that only the
+ * holder of the seal key can compute it, the identity service included. */
+MR_MUST_CHECK medreg_err mr_consent_session_secret(mr_key25519 *seal, uint8_t out[32]);
 
 /* Server: the session's ephemeral X25519 key, derived from the registry's
  * session secret so that nothing secret is stored between two requests. */

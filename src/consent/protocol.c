@@ -184,6 +184,23 @@ medreg_err mr_consent_client_answer(EVP_PKEY *registry, int registry_oaep, const
     return rc;
 }
 
+medreg_err mr_consent_session_secret(mr_key25519 *seal, uint8_t out[32])
+{
+    static const char TAG_POINT[] = "medreg/consent-session-point/v1";
+    static const char TAG_SECRET[] = "medreg/consent-session-secret/v1";
+    uint8_t h[crypto_hash_sha512_BYTES], ed[32], point[32], z[32];
+    crypto_hash_sha512(h, (const uint8_t *)TAG_POINT, sizeof TAG_POINT - 1);
+    medreg_err rc = crypto_core_ed25519_from_uniform(ed, h) == 0 && crypto_sign_ed25519_pk_to_curve25519(point, ed) == 0
+                        ? MEDREG_OK
+                        : MEDREG_ERR_CRYPTO;
+    if (rc == MEDREG_OK)
+        rc = mr_key25519_agree(seal, point, z);
+    if (rc == MEDREG_OK)
+        crypto_generichash(out, 32, (const uint8_t *)TAG_SECRET, sizeof TAG_SECRET - 1, z, sizeof z);
+    mr_wipe(z, sizeof z);
+    return rc;
+}
+
 void mr_consent_server_ephemeral(const uint8_t secret[32], const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t pk[32],
                                  uint8_t sk[32])
 {

@@ -35,30 +35,16 @@ out:
     return rc;
 }
 
-medreg_err mr_psn_token_key_identity(const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
-                                     const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
-                                     uint8_t key[MR_TOKEN_KEY_BYTES])
+medreg_err mr_psn_token_key(const uint8_t z[32], uint8_t key[MR_TOKEN_KEY_BYTES])
 {
-    uint8_t xsk[crypto_scalarmult_curve25519_BYTES];
-    int ok = crypto_sign_ed25519_sk_to_curve25519(xsk, sign_sk) == 0 &&
-             crypto_box_beforenm(key, registry_pk, xsk) == 0;
-    mr_wipe(xsk, sizeof xsk);
-    return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
-}
-
-medreg_err mr_psn_token_key_registry(const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
-                                     const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
-                                     uint8_t key[MR_TOKEN_KEY_BYTES])
-{
-    uint8_t xpk[crypto_scalarmult_curve25519_BYTES];
-    if (crypto_sign_ed25519_pk_to_curve25519(xpk, identity_pk) != 0 ||
-        crypto_box_beforenm(key, xpk, registry_sk) != 0) /* fails on low-order points */
+    static const uint8_t zero[16];
+    if (sodium_is_zero(z, 32)) /* a low-order peer key */
         return MEDREG_ERR_CRYPTO;
-    return MEDREG_OK;
+    return crypto_core_hsalsa20(key, zero, z, NULL) == 0 ? MEDREG_OK : MEDREG_ERR_CRYPTO;
 }
 
-medreg_err mr_psn_token_seal(const mr_psn_token *t, const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
-                             const uint8_t key[MR_TOKEN_KEY_BYTES], char **out)
+medreg_err mr_psn_token_seal(const mr_psn_token *t, mr_key25519 *signer, const uint8_t key[MR_TOKEN_KEY_BYTES],
+                             char **out)
 {
     medreg_err rc = MEDREG_OK;
     mr_writer body, msg;
@@ -71,7 +57,7 @@ medreg_err mr_psn_token_seal(const mr_psn_token *t, const uint8_t sign_sk[crypto
     TRY(encode_body(t, &body));
     TRY(sign_input(body.p, body.len, &msg));
     uint8_t sig[crypto_sign_BYTES];
-    ENSURE(crypto_sign_detached(sig, NULL, msg.p, msg.len, sign_sk) == 0, MEDREG_ERR_CRYPTO);
+    TRY(mr_key25519_sign(signer, msg.p, msg.len, sig));
     TRY(mr_write_bytes(&body, sig, sizeof sig));
     sealed_len = crypto_box_NONCEBYTES + body.len + crypto_box_MACBYTES;
     sealed = malloc(sealed_len);

@@ -5,14 +5,17 @@
  *            psn[32] ‖ u64 issued_at ‖ u64 expires_at ‖ nonce[16]
  *   sig    = Ed25519(identity signing key, "medreg/psn-token/v1" ‖ body)
  *   token  = base64url(n ‖ crypto_box_easy_afternm(body ‖ sig, n, K)), n random (24 bytes)
- *   K      = crypto_box_beforenm(X25519(identity), X25519(registry))
+ *   K      = HSalsa20(X25519(identity box key, registry seal key)), as
+ *            crypto_box_beforenm computes it
  *
  * The signature makes the token unforgeable, the box makes it unreadable to
  * everyone but the registry (and the identity service that made it), the
- * nonce makes it one-time. The identity service's X25519 key is its Ed25519
- * key converted (crypto_sign_ed25519_*_to_curve25519), so K needs no extra key
- * file, and it is computed once per process: a token costs one signature and
- * one XSalsa20-Poly1305 pass, not two X25519 operations. */
+ * nonce makes it one-time. The identity service's box key is its own X25519
+ * key (box_key) or, when the signing key is a file, that key's X25519 twin
+ * (crypto_sign_ed25519_*_to_curve25519), so that a file set-up needs no extra
+ * key file. K is computed once per process, on the token where the keys are
+ * on tokens: a token costs one signature and one XSalsa20-Poly1305 pass, not
+ * two X25519 operations. */
 #ifndef MR_PSN_TOKEN_H
 #define MR_PSN_TOKEN_H
 
@@ -21,6 +24,7 @@
 
 #include "../core/safety.h"
 #include "../config/module.h"
+#include "../token/key25519.h"
 
 #define MR_FPR_BYTES 32 /* SHA-256 of a certificate's DER encoding */
 #define MR_TOKEN_NONCE_BYTES 16
@@ -38,19 +42,12 @@ typedef struct mr_psn_token {
 
 #define MR_TOKEN_KEY_BYTES crypto_box_BEFORENMBYTES
 
-/* K, as the identity service computes it (its signing key, the registry's
- * X25519 public key) and as the registry does (its X25519 secret key, the
- * identity service's Ed25519 public key). Both give the same K. */
-MR_MUST_CHECK medreg_err mr_psn_token_key_identity(const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
-                                                   const uint8_t registry_pk[crypto_box_PUBLICKEYBYTES],
-                                                   uint8_t key[MR_TOKEN_KEY_BYTES]);
-MR_MUST_CHECK medreg_err mr_psn_token_key_registry(const uint8_t registry_sk[crypto_box_SECRETKEYBYTES],
-                                                   const uint8_t identity_pk[crypto_sign_PUBLICKEYBYTES],
-                                                   uint8_t key[MR_TOKEN_KEY_BYTES]);
+/* K from z, the X25519 agreement of the two services' keys (either side
+ * computes the same z). Fails on an all-zero z: a low-order peer key. */
+MR_MUST_CHECK medreg_err mr_psn_token_key(const uint8_t z[32], uint8_t key[MR_TOKEN_KEY_BYTES]);
 
 /* Seal t (whose nonce must already be random). *out: malloc'ed base64url. */
-MR_MUST_CHECK medreg_err mr_psn_token_seal(const mr_psn_token *t,
-                                           const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES],
+MR_MUST_CHECK medreg_err mr_psn_token_seal(const mr_psn_token *t, mr_key25519 *signer,
                                            const uint8_t key[MR_TOKEN_KEY_BYTES], char **out);
 
 /* Open and verify a token string: decrypts, checks the signature against

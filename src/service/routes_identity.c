@@ -284,7 +284,7 @@ static medreg_err issue_token(mr_service *s, const mr_module *m, const char *int
     t.issued_at = (uint64_t)time(NULL);
     t.expires_at = t.issued_at + s->cfg->token_ttl_s;
     randombytes_buf(t.nonce, sizeof t.nonce);
-    rc = mr_psn_token_seal(&t, s->sign_sk, s->token_key, token);
+    rc = mr_psn_token_seal(&t, s->signer, s->token_key, token);
     mr_wipe(&t, sizeof t);
     return rc;
 }

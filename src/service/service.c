@@ -11,6 +11,8 @@
 #include "../crypto/psn_token.h"
 #include "../ledger/log.h"
 #include "../pseudonym/psn_input.h"
+#include "../consent/consent.h"
+#include "../token/key25519.h"
 #include "../token/token.h"
 
 static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char **errmsg)
@@ -222,11 +224,43 @@ static medreg_err events_start(mr_service *s, char **errmsg)
     return start_ticker(s);
 }
 
+/* A service's Curve25519 key, from its file or its token (the PIN as for
+ * the TLS key), with the setting named in any error. */
+static medreg_err open_key25519(const mr_service_config *cfg, const char *setting, const char *where,
+                                mr_key25519_kind kind, mr_key25519 **out, char **errmsg)
+{
+    mr_token_spec ks = {.key = where, .module = cfg->pkcs11_module, .pin_file = cfg->pin_file,
+                        .pin_env = "MEDREG_PKCS11_PIN"};
+    char *kerr = NULL;
+    medreg_err rc = mr_key25519_open(&ks, kind, out, &kerr);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: %s: %s", cfg->path, setting, kerr ? kerr : medreg_strerror(rc)) < 0)
+            *errmsg = NULL;
+        rc = rc == MEDREG_ERR_NOMEM ? rc : MEDREG_ERR_CONFIG;
+    }
+    free(kerr);
+    return rc;
+}
+
+/* K, the PSN-token box key, from this service's key and the other's. */
+static medreg_err token_key_agree(mr_service *s, mr_key25519 *own, const uint8_t peer[32])
+{
+    uint8_t z[32];
+    s->token_key = sodium_malloc(MR_TOKEN_KEY_BYTES);
+    if (s->token_key == NULL)
+        return MEDREG_ERR_NOMEM;
+    medreg_err rc = mr_key25519_agree(own, peer, z);
+    if (rc == MEDREG_OK)
+        rc = mr_psn_token_key(z, s->token_key);
+    mr_wipe(z, sizeof z);
+    return rc;
+}
+
 medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errmsg)
 {
     medreg_err rc = MEDREG_OK;
     mr_service *s = NULL;
-    uint8_t *seed = NULL, *data_key = NULL;
+    uint8_t *data_key = NULL;
 
     *out = NULL;
     *errmsg = NULL;
@@ -274,19 +308,24 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
             ENSURE(s->oprf_sk[i] != NULL, MEDREG_ERR_NOMEM);
             TRY(mr_psn_oprf_key(s->module_keys[i], m->key_id, m->name, s->oprf_sk[i], s->oprf_pk[i]));
         }
-        TRY(read_secret(cfg->signing_key, crypto_sign_SEEDBYTES, &seed, errmsg));
-        s->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-        ENSURE(s->sign_sk != NULL, MEDREG_ERR_NOMEM);
-        uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-        crypto_sign_seed_keypair(pk, s->sign_sk, seed);
+        mr_key25519 *box = NULL;
         uint8_t registry_pk[crypto_box_PUBLICKEYBYTES];
-        TRY(read_public(cfg->registry_seal_public, registry_pk, sizeof registry_pk, errmsg));
-        s->token_key = sodium_malloc(MR_TOKEN_KEY_BYTES);
-        ENSURE(s->token_key != NULL, MEDREG_ERR_NOMEM);
-        if (mr_psn_token_key_identity(s->sign_sk, registry_pk, s->token_key) != MEDREG_OK) {
-            if (asprintf(errmsg, "%s: not a usable X25519 public key", cfg->registry_seal_public) < 0)
+        TRY(open_key25519(cfg, "[identity] signing_key", cfg->signing_key, MR_KEY_ED25519, &s->signer, errmsg));
+        if (cfg->box_key != NULL) {
+            TRY(open_key25519(cfg, "[identity] box_key", cfg->box_key, MR_KEY_X25519, &box, errmsg));
+        } else if (mr_key25519_on_token(s->signer)) {
+            if (asprintf(errmsg, "%s: [identity] box_key is required when signing_key is on a token (an Ed25519 "
+                                 "key on a token cannot agree on the PSN-token key)", cfg->path) < 0)
                 *errmsg = NULL;
             rc = MEDREG_ERR_CONFIG;
+            goto out;
+        }
+        TRY(read_public(cfg->registry_seal_public, registry_pk, sizeof registry_pk, errmsg));
+        rc = token_key_agree(s, box ? box : s->signer, registry_pk);
+        mr_key25519_close(box); /* K is all the identity service needs of it */
+        if (rc != MEDREG_OK) {
+            if (asprintf(errmsg, "%s: not a usable X25519 public key", cfg->registry_seal_public) < 0)
+                *errmsg = NULL;
             goto out;
         }
         TRY(read_secret(cfg->data_key, 32, &data_key, errmsg));
@@ -298,25 +337,28 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
                                    "mr-seal_", data_key);
         crypto_kdf_derive_from_key(s->index_key, 32, 2, "mr-index", data_key);
     } else if (cfg->role == MR_ROLE_REGISTRY) {
-        uint8_t *box_sk = NULL;
-        TRY(read_secret(cfg->seal_key, crypto_box_SECRETKEYBYTES, &box_sk, errmsg));
+        mr_key25519 *seal = NULL;
+        uint8_t identity_box[crypto_box_PUBLICKEYBYTES];
+        TRY(open_key25519(cfg, "[registry] seal_key", cfg->seal_key, MR_KEY_X25519, &seal, errmsg));
         rc = read_public(cfg->identity_public, s->identity_pk, sizeof s->identity_pk, errmsg);
-        s->token_key = rc == MEDREG_OK ? sodium_malloc(MR_TOKEN_KEY_BYTES) : NULL;
-        if (rc == MEDREG_OK && s->token_key == NULL)
-            rc = MEDREG_ERR_NOMEM;
-        if (rc == MEDREG_OK && mr_psn_token_key_registry(box_sk, s->identity_pk, s->token_key) != MEDREG_OK) {
-            if (asprintf(errmsg, "%s: not a usable Ed25519 public key", cfg->identity_public) < 0)
-                *errmsg = NULL;
-            rc = MEDREG_ERR_CONFIG;
-        }
+        if (rc == MEDREG_OK && cfg->identity_box_public != NULL)
+            rc = read_public(cfg->identity_box_public, identity_box, sizeof identity_box, errmsg);
+        else if (rc == MEDREG_OK && crypto_sign_ed25519_pk_to_curve25519(identity_box, s->identity_pk) != 0)
+            rc = MEDREG_ERR_CRYPTO;
+        if (rc == MEDREG_OK && (rc = token_key_agree(s, seal, identity_box)) != MEDREG_OK &&
+            asprintf(errmsg, "%s: not a usable %s public key",
+                     cfg->identity_box_public ? cfg->identity_box_public : cfg->identity_public,
+                     cfg->identity_box_public ? "X25519" : "Ed25519") < 0)
+            *errmsg = NULL;
         /* the consent sessions' secret is the registry's own: derived from
-         * its X25519 key, which the identity service never holds */
+         * its seal key, which the identity service never holds */
         s->session_secret = rc == MEDREG_OK ? sodium_malloc(32) : NULL;
         if (rc == MEDREG_OK && s->session_secret == NULL)
             rc = MEDREG_ERR_NOMEM;
-        if (rc == MEDREG_OK)
-            crypto_kdf_derive_from_key(s->session_secret, 32, 1, "mr-consn", box_sk);
-        mr_secret_free(box_sk);
+        if (rc == MEDREG_OK && (rc = mr_consent_session_secret(seal, s->session_secret)) != MEDREG_OK &&
+            asprintf(errmsg, "%s: [registry] seal_key: %s cannot agree", cfg->path, mr_key25519_describe(seal)) < 0)
+            *errmsg = NULL;
+        mr_key25519_close(seal);
         TRY(rc);
         mr_token_spec ts = {.key = cfg->consent_key, .cert = cfg->consent_cert, .module = cfg->pkcs11_module,
                             .pin_file = cfg->pin_file, .pin_env = "MEDREG_PKCS11_PIN"};
@@ -369,7 +411,6 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
     *out = s;
     s = NULL;
 out:
-    mr_secret_free(seed);
     mr_secret_free(data_key);
     if (s)
         s->cfg = NULL; /* the caller still owns cfg on failure */
@@ -406,7 +447,7 @@ void mr_service_close(mr_service *s)
         mr_secret_free(s->module_keys[i]);
         mr_secret_free(s->oprf_sk[i]);
     }
-    mr_secret_free(s->sign_sk);
+    mr_key25519_close(s->signer);
     mr_secret_free(s->seal_key);
     mr_secret_free(s->index_key);
     mr_secret_free(s->token_key);

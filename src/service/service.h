@@ -33,7 +33,7 @@ struct mr_service {
      * from the module key (docs/pseudonyms.md) */
     uint8_t *oprf_sk[MR_MAX_MODULES];
     uint8_t oprf_pk[MR_MAX_MODULES][32];
-    uint8_t *sign_sk;  /* crypto_sign_SECRETKEYBYTES */
+    struct mr_key25519 *signer; /* identity: signs PSN tokens (file or token) */
     uint8_t *seal_key; /* at-rest AEAD key, derived from data_key */
     uint8_t *index_key; /* blind search index key, derived from data_key */
     /* both: the PSN-token box key shared by identity service and registry

@@ -4,49 +4,19 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <p11-kit/p11-kit.h>
-#include <p11-kit/uri.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/secret.h"
+#include "p11_session.h"
 #include "token_impl.h"
 
 typedef struct p11 {
-    CK_FUNCTION_LIST *f;
-    CK_SESSION_HANDLE s;
+    mr_p11_session ses;
     CK_OBJECT_HANDLE key;
-    int initialized, session_open;
-    pthread_mutex_t mu;
 } p11;
-
-/* The PKCS#11 return values that mean "the card is gone" */
-static medreg_err map_rv(CK_RV rv, medreg_err otherwise)
-{
-    switch (rv) {
-    case CKR_OK: return MEDREG_OK;
-    case CKR_PIN_INCORRECT:
-    case CKR_PIN_LOCKED:
-    case CKR_PIN_INVALID:
-    case CKR_PIN_LEN_RANGE:
-    case CKR_PIN_EXPIRED: return MEDREG_ERR_PIN;
-    case CKR_DEVICE_REMOVED:
-    case CKR_TOKEN_NOT_PRESENT:
-    case CKR_TOKEN_NOT_RECOGNIZED:
-    case CKR_DEVICE_ERROR:
-    case CKR_SESSION_CLOSED:
-    case CKR_SESSION_HANDLE_INVALID:
-    case CKR_OBJECT_HANDLE_INVALID:
-    case CKR_KEY_HANDLE_INVALID:
-    case CKR_USER_NOT_LOGGED_IN:
-    case CKR_GENERAL_ERROR: return MEDREG_ERR_TOKEN;
-    case CKR_MECHANISM_INVALID:
-    case CKR_MECHANISM_PARAM_INVALID: return MEDREG_ERR_INVALID;
-    default: return otherwise;
-    }
-}
 
 static medreg_err p11_sign(mr_token *t, uint8_t alg, const uint8_t *msg, size_t len, uint8_t *sig,
                            size_t *sig_len)
@@ -72,12 +42,12 @@ static medreg_err p11_sign(mr_token *t, uint8_t alg, const uint8_t *msg, size_t 
         in = digest;
         inl = dl;
     }
-    pthread_mutex_lock(&p->mu);
-    CK_RV rv = p->f->C_SignInit(p->s, &m, p->key);
+    pthread_mutex_lock(&p->ses.mu);
+    CK_RV rv = p->ses.f->C_SignInit(p->ses.s, &m, p->key);
     if (rv == CKR_OK)
-        rv = p->f->C_Sign(p->s, (CK_BYTE_PTR)in, inl, raw, &sl);
-    pthread_mutex_unlock(&p->mu);
-    if ((rc = map_rv(rv, MEDREG_ERR_TOKEN)) != MEDREG_OK)
+        rv = p->ses.f->C_Sign(p->ses.s, (CK_BYTE_PTR)in, inl, raw, &sl);
+    pthread_mutex_unlock(&p->ses.mu);
+    if ((rc = mr_p11_error(rv, MEDREG_ERR_TOKEN)) != MEDREG_OK)
         return rc;
     if (m.mechanism != CKM_ECDSA) {
         memcpy(sig, raw, sl);
@@ -113,16 +83,16 @@ static medreg_err p11_decrypt_oaep(mr_token *t, int hash, const uint8_t *ct, siz
     uint8_t buf[512];
     CK_ULONG n = sizeof buf;
     CK_SESSION_INFO si;
-    pthread_mutex_lock(&p->mu);
-    CK_RV rv = p->f->C_DecryptInit(p->s, &m, p->key);
+    pthread_mutex_lock(&p->ses.mu);
+    CK_RV rv = p->ses.f->C_DecryptInit(p->ses.s, &m, p->key);
     if (rv == CKR_OK)
-        rv = p->f->C_Decrypt(p->s, (CK_BYTE_PTR)ct, ct_len, buf, &n);
+        rv = p->ses.f->C_Decrypt(p->ses.s, (CK_BYTE_PTR)ct, ct_len, buf, &n);
     /* SoftHSM2 (and some cards) answer a padding failure with
      * CKR_GENERAL_ERROR: it is "not for this key" while the token is there */
-    if (rv == CKR_GENERAL_ERROR && p->f->C_GetSessionInfo(p->s, &si) == CKR_OK)
+    if (rv == CKR_GENERAL_ERROR && p->ses.f->C_GetSessionInfo(p->ses.s, &si) == CKR_OK)
         rv = CKR_ENCRYPTED_DATA_INVALID;
-    pthread_mutex_unlock(&p->mu);
-    medreg_err rc = map_rv(rv, MEDREG_ERR_VERIFY);
+    pthread_mutex_unlock(&p->ses.mu);
+    medreg_err rc = mr_p11_error(rv, MEDREG_ERR_VERIFY);
     if (rc == MEDREG_OK && n > pt_cap)
         rc = MEDREG_ERR_TOOBIG;
     if (rc == MEDREG_OK) {
@@ -150,14 +120,14 @@ static medreg_err p11_ecdh(mr_token *t, const uint8_t *peer, size_t peer_len, ui
     CK_ATTRIBUTE get = {CKA_VALUE, buf, sizeof buf};
     if (vlen > MR_ECDH_MAX)
         return MEDREG_ERR_INVALID;
-    pthread_mutex_lock(&p->mu);
-    CK_RV rv = p->f->C_DeriveKey(p->s, &m, p->key, tmpl, sizeof tmpl / sizeof tmpl[0], &h);
+    pthread_mutex_lock(&p->ses.mu);
+    CK_RV rv = p->ses.f->C_DeriveKey(p->ses.s, &m, p->key, tmpl, sizeof tmpl / sizeof tmpl[0], &h);
     if (rv == CKR_OK) {
-        rv = p->f->C_GetAttributeValue(p->s, h, &get, 1);
-        p->f->C_DestroyObject(p->s, h);
+        rv = p->ses.f->C_GetAttributeValue(p->ses.s, h, &get, 1);
+        p->ses.f->C_DestroyObject(p->ses.s, h);
     }
-    pthread_mutex_unlock(&p->mu);
-    medreg_err rc = map_rv(rv, MEDREG_ERR_VERIFY);
+    pthread_mutex_unlock(&p->ses.mu);
+    medreg_err rc = mr_p11_error(rv, MEDREG_ERR_VERIFY);
     if (rc == MEDREG_OK && get.ulValueLen != vlen)
         rc = MEDREG_ERR_CRYPTO;
     if (rc == MEDREG_OK) {
@@ -173,122 +143,30 @@ static void p11_close(mr_token *t)
     p11 *p = t->impl;
     if (p == NULL)
         return;
-    if (p->session_open) {
-        p->f->C_Logout(p->s);
-        p->f->C_CloseSession(p->s);
-    }
-    if (p->initialized)
-        p11_kit_module_finalize(p->f);
-    if (p->f)
-        p11_kit_module_release(p->f);
-    pthread_mutex_destroy(&p->mu);
+    mr_p11_session_close(&p->ses);
     free(p);
     t->impl = NULL;
 }
 
 static const mr_token_ops P11_OPS = {p11_sign, p11_decrypt_oaep, p11_ecdh, p11_close};
 
-/* The first object of class cls that matches the URI's object attributes
- * (id=, object=) and, when id is given, has that CKA_ID. */
-static CK_RV find_object(p11 *p, P11KitUri *uri, CK_OBJECT_CLASS cls, const uint8_t *id, CK_ULONG id_len,
-                         CK_OBJECT_HANDLE *out)
-{
-    CK_ATTRIBUTE tmpl[4];
-    CK_ULONG n = 0, found = 0;
-    tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof cls};
-    if (id) {
-        tmpl[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)id, id_len};
-    } else {
-        CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri, CKA_ID);
-        if (a)
-            tmpl[n++] = *a;
-        if ((a = p11_kit_uri_get_attribute(uri, CKA_LABEL)) != NULL)
-            tmpl[n++] = *a;
-    }
-    CK_RV rv = p->f->C_FindObjectsInit(p->s, tmpl, n);
-    if (rv != CKR_OK)
-        return rv;
-    rv = p->f->C_FindObjects(p->s, out, 1, &found);
-    p->f->C_FindObjectsFinal(p->s);
-    if (rv == CKR_OK && found == 0)
-        return CKR_OBJECT_HANDLE_INVALID;
-    return rv;
-}
-
 medreg_err mr_token_pkcs11_open(const mr_token_spec *spec, mr_token *t, char **errmsg)
 {
     medreg_err rc = MEDREG_OK;
-    P11KitUri *uri = p11_kit_uri_new();
-    CK_SLOT_ID slots[64], slot = 0;
-    CK_ULONG n_slots = 64;
-    CK_TOKEN_INFO ti;
-    char pin[MR_PIN_MAX];
-    int have = 0;
+    P11KitUri *uri = NULL;
     p11 *p = calloc(1, sizeof *p);
     uint8_t *val = NULL;
 
-    memset(pin, 0, sizeof pin);
-    if (p == NULL || uri == NULL) {
-        rc = MEDREG_ERR_NOMEM;
-        goto out;
-    }
-    pthread_mutex_init(&p->mu, NULL);
-    t->impl = p;
+    if (p == NULL)
+        return MEDREG_ERR_NOMEM;
     t->ops = &P11_OPS;
-    if (p11_kit_uri_parse(spec->key, P11_KIT_URI_FOR_ANY, uri) != P11_KIT_URI_OK) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_CONFIG, "not a valid PKCS#11 URI", spec->key);
-        goto out;
+    if ((rc = mr_p11_session_open(spec, 0, &p->ses, &uri, errmsg)) != MEDREG_OK) {
+        free(p);
+        return rc;
     }
-    const char *module = p11_kit_uri_get_module_path(uri);
-    if (module == NULL)
-        module = spec->module;
-    if (module == NULL) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_CONFIG, "no PKCS#11 module: add ?module-path=… to the URI",
-                           spec->key);
-        goto out;
-    }
-    p->f = p11_kit_module_load(module, 0);
-    if (p->f == NULL) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_CONFIG, "cannot load the PKCS#11 module", module);
-        goto out;
-    }
-    if (p11_kit_module_initialize(p->f) != CKR_OK) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, "the PKCS#11 module did not initialise", module);
-        goto out;
-    }
-    p->initialized = 1;
-    if (p->f->C_GetSlotList(CK_TRUE, slots, &n_slots) != CKR_OK)
-        n_slots = 0;
-    for (CK_ULONG i = 0; i < n_slots && !have; i++)
-        if (p->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && (ti.flags & CKF_TOKEN_INITIALIZED) &&
-            p11_kit_uri_match_token_info(uri, &ti) == 1) {
-            slot = slots[i];
-            have = 1;
-        }
-    if (!have) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, "no token present matches", spec->key);
-        goto out;
-    }
-    snprintf(t->desc, sizeof t->desc, "PKCS#11 token '%.*s'", (int)p11_kit_space_strlen(ti.label, 32), ti.label);
-    if (p->f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &p->s) != CKR_OK) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, "cannot open a session on", t->desc);
-        goto out;
-    }
-    p->session_open = 1;
-    if (ti.flags & CKF_LOGIN_REQUIRED) {
-        if ((rc = mr_pin_read(spec->pin_file, spec->pin_env, spec->prompt, pin, errmsg)) != MEDREG_OK)
-            goto out;
-        CK_RV rv = p->f->C_Login(p->s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-        mr_wipe(pin, sizeof pin);
-        if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-            rc = mr_token_fail(errmsg, map_rv(rv, MEDREG_ERR_TOKEN),
-                               rv == CKR_PIN_LOCKED ? "the token is locked (too many wrong PINs)"
-                                                    : "the token refused the PIN (not retried)",
-                               t->desc);
-            goto out;
-        }
-    }
-    if (find_object(p, uri, CKO_PRIVATE_KEY, NULL, 0, &p->key) != CKR_OK) {
+    t->impl = p;
+    snprintf(t->desc, sizeof t->desc, "%s", p->ses.desc);
+    if (mr_p11_find(&p->ses, uri, CKO_PRIVATE_KEY, NULL, 0, &p->key) != CKR_OK) {
         rc = mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no private key matching the URI on", t->desc);
         goto out;
     }
@@ -301,25 +179,24 @@ medreg_err mr_token_pkcs11_open(const mr_token_spec *spec, mr_token *t, char **e
     uint8_t id[256];
     CK_ATTRIBUTE a = {CKA_ID, id, sizeof id};
     CK_OBJECT_HANDLE ch;
-    if (p->f->C_GetAttributeValue(p->s, p->key, &a, 1) != CKR_OK ||
-        find_object(p, uri, CKO_CERTIFICATE, id, a.ulValueLen, &ch) != CKR_OK) {
+    CK_FUNCTION_LIST *f = p->ses.f;
+    if (f->C_GetAttributeValue(p->ses.s, p->key, &a, 1) != CKR_OK ||
+        mr_p11_find(&p->ses, uri, CKO_CERTIFICATE, id, a.ulValueLen, &ch) != CKR_OK) {
         rc = mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no certificate for the key on", t->desc);
         goto out;
     }
     CK_ATTRIBUTE v = {CKA_VALUE, NULL, 0};
-    if (p->f->C_GetAttributeValue(p->s, ch, &v, 1) == CKR_OK && v.ulValueLen > 0 && v.ulValueLen < 65536 &&
+    if (f->C_GetAttributeValue(p->ses.s, ch, &v, 1) == CKR_OK && v.ulValueLen > 0 && v.ulValueLen < 65536 &&
         (val = malloc(v.ulValueLen)) != NULL) {
         v.pValue = val;
         const unsigned char *d = val;
-        if (p->f->C_GetAttributeValue(p->s, ch, &v, 1) == CKR_OK)
+        if (f->C_GetAttributeValue(p->ses.s, ch, &v, 1) == CKR_OK)
             t->cert = d2i_X509(NULL, &d, (long)v.ulValueLen);
     }
     if (t->cert == NULL)
         rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "the certificate on the token is unreadable", t->desc);
 out:
-    mr_wipe(pin, sizeof pin);
     free(val);
-    if (uri)
-        p11_kit_uri_free(uri);
+    p11_kit_uri_free(uri);
     return rc;
 }

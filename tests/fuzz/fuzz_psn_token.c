@@ -22,7 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t seed[32] = {1};
         crypto_box_seed_keypair(box_pk, box_sk, seed);
         crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
-        if (mr_psn_token_key_registry(box_sk, sign_pk, key) != MEDREG_OK)
+        uint8_t xpk[32], z[32];
+        if (crypto_sign_ed25519_pk_to_curve25519(xpk, sign_pk) != 0 || crypto_scalarmult(z, box_sk, xpk) != 0 ||
+            mr_psn_token_key(z, key) != MEDREG_OK)
             abort();
         init = 1;
     }

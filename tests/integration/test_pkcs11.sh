@@ -5,6 +5,10 @@
 # not match the certificate and a missing PIN each stop it with a clear message.
 # Then the registry with its TLS key and its consent key on the token (ECDH
 # on the token for every fingerprint and answer), through a whole consent.
+# Last, the PSN-token keys on tokens: the identity service's Ed25519 signing
+# key (CKM_EDDSA) and X25519 box key, the registry's X25519 seal key (ECDH on
+# the token), made there by medreg key new-sign/new-seal --token, through a
+# registration, a record and a consent; and each way of getting them wrong.
 . "$(dirname "$0")/lib.sh"
 
 P11=${MEDREG_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -98,5 +102,79 @@ if start_daemon reg-p11.ini registry-p11 "https://127.0.0.1:$RP11PORT"; then
     --internal-id "$(json b.json .internal_id)" --token-file b.tok --patient-card pki/patient.key --physician-card pki/dr-b-card.key
 else
   fail "the registry did not start with its keys on the token"
+fi
+# The PSN-token keys on tokens of their own
+stop_services
+softhsm2-util --init-token --free --label services --pin 1234 --so-pin 5678 >/dev/null
+KT='pkcs11:token=services'
+for k in "new-sign tok-sign psn-sign" "new-seal tok-box psn-box" "new-seal tok-seal registry-seal"; do
+  set -- $k
+  expect 0 "medreg key $1 --token makes $3 on the token" -- \
+    env MEDREG_PKCS11_PIN=1234 "$MEDREG" key "$1" "$2" --token "$KT;object=$3" --module "$P11"
+done
+[ "$(stat -c %s tok-sign.pub)" = 32 ] && [ ! -e tok-sign.key ] && ok "only the 32-byte public key is written" ||
+  fail "key new-sign --token wrote a private key or a bad public key"
+expect 7 "a second key under the same label is refused" -- \
+  env MEDREG_PKCS11_PIN=1234 "$MEDREG" key new-seal again --token "$KT;object=psn-box" --module "$P11"
+contains "$W/err" "already on" "the message says the label is taken"
+expect 7 "a wrong PIN makes nothing" -- \
+  env MEDREG_PKCS11_PIN=0000 "$MEDREG" key new-seal again --token "$KT;object=other" --module "$P11"
+contains "$W/err" "refused the PIN" "the message says the PIN was refused"
+IKPORT=$((IPORT + 7)) RKPORT=$((IPORT + 8))
+id_keys() { # FILE SIGNING-KEY BOX-KEY-LINE
+  sed -e "s|^listen = .*|listen = 127.0.0.1:$IKPORT|" -e "s|^signing_key = .*|signing_key = $2\n$3|" \
+      -e "s|^registry_seal_public = .*|registry_seal_public = tok-seal.pub|" \
+      -e "s|^tls_key = .*|&\npkcs11_module = $P11\npin_file = pin|" identity.ini > "$1"
+}
+reg_keys() { # FILE IDENTITY-BOX-PUBLIC
+  sed -e "s|^listen = .*|listen = 127.0.0.1:$RKPORT|" -e "s|^seal_key = .*|seal_key = $KT;object=registry-seal|" \
+      -e "s|^identity_public = .*|identity_public = tok-sign.pub\nidentity_box_public = $2|" \
+      -e "s|^tls_key = .*|&\npkcs11_module = $P11\npin_file = pin|" registry.ini > "$1"
+}
+id_keys bad.ini "$KT;object=psn-sign" ""
+expect 3 "an Ed25519 signing key on a token without a box key stops the identity service" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "box_key is required" "the message names the missing setting"
+id_keys bad.ini "$KT;object=psn-box" "box_key = $KT;object=psn-box"
+expect 3 "an X25519 key named as the signing key is refused" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "signing_key: the key is not an Ed25519 key" "the message names the setting and the key type"
+id_keys bad.ini "$KT;object=psn-sign" "box_key = $KT;object=psn-sign"
+expect 3 "an Ed25519 key named as the box key is refused" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "box_key: the key is not an X25519 key" "the message says so"
+id_keys bad.ini "$KT;object=no-such-key" "box_key = $KT;object=psn-box"
+expect 3 "a missing signing key stops the identity service" -- "$MEDREGD" --config bad.ini --check
+id_keys id-keys.ini "$KT;object=psn-sign" "box_key = $KT;object=psn-box"
+expect 0 "medregd --check accepts the identity service's keys on the token" -- "$MEDREGD" --config id-keys.ini --check
+reg_keys reg-keys.ini tok-box.pub
+expect 0 "medregd --check accepts the registry's seal key on the token" -- "$MEDREGD" --config reg-keys.ini --check
+start_services
+if start_daemon id-keys.ini identity-keys "https://127.0.0.1:$IKPORT" && PIDS+=("$LAST_PID") &&
+   start_daemon reg-keys.ini registry-keys "https://127.0.0.1:$RKPORT" && PIDS+=("$LAST_PID"); then
+  ok "both services run with their PSN-token keys on the token"
+  export MEDREG_IDENTITY="https://127.0.0.1:$IKPORT" MEDREG_REGISTRY="https://127.0.0.1:$RKPORT"
+  as dr-a --json patient register --module hip --id family_name=Keys --id given_name=On --id birth_date=1966-06-06 > a.json
+  as dr-b --json patient register --module hip --id family_name=Keys --id given_name=On --id birth_date=1966-06-06 > b.json
+  json a.json .psn_token > a.tok; json b.json .psn_token > b.tok
+  expect 0 "a PSN token signed on the token opens at the registry (K agreed on both tokens)" -- as dr-a record add \
+    --module hip --internal-id "$(json a.json .internal_id)" --token-file a.tok \
+    --data '{"side":"left","implant":"x","surgery_date":"2020-01-01","harris_hip_score":50}'
+  as dr-a --json patient register --module hip --id family_name=Keys --id given_name=On --id birth_date=1966-06-06 > a.json
+  json a.json .psn_token > a.tok
+  expect 0 "enrollment with the session secret from the token's seal key" -- as dr-a consent enroll --module hip \
+    --internal-id "$(json a.json .internal_id)" --token-file a.tok --patient-card pki/patient.key --physician-card pki/dr-a-card.key
+  expect 0 "consent through the same keys" -- as dr-b consent request --module hip \
+    --internal-id "$(json b.json .internal_id)" --token-file b.tok --patient-card pki/patient.key --physician-card pki/dr-b-card.key
+  # a token made by the file-keyed identity service does not open here: another K, another signer
+  stop_services
+  start_services
+  as dr-a --json patient register --module hip --id family_name=Keys --id given_name=Off --id birth_date=1966-06-07 > f.json
+  export MEDREG_REGISTRY="https://127.0.0.1:$RKPORT"
+  start_daemon reg-keys.ini registry-keys "$MEDREG_REGISTRY" && PIDS+=("$LAST_PID")
+  json f.json .psn_token > f.tok
+  expect 3 "a PSN token from an identity service with other keys is refused" -- as dr-a record add \
+    --module hip --internal-id "$(json f.json .internal_id)" --token-file f.tok \
+    --data '{"side":"left","implant":"x","surgery_date":"2020-01-01","harris_hip_score":50}'
+  contains "$W/err" "PSN token is not valid" "as an invalid token"
+else
+  fail "the services did not start with their PSN-token keys on the token"
 fi
 finish

@@ -7,28 +7,54 @@
 #include "../check.h"
 #include "../../../src/crypto/presence_pass.h"
 #include "../../../src/crypto/psn_token.h"
+#include "../../../src/token/key25519.h"
 
 int main(void)
 {
-    uint8_t sign_pk[32], sign_sk[64], other_pk[32], other_sk[64];
+    uint8_t sign_pk[32], other_pk[32], seed[32], z[32], xpk[32];
     uint8_t box_pk[32], box_sk[32], box2_pk[32], box2_sk[32];
     uint8_t k_id[MR_TOKEN_KEY_BYTES], k_reg[MR_TOKEN_KEY_BYTES], k_other[MR_TOKEN_KEY_BYTES],
-        k_wrong_reg[MR_TOKEN_KEY_BYTES];
+        k_wrong_reg[MR_TOKEN_KEY_BYTES], k_box[MR_TOKEN_KEY_BYTES];
+    mr_key25519 *sign_sk = NULL, *other_sk = NULL, *reg = NULL, *reg2 = NULL, *idbox = NULL;
     mr_psn_token t, got;
     char *tok = NULL, *forged = NULL, *tok2 = NULL;
 
     CHECK(sodium_init() >= 0);
-    crypto_sign_keypair(sign_pk, sign_sk);
-    crypto_sign_keypair(other_pk, other_sk);
+    randombytes_buf(seed, sizeof seed);
+    CHECK(mr_key25519_from_bytes(MR_KEY_ED25519, seed, &sign_sk) == MEDREG_OK);
+    memcpy(sign_pk, mr_key25519_public(sign_sk), 32);
+    randombytes_buf(seed, sizeof seed);
+    CHECK(mr_key25519_from_bytes(MR_KEY_ED25519, seed, &other_sk) == MEDREG_OK);
+    memcpy(other_pk, mr_key25519_public(other_sk), 32);
     crypto_box_keypair(box_pk, box_sk);
     crypto_box_keypair(box2_pk, box2_sk);
-    CHECK(mr_psn_token_key_identity(sign_sk, box_pk, k_id) == MEDREG_OK);
-    CHECK(mr_psn_token_key_registry(box_sk, sign_pk, k_reg) == MEDREG_OK);
+    CHECK(mr_key25519_from_bytes(MR_KEY_X25519, box_sk, &reg) == MEDREG_OK);
+    CHECK(mr_key25519_from_bytes(MR_KEY_X25519, box2_sk, &reg2) == MEDREG_OK);
+    CHECK(memcmp(mr_key25519_public(reg), box_pk, 32) == 0);
+    /* the identity service with a file signing key: its X25519 twin */
+    CHECK(mr_key25519_agree(sign_sk, box_pk, z) == MEDREG_OK && mr_psn_token_key(z, k_id) == MEDREG_OK);
+    CHECK(crypto_sign_ed25519_pk_to_curve25519(xpk, sign_pk) == 0);
+    CHECK(mr_key25519_agree(reg, xpk, z) == MEDREG_OK && mr_psn_token_key(z, k_reg) == MEDREG_OK);
     CHECK(memcmp(k_id, k_reg, sizeof k_id) == 0); /* both sides agree */
-    CHECK(mr_psn_token_key_identity(other_sk, box_pk, k_other) == MEDREG_OK);
-    CHECK(mr_psn_token_key_registry(box2_sk, sign_pk, k_wrong_reg) == MEDREG_OK);
+    uint8_t beforenm[crypto_box_BEFORENMBYTES]; /* and K is crypto_box's precomputed key */
+    CHECK(crypto_box_beforenm(beforenm, xpk, box_sk) == 0 && memcmp(beforenm, k_reg, sizeof k_reg) == 0);
+    CHECK(mr_key25519_agree(other_sk, box_pk, z) == MEDREG_OK && mr_psn_token_key(z, k_other) == MEDREG_OK);
+    CHECK(mr_key25519_agree(reg2, xpk, z) == MEDREG_OK && mr_psn_token_key(z, k_wrong_reg) == MEDREG_OK);
+    /* the identity service with a box key of its own: the same K on both sides, another K than the twin's */
+    randombytes_buf(seed, sizeof seed);
+    CHECK(mr_key25519_from_bytes(MR_KEY_X25519, seed, &idbox) == MEDREG_OK);
+    CHECK(mr_key25519_agree(idbox, box_pk, z) == MEDREG_OK && mr_psn_token_key(z, k_box) == MEDREG_OK);
+    CHECK(mr_key25519_agree(reg, mr_key25519_public(idbox), z) == MEDREG_OK && mr_psn_token_key(z, k_other) == MEDREG_OK);
+    CHECK(memcmp(k_box, k_other, sizeof k_box) == 0 && memcmp(k_box, k_reg, sizeof k_box) != 0);
+    CHECK(mr_key25519_agree(other_sk, box_pk, z) == MEDREG_OK && mr_psn_token_key(z, k_other) == MEDREG_OK);
+    /* an X25519 key cannot sign */
+    uint8_t sig[64];
+    CHECK(mr_key25519_sign(idbox, seed, sizeof seed, sig) == MEDREG_ERR_INVALID);
     uint8_t low_order[32] = {0}; /* the identity point: refused, never an all-zero key */
-    CHECK(mr_psn_token_key_identity(sign_sk, low_order, k_other) != MEDREG_OK);
+    CHECK(mr_key25519_agree(sign_sk, low_order, z) != MEDREG_OK);
+    CHECK(mr_key25519_agree(reg, low_order, z) != MEDREG_OK);
+    memset(z, 0, sizeof z);
+    CHECK(mr_psn_token_key(z, k_box) != MEDREG_OK);
 
     memset(&t, 0, sizeof t);
     snprintf(t.module, sizeof t.module, "%s", "hip");
@@ -115,5 +141,10 @@ int main(void)
     free(tok);
     free(tok2);
     free(forged);
+    mr_key25519_close(sign_sk);
+    mr_key25519_close(other_sk);
+    mr_key25519_close(reg);
+    mr_key25519_close(reg2);
+    mr_key25519_close(idbox);
     return TEST_DONE();
 }

@@ -1,0 +1,40 @@
+/* One logged-in PKCS#11 session on the token a URI (RFC 7512) names: the
+ * part that certificate-bearing tokens (token_pkcs11.c) and raw service keys
+ * (key25519.c) share. Operations on the session are serialised by mu: a
+ * PKCS#11 session is not shared safely between threads. */
+#ifndef MR_P11_SESSION_H
+#define MR_P11_SESSION_H
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/uri.h>
+#include <pthread.h>
+
+#include "token.h"
+
+typedef struct mr_p11_session {
+    CK_FUNCTION_LIST *f;
+    CK_SESSION_HANDLE s;
+    int initialized, session_open, mu_ready;
+    pthread_mutex_t mu;
+    char desc[64]; /* "PKCS#11 token 'label'", for messages */
+} mr_p11_session;
+
+/* Load the module (the URI's module-path, else spec->module), find the token
+ * the URI matches, open a session and log in with the PIN of spec (never
+ * retried); rw: a read-write session, to create objects. *uri_out (owned
+ * by the caller) is the parsed URI, for object lookups. On failure the
+ * session is closed and *errmsg says why. */
+MR_MUST_CHECK medreg_err mr_p11_session_open(const mr_token_spec *spec, int rw, mr_p11_session *p,
+                                             P11KitUri **uri_out, char **errmsg);
+void mr_p11_session_close(mr_p11_session *p);
+
+/* The first object of class cls that matches the URI's id= and object=, or,
+ * when id is given, has that CKA_ID. */
+CK_RV mr_p11_find(mr_p11_session *p, P11KitUri *uri, CK_OBJECT_CLASS cls, const uint8_t *id, CK_ULONG id_len,
+                  CK_OBJECT_HANDLE *out);
+
+/* The PKCS#11 return values mapped onto medreg's: a refused PIN, a token
+ * gone, a mechanism missing; anything else is `otherwise`. */
+medreg_err mr_p11_error(CK_RV rv, medreg_err otherwise);
+
+#endif
