@@ -9,6 +9,7 @@ typedef struct unit {
     void *arg;
     medreg_err rc;
     int done;
+    pthread_cond_t wake; /* its own: a commit wakes its callers, not every waiter */
 } unit;
 
 struct mr_group_commit {
@@ -16,7 +17,7 @@ struct mr_group_commit {
     mr_conn *conn; /* dedicated: never competes with request handlers for the pool */
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
     unit *head, *tail;
     int stop;
 };
@@ -65,8 +66,8 @@ static void *committer(void *arg)
         for (unit *u = batch, *next; u; u = next) {
             next = u->next; /* read before done: the caller may return and free u */
             u->done = 1;
+            pthread_cond_signal(&u->wake); /* under mu: u outlives the signal */
         }
-        pthread_cond_broadcast(&g->done);
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
@@ -86,7 +87,6 @@ medreg_err mr_group_commit_new(mr_db *db, mr_group_commit **out)
     }
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->work, NULL);
-    pthread_cond_init(&g->done, NULL);
     if (pthread_create(&g->thread, NULL, committer, g) != 0) {
         mr_db_release(db, g->conn);
         free(g);
@@ -108,13 +108,13 @@ void mr_group_commit_free(mr_group_commit *g)
     mr_db_release(g->db, g->conn);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->work);
-    pthread_cond_destroy(&g->done);
     free(g);
 }
 
 medreg_err mr_group_commit_run(mr_group_commit *g, mr_unit_fn fn, void *arg)
 {
-    unit u = {NULL, fn, arg, MEDREG_OK, 0};
+    unit u = {.fn = fn, .arg = arg, .rc = MEDREG_OK};
+    pthread_cond_init(&u.wake, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
         g->tail->next = &u;
@@ -123,7 +123,8 @@ medreg_err mr_group_commit_run(mr_group_commit *g, mr_unit_fn fn, void *arg)
     g->tail = &u;
     pthread_cond_signal(&g->work);
     while (!u.done)
-        pthread_cond_wait(&g->done, &g->mu);
+        pthread_cond_wait(&u.wake, &g->mu);
     pthread_mutex_unlock(&g->mu);
+    pthread_cond_destroy(&u.wake);
     return u.rc;
 }
