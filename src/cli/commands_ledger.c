@@ -19,16 +19,59 @@
 #include "../ledger/note.h"
 #include "../ledger/receipt.h"
 #include "../ledger/tlog_io.h"
+#include "../token/key25519.h"
 #include "cli.h"
 #include "ledger_client.h"
+
+/* The Ed25519 pair made on a token; only the verifier key (OUT.pub) is
+ * written, and printed. */
+static int key_new_on_token(const char *name, uint8_t alg, const char *out, const char *token, const char *module,
+                            const char *pin_file)
+{
+    mr_token_spec ts = {.key = token, .module = module ? module : "/usr/lib/softhsm/libsofthsm2.so",
+                        .pin_file = pin_file, .pin_env = "MEDREG_PKCS11_PIN", .prompt = "Token PIN: "};
+    mr_note_verifier v;
+    char *err = NULL, *vkey = NULL, *pub = NULL, line[400];
+    int code = EXIT_LOCAL;
+    memset(&v, 0, sizeof v);
+    if (strlen(name) == 0 || strlen(name) > MR_NOTE_NAME_MAX || strpbrk(name, " \t\n+") != NULL) {
+        fprintf(stderr, "medreg: '%s' is not a key name (no spaces, no '+', at most 255 bytes)\n", name);
+        return EXIT_USAGE;
+    }
+    medreg_err rc = mr_key25519_generate(&ts, MR_KEY_ED25519, v.pk, &err);
+    if (rc != MEDREG_OK) {
+        fprintf(stderr, "medreg: ledger key new: %s\n", err ? err : medreg_strerror(rc));
+        free(err);
+        return EXIT_LOCAL;
+    }
+    snprintf(v.name, sizeof v.name, "%s", name);
+    v.alg = alg;
+    v.key_id = mr_note_key_id(name, alg, v.pk);
+    if (mr_note_verifier_format(&v, &vkey) != MEDREG_OK || asprintf(&pub, "%s.pub", out) < 0)
+        goto out;
+    snprintf(line, sizeof line, "%s\n", vkey);
+    if (mr_file_write(pub, line, strlen(line)) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write %s\n", pub);
+        goto out;
+    }
+    printf("%s\n", vkey);
+    code = EXIT_OK;
+out:
+    free(vkey);
+    free(pub);
+    return code;
+}
 
 static int key_new(int argc, char **argv)
 {
     static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"witness", no_argument, NULL, 'w'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"module", required_argument, NULL, 'm'},
+                                         {"pin-file", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
-    const char *name = NULL, *out = NULL;
+    const char *name = NULL, *out = NULL, *token = NULL, *pin_file = NULL, *module = getenv("MEDREG_PKCS11_MODULE");
     int opt, code = EXIT_LOCAL;
     uint8_t alg = MR_NOTE_ALG_ED25519;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -38,11 +81,19 @@ static int key_new(int argc, char **argv)
             out = optarg;
         else if (opt == 'w')
             alg = MR_NOTE_ALG_COSIGNATURE; /* a witness's cosigning key */
+        else if (opt == 't')
+            token = optarg;
+        else if (opt == 'm')
+            module = optarg;
+        else if (opt == 'p')
+            pin_file = optarg;
         else
             return EXIT_USAGE;
     }
     if (!name || !out || optind != argc)
         return EXIT_USAGE;
+    if (token)
+        return key_new_on_token(name, alg, out, token, module, pin_file);
     uint8_t *seed = sodium_malloc(32);
     mr_note_signer s;
     char *skey = NULL, *vkey = NULL, *pub = NULL;
@@ -354,6 +405,7 @@ int cmd_ledger(cli *c, int argc, char **argv)
 {
     static const char usage[] =
         "usage: medreg ledger key new --name ORIGIN --out FILE [--witness]\n"
+        "                             [--token URI [--module LIB] [--pin-file F]]\n"
         "       medreg ledger append --data TEXT\n"
         "       medreg ledger checkpoint\n"
         "       medreg ledger verify --vkey KEY|@FILE [--state FILE] [--index N]\n"
@@ -369,6 +421,9 @@ int cmd_ledger(cli *c, int argc, char **argv)
         "  key new: a C2SP signed-note key for a ledger whose checkpoints name ORIGIN; FILE (0600)\n"
         "  holds the private key for medregd, FILE.pub the verifier key that clients configure.\n"
         "  --witness: a witness's cosigning key (C2SP tlog-cosignature) instead; NAME is the witness's.\n"
+        "  --token 'pkcs11:token=T;object=LABEL': the Ed25519 pair is made on the token and never\n"
+        "  leaves it; only FILE.pub is written, and medregd's signing_key is that URI (PIN from\n"
+        "  --pin-file, $MEDREG_PKCS11_PIN or asked).\n"
         "  verify: the newest checkpoint must be signed by KEY; with --state, it must be consistent\n"
         "  with the checkpoint kept there (then kept instead); with --index, that entry must be in it;\n"
         "  with --witness, at least K (default: all) of those witnesses must have cosigned it.\n"

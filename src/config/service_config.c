@@ -154,7 +154,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
             return c->ledger_origin != NULL;
         }
         if (!strcmp(key, "signing_key"))
-            return set_path(st, &c->ledger_signing_key, v);
+            return set_key(st, &c->ledger_signing_key, v);
         if (!strcmp(key, "interval_ms")) {
             if (!parse_uint(v, 10, 60000, &x))
                 return fail(st, "interval_ms '%s' must be 10..60000", v);
@@ -174,7 +174,14 @@ static int on_entry(void *user, const char *section, const char *key, const char
     }
     if (!strcmp(section, "witness")) {
         if (!strcmp(key, "signing_key"))
-            return set_path(st, &c->witness_signing_key, v);
+            return set_key(st, &c->witness_signing_key, v);
+        if (!strcmp(key, "name")) {
+            if (strlen(v) == 0 || strlen(v) > 255 || strpbrk(v, " \t+") != NULL)
+                return fail(st, "name '%s' must be 1..255 characters without spaces or '+'", v);
+            free(c->witness_name);
+            c->witness_name = strdup(v);
+            return c->witness_name != NULL;
+        }
         if (!strcmp(key, "log")) {
             if (c->witness_n_logs == MR_MAX_WITNESSES)
                 return fail(st, "log '%s': at most 16 logs", v);
@@ -269,6 +276,8 @@ static const char *missing(const mr_service_config *c)
     if (c->role == MR_ROLE_WITNESS) {
         if (c->witness_signing_key == NULL)
             return "[witness] signing_key";
+        if (strncmp(c->witness_signing_key, "pkcs11:", 7) == 0 && c->witness_name == NULL)
+            return "[witness] name (the cosigning key's name, with a signing_key on a token)";
         if (c->witness_n_logs == 0)
             return "[witness] log (the verifier key of at least one log)";
         return NULL;
@@ -372,6 +381,7 @@ void mr_service_config_free(mr_service_config *c)
     free(c->ledger_origin);
     free(c->ledger_signing_key);
     free(c->witness_signing_key);
+    free(c->witness_name);
     for (size_t i = 0; i < MR_MAX_WITNESSES; i++) {
         free(c->ledger_witness_urls[i]);
         free(c->ledger_witness_keys[i]);

@@ -45,13 +45,16 @@ typedef struct mr_service_config {
     char *events_key;        /* 32-byte secret file: opaque handles and the per-subject keys' wrapping */
     /* ledger */
     char *ledger_origin;      /* the checkpoint origin line, e.g. ledger.example.org/medreg */
-    char *ledger_signing_key; /* a file holding a C2SP signed-note private key (PRIVATE+KEY+…) */
+    /* a file holding a C2SP signed-note private key (PRIVATE+KEY+…), or a
+     * pkcs11: URI of an Ed25519 key, whose note name is then the origin */
+    char *ledger_signing_key;
     unsigned ledger_interval_ms; /* checkpoint interval */
     char *ledger_witness_urls[MR_MAX_WITNESSES]; /* witnesses asked to cosign each checkpoint */
     char *ledger_witness_keys[MR_MAX_WITNESSES]; /* their cosigning verifier keys */
     size_t ledger_n_witnesses;
     /* witness */
-    char *witness_signing_key; /* a cosigning key: PRIVATE+KEY+… of type 0x04 */
+    char *witness_signing_key; /* a cosigning key: PRIVATE+KEY+… of type 0x04, or a pkcs11: URI */
+    char *witness_name;        /* the cosigning key's name, for a key on a token */
     char *witness_logs[MR_MAX_WITNESSES]; /* verifier keys of the logs it witnesses */
     size_t witness_n_logs;
     char *module_names[MR_MAX_MODULES];

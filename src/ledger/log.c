@@ -121,7 +121,7 @@ static medreg_err root_of(mr_ledger *l, uint64_t size, mr_hash root)
     return mr_merkle_range_hash(subtree, l, 0, size, root);
 }
 
-medreg_err mr_ledger_open(mr_db *db, const char *origin, const mr_note_signer *signer, mr_ledger **out, char **why)
+medreg_err mr_ledger_open(mr_db *db, const char *origin, mr_note_signer *signer, mr_ledger **out, char **why)
 {
     mr_ledger *l = calloc(1, sizeof *l);
     mr_conn *c = NULL;
@@ -129,14 +129,14 @@ medreg_err mr_ledger_open(mr_db *db, const char *origin, const mr_note_signer *s
     medreg_err rc = MEDREG_OK;
     *out = NULL;
     *why = NULL;
-    if (l == NULL || (l->signer.sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
-        free(l);
+    if (l == NULL) {
+        mr_note_signer_clear(signer);
         return MEDREG_ERR_NOMEM;
     }
     l->db = db;
     snprintf(l->origin, sizeof l->origin, "%s", origin);
-    l->signer.v = signer->v;
-    memcpy(l->signer.sk, signer->sk, crypto_sign_SECRETKEYBYTES);
+    l->signer = *signer; /* the ledger owns the key from here, whatever happens */
+    memset(signer, 0, sizeof *signer);
     pthread_rwlock_init(&l->lock, NULL);
     pthread_mutex_init(&l->seq, NULL);
     if ((rc = mr_db_acquire(db, &c)) != MEDREG_OK)

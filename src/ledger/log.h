@@ -21,9 +21,11 @@
 typedef struct mr_ledger mr_ledger;
 
 /* Rebuild the tree from db's entries and check it against the newest
- * checkpoint. *why (malloc'ed) says what does not match. signer is copied. */
-MR_MUST_CHECK medreg_err mr_ledger_open(mr_db *db, const char *origin, const mr_note_signer *signer,
-                                        mr_ledger **out, char **why);
+ * checkpoint. *why (malloc'ed) says what does not match. The ledger takes
+ * signer's key (a token session cannot be copied), even when it fails: the
+ * caller's signer is left empty. */
+MR_MUST_CHECK medreg_err mr_ledger_open(mr_db *db, const char *origin, mr_note_signer *signer, mr_ledger **out,
+                                        char **why);
 void mr_ledger_close(mr_ledger *l);
 
 /* Store one entry inside the caller's transaction and give its index:

@@ -13,6 +13,7 @@
 
 #include "../core/encode.h"
 #include "../core/secret.h"
+#include "../token/key25519.h"
 
 static const char DASH[] = "\xe2\x80\x94 "; /* U+2014 and a space */
 
@@ -103,18 +104,30 @@ medreg_err mr_note_verifier_format(const mr_note_verifier *v, char **out)
     return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
-medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32], mr_note_signer *out)
+medreg_err mr_note_signer_from_key(const char *name, uint8_t alg, mr_key25519 *key, mr_note_signer *out)
 {
     memset(out, 0, sizeof *out);
-    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg))
+    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg) || key == NULL ||
+        mr_key25519_type(key) != MR_KEY_ED25519)
         return MEDREG_ERR_INVALID;
-    if ((out->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
-        return MEDREG_ERR_NOMEM;
-    crypto_sign_seed_keypair(out->v.pk, out->sk, seed);
+    out->key = key;
+    memcpy(out->v.pk, mr_key25519_public(key), 32);
     snprintf(out->v.name, sizeof out->v.name, "%s", name);
     out->v.alg = alg;
     out->v.key_id = mr_note_key_id(name, alg, out->v.pk);
     return MEDREG_OK;
+}
+
+medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32], mr_note_signer *out)
+{
+    mr_key25519 *k = NULL;
+    memset(out, 0, sizeof *out);
+    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg))
+        return MEDREG_ERR_INVALID;
+    medreg_err rc = mr_key25519_from_bytes(MR_KEY_ED25519, seed, &k);
+    if (rc == MEDREG_OK && (rc = mr_note_signer_from_key(name, alg, k, out)) != MEDREG_OK)
+        mr_key25519_close(k);
+    return rc;
 }
 
 medreg_err mr_note_signer_parse(const char *skey, mr_note_signer *out)
@@ -144,8 +157,7 @@ medreg_err mr_note_signer_format(const mr_note_signer *s, const uint8_t seed[32]
 
 void mr_note_signer_clear(mr_note_signer *s)
 {
-    if (s->sk)
-        sodium_free(s->sk);
+    mr_key25519_close(s->key);
     memset(s, 0, sizeof *s);
 }
 
@@ -165,13 +177,15 @@ medreg_err mr_note_sign(const char *text, size_t len, const mr_note_signer *s, c
     uint8_t blob[4 + crypto_sign_BYTES];
     char *b = NULL;
     *note = NULL;
-    if (!valid_text(text, len) || s == NULL || s->sk == NULL || s->v.alg != MR_NOTE_ALG_ED25519)
+    if (!valid_text(text, len) || s == NULL || s->key == NULL || s->v.alg != MR_NOTE_ALG_ED25519)
         return MEDREG_ERR_INVALID;
     blob[0] = (uint8_t)(s->v.key_id >> 24);
     blob[1] = (uint8_t)(s->v.key_id >> 16);
     blob[2] = (uint8_t)(s->v.key_id >> 8);
     blob[3] = (uint8_t)s->v.key_id;
-    crypto_sign_detached(blob + 4, NULL, (const uint8_t *)text, len, s->sk);
+    medreg_err rc = mr_key25519_sign(s->key, (const uint8_t *)text, len, blob + 4);
+    if (rc != MEDREG_OK)
+        return rc;
     if ((b = mr_base64(blob, sizeof blob)) == NULL ||
         asprintf(note, "%.*s\n%s%s %s\n", (int)len, text, DASH, s->v.name, b) < 0)
         *note = NULL;
@@ -199,7 +213,7 @@ medreg_err mr_note_cosign(const char *text, size_t len, const mr_note_signer *s,
     size_t ml = 0;
     char *b = NULL;
     *line = NULL;
-    if (!valid_text(text, len) || s == NULL || s->sk == NULL || s->v.alg != MR_NOTE_ALG_COSIGNATURE ||
+    if (!valid_text(text, len) || s == NULL || s->key == NULL || s->v.alg != MR_NOTE_ALG_COSIGNATURE ||
         timestamp > (uint64_t)INT64_MAX)
         return MEDREG_ERR_INVALID;
     if ((msg = cosigned_message(text, len, timestamp, &ml)) == NULL)
@@ -208,8 +222,10 @@ medreg_err mr_note_cosign(const char *text, size_t len, const mr_note_signer *s,
         blob[i] = (uint8_t)(s->v.key_id >> (24 - 8 * i));
     for (int i = 0; i < 8; i++)
         blob[4 + i] = (uint8_t)(timestamp >> (56 - 8 * i));
-    crypto_sign_detached(blob + 12, NULL, msg, ml, s->sk);
+    medreg_err rc = mr_key25519_sign(s->key, msg, ml, blob + 12);
     free(msg);
+    if (rc != MEDREG_OK)
+        return rc;
     if ((b = mr_base64(blob, sizeof blob)) == NULL || asprintf(line, "%s%s %s\n", DASH, s->v.name, b) < 0)
         *line = NULL;
     free(b);

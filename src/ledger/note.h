@@ -36,7 +36,7 @@ typedef struct mr_note_verifier {
 
 typedef struct mr_note_signer {
     mr_note_verifier v;
-    uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc'ed */
+    struct mr_key25519 *key; /* owned: in memory, or on a PKCS#11 token */
 } mr_note_signer;
 
 uint32_t mr_note_key_id(const char *name, uint8_t alg, const uint8_t pk[32]);
@@ -49,6 +49,10 @@ MR_MUST_CHECK medreg_err mr_note_verifier_format(const mr_note_verifier *v, char
 MR_MUST_CHECK medreg_err mr_note_signer_parse(const char *skey, mr_note_signer *out);
 MR_MUST_CHECK medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32],
                                                   mr_note_signer *out);
+/* From an Ed25519 key wherever it lives (src/token/key25519.h), e.g. on a
+ * token; takes the key on success. */
+MR_MUST_CHECK medreg_err mr_note_signer_from_key(const char *name, uint8_t alg, struct mr_key25519 *key,
+                                                 mr_note_signer *out);
 /* malloc'ed skey string (a secret: wipe it) */
 MR_MUST_CHECK medreg_err mr_note_signer_format(const mr_note_signer *s, const uint8_t seed[32], char **out);
 void mr_note_signer_clear(mr_note_signer *s);

@@ -95,13 +95,41 @@ static void *ticker(void *arg)
     return NULL;
 }
 
-/* A signed-note private key (PRIVATE+KEY+…) of type alg from a 0600 file. */
-static medreg_err read_note_signer(const char *path, uint8_t alg, mr_note_signer *out, char **errmsg)
+/* A service's Curve25519 key, from its file or its token (the PIN as for
+ * the TLS key), with the setting named in any error. */
+static medreg_err open_key25519(const mr_service_config *cfg, const char *setting, const char *where,
+                                mr_key25519_kind kind, mr_key25519 **out, char **errmsg)
+{
+    mr_token_spec ks = {.key = where, .module = cfg->pkcs11_module, .pin_file = cfg->pin_file,
+                        .pin_env = "MEDREG_PKCS11_PIN"};
+    char *kerr = NULL;
+    medreg_err rc = mr_key25519_open(&ks, kind, out, &kerr);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: %s: %s", cfg->path, setting, kerr ? kerr : medreg_strerror(rc)) < 0)
+            *errmsg = NULL;
+        rc = rc == MEDREG_ERR_NOMEM ? rc : MEDREG_ERR_CONFIG;
+    }
+    free(kerr);
+    return rc;
+}
+
+/* A signed-note private key of type alg: PRIVATE+KEY+… in a 0600 file, or an
+ * Ed25519 key on a token, which signs as `name`. */
+static medreg_err read_note_signer(const mr_service_config *cfg, const char *setting, const char *path,
+                                   const char *name, uint8_t alg, mr_note_signer *out, char **errmsg)
 {
     uint8_t *raw = NULL;
     size_t len = 0;
     medreg_err rc;
     memset(out, 0, sizeof *out);
+    if (strncmp(path, "pkcs11:", 7) == 0) {
+        mr_key25519 *k = NULL;
+        if ((rc = open_key25519(cfg, setting, path, MR_KEY_ED25519, &k, errmsg)) != MEDREG_OK)
+            return rc;
+        if ((rc = mr_note_signer_from_key(name, alg, k, out)) != MEDREG_OK)
+            mr_key25519_close(k);
+        return rc;
+    }
     if (mr_secret_file_read(path, 0, 1024, &raw, &len) != MEDREG_OK) {
         if (asprintf(errmsg, "%s: cannot read the key (a file of mode 0600; medreg ledger key new)", path) < 0)
             *errmsg = NULL;
@@ -141,7 +169,8 @@ static medreg_err witness_start(mr_service *s, char **errmsg)
     s->witness_logs = calloc(cfg->witness_n_logs, sizeof *s->witness_logs);
     if (s->witness == NULL || s->witness_logs == NULL)
         return MEDREG_ERR_NOMEM;
-    if ((rc = read_note_signer(cfg->witness_signing_key, MR_NOTE_ALG_COSIGNATURE, s->witness, errmsg)) != MEDREG_OK)
+    if ((rc = read_note_signer(cfg, "[witness] signing_key", cfg->witness_signing_key, cfg->witness_name,
+                               MR_NOTE_ALG_COSIGNATURE, s->witness, errmsg)) != MEDREG_OK)
         return rc;
     for (size_t i = 0; i < cfg->witness_n_logs; i++) {
         if (mr_note_verifier_parse(cfg->witness_logs[i], &s->witness_logs[i]) != MEDREG_OK ||
@@ -172,7 +201,8 @@ static medreg_err ledger_start(mr_service *s, char **errmsg)
     mr_note_signer signer;
     char *why = NULL;
     medreg_err rc;
-    if ((rc = read_note_signer(cfg->ledger_signing_key, MR_NOTE_ALG_ED25519, &signer, errmsg)) != MEDREG_OK)
+    if ((rc = read_note_signer(cfg, "[ledger] signing_key", cfg->ledger_signing_key, cfg->ledger_origin,
+                               MR_NOTE_ALG_ED25519, &signer, errmsg)) != MEDREG_OK)
         return rc;
     rc = mr_ledger_open(s->db, cfg->ledger_origin, &signer, &s->ledger, &why);
     mr_note_signer_clear(&signer);
@@ -222,24 +252,6 @@ static medreg_err events_start(mr_service *s, char **errmsg)
     s->tick = events_tick;
     s->tick_ms = 200;
     return start_ticker(s);
-}
-
-/* A service's Curve25519 key, from its file or its token (the PIN as for
- * the TLS key), with the setting named in any error. */
-static medreg_err open_key25519(const mr_service_config *cfg, const char *setting, const char *where,
-                                mr_key25519_kind kind, mr_key25519 **out, char **errmsg)
-{
-    mr_token_spec ks = {.key = where, .module = cfg->pkcs11_module, .pin_file = cfg->pin_file,
-                        .pin_env = "MEDREG_PKCS11_PIN"};
-    char *kerr = NULL;
-    medreg_err rc = mr_key25519_open(&ks, kind, out, &kerr);
-    if (rc != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: %s: %s", cfg->path, setting, kerr ? kerr : medreg_strerror(rc)) < 0)
-            *errmsg = NULL;
-        rc = rc == MEDREG_ERR_NOMEM ? rc : MEDREG_ERR_CONFIG;
-    }
-    free(kerr);
-    return rc;
 }
 
 /* K, the PSN-token box key, from this service's key and the other's. */

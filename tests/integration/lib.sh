@@ -226,11 +226,13 @@ EOC
 
 # setup_ledger INTERVAL_MS: a ledger key, configuration and database, the
 # ledger started (MEDREG_LEDGER, LEDGER_PID, LEDGER_DB), and the holder of
-# pki/appender.crt registered to append.
+# pki/appender.crt registered to append. LEDGER_KEY: another signing_key
+# (a token's URI); LEDGER_SERVICE_EXTRA: more [service] lines.
 setup_ledger() {
   "$MEDREG" pki issue pki ledger --service >/dev/null
   "$MEDREG" pki issue pki appender >/dev/null
-  [ -e ledger.skey ] || "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
+  [ -n "${LEDGER_KEY:-}" ] || [ -e ledger.skey ] ||
+    "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
   LEDGER_DB=$(db_url ledger)
   cat > ledger.ini <<EOC
 [service]
@@ -242,9 +244,10 @@ max_body = 2097152
 tls_cert = pki/ledger.crt
 tls_key = pki/ledger.key
 client_ca = pki/ca.crt
+${LEDGER_SERVICE_EXTRA:-}
 [ledger]
 origin = ledger.example/medreg
-signing_key = ledger.skey
+signing_key = ${LEDGER_KEY:-ledger.skey}
 interval_ms = $1
 ${LEDGER_WITNESSES:-}
 EOC

@@ -9,6 +9,8 @@
 # key (CKM_EDDSA) and X25519 box key, the registry's X25519 seal key (ECDH on
 # the token), made there by medreg key new-sign/new-seal --token, through a
 # registration, a record and a consent; and each way of getting them wrong.
+# Then the ledger's signing key and a witness's cosigning key on a token,
+# through a witnessed checkpoint.
 . "$(dirname "$0")/lib.sh"
 
 P11=${MEDREG_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -176,5 +178,53 @@ if start_daemon id-keys.ini identity-keys "https://127.0.0.1:$IKPORT" && PIDS+=(
   contains "$W/err" "PSN token is not valid" "as an invalid token"
 else
   fail "the services did not start with their PSN-token keys on the token"
+fi
+# The ledger's checkpoint key and a witness's cosigning key on a token
+stop_services
+softhsm2-util --init-token --free --label ledger --pin 1234 --so-pin 5678 >/dev/null
+LT='pkcs11:token=ledger'
+expect 0 "medreg ledger key new --token makes the checkpoint key on the token" -- env MEDREG_PKCS11_PIN=1234 \
+  "$MEDREG" ledger key new --name ledger.example/medreg --out tok-ledger --token "$LT;object=checkpoints" --module "$P11"
+[ -s tok-ledger.pub ] && [ ! -e tok-ledger ] && ok "only the verifier key is written" || fail "ledger key new --token wrote a key file"
+expect 0 "and a witness's cosigning key" -- env MEDREG_PKCS11_PIN=1234 "$MEDREG" ledger key new --witness \
+  --name witness.example/tw --out tok-w --token "$LT;object=cosign" --module "$P11"
+"$MEDREG" pki issue pki tw --service >/dev/null
+WPORT=$((IPORT + 9))
+cat > tw.ini <<EOC
+[service]
+role = witness
+listen = 127.0.0.1:$WPORT
+database = $(db_url tw)
+threads = 4
+tls_cert = pki/tw.crt
+tls_key = pki/tw.key
+client_ca = pki/ca.crt
+pkcs11_module = $P11
+pin_file = pin
+[witness]
+signing_key = $LT;object=cosign
+log = $(cat tok-ledger.pub)
+EOC
+expect 3 "a cosigning key on a token without the witness's name is refused" -- "$MEDREGD" --config tw.ini --check
+contains "$W/err" "\[witness\] name" "the message names the setting"
+sed -i "s|^signing_key = .*|&\nname = witness.example/tw|" tw.ini
+start_services
+if start_daemon tw.ini tw "https://127.0.0.1:$WPORT" && PIDS+=("$LAST_PID") &&
+   LEDGER_KEY="$LT;object=checkpoints" LEDGER_SERVICE_EXTRA="pkcs11_module = $P11
+pin_file = pin" LEDGER_WITNESSES="witness = https://127.0.0.1:$WPORT $(cat tok-w.pub)" setup_ledger 200; then
+  ok "the ledger and the witness run with their keys on the token"
+  expect 0 "an entry is appended" -- "$MEDREG" --as pki/appender ledger append --data "signed on a token"
+  for _ in $(seq 1 50); do
+    "$MEDREG" --as pki/appender ledger verify --vkey @tok-ledger.pub --index 0 --witness @tok-w.pub --quorum 1 \
+      >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  expect 0 "its checkpoint verifies with the token's key, cosigned with the witness's token key" -- \
+    "$MEDREG" --as pki/appender ledger verify --vkey @tok-ledger.pub --index 0 --witness @tok-w.pub --quorum 1
+  "$MEDREG" ledger key new --name ledger.example/medreg --out other.skey >/dev/null
+  expect 1 "and not with another key of the same name" -- \
+    "$MEDREG" --as pki/appender ledger verify --vkey @other.skey.pub
+else
+  fail "the ledger or the witness did not start with its key on the token"
 fi
 finish

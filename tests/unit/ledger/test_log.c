@@ -29,7 +29,9 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "sqlite:%s", argv[1]);
     CHECK(mr_db_open(url, 4, &db) == MEDREG_OK && mr_db_migrate(db, MR_SCHEMA_LEDGER) == MEDREG_OK);
     CHECK(mr_note_signer_from_seed("test.example/log", MR_NOTE_ALG_ED25519, seed, &s) == MEDREG_OK);
+    const mr_note_verifier v = s.v;
     CHECK(mr_ledger_open(db, "test.example/log", &s, &l, &why) == MEDREG_OK);
+    CHECK(s.key == NULL); /* the ledger took the key */
     CHECK(mr_ledger_checkpoint(l, &note, &len, &size) == MEDREG_ERR_NOTFOUND);
 
     int seq = 1;
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
     CHECK(mr_ledger_integrate(l, 1000, &added) == MEDREG_OK && added == 0);
     CHECK(mr_ledger_checkpoint(l, &note, &len, &size) == MEDREG_OK && size == N);
     mr_checkpoint cp;
-    CHECK(mr_note_open(note, len, &s.v, 1, &tl, &ok) == MEDREG_OK && ok && mr_checkpoint_parse(note, tl, &cp) == MEDREG_OK);
+    CHECK(mr_note_open(note, len, &v, 1, &tl, &ok) == MEDREG_OK && ok && mr_checkpoint_parse(note, tl, &cp) == MEDREG_OK);
     mr_leaf_array a = {(const mr_hash *)leaves, N};
     CHECK(mr_merkle_range_hash(mr_leaf_array_subtree, &a, 0, N, root) == MEDREG_OK &&
           memcmp(root, cp.root, MR_HASH_BYTES) == 0 && cp.size == N);
@@ -90,12 +92,14 @@ int main(int argc, char **argv)
 
     /* reopened: the same tree from storage */
     l = NULL;
+    CHECK(mr_note_signer_from_seed("test.example/log", MR_NOTE_ALG_ED25519, seed, &s) == MEDREG_OK);
     CHECK(mr_ledger_open(db, "test.example/log", &s, &l, &why) == MEDREG_OK);
     CHECK(l && mr_ledger_checkpoint(l, &note, &len, &size) == MEDREG_OK && size == N);
     free(note);
     /* another origin or key does not open it */
     mr_ledger *l2 = NULL;
-    CHECK(mr_ledger_open(db, "other.example/log", &s, &l2, &why) == MEDREG_ERR_VERIFY);
+    CHECK(mr_note_signer_from_seed("test.example/log", MR_NOTE_ALG_ED25519, seed, &s) == MEDREG_OK);
+    CHECK(mr_ledger_open(db, "other.example/log", &s, &l2, &why) == MEDREG_ERR_VERIFY && l2 == NULL && s.key == NULL);
     free(why);
     mr_ledger_close(l);
     mr_note_signer_clear(&s);
