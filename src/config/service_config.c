@@ -65,6 +65,19 @@ static int set_key(cfg_state *st, char **dst, const char *v)
     return *dst != NULL ? 1 : fail(st, "%sout of memory", "");
 }
 
+/* A signed-note key name (a ledger's origin, a witness's name). */
+static int set_note_name(cfg_state *st, char **dst, const char *key, const char *v)
+{
+    if (strlen(v) == 0 || strlen(v) > 255 || strpbrk(v, " \t+") != NULL) {
+        char what[160];
+        snprintf(what, sizeof what, "%s '%.120s'", key, v);
+        return fail(st, "%s must be 1..255 characters without spaces or '+'", what);
+    }
+    free(*dst);
+    *dst = strdup(v);
+    return *dst != NULL ? 1 : fail(st, "%sout of memory", "");
+}
+
 static int parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
 {
     char *end = NULL;
@@ -146,13 +159,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
         return 1;
     }
     if (!strcmp(section, "ledger")) {
-        if (!strcmp(key, "origin")) {
-            if (strlen(v) == 0 || strlen(v) > 255 || strpbrk(v, " \t+") != NULL)
-                return fail(st, "origin '%s' must be 1..255 characters without spaces or '+'", v);
-            free(c->ledger_origin);
-            c->ledger_origin = strdup(v);
-            return c->ledger_origin != NULL;
-        }
+        if (!strcmp(key, "origin"))
+            return set_note_name(st, &c->ledger_origin, key, v);
         if (!strcmp(key, "signing_key"))
             return set_key(st, &c->ledger_signing_key, v);
         if (!strcmp(key, "interval_ms")) {
@@ -175,13 +183,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
     if (!strcmp(section, "witness")) {
         if (!strcmp(key, "signing_key"))
             return set_key(st, &c->witness_signing_key, v);
-        if (!strcmp(key, "name")) {
-            if (strlen(v) == 0 || strlen(v) > 255 || strpbrk(v, " \t+") != NULL)
-                return fail(st, "name '%s' must be 1..255 characters without spaces or '+'", v);
-            free(c->witness_name);
-            c->witness_name = strdup(v);
-            return c->witness_name != NULL;
-        }
+        if (!strcmp(key, "name"))
+            return set_note_name(st, &c->witness_name, key, v);
         if (!strcmp(key, "log")) {
             if (c->witness_n_logs == MR_MAX_WITNESSES)
                 return fail(st, "log '%s': at most 16 logs", v);
