@@ -14,7 +14,7 @@ fsync=$("$BUILD/bench/fsync_rate" "$BUILD/fsync.tmp" 1)
 
 for engine in sqlite postgres; do
   (
-    export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=$engine MEDREG_THREADS=16
+    export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=$engine MEDREG_THREADS=64  # 64 workers: a request waits for its audit row to be durable, and more waiting requests share a commit
     . "$SRC/tests/integration/lib.sh" >/dev/null
     LG=("$BUILD/bench/loadgen" --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds "$SECS")
     as dr-a --json patient register --module hip --id family_name=Bench --id given_name=Read --id birth_date=1970-01-01 > p.json
