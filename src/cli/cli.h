@@ -101,6 +101,25 @@ typedef int (*cli_oprf_batch_fn)(void *ctx, const uint8_t (*blinded)[32], const 
 int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
                       cli_oprf_batch_fn fn, void *ctx);
 
+/* A network-wide run of an offline tool (commands_deid.c): the first pass
+ * (collect puts into the table the PSN input of everything that will be
+ * written; it returns an exit code), then the evaluation online, into a
+ * request file (prepare), or from a response file (finish), both with a
+ * 0600 state file holding the blinds' seed and the input's digest (a
+ * --finish on another input is refused). */
+struct mr_oprf_table;
+struct mr_module;
+typedef struct cli_network_run {
+    const char *pin_path, *prepare, *finish, *state_path, *in_path;
+    int (*digest)(void *ctx, uint8_t out[32]); /* 0 with errno set when the input cannot be read */
+    int (*collect)(void *ctx, struct mr_oprf_table *t);
+    void *ctx;
+} cli_network_run;
+/* An exit code; EXIT_OK with *prepared set when the run ends after writing
+ * the request, else with *table complete for every collected input. */
+int cli_network_psns(cli *c, const struct mr_module *module, const cli_network_run *run,
+                     struct mr_oprf_table **table, int *prepared);
+
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);
 

@@ -118,35 +118,70 @@ static int finish_from_file(const char *path, cli_oprf_pin *pin, mr_oprf_table *
     return ok;
 }
 
-/* Network-wide PSNs: the first pass over the input, then the evaluation
- * online, into a request file (--prepare), or from a response file
- * (--finish). Returns an exit code; EXIT_OK with *prepared set when the
- * run ends after writing the request. */
-static int network_psns(cli *c, const mr_csv_config *cfg, const char *pin_path, const char *prepare,
-                        const char *finish, const char *state_path, FILE *in, const char *in_path, unsigned threads,
-                        mr_oprf_table **table, int *prepared)
+/* The CSV tool's first pass: the whole table through the de-identifier,
+ * collecting each written row's PSN input, to /dev/null. */
+typedef struct csv_collect {
+    const mr_csv_config *cfg;
+    FILE *in;
+    const char *in_path;
+    unsigned threads;
+} csv_collect;
+
+static int digest_csv(void *ctx, uint8_t out[32])
 {
+    return sha256_file(((csv_collect *)ctx)->in, out);
+}
+
+static int collect_csv(void *ctx, mr_oprf_table *t)
+{
+    csv_collect *cc = ctx;
+    mr_psn_source collect = {NULL, t, 1};
+    mr_csv_report *rep = calloc(1, sizeof *rep);
+    FILE *null = fopen("/dev/null", "w");
+    char *err = NULL;
+    int code = EXIT_LOCAL;
+    if (rep && null) {
+        rep->threads = cc->threads;
+        if (mr_csv_deid(cc->cfg, &collect, cc->in, null, rep, &err) != MEDREG_OK) {
+            fprintf(stderr, "medreg: %s: %s; no output was written\n", cc->in_path, err ? err : "cannot read the input");
+            code = EXIT_INVALID;
+        } else {
+            code = EXIT_OK;
+        }
+    }
+    rewind(cc->in);
+    if (null)
+        fclose(null);
+    free(err);
+    free(rep);
+    return code;
+}
+
+int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run, mr_oprf_table **table,
+                     int *prepared)
+{
+    const char *pin_path = run->pin_path, *prepare = run->prepare, *finish = run->finish, *state_path = run->state_path,
+               *in_path = run->in_path;
     cli_oprf_pin pin;
-    uint8_t *seed = sodium_malloc(32), digest[32], (*blinded)[32] = NULL;
+    uint8_t *seed = sodium_malloc(32), (*blinded)[32] = NULL;
     json_t *pj = NULL, *stj = NULL, *req = NULL;
     char *err = NULL, *text = NULL, hex[65];
     uint8_t *st_raw = NULL;
     size_t st_len = 0, n = 0;
     int code = EXIT_LOCAL;
-    FILE *null = NULL;
-    mr_csv_report *rep = calloc(1, sizeof *rep);
 
     *prepared = 0;
-    if (seed == NULL || rep == NULL)
+    if (seed == NULL)
         goto out;
     if ((pj = cli_oprf_file_read(pin_path, "medreg-oprf-key/v1", &pin)) == NULL)
         goto out;
-    if (strcmp(pin.module, cfg->module->name) != 0 || pin.key_id != cfg->module->key_id) {
-        fprintf(stderr, "medreg: %s pins module %s key %u, the table is for module %s key %u\n", pin_path, pin.module,
-                (unsigned)pin.key_id, cfg->module->name, (unsigned)cfg->module->key_id);
+    if (strcmp(pin.module, module->name) != 0 || pin.key_id != module->key_id) {
+        fprintf(stderr, "medreg: %s pins module %s key %u, the configuration is for module %s key %u\n", pin_path,
+                pin.module, (unsigned)pin.key_id, module->name, (unsigned)module->key_id);
         goto out;
     }
-    if (!sha256_file(in, digest)) {
+    uint8_t digest[32];
+    if (!run->digest(run->ctx, digest)) {
         fprintf(stderr, "medreg: %s: %s\n", in_path, strerror(errno));
         goto out;
     }
@@ -185,16 +220,11 @@ static int network_psns(cli *c, const mr_csv_config *cfg, const char *pin_path, 
     } else {
         randombytes_buf(seed, 32);
     }
-    if (mr_oprf_table_new(seed, table) != MEDREG_OK || (null = fopen("/dev/null", "w")) == NULL)
+    if (mr_oprf_table_new(seed, table) != MEDREG_OK)
         goto out;
-    mr_psn_source collect = {NULL, *table, 1};
-    rep->threads = threads;
-    if (mr_csv_deid(cfg, &collect, in, null, rep, &err) != MEDREG_OK) {
-        fprintf(stderr, "medreg: %s: %s; no output was written\n", in_path, err ? err : "cannot read the input");
-        code = EXIT_INVALID;
+    if ((code = run->collect(run->ctx, *table)) != EXIT_OK)
         goto out;
-    }
-    rewind(in);
+    code = EXIT_LOCAL;
     if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK)
         goto out;
     if (prepare) {
@@ -255,11 +285,8 @@ out:
     }
     if (st_raw)
         mr_secret_free(st_raw);
-    if (null)
-        fclose(null);
     free(err);
     free(blinded);
-    free(rep);
     json_decref(pj);
     json_decref(stj);
     json_decref(req);
@@ -360,8 +387,9 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
                     in_path);
             goto out;
         }
-        code = network_psns(c, cfg, pin_path, prepare, finish, state_path, in, in_path, (unsigned)threads, &table,
-                            &prepared);
+        csv_collect cc = {cfg, in, in_path, (unsigned)threads};
+        cli_network_run run = {pin_path, prepare, finish, state_path, in_path, digest_csv, collect_csv, &cc};
+        code = cli_network_psns(c, cfg->module, &run, &table, &prepared);
         if (code != EXIT_OK || prepared)
             goto out;
         code = EXIT_LOCAL;

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ typedef struct file_fate {
 
 typedef struct job {
     const mr_dicom_config *cfg;
-    const uint8_t *key;
+    const mr_psn_source *src;
     const file_list *files;
     const char *out_dir, *quarantine;
     file_fate *results;
@@ -128,7 +129,7 @@ static void *worker(void *arg)
             return NULL;
         mr_dcm_result *r = malloc(sizeof *r);
         file_fate *f = &j->results[i];
-        if (r == NULL || mr_dicom_deid_file(j->cfg, j->key, j->files->v[i], j->out_dir, j->quarantine, r) != MEDREG_OK) {
+        if (r == NULL || mr_dicom_deid_file(j->cfg, j->src, j->files->v[i], j->out_dir, j->quarantine, r) != MEDREG_OK) {
             atomic_store(&j->failed, 1);
         } else {
             *f = (file_fate){r->outcome, r->out_path[0] ? strdup(r->out_path) : NULL,
@@ -140,20 +141,89 @@ static void *worker(void *arg)
     }
 }
 
+/* Every file through the workers; 0 when the output cannot be written. */
+static int run_jobs(job *j, long threads)
+{
+    pthread_t tids[64];
+    long started = 0;
+    if ((size_t)threads > j->files->n)
+        threads = (long)j->files->n;
+    for (long t = 0; t < threads; t++)
+        started += pthread_create(&tids[started], NULL, worker, j) == 0;
+    if (started == 0)
+        worker(j);
+    for (long t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    return !atomic_load(&j->failed);
+}
+
+/* A network-wide run's first pass: every file read, the PSN input of
+ * each that will be written collected, nothing written. */
+typedef struct dicom_collect {
+    const mr_dicom_config *cfg;
+    const file_list *files;
+    long threads;
+} dicom_collect;
+
+static int collect_dicom(void *ctx, mr_oprf_table *t)
+{
+    dicom_collect *dc = ctx;
+    mr_psn_source collect = {NULL, t, 1};
+    file_fate *fates = calloc(dc->files->n, sizeof *fates);
+    if (fates == NULL)
+        return EXIT_LOCAL;
+    job j = {dc->cfg, &collect, dc->files, "", "", fates, 0, 0, 0};
+    int ok = run_jobs(&j, dc->threads);
+    for (size_t i = 0; i < dc->files->n; i++) {
+        free(fates[i].out);
+        free(fates[i].reason);
+    }
+    free(fates);
+    return ok ? EXIT_OK : EXIT_LOCAL;
+}
+
+/* What --finish checks it is given the same input as --prepare: each
+ * file's path, size and modification time, in order. */
+static int tree_digest(void *ctx, uint8_t out[32])
+{
+    const file_list *files = ((dicom_collect *)ctx)->files;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    for (size_t i = 0; i < files->n; i++) {
+        struct stat sb;
+        char line[64];
+        if (stat(files->v[i], &sb) != 0)
+            return 0;
+        int n = snprintf(line, sizeof line, "\n%lld %lld.%09ld\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                         sb.st_mtim.tv_nsec);
+        crypto_hash_sha256_update(&st, (const uint8_t *)files->v[i], strlen(files->v[i]));
+        crypto_hash_sha256_update(&st, (const uint8_t *)line, (size_t)n);
+    }
+    crypto_hash_sha256_final(&st, out);
+    return 1;
+}
+
 static const char *outcome_name(mr_dcm_outcome o)
 {
     return o == MR_DCM_WRITTEN ? "written" : o == MR_DCM_QUARANTINED ? "quarantined" : "skipped";
 }
 
-static int cmd_deid_dicom(int argc, char **argv)
+static int cmd_deid_dicom(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
+                                         {"oprf-key", required_argument, NULL, 'p'},
+                                         {"prepare", required_argument, NULL, 'P'},
+                                         {"finish", required_argument, NULL, 'F'},
+                                         {"state", required_argument, NULL, 'S'},
                                          {"in", required_argument, NULL, 'i'},     {"out", required_argument, NULL, 'o'},
                                          {"quarantine", required_argument, NULL, 'q'},
                                          {"report", required_argument, NULL, 'R'},
                                          {"threads", required_argument, NULL, 't'},
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *key_path = NULL, *in = NULL, *out = NULL, *quarantine = NULL, *rep_path = NULL;
+    const char *pin_path = NULL, *prepare = NULL, *finish = NULL, *state_path = NULL;
+    mr_oprf_table *table = NULL;
+    mr_psn_source src = {NULL, NULL, 0};
     char *q_default = NULL, *rep_default = NULL, *err = NULL, *text = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     mr_dicom_config *cfg = NULL;
@@ -161,13 +231,16 @@ static int cmd_deid_dicom(int argc, char **argv)
     size_t kl = 0;
     file_list files = {0};
     file_fate *results = NULL;
-    pthread_t tids[64];
     int opt, code = EXIT_LOCAL;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': cfg_path = optarg; break;
         case 'k': key_path = optarg; break;
+        case 'p': pin_path = optarg; break;
+        case 'P': prepare = optarg; break;
+        case 'F': finish = optarg; break;
+        case 'S': state_path = optarg; break;
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quarantine = optarg; break;
@@ -176,9 +249,11 @@ static int cmd_deid_dicom(int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (!cfg_path || !key_path || !in || !out || optind != argc || threads < 1 || threads > 64)
+    if (!cfg_path || !in || (!out && !prepare) || optind != argc || threads < 1 || threads > 64 ||
+        !key_path == !pin_path || (key_path && (prepare || finish || state_path)) || (prepare && finish) ||
+        (!!(prepare || finish) != !!state_path))
         return EXIT_USAGE;
-    if (asprintf(&q_default, "%s.quarantine", out) < 0 || asprintf(&rep_default, "%s.report.json", out) < 0)
+    if (out && (asprintf(&q_default, "%s.quarantine", out) < 0 || asprintf(&rep_default, "%s.report.json", out) < 0))
         goto out;
     if (!quarantine)
         quarantine = q_default;
@@ -188,7 +263,7 @@ static int cmd_deid_dicom(int argc, char **argv)
         fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
         goto out;
     }
-    if (mr_secret_file_read(key_path, 32, 0, &key, &kl) != MEDREG_OK) {
+    if (key_path && mr_secret_file_read(key_path, 32, 0, &key, &kl) != MEDREG_OK) {
         fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
         goto out;
     }
@@ -196,20 +271,25 @@ static int cmd_deid_dicom(int argc, char **argv)
         fprintf(stderr, "medreg: %s: no files to read (%s)\n", in, errno ? strerror(errno) : "empty");
         goto out;
     }
+    src.key = key;
+    if (pin_path) {
+        int prepared = 0;
+        dicom_collect dc = {cfg, &files, threads};
+        cli_network_run run = {pin_path, prepare, finish, state_path, in, tree_digest, collect_dicom, &dc};
+        code = cli_network_psns(c, cfg->module, &run, &table, &prepared);
+        if (code != EXIT_OK || prepared)
+            goto out;
+        code = EXIT_LOCAL;
+        src.oprf = table;
+    }
     if ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(quarantine, 0700) != 0 && errno != EEXIST)) {
         fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));
         goto out;
     }
     if ((results = calloc(files.n, sizeof *results)) == NULL)
         goto out;
-    job j = {cfg, key, &files, out, quarantine, results, 0, 0, 0};
-    if ((size_t)threads > files.n)
-        threads = (long)files.n;
-    for (long t = 0; t < threads; t++)
-        pthread_create(&tids[t], NULL, worker, &j);
-    for (long t = 0; t < threads; t++)
-        pthread_join(tids[t], NULL);
-    if (atomic_load(&j.failed)) {
+    job j = {cfg, &src, &files, out, quarantine, results, 0, 0, 0};
+    if (!run_jobs(&j, threads)) {
         fprintf(stderr, "medreg: stopped: the output folder cannot be written\n");
         goto out;
     }
@@ -237,9 +317,10 @@ static int cmd_deid_dicom(int argc, char **argv)
                                           (json_int_t)r->cleaned));
         json_array_append_new(arr, o);
     }
-    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1", "config",
-                            cfg_path, "output", out, "quarantine", quarantine, "written", (json_int_t)counts[0],
-                            "quarantined", (json_int_t)counts[1], "skipped", (json_int_t)counts[2], "files", arr);
+    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1", "config",
+                            cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine", quarantine,
+                            "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1], "skipped",
+                            (json_int_t)counts[2], "files", arr);
     text = rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(rep);
     unlink(rep_path);
@@ -262,6 +343,7 @@ out:
     free(results);
     list_free(&files);
     mr_secret_free(key);
+    mr_oprf_table_free(table);
     mr_dicom_config_free(cfg);
     free(err);
     free(q_default);
@@ -333,22 +415,27 @@ out:
 int cmd_deid(cli *c, int argc, char **argv)
 {
     static const char usage[] =
-        "usage: medreg deid dicom --config DICOM.ini --key MODULE.key --in FILE|FOLDER --out FOLDER\n"
-        "                         [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
+        "usage: medreg deid dicom --config DICOM.ini --in FILE|FOLDER --out FOLDER\n"
+        "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
+        "                                                    --finish RESPONSE.json --state STATE.json])\n"
+        "           [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
         "       medreg deid verify --config DICOM.ini --report REPORT.json\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine); unreadable files are\n"
         "  skipped and listed. The report (default OUT.report.json, 0600) names every file's fate.\n"
+        "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
+        "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
+        "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"
+        "  hospitals, keyed per patient by the VOPRF output.\n"
         "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
         "  in its output: every element, every sequence, private attributes, meta header, raw bytes.\n";
-    (void)c;
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code;
     if (sub == NULL)
         return EXIT_USAGE;
     if (!strcmp(sub, "dicom"))
-        code = cmd_deid_dicom(argc, argv);
+        code = cmd_deid_dicom(c, argc, argv);
     else if (!strcmp(sub, "verify"))
         code = cmd_deid_verify(argc, argv);
     else

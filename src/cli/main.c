@@ -80,6 +80,8 @@ static const char HELP[] =
     "  oprf key --module M --out PIN        pin a module's VOPRF public key (pseudonymizers)\n"
     "  oprf evaluate --in REQ --out RESP    evaluate a --prepare'd request for an offline machine\n"
     "  deid dicom --config D.ini --key K --in DIR --out DIR   PS3.15 Annex E de-identification\n"
+    "  deid dicom ... --oprf-key PIN [--prepare REQ --state ST | --finish RESP --state ST]\n"
+    "                               network-wide PSNs, dates and UIDs from the identity service's VOPRF\n"
     "  deid verify --config D.ini --report R.json   no identifying value of an input survives\n"
     "  ledger key new --name ORIGIN --out FILE [--token URI]   a ledger signing key (prints the\n"
     "                               verifier key); with --token made on a PKCS#11 token\n"

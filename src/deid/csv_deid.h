@@ -58,17 +58,7 @@ typedef struct mr_csv_report {
     void *progress_ctx;
 } mr_csv_report;
 
-/* Where the PSN comes from (docs/pseudonyms.md). Local: HMAC under the
- * module key, which also keys the date shift. Network-wide: the VOPRF
- * output of the same message, looked up in a completed table; its first
- * half is the PSN, its second half (never written) keys the date shift. A
- * network run reads the input twice: first with collect set, which only
- * adds every row's PSN input to the table and writes nothing. */
-typedef struct mr_psn_source {
-    const uint8_t *key;  /* 32 bytes: local mode */
-    mr_oprf_table *oprf; /* network mode, when key is NULL */
-    int collect;
-} mr_psn_source;
+
 
 /* Read CSV from in (RFC 4180, UTF-8, an optional BOM), write the
  * de-identified table to out: a "psn" column, then the kept and generalised

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "../core/secret.h"
+#include "../pseudonym/psn_input.h"
 #include "date_shift.h"
 #include "dicom_deid.h"
 #include "dicom_values.h"
@@ -244,9 +245,12 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
     return MR_DCM_DELETE;
 }
 
-/* The PSN from the configured sources, normalised by the module's rules. */
-static medreg_err file_psn(const mr_dicom_config *cfg, const uint8_t key[32], mr_dcm_file *f,
-                           uint8_t psn[MEDREG_PSN_BYTES], char *why, size_t why_len)
+/* The PSN from the configured sources, normalised by the module's rules,
+ * and the key for this file's UIDs and date shift: the module key (local),
+ * or the second half of the VOPRF output (network-wide). In the collect
+ * pass, the PSN message goes into the table and MEDREG_ERR_EXISTS says so. */
+static medreg_err file_psn(const mr_dicom_config *cfg, const mr_psn_source *src, mr_dcm_file *f,
+                           uint8_t psn[MEDREG_PSN_BYTES], uint8_t key[32], char *why, size_t why_len)
 {
     const mr_module *m = cfg->module;
     medreg_psn_field pf[MR_MAX_IDENTIFIERS];
@@ -281,8 +285,27 @@ static medreg_err file_psn(const mr_dicom_config *cfg, const uint8_t key[32], mr
         pf[i].name = m->idents[i].name;
         pf[i].value = norm[i];
     }
-    if (rc == MEDREG_OK && medreg_psn_derive(key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK)
-        rc = MEDREG_ERR_CRYPTO;
+    if (rc == MEDREG_OK && src->key != NULL) {
+        if (medreg_psn_derive(src->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK)
+            rc = MEDREG_ERR_CRYPTO;
+        memcpy(key, src->key, 32);
+    } else if (rc == MEDREG_OK) {
+        uint8_t stack[2048], *msg = stack, net[MR_OPRF_OUTPUT_BYTES];
+        size_t len = 0;
+        rc = mr_psn_input_buf(m->key_id, m->name, pf, m->n_idents, stack, sizeof stack, &msg, &len);
+        if (rc == MEDREG_ERR_TOOBIG)
+            snprintf(why, why_len, "the PSN's identifiers are too long");
+        else if (rc == MEDREG_OK && src->collect)
+            rc = (rc = mr_oprf_table_add(src->oprf, msg, len)) == MEDREG_OK ? MEDREG_ERR_EXISTS : rc;
+        else if (rc == MEDREG_OK && (rc = mr_oprf_table_lookup(src->oprf, msg, len, net)) == MEDREG_ERR_NOTFOUND)
+            snprintf(why, why_len, "its patient was not among the inputs of the first pass (the input changed)");
+        if (rc == MEDREG_OK) {
+            memcpy(psn, net, MEDREG_PSN_BYTES);
+            memcpy(key, net + MEDREG_PSN_BYTES, 32);
+        }
+        mr_wipe(net, sizeof net);
+        mr_psn_input_release(msg, len, stack);
+    }
     for (size_t i = 0; i < MR_MAX_IDENTIFIERS; i++)
         if (norm[i]) {
             mr_wipe(norm[i], strlen(norm[i]));
@@ -336,12 +359,12 @@ static int mkdirs(char *path)
     return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
 
-medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const uint8_t key[32], const char *in_path,
+medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *src, const char *in_path,
                               const char *out_dir, const char *quarantine_dir, mr_dcm_result *res)
 {
     mr_dcm_file *f = NULL;
     char *why = NULL, *study = NULL, *series = NULL, *sop = NULL;
-    uint8_t psn[MEDREG_PSN_BYTES];
+    uint8_t psn[MEDREG_PSN_BYTES], key[32];
     file_ctx x;
     medreg_err rc = MEDREG_OK;
 
@@ -352,7 +375,14 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const uint8_t key[32],
         snprintf(res->reason, sizeof res->reason, "DCMTK cannot read it: %s", why ? why : "?");
         goto out;
     }
-    if (file_psn(cfg, key, f, psn, res->reason, sizeof res->reason) != MEDREG_OK)
+    medreg_err prc = file_psn(cfg, src, f, psn, key, res->reason, sizeof res->reason);
+    if (prc == MEDREG_ERR_EXISTS) { /* collected: this pass writes nothing */
+        res->outcome = MR_DCM_WRITTEN;
+        goto out;
+    }
+    if (prc == MEDREG_ERR_NOMEM)
+        rc = prc;
+    if (prc != MEDREG_OK)
         goto out;
     x.cfg = cfg;
     x.key = key;
@@ -425,6 +455,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const uint8_t key[32],
 out:
     mr_dcm_tokens_free(&x.tokens);
     mr_wipe(psn, sizeof psn);
+    mr_wipe(key, sizeof key);
     mr_wipe(x.psn_hex, sizeof x.psn_hex);
     free(study);
     free(series);

@@ -2,7 +2,8 @@
  * Application Level Confidentiality Profile and the configured options,
  * applied by DCMTK to every element of every sequence item and of the file
  * meta header; PatientName and PatientID become the PSN; UIDs are
- * remapped to 2.25.<128 bits of HMAC>, the same everywhere under one key;
+ * remapped to 2.25.<128 bits of HMAC>, the same everywhere under one key
+ * (the module key, or network-wide the patient's VOPRF output);
  * images that may carry burned-in text are quarantined; and an
  * independent check that no identifying value of an input survives in its
  * output. */
@@ -16,6 +17,7 @@
 #include "../core/safety.h"
 #include "dicom_io.h"
 #include "dicom_profile.h"
+#include "oprf_table.h"
 
 #define MR_DCM_MAX_MODALITIES 16
 
@@ -66,10 +68,14 @@ typedef struct mr_dcm_result {
 } mr_dcm_result;
 
 /* De-identify one file into out_dir/<study>/<series>/<instance>.dcm (new
- * UIDs), or the same under quarantine_dir. MEDREG_OK whatever the outcome
- * (see res); an error only when something beyond this file failed. */
-MR_MUST_CHECK medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const uint8_t key[32], const char *in_path,
-                                            const char *out_dir, const char *quarantine_dir, mr_dcm_result *res);
+ * UIDs), or the same under quarantine_dir. The PSN, the UID key and the
+ * date-shift key come from src (local or network-wide; in the collect pass
+ * only the PSN input is recorded, and a file it would write is reported
+ * WRITTEN). MEDREG_OK whatever the outcome (see res); an error only when
+ * something beyond this file failed. */
+MR_MUST_CHECK medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *src,
+                                            const char *in_path, const char *out_dir, const char *quarantine_dir,
+                                            mr_dcm_result *res);
 
 /* Verify one pair: every identifying value of in_path (by the profile and
  * options, at any depth, private attributes and the meta header included)

@@ -44,4 +44,17 @@ size_t mr_oprf_table_missing(const mr_oprf_table *t);
 MR_MUST_CHECK medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, size_t len,
                                               uint8_t out[MR_OPRF_OUTPUT_BYTES]);
 
+/* Where the PSN comes from (docs/pseudonyms.md). Local: HMAC under the
+ * module key, which also keys the date shift (and DICOM's UID remapping).
+ * Network-wide: the VOPRF output of the same message, looked up in a
+ * completed table; its first half is the PSN, its second half (never
+ * written) keys what the module key would. A network run reads its input
+ * twice: first with collect set, which only adds the PSN input of every row
+ * or file that will be written to the table, and writes nothing. */
+typedef struct mr_psn_source {
+    const uint8_t *key;  /* 32 bytes: local mode */
+    mr_oprf_table *oprf; /* network mode, when key is NULL */
+    int collect;
+} mr_psn_source;
+
 #endif

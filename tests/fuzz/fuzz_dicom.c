@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     close(fd);
     mr_dcm_result res;
-    if (mr_dicom_deid_file(cfg, key, in, out, q, &res) == MEDREG_OK && res.outcome != MR_DCM_SKIPPED) {
+    mr_psn_source src = {key, NULL, 0};
+    if (mr_dicom_deid_file(cfg, &src, in, out, q, &res) == MEDREG_OK && res.outcome != MR_DCM_SKIPPED) {
         unsigned long n = 0;
         (void)mr_dicom_verify(cfg, in, res.out_path, NULL, &n);
     }

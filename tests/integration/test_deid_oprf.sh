@@ -5,6 +5,9 @@
 # nor the files ever carry an identifier. Attacks: a service that evaluates
 # with another key, an altered response, a response for another input, a
 # caller without the pseudonymizer role, malformed and oversized batches.
+# Then DICOM the same way: the patient's PSN in PatientID equals the CSV
+# tool's network PSN, online and offline outputs are identical, and a
+# --finish on a changed folder is refused.
 . "$(dirname "$0")/lib.sh"
 
 "$MEDREG" pki issue pki engineer >/dev/null
@@ -103,5 +106,46 @@ python3 -c "import json,sys; print(json.dumps({'key_id':1,'blinded':[sys.argv[1]
 echo "{\"key_id\":1,\"blinded\":[\"$g\"]}" > one.json
 [ "$(call dr-a one.json)" = 403 ] && ok "a physician may not evaluate" || fail "physician evaluated"
 [ "$(call engineer one.json)" = 200 ] && ok "a well-formed batch is evaluated" || fail "evaluate $(cat "$W/body")"
+
+# DICOM, network-wide
+if command -v dump2dcm >/dev/null && command -v dcmdump >/dev/null; then
+  mkdir -p dcm/examples/deid dcm/data dcm/in/sub
+  cp "$SRC/examples/hip.ini" dcm/examples/; cp "$SRC/examples/deid/"* dcm/examples/deid/; cp "$SRC/data/"* dcm/data/
+  dump2dcm --write-xfer-little "$SRC/tests/data/dicom/ct1.dump" dcm/in/ct1.dcm
+  dump2dcm --write-xfer-little "$SRC/tests/data/dicom/ct2.dump" dcm/in/sub/ct2.dcm
+  D=dcm/examples/deid/dicom.ini
+  dtag() { dcmdump +P "$2" "$1" 2>/dev/null | sed -n 1p | sed -n 's/.*\[\(.*\)\].*/\1/p'; }
+  expect 0 "deid dicom --oprf-key: network-wide PSNs online" -- as engineer deid dicom --config $D --oprf-key hip.pin \
+    --in dcm/in --out dcm/net
+  [ "$(jq -r .psn dcm/net.report.json)" = network ] && [ "$(jq .written dcm/net.report.json)" = 2 ] &&
+    ok "both files written, the report says network" || fail "report: $(cat dcm/net.report.json)"
+  f1=$(find dcm/net -name '*.dcm' | sort | head -1)
+  [ "$(dtag "$f1" 0010,0020)" = "$p1" ] && ok "PatientID is the same network PSN the CSV tool gave Jürgen Müller" ||
+    fail "DICOM PSN $(dtag "$f1" 0010,0020) vs CSV $p1"
+  expect 0 "the outputs pass deid verify" -- "$MEDREG" deid verify --config $D --report dcm/net.report.json
+  expect 0 "local mode, for comparison" -- "$MEDREG" deid dicom --config $D --key hip.key --in dcm/in --out dcm/loc
+  l1=$(find dcm/loc -name '*.dcm' | sort | head -1)
+  [ -n "$l1" ] && [ "$(dtag "$l1" 0010,0020)" != "$p1" ] && [ "$(dtag "$l1" 0020,000d)" != "$(dtag "$f1" 0020,000d)" ] &&
+    ok "local PSN and UIDs differ from the network ones" || fail "local and network DICOM agree"
+  expect 0 "offline: --prepare reads the folder, needs no network" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom \
+    --config $D --oprf-key hip.pin --in dcm/in --prepare dreq.json --state dst.json
+  [ "$(jq '.blinded | length' dreq.json)" = 1 ] && ok "one blinded element: the two files are one patient" || fail "request"
+  for v in Müller MUELLER PID-4711 19610307; do
+    grep -qi -- "$v" dreq.json dst.json && fail "'$v' in the request or state" || ok "'$v' is in neither file"
+  done
+  expect 0 "evaluated elsewhere" -- as engineer oprf evaluate --in dreq.json --out dresp.json
+  expect 0 "--finish writes the folder offline" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom --config $D \
+    --oprf-key hip.pin --in dcm/in --finish dresp.json --state dst.json --out dcm/off
+  diff -r dcm/net dcm/off >/dev/null && ok "offline output equals online output, file for file" || fail "offline DICOM differs"
+  touch -d '2001-01-01' dcm/in/sub/ct2.dcm
+  expect 4 "--finish on a changed folder is refused" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom --config $D \
+    --oprf-key hip.pin --in dcm/in --finish dresp.json --state dst.json --out dcm/off2
+  [ ! -e dcm/off2 ] && ok "and nothing is written" || fail "output after a changed folder"
+  expect 7 "a pin for another module" -- as engineer deid dicom --config $D --oprf-key knee.pin --in dcm/in --out dcm/x
+  expect 2 "--key and --oprf-key together are refused" -- "$MEDREG" deid dicom --config $D --key hip.key \
+    --oprf-key hip.pin --in dcm/in --out dcm/x
+else
+  echo "DCMTK's tools are not installed: DICOM part skipped"
+fi
 
 finish
