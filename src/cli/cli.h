@@ -120,6 +120,15 @@ typedef struct cli_network_run {
 int cli_network_psns(cli *c, const struct mr_module *module, const cli_network_run *run,
                      struct mr_oprf_table **table, int *prepared);
 
+/* The PKCS#11 library for a command that makes keys on a token: given,
+ * else $MEDREG_PKCS11_MODULE, else SoftHSM2's. */
+const char *cli_pkcs11_module(const char *given);
+/* Make an Ed25519 (x25519 = 0) or X25519 pair on the token uri names (PIN
+ * from pin_file, $MEDREG_PKCS11_PIN or asked); pk: its public key. An exit
+ * code, after a message naming `what` on failure. */
+int cli_key25519_on_token(const char *uri, const char *module, const char *pin_file, int x25519, uint8_t pk[32],
+                          const char *what);
+
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);
 

@@ -6,7 +6,6 @@
 
 #include "../core/secret.h"
 #include "../pki/pki.h"
-#include "../token/key25519.h"
 #include "cli.h"
 
 static int local_error(const char *what, const char *path, medreg_err rc)
@@ -85,7 +84,7 @@ int cmd_key(cli *c, int argc, char **argv)
     (void)c;
     if (argc >= 3 && (!strcmp(argv[1], "new-sign") || !strcmp(argv[1], "new-seal"))) {
         int seal = !strcmp(argv[1], "new-seal");
-        const char *token = NULL, *pin_file = NULL, *module = getenv("MEDREG_PKCS11_MODULE");
+        const char *token = NULL, *pin_file = NULL, *module = NULL;
         for (int i = 3; i < argc; i++) {
             if (i + 1 < argc && !strcmp(argv[i], "--token"))
                 token = argv[++i];
@@ -106,22 +105,15 @@ int cmd_key(cli *c, int argc, char **argv)
                    seal ? "X25519 sealing" : "Ed25519 signing");
             return EXIT_OK;
         }
-        mr_token_spec ts = {.key = token, .module = module ? module : "/usr/lib/softhsm/libsofthsm2.so",
-                            .pin_file = pin_file, .pin_env = "MEDREG_PKCS11_PIN", .prompt = "Token PIN: "};
         uint8_t pk[32];
-        char *err = NULL, *pub = NULL;
-        medreg_err rc = mr_key25519_generate(&ts, seal ? MR_KEY_X25519 : MR_KEY_ED25519, pk, &err);
-        if (rc == MEDREG_OK && asprintf(&pub, "%s.pub", argv[2]) < 0)
-            rc = MEDREG_ERR_NOMEM;
-        if (rc == MEDREG_OK && (rc = mr_file_write(pub, pk, sizeof pk)) != MEDREG_OK) {
+        char *pub = NULL;
+        int code = cli_key25519_on_token(token, module, pin_file, seal, pk, argv[1]);
+        if (code != EXIT_OK)
+            return code;
+        medreg_err rc = asprintf(&pub, "%s.pub", argv[2]) < 0 ? MEDREG_ERR_NOMEM : mr_file_write(pub, pk, sizeof pk);
+        if (rc != MEDREG_OK) {
             free(pub);
             return local_error("cannot write the public key of the key made on the token to", argv[2], rc);
-        }
-        if (rc != MEDREG_OK) {
-            fprintf(stderr, "medreg: key %s: %s\n", argv[1], err ? err : medreg_strerror(rc));
-            free(err);
-            free(pub);
-            return EXIT_LOCAL;
         }
         printf("made an %s key pair on the token (the private key never leaves it); wrote %s\n",
                seal ? "X25519" : "Ed25519", pub);

@@ -16,6 +16,7 @@
 #include "../crypto/hybrid.h"
 #include "../pki/pki.h"
 #include "../token/card.h"
+#include "../token/key25519.h"
 #include "cli.h"
 #include "consent_client.h"
 
@@ -403,6 +404,28 @@ static void print_card(const cli *c, json_t *j)
            json_string_value(json_object_get(j, "physician")));
 }
 
+/* Making keys on tokens: the library, and raw service keys (cards come
+ * with certificates: card init, below). */
+const char *cli_pkcs11_module(const char *given)
+{
+    if (given)
+        return given;
+    return getenv("MEDREG_PKCS11_MODULE") ? getenv("MEDREG_PKCS11_MODULE") : "/usr/lib/softhsm/libsofthsm2.so";
+}
+
+int cli_key25519_on_token(const char *uri, const char *module, const char *pin_file, int x25519, uint8_t pk[32],
+                          const char *what)
+{
+    mr_token_spec ts = {.key = uri, .module = cli_pkcs11_module(module), .pin_file = pin_file,
+                        .pin_env = "MEDREG_PKCS11_PIN", .prompt = "Token PIN: "};
+    char *err = NULL;
+    medreg_err rc = mr_key25519_generate(&ts, x25519 ? MR_KEY_X25519 : MR_KEY_ED25519, pk, &err);
+    if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: %s: %s\n", what, err ? err : medreg_strerror(rc));
+    free(err);
+    return rc == MEDREG_OK ? EXIT_OK : EXIT_LOCAL;
+}
+
 int cmd_card(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"label", required_argument, NULL, 'l'},
@@ -431,8 +454,7 @@ int cmd_card(cli *c, int argc, char **argv)
         "           register a physician's card certificate (registry administrators)\n";
     const char *label = NULL, *type = "rsa2048", *pki = NULL, *name = NULL, *pin_file = NULL, *so_file = NULL;
     const char *out = NULL, *card = NULL, *phys = NULL, *phys_cert = NULL, *card_cert = NULL;
-    const char *module = getenv("MEDREG_PKCS11_MODULE") ? getenv("MEDREG_PKCS11_MODULE")
-                                                        : "/usr/lib/softhsm/libsofthsm2.so";
+    const char *module = cli_pkcs11_module(NULL);
     int opt, code = EXIT_USAGE;
     const char *sub = cli_subcommand(&argc, &argv, usage);
     if (sub == NULL)

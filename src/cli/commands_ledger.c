@@ -28,25 +28,19 @@
 static int key_new_on_token(const char *name, uint8_t alg, const char *out, const char *token, const char *module,
                             const char *pin_file)
 {
-    mr_token_spec ts = {.key = token, .module = module ? module : "/usr/lib/softhsm/libsofthsm2.so",
-                        .pin_file = pin_file, .pin_env = "MEDREG_PKCS11_PIN", .prompt = "Token PIN: "};
     mr_note_verifier v;
-    char *err = NULL, *vkey = NULL, *pub = NULL, line[400];
-    int code = EXIT_LOCAL;
-    memset(&v, 0, sizeof v);
-    if (strlen(name) == 0 || strlen(name) > MR_NOTE_NAME_MAX || strpbrk(name, " \t\n+") != NULL) {
+    uint8_t pk[32] = {0};
+    char *vkey = NULL, *pub = NULL, line[400];
+    int code;
+    if (mr_note_verifier_make(name, alg, pk, &v) != MEDREG_OK) { /* the name, checked before the token is touched */
         fprintf(stderr, "medreg: '%s' is not a key name (no spaces, no '+', at most 255 bytes)\n", name);
         return EXIT_USAGE;
     }
-    medreg_err rc = mr_key25519_generate(&ts, MR_KEY_ED25519, v.pk, &err);
-    if (rc != MEDREG_OK) {
-        fprintf(stderr, "medreg: ledger key new: %s\n", err ? err : medreg_strerror(rc));
-        free(err);
-        return EXIT_LOCAL;
-    }
-    snprintf(v.name, sizeof v.name, "%s", name);
-    v.alg = alg;
-    v.key_id = mr_note_key_id(name, alg, v.pk);
+    if ((code = cli_key25519_on_token(token, module, pin_file, 0, pk, "ledger key new")) != EXIT_OK)
+        return code;
+    code = EXIT_LOCAL;
+    if (mr_note_verifier_make(name, alg, pk, &v) != MEDREG_OK)
+        goto out;
     if (mr_note_verifier_format(&v, &vkey) != MEDREG_OK || asprintf(&pub, "%s.pub", out) < 0)
         goto out;
     snprintf(line, sizeof line, "%s\n", vkey);
@@ -71,7 +65,7 @@ static int key_new(int argc, char **argv)
                                          {"module", required_argument, NULL, 'm'},
                                          {"pin-file", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
-    const char *name = NULL, *out = NULL, *token = NULL, *pin_file = NULL, *module = getenv("MEDREG_PKCS11_MODULE");
+    const char *name = NULL, *out = NULL, *token = NULL, *pin_file = NULL, *module = NULL;
     int opt, code = EXIT_LOCAL;
     uint8_t alg = MR_NOTE_ALG_ED25519;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {

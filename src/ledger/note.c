@@ -104,18 +104,27 @@ medreg_err mr_note_verifier_format(const mr_note_verifier *v, char **out)
     return *out ? MEDREG_OK : MEDREG_ERR_NOMEM;
 }
 
+medreg_err mr_note_verifier_make(const char *name, uint8_t alg, const uint8_t pk[32], mr_note_verifier *out)
+{
+    memset(out, 0, sizeof *out);
+    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg))
+        return MEDREG_ERR_INVALID;
+    memcpy(out->pk, pk, 32);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->alg = alg;
+    out->key_id = mr_note_key_id(name, alg, pk);
+    return MEDREG_OK;
+}
+
 medreg_err mr_note_signer_from_key(const char *name, uint8_t alg, mr_key25519 *key, mr_note_signer *out)
 {
     memset(out, 0, sizeof *out);
-    if (name == NULL || !valid_name(name, strlen(name)) || !known_alg(alg) || key == NULL ||
-        mr_key25519_type(key) != MR_KEY_ED25519)
+    if (key == NULL || mr_key25519_type(key) != MR_KEY_ED25519)
         return MEDREG_ERR_INVALID;
-    out->key = key;
-    memcpy(out->v.pk, mr_key25519_public(key), 32);
-    snprintf(out->v.name, sizeof out->v.name, "%s", name);
-    out->v.alg = alg;
-    out->v.key_id = mr_note_key_id(name, alg, out->v.pk);
-    return MEDREG_OK;
+    medreg_err rc = mr_note_verifier_make(name, alg, mr_key25519_public(key), &out->v);
+    if (rc == MEDREG_OK)
+        out->key = key;
+    return rc;
 }
 
 medreg_err mr_note_signer_from_seed(const char *name, uint8_t alg, const uint8_t seed[32], mr_note_signer *out)

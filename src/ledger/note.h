@@ -42,6 +42,9 @@ typedef struct mr_note_signer {
 uint32_t mr_note_key_id(const char *name, uint8_t alg, const uint8_t pk[32]);
 
 MR_MUST_CHECK medreg_err mr_note_verifier_parse(const char *vkey, mr_note_verifier *out);
+/* From a name (checked), an algorithm and a public key: its key ID computed. */
+MR_MUST_CHECK medreg_err mr_note_verifier_make(const char *name, uint8_t alg, const uint8_t pk[32],
+                                               mr_note_verifier *out);
 /* malloc'ed vkey string */
 MR_MUST_CHECK medreg_err mr_note_verifier_format(const mr_note_verifier *v, char **out);
 
