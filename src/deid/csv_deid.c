@@ -80,6 +80,7 @@ typedef struct row_ctx {
     uint64_t line;
     batch *b;
     buf scratch;
+    mr_hmac *key_mac; /* local mode: the module key (PSN and date shift), absorbed once per batch */
     medreg_err err;
 } row_ctx;
 
@@ -147,7 +148,8 @@ static void row(row_ctx *r)
     uint8_t psn[MEDREG_PSN_BYTES], net[MR_OPRF_OUTPUT_BYTES] = {0}, msg_stack[2048], *msg = msg_stack;
     size_t msg_len = 0;
     int have_msg = 0, placeholder = 0;
-    const uint8_t *shift_key = r->src->key;
+    const uint8_t *shift_key = NULL; /* network mode: the patient's own, from the VOPRF output */
+    long shift = 0;
     char psn_hex[2 * MEDREG_PSN_BYTES + 1];
     uint64_t changed[MR_CSV_MAX_COLUMNS];
     memset(changed, 0, cfg->n_cols * sizeof changed[0]);
@@ -173,7 +175,7 @@ static void row(row_ctx *r)
         pf[k].value = norm[k];
     }
     if (r->src->key != NULL) {
-        if (medreg_psn_derive(r->src->key, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
+        if (mr_psn_derive_mac(r->key_mac, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
             r->err = MEDREG_ERR_CRYPTO;
             goto out;
         }
@@ -201,6 +203,10 @@ static void row(row_ctx *r)
         }
         memcpy(psn, net, MEDREG_PSN_BYTES);
         shift_key = net + MEDREG_PSN_BYTES;
+    }
+    if (cfg->date_shift && mr_date_shift_days(shift_key ? NULL : r->key_mac, shift_key, psn, &shift) != MEDREG_OK) {
+        r->err = MEDREG_ERR_CRYPTO;
+        goto out;
     }
     sodium_bin2hex(psn_hex, sizeof psn_hex, psn, sizeof psn);
     r->scratch.len = 0;
@@ -230,7 +236,7 @@ static void row(row_ctx *r)
                 break;
             }
             if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !iso_ymd(iso, &y, &mo, &d) ||
-                (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, mr_date_shift_days(shift_key, psn), &y, &mo, &d))) {
+                (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, shift, &y, &mo, &d))) {
                 free(iso);
                 reject(r, "not a date", col->name);
                 goto out;
@@ -333,6 +339,8 @@ static void process(const pipe_state *s, batch *b)
     r.map = s->map;
     r.b = b;
     r.fields = f;
+    if (s->src->key != NULL && mr_hmac_new(s->src->key, MEDREG_PSN_KEY_BYTES, &r.key_mac) != MEDREG_OK)
+        r.err = MEDREG_ERR_CRYPTO;
     for (size_t i = 0; i < b->n_rows && r.err == MEDREG_OK; i++) {
         const row_ref *rr = &b->rows[i];
         r.line = rr->line;
@@ -350,6 +358,7 @@ static void process(const pipe_state *s, batch *b)
     }
     b->err = r.err;
     buf_free(&r.scratch, 1);
+    mr_hmac_free(r.key_mac);
 }
 
 /* The worker pool: batches in submission order; each finished batch is

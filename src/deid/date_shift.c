@@ -1,24 +1,22 @@
 #include "date_shift.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #include "../core/secret.h"
 
-long mr_date_shift_days(const uint8_t key[32], const uint8_t psn[32])
+medreg_err mr_date_shift_days(mr_hmac *keyed, const uint8_t *key, const uint8_t psn[32], long *days)
 {
-    uint8_t mac[32];
-    crypto_auth_hmacsha256_state st;
     static const char tag[] = "medreg/date-shift/v1";
-    crypto_auth_hmacsha256_init(&st, key, 32);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)tag, sizeof tag - 1);
-    crypto_auth_hmacsha256_update(&st, psn, 32);
-    crypto_auth_hmacsha256_final(&st, mac);
+    const mr_hmac_part parts[] = {{tag, sizeof tag - 1}, {psn, 32}};
+    uint8_t mac[32];
+    medreg_err rc = keyed ? mr_hmac_parts(keyed, parts, 2, mac) : mr_hmac_once(key, 32, parts, 2, mac);
+    if (rc != MEDREG_OK)
+        return rc;
     uint32_t v = (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
-    mr_wipe(&st, sizeof st);
     mr_wipe(mac, sizeof mac);
     long d = (long)(v % 730);
-    return d < 365 ? -(d + 1) : d - 364;
+    *days = d < 365 ? -(d + 1) : d - 364;
+    return MEDREG_OK;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (the

@@ -6,9 +6,12 @@
 
 #include <stdint.h>
 
-/* HMAC-SHA256(key, "medreg/date-shift/v1" ‖ PSN) mapped to 1..365 days
- * earlier or later, never 0. */
-long mr_date_shift_days(const uint8_t key[32], const uint8_t psn[32]);
+#include "../crypto/hmac.h"
+
+/* *days = HMAC-SHA256(key, "medreg/date-shift/v1" ‖ PSN) mapped to 1..365
+ * days earlier or later, never 0; under keyed when it is set (the key in a
+ * context, for many patients), else under key (32 bytes, used once). */
+MR_MUST_CHECK medreg_err mr_date_shift_days(mr_hmac *keyed, const uint8_t *key, const uint8_t psn[32], long *days);
 
 /* Move the calendar date y-m-d by days: 1 with *oy, *om, *od set; 0 for an
  * impossible date (and for years outside 1..9999 after the move). */

@@ -389,7 +389,8 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     x.res = res;
     sodium_bin2hex(x.psn_hex, sizeof x.psn_hex, psn, sizeof psn);
     x.shift = (cfg->options & MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES) != 0;
-    x.shift_days = mr_date_shift_days(key, psn);
+    if ((rc = mr_date_shift_days(NULL, key, psn, &x.shift_days)) != MEDREG_OK)
+        goto out;
     if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
         goto out;
     int quarantine = may_show_text(cfg, f);

@@ -13,9 +13,9 @@
 #include "../core/safety.h"
 #include "../core/secret.h"
 
-/* Internal, for test_normalize: the name rule, with or without the ASCII
- * fast path. */
-medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii_fast, char **out);
+/* Internal, for test_normalize: the name rule, with or without the fast
+ * paths (ASCII input; no NFC pass when nothing can compose). */
+medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int fast, char **out);
 
 static void free_wiped(uint8_t *p, size_t len)
 {
@@ -23,15 +23,23 @@ static void free_wiped(uint8_t *p, size_t len)
     free(p);
 }
 
+/* Hangul conjoining jamo: with the combining marks gone, the only
+ * characters NFC can join to the one before (every other second half of a
+ * canonical composition is a mark); test_normalize checks every code point */
+static int may_compose(ucs4_t uc)
+{
+    return (uc >= 0x1100 && uc <= 0x11ff) || (uc >= 0xa960 && uc <= 0xa97f) || (uc >= 0xd7b0 && uc <= 0xd7ff);
+}
+
 /* Person names: NFKD, drop combining marks (diacritics), drop punctuation,
  * full case folding, whitespace collapsed to one ASCII space, trimmed, NFC. */
-medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii_fast, char **out)
+medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int fast, char **out)
 {
     medreg_err rc = MEDREG_OK;
     uint8_t *folded = NULL, *nfc = NULL, *buf = NULL;
     size_t folded_len = 0, nfc_len = 0, n = 0;
     const uint8_t *p, *end;
-    int pending_space = 0, ascii = ascii_fast;
+    int pending_space = 0, ascii = fast, compose = !fast;
 
     for (size_t i = 0; ascii && i < in_len; i++)
         ascii = in[i] < 0x80;
@@ -57,23 +65,22 @@ medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii
         ucs4_t uc;
         int l = u8_mbtouc(&uc, p, (size_t)(end - p));
         ENSURE(l > 0 && uc != 0xfffd, MEDREG_ERR_INVALID);
-        if (uc_is_general_category(uc, UC_CATEGORY_Z) || uc == '\t') {
+        /* one table lookup: the character's own category, as a bit */
+        uint32_t cat = uc_general_category(uc).bitmask;
+        if ((cat & UC_CATEGORY_MASK_Z) || uc == '\t') {
             pending_space = (n > 0);
             p += l;
             continue;
         }
-        if (uc_is_general_category(uc, UC_CATEGORY_Cc) ||
-            uc_is_general_category(uc, UC_CATEGORY_Cs) ||
-            uc_is_general_category(uc, UC_CATEGORY_Co)) {
+        if (cat & (UC_CATEGORY_MASK_Cc | UC_CATEGORY_MASK_Cs | UC_CATEGORY_MASK_Co)) {
             rc = MEDREG_ERR_INVALID;
             goto out;
         }
-        if (uc_is_general_category(uc, UC_CATEGORY_M) ||
-            uc_is_general_category(uc, UC_CATEGORY_P) ||
-            uc_is_general_category(uc, UC_CATEGORY_Cf)) {
+        if (cat & (UC_CATEGORY_MASK_M | UC_CATEGORY_MASK_P | UC_CATEGORY_MASK_Cf)) {
             p += l; /* diacritics, punctuation, zero-width formatting */
             continue;
         }
+        compose |= may_compose(uc);
         if (pending_space) {
             buf[n++] = ' ';
             pending_space = 0;
@@ -83,7 +90,7 @@ medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii
         p += l;
     }
     ENSURE(n > 0, MEDREG_ERR_INVALID);
-    if (ascii) {
+    if (!compose) { /* already NFC */
         *out = malloc(n + 1);
         ENSURE(*out != NULL, MEDREG_ERR_NOMEM);
         memcpy(*out, buf, n);

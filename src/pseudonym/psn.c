@@ -10,6 +10,7 @@
 #include "../core/secret.h"
 #include "medreg/pseudonym.h"
 #include "psn_input.h"
+#include "../crypto/hmac.h"
 #include "../crypto/oprf.h"
 
 #define MR_OPRF_INFO_MODULE_MAX 256
@@ -82,28 +83,36 @@ void mr_psn_input_release(uint8_t *msg, size_t len, const uint8_t *stack)
         free(msg);
 }
 
-medreg_err medreg_psn_derive(const uint8_t key[MEDREG_PSN_KEY_BYTES], uint32_t key_id,
-                             const char *module, const medreg_psn_field *fields, size_t n_fields,
-                             uint8_t psn[MEDREG_PSN_BYTES])
+/* The PSN under h when there is one, else under key (used once). */
+static medreg_err derive(mr_hmac *h, const uint8_t *key, uint32_t key_id, const char *module,
+                         const medreg_psn_field *fields, size_t n_fields, uint8_t psn[MEDREG_PSN_BYTES])
 {
     uint8_t stack[2048], *msg = stack;
     size_t len = 0;
     medreg_err rc;
 
-    if (key == NULL || psn == NULL)
+    if ((h == NULL && key == NULL) || psn == NULL)
         return MEDREG_ERR_INVALID;
     rc = mr_psn_input_buf(key_id, module, fields, n_fields, stack, sizeof stack, &msg, &len);
     if (rc != MEDREG_OK)
         return rc;
-    /* libsodium's HMAC: OpenSSL 3's one-shot HMAC() fetches the algorithm
-     * under a lock on every call, a fifth of the CSV tool's time */
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, MEDREG_PSN_KEY_BYTES);
-    crypto_auth_hmacsha256_update(&st, msg, len);
-    crypto_auth_hmacsha256_final(&st, psn);
-    mr_wipe(&st, sizeof st);
+    mr_hmac_part part = {msg, len};
+    rc = h ? mr_hmac_parts(h, &part, 1, psn) : mr_hmac_once(key, MEDREG_PSN_KEY_BYTES, &part, 1, psn);
     mr_psn_input_release(msg, len, stack);
     return rc;
+}
+
+medreg_err medreg_psn_derive(const uint8_t key[MEDREG_PSN_KEY_BYTES], uint32_t key_id,
+                             const char *module, const medreg_psn_field *fields, size_t n_fields,
+                             uint8_t psn[MEDREG_PSN_BYTES])
+{
+    return derive(NULL, key, key_id, module, fields, n_fields, psn);
+}
+
+medreg_err mr_psn_derive_mac(mr_hmac *module_key, uint32_t key_id, const char *module,
+                             const medreg_psn_field *fields, size_t n_fields, uint8_t psn[MEDREG_PSN_BYTES])
+{
+    return module_key ? derive(module_key, NULL, key_id, module, fields, n_fields, psn) : MEDREG_ERR_INVALID;
 }
 
 medreg_err mr_psn_oprf_key(const uint8_t module_key[MEDREG_PSN_KEY_BYTES], uint32_t key_id, const char *module,

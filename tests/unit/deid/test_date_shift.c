@@ -35,11 +35,17 @@ int main(void)
     CHECK(!mr_date_shift_ymd(9999, 12, 31, 1, &y, &m, &d)); /* beyond year 9999 */
     CHECK(mr_date_shift_ymd(2024, 2, 28, 1, &y, &m, &d) && y == 2024 && m == 2 && d == 29);
     uint8_t key[32] = {1}, psn[32];
+    mr_hmac *keyed = NULL;
+    CHECK(mr_hmac_new(key, sizeof key, &keyed) == MEDREG_OK);
     for (int i = 0; i < 1000; i++) {
+        long s = 0, s2 = 1;
         memset(psn, i & 0xff, sizeof psn);
         psn[1] = (uint8_t)(i >> 8);
-        long s = mr_date_shift_days(key, psn);
+        CHECK(mr_date_shift_days(NULL, key, psn, &s) == MEDREG_OK);
         CHECK(s != 0 && s >= -365 && s <= 365);
+        /* the key in a context gives the same shift as the key used once */
+        CHECK(mr_date_shift_days(keyed, NULL, psn, &s2) == MEDREG_OK && s2 == s);
     }
+    mr_hmac_free(keyed);
     return TEST_DONE();
 }

@@ -5,6 +5,7 @@
 
 #include "../check.h"
 #include "medreg/pseudonym.h"
+#include "../../../src/pseudonym/psn_input.h"
 
 static void hex(const uint8_t *p, char out[65]) { sodium_bin2hex(out, 65, p, 32); }
 
@@ -28,6 +29,19 @@ int main(void)
     CHECK(medreg_psn_derive(zero, 1, "m", NULL, 0, psn) == MEDREG_OK);
     hex(psn, h);
     CHECK_STR(h, "888cfab1565de55e94a86fc148f79d9f6d944fbd686a8398d886c4175099a9c6");
+    /* the module key in a reused HMAC context: the same PSNs */
+    mr_hmac *keyed = NULL;
+    CHECK(mr_hmac_new(key, sizeof key, &keyed) == MEDREG_OK);
+    for (int round = 0; keyed && round < 2; round++) {
+        CHECK(mr_psn_derive_mac(keyed, 1, "hip", f, 3, psn) == MEDREG_OK);
+        hex(psn, h);
+        CHECK_STR(h, "ed2309ae47367443ddfedb763a50fafd18c315bee9a350c9adeba7a4257a1cd5");
+        CHECK(mr_psn_derive_mac(keyed, 1, "knee", f, 3, psn) == MEDREG_OK);
+        hex(psn, h);
+        CHECK_STR(h, "8c84aea977562487ea1cc8b9193ded02d11409d996a2aa2eb296b715b72bdbf1");
+    }
+    CHECK(mr_psn_derive_mac(NULL, 1, "hip", f, 3, psn) == MEDREG_ERR_INVALID);
+    mr_hmac_free(keyed);
 
     /* length prefixes make the encoding injective */
     medreg_psn_field a[2] = {{"x", "ab"}, {"y", "c"}};
