@@ -16,6 +16,7 @@
 #include "../core/secret.h"
 #include "../pseudonym/psn_input.h"
 #include "date_shift.h"
+#include "name_memo.h"
 
 #define BATCH_ROWS 2048
 #define BATCH_BYTES (4u << 20)
@@ -66,6 +67,7 @@ typedef struct pipe_state {
     int row_too_long;
     batch *cur;
     pool *pl;
+    mr_name_memo *memo; /* for the batches the parsing thread transforms itself */
     medreg_err err;
     char *errmsg;
 } pipe_state;
@@ -81,6 +83,7 @@ typedef struct row_ctx {
     batch *b;
     buf scratch;
     mr_hmac *key_mac; /* local mode: the module key (PSN and date shift), absorbed once per batch */
+    mr_name_memo *memo; /* the worker's: names and dates it has normalised */
     medreg_err err;
 } row_ctx;
 
@@ -128,6 +131,18 @@ static void reject(row_ctx *r, const char *why, const char *column)
         memcpy(r->b->rej.p + r->b->rej.len, "\r\n", 2), r->b->rej.len += 2;
 }
 
+/* ASCII without NUL: valid UTF-8 without a look at libunistring (most
+ * fields; the loop vectorises) */
+static int plain_ascii(const char *p, size_t n)
+{
+    unsigned char high = 0, nul = 0;
+    for (size_t i = 0; i < n; i++) {
+        high |= (unsigned char)p[i] & 0x80;
+        nul |= p[i] == 0;
+    }
+    return !high && !nul;
+}
+
 /* medreg_normalize wrote YYYY-MM-DD */
 static int iso_ymd(const char *iso, int *y, int *m, int *d)
 {
@@ -139,12 +154,30 @@ static int iso_ymd(const char *iso, int *y, int *m, int *d)
     return 1;
 }
 
+/* medreg_normalize of a field: *value is memo (a short name or date the
+ * worker may have seen) or *heap, which the caller wipes and frees. */
+static medreg_err normalize(row_ctx *r, const medreg_ident_rule *rule, const field *f,
+                            char memo[MR_MEMO_VALUE_MAX + 1], const char **value, char **heap)
+{
+    medreg_err rc = MEDREG_ERR_TOOBIG;
+    *heap = NULL;
+    if (r->memo && rule->kind != MEDREG_IDENT_CODE) /* codes are one per patient: no repeats to find */
+        rc = mr_name_memo_normalize(r->memo, rule, f->p, f->len, memo);
+    if (rc == MEDREG_ERR_TOOBIG) {
+        rc = medreg_normalize(rule, f->p, f->len, heap);
+        *value = *heap;
+    } else {
+        *value = memo;
+    }
+    return rc;
+}
+
 static void row(row_ctx *r)
 {
     const mr_csv_config *cfg = r->cfg;
     const mr_module *m = cfg->module;
     medreg_psn_field pf[MR_MAX_IDENTIFIERS];
-    char *norm[MR_MAX_IDENTIFIERS] = {0};
+    char *norm[MR_MAX_IDENTIFIERS] = {0}, memo[MR_MAX_IDENTIFIERS][MR_MEMO_VALUE_MAX + 1];
     uint8_t psn[MEDREG_PSN_BYTES], net[MR_OPRF_OUTPUT_BYTES] = {0}, msg_stack[2048], *msg = msg_stack;
     size_t msg_len = 0;
     int have_msg = 0, placeholder = 0;
@@ -156,8 +189,9 @@ static void row(row_ctx *r)
 
     r->b->rows_seen++;
     for (size_t i = 0; i < r->n; i++)
-        if (u8_check((const uint8_t *)r->fields[i].p, r->fields[i].len) != NULL ||
-            memchr(r->fields[i].p, 0, r->fields[i].len) != NULL) {
+        if (!plain_ascii(r->fields[i].p, r->fields[i].len) &&
+            (u8_check((const uint8_t *)r->fields[i].p, r->fields[i].len) != NULL ||
+             memchr(r->fields[i].p, 0, r->fields[i].len) != NULL)) {
             reject(r, "not valid UTF-8", cfg->cols[r->map[i]].name);
             return;
         }
@@ -167,12 +201,11 @@ static void row(row_ctx *r)
         if (col->action != MR_CSV_IDENTIFIER)
             continue;
         size_t k = (size_t)(col->ident - m->idents);
-        if (medreg_normalize(&col->ident->rule, r->fields[i].p, r->fields[i].len, &norm[k]) != MEDREG_OK) {
+        pf[k].name = col->ident->name;
+        if (normalize(r, &col->ident->rule, &r->fields[i], memo[k], &pf[k].value, &norm[k]) != MEDREG_OK) {
             reject(r, r->fields[i].len ? "malformed identifier" : "missing identifier", col->name);
             goto out;
         }
-        pf[k].name = col->ident->name;
-        pf[k].value = norm[k];
     }
     if (r->src->key != NULL) {
         if (mr_psn_derive_mac(r->key_mac, m->key_id, m->name, pf, m->n_idents, psn) != MEDREG_OK) {
@@ -228,23 +261,31 @@ static void row(row_ctx *r)
         case MR_CSV_DATE: {
             medreg_ident_rule dr = {MEDREG_IDENT_DATE, MEDREG_CHECK_NONE,
                                     cfg->dates_mdy ? MEDREG_DATE_MDY : MEDREG_DATE_DMY};
-            char *iso = NULL;
+            char *iso = NULL, iso_memo[MR_MEMO_VALUE_MAX + 1];
+            const char *iso_value = NULL;
             int y, mo, d;
             if (f->len == 0) { /* an empty date stays empty */
                 if (!append(&r->scratch, "", 0, 1))
                     goto nomem;
                 break;
             }
-            if (medreg_normalize(&dr, f->p, f->len, &iso) != MEDREG_OK || !iso_ymd(iso, &y, &mo, &d) ||
+            if (normalize(r, &dr, f, iso_memo, &iso_value, &iso) != MEDREG_OK || !iso_ymd(iso_value, &y, &mo, &d) ||
                 (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, shift, &y, &mo, &d))) {
                 free(iso);
                 reject(r, "not a date", col->name);
                 goto out;
             }
-            if (cfg->date_shift) {
-                snprintf(txt, sizeof txt, "%04d-%02d-%02d", y, mo, d);
+            if (cfg->date_shift) { /* YYYY-MM-DD; y is 1..9999 */
+                const int v[3] = {y, mo, d}, w[3] = {4, 2, 2};
+                char *t = txt;
+                for (int part = 0; part < 3; part++) {
+                    for (int digit = w[part] - 1, x = v[part]; digit >= 0; digit--, x /= 10)
+                        t[digit] = (char)('0' + x % 10);
+                    t += w[part];
+                    *t++ = part < 2 ? '-' : 0;
+                }
             } else {
-                snprintf(txt, sizeof txt, "%.4s", iso);
+                memcpy(txt, iso_value, 4), txt[4] = 0;
             }
             free(iso);
             changed[r->map[i]]++;
@@ -320,6 +361,8 @@ out:
             mr_wipe(norm[k], strlen(norm[k]));
             free(norm[k]);
         }
+    for (size_t k = 0; k < m->n_idents; k++)
+        mr_wipe(memo[k], sizeof memo[k]);
     mr_wipe(psn, sizeof psn);
     mr_wipe(net, sizeof net);
     if (have_msg)
@@ -329,7 +372,7 @@ out:
 }
 
 /* Transform every row of a batch (a worker's job). */
-static void process(const pipe_state *s, batch *b)
+static void process(const pipe_state *s, batch *b, mr_name_memo *memo)
 {
     row_ctx r;
     field f[MR_CSV_MAX_COLUMNS];
@@ -339,6 +382,7 @@ static void process(const pipe_state *s, batch *b)
     r.map = s->map;
     r.b = b;
     r.fields = f;
+    r.memo = memo;
     if (s->src->key != NULL && mr_hmac_new(s->src->key, MEDREG_PSN_KEY_BYTES, &r.key_mac) != MEDREG_OK)
         r.err = MEDREG_ERR_CRYPTO;
     for (size_t i = 0; i < b->n_rows && r.err == MEDREG_OK; i++) {
@@ -379,6 +423,9 @@ struct pool {
 static void *worker(void *arg)
 {
     pool *pl = arg;
+    mr_name_memo *memo = NULL;
+    if (mr_name_memo_new(&memo) != MEDREG_OK)
+        memo = NULL; /* slower, not wrong */
     pthread_mutex_lock(&pl->mu);
     for (;;) {
         while (pl->qn == 0 && !pl->stop)
@@ -389,12 +436,13 @@ static void *worker(void *arg)
         pl->qh = (pl->qh + 1) % pl->qcap;
         pl->qn--;
         pthread_mutex_unlock(&pl->mu);
-        process(pl->s, b);
+        process(pl->s, b, memo);
         pthread_mutex_lock(&pl->mu);
         b->done = 1;
         pthread_cond_broadcast(&pl->done);
     }
     pthread_mutex_unlock(&pl->mu);
+    mr_name_memo_free(memo);
     return NULL;
 }
 
@@ -458,7 +506,23 @@ static void submit(pipe_state *s)
     pl->inflight[(pl->ih + pl->in) % pl->icap] = b;
     pl->in++;
     pthread_cond_signal(&pl->work);
+    /* more waiting than the workers can start: the parsing thread takes the
+     * oldest itself rather than parse further ahead (on a machine with as
+     * many workers as cores, a fourth of the CPU otherwise went idle) */
+    batch *mine = NULL;
+    if (pl->qn > pl->n_threads) { /* no workers: every batch */
+        mine = pl->q[pl->qh];
+        pl->qh = (pl->qh + 1) % pl->qcap;
+        pl->qn--;
+    }
     pthread_mutex_unlock(&pl->mu);
+    if (mine != NULL) {
+        process(s, mine, s->memo);
+        pthread_mutex_lock(&pl->mu);
+        mine->done = 1;
+        pthread_cond_broadcast(&pl->done);
+        pthread_mutex_unlock(&pl->mu);
+    }
 }
 
 static batch *current(pipe_state *s)
@@ -474,8 +538,10 @@ static void on_field(void *data, size_t len, void *user)
     batch *b = current(s);
     if (b == NULL)
         return;
-    for (size_t i = 0; i < len; i++) /* quoted newlines move the line count on */
-        s->next_line += ((char *)data)[i] == '\n';
+    /* quoted newlines move the line count on */
+    for (const char *nl = memchr(data, '\n', len); nl != NULL;
+         nl = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - (const char *)data)))
+        s->next_line++;
     if (s->row_n >= MR_CSV_MAX_COLUMNS * 2) {
         s->row_too_long = 1; /* far more fields than any header: rejected, not stored */
         return;
@@ -610,11 +676,14 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     s.line = s.next_line = 1;
     s.pl = &pl;
     pl.s = &s;
-    pl.n_threads = rep->threads ? rep->threads : 1;
+    /* the parsing thread is one of the threads that transform */
+    pl.n_threads = rep->threads > 1 ? rep->threads - 1 : 0;
     pl.qcap = pl.icap = 2 * pl.n_threads + 2;
     pl.q = calloc(pl.qcap, sizeof *pl.q);
     pl.inflight = calloc(pl.icap, sizeof *pl.inflight);
-    pl.threads = calloc(pl.n_threads, sizeof *pl.threads);
+    pl.threads = calloc(pl.n_threads + 1, sizeof *pl.threads);
+    if (mr_name_memo_new(&s.memo) != MEDREG_OK)
+        s.memo = NULL; /* slower, not wrong */
     pthread_mutex_init(&pl.mu, NULL);
     pthread_cond_init(&pl.work, NULL);
     pthread_cond_init(&pl.done, NULL);
@@ -623,14 +692,14 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
         free(pl.q);
         free(pl.inflight);
         free(pl.threads);
+        mr_name_memo_free(s.memo);
         return MEDREG_ERR_NOMEM;
     }
     size_t started = 0;
     for (; started < pl.n_threads; started++)
         if (pthread_create(&pl.threads[started], NULL, worker, &pl) != 0)
             break;
-    if (started == 0)
-        s.err = MEDREG_ERR_NOMEM;
+    pl.n_threads = started; /* fewer workers: the parsing thread takes more batches itself */
     csv_set_blk_size(&p, 4096);
     while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
         size_t off = 0;
@@ -668,6 +737,7 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     for (size_t i = 0; i < started; i++)
         pthread_join(pl.threads[i], NULL);
     batch_free(s.cur);
+    mr_name_memo_free(s.memo);
     free(pl.q);
     free(pl.inflight);
     free(pl.threads);

@@ -52,7 +52,7 @@ typedef struct mr_csv_report {
     uint64_t rows, written, rejected;
     uint64_t changed[MR_CSV_MAX_COLUMNS]; /* per configured column: values removed or changed */
     FILE *rejects;                         /* "line,reason" rows also go here when set */
-    unsigned threads;                      /* workers (0 or 1: one) */
+    unsigned threads;                      /* threads that transform, the caller's included (0: 1) */
     uint64_t bytes_in;                     /* input bytes read so far (for progress) */
     void (*progress)(void *ctx, uint64_t rows); /* every 100,000 rows, when set */
     void *progress_ctx;
