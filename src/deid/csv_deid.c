@@ -5,6 +5,7 @@
 #include "csv_deid.h"
 
 #include <csv.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #define BATCH_ROWS 2048
 #define BATCH_BYTES (4u << 20)
+#define SYNC_AHEAD_BYTES (16u << 20)
 
 typedef struct buf {
     char *p;
@@ -68,6 +70,7 @@ typedef struct pipe_state {
     batch *cur;
     pool *pl;
     mr_name_memo *memo; /* for the batches the parsing thread transforms itself */
+    size_t unsynced;    /* bytes written since the disk was last started on them */
     medreg_err err;
     char *errmsg;
 } pipe_state;
@@ -475,6 +478,17 @@ static void write_oldest(pipe_state *s)
         s->err = b->err;
     if (s->err == MEDREG_OK && b->out.len && fwrite(b->out.p, 1, b->out.len, s->out) != b->out.len)
         s->err = MEDREG_ERR_IO;
+    /* start the disk on what is written while the rows go on, so that the
+     * caller's fsync at the end has little left to wait for; a file that
+     * cannot (a pipe) is simply not started early */
+    s->unsynced += b->out.len;
+    if (s->err == MEDREG_OK && s->unsynced >= SYNC_AHEAD_BYTES) {
+        s->unsynced = 0;
+        if (fflush(s->out) != 0)
+            s->err = MEDREG_ERR_IO;
+        else
+            (void)sync_file_range(fileno(s->out), 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     if (s->err == MEDREG_OK && rep->rejects && b->rej.len &&
         fwrite(b->rej.p, 1, b->rej.len, rep->rejects) != b->rej.len)
         s->err = MEDREG_ERR_IO;

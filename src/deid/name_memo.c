@@ -9,17 +9,10 @@
 
 #define SLOTS 4096 /* a power of two: a few hundred KiB, most of it in cache */
 
-/* A value padded with zeros to a whole block, its length in the last byte:
- * compared in constant time a word at a time. */
-typedef union block {
-    uint8_t b[MR_MEMO_VALUE_MAX + 1];
-    uint64_t w[(MR_MEMO_VALUE_MAX + 1) / 8];
-} block;
-
 typedef struct slot {
-    block in;
+    uint8_t in_len, out_len; /* out_len 0: empty */
     medreg_ident_rule rule;
-    uint8_t out_len; /* 0: empty */
+    char in[MR_MEMO_VALUE_MAX];
     char out[MR_MEMO_VALUE_MAX + 1];
 } slot;
 
@@ -49,40 +42,34 @@ medreg_err mr_name_memo_normalize(mr_name_memo *m, const medreg_ident_rule *rule
 {
     uint8_t h[crypto_shorthash_BYTES];
     char *norm = NULL;
-    block key = {{0}};
-    uint64_t diff = 0;
 
     if (in_len > MR_MEMO_VALUE_MAX)
         return MEDREG_ERR_TOOBIG;
-    memcpy(key.b, in, in_len);
-    key.b[MR_MEMO_VALUE_MAX] = (uint8_t)in_len;
     crypto_shorthash(h, (const unsigned char *)in, in_len, m->hash_key);
     slot *s = &m->slots[(h[0] | (size_t)h[1] << 8) & (SLOTS - 1)];
-    for (size_t i = 0; i < sizeof key.w / sizeof key.w[0]; i++)
-        diff |= key.w[i] ^ s->in.w[i];
+    /* the comparison takes the same time wherever the values differ */
+    unsigned diff = s->in_len ^ (unsigned)in_len;
+    for (size_t i = 0; i < in_len; i++)
+        diff |= (unsigned char)(s->in[i] ^ in[i]);
     if (s->out_len && diff == 0 && !memcmp(&s->rule, rule, sizeof *rule)) {
         memcpy(out, s->out, s->out_len + 1u);
-        mr_wipe(&key, sizeof key);
         return MEDREG_OK;
     }
     medreg_err rc = medreg_normalize(rule, in, in_len, &norm);
-    if (rc != MEDREG_OK) {
-        mr_wipe(&key, sizeof key);
+    if (rc != MEDREG_OK)
         return rc;
-    }
     size_t n = strlen(norm);
     if (n > MR_MEMO_VALUE_MAX) {
-        mr_wipe(&key, sizeof key);
         mr_wipe(norm, n);
         free(norm);
         return MEDREG_ERR_TOOBIG;
     }
     memcpy(out, norm, n + 1);
     mr_wipe(s, sizeof *s); /* the slot's former patient */
-    s->in = key;
-    s->rule = *rule;
+    s->in_len = (uint8_t)in_len;
     s->out_len = (uint8_t)n;
-    mr_wipe(&key, sizeof key);
+    s->rule = *rule;
+    memcpy(s->in, in, in_len);
     memcpy(s->out, norm, n + 1);
     mr_wipe(norm, n);
     free(norm);
