@@ -62,7 +62,7 @@ side = keep
 implant = keep
 score = keep
 EOI
-expect 0 "30,000 rows with one worker" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b1.csv --threads 1
+expect 0 "30,000 rows with one thread" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b1.csv --threads 1
 expect 0 "and with four" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b4.csv --threads 4
 cmp -s b1.csv b4.csv && [ "$(wc -l < b4.csv)" = 30001 ] && ok "the same bytes whatever the number of threads" || fail "threads change the output"
 "$MEDREG" key new other.key >/dev/null
