@@ -32,7 +32,11 @@ static medreg_err sqlite_connect(const char *path, void **out)
 {
     static const char *pragmas[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                                     "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
-                                    "PRAGMA cache_size=-2048" /* 2 MiB per connection; the OS page cache does the rest */};
+                                    "PRAGMA cache_size=-2048" /* 2 MiB per connection; the OS page cache does the rest */,
+                                    /* a 32 MiB WAL between checkpoints, not 4 MiB: random-key index pages
+                                     * dirtied by many commits go back to the database once per checkpoint
+                                     * (registrations +20 %, measured with bench/loadgen) */
+                                    "PRAGMA wal_autocheckpoint=8000"};
     sqlite_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return MEDREG_ERR_NOMEM;
