@@ -28,25 +28,17 @@ static int curve_id(EVP_PKEY *k)
 }
 
 /* key ‖ nonce = HKDF-SHA256(ikm, salt, "medreg/hybrid/v1" ‖ header ‖ SHA-256(recipient SPKI)) */
-static medreg_err derive(EVP_PKEY *to, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
-                         const uint8_t *hdr, size_t hdr_len, uint8_t okm[44])
+static medreg_err derive(const uint8_t spki_sha256[32], const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+                         size_t salt_len, const uint8_t *hdr, size_t hdr_len, uint8_t okm[44])
 {
     static const char tag[] = "medreg/hybrid/v1";
     uint8_t info[sizeof tag - 1 + 1024 + 32];
-    unsigned char *spki = NULL;
-    unsigned dl = 0;
-    int sl = i2d_PUBKEY(to, &spki);
-    medreg_err rc = MEDREG_ERR_CRYPTO;
-    if (sl <= 0 || hdr_len > 1024)
-        goto out;
+    if (hdr_len > 1024)
+        return MEDREG_ERR_CRYPTO;
     memcpy(info, tag, sizeof tag - 1);
     memcpy(info + sizeof tag - 1, hdr, hdr_len);
-    if (EVP_Digest(spki, (size_t)sl, info + sizeof tag - 1 + hdr_len, &dl, EVP_sha256(), NULL) != 1)
-        goto out;
-    rc = mr_hkdf_sha256(ikm, ikm_len, salt, salt_len, info, sizeof tag - 1 + hdr_len + 32, okm, 44);
-out:
-    OPENSSL_free(spki);
-    return rc;
+    memcpy(info + sizeof tag - 1 + hdr_len, spki_sha256, 32);
+    return mr_hkdf_sha256(ikm, ikm_len, salt, salt_len, info, sizeof tag - 1 + hdr_len + 32, okm, 44);
 }
 
 static medreg_err gcm(int enc, const uint8_t okm[44], const uint8_t *aad1, size_t aad1_len, const uint8_t *aad2,
@@ -125,7 +117,9 @@ static medreg_err seal(EVP_PKEY *to, int oaep_hash, const uint8_t *fixed_seed, E
     hdr[7] = (uint8_t)encap_len;
     size_t hl = HDR_FIXED + encap_len;
     /* RSA: no salt (the seed is uniform); EC: the ephemeral point */
-    if ((rc = derive(to, ikm, ikm_len, hdr + HDR_FIXED, hdr[4] == KIND_EC ? encap_len : 0, hdr, hl, okm)) != MEDREG_OK)
+    uint8_t spki[32];
+    if ((rc = mr_spki_sha256(to, spki)) != MEDREG_OK ||
+        (rc = derive(spki, ikm, ikm_len, hdr + HDR_FIXED, hdr[4] == KIND_EC ? encap_len : 0, hdr, hl, okm)) != MEDREG_OK)
         goto out;
     *out = malloc(hl + pt_len + 16);
     if (*out == NULL) {
@@ -188,7 +182,7 @@ medreg_err mr_hybrid_open(mr_token *t, const uint8_t *aad, size_t aad_len, const
         return MEDREG_ERR_VERIFY; /* not sealed to a key of this kind */
     }
     if (rc == MEDREG_OK)
-        rc = derive(to, ikm, ikm_len, encap, ct[4] == KIND_EC ? encap_len : 0, ct, hl, okm);
+        rc = derive(mr_token_spki_sha256(t), ikm, ikm_len, encap, ct[4] == KIND_EC ? encap_len : 0, ct, hl, okm);
     if (rc == MEDREG_OK && (*pt = malloc(body ? body : 1)) == NULL)
         rc = MEDREG_ERR_NOMEM;
     uint8_t tag[16];

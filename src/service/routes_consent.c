@@ -20,6 +20,7 @@
 #include "../core/secret.h"
 #include "../crypto/hybrid.h"
 #include "../crypto/presence_pass.h"
+#include "../pki/cert_cache.h"
 #include "../pki/pki.h"
 #include "service.h"
 
@@ -148,21 +149,92 @@ out:
     json_decref(j);
 }
 
-typedef struct session_row {
-    const mr_param *p; /* the ten columns */
-    const char *caller, *module, *id, *kind, *subject;
-} session_row;
+/* A session being opened: everything it reads and writes, in one
+ * group-commit unit. A refusal writes nothing and is audited afterwards. */
+typedef struct start_unit {
+    mr_service *s;
+    mr_relation rel;
+    kind k;
+    int64_t now, expires;
+    char sid_hex[33];
+    uint8_t nonce[MR_CONSENT_NONCE_BYTES];
+    mr_rows *cands; /* answering kinds: id, k2 of each live fingerprint */
+    int status;     /* 0, or a refusal */
+    const char *code, *message;
+} start_unit;
 
-static medreg_err session_row_insert(mr_conn *c, void *arg)
+static medreg_err start_refused(start_unit *u, int status, const char *code, const char *message)
 {
-    const session_row *row = arg;
-    medreg_err rc = mr_conn_exec(c,
-                                 "INSERT INTO consent_sessions (id, module, physician, kind, internal_id, subject, nonce,"
-                                 " candidates, created_at, expires_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6,"
-                                 " $7, $8, $9, $10, 'open', '')",
-                                 row->p, 10, NULL);
+    u->status = status;
+    u->code = code;
+    u->message = message;
+    return MEDREG_OK;
+}
+
+static medreg_err start_unit_run(mr_conn *c, void *arg)
+{
+    start_unit *u = arg;
+    mr_rows *r = NULL;
+    char ids[MAX_CANDIDATES * 33 + 1] = "";
+    int64_t failed = 0;
+    medreg_err rc = MEDREG_OK;
+
+    u->status = 0;
+    mr_rows_free(u->cands); /* a unit may run twice: alone after its batch failed */
+    u->cands = NULL;
+    if (answering(u->k))
+        rc = failures(u->s, c, u->rel.physician, u->now, &failed);
+    if (rc != MEDREG_OK)
+        return rc;
+    if (failed > (int64_t)u->s->cfg->consent_fail_max)
+        return start_refused(u, 429, "consent_blocked",
+                             "too many failed consent attempts: consent is blocked for this physician for now");
+    rc = mr_relation_check(c, &u->rel);
+    if (rc != MEDREG_OK || u->rel.status != 0)
+        return rc == MEDREG_OK ? start_refused(u, u->rel.status, u->rel.code, u->rel.message) : rc;
+    mr_param q[2] = {MR_TEXT(u->rel.module), MR_TEXT(u->rel.subject)};
+    if (u->k == K_ENROLL) {
+        rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
+                          q, 2, &r);
+        int64_t n = rc == MEDREG_OK ? mr_rows_int(r, 0, 0) : 0;
+        mr_rows_free(r);
+        if (rc != MEDREG_OK)
+            return rc;
+        if (n > 0)
+            return start_refused(u, 409, "already_enrolled",
+                                 "this patient's card is already enrolled: ask for consent, or replace a lost card");
+    } else if (answering(u->k)) {
+        /* every live fingerprint of every subject with this PSN: collisions are real */
+        rc = mr_conn_exec(c,
+                          "SELECT f.id, f.k2 FROM fingerprints f JOIN subjects t ON t.subject = f.subject"
+                          " WHERE t.module = $1 AND f.retired_at IS NULL"
+                          " AND t.key_id = (SELECT key_id FROM subjects WHERE subject = $2)"
+                          " AND t.psn = (SELECT psn FROM subjects WHERE subject = $2)"
+                          " ORDER BY f.created_at, f.id LIMIT 16",
+                          q, 2, &u->cands);
+        if (rc != MEDREG_OK)
+            return rc;
+        if (mr_rows_count(u->cands) == 0)
+            return start_refused(u, 404, "not_enrolled", "no card is enrolled for this patient");
+        size_t off = 0;
+        for (size_t i = 0; i < mr_rows_count(u->cands); i++) /* at most 16 ids of 32 characters: they fit */
+            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%.32s", i ? "," : "",
+                                    mr_rows_text(u->cands, i, 0));
+    }
+    rc = mr_relation_store(c, &u->rel);
+    /* the session is about the patient the physician's internal ID names */
+    mr_param p[10] = {MR_TEXT(u->sid_hex),         MR_TEXT(u->rel.module),  MR_TEXT(u->rel.physician),
+                      MR_TEXT(KINDS[u->k]),        MR_TEXT(u->rel.internal_id), MR_TEXT(u->rel.subject),
+                      MR_BLOB(u->nonce, sizeof u->nonce), MR_TEXT(ids), MR_INT(u->now), MR_INT(u->expires)};
     if (rc == MEDREG_OK)
-        rc = mr_audit_about(c, row->subject, row->caller, "consent_start", row->module, row->id, "ok", row->kind);
+        rc = mr_conn_exec(c,
+                          "INSERT INTO consent_sessions (id, module, physician, kind, internal_id, subject, nonce,"
+                          " candidates, created_at, expires_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6,"
+                          " $7, $8, $9, $10, 'open', '')",
+                          p, 10, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit_about(c, u->rel.subject, u->rel.physician, "consent_start", u->rel.module, u->sid_hex, "ok",
+                            KINDS[u->k]);
     return rc;
 }
 
@@ -170,14 +242,13 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "kind", "internal_id", "psn_token", NULL};
     json_t *j = mr_req_json(req, resp, allowed), *cands = NULL;
-    mr_conn *c = NULL;
-    mr_rows *r = NULL;
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1], subject[33], sid_hex[33], ids[MAX_CANDIDATES * 33 + 1] = "";
-    uint8_t sid[MR_SESSION_ID_BYTES], nonce[MR_CONSENT_NONCE_BYTES], spk[32], ssk[32];
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
+    uint8_t sid[MR_SESSION_ID_BYTES], spk[32], ssk[32];
+    start_unit u;
     const mr_module *m;
     medreg_err rc;
-    int64_t now = (int64_t)time(NULL);
 
+    memset(&u, 0, sizeof u);
     if (j == NULL)
         return;
     if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
@@ -203,95 +274,41 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "invalid_field", "'psn_token' must be a token string");
         goto out;
     }
-    /* Without a PSN token the session row is the only write: the reads run
-     * outside a transaction and the row goes through the group commit. A
-     * token may create the relation, and all of it then shares one transaction. */
-    int in_tx = tok != NULL;
-    rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK && in_tx)
-        rc = mr_conn_begin(c);
-    int64_t failed = 0;
-    if (rc == MEDREG_OK && answering(k))
-        rc = failures(s, c, req->caller.fpr, now, &failed);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
+    if (!mr_relation_open(s, req, resp, "consent_start", m->name, internal_id, tok ? json_string_value(tok) : NULL,
+                          &u.rel))
         goto out;
-    }
-    if (failed > (int64_t)s->cfg->consent_fail_max) {
-        mr_refuse(s, c, req, resp, 429, "consent_blocked", "consent_start", m->name, internal_id,
-                  "too many failed consent attempts: consent is blocked for this physician for now");
-        goto out;
-    }
-    if (!mr_registry_relation(s, c, req, resp, "consent_start", m->name, internal_id,
-                              tok ? json_string_value(tok) : NULL, subject))
-        goto out;
-    mr_param q[2] = {MR_TEXT(m->name), MR_TEXT(subject)};
-    if (k == K_ENROLL) {
-        rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
-                          q, 2, &r);
-        if (rc == MEDREG_OK && mr_rows_int(r, 0, 0) > 0) {
-            mr_refuse(s, c, req, resp, 409, "already_enrolled", "consent_start", m->name, internal_id,
-                      "this patient's card is already enrolled: ask for consent, or replace a lost card");
-            goto out;
-        }
-    } else if (answering(k)) {
-        /* every live fingerprint of every subject with this PSN: collisions are real */
-        rc = mr_conn_exec(c,
-                          "SELECT f.id, f.k2 FROM fingerprints f JOIN subjects t ON t.subject = f.subject"
-                          " WHERE t.module = $1 AND f.retired_at IS NULL"
-                          " AND t.key_id = (SELECT key_id FROM subjects WHERE subject = $2)"
-                          " AND t.psn = (SELECT psn FROM subjects WHERE subject = $2)"
-                          " ORDER BY f.created_at, f.id LIMIT 16",
-                          q, 2, &r);
-        if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
-            mr_refuse(s, c, req, resp, 404, "not_enrolled", "consent_start", m->name, internal_id,
-                      "no card is enrolled for this patient");
-            goto out;
-        }
-        cands = json_array();
-        size_t off = 0;
-        for (size_t i = 0; rc == MEDREG_OK && i < mr_rows_count(r); i++) {
-            size_t kl = 0;
-            const uint8_t *k2 = mr_rows_blob(r, i, 1, &kl);
-            char *e = mr_base64(k2, kl);
-            json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(r, i, 0), "k2", e));
-            free(e);
-            /* at most 16 ids of 32 characters: they fit */
-            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%.32s", i ? "," : "", mr_rows_text(r, i, 0));
-        }
-    }
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
+    u.s = s;
+    u.k = k;
+    u.now = (int64_t)time(NULL);
+    u.expires = u.now + (int64_t)s->cfg->consent_session_ttl_s;
     randombytes_buf(sid, sizeof sid);
-    randombytes_buf(nonce, sizeof nonce);
-    sodium_bin2hex(sid_hex, sizeof sid_hex, sid, sizeof sid);
-    int64_t expires = now + (int64_t)s->cfg->consent_session_ttl_s;
-    mr_param p[10] = {MR_TEXT(sid_hex),  MR_TEXT(m->name), MR_TEXT(req->caller.fpr), MR_TEXT(KINDS[k]),
-                      MR_TEXT(internal_id), MR_TEXT(subject), MR_BLOB(nonce, sizeof nonce), MR_TEXT(ids),
-                      MR_INT(now),       MR_INT(expires)};
-    /* the session is about the patient the physician's internal ID names */
-    session_row row = {p, req->caller.fpr, m->name, sid_hex, KINDS[k], subject};
-    if (in_tx) {
-        rc = session_row_insert(c, &row);
-        if (rc == MEDREG_OK)
-            rc = mr_conn_commit(c);
-    } else {
-        mr_db_release(s->db, c);
-        c = NULL;
-        rc = mr_group_commit_run(s->commits, session_row_insert, &row);
-    }
+    randombytes_buf(u.nonce, sizeof u.nonce);
+    sodium_bin2hex(u.sid_hex, sizeof u.sid_hex, sid, sizeof sid);
+    rc = mr_group_commit_run(s->commits, start_unit_run, &u);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
+    }
+    if (u.status != 0) {
+        mr_refuse(s, NULL, req, resp, u.status, u.code, "consent_start", m->name, internal_id, u.message);
+        goto out;
+    }
+    if (answering(k)) {
+        cands = json_array();
+        for (size_t i = 0; i < mr_rows_count(u.cands); i++) {
+            size_t kl = 0;
+            const uint8_t *k2 = mr_rows_blob(u.cands, i, 1, &kl);
+            char *e = mr_base64(k2, kl);
+            json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(u.cands, i, 0), "k2", e));
+            free(e);
+        }
     }
     char spk_hex[65], nonce_hex[65];
     mr_consent_server_ephemeral(s->session_secret, sid, spk, ssk);
     sodium_bin2hex(spk_hex, sizeof spk_hex, spk, sizeof spk);
-    sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
-    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "session", sid_hex, "kind", KINDS[k], "module", m->name,
-                            "internal_id", internal_id, "server_public", spk_hex, "expires_at", (json_int_t)expires,
+    sodium_bin2hex(nonce_hex, sizeof nonce_hex, u.nonce, sizeof u.nonce);
+    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "session", u.sid_hex, "kind", KINDS[k], "module", m->name,
+                            "internal_id", internal_id, "server_public", spk_hex, "expires_at", (json_int_t)u.expires,
                             "registry_oaep", s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1");
     if (cands) {
         json_object_set_new(out, "nonce", json_string(nonce_hex));
@@ -301,9 +318,9 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
     mr_resp_json(resp, 201, out);
 out:
     mr_wipe(ssk, sizeof ssk);
+    mr_relation_clear(&u.rel);
     json_decref(cands);
-    mr_rows_free(r);
-    mr_db_release(s->db, c);
+    mr_rows_free(u.cands);
     json_decref(j);
 }
 
@@ -373,7 +390,7 @@ static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t 
         !unb64(json_object_get(fp, "k3"), k3b, MR_HYBRID_MAX, &k3l) ||
         !unb64(json_object_get(fp, "signature"), out->sig, sizeof out->sig, &out->sig_len) ||
         !json_is_integer(alg) || json_integer_value(alg) < 1 || json_integer_value(alg) > 4 || !json_is_string(pem) ||
-        (crt = mr_cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL)
+        (crt = mr_cert_cache_parse(s->card_certs, json_string_value(pem), json_string_length(pem))) == NULL)
         goto out;
     out->alg = (int)json_integer_value(alg);
     /* the physician's card: registered to this caller */

@@ -12,119 +12,153 @@
 #include "../crypto/psn_token.h"
 #include "service.h"
 
-/* A refusal, possibly inside a transaction: roll back (nothing of the request
- * is stored), then audit it on its own. */
-int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
-                         const char *module, const char *internal_id, const char *token_s, char subject[33])
+/* A refusal found before any storage: audited on its own. */
+static int refuse_early(mr_service *s, mr_request *req, mr_response *resp, const char *action, const char *module,
+                        const char *internal_id, const char *code, const char *message)
 {
-    mr_rows *r = NULL, *sr = NULL;
-    mr_psn_token t;
-    int ok = 0;
-    medreg_err rc;
-    mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
+    mr_refuse(s, NULL, req, resp, 403, code, action, module, internal_id, message);
+    return 0;
+}
 
-    memset(&t, 0, sizeof t);
-    rc = mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    int exists = mr_rows_count(r) > 0;
-    if (exists && strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0) {
-        mr_refuse(s, c, req, resp, 403, "forbidden", action, module, internal_id,
-               "this internal ID is not one of yours");
-        goto out;
-    }
-    if (token_s == NULL) {
-        if (!exists) {
-            mr_refuse(s, c, req, resp, 400, "psn_token_required", action, module, internal_id,
-                   "the first record of a patient needs the PSN token from the identity service");
-            goto out;
-        }
-        snprintf(subject, 33, "%s", mr_rows_text(r, 0, 1));
-        ok = 1;
-        goto out;
-    }
-    /* the token: authentic, fresh, for this module, ID and physician, once */
-    if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &t) != MEDREG_OK) {
-        mr_refuse(s, c, req, resp, 403, "invalid_token", action, module, internal_id,
-               "the PSN token is not valid");
-        goto out;
-    }
+int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const char *action, const char *module,
+                     const char *internal_id, const char *token_s, mr_relation *rel)
+{
+    memset(rel, 0, sizeof *rel);
+    rel->module = module;
+    rel->internal_id = internal_id;
+    rel->physician = req->caller.fpr;
+    if (token_s == NULL)
+        return 1;
+    /* the token: authentic, fresh, for this module, ID and physician (once: in resolve) */
+    if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &rel->token) != MEDREG_OK)
+        return refuse_early(s, req, resp, action, module, internal_id, "invalid_token", "the PSN token is not valid");
     uint8_t caller[32];
     size_t bl = 0;
     if (sodium_hex2bin(caller, 32, req->caller.fpr, 64, NULL, &bl, NULL) != 0 || bl != 32 ||
-        strcmp(t.module, module) != 0 || strcmp(t.internal_id, internal_id) != 0 ||
-        !mr_ct_equal(t.physician, caller, 32)) {
-        mr_refuse(s, c, req, resp, 403, "token_mismatch", action, module, internal_id,
-               "the PSN token was issued for another module, internal ID or physician");
-        goto out;
+        strcmp(rel->token.module, module) != 0 || strcmp(rel->token.internal_id, internal_id) != 0 ||
+        !mr_ct_equal(rel->token.physician, caller, 32)) {
+        mr_relation_clear(rel);
+        return refuse_early(s, req, resp, action, module, internal_id, "token_mismatch",
+                            "the PSN token was issued for another module, internal ID or physician");
     }
-    if (t.expires_at <= (uint64_t)time(NULL)) {
-        mr_refuse(s, c, req, resp, 403, "token_expired", action, module, internal_id,
-               "the PSN token has expired; register the patient again for a fresh one");
-        goto out;
+    if (rel->token.expires_at <= (uint64_t)time(NULL)) {
+        mr_relation_clear(rel);
+        return refuse_early(s, req, resp, action, module, internal_id, "token_expired",
+                            "the PSN token has expired; register the patient again for a fresh one");
     }
-    mr_param u[2] = {MR_BLOB(t.nonce, sizeof t.nonce), MR_INT(t.expires_at)};
-    rc = mr_conn_exec(c, "INSERT INTO used_tokens (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
-    if (rc == MEDREG_ERR_EXISTS) {
-        mr_refuse(s, c, req, resp, 403, "token_replayed", action, module, internal_id,
-               "this PSN token has already been used");
+    rel->has_token = 1;
+    return 1;
+}
+
+void mr_relation_clear(mr_relation *rel) { mr_wipe(&rel->token, sizeof rel->token); }
+
+static medreg_err relation_refused(mr_relation *rel, int status, const char *code, const char *message)
+{
+    rel->status = status;
+    rel->code = code;
+    rel->message = message;
+    return MEDREG_OK;
+}
+
+medreg_err mr_relation_check(mr_conn *c, mr_relation *rel)
+{
+    mr_rows *r = NULL;
+    mr_param q[2] = {MR_TEXT(rel->module), MR_TEXT(rel->internal_id)};
+
+    rel->status = 0;
+    rel->exists = rel->relink = rel->new_subject = 0;
+    medreg_err rc =
+        mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
+    if (rc != MEDREG_OK)
         goto out;
-    }
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    if (exists) {
-        /* a later token for a known relation: the identity service may have relinked the patient */
-        snprintf(subject, 33, "%s", mr_rows_text(r, 0, 1));
-        mr_param p[4] = {MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn), MR_TEXT(subject), MR_TEXT(module)};
-        rc = mr_conn_exec(c, "SELECT 1 FROM subjects WHERE key_id = $1 AND psn = $2 AND subject = $3 AND module = $4",
-                          p, 4, &sr);
-        if (rc == MEDREG_OK && mr_rows_count(sr) == 0) {
-            rc = mr_conn_exec(c, "UPDATE subjects SET key_id = $1, psn = $2 WHERE subject = $3 AND module = $4",
-                              p, 4, NULL);
-            if (rc == MEDREG_OK)
-                rc = mr_audit_about(c, subject, req->caller.fpr, "subject_relink", module, internal_id, "ok", "");
-        }
-        if (rc != MEDREG_OK) {
-            mr_resp_db_error(resp, rc);
+    if ((rel->exists = mr_rows_count(r) > 0)) {
+        snprintf(rel->subject, sizeof rel->subject, "%s", mr_rows_text(r, 0, 1));
+        if (strcmp(mr_rows_text(r, 0, 0), rel->physician) != 0) {
+            rc = relation_refused(rel, 403, "forbidden", "this internal ID is not one of yours");
             goto out;
         }
-        ok = 1;
+    }
+    if (!rel->has_token) {
+        if (!rel->exists)
+            rc = relation_refused(rel, 400, "psn_token_required",
+                                  "the first record of a patient needs the PSN token from the identity service");
         goto out;
     }
-    mr_param p[3] = {MR_TEXT(module), MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn)};
-    rc = mr_conn_exec(c, "SELECT subject FROM subjects WHERE module = $1 AND key_id = $2 AND psn = $3 ORDER BY created_at LIMIT 1",
-                      p, 3, &sr);
-    if (rc == MEDREG_OK && mr_rows_count(sr) > 0) {
-        snprintf(subject, 33, "%s", mr_rows_text(sr, 0, 0));
+    mr_rows_free(r);
+    r = NULL;
+    mr_param u[1] = {MR_BLOB(rel->token.nonce, sizeof rel->token.nonce)};
+    rc = mr_conn_exec(c, "SELECT 1 FROM used_tokens WHERE nonce = $1", u, 1, &r);
+    if (rc != MEDREG_OK)
+        goto out;
+    if (mr_rows_count(r) > 0) {
+        rc = relation_refused(rel, 403, "token_replayed", "this PSN token has already been used");
+        goto out;
+    }
+    mr_rows_free(r);
+    r = NULL;
+    if (rel->exists) {
+        /* a later token for a known relation: the identity service may have relinked the patient */
+        mr_param p[4] = {MR_INT(rel->token.key_id), MR_BLOB(rel->token.psn, sizeof rel->token.psn),
+                         MR_TEXT(rel->subject), MR_TEXT(rel->module)};
+        rc = mr_conn_exec(c, "SELECT 1 FROM subjects WHERE key_id = $1 AND psn = $2 AND subject = $3 AND module = $4",
+                          p, 4, &r);
+        rel->relink = rc == MEDREG_OK && mr_rows_count(r) == 0;
+        goto out;
+    }
+    mr_param p[3] = {MR_TEXT(rel->module), MR_INT(rel->token.key_id), MR_BLOB(rel->token.psn, sizeof rel->token.psn)};
+    rc = mr_conn_exec(c,
+                      "SELECT subject FROM subjects WHERE module = $1 AND key_id = $2 AND psn = $3"
+                      " ORDER BY created_at LIMIT 1",
+                      p, 3, &r);
+    if (rc == MEDREG_OK && mr_rows_count(r) > 0) {
+        snprintf(rel->subject, sizeof rel->subject, "%s", mr_rows_text(r, 0, 0));
     } else if (rc == MEDREG_OK) {
-        mr_random_id(subject);
-        mr_param n[5] = {MR_TEXT(subject), MR_TEXT(module), MR_INT(t.key_id), MR_BLOB(t.psn, sizeof t.psn),
-                         MR_INT(time(NULL))};
-        rc = mr_conn_exec(c, "INSERT INTO subjects (subject, module, key_id, psn, created_at) VALUES ($1, $2, $3, $4, $5)",
+        mr_random_id(rel->subject);
+        rel->new_subject = 1;
+    }
+out:
+    mr_rows_free(r);
+    return rc;
+}
+
+medreg_err mr_relation_store(mr_conn *c, const mr_relation *rel)
+{
+    if (!rel->has_token)
+        return MEDREG_OK;
+    int64_t now = (int64_t)time(NULL);
+    mr_param u[2] = {MR_BLOB(rel->token.nonce, sizeof rel->token.nonce), MR_INT(rel->token.expires_at)};
+    medreg_err rc = mr_conn_exec(c, "INSERT INTO used_tokens (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
+    if (rc == MEDREG_OK && rel->relink) {
+        mr_param p[4] = {MR_INT(rel->token.key_id), MR_BLOB(rel->token.psn, sizeof rel->token.psn),
+                         MR_TEXT(rel->subject), MR_TEXT(rel->module)};
+        rc = mr_conn_exec(c, "UPDATE subjects SET key_id = $1, psn = $2 WHERE subject = $3 AND module = $4", p, 4,
+                          NULL);
+        if (rc == MEDREG_OK)
+            rc = mr_audit_about(c, rel->subject, rel->physician, "subject_relink", rel->module, rel->internal_id,
+                                "ok", "");
+    }
+    if (rc == MEDREG_OK && rel->new_subject) {
+        mr_param n[5] = {MR_TEXT(rel->subject), MR_TEXT(rel->module), MR_INT(rel->token.key_id),
+                         MR_BLOB(rel->token.psn, sizeof rel->token.psn), MR_INT(now)};
+        rc = mr_conn_exec(c,
+                          "INSERT INTO subjects (subject, module, key_id, psn, created_at) VALUES ($1, $2, $3, $4, $5)",
                           n, 5, NULL);
     }
-    if (rc == MEDREG_OK) {
-        mr_param n[5] = {MR_TEXT(module), MR_TEXT(internal_id), MR_TEXT(req->caller.fpr), MR_TEXT(subject),
-                         MR_INT(time(NULL))};
+    if (rc == MEDREG_OK && !rel->exists) {
+        mr_param n[5] = {MR_TEXT(rel->module), MR_TEXT(rel->internal_id), MR_TEXT(rel->physician),
+                         MR_TEXT(rel->subject), MR_INT(now)};
         rc = mr_conn_exec(c,
                           "INSERT INTO relations (module, internal_id, physician, subject, created_at)"
                           " VALUES ($1, $2, $3, $4, $5)",
                           n, 5, NULL);
     }
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    ok = 1;
-out:
-    mr_wipe(&t, sizeof t);
-    mr_rows_free(r);
-    mr_rows_free(sr);
-    return ok;
+    return rc;
+}
+
+void mr_relation_refuse(mr_service *s, mr_request *req, mr_response *resp, const char *action,
+                        const mr_relation *rel)
+{
+    mr_refuse(s, NULL, req, resp, rel->status, rel->code, action, rel->module, rel->internal_id, rel->message);
 }
 
 static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
@@ -144,16 +178,44 @@ static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
     return 1;
 }
 
+/* A new record: its relation checked and, with a token, created, in the same
+ * group-commit unit (nothing of a refused request is written). */
+typedef struct record_unit {
+    mr_relation rel;
+    const char *data;
+    char record_id[33];
+} record_unit;
+
+static medreg_err record_unit_run(mr_conn *c, void *arg)
+{
+    record_unit *u = arg;
+    medreg_err rc = mr_relation_check(c, &u->rel);
+    if (rc != MEDREG_OK || u->rel.status != 0)
+        return rc;
+    rc = mr_relation_store(c, &u->rel);
+    mr_param p[8] = {MR_TEXT(u->record_id), MR_INT(1), MR_TEXT(u->rel.module), MR_TEXT(u->rel.subject),
+                     MR_TEXT(u->rel.internal_id), MR_TEXT(u->rel.physician), MR_INT(time(NULL)), MR_TEXT(u->data)};
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at,"
+                          " data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                          p, 8, NULL);
+    if (rc == MEDREG_OK)
+        rc = mr_audit_about(c, u->rel.subject, u->rel.physician, "record_write", u->rel.module, u->record_id, "ok",
+                            "version 1");
+    return rc;
+}
+
 static void record_add(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "internal_id", "psn_token", "data", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
-    mr_conn *c = NULL;
     char *data_s = NULL;
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1], subject[33], record_id[33];
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
+    record_unit u;
     const mr_module *m;
-    medreg_err rc;
 
+    memset(&u, 0, sizeof u);
     if (j == NULL)
         return;
     const char *iid = json_string_value(json_object_get(j, "internal_id"));
@@ -179,34 +241,24 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
-    rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_begin(c);
+    if (!mr_relation_open(s, req, resp, "record_write", module, internal_id, tok ? json_string_value(tok) : NULL,
+                          &u.rel))
+        goto out;
+    u.data = data_s;
+    mr_random_id(u.record_id);
+    medreg_err rc = mr_group_commit_run(s->commits, record_unit_run, &u);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!mr_registry_relation(s, c, req, resp, "record_write", module, internal_id, tok ? json_string_value(tok) : NULL, subject))
-        goto out;
-    mr_random_id(record_id);
-    mr_param p[8] = {MR_TEXT(record_id), MR_INT(1),        MR_TEXT(module),      MR_TEXT(subject),
-                     MR_TEXT(internal_id), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)), MR_TEXT(data_s)};
-    rc = mr_conn_exec(c,
-                      "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at, data)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                      p, 8, NULL);
-    if (rc == MEDREG_OK)
-        rc = mr_audit_about(c, subject, req->caller.fpr, "record_write", module, record_id, "ok", "version 1");
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
+    if (u.rel.status != 0) {
+        mr_relation_refuse(s, req, resp, "record_write", &u.rel);
         goto out;
     }
-    mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", record_id, "version", 1, "module",
+    mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", u.record_id, "version", 1, "module",
                                       module, "internal_id", internal_id));
 out:
-    mr_db_release(s->db, c); /* rolls back anything unfinished; refuse() audits outside it */
+    mr_relation_clear(&u.rel);
     free(data_s);
     json_decref(j);
 }

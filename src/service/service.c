@@ -10,6 +10,7 @@
 #include "../core/secret.h"
 #include "../crypto/psn_token.h"
 #include "../ledger/log.h"
+#include "../pki/cert_cache.h"
 #include "../pseudonym/psn_input.h"
 #include "../consent/consent.h"
 #include "../token/key25519.h"
@@ -395,6 +396,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         if (EVP_PKEY_base_id(mr_token_public_key(s->consent)) == EVP_PKEY_RSA)
             TRY(mr_token_oaep_hash(s->consent, &s->consent_oaep));
         TRY(read_pem(cfg->consent_cert, s->consent_cert_pem, sizeof s->consent_cert_pem, errmsg));
+        /* a slot per physician's card for a few hundred physicians */
+        TRY(mr_cert_cache_new(1024, &s->card_certs));
     }
     /* one more connection than the pool: the group committer keeps its own */
     rc = mr_db_open(cfg->database, cfg->db_pool + 1, &s->db);
@@ -465,6 +468,7 @@ void mr_service_close(mr_service *s)
     mr_secret_free(s->token_key);
     mr_secret_free(s->session_secret);
     mr_token_close(s->consent);
+    mr_cert_cache_free(s->card_certs);
     mr_wipe(s, sizeof *s);
     free(s);
 }

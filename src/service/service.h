@@ -13,6 +13,7 @@
 #include "../config/module.h"
 #include "../config/service_config.h"
 #include "../core/safety.h"
+#include "../crypto/psn_token.h"
 #include "../store/db.h"
 #include "../store/group_commit.h"
 #include "../token/tls_identity.h"
@@ -52,6 +53,7 @@ struct mr_service {
     int consent_oaep;
     uint8_t *session_secret; /* 32 bytes */
     char consent_cert_pem[16384];
+    struct mr_cert_cache *card_certs; /* the physicians' card certificates, parsed */
     /* ledger: the log, integrated by the ticker thread every interval. identity and
      * registry: the same thread ships their events to the ledger. */
     struct mr_ledger *ledger;
@@ -217,11 +219,36 @@ MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
  * request is stored), audit it on its own, answer status/code. */
 void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
                const char *action, const char *module, const char *target, const char *message);
-/* Registry: resolve (or, with a valid PSN token, create) the caller's
- * relation inside the caller's transaction; *subject names its subject.
- * Returns 0 after filling resp (refusals audited under action). */
-int mr_registry_relation(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
-                         const char *module, const char *internal_id, const char *token_s, char subject[33]);
+/* Registry: a physician's claim on one of their internal IDs, with or
+ * without a PSN token, checked in three steps so that the costly part runs
+ * outside the writer's lock and the writes share a group commit:
+ *   mr_relation_open   - before any storage: the token's signature, sealing,
+ *                        binding and expiry (refusals audited; returns 0
+ *                        after filling resp);
+ *   mr_relation_check  - inside the transaction, reads only: whose ID it is,
+ *                        whether the token was used, which subject; a
+ *                        refusal sets status/code/message and writes nothing;
+ *   mr_relation_store  - inside the same transaction, after every check of
+ *                        the request passed: the token spent, the subject and
+ *                        relation created or relinked.
+ * mr_relation_clear wipes the token. */
+typedef struct mr_relation {
+    const char *module, *internal_id, *physician; /* borrowed */
+    int has_token;
+    mr_psn_token token;
+    char subject[33];
+    int exists, relink, new_subject;
+    int status; /* 0, or the refusal check found */
+    const char *code, *message;
+} mr_relation;
+int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const char *action, const char *module,
+                     const char *internal_id, const char *token_s, mr_relation *rel);
+MR_MUST_CHECK medreg_err mr_relation_check(mr_conn *c, mr_relation *rel);
+MR_MUST_CHECK medreg_err mr_relation_store(mr_conn *c, const mr_relation *rel);
+/* Answer and audit the refusal mr_relation_check found. */
+void mr_relation_refuse(mr_service *s, mr_request *req, mr_response *resp, const char *action,
+                        const mr_relation *rel);
+void mr_relation_clear(mr_relation *rel);
 /* Registry: the consent protocol's handlers (routes_consent.c). */
 void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp);
 void mr_card_register(mr_service *s, mr_request *req, mr_response *resp);

@@ -153,6 +153,8 @@ medreg_err mr_conn_commit(mr_conn *c)
 
 void mr_conn_rollback(mr_conn *c)
 {
+    if (c == NULL)
+        return;
     if (c->in_tx)
         (void)c->ops->exec(c->handle, "ROLLBACK", NULL, 0, NULL);
     end_tx(c);

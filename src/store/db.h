@@ -56,7 +56,7 @@ MR_MUST_CHECK medreg_err mr_conn_script(mr_conn *c, const char *sql);
 MR_MUST_CHECK medreg_err mr_conn_begin(mr_conn *c);
 int mr_conn_in_tx(const mr_conn *c);
 MR_MUST_CHECK medreg_err mr_conn_commit(mr_conn *c);
-void mr_conn_rollback(mr_conn *c);
+void mr_conn_rollback(mr_conn *c); /* c may be NULL: nothing to undo */
 
 /* Run one statement. sql must be a string literal: its address keys the
  * per-connection prepared-statement cache. rows may be NULL when no result

@@ -162,6 +162,11 @@ static const migration MIGRATIONS[] = {
     /* identity: the presence passes already used (one-time) */
     {15, MR_SCHEMA_IDENTITY, "CREATE TABLE used_passes (nonce BLOBTYPE PRIMARY KEY, expires_at BIGINT NOT NULL);",
      NULL, NULL},
+    /* registry: every consent replaces the physician's grant on the subject,
+     * so revoked grants pile up under one key; the live one is found without
+     * visiting them */
+    {16, MR_SCHEMA_REGISTRY, "CREATE INDEX grants_live ON grants (physician, module, subject) WHERE revoked_at IS NULL;",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -80,6 +80,10 @@ medreg_err mr_token_open(const mr_token_spec *spec, mr_token **out, char **errms
                            "unsupported key (RSA 2048-4096, EC P-256, P-384, brainpoolP256r1)", t->desc);
         goto fail;
     }
+    if ((rc = mr_spki_sha256(t->pub, t->spki_sha256)) != MEDREG_OK) {
+        mr_token_fail(errmsg, rc, "the public key could not be encoded", t->desc);
+        goto fail;
+    }
     /* prove that the key and the certificate belong together, once */
     uint8_t probe[32], sig[MR_SIG_MAX], alg = 0;
     size_t sl = 0;
@@ -115,6 +119,17 @@ void mr_token_close(mr_token *t)
 
 X509 *mr_token_cert(const mr_token *t) { return t->cert; }
 EVP_PKEY *mr_token_public_key(const mr_token *t) { return t->pub; }
+const uint8_t *mr_token_spki_sha256(const mr_token *t) { return t->spki_sha256; }
+
+medreg_err mr_spki_sha256(EVP_PKEY *pub, uint8_t out[32])
+{
+    unsigned char *der = NULL;
+    unsigned dl = 0;
+    int len = i2d_PUBKEY(pub, &der);
+    int ok = len > 0 && EVP_Digest(der, (size_t)len, out, &dl, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+}
 const char *mr_token_describe(const mr_token *t) { return t->desc; }
 
 medreg_err mr_token_sign(mr_token *t, const uint8_t *msg, size_t len, uint8_t *alg, uint8_t *sig,

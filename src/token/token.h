@@ -54,6 +54,11 @@ void mr_token_close(mr_token *t);
  * PKCS#11 token holds a key without one. */
 X509 *mr_token_cert(const mr_token *t);
 EVP_PKEY *mr_token_public_key(const mr_token *t);
+/* SHA-256 of the token's public key as DER SubjectPublicKeyInfo, computed
+ * when the token was opened (encoding a key is slow in OpenSSL 3). */
+const uint8_t *mr_token_spki_sha256(const mr_token *t);
+/* The same for any public key. */
+MR_MUST_CHECK medreg_err mr_spki_sha256(EVP_PKEY *pub, uint8_t out[32]);
 /* A short description for messages: "PKCS#11 token 'Patient 1' (EC P-256)". */
 const char *mr_token_describe(const mr_token *t);
 

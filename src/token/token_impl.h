@@ -21,6 +21,7 @@ struct mr_token {
     void *impl;
     X509 *cert;
     EVP_PKEY *pub;
+    uint8_t spki_sha256[32];
     int oaep_hash; /* 0 until probed */
     int no_pss;    /* the token lacks RSA-PSS */
     char desc[192];

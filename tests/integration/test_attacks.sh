@@ -94,6 +94,22 @@ expect 4 "a record with an unknown field" -- as dr-a record add --module hip --i
 expect 0 "the genuine token still works once" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
 expect 3 "the same token replayed" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
 contains "$W/err" token_replayed "refused as token_replayed"
+# the same fresh token sent eight times at once: the writes share group
+# commits, and still exactly one of them may spend it
+as dr-a --json patient register --module hip --id family_name=Race --id given_name=Token --id birth_date=1980-05-05 > race.json
+RI=$(json race.json .internal_id) RT=$(json race.json .psn_token)
+racers=()
+for i in 1 2 3 4 5 6 7 8; do
+  (rc=0; as dr-a record add --module hip --internal-id "$RI" --token "$RT" --data "$REC" >"race.$i.out" 2>"race.$i.err" || rc=$?
+   echo $rc >"race.$i.rc") &
+  racers+=($!)
+done
+wait "${racers[@]}" || true # not the daemons
+[ "$(cat race.*.rc | grep -c '^0$')" = 1 ] && ok "eight concurrent uses of one token: one stored" \
+  || fail "concurrent uses of one token: $(cat race.*.rc | tr '\n' ' ')"
+[ "$(cat race.*.err | grep -c token_replayed)" = 7 ] && ok "the seven others refused as token_replayed" \
+  || fail "concurrent replays: $(cat race.*.err)"
+R0=$((R0 + 1))
 expect 3 "Dr B uses Dr A's internal ID with Dr B's own token" -- as dr-b record add --module hip --internal-id "$IA" --token "$TB" --data "$REC"
 expect 3 "Dr B files under Dr A's internal ID without a token" -- as dr-b record add --module hip --internal-id "$IA" --data "$REC"
 
