@@ -73,6 +73,8 @@ if [ "$ENGINE" = sqlite ]; then
   a=$(sqlc registry "SELECT COUNT(*) FROM events")
   [ "$a" = 0 ] && ok "the events of the outage arrived" || fail "$a events left after the outage"
   idx=$(sqlc registry "SELECT MAX(idx) FROM ledger_shipped")
+  # the ledger signs a checkpoint every interval: wait until one covers idx
+  for _ in $(seq 1 25); do as reader ledger verify --vkey "$VKEY" --index "$idx" >/dev/null 2>&1 && break; sleep 0.2; done
   expect 0 "the newest event's inclusion is proven" -- as reader ledger verify --vkey "$VKEY" --index "$idx"
 fi
 
