@@ -119,6 +119,18 @@ void mr_random_id(char out[33])
     sodium_bin2hex(out, 33, b, sizeof b);
 }
 
+void mr_ordered_id(char out[33])
+{
+    struct timespec ts;
+    uint8_t b[16];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+    randombytes_buf(b + 6, sizeof b - 6);
+    sodium_bin2hex(out, 33, b, sizeof b);
+}
+
 /* '*' matches one path segment; a final "**" matches the rest */
 static int match(const char *pattern, const char *path, const char *params[2], char store[2][128])
 {

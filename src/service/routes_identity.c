@@ -166,12 +166,15 @@ static void index_digest(mr_service *s, const char *module, const char *field, c
     crypto_generichash_final(&st, out, 32);
 }
 
+/* The search index of a patient's identifiers; replace = 0 for a new
+ * patient, who has none to remove yet. */
 static medreg_err write_index(mr_service *s, mr_conn *c, const char *module, const char *pid,
-                              const patient_input *in, size_t n)
+                              const patient_input *in, size_t n, int replace)
 {
     medreg_err rc = MEDREG_OK;
     mr_param del = MR_TEXT(pid);
-    TRY(mr_conn_exec(c, "DELETE FROM patient_index WHERE patient_id = $1", &del, 1, NULL));
+    if (replace)
+        TRY(mr_conn_exec(c, "DELETE FROM patient_index WHERE patient_id = $1", &del, 1, NULL));
     for (size_t i = 0; i < n; i++) {
         uint8_t d[32];
         index_digest(s, module, in->fields[i].name, in->norm[i], d);
@@ -203,7 +206,7 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
     if (mr_rows_count(r) > 0) {
         snprintf(pid, sizeof pid, "%s", mr_rows_text(r, 0, 0));
     } else {
-        mr_random_id(pid);
+        mr_ordered_id(pid); /* stays in the identity service; created_at is beside it */
         TRY(seal_identifiers(s, pid, m->name, in, m->n_idents, &sealed, &sealed_len));
         mr_param p[7] = {MR_TEXT(pid),   MR_TEXT(m->name), MR_INT(m->key_id), MR_BLOB(in->psn, MEDREG_PSN_BYTES),
                          MR_BLOB(sealed, sealed_len), MR_INT(now), MR_INT(now)};
@@ -211,7 +214,7 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
                          "INSERT INTO patients (id, module, key_id, psn, sealed, created_at, updated_at)"
                          " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                          p, 7, NULL));
-        TRY(write_index(s, c, m->name, pid, in, m->n_idents));
+        TRY(write_index(s, c, m->name, pid, in, m->n_idents, 0));
     }
     mr_rows_free(r);
     r = NULL;
@@ -635,7 +638,7 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
                           p, 5, NULL);
     }
     if (rc == MEDREG_OK)
-        rc = write_index(s, c, module, req->params[0], &in, s->modules[mi]->n_idents);
+        rc = write_index(s, c, module, req->params[0], &in, s->modules[mi]->n_idents, 1);
     if (rc == MEDREG_OK)
         rc = mr_audit_about(c, req->params[0], req->caller.fpr, psn_changed ? "patient_relink" : "patient_correct",
                             module, req->params[0], "ok", reason_j ? json_string_value(reason_j) : "");

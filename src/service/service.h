@@ -277,5 +277,11 @@ void mr_resp_db_error(mr_response *resp, medreg_err rc);
 char *mr_hex(const uint8_t *p, size_t n);
 /* Random id: 16 bytes as 32 hex characters. */
 void mr_random_id(char out[33]);
+/* The same, its first 48 bits the time in milliseconds and the other 80
+ * random (as UUIDv7): rows keyed by it go to the end of every index instead
+ * of a random page of each, so a commit writes a few pages, not one per row
+ * and index. Only for keys whose creation time is no secret (it is stored
+ * beside them anyway). */
+void mr_ordered_id(char out[33]);
 
 #endif
