@@ -14,7 +14,7 @@ fsync=$("$BUILD/bench/fsync_rate" "$BUILD/fsync.tmp" 1)
 
 for engine in sqlite postgres; do
   (
-    export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=$engine MEDREG_THREADS=64  # 64 workers: a request waits for its audit row to be durable, and more waiting requests share a commit
+    export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=$engine MEDREG_CONNECTIONS=64
     . "$SRC/tests/integration/lib.sh" >/dev/null
     LG=("$BUILD/bench/loadgen" --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds "$SECS")
     as dr-a --json patient register --module hip --id family_name=Bench --id given_name=Read --id birth_date=1970-01-01 > p.json
@@ -35,7 +35,7 @@ done
 SPEED_RSA=$(openssl speed -seconds 2 -multi "$(nproc)" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/{print $6}')
 SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | awk '/ecdh \(nistp256\)/{print $NF}')
 (
-  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_THREADS=32
+  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_CONNECTIONS=32
   . "$SRC/tests/integration/lib.sh" >/dev/null
   "$MEDREG" pki issue pki bench-patient --key-type p256 >/dev/null
   "$MEDREG" pki issue pki bench-dr-card --key-type p256 >/dev/null
@@ -66,7 +66,7 @@ SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | a
 # evaluation on every core of this machine.
 read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
 (
-  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_THREADS=16
+  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_CONNECTIONS=16
   . "$SRC/tests/integration/lib.sh" >/dev/null
   "$MEDREG" pki issue pki engineer >/dev/null
   as admin user add --on identity --cert-file pki/engineer.crt --role pseudonymizer --module hip >/dev/null
@@ -80,7 +80,7 @@ read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
 # The ledger: sustained appends (batches of 1000 entries of 100 bytes, 2 clients) with the
 # 1 s interval, and the time from an acknowledged append to a checkpoint that covers it.
 (
-  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_THREADS=16
+  export MEDREG_BIN=$BUILD MEDREG_SRC=$SRC MEDREG_TEST_DB=sqlite MEDREG_CONNECTIONS=16
   . "$SRC/tests/integration/lib.sh" >/dev/null
   setup_ledger 1000
   python3 -c "import base64,json; print(json.dumps({'entries':[base64.b64encode(b'x'*100).decode()]*1000}))" > entries.json

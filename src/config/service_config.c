@@ -118,10 +118,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
             if (strncmp(v, "sqlite:", 7) && strncmp(v, "postgresql://", 13) && strncmp(v, "postgres://", 11))
                 return fail(st, "database '%s' must start with sqlite: or postgresql://", v);
             return set_path(st, &c->database, v);
-        } else if (!strcmp(key, "threads")) {
-            if (!parse_uint(v, 1, 256, &x))
-                return fail(st, "threads '%s' must be 1..256", v);
-            c->threads = (unsigned)x;
+        } else if (!strcmp(key, "connections")) {
+            if (!parse_uint(v, 1, 1024, &x))
+                return fail(st, "connections '%s' must be 1..1024", v);
+            c->connections = (unsigned)x;
         } else if (!strcmp(key, "db_pool")) {
             if (!parse_uint(v, 1, 256, &x))
                 return fail(st, "db_pool '%s' must be 1..256", v);
@@ -330,7 +330,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.dir = mr_ini_dir(path);
     st.c->path = strdup(path);
     ENSURE(st.dir && st.c->path, MEDREG_ERR_NOMEM);
-    st.c->threads = 16; /* handlers block on durable audit commits: more threads share each fsync */
+    st.c->connections = 256;
     st.c->max_body = 64 * 1024;
     st.c->timeout_s = 30;
     st.c->token_ttl_s = 600;
@@ -362,7 +362,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     if (st.c->role == MR_ROLE_LEDGER && !st.max_body_set)
         st.c->max_body = 2u << 20; /* appends come in batches of up to 1000 entries */
     if (st.c->db_pool == 0)
-        st.c->db_pool = st.c->threads < 8 ? st.c->threads : 8;
+        st.c->db_pool = st.c->connections < 8 ? st.c->connections : 8;
     *out = st.c;
     st.c = NULL;
     rc = MEDREG_OK;

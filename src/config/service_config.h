@@ -17,7 +17,7 @@ typedef struct mr_service_config {
     char *listen_host;
     unsigned listen_port;
     char *database;
-    unsigned threads;
+    unsigned connections; /* served at once, a thread each */
     unsigned db_pool;
     size_t max_body;
     unsigned timeout_s;

@@ -15,6 +15,7 @@ struct mr_conn {
 struct mr_db {
     mr_engine engine;
     const mr_engine_ops *ops;
+    void *shared; /* the engine's, for all connections */
     mr_conn *conns;
     unsigned n;
     pthread_mutex_t mu;
@@ -49,10 +50,11 @@ medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
     }
     db->conns = calloc(pool_size, sizeof *db->conns);
     ENSURE(db->conns != NULL, MEDREG_ERR_NOMEM);
+    TRY(db->ops->open_shared(url, &db->shared));
     for (unsigned i = 0; i < pool_size; i++) {
         db->conns[i].ops = db->ops;
         db->conns[i].db = db;
-        TRY(db->ops->connect(url, &db->conns[i].handle));
+        TRY(db->ops->connect(url, db->shared, &db->conns[i].handle));
         db->n++;
     }
     *out = db;
@@ -68,6 +70,8 @@ void mr_db_close(mr_db *db)
         return;
     for (unsigned i = 0; i < db->n; i++)
         db->ops->disconnect(db->conns[i].handle);
+    if (db->shared)
+        db->ops->close_shared(db->shared);
     free(db->conns);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);

@@ -74,7 +74,10 @@ void mr_rows_free(mr_rows *r);
 
 /* Internal: engines implement this table. */
 typedef struct mr_engine_ops {
-    medreg_err (*connect)(const char *url, void **handle);
+    /* what the engine's connections to one database share (may be NULL) */
+    medreg_err (*open_shared)(const char *url, void **shared);
+    void (*close_shared)(void *shared);
+    medreg_err (*connect)(const char *url, void *shared, void **handle);
     void (*disconnect)(void *handle);
     medreg_err (*exec)(void *handle, const char *sql, const mr_param *p, size_t n, mr_rows **rows);
     /* several statements, no parameters, never cached (migrations) */

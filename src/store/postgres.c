@@ -33,8 +33,18 @@ static void pg_disconnect(void *h)
     free(c);
 }
 
-static medreg_err pg_connect(const char *url, void **out)
+static medreg_err pg_open_shared(const char *url, void **shared)
 {
+    (void)url;
+    *shared = NULL; /* the server does its own checkpoints */
+    return MEDREG_OK;
+}
+
+static void pg_close_shared(void *shared) { (void)shared; }
+
+static medreg_err pg_connect(const char *url, void *shared, void **out)
+{
+    (void)shared;
     pg_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return MEDREG_ERR_NOMEM;
@@ -164,4 +174,4 @@ static medreg_err pg_exec_any(void *h, const char *sql, const mr_param *p, size_
 
 static medreg_err pg_script(void *h, const char *sql) { return pg_exec_any(h, sql, NULL, 0, NULL); }
 
-const mr_engine_ops mr_postgres_ops = {pg_connect, pg_disconnect, pg_exec_any, pg_script};
+const mr_engine_ops mr_postgres_ops = {pg_open_shared, pg_close_shared, pg_connect, pg_disconnect, pg_exec_any, pg_script};

@@ -107,7 +107,7 @@ write_configs() { # IDENTITY_PORT REGISTRY_PORT
 role = identity
 listen = 127.0.0.1:$1
 database = $IDENTITY_DB
-threads = ${MEDREG_THREADS:-16}
+connections = ${MEDREG_CONNECTIONS:-64}
 tls_cert = pki/identity.crt
 tls_key = pki/identity.key
 client_ca = pki/ca.crt
@@ -125,7 +125,7 @@ EOC
 role = registry
 listen = 127.0.0.1:$2
 database = $REGISTRY_DB
-threads = ${MEDREG_THREADS:-16}
+connections = ${MEDREG_CONNECTIONS:-64}
 tls_cert = pki/registry.crt
 tls_key = pki/registry.key
 client_ca = pki/ca.crt
@@ -213,7 +213,7 @@ setup_witness() {
 role = witness
 listen = 127.0.0.1:$2
 database = $(db_url "$1")
-threads = 4
+connections = 16
 tls_cert = pki/$1.crt
 tls_key = pki/$1.key
 client_ca = pki/ca.crt
@@ -239,7 +239,7 @@ setup_ledger() {
 role = ledger
 listen = 127.0.0.1:$((IPORT + 2))
 database = $LEDGER_DB
-threads = ${MEDREG_THREADS:-16}
+connections = ${MEDREG_CONNECTIONS:-64}
 max_body = 2097152
 tls_cert = pki/ledger.crt
 tls_key = pki/ledger.key

@@ -133,9 +133,9 @@ sed 's|^hip = hip.ini|hip = badhip.ini|' registry.ini > badreg.ini
 expect 3 "a module file with an unknown type stops medregd" -- "$MEDREGD" --config badreg.ini --check
 line=$(grep -n '^type = float' badhip.ini | head -1 | cut -d: -f1)
 contains "$W/err" "badhip.ini:$line: type 'float'" "the message names the module file, the line and the problem"
-sed 's/^threads = .*/threads = many/' registry.ini > badthreads.ini
+sed 's/^connections = .*/connections = many/' registry.ini > badthreads.ini
 expect 3 "a service file with a bad value stops medregd" -- "$MEDREGD" --config badthreads.ini --check
-contains "$W/err" "badthreads.ini:$(grep -n '^threads' badthreads.ini | cut -d: -f1): threads 'many'" "the message names the service file and line"
+contains "$W/err" "badthreads.ini:$(grep -n '^connections' badthreads.ini | cut -d: -f1): connections 'many'" "the message names the service file and line"
 grep -v '^seal_key' registry.ini > nokey.ini
 expect 3 "a missing key setting stops medregd" -- "$MEDREGD" --config nokey.ini --check
 contains "$W/err" "seal_key is missing" "the message names the setting"

@@ -198,7 +198,7 @@ cat > tw.ini <<EOC
 role = witness
 listen = 127.0.0.1:$WPORT
 database = $(db_url tw)
-threads = 4
+connections = 16
 tls_cert = pki/tw.crt
 tls_key = pki/tw.key
 client_ca = pki/ca.crt

@@ -1,0 +1,101 @@
+#include "sqlite_checkpoint.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct mr_sqlite_ckpt {
+    sqlite3 *db; /* the thread's own connection */
+    int pages;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    int pending, stop;
+};
+
+static void *run(void *arg)
+{
+    mr_sqlite_ckpt *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        while (!k->pending && !k->stop)
+            pthread_cond_wait(&k->wake, &k->mu);
+        if (k->stop)
+            break;
+        k->pending = 0;
+        pthread_mutex_unlock(&k->mu);
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            fprintf(stderr, "medreg: sqlite: checkpoint: %s\n", sqlite3_errmsg(k->db));
+        pthread_mutex_lock(&k->mu);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+/* SQLite's WAL hook: after each commit, with the WAL's size in pages. */
+static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    mr_sqlite_ckpt *k = arg;
+    if (pages >= 2 * k->pages) {
+        /* the thread is behind: checkpoint here, as SQLite would */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= k->pages) {
+        pthread_mutex_lock(&k->mu);
+        k->pending = 1;
+        pthread_cond_signal(&k->wake);
+        pthread_mutex_unlock(&k->mu);
+    }
+    return SQLITE_OK;
+}
+
+medreg_err mr_sqlite_ckpt_start(const char *path, int pages, mr_sqlite_ckpt **out)
+{
+    mr_sqlite_ckpt *k = calloc(1, sizeof *k);
+    *out = NULL;
+    if (k == NULL)
+        return MEDREG_ERR_NOMEM;
+    k->pages = pages;
+    /* WAL: the database may be new; FULL: the checkpoint syncs the WAL
+     * before it writes the database */
+    if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(k->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(k->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "medreg: sqlite: checkpoint connection to %s: %s\n", path,
+                k->db ? sqlite3_errmsg(k->db) : "out of memory");
+        sqlite3_close_v2(k->db);
+        free(k);
+        return MEDREG_ERR_DB;
+    }
+    sqlite3_busy_timeout(k->db, 15000);
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->wake, NULL);
+    if (pthread_create(&k->thread, NULL, run, k) != 0) {
+        sqlite3_close_v2(k->db);
+        pthread_mutex_destroy(&k->mu);
+        pthread_cond_destroy(&k->wake);
+        free(k);
+        return MEDREG_ERR_NOMEM;
+    }
+    *out = k;
+    return MEDREG_OK;
+}
+
+void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k)
+{
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->thread, NULL);
+    sqlite3_close_v2(k->db);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->wake);
+    free(k);
+}
+
+void mr_sqlite_ckpt_watch(mr_sqlite_ckpt *k, sqlite3 *db) { sqlite3_wal_hook(db, on_commit, k); }
