@@ -45,6 +45,7 @@ expect() {
 }
 # contains FILE TEXT DESCRIPTION / lacks FILE TEXT DESCRIPTION
 contains() { if grep -q -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' missing)"; fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/leaks.sh"
 lacks() { if grep -qi -- "$2" "$1"; then fail "$3 ('$2' present)"; else ok "$3"; fi; }
 KILLED=()
 # Stop the daemons gracefully: each must exit 0, and no sanitizer may have

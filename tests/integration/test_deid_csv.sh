@@ -10,6 +10,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-deid.XXXXXX"); trap 'rm -rf "$W"' EXIT
 FAILS=0; CHECKS=0
 ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+. "$SRC/tests/integration/leaks.sh"
 expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
   if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
 cd "$W"
@@ -22,7 +23,7 @@ expect 0 "the example table is pseudonymised" -- "$MEDREG" pseudonymize csv --co
 grep -q "7 rows: 3 written" "$W/o" && ok "3 rows written, 4 rejected" || fail "counts: $(cat "$W/o")"
 [ "$(head -1 out.csv)" = $'psn,ZIP,Admission,Age,Side,Implant,Harris hip score\r' ] && ok "header: psn, then the kept columns" || fail "header $(head -1 out.csv)"
 for v in Müller MÜLLER Jürgen Bahnhofstr Meier "30 1234" jm@example MRN-0001 Παπαδόπουλος Γιώργος 1961 10115; do
-  grep -q -- "$v" out.csv && fail "'$v' survived" || ok "'$v' is gone"
+  leaks out.csv "$v" && fail "'$v' survived" || ok "'$v' is gone"
 done
 p1=$(sed -n 2p out.csv | cut -d, -f1); p2=$(sed -n 3p out.csv | cut -d, -f1)
 [ "$p1" = "$p2" ] && [ ${#p1} = 64 ] && ok "the same patient typed two ways has one PSN" || fail "PSN linkage"

@@ -41,7 +41,7 @@ expect 0 "online again (fresh blinds)" -- as engineer pseudonymize csv --config 
   --in sample.csv --out net2.csv
 cmp -s net.csv net2.csv && ok "byte-identical output across runs" || fail "network output differs between runs"
 for v in Müller MÜLLER Jürgen 1961 Παπαδόπουλος; do
-  grep -q -- "$v" net.csv && fail "'$v' survived" || ok "'$v' is gone"
+  leaks net.csv "$v" && fail "'$v' survived" || ok "'$v' is gone"
 done
 sqlite3 -cmd ".timeout 10000" "$W/identity.db" "SELECT detail FROM events WHERE action = 'oprf_evaluate'" > audit.txt
 grep -q "2 elements" audit.txt && ok "each evaluation is audited with its size" || fail "audit: $(cat audit.txt)"

@@ -128,7 +128,7 @@ jq -e --arg g "$G" '.entry[] | select(.resource.id == $g) | .resource | .status 
   and (.patient.identifier.value | length == 32)' consent.fhir.json >/dev/null \
   && ok "active, mental health denied, the patient named by their ledger handle only" || fail "consent content"
 for v in Lindqvist Eva 1958 "$IA" "$IB"; do
-  grep -q -- "$v" consent.fhir.json && fail "'$v' in the FHIR export"
+  leaks consent.fhir.json "$v" && fail "'$v' in the FHIR export"
 done
 ok "no name, birth date or internal ID in the export"
 jq 'del(.entry[0].resource.status)' consent.fhir.json > no-status.json
