@@ -4,7 +4,7 @@
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-SECS=${BENCH_SECONDS:-3}
+SECS=${BENCH_SECONDS:-5}
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
