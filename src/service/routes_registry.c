@@ -29,7 +29,7 @@ int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const ch
     rel->physician = req->caller.fpr;
     if (token_s == NULL)
         return 1;
-    /* the token: authentic, fresh, for this module, ID and physician (once: in resolve) */
+    /* the token: authentic, fresh, for this module, ID and physician (used once: mr_relation_check) */
     if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &rel->token) != MEDREG_OK)
         return refuse_early(s, req, resp, action, module, internal_id, "invalid_token", "the PSN token is not valid");
     uint8_t caller[32];
@@ -72,11 +72,11 @@ medreg_err mr_relation_check(mr_conn *c, mr_relation *rel)
     if (rc != MEDREG_OK)
         goto out;
     if ((rel->exists = mr_rows_count(r) > 0)) {
-        snprintf(rel->subject, sizeof rel->subject, "%s", mr_rows_text(r, 0, 1));
         if (strcmp(mr_rows_text(r, 0, 0), rel->physician) != 0) {
             rc = relation_refused(rel, 403, "forbidden", "this internal ID is not one of yours");
             goto out;
         }
+        snprintf(rel->subject, sizeof rel->subject, "%s", mr_rows_text(r, 0, 1));
     }
     if (!rel->has_token) {
         if (!rel->exists)
