@@ -191,6 +191,14 @@ void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, in
     mr_resp_error(resp, status, code, "%s", message);
 }
 
+medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const char *message)
+{
+    r->status = status;
+    r->code = code;
+    r->message = message;
+    return MEDREG_OK;
+}
+
 static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;

@@ -159,17 +159,8 @@ typedef struct start_unit {
     char sid_hex[33];
     uint8_t nonce[MR_CONSENT_NONCE_BYTES];
     mr_rows *cands; /* answering kinds: id, k2 of each live fingerprint */
-    int status;     /* 0, or a refusal */
-    const char *code, *message;
+    mr_refusal refused;
 } start_unit;
-
-static medreg_err start_refused(start_unit *u, int status, const char *code, const char *message)
-{
-    u->status = status;
-    u->code = code;
-    u->message = message;
-    return MEDREG_OK;
-}
 
 static medreg_err start_unit_run(mr_conn *c, void *arg)
 {
@@ -179,7 +170,7 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
     int64_t failed = 0;
     medreg_err rc = MEDREG_OK;
 
-    u->status = 0;
+    u->refused.code = NULL;
     mr_rows_free(u->cands); /* a unit may run twice: alone after its batch failed */
     u->cands = NULL;
     if (answering(u->k))
@@ -187,11 +178,13 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
     if (rc != MEDREG_OK)
         return rc;
     if (failed > (int64_t)u->s->cfg->consent_fail_max)
-        return start_refused(u, 429, "consent_blocked",
+        return mr_refuse_later(&u->refused, 429, "consent_blocked",
                              "too many failed consent attempts: consent is blocked for this physician for now");
     rc = mr_relation_check(c, &u->rel);
-    if (rc != MEDREG_OK || u->rel.status != 0)
-        return rc == MEDREG_OK ? start_refused(u, u->rel.status, u->rel.code, u->rel.message) : rc;
+    if (rc == MEDREG_OK && u->rel.refused.code != NULL)
+        u->refused = u->rel.refused;
+    if (rc != MEDREG_OK || u->refused.code != NULL)
+        return rc;
     mr_param q[2] = {MR_TEXT(u->rel.module), MR_TEXT(u->rel.subject)};
     if (u->k == K_ENROLL) {
         rc = mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
@@ -201,7 +194,7 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
         if (rc != MEDREG_OK)
             return rc;
         if (n > 0)
-            return start_refused(u, 409, "already_enrolled",
+            return mr_refuse_later(&u->refused, 409, "already_enrolled",
                                  "this patient's card is already enrolled: ask for consent, or replace a lost card");
     } else if (answering(u->k)) {
         /* every live fingerprint of every subject with this PSN: collisions are real */
@@ -215,7 +208,7 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
         if (rc != MEDREG_OK)
             return rc;
         if (mr_rows_count(u->cands) == 0)
-            return start_refused(u, 404, "not_enrolled", "no card is enrolled for this patient");
+            return mr_refuse_later(&u->refused, 404, "not_enrolled", "no card is enrolled for this patient");
         size_t off = 0;
         for (size_t i = 0; i < mr_rows_count(u->cands); i++) /* at most 16 ids of 32 characters: they fit */
             off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%.32s", i ? "," : "",
@@ -289,8 +282,9 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (u.status != 0) {
-        mr_refuse(s, NULL, req, resp, u.status, u.code, "consent_start", m->name, internal_id, u.message);
+    if (u.refused.code != NULL) {
+        mr_refuse(s, NULL, req, resp, u.refused.status, u.refused.code, "consent_start", m->name, internal_id,
+                  u.refused.message);
         goto out;
     }
     if (answering(k)) {
@@ -506,8 +500,7 @@ typedef struct finish_unit {
     int64_t days, now;
     unsigned replacements_max;
     /* out (reset on every run) */
-    const char *refused, *why;
-    int status;
+    mr_refusal refused;
     char fp_id[33], subject[33], new_id[33], grant_id[33];
     int64_t expires;
     json_t *revoked;
@@ -536,7 +529,7 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
     mr_rows *x = NULL;
     medreg_err rc = MEDREG_OK;
 
-    u->refused = NULL;
+    u->refused.code = NULL;
     json_decref(u->revoked);
     u->revoked = json_array();
     if (answering(se->k)) {
@@ -559,8 +552,8 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
         }
         TRY(rc);
         if (matches != 1) {
-            u->refused = "consent_refused", u->status = 403;
-            u->why = "the patient's card did not answer for this patient: consent refused and logged";
+            mr_refuse_later(&u->refused, 403, "consent_refused",
+                            "the patient's card did not answer for this patient: consent refused and logged");
             goto out;
         }
         /* one-time: the used fingerprint dies now, exactly once */
@@ -570,7 +563,7 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
         TRY(mr_conn_exec(c, "UPDATE fingerprints SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL RETURNING id",
                          rq, 2, &x));
         if (mr_rows_count(x) != 1) {
-            u->refused = "fingerprint_used", u->status = 403, u->why = "this fingerprint has just been used";
+            mr_refuse_later(&u->refused, 403, "fingerprint_used", "this fingerprint has just been used");
             goto out;
         }
     } else {
@@ -585,8 +578,7 @@ static medreg_err finish_unit_run(mr_conn *c, void *arg)
             TRY(mr_conn_exec(c, "SELECT COUNT(*) FROM fingerprints WHERE module = $1 AND subject = $2 AND retired_at IS NULL",
                              sq, 2, &x));
             if (mr_rows_int(x, 0, 0) > 0) {
-                u->refused = "already_enrolled", u->status = 409;
-                u->why = "a card was enrolled for this patient meanwhile";
+                mr_refuse_later(&u->refused, 409, "already_enrolled", "a card was enrolled for this patient meanwhile");
                 goto out;
             }
         }
@@ -889,10 +881,10 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
                      .grantee = grantee, .grant = grant, .terms = terms_s, .days = days, .now = now,
                      .replacements_max = s->cfg->alarm_replacements_max};
     rc = mr_group_commit_run(s->commits, finish_unit_run, &u);
-    if (rc == MEDREG_OK && u.refused) {
+    if (rc == MEDREG_OK && u.refused.code != NULL) {
         json_decref(u.revoked);
         if ((rc = mr_db_acquire(s->db, &c)) == MEDREG_OK)
-            fail(s, c, req, resp, &se, u.status, u.refused, u.why);
+            fail(s, c, req, resp, &se, u.refused.status, u.refused.code, u.refused.message);
         else
             mr_resp_db_error(resp, rc);
         goto out;

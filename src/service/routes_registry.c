@@ -52,20 +52,12 @@ int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const ch
 
 void mr_relation_clear(mr_relation *rel) { mr_wipe(&rel->token, sizeof rel->token); }
 
-static medreg_err relation_refused(mr_relation *rel, int status, const char *code, const char *message)
-{
-    rel->status = status;
-    rel->code = code;
-    rel->message = message;
-    return MEDREG_OK;
-}
-
 medreg_err mr_relation_check(mr_conn *c, mr_relation *rel)
 {
     mr_rows *r = NULL;
     mr_param q[2] = {MR_TEXT(rel->module), MR_TEXT(rel->internal_id)};
 
-    rel->status = 0;
+    rel->refused.code = NULL;
     rel->exists = rel->relink = rel->new_subject = 0;
     medreg_err rc =
         mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
@@ -73,14 +65,14 @@ medreg_err mr_relation_check(mr_conn *c, mr_relation *rel)
         goto out;
     if ((rel->exists = mr_rows_count(r) > 0)) {
         if (strcmp(mr_rows_text(r, 0, 0), rel->physician) != 0) {
-            rc = relation_refused(rel, 403, "forbidden", "this internal ID is not one of yours");
+            rc = mr_refuse_later(&rel->refused, 403, "forbidden", "this internal ID is not one of yours");
             goto out;
         }
         snprintf(rel->subject, sizeof rel->subject, "%s", mr_rows_text(r, 0, 1));
     }
     if (!rel->has_token) {
         if (!rel->exists)
-            rc = relation_refused(rel, 400, "psn_token_required",
+            rc = mr_refuse_later(&rel->refused, 400, "psn_token_required",
                                   "the first record of a patient needs the PSN token from the identity service");
         goto out;
     }
@@ -91,7 +83,7 @@ medreg_err mr_relation_check(mr_conn *c, mr_relation *rel)
     if (rc != MEDREG_OK)
         goto out;
     if (mr_rows_count(r) > 0) {
-        rc = relation_refused(rel, 403, "token_replayed", "this PSN token has already been used");
+        rc = mr_refuse_later(&rel->refused, 403, "token_replayed", "this PSN token has already been used");
         goto out;
     }
     mr_rows_free(r);
@@ -155,11 +147,6 @@ medreg_err mr_relation_store(mr_conn *c, const mr_relation *rel)
     return rc;
 }
 
-void mr_relation_refuse(mr_service *s, mr_request *req, mr_response *resp, const char *action,
-                        const mr_relation *rel)
-{
-    mr_refuse(s, NULL, req, resp, rel->status, rel->code, action, rel->module, rel->internal_id, rel->message);
-}
 
 static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
 {
@@ -190,7 +177,7 @@ static medreg_err record_unit_run(mr_conn *c, void *arg)
 {
     record_unit *u = arg;
     medreg_err rc = mr_relation_check(c, &u->rel);
-    if (rc != MEDREG_OK || u->rel.status != 0)
+    if (rc != MEDREG_OK || u->rel.refused.code != NULL)
         return rc;
     rc = mr_relation_store(c, &u->rel);
     mr_param p[8] = {MR_TEXT(u->record_id), MR_INT(1), MR_TEXT(u->rel.module), MR_TEXT(u->rel.subject),
@@ -251,8 +238,9 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (u.rel.status != 0) {
-        mr_relation_refuse(s, req, resp, "record_write", &u.rel);
+    if (u.rel.refused.code != NULL) {
+        mr_refuse(s, NULL, req, resp, u.rel.refused.status, u.rel.refused.code, "record_write", module, internal_id,
+                  u.rel.refused.message);
         goto out;
     }
     mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", u.record_id, "version", 1, "module",

@@ -219,6 +219,16 @@ MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
  * request is stored), audit it on its own, answer status/code. */
 void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
                const char *action, const char *module, const char *target, const char *message);
+/* A refusal a group-commit unit decided before writing anything (code NULL:
+ * none). The unit returns MEDREG_OK so that its batch commits the others;
+ * its caller answers and audits the refusal afterwards. */
+typedef struct mr_refusal {
+    int status;
+    const char *code, *message;
+} mr_refusal;
+/* Set *r; returns MEDREG_OK, for `return mr_refuse_later(…)` in a unit. */
+medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const char *message);
+
 /* Registry: a physician's claim on one of their internal IDs, with or
  * without a PSN token, checked in three steps so that the costly part runs
  * outside the writer's lock and the writes share a group commit:
@@ -227,7 +237,7 @@ void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, in
  *                        after filling resp);
  *   mr_relation_check  - inside the transaction, reads only: whose ID it is,
  *                        whether the token was used, which subject; a
- *                        refusal sets status/code/message and writes nothing;
+ *                        refusal goes to `refused` and nothing is written;
  *   mr_relation_store  - inside the same transaction, after every check of
  *                        the request passed: the token spent, the subject and
  *                        relation created or relinked.
@@ -238,16 +248,12 @@ typedef struct mr_relation {
     mr_psn_token token;
     char subject[33];
     int exists, relink, new_subject;
-    int status; /* 0, or the refusal check found */
-    const char *code, *message;
+    mr_refusal refused;
 } mr_relation;
 int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const char *action, const char *module,
                      const char *internal_id, const char *token_s, mr_relation *rel);
 MR_MUST_CHECK medreg_err mr_relation_check(mr_conn *c, mr_relation *rel);
 MR_MUST_CHECK medreg_err mr_relation_store(mr_conn *c, const mr_relation *rel);
-/* Answer and audit the refusal mr_relation_check found. */
-void mr_relation_refuse(mr_service *s, mr_request *req, mr_response *resp, const char *action,
-                        const mr_relation *rel);
 void mr_relation_clear(mr_relation *rel);
 /* Registry: the consent protocol's handlers (routes_consent.c). */
 void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp);

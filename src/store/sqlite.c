@@ -175,4 +175,5 @@ static medreg_err sqlite_script(void *h, const char *sql)
     return MEDREG_OK;
 }
 
-const mr_engine_ops mr_sqlite_ops = {sqlite_open_shared, sqlite_close_shared, sqlite_connect, sqlite_disconnect, sqlite_exec, sqlite_script};
+const mr_engine_ops mr_sqlite_ops = {sqlite_open_shared, sqlite_close_shared, sqlite_connect,
+                                     sqlite_disconnect,  sqlite_exec,         sqlite_script};
