@@ -411,6 +411,49 @@ static json_t *record_json(const mr_service *s, const mr_rows *r, size_t i, cons
     return j;
 }
 
+/* Only characters that need no escaping in a JSON string. */
+static int plain_json_text(const char *v)
+{
+    return v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:")] == '\0';
+}
+
+/* The caller's own record, every version, written straight from the rows:
+ * the data column holds the compact, key-sorted JSON this service printed
+ * when it stored the version (record_add, record_version), so it is copied
+ * instead of parsed and printed again, which was a tenth of a read's CPU.
+ * The output is byte for byte what record_json and mr_resp_json give. Returns
+ * 0, leaving resp alone, when a value is not plain text (the caller then
+ * takes the general path). */
+static int own_record_text(const mr_rows *r, mr_response *resp)
+{
+    char *body = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        if (!plain_json_text(mr_rows_text(r, i, 0)) || !plain_json_text(mr_rows_text(r, i, 2)) ||
+            !plain_json_text(mr_rows_text(r, i, 3)))
+            return 0;
+    FILE *fp = open_memstream(&body, &len);
+    if (fp == NULL)
+        return 0;
+    fprintf(fp, "{\"record_id\":\"%s\",\"versions\":[", mr_rows_text(r, 0, 0));
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        fprintf(fp, "%s{\"created_at\":%lld,\"data\":%s,\"internal_id\":\"%s\",\"module\":\"%s\",\"own\":true,"
+                    "\"record_id\":\"%s\",\"version\":%lld}",
+                i ? "," : "", (long long)mr_rows_int(r, i, 4), mr_rows_text(r, i, 5), mr_rows_text(r, i, 3),
+                mr_rows_text(r, i, 2), mr_rows_text(r, i, 0), (long long)mr_rows_int(r, i, 1));
+    fputs("]}", fp);
+    if (fclose(fp) != 0 || body == NULL) {
+        free(body);
+        return 0;
+    }
+    free(resp->body);
+    resp->status = 200;
+    resp->body = body;
+    resp->len = len;
+    resp->content_type = "application/json";
+    return 1;
+}
+
 static void record_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     const char *module = mr_req_query(req, "module"), *iid = mr_req_query(req, "internal_id");
@@ -522,6 +565,8 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
+    if (grant.excluded == NULL && own_record_text(r, resp))
+        goto out;
     json_t *versions = json_array();
     for (size_t i = 0; i < mr_rows_count(r); i++)
         json_array_append_new(versions, record_json(s, r, i, grant.excluded ? &grant : NULL));

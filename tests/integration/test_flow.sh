@@ -49,6 +49,8 @@ expect 0 "Dr A corrects a record: a new version" -- as dr-a --json record correc
 expect 0 "both versions are kept" -- as dr-a --json record show "$RA"
 [ "$(jq '.versions | length' "$W/out")" = 2 ] && [ "$(jq '.versions[0].data.harris_hip_score' "$W/out")" = 62 ] \
   && ok "version 1 is unchanged" || fail "versions"
+# one's own record is written from the stored text; it must be the same compact, key-sorted JSON as every other answer
+[ "$(jq -cS . "$W/out")" = "$(cat "$W/out")" ] && ok "the record is compact JSON with sorted keys" || fail "record JSON form"
 
 expect 0 "the administrator creates two studies" -- as admin study create --module hip --name study-1
 expect 0 "second study" -- as admin study create --module hip --name study-2
