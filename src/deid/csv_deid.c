@@ -14,6 +14,7 @@
 #include <unistr.h>
 
 #include "../core/csv_out.h"
+#include "../core/sync_behind.h"
 #include "../core/secret.h"
 #include "../pseudonym/psn_input.h"
 #include "date_shift.h"
@@ -70,7 +71,8 @@ typedef struct pipe_state {
     batch *cur;
     pool *pl;
     mr_name_memo *memo; /* for the batches the parsing thread transforms itself */
-    size_t unsynced;    /* bytes written since the disk was last started on them */
+    size_t unsynced;    /* output bytes written since the last sync was asked for */
+    mr_sync_behind *sync; /* NULL: no syncing ahead, the caller's fsync does it all */
     medreg_err err;
     char *errmsg;
 } pipe_state;
@@ -478,16 +480,14 @@ static void write_oldest(pipe_state *s)
         s->err = b->err;
     if (s->err == MEDREG_OK && b->out.len && fwrite(b->out.p, 1, b->out.len, s->out) != b->out.len)
         s->err = MEDREG_ERR_IO;
-    /* start the disk on what is written while the rows go on, so that the
-     * caller's fsync at the end has little left to wait for; a file that
-     * cannot (a pipe) is simply not started early */
+    /* let the disk catch up while the rows go on (sync_behind.h) */
     s->unsynced += b->out.len;
-    if (s->err == MEDREG_OK && s->unsynced >= SYNC_AHEAD_BYTES) {
+    if (s->err == MEDREG_OK && s->sync && s->unsynced >= SYNC_AHEAD_BYTES) {
         s->unsynced = 0;
         if (fflush(s->out) != 0)
             s->err = MEDREG_ERR_IO;
         else
-            (void)sync_file_range(fileno(s->out), 0, 0, SYNC_FILE_RANGE_WRITE);
+            mr_sync_behind_ask(s->sync);
     }
     if (s->err == MEDREG_OK && rep->rejects && b->rej.len &&
         fwrite(b->rej.p, 1, b->rej.len, rep->rejects) != b->rej.len)
@@ -552,10 +552,12 @@ static void on_field(void *data, size_t len, void *user)
     batch *b = current(s);
     if (b == NULL)
         return;
-    /* quoted newlines move the line count on */
-    for (const char *nl = memchr(data, '\n', len); nl != NULL;
-         nl = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - (const char *)data)))
-        s->next_line++;
+    /* quoted newlines move the line count on (a plain count: fields are
+     * short, and a call to memchr for each cost more than the count) */
+    size_t newlines = 0;
+    for (size_t i = 0; i < len; i++)
+        newlines += ((const char *)data)[i] == '\n';
+    s->next_line += newlines;
     if (s->row_n >= MR_CSV_MAX_COLUMNS * 2) {
         s->row_too_long = 1; /* far more fields than any header: rejected, not stored */
         return;
@@ -709,6 +711,8 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
         mr_name_memo_free(s.memo);
         return MEDREG_ERR_NOMEM;
     }
+    if (mr_sync_behind_start(fileno(out), &s.sync) != MEDREG_OK)
+        s.sync = NULL; /* slower at the end, not wrong */
     size_t started = 0;
     for (; started < pl.n_threads; started++)
         if (pthread_create(&pl.threads[started], NULL, worker, &pl) != 0)
@@ -750,6 +754,8 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     pthread_mutex_unlock(&pl.mu);
     for (size_t i = 0; i < started; i++)
         pthread_join(pl.threads[i], NULL);
+    if (mr_sync_behind_stop(s.sync) != MEDREG_OK && s.err == MEDREG_OK)
+        s.err = MEDREG_ERR_IO;
     batch_free(s.cur);
     mr_name_memo_free(s.memo);
     free(pl.q);
