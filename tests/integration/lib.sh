@@ -184,6 +184,11 @@ restart_registry() {
   REGISTRY_PID=$LAST_PID; PIDS+=("$LAST_PID")
 }
 
+restart_identity() {
+  start_daemon identity.ini identity "$MEDREG_IDENTITY"
+  IDENTITY_PID=$LAST_PID; PIDS+=("$LAST_PID")
+}
+
 # The first administrator is bootstrapped on the server host, before start.
 write_configs 1 2
 "$MEDREGD" --config identity.ini --add-admin pki/admin.crt --name admin >/dev/null

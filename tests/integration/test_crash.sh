@@ -2,7 +2,8 @@
 # Crash safety: writers file records as fast as they can; the registry is
 # killed with SIGKILL mid-stream and restarted. Every write that was
 # acknowledged must be there, and nothing half-written: each stored record
-# is complete, readable and has its audit row.
+# is complete, readable and has its audit row. Then the same for batches of
+# registrations at the identity service.
 . "$(dirname "$0")/lib.sh"
 
 WRITERS=${MEDREG_CRASH_WRITERS:-4}
@@ -61,4 +62,44 @@ expect 0 "a streamed export of every record" -- as researcher export --module hi
 [ "$(tail -n +2 crash.csv | cut -d, -f2 | sort -u | wc -l)" = "$(wc -l < stored)" ] && ok "no record twice" || fail "duplicate export rows"
 expect 0 "the registry still accepts writes" -- as dr-a record add --module hip --internal-id "$(json p1.json .internal_id)" \
   --data '{"side":"left","implant":"after","surgery_date":"2020-01-01"}'
+
+# The identity service, killed while batches of registrations are stored: a
+# batch is all or nothing, and every acknowledged one is there.
+rm -f stop
+batcher() { # N: register batches of 50 new patients until told to stop
+  local n=$1 i=0
+  while [ ! -e stop ]; do
+    i=$((i + 1))
+    jq -nc --arg t "$n-$i" '[range(50) | {family_name: "Batch\($t)x\(.)", given_name: "Crash", birth_date: "1970-01-01"}]' \
+      > "batch.$n.$i.json"
+    as dr-a --json patient register-batch --module hip --file "batch.$n.$i.json" >/dev/null 2>&1 && echo "$n.$i" >> "backed.$n"
+  done
+}
+BPIDS=()
+for w in 1 2 3; do batcher "$w" & BPIDS+=($!); done
+sleep "${MEDREG_CRASH_SECONDS:-3}"
+kill -9 "$IDENTITY_PID"
+KILLED+=("$IDENTITY_PID")
+ok "identity service killed with SIGKILL under batch load"
+sleep 0.5
+touch stop
+for j in "${BPIDS[@]}"; do wait "$j" 2>/dev/null || true; done
+cat backed.* > backed 2>/dev/null || true
+[ "$(wc -l < backed)" -ge 2 ] && ok "$(wc -l < backed) batches were acknowledged before the kill" || fail "too few acknowledged batches"
+restart_identity && ok "the identity service restarts on the same database" || fail "identity restart"
+# registering a batch again says, per patient, whether the relation is new: an
+# acknowledged batch must be all known, and no batch may be partly known
+lost=0; half=0
+for f in batch.*.json; do
+  t=${f#batch.}; t=${t%.json}
+  as dr-a --json patient register-batch --module hip --file "$f" > again.json || { half=$((half + 1)); continue; }
+  known=$(jq '[.results[] | select(.new_relation == false)] | length' again.json)
+  if grep -qx "$t" backed; then [ "$known" = 50 ] || lost=$((lost + 1)); fi
+  [ "$known" = 0 ] || [ "$known" = 50 ] || half=$((half + 1))
+done
+[ "$lost" = 0 ] && ok "every acknowledged batch survived whole" || fail "$lost acknowledged batches lost patients"
+[ "$half" = 0 ] && ok "no batch is half-stored" || fail "$half batches half-stored"
+if [ "$ENGINE" = sqlite ]; then
+  [ "$(sqlite3 identity.db 'PRAGMA integrity_check')" = ok ] && ok "SQLite integrity check (identity)" || fail "identity integrity check"
+fi
 finish
