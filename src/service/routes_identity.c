@@ -16,6 +16,13 @@ typedef struct patient_input {
     medreg_psn_field fields[MR_MAX_IDENTIFIERS];
     json_t *original; /* borrowed */
     uint8_t psn[MEDREG_PSN_BYTES];
+    uint8_t digest[MR_MAX_IDENTIFIERS][32]; /* the search index's, per identifier */
+    /* the row of a new patient, made before the shared transaction (the
+     * group commit runs its units one after another, so work done there is
+     * work every queued request waits for); unused if the patient exists */
+    char new_id[33];
+    uint8_t *sealed;
+    size_t sealed_len;
 } patient_input;
 
 static void patient_input_clear(patient_input *in, size_t n)
@@ -26,11 +33,28 @@ static void patient_input_clear(patient_input *in, size_t n)
             free(in->norm[i]);
         }
     }
+    free(in->sealed);
     mr_wipe(in, sizeof *in);
 }
 
+/* blind index: keyed BLAKE2b over module ‖ field ‖ normalised value */
+static void index_digest(mr_service *s, const char *module, const char *field, const char *value,
+                         uint8_t out[32])
+{
+    crypto_generichash_state st;
+    uint8_t z = 0;
+    crypto_generichash_init(&st, s->index_key, 32, 32);
+    crypto_generichash_update(&st, (const uint8_t *)module, strlen(module));
+    crypto_generichash_update(&st, &z, 1);
+    crypto_generichash_update(&st, (const uint8_t *)field, strlen(field));
+    crypto_generichash_update(&st, &z, 1);
+    crypto_generichash_update(&st, (const uint8_t *)value, strlen(value));
+    crypto_generichash_final(&st, out, 32);
+}
+
 /* Validate and normalise every identifier of m from the JSON object ids;
- * derive the PSN. Fills resp (400, naming the field) on failure. */
+ * derive the PSN and the search index's digests. Fills resp (400, naming
+ * the field) on failure. */
 static int read_identifiers(mr_service *s, size_t mi, json_t *ids, patient_input *in,
                             mr_response *resp)
 {
@@ -75,6 +99,7 @@ static int read_identifiers(mr_service *s, size_t mi, json_t *ids, patient_input
         }
         in->fields[i].name = m->idents[i].name;
         in->fields[i].value = in->norm[i];
+        index_digest(s, m->name, in->fields[i].name, in->norm[i], in->digest[i]);
     }
     in->original = ids;
     if (medreg_psn_derive(s->module_keys[mi], m->key_id, m->name, in->fields, m->n_idents, in->psn) !=
@@ -151,34 +176,17 @@ static json_t *open_identifiers(mr_service *s, const char *pid, const char *modu
     return j;
 }
 
-/* blind index: keyed BLAKE2b over module ‖ field ‖ normalised value */
-static void index_digest(mr_service *s, const char *module, const char *field, const char *value,
-                         uint8_t out[32])
-{
-    crypto_generichash_state st;
-    uint8_t z = 0;
-    crypto_generichash_init(&st, s->index_key, 32, 32);
-    crypto_generichash_update(&st, (const uint8_t *)module, strlen(module));
-    crypto_generichash_update(&st, &z, 1);
-    crypto_generichash_update(&st, (const uint8_t *)field, strlen(field));
-    crypto_generichash_update(&st, &z, 1);
-    crypto_generichash_update(&st, (const uint8_t *)value, strlen(value));
-    crypto_generichash_final(&st, out, 32);
-}
-
 /* The search index of a patient's identifiers; replace = 0 for a new
  * patient, who has none to remove yet. */
-static medreg_err write_index(mr_service *s, mr_conn *c, const char *module, const char *pid,
-                              const patient_input *in, size_t n, int replace)
+static medreg_err write_index(mr_conn *c, const char *module, const char *pid, const patient_input *in, size_t n,
+                              int replace)
 {
     medreg_err rc = MEDREG_OK;
     mr_param del = MR_TEXT(pid);
     if (replace)
         TRY(mr_conn_exec(c, "DELETE FROM patient_index WHERE patient_id = $1", &del, 1, NULL));
     for (size_t i = 0; i < n; i++) {
-        uint8_t d[32];
-        index_digest(s, module, in->fields[i].name, in->norm[i], d);
-        mr_param p[4] = {MR_TEXT(module), MR_TEXT(in->fields[i].name), MR_BLOB(d, 32), MR_TEXT(pid)};
+        mr_param p[4] = {MR_TEXT(module), MR_TEXT(in->fields[i].name), MR_BLOB(in->digest[i], 32), MR_TEXT(pid)};
         TRY(mr_conn_exec(c,
                          "INSERT INTO patient_index (module, field, digest, patient_id) VALUES ($1, $2, $3, $4)",
                          p, 4, NULL));
@@ -196,8 +204,6 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
     medreg_err rc = MEDREG_OK;
     const mr_module *m = s->modules[mi];
     mr_rows *r = NULL;
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
     char pid[33];
     int64_t now = time(NULL);
 
@@ -206,15 +212,14 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
     if (mr_rows_count(r) > 0) {
         snprintf(pid, sizeof pid, "%s", mr_rows_text(r, 0, 0));
     } else {
-        mr_ordered_id(pid); /* stays in the identity service; created_at is beside it */
-        TRY(seal_identifiers(s, pid, m->name, in, m->n_idents, &sealed, &sealed_len));
+        snprintf(pid, sizeof pid, "%s", in->new_id);
         mr_param p[7] = {MR_TEXT(pid),   MR_TEXT(m->name), MR_INT(m->key_id), MR_BLOB(in->psn, MEDREG_PSN_BYTES),
-                         MR_BLOB(sealed, sealed_len), MR_INT(now), MR_INT(now)};
+                         MR_BLOB(in->sealed, in->sealed_len), MR_INT(now), MR_INT(now)};
         TRY(mr_conn_exec(c,
                          "INSERT INTO patients (id, module, key_id, psn, sealed, created_at, updated_at)"
                          " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                          p, 7, NULL));
-        TRY(write_index(s, c, m->name, pid, in, m->n_idents, 0));
+        TRY(write_index(c, m->name, pid, in, m->n_idents, 0));
     }
     mr_rows_free(r);
     r = NULL;
@@ -237,8 +242,19 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
                        *new_relation ? "new relation" : "existing relation"));
 out:
     mr_rows_free(r);
-    free(sealed);
     return rc;
+}
+
+/* The row of the patient in, should it be new (see patient_input). */
+static int prepare_new_patient(mr_service *s, size_t mi, patient_input *in, mr_response *resp)
+{
+    const mr_module *m = s->modules[mi];
+    mr_ordered_id(in->new_id); /* stays in the identity service; created_at is beside it */
+    if (seal_identifiers(s, in->new_id, m->name, in, m->n_idents, &in->sealed, &in->sealed_len) != MEDREG_OK) {
+        mr_resp_error(resp, 500, "internal", "could not seal the identifiers");
+        return 0;
+    }
+    return 1;
 }
 
 typedef struct register_unit {
@@ -319,7 +335,8 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
     if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
         !mr_require_role(s, req, resp, "patient_register", "physician", m->name, NULL))
         goto out;
-    if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp))
+    if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp) ||
+        !prepare_new_patient(s, mi, &in, resp))
         goto out;
     /* concurrent registrations share one transaction (group commit) */
     register_unit u = {s, mi, &in, req->caller.fpr, internal_id, &new_relation};
@@ -394,6 +411,8 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
             json_decref(e);
             goto out;
         }
+        if (!prepare_new_patient(s, mi, &in[i], resp))
+            goto out;
     }
     batch_unit u = {s, mi, n, in, req->caller.fpr, ids, fresh};
     rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
@@ -642,7 +661,7 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
                           p, 5, NULL);
     }
     if (rc == MEDREG_OK)
-        rc = write_index(s, c, module, req->params[0], &in, s->modules[mi]->n_idents, 1);
+        rc = write_index(c, module, req->params[0], &in, s->modules[mi]->n_idents, 1);
     if (rc == MEDREG_OK)
         rc = mr_audit_about(c, req->params[0], req->caller.fpr, psn_changed ? "patient_relink" : "patient_correct",
                             module, req->params[0], "ok", reason_j ? json_string_value(reason_j) : "");
