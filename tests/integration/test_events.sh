@@ -55,7 +55,10 @@ grep -q '"type":"record_read"' events.txt && grep -q '"type":"patient_register"'
 fpr=$("$MEDREG" pki fingerprint pki/dr-a.crt)
 leak=0
 for v in Müller Jürgen muller jurgen 1961 "$fpr" "$(json p.json .internal_id)" "$(json r.json .record_id)" Corail dr-a; do
-  grep -qi -- "$v" events.txt && { leak=1; echo "'$v' in the ledger"; }
+  case $v in
+    *[!0-9]*) grep -qi -- "$v" events.txt ;;
+    *) leaks events.txt "$v" ;; # a year only as a token of its own, not by chance inside base64
+  esac && { leak=1; echo "'$v' in the ledger"; }
 done
 [ $leak = 0 ] && ok "no name, date, fingerprint, internal ID, record ID or value is in the ledger" || fail "identifiers in the ledger"
 
