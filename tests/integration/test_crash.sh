@@ -20,20 +20,28 @@ writer() { # N: write until told to stop; log every acknowledged record id
     i=$((i + 1))
     if out=$(as dr-a --json record add --module hip --internal-id "$iid" \
         --data "{\"side\":\"right\",\"implant\":\"w$n-$i\",\"surgery_date\":\"2020-01-01\",\"harris_hip_score\":$((i % 100))}" 2>/dev/null); then
-      echo "$out" | jq -r .record_id >> "acked.$n"
+      echo "$out" | jq -r .record_id >> "writer.$n"
     fi
   done
 }
-WPIDS=()
-for w in $(seq 1 "$WRITERS"); do writer "$w" & WPIDS+=($!); done
-sleep "${MEDREG_CRASH_SECONDS:-3}"
-kill -9 "$REGISTRY_PID"
-KILLED+=("$REGISTRY_PID")
-ok "registry killed with SIGKILL under write load"
-sleep 0.5
-touch stop
-for j in "${WPIDS[@]}"; do wait "$j" 2>/dev/null || true; done
-cat acked.* > acked 2>/dev/null || true
+# crash_under_load FN N PID WHAT: N clients run FN until the daemon PID has
+# been killed with SIGKILL mid-stream; their acknowledgement logs FN.* are
+# then joined into FN.acked
+crash_under_load() {
+  local fn=$1 n=$2 pid=$3 what=$4 pids=() j
+  rm -f stop
+  for j in $(seq 1 "$n"); do "$fn" "$j" & pids+=($!); done
+  sleep "${MEDREG_CRASH_SECONDS:-3}"
+  kill -9 "$pid"
+  KILLED+=("$pid")
+  ok "$what killed with SIGKILL under load"
+  sleep 0.5
+  touch stop
+  for j in "${pids[@]}"; do wait "$j" 2>/dev/null || true; done
+  cat "$fn".[0-9]* > "$fn.acked" 2>/dev/null || true
+}
+crash_under_load writer "$WRITERS" "$REGISTRY_PID" "registry"
+mv writer.acked acked
 N=$(wc -l < acked)
 [ "$N" -ge 10 ] && ok "$N writes were acknowledged before the kill" || fail "too few acknowledged writes ($N)"
 
@@ -65,26 +73,17 @@ expect 0 "the registry still accepts writes" -- as dr-a record add --module hip 
 
 # The identity service, killed while batches of registrations are stored: a
 # batch is all or nothing, and every acknowledged one is there.
-rm -f stop
 batcher() { # N: register batches of 50 new patients until told to stop
   local n=$1 i=0
   while [ ! -e stop ]; do
     i=$((i + 1))
     jq -nc --arg t "$n-$i" '[range(50) | {family_name: "Batch\($t)x\(.)", given_name: "Crash", birth_date: "1970-01-01"}]' \
       > "batch.$n.$i.json"
-    as dr-a --json patient register-batch --module hip --file "batch.$n.$i.json" >/dev/null 2>&1 && echo "$n.$i" >> "backed.$n"
+    as dr-a --json patient register-batch --module hip --file "batch.$n.$i.json" >/dev/null 2>&1 && echo "$n.$i" >> "batcher.$n"
   done
 }
-BPIDS=()
-for w in 1 2 3; do batcher "$w" & BPIDS+=($!); done
-sleep "${MEDREG_CRASH_SECONDS:-3}"
-kill -9 "$IDENTITY_PID"
-KILLED+=("$IDENTITY_PID")
-ok "identity service killed with SIGKILL under batch load"
-sleep 0.5
-touch stop
-for j in "${BPIDS[@]}"; do wait "$j" 2>/dev/null || true; done
-cat backed.* > backed 2>/dev/null || true
+crash_under_load batcher 3 "$IDENTITY_PID" "identity service"
+mv batcher.acked backed
 [ "$(wc -l < backed)" -ge 2 ] && ok "$(wc -l < backed) batches were acknowledged before the kill" || fail "too few acknowledged batches"
 restart_identity && ok "the identity service restarts on the same database" || fail "identity restart"
 # registering a batch again says, per patient, whether the relation is new: an
