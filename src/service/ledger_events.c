@@ -29,8 +29,6 @@
 #include "../core/secret.h"
 #include "service.h"
 
-#define SHIP_MAX 100 /* about 40 KiB of request: within any ledger's max_body */
-
 static void handle(const uint8_t key[32], const char *kind, const char *a, const char *b, char out[33],
                    uint8_t raw[16])
 {
@@ -136,20 +134,30 @@ out:
     return rc;
 }
 
-static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
+/* An event's handles: the opaque actor, the subject (hex) and the
+ * subject's raw handle, which names its key. */
+typedef struct event_handles {
+    char actor[33], subject[33];
+    uint8_t sh[16];
+} event_handles;
+
+static void event_handles_of(const mr_service *s, const mr_rows *r, size_t i, event_handles *h)
 {
-    char actor[33], subject[33], *details = NULL, *out = NULL;
-    uint8_t sh[16], key[32], *ct = NULL;
     const char *module = mr_rows_text(r, i, 4), *target = mr_rows_text(r, i, 5), *patient = mr_rows_text(r, i, 8);
-    handle(s->events_key, "actor", mr_rows_text(r, i, 2), NULL, actor, NULL);
+    handle(s->events_key, "actor", mr_rows_text(r, i, 2), NULL, h->actor, NULL);
     if (*patient)
-        handle(s->events_key, "patient", module, patient, subject, sh);
+        handle(s->events_key, "patient", module, patient, h->subject, h->sh);
     else
-        handle(s->events_key, "subject", module, target, subject, sh);
-    if (subject_key(c, sh, key) != MEDREG_OK)
-        return NULL;
+        handle(s->events_key, "subject", module, target, h->subject, h->sh);
+}
+
+/* The ledger entry of event row i, its details sealed with the subject's key. */
+static char *event_json(const mr_rows *r, size_t i, const event_handles *h, const uint8_t key[32])
+{
+    char *details = NULL, *out = NULL;
+    uint8_t *ct = NULL;
     json_t *plain = json_pack("{s:s,s:s,s:s,s:s}", "actor", mr_rows_text(r, i, 2), "outcome", mr_rows_text(r, i, 6),
-                              "target", target, "detail", mr_rows_text(r, i, 7));
+                              "target", mr_rows_text(r, i, 5), "detail", mr_rows_text(r, i, 7));
     char *pt = plain ? json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(plain);
     size_t pl = pt ? strlen(pt) : 0;
@@ -157,14 +165,14 @@ static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
     if (pt && (ct = malloc(nb + pl + crypto_aead_xchacha20poly1305_ietf_ABYTES)) != NULL) {
         unsigned long long cl = 0;
         randombytes_buf(ct, nb);
-        crypto_aead_xchacha20poly1305_ietf_encrypt(ct + nb, &cl, (const uint8_t *)pt, pl, (const uint8_t *)subject,
-                                                   32, NULL, ct, key);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(ct + nb, &cl, (const uint8_t *)pt, pl,
+                                                   (const uint8_t *)h->subject, 32, NULL, ct, key);
         details = mr_base64(ct, nb + (size_t)cl);
     }
     if (details) {
         json_t *e = json_pack("{s:i,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "type", mr_rows_text(r, i, 3), "module",
-                              module, "time", (json_int_t)mr_rows_int(r, i, 1), "actor", actor, "subject", subject,
-                              "details", details);
+                              mr_rows_text(r, i, 4), "time", (json_int_t)mr_rows_int(r, i, 1), "actor", h->actor,
+                              "subject", h->subject, "details", details);
         out = e ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(e);
     }
@@ -174,7 +182,6 @@ static char *event_json(mr_service *s, mr_conn *c, const mr_rows *r, size_t i)
     }
     free(ct);
     free(details);
-    mr_wipe(key, sizeof key);
     return out;
 }
 
@@ -192,6 +199,10 @@ static medreg_err post(mr_service *s, json_t *entries, size_t n, int64_t *idx)
         goto out;
     snprintf(url, sizeof url, "%s/v1/ledger/entries", s->cfg->events_ledger);
     status = mr_service_post(s, url, "application/json", payload, 1u << 20, 10000, &reply, &reply_len);
+    if (status == 413) {
+        rc = MEDREG_ERR_TOOBIG;
+        goto out;
+    }
     if (status != 200 || (j = json_loadb(reply, reply_len, 0, NULL)) == NULL)
         goto out;
     json_t *ix = json_object_get(j, "indices");
@@ -202,79 +213,111 @@ static medreg_err post(mr_service *s, json_t *entries, size_t n, int64_t *idx)
     rc = MEDREG_OK;
 out:
     if (rc != MEDREG_OK)
-        fprintf(stderr, "medregd: events: the ledger at %s did not take %zu events (HTTP %ld); retrying\n",
-                s->cfg->events_ledger, n, status);
+        fprintf(stderr, "medregd: events: the ledger at %s did not take %zu events (HTTP %ld); %s\n",
+                s->cfg->events_ledger, n, status, rc == MEDREG_ERR_TOOBIG ? "sending fewer at a time" : "retrying");
     json_decref(j);
     free(reply);
     free(payload);
     return rc;
 }
 
+/* A round's writes go through the group commit, beside the requests' (in
+ * transactions of their own they held the writer between the requests'
+ * commits, and shipping cost registrations a third of their rate); the
+ * sealing and the ledger's round trip happen outside any transaction. */
+typedef struct keys_unit {
+    const event_handles *h;
+    uint8_t (*key)[32];
+    size_t n;
+} keys_unit;
+
+static medreg_err keys_run(mr_conn *c, void *arg)
+{
+    const keys_unit *u = arg;
+    medreg_err rc = MEDREG_OK;
+    for (size_t i = 0; i < u->n && rc == MEDREG_OK; i++)
+        rc = subject_key(c, u->h[i].sh, u->key[i]);
+    return rc;
+}
+
+typedef struct shipped_unit {
+    const mr_rows *r;
+    const int64_t *idx;
+    size_t n;
+    int64_t now;
+} shipped_unit;
+
+static medreg_err shipped_run(mr_conn *c, void *arg)
+{
+    const shipped_unit *u = arg;
+    medreg_err rc = MEDREG_OK;
+    for (size_t i = 0; i < u->n && rc == MEDREG_OK; i++) {
+        mr_param q[5] = {MR_INT(mr_rows_int(u->r, i, 0)), MR_INT(u->idx[i]), MR_INT(u->now),
+                         MR_TEXT(mr_rows_text(u->r, i, 4)), MR_TEXT(mr_rows_text(u->r, i, 8))};
+        rc = mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at, module, subject) VALUES ($1, $2, $3, $4, $5)",
+                          q, 5, NULL);
+        if (rc == MEDREG_OK) /* the ledger holds it now: it leaves the outbox */
+            rc = mr_conn_exec(c, "DELETE FROM events WHERE seq = $1", q, 1, NULL);
+    }
+    return rc;
+}
+
 /* one round: the oldest events of the outbox, to the ledger; *shipped */
-medreg_err mr_events_ship(mr_service *s, size_t *shipped)
+medreg_err mr_events_ship(mr_service *s, size_t max, size_t *shipped)
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
     json_t *entries = json_array();
+    event_handles *h = NULL;
+    uint8_t(*key)[32] = NULL;
     int64_t *idx = NULL;
+    size_t n = 0;
     medreg_err rc;
     *shipped = 0;
     if (entries == NULL)
         return MEDREG_ERR_NOMEM;
     if ((rc = mr_db_acquire(s->db, &c)) != MEDREG_OK)
         goto out;
-    mr_param p[1] = {MR_INT(SHIP_MAX)};
-    if ((rc = mr_conn_exec(c,
-                           "SELECT seq, at, actor, action, module, target, outcome, detail, subject FROM events"
-                           " ORDER BY seq LIMIT $1",
-                           p, 1, &r)) != MEDREG_OK)
+    mr_param p[1] = {MR_INT((int64_t)max)};
+    rc = mr_conn_exec(c,
+                      "SELECT seq, at, actor, action, module, target, outcome, detail, subject FROM events"
+                      " ORDER BY seq LIMIT $1",
+                      p, 1, &r);
+    mr_db_release(s->db, c);
+    if (rc != MEDREG_OK || (n = mr_rows_count(r)) == 0)
         goto out;
-    size_t n = mr_rows_count(r);
-    if (n == 0)
+    h = calloc(n, sizeof *h);
+    key = calloc(n, sizeof *key);
+    idx = calloc(n, sizeof *idx);
+    if (h == NULL || key == NULL || idx == NULL) {
+        rc = MEDREG_ERR_NOMEM;
         goto out;
-    /* the subject keys first: they must exist before their ciphertexts leave */
-    if ((rc = mr_conn_begin(c)) != MEDREG_OK)
+    }
+    for (size_t i = 0; i < n; i++)
+        event_handles_of(s, r, i, &h[i]);
+    /* the subject keys first: they must be durable before their ciphertexts leave */
+    keys_unit ku = {h, key, n};
+    if ((rc = mr_group_commit_run(s->commits, keys_run, &ku)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        char *e = event_json(s, c, r, i);
+        char *e = event_json(r, i, &h[i], key[i]);
         char *b = e ? mr_base64((const uint8_t *)e, strlen(e)) : NULL;
         rc = b && json_array_append_new(entries, json_string(b)) == 0 ? MEDREG_OK : MEDREG_ERR_NOMEM;
         free(e);
         free(b);
     }
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK) {
-        mr_conn_rollback(c);
+    if (rc != MEDREG_OK || (rc = post(s, entries, n, idx)) != MEDREG_OK)
         goto out;
-    }
-    if ((idx = calloc(n, sizeof *idx)) == NULL) {
-        rc = MEDREG_ERR_NOMEM;
-        goto out;
-    }
-    if ((rc = post(s, entries, n, idx)) != MEDREG_OK)
-        goto out;
-    if ((rc = mr_conn_begin(c)) != MEDREG_OK)
-        goto out;
-    int64_t now = time(NULL);
-    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        mr_param q[5] = {MR_INT(mr_rows_int(r, i, 0)), MR_INT(idx[i]), MR_INT(now), MR_TEXT(mr_rows_text(r, i, 4)),
-                         MR_TEXT(mr_rows_text(r, i, 8))};
-        rc = mr_conn_exec(c, "INSERT INTO ledger_shipped (seq, idx, at, module, subject) VALUES ($1, $2, $3, $4, $5)",
-                          q, 5, NULL);
-        if (rc == MEDREG_OK) /* the ledger holds it now: it leaves the outbox */
-            rc = mr_conn_exec(c, "DELETE FROM events WHERE seq = $1", q, 1, NULL);
-    }
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK)
-        mr_conn_rollback(c);
-    else
+    shipped_unit su = {r, idx, n, (int64_t)time(NULL)};
+    if ((rc = mr_group_commit_run(s->commits, shipped_run, &su)) == MEDREG_OK)
         *shipped = n;
 out:
+    if (key)
+        mr_wipe(key, n * sizeof *key);
+    free(key);
+    free(h);
     free(idx);
     json_decref(entries);
     mr_rows_free(r);
-    mr_db_release(s->db, c);
     return rc;
 }

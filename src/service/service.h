@@ -58,6 +58,7 @@ struct mr_service {
      * registry: the same thread ships their events to the ledger. */
     struct mr_ledger *ledger;
     uint8_t *events_key; /* 32 bytes: event handles (ledger_events.c) */
+    size_t events_round; /* events per request to the ledger; halved when it answers 413 (service.c) */
     void (*tick)(struct mr_service *s);
     unsigned tick_ms;
     pthread_t ticker;
@@ -189,8 +190,10 @@ const mr_route *mr_witness_routes(size_t *n);
 long mr_service_post(const mr_service *s, const char *url, const char *content_type, const char *body, size_t max,
                      long timeout_ms, char **out, size_t *out_len);
 
-/* identity, registry: ship the audit rows not yet in the ledger, as events */
-MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t *shipped);
+/* identity, registry: ship the oldest (at most max) audit rows not yet in
+ * the ledger, as events; MEDREG_ERR_TOOBIG when the ledger refused the
+ * request as too large */
+MR_MUST_CHECK medreg_err mr_events_ship(mr_service *s, size_t max, size_t *shipped);
 /* A patient's handle in the ledger (hex) and the key of their events'
  * details, made if it does not exist yet. */
 MR_MUST_CHECK medreg_err mr_events_patient(mr_service *s, mr_conn *c, const char *module, const char *subject,
