@@ -250,11 +250,12 @@ static int prepare_new_patient(mr_service *s, size_t mi, patient_input *in, mr_r
 {
     const mr_module *m = s->modules[mi];
     mr_ordered_id(in->new_id); /* stays in the identity service; created_at is beside it */
-    if (seal_identifiers(s, in->new_id, m->name, in, m->n_idents, &in->sealed, &in->sealed_len) != MEDREG_OK) {
+    medreg_err rc = seal_identifiers(s, in->new_id, m->name, in, m->n_idents, &in->sealed, &in->sealed_len);
+    if (rc == MEDREG_ERR_TOOBIG)
+        mr_resp_error(resp, 400, "invalid_field", "the identifiers together exceed %d bytes", SEAL_MAX);
+    else if (rc != MEDREG_OK)
         mr_resp_error(resp, 500, "internal", "could not seal the identifiers");
-        return 0;
-    }
-    return 1;
+    return rc == MEDREG_OK;
 }
 
 typedef struct register_unit {
@@ -400,19 +401,17 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
         goto out;
     }
     json_array_foreach(arr, i, item) {
-        if (!read_identifiers(s, mi, item, &in[i], resp)) {
+        if (!read_identifiers(s, mi, item, &in[i], resp) || !prepare_new_patient(s, mi, &in[i], resp)) {
             /* prefix the message with the item's index */
             json_t *e = json_loads(resp->body, 0, NULL);
             const char *code = json_string_value(json_object_get(json_object_get(e, "error"), "code"));
             const char *msg = json_string_value(json_object_get(json_object_get(e, "error"), "message"));
             char copy[400];
             snprintf(copy, sizeof copy, "%s", msg ? msg : "");
-            mr_resp_error(resp, 400, code ? code : "invalid_field", "patients[%zu]: %s", i, copy);
+            mr_resp_error(resp, resp->status, code ? code : "invalid_field", "patients[%zu]: %s", i, copy);
             json_decref(e);
             goto out;
         }
-        if (!prepare_new_patient(s, mi, &in[i], resp))
-            goto out;
     }
     batch_unit u = {s, mi, n, in, req->caller.fpr, ids, fresh};
     rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
