@@ -3,7 +3,7 @@
  * so that the caller's final fsync finds little left to write. On this
  * kind of file system the final fsync of a 100 MB file otherwise took
  * 50-130 ms however early its pages had been started with
- * sync_file_range, a tenth of a CSV run. */
+ * sync_file_range, a tenth of a CSV run. (The thread is a bg_job.h.) */
 #ifndef MR_SYNC_BEHIND_H
 #define MR_SYNC_BEHIND_H
 

@@ -147,7 +147,6 @@ medreg_err mr_relation_store(mr_conn *c, const mr_relation *rel)
     return rc;
 }
 
-
 static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
 {
     const char *field = NULL, *why = NULL;

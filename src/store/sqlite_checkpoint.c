@@ -1,37 +1,24 @@
 #include "sqlite_checkpoint.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "../core/bg_job.h"
 
 struct mr_sqlite_ckpt {
     sqlite3 *db; /* the thread's own connection */
     int pages;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
-    int pending, stop;
+    mr_bg_job *job;
 };
 
-static void *run(void *arg)
+static int checkpoint(void *arg)
 {
     mr_sqlite_ckpt *k = arg;
-    pthread_mutex_lock(&k->mu);
-    for (;;) {
-        while (!k->pending && !k->stop)
-            pthread_cond_wait(&k->wake, &k->mu);
-        if (k->stop)
-            break;
-        k->pending = 0;
-        pthread_mutex_unlock(&k->mu);
-        int log = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            fprintf(stderr, "medreg: sqlite: checkpoint: %s\n", sqlite3_errmsg(k->db));
-        pthread_mutex_lock(&k->mu);
-    }
-    pthread_mutex_unlock(&k->mu);
-    return NULL;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        fprintf(stderr, "medreg: sqlite: checkpoint: %s\n", sqlite3_errmsg(k->db));
+    return 0; /* a failed checkpoint is retried at the next threshold */
 }
 
 /* SQLite's WAL hook: after each commit, with the WAL's size in pages. */
@@ -42,10 +29,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
         /* the thread is behind: checkpoint here, as SQLite would */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     } else if (pages >= k->pages) {
-        pthread_mutex_lock(&k->mu);
-        k->pending = 1;
-        pthread_cond_signal(&k->wake);
-        pthread_mutex_unlock(&k->mu);
+        mr_bg_job_ask(k->job);
     }
     return SQLITE_OK;
 }
@@ -70,14 +54,11 @@ medreg_err mr_sqlite_ckpt_start(const char *path, int pages, mr_sqlite_ckpt **ou
         return MEDREG_ERR_DB;
     }
     sqlite3_busy_timeout(k->db, 15000);
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->wake, NULL);
-    if (pthread_create(&k->thread, NULL, run, k) != 0) {
+    medreg_err rc = mr_bg_job_start(checkpoint, k, &k->job);
+    if (rc != MEDREG_OK) {
         sqlite3_close_v2(k->db);
-        pthread_mutex_destroy(&k->mu);
-        pthread_cond_destroy(&k->wake);
         free(k);
-        return MEDREG_ERR_NOMEM;
+        return rc;
     }
     *out = k;
     return MEDREG_OK;
@@ -87,14 +68,9 @@ void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k)
 {
     if (k == NULL)
         return;
-    pthread_mutex_lock(&k->mu);
-    k->stop = 1;
-    pthread_cond_signal(&k->wake);
-    pthread_mutex_unlock(&k->mu);
-    pthread_join(k->thread, NULL);
+    if (mr_bg_job_stop(k->job) != MEDREG_OK) /* never: checkpoint() reports its own errors */
+        fprintf(stderr, "medreg: sqlite: checkpoint thread failed\n");
     sqlite3_close_v2(k->db);
-    pthread_mutex_destroy(&k->mu);
-    pthread_cond_destroy(&k->wake);
     free(k);
 }
 

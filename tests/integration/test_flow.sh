@@ -51,6 +51,10 @@ expect 0 "both versions are kept" -- as dr-a --json record show "$RA"
   && ok "version 1 is unchanged" || fail "versions"
 # one's own record is written from the stored text; it must be the same compact, key-sorted JSON as every other answer
 [ "$(jq -cS . "$W/out")" = "$(cat "$W/out")" ] && ok "the record is compact JSON with sorted keys" || fail "record JSON form"
+cp "$W/out" shown.json
+as dr-a --json record list --module hip > listed.json
+[ "$(jq -cS '.versions[-1]' shown.json)" = "$(jq -cS --arg r "$RA" '.records[] | select(.record_id == $r)' listed.json)" ] \
+  && ok "a record shown is the same object as the record listed (two writers of one form)" || fail "show and list differ"
 
 expect 0 "the administrator creates two studies" -- as admin study create --module hip --name study-1
 expect 0 "second study" -- as admin study create --module hip --name study-2
