@@ -59,6 +59,7 @@ static void run_batch(mr_conn *c, unit *batch)
 static void *committer(void *arg)
 {
     mr_group_commit *g = arg;
+    (void)pthread_setname_np(pthread_self(), "medreg-commit"); /* for top -H, perf --comm */
     pthread_mutex_lock(&g->mu);
     for (;;) {
         while (g->head == NULL && !g->stop)
