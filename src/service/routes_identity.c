@@ -17,12 +17,14 @@ typedef struct patient_input {
     json_t *original; /* borrowed */
     uint8_t psn[MEDREG_PSN_BYTES];
     uint8_t digest[MR_MAX_IDENTIFIERS][32]; /* the search index's, per identifier */
-    /* the row of a new patient, made before the shared transaction (the
-     * group commit runs its units one after another, so work done there is
-     * work every queued request waits for); unused if the patient exists */
+    /* the rows of a new patient and of a new relation, made before the
+     * shared transaction (the group commit runs its units one after another,
+     * so work done there is work every queued request waits for); unused if
+     * they exist */
     char new_id[33];
     uint8_t *sealed;
     size_t sealed_len;
+    char new_internal_id[MEDREG_INTERNAL_ID_LEN + 1];
 } patient_input;
 
 static void patient_input_clear(patient_input *in, size_t n)
@@ -231,7 +233,7 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
     if (!*new_relation) {
         snprintf(internal_id, MEDREG_INTERNAL_ID_LEN + 1, "%s", mr_rows_text(r, 0, 0));
     } else {
-        TRY(medreg_internal_id_new(internal_id));
+        snprintf(internal_id, MEDREG_INTERNAL_ID_LEN + 1, "%s", in->new_internal_id);
         mr_param p[5] = {MR_TEXT(m->name), MR_TEXT(physician), MR_TEXT(pid), MR_TEXT(internal_id), MR_INT(now)};
         TRY(mr_conn_exec(c,
                          "INSERT INTO relations (module, physician, patient_id, internal_id, created_at)"
@@ -245,17 +247,28 @@ out:
     return rc;
 }
 
-/* The row of the patient in, should it be new (see patient_input). */
+/* The rows of the patient and of the caller's relation, should they be new
+ * (see patient_input). */
 static int prepare_new_patient(mr_service *s, size_t mi, patient_input *in, mr_response *resp)
 {
     const mr_module *m = s->modules[mi];
     mr_ordered_id(in->new_id); /* stays in the identity service; created_at is beside it */
-    medreg_err rc = seal_identifiers(s, in->new_id, m->name, in, m->n_idents, &in->sealed, &in->sealed_len);
+    medreg_err rc = medreg_internal_id_new(in->new_internal_id);
+    if (rc == MEDREG_OK)
+        rc = seal_identifiers(s, in->new_id, m->name, in, m->n_idents, &in->sealed, &in->sealed_len);
     if (rc == MEDREG_ERR_TOOBIG)
         mr_resp_error(resp, 400, "invalid_field", "the identifiers together exceed %d bytes", SEAL_MAX);
     else if (rc != MEDREG_OK)
         mr_resp_error(resp, 500, "internal", "could not seal the identifiers");
     return rc == MEDREG_OK;
+}
+
+static medreg_err renew_internal_ids(patient_input *in, size_t n)
+{
+    medreg_err rc = MEDREG_OK;
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++)
+        rc = medreg_internal_id_new(in[i].new_internal_id);
+    return rc;
 }
 
 typedef struct register_unit {
@@ -342,8 +355,9 @@ static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
     /* concurrent registrations share one transaction (group commit) */
     register_unit u = {s, mi, &in, req->caller.fpr, internal_id, &new_relation};
     rc = mr_group_commit_run(s->commits, register_unit_run, &u);
-    /* two physicians registering one new patient at once: the loser retries and finds it */
-    if (rc == MEDREG_ERR_EXISTS)
+    /* two physicians registering one new patient at once: the loser retries
+     * and finds it (with a new internal ID, should that have been the clash) */
+    if (rc == MEDREG_ERR_EXISTS && (rc = renew_internal_ids(&in, 1)) == MEDREG_OK)
         rc = mr_group_commit_run(s->commits, register_unit_run, &u);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -415,7 +429,7 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
     }
     batch_unit u = {s, mi, n, in, req->caller.fpr, ids, fresh};
     rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
-    if (rc == MEDREG_ERR_EXISTS) /* as for one registration: the retry finds the other's patient */
+    if (rc == MEDREG_ERR_EXISTS && (rc = renew_internal_ids(in, n)) == MEDREG_OK) /* as for one registration */
         rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
