@@ -21,12 +21,21 @@ static int checkpoint(void *arg)
     return 0; /* a failed checkpoint is retried at the next threshold */
 }
 
-/* SQLite's WAL hook: after each commit, with the WAL's size in pages. */
+/* SQLite's WAL hook: after each commit, with the WAL's size in pages.
+ *
+ * The WAL starts over only when a writer begins a transaction while every
+ * frame is in the database; a busy writer always begins its next one before
+ * the thread is done. So under steady writes the thread copies the new
+ * frames after each commit while the WAL grows to twice the threshold, and
+ * then the writer copies the few it has not (the WAL starts over at its next
+ * transaction). Making the writer do that as soon as the thread had caught
+ * up kept the WAL smaller but put a 6-15 ms copy and database fsync into the
+ * commit path every cycle: registrations' p99 rose from 17 to 22 ms. */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     mr_sqlite_ckpt *k = arg;
     if (pages >= 2 * k->pages) {
-        /* the thread is behind: checkpoint here, as SQLite would */
+        /* checkpoint here, as SQLite would */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     } else if (pages >= k->pages) {
         mr_bg_job_ask(k->job);

@@ -5,9 +5,10 @@
  * one commit in a few hundred took 20 ms, and every request queued behind it
  * (group commit) waited too; that was the p99 of registrations. Here the
  * commit that crosses the threshold only wakes this thread, which runs a
- * PASSIVE checkpoint on its own connection while the writer goes on. Should
- * it fall behind (the WAL at twice the threshold), the writer
- * checkpoints inline as before, so the WAL stays bounded. */
+ * PASSIVE checkpoint on its own connection while the writer goes on. At
+ * twice the threshold the writer checkpoints inline (by then only what the
+ * thread has not yet copied), so the WAL stays bounded and starts over (see
+ * on_commit). */
 #ifndef MR_SQLITE_CHECKPOINT_H
 #define MR_SQLITE_CHECKPOINT_H
 
