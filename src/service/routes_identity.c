@@ -211,7 +211,8 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
 
     mr_param q[3] = {MR_TEXT(m->name), MR_INT(m->key_id), MR_BLOB(in->psn, MEDREG_PSN_BYTES)};
     TRY(mr_conn_exec(c, "SELECT id FROM patients WHERE module = $1 AND key_id = $2 AND psn = $3", q, 3, &r));
-    if (mr_rows_count(r) > 0) {
+    int new_patient = mr_rows_count(r) == 0;
+    if (!new_patient) {
         snprintf(pid, sizeof pid, "%s", mr_rows_text(r, 0, 0));
     } else {
         snprintf(pid, sizeof pid, "%s", in->new_id);
@@ -226,9 +227,10 @@ static medreg_err register_one(mr_service *s, mr_conn *c, size_t mi, const patie
     mr_rows_free(r);
     r = NULL;
     mr_param rq[3] = {MR_TEXT(m->name), MR_TEXT(physician), MR_TEXT(pid)};
-    TRY(mr_conn_exec(c,
-                     "SELECT internal_id FROM relations WHERE module = $1 AND physician = $2 AND patient_id = $3",
-                     rq, 3, &r));
+    if (!new_patient) /* a patient made just now has no relation yet */
+        TRY(mr_conn_exec(c,
+                         "SELECT internal_id FROM relations WHERE module = $1 AND physician = $2 AND patient_id = $3",
+                         rq, 3, &r));
     *new_relation = mr_rows_count(r) == 0;
     if (!*new_relation) {
         snprintf(internal_id, MEDREG_INTERNAL_ID_LEN + 1, "%s", mr_rows_text(r, 0, 0));
