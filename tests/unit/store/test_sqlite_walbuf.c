@@ -20,8 +20,10 @@ static long long write_calls(void)
     char line[128];
     long long n = -1;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "syscw: %lld", &n) == 1)
+        if (strncmp(line, "syscw:", 6) == 0) {
+            n = strtoll(line + 6, NULL, 10);
             break;
+        }
     if (f)
         fclose(f);
     return n;
