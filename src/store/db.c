@@ -96,6 +96,22 @@ medreg_err mr_db_acquire(mr_db *db, mr_conn **out)
     }
 }
 
+/* On SQLite the writer gets an 8 MiB page cache, not 2: the index pages
+ * that registrations touch outgrow 2 MiB at some 50,000 patients, and a
+ * writer's cache survives its own commits (other connections' caches are
+ * reset by every commit). Batches of registrations into a database of
+ * 60,000 patients: +17-24 %, 3 alternated runs; the service's RSS +7 MiB. */
+medreg_err mr_db_acquire_writer(mr_db *db, mr_conn **out)
+{
+    medreg_err rc = mr_db_acquire(db, out);
+    if (rc == MEDREG_OK && db->engine == MR_ENGINE_SQLITE &&
+        (rc = mr_conn_script(*out, "PRAGMA cache_size=-8192")) != MEDREG_OK) {
+        mr_db_release(db, *out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 void mr_db_release(mr_db *db, mr_conn *c)
 {
     if (c == NULL)

@@ -47,6 +47,8 @@ mr_engine mr_db_engine(const mr_db *db);
 MR_MUST_CHECK medreg_err mr_db_migrate(mr_db *db, unsigned roles);
 
 MR_MUST_CHECK medreg_err mr_db_acquire(mr_db *db, mr_conn **out);
+/* A connection kept by one long-lived writer (the group committer). */
+MR_MUST_CHECK medreg_err mr_db_acquire_writer(mr_db *db, mr_conn **out);
 void mr_db_release(mr_db *db, mr_conn *c);
 
 MR_MUST_CHECK medreg_err mr_conn_script(mr_conn *c, const char *sql);

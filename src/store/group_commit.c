@@ -87,7 +87,7 @@ medreg_err mr_group_commit_new(mr_db *db, mr_group_commit **out)
     if (g == NULL)
         return MEDREG_ERR_NOMEM;
     g->db = db;
-    medreg_err rc = mr_db_acquire(db, &g->conn);
+    medreg_err rc = mr_db_acquire_writer(db, &g->conn);
     if (rc != MEDREG_OK) {
         free(g);
         return rc;
