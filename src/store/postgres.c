@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "stmt_slots.h"
 
 #define CACHE_SLOTS 128
 #define MAX_PARAMS 32
@@ -21,7 +22,8 @@
 
 typedef struct pg_conn {
     PGconn *pg;
-    const char *prepared[CACHE_SLOTS];
+    const char *prepared[CACHE_SLOTS]; /* see stmt_slots.h */
+    unsigned evict;
 } pg_conn;
 
 static void pg_disconnect(void *h)
@@ -92,9 +94,10 @@ static medreg_err pg_exec(void *h, const char *sql, const mr_param *p, size_t n,
 
     if (n > MAX_PARAMS)
         return MEDREG_ERR_INVALID;
-    size_t slot = ((uintptr_t)sql >> 4) % CACHE_SLOTS;
+    int hit;
+    size_t slot = mr_stmt_slot(c->prepared, CACHE_SLOTS, sql, &c->evict, &hit);
     snprintf(name, sizeof name, "s%zu", slot);
-    if (c->prepared[slot] != sql) {
+    if (!hit) {
         if (c->prepared[slot] != NULL) {
             char dealloc[48];
             snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);

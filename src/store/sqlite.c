@@ -11,23 +11,20 @@
 #include "db.h"
 #include "sqlite_checkpoint.h"
 #include "sqlite_walbuf.h"
+#include "stmt_slots.h"
 
 #define CACHE_SLOTS 64
-#define CACHE_PROBE 8  /* a statement lives in one of 8 slots from its hash */
 #define MAPPED_PARAMS 16
-
-typedef struct cached_stmt {
-    const char *sql; /* statements are string literals: pointer is the key */
-    sqlite3_stmt *st;
-    /* $i's bind index, looked up once: SQLite numbers "$1".."$n" in order of
-     * appearance, and a lookup by name per bind showed in the profiles */
-    unsigned char param_index[MAPPED_PARAMS];
-} cached_stmt;
 
 typedef struct sqlite_conn {
     sqlite3 *db;
-    cached_stmt cache[CACHE_SLOTS];
-    unsigned evict; /* which of the probed slots a full neighbourhood gives up next */
+    const char *cache_sql[CACHE_SLOTS]; /* see stmt_slots.h */
+    sqlite3_stmt *cache_st[CACHE_SLOTS];
+    /* $i's bind index per cached statement, looked up once: SQLite numbers
+     * "$1".."$n" in order of appearance, and a lookup by name per bind
+     * showed in the profiles */
+    unsigned char param_index[CACHE_SLOTS][MAPPED_PARAMS];
+    unsigned evict;
 } sqlite_conn;
 
 static void sqlite_disconnect(void *h)
@@ -36,7 +33,7 @@ static void sqlite_disconnect(void *h)
     if (c == NULL)
         return;
     for (size_t i = 0; i < CACHE_SLOTS; i++)
-        sqlite3_finalize(c->cache[i].st);
+        sqlite3_finalize(c->cache_st[i]);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -92,43 +89,28 @@ static medreg_err sqlite_connect(const char *path, void *shared, void **out)
     return MEDREG_OK;
 }
 
-static void map_params(cached_stmt *e)
+/* The slot of sql's statement on c, prepared on first use; -1 if it
+ * cannot be prepared. */
+static int get_stmt(sqlite_conn *c, const char *sql)
 {
-    for (size_t i = 0; i < MAPPED_PARAMS; i++) {
-        char name[8];
-        snprintf(name, sizeof name, "$%zu", i + 1);
-        e->param_index[i] = (unsigned char)sqlite3_bind_parameter_index(e->st, name);
-    }
-}
-
-/* The statement for sql, prepared once per connection. Open addressing
- * over a few slots: with one slot per hash, two hot statements whose
- * literals happened to collide were prepared again on every call (a seventh
- * of the group committer's time under registrations). */
-static cached_stmt *get_stmt(sqlite_conn *c, const char *sql)
-{
-    size_t home = (size_t)(((uintptr_t)sql >> 4) * 0x9E3779B97F4A7C15ull >> 32) % CACHE_SLOTS;
-    cached_stmt *free_slot = NULL;
-    for (size_t k = 0; k < CACHE_PROBE; k++) {
-        cached_stmt *e = &c->cache[(home + k) % CACHE_SLOTS];
-        if (e->sql == sql)
-            return e;
-        if (e->st == NULL && free_slot == NULL)
-            free_slot = e;
-    }
+    int hit;
+    size_t i = mr_stmt_slot(c->cache_sql, CACHE_SLOTS, sql, &c->evict, &hit);
+    if (hit)
+        return (int)i;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "medreg: sqlite: prepare failed: %s\n", sqlite3_errmsg(c->db));
-        return NULL;
+        return -1;
     }
-    if (free_slot == NULL) {
-        free_slot = &c->cache[(home + c->evict++ % CACHE_PROBE) % CACHE_SLOTS];
-        sqlite3_finalize(free_slot->st);
+    sqlite3_finalize(c->cache_st[i]);
+    c->cache_sql[i] = sql;
+    c->cache_st[i] = st;
+    for (size_t k = 0; k < MAPPED_PARAMS; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "$%zu", k + 1);
+        c->param_index[i][k] = (unsigned char)sqlite3_bind_parameter_index(st, name);
     }
-    free_slot->sql = sql;
-    free_slot->st = st;
-    map_params(free_slot);
-    return free_slot;
+    return (int)i;
 }
 
 static medreg_err sqlite_exec(void *h, const char *sql, const mr_param *p, size_t n, mr_rows **rows)
@@ -137,15 +119,15 @@ static medreg_err sqlite_exec(void *h, const char *sql, const mr_param *p, size_
     medreg_err rc = MEDREG_OK;
     mr_rows *r = NULL;
     int s;
-    cached_stmt *e = get_stmt(c, sql);
+    int slot = get_stmt(c, sql);
 
-    if (e == NULL)
+    if (slot < 0)
         return MEDREG_ERR_DB;
-    sqlite3_stmt *st = e->st;
+    sqlite3_stmt *st = c->cache_st[slot];
     for (size_t i = 0; i < n; i++) {
         int idx;
         if (i < MAPPED_PARAMS) {
-            idx = e->param_index[i];
+            idx = c->param_index[slot][i];
         } else {
             char name[24];
             snprintf(name, sizeof name, "$%zu", i + 1);
