@@ -115,12 +115,10 @@ static CURL *new_handle(const opts *o, struct curl_slist *hdr, client *c)
     return h;
 }
 
-static void finished(loop *l, CURLMsg *msg)
+static void finished(loop *l, client *c, CURLMsg *msg)
 {
     const opts *o = l->o;
-    client *c = NULL;
     long status = 0;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
     curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
     if (msg->data.result != CURLE_OK || status >= 300) {
         l->errors++;
@@ -161,7 +159,7 @@ static void *run(void *arg)
                 continue;
             client *c = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-            finished(l, msg);
+            finished(l, c, msg);
             curl_multi_remove_handle(m, c->h);
             if (lat_now() < end) { /* the handle keeps its connection */
                 next_request(o, c);

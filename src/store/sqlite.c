@@ -3,7 +3,6 @@
  * checkpoints in a thread of their own (sqlite_checkpoint.h), WAL frames
  * written in large writes (sqlite_walbuf.h, which needs synchronous=FULL). */
 #include <sqlite3.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "stmt_slots.h"
 
 #define CACHE_SLOTS 64
-#define MAPPED_PARAMS 16
+#define MAX_PARAMS 32 /* as the PostgreSQL engine */
 
 typedef struct sqlite_conn {
     sqlite3 *db;
@@ -23,7 +22,7 @@ typedef struct sqlite_conn {
     /* $i's bind index per cached statement, looked up once: SQLite numbers
      * "$1".."$n" in order of appearance, and a lookup by name per bind
      * showed in the profiles */
-    unsigned char param_index[CACHE_SLOTS][MAPPED_PARAMS];
+    unsigned char param_index[CACHE_SLOTS][MAX_PARAMS];
     unsigned evict;
 } sqlite_conn;
 
@@ -105,7 +104,7 @@ static int get_stmt(sqlite_conn *c, const char *sql)
     sqlite3_finalize(c->cache_st[i]);
     c->cache_sql[i] = sql;
     c->cache_st[i] = st;
-    for (size_t k = 0; k < MAPPED_PARAMS; k++) {
+    for (size_t k = 0; k < MAX_PARAMS; k++) {
         char name[8];
         snprintf(name, sizeof name, "$%zu", k + 1);
         c->param_index[i][k] = (unsigned char)sqlite3_bind_parameter_index(st, name);
@@ -119,20 +118,15 @@ static medreg_err sqlite_exec(void *h, const char *sql, const mr_param *p, size_
     medreg_err rc = MEDREG_OK;
     mr_rows *r = NULL;
     int s;
+    if (n > MAX_PARAMS)
+        return MEDREG_ERR_INVALID;
     int slot = get_stmt(c, sql);
 
     if (slot < 0)
         return MEDREG_ERR_DB;
     sqlite3_stmt *st = c->cache_st[slot];
     for (size_t i = 0; i < n; i++) {
-        int idx;
-        if (i < MAPPED_PARAMS) {
-            idx = c->param_index[slot][i];
-        } else {
-            char name[24];
-            snprintf(name, sizeof name, "$%zu", i + 1);
-            idx = sqlite3_bind_parameter_index(st, name);
-        }
+        int idx = c->param_index[slot][i];
         if (idx == 0)
             continue;
         switch (p[i].type) {
