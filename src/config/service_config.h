@@ -17,7 +17,8 @@ typedef struct mr_service_config {
     char *listen_host;
     unsigned listen_port;
     char *database;
-    unsigned connections; /* served at once, a thread each */
+    unsigned connections; /* served at once */
+    unsigned threads;     /* HTTP threads; 0: the service chooses (http.c) */
     unsigned db_pool;
     size_t max_body;
     unsigned timeout_s;

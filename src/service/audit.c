@@ -34,10 +34,3 @@ medreg_err mr_audit(mr_conn *c, const char *actor, const char *action, const cha
 {
     return mr_audit_about(c, "", actor, action, module, target, outcome, detail);
 }
-
-void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action, const char *module,
-                      const char *target, const char *why)
-{
-    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", why) != MEDREG_OK)
-        fprintf(stderr, "medregd: could not write audit row for a refused %s\n", action);
-}

@@ -44,7 +44,7 @@ int mr_require_role(mr_service *s, const mr_request *req, mr_response *resp, con
         return 0;
     }
     if (!yes) {
-        mr_audit_refusal(s, req, action, module, "", "role required");
+        mr_audit_refusal(resp, req, action, module, "", "role required");
         if (module[0])
             mr_resp_error(resp, 403, "forbidden", "this operation needs the %s role in module '%s'%s%s", role,
                           module, global_alt ? " or the role " : "", global_alt ? global_alt : "");

@@ -206,11 +206,7 @@ void mr_fhir_consents(mr_service *s, mr_request *req, mr_response *resp)
     size_t total = mr_rows_count(r);
     mr_rows_free(r);
     mr_db_release(s->db, c);
-    if (mr_audit_now(s, req->caller.fpr, "fhir_consent", module, "", "ok", "") != MEDREG_OK) {
-        json_decref(entries);
-        mr_resp_error(resp, 500, "internal", "the export could not be audited");
-        return;
-    }
     mr_resp_json(resp, 200, json_pack("{s:s,s:s,s:I,s:o}", "resourceType", "Bundle", "type", "searchset", "total",
                                       (json_int_t)total, "entry", entries));
+    mr_resp_after_audit(resp, "", req->caller.fpr, "fhir_consent", module, "", "ok", "");
 }

@@ -7,6 +7,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,35 @@
 #include "../core/secret.h"
 #include "service.h"
 
-typedef struct upload {
+/* One request's life on its connection, across libmicrohttpd's calls: the
+ * body as it arrives, then, while the answer waits for a group commit, the
+ * request and the response to come (the connection is suspended meanwhile). */
+typedef struct exchange {
     uint8_t *buf;
     size_t len, cap;
     int too_big;
-} upload;
+    struct server *srv;
+    struct MHD_Connection *conn;
+    mr_request req;
+    char params[2][128];
+    size_t route_ix;
+    uint64_t t0;
+    mr_response resp;
+    mr_deferred waiting_for; /* unit queued, then not yet run */
+    mr_commit_unit unit;
+    medreg_err unit_rc;
+    int suspended;
+} exchange;
+
+#define THREADS_PER_CPU 2
 
 typedef struct server {
     mr_service *svc;
     const mr_route *routes[MR_MAX_ROUTES + 8];
     size_t n_routes;
+    /* connections suspended for a commit; MHD_stop_daemon must not meet one */
+    atomic_int in_flight;
+    atomic_int stopping; /* set: commits are awaited on the HTTP thread */
 } server;
 
 const char *mr_req_query(const mr_request *req, const char *name)
@@ -58,6 +78,11 @@ void mr_resp_json(mr_response *resp, int status, json_t *j)
         resp->body = strdup(oom);
         resp->len = resp->body ? strlen(oom) : 0;
     }
+}
+
+void mr_resp_defer(mr_response *resp, mr_unit_fn unit, mr_then_fn then, void *state, void (*free_state)(void *))
+{
+    resp->defer = (mr_deferred){unit, then, state, free_state};
 }
 
 void mr_resp_db_error(mr_response *resp, medreg_err rc)
@@ -300,98 +325,161 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Called on the committer thread: hand the connection back to its HTTP
+ * thread, which runs the deferred answer (on_request). */
+static void unit_committed(mr_commit_unit *u, medreg_err rc)
+{
+    exchange *ex = (exchange *)((char *)u - offsetof(exchange, unit));
+    ex->unit_rc = rc;
+    MHD_resume_connection(ex->conn);
+}
+
+/* Run the deferred answer's then, and free its state unless then deferred
+ * it again. */
+static void run_then(exchange *ex, medreg_err rc)
+{
+    mr_deferred d = ex->waiting_for;
+    memset(&ex->waiting_for, 0, sizeof ex->waiting_for);
+    d.then(ex->srv->svc, &ex->req, &ex->resp, rc, d.state);
+    if (d.free_state && ex->resp.defer.state != d.state)
+        d.free_state(d.state);
+}
+
+/* Queue the response's deferred unit and suspend the connection until it
+ * commits; returns 0 when the daemon is stopping, after running the unit
+ * and its then here (a suspended connection would outlive the daemon). */
+static int suspend_for_commit(exchange *ex)
+{
+    server *srv = ex->srv;
+    ex->waiting_for = ex->resp.defer;
+    memset(&ex->resp.defer, 0, sizeof ex->resp.defer);
+    atomic_fetch_add(&srv->in_flight, 1);
+    if (atomic_load(&srv->stopping)) {
+        atomic_fetch_sub(&srv->in_flight, 1);
+        run_then(ex, mr_group_commit_run(srv->svc->commits, ex->waiting_for.unit, ex->waiting_for.state));
+        return 0;
+    }
+    ex->suspended = 1;
+    ex->unit = (mr_commit_unit){.fn = ex->waiting_for.unit, .arg = ex->waiting_for.state, .done = unit_committed};
+    MHD_suspend_connection(ex->conn);
+    mr_group_commit_submit(srv->svc->commits, &ex->unit);
+    return 1;
+}
+
+static void resumed(exchange *ex)
+{
+    ex->suspended = 0;
+    atomic_fetch_sub(&ex->srv->in_flight, 1);
+}
+
+/* Send the response, or suspend until its commit. */
+static enum MHD_Result answer(exchange *ex)
+{
+    mr_service *svc = ex->srv->svc;
+    mr_response *resp = &ex->resp;
+    while (resp->defer.unit)
+        if (suspend_for_commit(ex))
+            return MHD_YES;
+    if (resp->status == 0)
+        mr_resp_error(resp, 500, "internal", "no response");
+    size_t cls_ix = resp->status >= 100 && resp->status < 600 ? (size_t)resp->status / 100 - 1 : 4;
+    atomic_fetch_add(&svc->requests[ex->route_ix][cls_ix], 1);
+    atomic_fetch_add(&svc->request_us_total, now_us() - ex->t0);
+    mr_response out = *resp;
+    memset(resp, 0, sizeof *resp); /* send_response takes the body */
+    return send_response(ex->conn, &out);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *data_size, void **con_cls)
 {
     server *srv = cls;
     mr_service *svc = srv->svc;
-    upload *up = *con_cls;
-    mr_response resp = {0};
-    mr_request req;
-    char store[2][128];
-    size_t route_ix = srv->n_routes; /* "unmatched" */
+    exchange *ex = *con_cls;
+    mr_response *resp;
+    mr_request *req;
     (void)version;
 
-    if (up == NULL) {
-        up = calloc(1, sizeof *up);
-        if (up == NULL)
+    if (ex == NULL) {
+        ex = calloc(1, sizeof *ex);
+        if (ex == NULL)
             return MHD_NO;
-        *con_cls = up;
+        ex->srv = srv;
+        ex->conn = conn;
+        *con_cls = ex;
         return MHD_YES;
+    }
+    if (ex->suspended) { /* back from the commit */
+        resumed(ex);
+        run_then(ex, ex->unit_rc);
+        return answer(ex);
     }
     if (*data_size > 0) {
         size_t n = *data_size;
         *data_size = 0;
         atomic_fetch_add(&svc->bytes_in, n);
-        if (up->too_big || n > svc->cfg->max_body - up->len) {
-            up->too_big = 1; /* keep reading, drop the bytes, answer 413 at the end */
+        if (ex->too_big || n > svc->cfg->max_body - ex->len) {
+            ex->too_big = 1; /* keep reading, drop the bytes, answer 413 at the end */
             return MHD_YES;
         }
-        if (up->len + n > up->cap) {
-            size_t cap = up->cap ? up->cap : 4096;
-            while (cap < up->len + n)
+        if (ex->len + n > ex->cap) {
+            size_t cap = ex->cap ? ex->cap : 4096;
+            while (cap < ex->len + n)
                 cap *= 2;
-            uint8_t *b = realloc(up->buf, cap);
+            uint8_t *b = realloc(ex->buf, cap);
             if (b == NULL)
                 return MHD_NO;
-            up->buf = b;
-            up->cap = cap;
+            ex->buf = b;
+            ex->cap = cap;
         }
-        memcpy(up->buf + up->len, data, n);
-        up->len += n;
+        memcpy(ex->buf + ex->len, data, n);
+        ex->len += n;
         return MHD_YES;
     }
 
-    uint64_t t0 = now_us();
-    memset(&req, 0, sizeof req);
-    req.method = method;
-    req.path = url;
-    req.body = up->buf;
-    req.body_len = up->len;
-    req.conn = conn;
+    ex->t0 = now_us();
+    ex->route_ix = srv->n_routes; /* "unmatched" */
+    req = &ex->req;
+    resp = &ex->resp;
+    req->method = method;
+    req->path = url;
+    req->body = ex->buf;
+    req->body_len = ex->len;
+    req->conn = conn;
 
-    if (up->too_big) {
-        mr_resp_error(&resp, 413, "too_large", "request body exceeds %zu bytes", svc->cfg->max_body);
-        goto send;
+    if (ex->too_big) {
+        mr_resp_error(resp, 413, "too_large", "request body exceeds %zu bytes", svc->cfg->max_body);
+        return answer(ex);
     }
     int path_known = 0;
     for (size_t i = 0; i < srv->n_routes; i++) {
         const char *params[2] = {NULL, NULL};
-        if (!match(srv->routes[i]->pattern, url, params, store))
+        if (!match(srv->routes[i]->pattern, url, params, ex->params))
             continue;
         path_known = 1;
         if (strcmp(srv->routes[i]->method, method) != 0)
             continue;
-        route_ix = i;
-        req.params[0] = params[0];
-        req.params[1] = params[1];
+        ex->route_ix = i;
+        req->params[0] = params[0];
+        req->params[1] = params[1];
         break;
     }
-    if (route_ix == srv->n_routes) {
+    if (ex->route_ix == srv->n_routes) {
         if (path_known)
-            mr_resp_error(&resp, 405, "method_not_allowed", "method %s not allowed here", method);
+            mr_resp_error(resp, 405, "method_not_allowed", "method %s not allowed here", method);
         else
-            mr_resp_error(&resp, 404, "not_found", "no such endpoint");
-        goto send;
+            mr_resp_error(resp, 404, "not_found", "no such endpoint");
+        return answer(ex);
     }
     /* /healthz answers without a client certificate; everything else needs one */
-    if (strcmp(url, "/healthz") != 0 && !connection_caller(conn, &req.caller)) {
-        mr_resp_error(&resp, 401, "client_certificate_required",
+    if (strcmp(url, "/healthz") != 0 && !connection_caller(conn, &req->caller)) {
+        mr_resp_error(resp, 401, "client_certificate_required",
                       "a client certificate issued by the trusted CA is required");
-        goto send;
+        return answer(ex);
     }
-    srv->routes[route_ix]->handler(svc, &req, &resp);
-    if (resp.status == 0)
-        mr_resp_error(&resp, 500, "internal", "no response");
-
-send:
-    {
-        size_t cls_ix = resp.status >= 100 && resp.status < 600 ? (size_t)resp.status / 100 - 1 : 4;
-        atomic_fetch_add(&svc->requests[route_ix][cls_ix], 1);
-        atomic_fetch_add(&svc->request_us_total, now_us() - t0);
-    }
-    return send_response(conn, &resp);
+    srv->routes[ex->route_ix]->handler(svc, req, resp);
+    return answer(ex);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -400,12 +488,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    upload *up = *con_cls;
-    if (up) {
+    exchange *ex = *con_cls;
+    if (ex) {
+        if (ex->suspended) /* resumed, but the connection failed before its answer */
+            resumed(ex);
+        if (ex->waiting_for.free_state)
+            ex->waiting_for.free_state(ex->waiting_for.state);
+        if (ex->resp.defer.free_state)
+            ex->resp.defer.free_state(ex->resp.defer.state);
+        if (ex->resp.stream_free)
+            ex->resp.stream_free(ex->resp.stream_state);
+        free(ex->resp.body);
         /* request bodies carry identifiers: wipe before free */
-        mr_wipe(up->buf, up->cap);
-        free(up->buf);
-        free(up);
+        mr_wipe(ex->buf, ex->cap);
+        free(ex->buf);
+        free(ex);
     }
     *con_cls = NULL;
 }
@@ -416,6 +513,17 @@ static const mr_route *routes_of(const mr_service *s, size_t *n)
            : s->cfg->role == MR_ROLE_REGISTRY ? mr_registry_routes(n)
            : s->cfg->role == MR_ROLE_LEDGER   ? mr_ledger_routes(n)
                                               : mr_witness_routes(n);
+}
+
+/* The HTTP threads' default. More than one per CPU: a handler still blocks
+ * its thread for its reads (and, on PostgreSQL, their round trips), and for
+ * the commits of the rarer handlers that wait for them in place. */
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return (unsigned)(n > 64 ? 64 : n) * THREADS_PER_CPU;
 }
 
 medreg_err mr_http_serve(mr_service *s, volatile int *stop)
@@ -442,14 +550,23 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         rc = MEDREG_ERR_CONFIG;
         goto out;
     }
+    /* No SO_REUSEPORT (MHD_OPTION_LISTENING_ADDRESS_REUSE): with it a second
+     * daemon started on the same port shared its connections silently (two
+     * test runs that drew the same port sent clients to the wrong service);
+     * libmicrohttpd's SO_REUSEADDR is what a quick restart needs.
+     * Event-driven: a few threads, each serving many connections through
+     * epoll. A handler never waits for a commit on one of them: an answer
+     * that needs one suspends its connection until the committer is done
+     * (mr_resp_defer). A thread per connection cost two context switches
+     * per request, a third of the CPU time on two cores. */
+    unsigned threads = s->cfg->threads ? s->cfg->threads : default_threads();
+    if (threads > s->cfg->connections)
+        threads = s->cfg->connections; /* each thread serves a share of them */
     d = MHD_start_daemon(
-        /* a thread per connection, not a pool: a handler blocks until its
-         * commit is durable, and in a pool every connection that shares the
-         * thread waited with it (registrations' p99 30 ms; now 13 ms) */
-        MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
+        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
         (uint16_t)s->cfg->listen_port, NULL, NULL, on_request, &srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_HTTPS_CERT_CALLBACK, mr_tls_identity_retrieve,
         MHD_OPTION_HTTPS_MEM_TRUST, s->client_ca_pem,
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
@@ -459,7 +576,6 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "medregd: cannot start HTTPS on %s:%u\n", s->cfg->listen_host,
@@ -471,6 +587,11 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
             s->cfg->listen_host, s->cfg->listen_port);
     while (!*stop)
         usleep(100 * 1000);
+    /* from now on commits are awaited in place; the suspended connections
+     * are resumed by the committer, which runs until the service closes */
+    atomic_store(&srv.stopping, 1);
+    while (atomic_load(&srv.in_flight) > 0)
+        usleep(1000);
     MHD_stop_daemon(d);
 out:
     mr_tls_identity_install(NULL);

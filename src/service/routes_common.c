@@ -169,7 +169,7 @@ static void whoami(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (mr_rows_count(r) == 0) {
         mr_rows_free(r);
-        mr_audit_refusal(s, req, "whoami", "", "", "unregistered certificate");
+        mr_audit_refusal(resp, req, "whoami", "", "", "unregistered certificate");
         mr_resp_error(resp, 403, "forbidden", "this certificate is not registered here");
         return;
     }
@@ -182,13 +182,12 @@ static void whoami(mr_service *s, mr_request *req, mr_response *resp)
                                       "fingerprint", req->caller.fpr, "name", req->caller.cn, "roles", roles));
 }
 
-void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
+void mr_refuse(mr_conn *c, const mr_request *req, mr_response *resp, int status, const char *code,
                const char *action, const char *module, const char *target, const char *message)
 {
     mr_conn_rollback(c);
-    if (mr_audit_now(s, req->caller.fpr, action, module, target, "refused", code) != MEDREG_OK)
-        fprintf(stderr, "medregd: could not audit a refused %s\n", action);
     mr_resp_error(resp, status, code, "%s", message);
+    mr_audit_refusal(resp, req, action, module, target, code);
 }
 
 medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const char *message)
@@ -277,7 +276,7 @@ static void modules(mr_service *s, mr_request *req, mr_response *resp)
         return;
     }
     if (!known) {
-        mr_audit_refusal(s, req, "modules", "", "", "unregistered certificate");
+        mr_audit_refusal(resp, req, "modules", "", "", "unregistered certificate");
         mr_resp_error(resp, 403, "forbidden", "this certificate is not registered here");
         return;
     }

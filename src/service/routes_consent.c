@@ -123,7 +123,7 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = 'physician'", &q, 1, &r);
     if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
-        mr_refuse(s, c, req, resp, 404, "not_found", "card_register", "", physician,
+        mr_refuse(c, req, resp, 404, "not_found", "card_register", "", physician,
                   "no physician has this certificate fingerprint");
         goto out;
     }
@@ -153,14 +153,28 @@ out:
  * group-commit unit. A refusal writes nothing and is audited afterwards. */
 typedef struct start_unit {
     mr_service *s;
-    mr_relation rel;
+    mr_relation rel; /* its strings point into this struct */
     kind k;
     int64_t now, expires;
+    char module[MR_NAME_MAX + 1];
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
+    char physician[65];
+    uint8_t sid[MR_SESSION_ID_BYTES];
     char sid_hex[33];
     uint8_t nonce[MR_CONSENT_NONCE_BYTES];
     mr_rows *cands; /* answering kinds: id, k2 of each live fingerprint */
     mr_refusal refused;
 } start_unit;
+
+static void start_unit_free(void *state)
+{
+    start_unit *u = state;
+    if (u == NULL)
+        return;
+    mr_relation_clear(&u->rel);
+    mr_rows_free(u->cands);
+    free(u);
+}
 
 static medreg_err start_unit_run(mr_conn *c, void *arg)
 {
@@ -231,17 +245,54 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
     return rc;
 }
 
+/* After the commit: the session, and the candidates' K'' for an answer. */
+static void start_answer(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    start_unit *u = state;
+    json_t *cands = NULL;
+    uint8_t spk[32], ssk[32];
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    if (u->refused.code != NULL) {
+        mr_refuse(NULL, req, resp, u->refused.status, u->refused.code, "consent_start", u->module, u->internal_id,
+                  u->refused.message);
+        return;
+    }
+    if (answering(u->k)) {
+        cands = json_array();
+        for (size_t i = 0; i < mr_rows_count(u->cands); i++) {
+            size_t kl = 0;
+            const uint8_t *k2 = mr_rows_blob(u->cands, i, 1, &kl);
+            char *e = mr_base64(k2, kl);
+            json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(u->cands, i, 0), "k2", e));
+            free(e);
+        }
+    }
+    char spk_hex[65], nonce_hex[65];
+    mr_consent_server_ephemeral(s->session_secret, u->sid, spk, ssk);
+    mr_wipe(ssk, sizeof ssk);
+    sodium_bin2hex(spk_hex, sizeof spk_hex, spk, sizeof spk);
+    sodium_bin2hex(nonce_hex, sizeof nonce_hex, u->nonce, sizeof u->nonce);
+    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "session", u->sid_hex, "kind", KINDS[u->k], "module",
+                            u->module, "internal_id", u->internal_id, "server_public", spk_hex, "expires_at",
+                            (json_int_t)u->expires, "registry_oaep",
+                            s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1");
+    if (cands) {
+        json_object_set_new(out, "nonce", json_string(nonce_hex));
+        json_object_set_new(out, "candidates", cands);
+    }
+    mr_resp_json(resp, 201, out);
+}
+
 void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "kind", "internal_id", "psn_token", NULL};
-    json_t *j = mr_req_json(req, resp, allowed), *cands = NULL;
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
-    uint8_t sid[MR_SESSION_ID_BYTES], spk[32], ssk[32];
-    start_unit u;
+    json_t *j = mr_req_json(req, resp, allowed);
+    start_unit *u = NULL;
     const mr_module *m;
-    medreg_err rc;
 
-    memset(&u, 0, sizeof u);
     if (j == NULL)
         return;
     if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
@@ -259,7 +310,11 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 409, "no_ledger", "this registry publishes no ledger: there is no history to show");
         goto out;
     }
-    if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
+    if ((u = calloc(1, sizeof *u)) == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    if (iid == NULL || medreg_internal_id_parse(iid, u->internal_id) != MEDREG_OK) {
         mr_resp_error(resp, 400, iid ? "invalid_field" : "missing_field", "'internal_id' must be an internal ID");
         goto out;
     }
@@ -267,54 +322,23 @@ void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 400, "invalid_field", "'psn_token' must be a token string");
         goto out;
     }
-    if (!mr_relation_open(s, req, resp, "consent_start", m->name, internal_id, tok ? json_string_value(tok) : NULL,
-                          &u.rel))
+    snprintf(u->module, sizeof u->module, "%s", m->name);
+    snprintf(u->physician, sizeof u->physician, "%s", req->caller.fpr);
+    if (!mr_relation_open(s, req, resp, "consent_start", u->module, u->internal_id,
+                          tok ? json_string_value(tok) : NULL, &u->rel))
         goto out;
-    u.s = s;
-    u.k = k;
-    u.now = (int64_t)time(NULL);
-    u.expires = u.now + (int64_t)s->cfg->consent_session_ttl_s;
-    randombytes_buf(sid, sizeof sid);
-    randombytes_buf(u.nonce, sizeof u.nonce);
-    sodium_bin2hex(u.sid_hex, sizeof u.sid_hex, sid, sizeof sid);
-    rc = mr_group_commit_run(s->commits, start_unit_run, &u);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    if (u.refused.code != NULL) {
-        mr_refuse(s, NULL, req, resp, u.refused.status, u.refused.code, "consent_start", m->name, internal_id,
-                  u.refused.message);
-        goto out;
-    }
-    if (answering(k)) {
-        cands = json_array();
-        for (size_t i = 0; i < mr_rows_count(u.cands); i++) {
-            size_t kl = 0;
-            const uint8_t *k2 = mr_rows_blob(u.cands, i, 1, &kl);
-            char *e = mr_base64(k2, kl);
-            json_array_append_new(cands, json_pack("{s:s,s:s?}", "id", mr_rows_text(u.cands, i, 0), "k2", e));
-            free(e);
-        }
-    }
-    char spk_hex[65], nonce_hex[65];
-    mr_consent_server_ephemeral(s->session_secret, sid, spk, ssk);
-    sodium_bin2hex(spk_hex, sizeof spk_hex, spk, sizeof spk);
-    sodium_bin2hex(nonce_hex, sizeof nonce_hex, u.nonce, sizeof u.nonce);
-    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "session", u.sid_hex, "kind", KINDS[k], "module", m->name,
-                            "internal_id", internal_id, "server_public", spk_hex, "expires_at", (json_int_t)u.expires,
-                            "registry_oaep", s->consent_oaep == MR_OAEP_SHA256 ? "sha256" : "sha1");
-    if (cands) {
-        json_object_set_new(out, "nonce", json_string(nonce_hex));
-        json_object_set_new(out, "candidates", cands);
-        cands = NULL;
-    }
-    mr_resp_json(resp, 201, out);
+    u->rel.physician = u->physician;
+    u->s = s;
+    u->k = k;
+    u->now = (int64_t)time(NULL);
+    u->expires = u->now + (int64_t)s->cfg->consent_session_ttl_s;
+    randombytes_buf(u->sid, sizeof u->sid);
+    randombytes_buf(u->nonce, sizeof u->nonce);
+    sodium_bin2hex(u->sid_hex, sizeof u->sid_hex, u->sid, sizeof u->sid);
+    mr_resp_defer(resp, start_unit_run, start_answer, u, start_unit_free);
+    u = NULL;
 out:
-    mr_wipe(ssk, sizeof ssk);
-    mr_relation_clear(&u.rel);
-    json_decref(cands);
-    mr_rows_free(u.cands);
+    start_unit_free(u);
     json_decref(j);
 }
 
@@ -764,30 +788,103 @@ out:
     return rc;
 }
 
+/* A finish across its group commit (mr_resp_defer): the unit and what it
+ * points to. */
+typedef struct finishing {
+    json_t *body; /* grantee and grant point into it */
+    session se;
+    new_fp nf;
+    uint8_t hk[32];
+    char terms[1200], excluded[1100];
+    char caller[65];
+    finish_unit u;
+} finishing;
+
+static medreg_err finishing_run(mr_conn *c, void *arg)
+{
+    return finish_unit_run(c, &((finishing *)arg)->u);
+}
+
+static void finishing_free(void *state)
+{
+    finishing *f = state;
+    if (f == NULL)
+        return;
+    free(f->nf.k2);
+    json_decref(f->u.revoked);
+    json_decref(f->body);
+    mr_wipe(f, sizeof *f);
+    free(f);
+}
+
+/* After the commit: the outcome, or the refusal the unit found. */
+static void finish_answer(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    finishing *f = state;
+    const session *se = &f->se;
+    mr_conn *c = NULL;
+    if (rc == MEDREG_OK && f->u.refused.code != NULL) {
+        if ((rc = mr_db_acquire(s->db, &c)) == MEDREG_OK)
+            fail(s, c, req, resp, se, f->u.refused.status, f->u.refused.code, f->u.refused.message);
+        else
+            mr_resp_db_error(resp, rc);
+        mr_db_release(s->db, c);
+        return;
+    }
+    if (rc == MEDREG_ERR_CONFLICT) {
+        mr_resp_error(resp, 409, "session_closed", "this consent session is already finished: start a new one");
+        mr_audit_refusal(resp, req, "consent_finish", se->module, se->id, "session already finished");
+        return;
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    json_t *result = json_pack("{s:s,s:s,s:s}", "status", "ok", "kind", KINDS[se->k], "fingerprint", f->u.new_id);
+    if (se->k == K_CONSENT)
+        json_object_set_new(result, "grant",
+                            json_pack("{s:s,s:s,s:I}", "id", f->u.grant_id, "excluded", f->excluded, "expires_at",
+                                      (json_int_t)f->u.expires));
+    if (se->k == K_REVOKE)
+        json_object_set_new(result, f->u.grant && f->u.days ? "updated" : "revoked",
+                            json_integer((json_int_t)json_array_size(f->u.revoked)));
+    if (se->k == K_AUDIT) {
+        json_t *h = NULL;
+        if ((rc = patient_history(s, se->module, f->u.subject, req->caller.fpr, &h)) != MEDREG_OK) {
+            json_decref(result);
+            mr_resp_db_error(resp, rc);
+            return;
+        }
+        json_object_set_new(result, "history", h);
+    }
+    mr_resp_json(resp, 200, result);
+}
+
 void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"fingerprint", "answer", "terms", "abandon", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
     mr_conn *c = NULL;
-    mr_rows *r = NULL, *x = NULL;
-    session se;
-    new_fp nf;
+    mr_rows *r = NULL;
+    finishing *f = NULL;
     const mr_module *m;
     const char *code = NULL, *why = NULL, *grantee = NULL, *grant = NULL;
-    char terms_s[1200] = "", excluded[1100] = "";
-    uint8_t hk[32], nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
+    uint8_t nonce[32], terms_d[32], want_d[32], *m_ct = NULL;
     size_t m_len = 0;
     int64_t now = (int64_t)time(NULL), days = 0;
     medreg_err rc;
 
-    memset(&se, 0, sizeof se);
-    memset(&nf, 0, sizeof nf);
     if (j == NULL)
         return;
     if (!valid_session_id(req->params[0])) {
         mr_resp_error(resp, 404, "not_found", "no consent session has this id");
         goto out;
     }
+    if ((f = calloc(1, sizeof *f)) == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    session *se = &f->se;
     /* the checks and the registry's private-key operations run before the
      * write transaction, so that they never hold the database's writer */
     rc = mr_db_acquire(s->db, &c);
@@ -805,36 +902,36 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_error(resp, 404, "not_found", "no consent session has this id");
         goto out;
     }
-    snprintf(se.id, sizeof se.id, "%s", req->params[0]);
-    snprintf(se.module, sizeof se.module, "%s", mr_rows_text(r, 0, 0));
-    snprintf(se.internal_id, sizeof se.internal_id, "%s", mr_rows_text(r, 0, 3));
-    snprintf(se.subject, sizeof se.subject, "%s", mr_rows_text(r, 0, 4));
-    snprintf(se.candidates, sizeof se.candidates, "%s", mr_rows_text(r, 0, 6));
-    se.k = kind_of(mr_rows_text(r, 0, 2));
+    snprintf(se->id, sizeof se->id, "%s", req->params[0]);
+    snprintf(se->module, sizeof se->module, "%s", mr_rows_text(r, 0, 0));
+    snprintf(se->internal_id, sizeof se->internal_id, "%s", mr_rows_text(r, 0, 3));
+    snprintf(se->subject, sizeof se->subject, "%s", mr_rows_text(r, 0, 4));
+    snprintf(se->candidates, sizeof se->candidates, "%s", mr_rows_text(r, 0, 6));
+    se->k = kind_of(mr_rows_text(r, 0, 2));
     size_t nl = 0, bl = 0;
     const uint8_t *np = mr_rows_blob(r, 0, 5, &nl);
-    if (nl != sizeof se.nonce || se.k == K_NONE ||
-        sodium_hex2bin(se.sid, sizeof se.sid, se.id, 32, NULL, &bl, NULL) != 0) {
+    if (nl != sizeof se->nonce || se->k == K_NONE ||
+        sodium_hex2bin(se->sid, sizeof se->sid, se->id, 32, NULL, &bl, NULL) != 0) {
         mr_resp_error(resp, 500, "internal", "a stored consent session is malformed");
         goto out;
     }
-    memcpy(se.nonce, np, nl);
+    memcpy(se->nonce, np, nl);
     if (strcmp(mr_rows_text(r, 0, 1), req->caller.fpr) != 0) {
-        mr_refuse(s, c, req, resp, 403, "forbidden", "consent_finish", se.module, se.id,
+        mr_refuse(c, req, resp, 403, "forbidden", "consent_finish", se->module, se->id,
                   "this consent session belongs to another physician");
         goto out;
     }
     if (strcmp(mr_rows_text(r, 0, 8), "open") != 0) {
-        mr_refuse(s, c, req, resp, 409, "session_closed", "consent_finish", se.module, se.id,
+        mr_refuse(c, req, resp, 409, "session_closed", "consent_finish", se->module, se->id,
                   "this consent session is already finished: start a new one");
         goto out;
     }
-    if ((m = mr_service_module(s, se.module, NULL)) == NULL) {
+    if ((m = mr_service_module(s, se->module, NULL)) == NULL) {
         mr_resp_error(resp, 409, "conflict", "the session's module is no longer configured");
         goto out;
     }
     if (mr_rows_int(r, 0, 7) < now) {
-        fail(s, c, req, resp, &se, 410, "session_expired", "the consent session has expired: start a new one");
+        fail(s, c, req, resp, se, 410, "session_expired", "the consent session has expired: start a new one");
         goto out;
     }
     json_t *ab = json_object_get(j, "abandon");
@@ -843,88 +940,51 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         int ok = reason && strlen(reason) <= 40;
         for (size_t i = 0; ok && reason[i]; i++)
             ok = (reason[i] >= 'a' && reason[i] <= 'z') || reason[i] == '_';
-        fail(s, c, req, resp, &se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
+        fail(s, c, req, resp, se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
         goto out;
     }
     /* the terms first: the physician's card signed their digest too */
-    if (answering(se.k)) {
+    if (answering(se->k)) {
         m_ct = malloc(MR_HYBRID_MAX);
         if (m_ct == NULL || !unb64(json_object_get(j, "answer"), m_ct, MR_HYBRID_MAX, &m_len) ||
-            !terms_string(m, se.k, json_object_get(j, "terms"), s->cfg->grant_max_days, terms_s, sizeof terms_s,
-                          excluded, sizeof excluded, &days, &grantee, &grant)) {
-            fail(s, c, req, resp, &se, 400, "invalid_answer",
+            !terms_string(m, se->k, json_object_get(j, "terms"), s->cfg->grant_max_days, f->terms, sizeof f->terms,
+                          f->excluded, sizeof f->excluded, &days, &grantee, &grant)) {
+            fail(s, c, req, resp, se, 400, "invalid_answer",
                  "'answer' (base64) and 'terms' (exclude: sorted known categories, days; or grantee; or grant"
                  " [, days]; for audit {}) are required");
             goto out;
         }
-        mr_consent_terms_digest(terms_s, want_d);
+        mr_consent_terms_digest(f->terms, want_d);
     }
-    if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), &se, answering(se.k) ? want_d : NULL, &nf,
+    if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), se, answering(se->k) ? want_d : NULL, &f->nf,
                            &code, &why)) {
-        fail(s, c, req, resp, &se, 403, code, why);
+        fail(s, c, req, resp, se, 403, code, why);
         goto out;
     }
-    if (answering(se.k)) {
+    if (answering(se->k)) {
         /* the patient's card opened one K'': the answer must hold that K and this nonce */
-        if (mr_consent_server_answer(s->consent, se.sid, m_ct, m_len, hk, nonce, terms_d) != MEDREG_OK) {
-            fail(s, c, req, resp, &se, 403, "consent_refused", "the answer does not open under the registry's key");
+        if (mr_consent_server_answer(s->consent, se->sid, m_ct, m_len, f->hk, nonce, terms_d) != MEDREG_OK) {
+            fail(s, c, req, resp, se, 403, "consent_refused", "the answer does not open under the registry's key");
             goto out;
         }
-        if (!mr_ct_equal(nonce, se.nonce, sizeof nonce) || !mr_ct_equal(terms_d, want_d, 32)) {
-            fail(s, c, req, resp, &se, 403, "consent_refused", "the answer is not for this session or these terms");
+        if (!mr_ct_equal(nonce, se->nonce, sizeof nonce) || !mr_ct_equal(terms_d, want_d, 32)) {
+            fail(s, c, req, resp, se, 403, "consent_refused", "the answer is not for this session or these terms");
             goto out;
         }
     }
-    mr_db_release(s->db, c); /* the unit runs on the committer's connection */
-    c = NULL;
-    finish_unit u = {.se = &se, .nf = &nf, .hk = hk, .caller = req->caller.fpr, .excluded = excluded,
-                     .grantee = grantee, .grant = grant, .terms = terms_s, .days = days, .now = now,
-                     .replacements_max = s->cfg->alarm_replacements_max};
-    rc = mr_group_commit_run(s->commits, finish_unit_run, &u);
-    if (rc == MEDREG_OK && u.refused.code != NULL) {
-        json_decref(u.revoked);
-        if ((rc = mr_db_acquire(s->db, &c)) == MEDREG_OK)
-            fail(s, c, req, resp, &se, u.refused.status, u.refused.code, u.refused.message);
-        else
-            mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    if (rc != MEDREG_OK) {
-        json_decref(u.revoked);
-        if (rc == MEDREG_ERR_CONFLICT) {
-            mr_audit_refusal(s, req, "consent_finish", se.module, se.id, "session already finished");
-            mr_resp_error(resp, 409, "session_closed", "this consent session is already finished: start a new one");
-        } else {
-            mr_resp_db_error(resp, rc);
-        }
-        goto out;
-    }
-    json_t *result = json_pack("{s:s,s:s,s:s}", "status", "ok", "kind", KINDS[se.k], "fingerprint", u.new_id);
-    if (se.k == K_CONSENT)
-        json_object_set_new(result, "grant",
-                            json_pack("{s:s,s:s,s:I}", "id", u.grant_id, "excluded", excluded, "expires_at",
-                                      (json_int_t)u.expires));
-    if (se.k == K_REVOKE)
-        json_object_set_new(result, grant && days ? "updated" : "revoked",
-                            json_integer((json_int_t)json_array_size(u.revoked)));
-    json_decref(u.revoked);
-    if (se.k == K_AUDIT) {
-        json_t *h = NULL;
-        if ((rc = patient_history(s, se.module, u.subject, req->caller.fpr, &h)) != MEDREG_OK) {
-            json_decref(result);
-            mr_resp_db_error(resp, rc);
-            goto out;
-        }
-        json_object_set_new(result, "history", h);
-    }
-    mr_resp_json(resp, 200, result);
+    snprintf(f->caller, sizeof f->caller, "%s", req->caller.fpr);
+    f->body = json_incref(j);
+    f->u = (finish_unit){.se = se, .nf = &f->nf, .hk = f->hk, .caller = f->caller, .excluded = f->excluded,
+                         .grantee = grantee, .grant = grant, .terms = f->terms, .days = days, .now = now,
+                         .replacements_max = s->cfg->alarm_replacements_max};
+    mr_resp_defer(resp, finishing_run, finish_answer, f, finishing_free);
+    f = NULL;
 out:
     free(m_ct);
-    free(nf.k2);
-    mr_wipe(hk, sizeof hk);
+    mr_wipe(nonce, sizeof nonce);
+    finishing_free(f);
     mr_rows_free(r);
-    mr_rows_free(x);
-    mr_db_release(s->db, c);
+    mr_db_release(s->db, c); /* the unit runs on the committer's connection */
     json_decref(j);
 }
 

@@ -147,14 +147,14 @@ void mr_events_patient_route(mr_service *s, mr_request *req, mr_response *resp)
     else if (p.expires_at < (uint64_t)time(NULL))
         why = "the pass has expired: the patient's card must answer again";
     if (why) {
-        mr_refuse(s, c, req, resp, 403, "invalid_pass", "events_patient", m->name, "", why);
+        mr_refuse(c, req, resp, 403, "invalid_pass", "events_patient", m->name, "", why);
         goto done;
     }
     if ((rc = mr_conn_begin(c)) == MEDREG_OK) {
         mr_param u[2] = {MR_BLOB(p.nonce, sizeof p.nonce), MR_INT((int64_t)p.expires_at)};
         rc = mr_conn_exec(c, "INSERT INTO used_passes (nonce, expires_at) VALUES ($1, $2)", u, 2, NULL);
         if (rc == MEDREG_ERR_EXISTS) {
-            mr_refuse(s, c, req, resp, 403, "pass_used", "events_patient", m->name, "",
+            mr_refuse(c, req, resp, 403, "pass_used", "events_patient", m->name, "",
                       "this pass was used already: the patient's card must answer again");
             goto done;
         }

@@ -273,42 +273,65 @@ static medreg_err renew_internal_ids(patient_input *in, size_t n)
     return rc;
 }
 
-typedef struct register_unit {
-    mr_service *s;
-    size_t mi;
-    const patient_input *in;
-    const char *physician;
-    char *internal_id; /* MEDREG_INTERNAL_ID_LEN + 1 */
-    int *new_relation;
-} register_unit;
-
-static medreg_err register_unit_run(mr_conn *c, void *arg)
-{
-    register_unit *u = arg;
-    return register_one(u->s, c, u->mi, u->in, u->physician, u->internal_id, u->new_relation);
-}
-
-/* A batch: n registrations in one group-commit unit, so all or nothing
- * (a failed unit is rolled back alone, group_commit.h). Concurrent batches
- * then share a commit: each page they touch is written to the log once per
- * commit, not once per batch. In transactions of their own they queued for
- * the writer one by one, and 32 clients stored fewer patients per second
- * than one (5,500 against 6,700; now 10,000). */
-typedef struct batch_unit {
+/* One request's registrations (one, or a batch), across their group
+ * commit: they run as one unit, so all or nothing (a failed unit is rolled
+ * back alone, group_commit.h), and concurrent requests share a commit: each
+ * page they touch is written to the log once per commit, not once per
+ * request. In transactions of their own, batches queued for the writer one
+ * by one, and 32 clients stored fewer patients per second than one (5,500
+ * against 6,700; now 10,000). */
+typedef struct registrations {
     mr_service *s;
     size_t mi, n;
-    const patient_input *in;
-    const char *physician;
+    int single; /* POST /v1/patients: answer with the one result */
+    int retried;
+    json_t *body;
+    char physician[65];
+    patient_input *in;
     char (*internal_ids)[MEDREG_INTERNAL_ID_LEN + 1];
     int *new_relations;
-} batch_unit;
+} registrations;
 
-static medreg_err batch_unit_run(mr_conn *c, void *arg)
+static void registrations_free(void *state)
 {
-    batch_unit *u = arg;
+    registrations *r = state;
+    if (r == NULL)
+        return;
+    for (size_t i = 0; r->in && i < r->n; i++)
+        patient_input_clear(&r->in[i], MR_MAX_IDENTIFIERS);
+    free(r->in);
+    free(r->internal_ids);
+    free(r->new_relations);
+    json_decref(r->body);
+    free(r);
+}
+
+static registrations *registrations_new(mr_service *s, size_t mi, size_t n, const mr_request *req, json_t *body)
+{
+    registrations *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->s = s;
+    r->mi = mi;
+    r->n = n;
+    r->body = json_incref(body);
+    snprintf(r->physician, sizeof r->physician, "%s", req->caller.fpr);
+    r->in = calloc(n, sizeof *r->in);
+    r->internal_ids = calloc(n, sizeof *r->internal_ids);
+    r->new_relations = calloc(n, sizeof *r->new_relations);
+    if (!r->in || !r->internal_ids || !r->new_relations) {
+        registrations_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static medreg_err registrations_run(mr_conn *c, void *arg)
+{
+    registrations *r = arg;
     medreg_err rc = MEDREG_OK;
-    for (size_t i = 0; i < u->n && rc == MEDREG_OK; i++)
-        rc = register_one(u->s, c, u->mi, &u->in[i], u->physician, u->internal_ids[i], &u->new_relations[i]);
+    for (size_t i = 0; i < r->n && rc == MEDREG_OK; i++)
+        rc = register_one(r->s, c, r->mi, &r->in[i], r->physician, r->internal_ids[i], &r->new_relations[i]);
     return rc;
 }
 
@@ -333,51 +356,77 @@ static medreg_err issue_token(mr_service *s, const mr_module *m, const char *int
     return rc;
 }
 
+/* After the commit: the internal IDs and PSN tokens. The response never
+ * says whether the patient was already known to the module: that would tell
+ * one physician about another's patients. */
+static void registrations_answer(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    registrations *r = state;
+    const mr_module *m = s->modules[r->mi];
+    json_t *results = NULL;
+    (void)req;
+    /* two physicians registering one new patient at once: the loser retries
+     * and finds it (with a new internal ID, should that have been the clash) */
+    if (rc == MEDREG_ERR_EXISTS && !r->retried && (rc = renew_internal_ids(r->in, r->n)) == MEDREG_OK) {
+        r->retried = 1;
+        mr_resp_defer(resp, registrations_run, registrations_answer, r, registrations_free);
+        return;
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    json_int_t expires = (json_int_t)(time(NULL) + s->cfg->token_ttl_s);
+    results = json_array();
+    for (size_t i = 0; i < r->n; i++) {
+        char *token = NULL;
+        if (issue_token(s, m, r->internal_ids[i], r->in[i].psn, r->physician, &token) != MEDREG_OK) {
+            mr_resp_error(resp, 500, "internal", "could not seal a PSN token");
+            json_decref(results);
+            return;
+        }
+        json_array_append_new(results, json_pack("{s:s,s:s,s:b}", "internal_id", r->internal_ids[i], "psn_token",
+                                                 token, "new_relation", r->new_relations[i]));
+        free(token);
+    }
+    if (r->single) {
+        json_t *one = json_array_get(results, 0);
+        json_object_set_new(one, "module", json_string(m->name));
+        json_object_set_new(one, "token_expires_at", json_integer(expires));
+        mr_resp_json(resp, r->new_relations[0] ? 201 : 200, json_incref(one));
+    } else {
+        mr_resp_json(resp, 200, json_pack("{s:s,s:I,s:O}", "module", m->name, "token_expires_at", expires, "results",
+                                          results));
+    }
+    json_decref(results);
+}
+
 static void patient_register(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "identifiers", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
-    patient_input in;
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
-    char *token = NULL;
-    int new_relation = 0;
+    registrations *r = NULL;
     size_t mi = 0;
     const mr_module *m;
-    medreg_err rc;
 
-    memset(&in, 0, sizeof in);
     if (j == NULL)
         return;
     if ((m = mr_body_module(s, j, resp, &mi)) == NULL ||
         !mr_require_role(s, req, resp, "patient_register", "physician", m->name, NULL))
         goto out;
-    if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &in, resp) ||
-        !prepare_new_patient(s, mi, &in, resp))
+    if ((r = registrations_new(s, mi, 1, req, j)) == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    r->single = 1;
+    if (!read_identifiers(s, mi, json_object_get(j, "identifiers"), &r->in[0], resp) ||
+        !prepare_new_patient(s, mi, &r->in[0], resp))
         goto out;
     /* concurrent registrations share one transaction (group commit) */
-    register_unit u = {s, mi, &in, req->caller.fpr, internal_id, &new_relation};
-    rc = mr_group_commit_run(s->commits, register_unit_run, &u);
-    /* two physicians registering one new patient at once: the loser retries
-     * and finds it (with a new internal ID, should that have been the clash) */
-    if (rc == MEDREG_ERR_EXISTS && (rc = renew_internal_ids(&in, 1)) == MEDREG_OK)
-        rc = mr_group_commit_run(s->commits, register_unit_run, &u);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    if (issue_token(s, m, internal_id, in.psn, req->caller.fpr, &token) != MEDREG_OK) {
-        mr_resp_error(resp, 500, "internal", "could not seal the PSN token");
-        goto out;
-    }
-    /* the response never says whether the patient was already known to the
-     * module: that would tell one physician about another's patients */
-    mr_resp_json(resp, new_relation ? 201 : 200,
-                 json_pack("{s:s,s:s,s:s,s:I,s:b}", "module", m->name, "internal_id", internal_id,
-                           "psn_token", token, "token_expires_at",
-                           (json_int_t)(time(NULL) + s->cfg->token_ttl_s), "new_relation", new_relation));
+    mr_resp_defer(resp, registrations_run, registrations_answer, r, registrations_free);
+    r = NULL;
 out:
-    free(token);
-    patient_input_clear(&in, MR_MAX_IDENTIFIERS);
+    registrations_free(r);
     json_decref(j);
 }
 
@@ -389,13 +438,10 @@ out:
 static void patient_register_batch(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "patients", NULL};
-    json_t *j = mr_req_json(req, resp, allowed), *arr, *item, *out_arr = NULL;
-    patient_input *in = NULL;
-    char (*ids)[MEDREG_INTERNAL_ID_LEN + 1] = NULL;
-    int *fresh = NULL;
+    json_t *j = mr_req_json(req, resp, allowed), *arr, *item;
+    registrations *r = NULL;
     size_t mi = 0, n = 0, i;
     const mr_module *m;
-    medreg_err rc;
 
     if (j == NULL)
         return;
@@ -409,15 +455,12 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
                       BATCH_MAX);
         goto out;
     }
-    in = calloc(n, sizeof *in);
-    ids = calloc(n, sizeof *ids);
-    fresh = calloc(n, sizeof *fresh);
-    if (!in || !ids || !fresh) {
+    if ((r = registrations_new(s, mi, n, req, j)) == NULL) {
         mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
     json_array_foreach(arr, i, item) {
-        if (!read_identifiers(s, mi, item, &in[i], resp) || !prepare_new_patient(s, mi, &in[i], resp)) {
+        if (!read_identifiers(s, mi, item, &r->in[i], resp) || !prepare_new_patient(s, mi, &r->in[i], resp)) {
             /* prefix the message with the item's index */
             json_t *e = json_loads(resp->body, 0, NULL);
             const char *code = json_string_value(json_object_get(json_object_get(e, "error"), "code"));
@@ -429,34 +472,10 @@ static void patient_register_batch(mr_service *s, mr_request *req, mr_response *
             goto out;
         }
     }
-    batch_unit u = {s, mi, n, in, req->caller.fpr, ids, fresh};
-    rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
-    if (rc == MEDREG_ERR_EXISTS && (rc = renew_internal_ids(in, n)) == MEDREG_OK) /* as for one registration */
-        rc = mr_group_commit_run(s->commits, batch_unit_run, &u);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    out_arr = json_array();
-    for (i = 0; i < n; i++) {
-        char *token = NULL;
-        if (issue_token(s, m, ids[i], in[i].psn, req->caller.fpr, &token) != MEDREG_OK) {
-            mr_resp_error(resp, 500, "internal", "could not seal a PSN token");
-            goto out;
-        }
-        json_array_append_new(out_arr, json_pack("{s:s,s:s,s:b}", "internal_id", ids[i], "psn_token", token,
-                                                 "new_relation", fresh[i]));
-        free(token);
-    }
-    mr_resp_json(resp, 200, json_pack("{s:s,s:I,s:O}", "module", m->name, "token_expires_at",
-                                      (json_int_t)(time(NULL) + s->cfg->token_ttl_s), "results", out_arr));
+    mr_resp_defer(resp, registrations_run, registrations_answer, r, registrations_free);
+    r = NULL;
 out:
-    json_decref(out_arr);
-    for (i = 0; in && i < n; i++)
-        patient_input_clear(&in[i], MR_MAX_IDENTIFIERS);
-    free(in);
-    free(ids);
-    free(fresh);
+    registrations_free(r);
     json_decref(j);
 }
 
@@ -529,19 +548,15 @@ static void patient_search(mr_service *s, mr_request *req, mr_response *resp)
     }
     char detail[64];
     snprintf(detail, sizeof detail, "field=%s results=%zu", field, mr_rows_count(r));
-    if (mr_audit_now(s, req->caller.fpr, "patient_search", module, "", "ok", detail) != MEDREG_OK) {
-        json_decref(arr);
-        mr_resp_error(resp, 503, "storage", "could not write the audit record");
-        goto out;
-    }
     mr_resp_json(resp, 200, json_pack("{s:o}", "patients", arr));
+    mr_resp_after_audit(resp, "", req->caller.fpr, "patient_search", module, "", "ok", detail);
 out:
     mr_rows_free(r);
     mr_db_release(s->db, c);
 }
 
 /* Load a patient row and check the caller is module_admin of its module. */
-static int load_patient(mr_service *s, mr_request *req, mr_response *resp, mr_conn *c, const char *action,
+static int load_patient(mr_request *req, mr_response *resp, mr_conn *c, const char *action,
                         mr_rows **r)
 {
     mr_param p = MR_TEXT(req->params[0]);
@@ -560,9 +575,8 @@ static int load_patient(mr_service *s, mr_request *req, mr_response *resp, mr_co
     }
     if (!yes) {
         /* the same answer whether the patient exists or not */
-        if (mr_audit_now(s, req->caller.fpr, action, "", req->params[0], "refused", "not module_admin") != MEDREG_OK)
-            fprintf(stderr, "medregd: could not audit a refused %s\n", action);
         mr_resp_error(resp, 403, "forbidden", "no patient you may administer has this id");
+        mr_audit_refusal(resp, req, action, "", req->params[0], "not module_admin");
         return 0;
     }
     return 1;
@@ -577,19 +591,14 @@ static void patient_view(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         return;
     }
-    if (load_patient(s, req, resp, c, "patient_view", &r)) {
+    if (load_patient(req, resp, c, "patient_view", &r)) {
         size_t sl;
         const uint8_t *sealed = mr_rows_blob(r, 0, 2, &sl);
         const char *module = mr_rows_text(r, 0, 1);
         json_t *pj = patient_json(s, c, req->params[0], module, sealed, sl, mr_rows_int(r, 0, 3),
                                   mr_rows_int(r, 0, 4));
-        if (mr_audit_now_about(s, req->params[0], req->caller.fpr, "patient_view", module, req->params[0], "ok", "") !=
-            MEDREG_OK) {
-            json_decref(pj);
-            mr_resp_error(resp, 503, "storage", "could not write the audit record");
-        } else {
-            mr_resp_json(resp, 200, pj);
-        }
+        mr_resp_json(resp, 200, pj);
+        mr_resp_after_audit(resp, req->params[0], req->caller.fpr, "patient_view", module, req->params[0], "ok", "");
     }
     mr_rows_free(r);
     mr_db_release(s->db, c);
@@ -625,7 +634,7 @@ static void patient_correct(mr_service *s, mr_request *req, mr_response *resp)
     }
     /* the permission check (and its audit row on refusal) comes before the
      * transaction; the row is read again inside it */
-    if (!load_patient(s, req, resp, c, "patient_correct", &r))
+    if (!load_patient(req, resp, c, "patient_correct", &r))
         goto out;
     mr_rows_free(r);
     r = NULL;

@@ -14,12 +14,27 @@
 
 #define APPEND_MAX 1000 /* entries per request */
 
+/* One request's entries across their group commit (mr_resp_defer). */
 typedef struct append_unit {
-    const uint8_t **data;
-    const size_t *len;
+    uint8_t **data;
+    size_t *len;
     size_t n;
     uint64_t *index;
+    int retried;
 } append_unit;
+
+static void append_unit_free(void *state)
+{
+    append_unit *u = state;
+    if (u == NULL)
+        return;
+    for (size_t i = 0; u->data && i < u->n; i++)
+        free(u->data[i]);
+    free(u->data);
+    free(u->len);
+    free(u->index);
+    free(u);
+}
 
 static medreg_err append_run(mr_conn *c, void *arg)
 {
@@ -33,15 +48,34 @@ static medreg_err append_run(mr_conn *c, void *arg)
     return MEDREG_OK;
 }
 
+static void appended(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    append_unit *u = state;
+    (void)s;
+    (void)req;
+    if (rc == MEDREG_ERR_EXISTS && !u->retried) { /* another writer took the index: take the next */
+        u->retried = 1;
+        mr_resp_defer(resp, append_run, appended, u, append_unit_free);
+        return;
+    }
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        return;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < u->n; i++)
+        json_array_append_new(out, json_integer((json_int_t)u->index[i]));
+    mr_resp_json(resp, 200, json_pack("{s:o}", "indices", out));
+}
+
 /* POST /v1/ledger/entries {"entries": [base64, …]} → {"indices": […]}:
  * acknowledged only once durable; sequenced at the next interval. */
 static void entries_append(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"entries", NULL};
-    json_t *j = NULL, *arr, *item, *out = NULL;
-    uint8_t **data = NULL;
-    size_t *len = NULL, n, i;
-    uint64_t *index = NULL;
+    json_t *j = NULL, *arr, *item;
+    append_unit *u = NULL;
+    size_t n, i;
 
     if (!mr_require_role(s, req, resp, "ledger_append", "appender", "", NULL))
         return;
@@ -54,41 +88,30 @@ static void entries_append(mr_service *s, mr_request *req, mr_response *resp)
                       APPEND_MAX);
         goto out;
     }
-    data = calloc(n, sizeof *data);
-    len = calloc(n, sizeof *len);
-    index = calloc(n, sizeof *index);
-    if (!data || !len || !index) {
+    if ((u = calloc(1, sizeof *u)) != NULL) {
+        u->n = n;
+        u->data = calloc(n, sizeof *u->data);
+        u->len = calloc(n, sizeof *u->len);
+        u->index = calloc(n, sizeof *u->index);
+    }
+    if (!u || !u->data || !u->len || !u->index) {
         mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
     json_array_foreach(arr, i, item) {
         size_t sl = json_string_length(item);
-        if (!json_is_string(item) || (data[i] = malloc(sl / 4 * 3 + 3)) == NULL ||
-            !mr_unbase64(json_string_value(item), sl, data[i], sl / 4 * 3 + 3, &len[i]) ||
-            len[i] > MR_LEDGER_ENTRY_MAX) {
+        if (!json_is_string(item) || (u->data[i] = malloc(sl / 4 * 3 + 3)) == NULL ||
+            !mr_unbase64(json_string_value(item), sl, u->data[i], sl / 4 * 3 + 3, &u->len[i]) ||
+            u->len[i] > MR_LEDGER_ENTRY_MAX) {
             mr_resp_error(resp, 400, "invalid_field", "entries[%zu] must be base64 of at most %d bytes", i,
                           MR_LEDGER_ENTRY_MAX);
             goto out;
         }
     }
-    append_unit u = {(const uint8_t **)data, len, n, index};
-    medreg_err rc = mr_group_commit_run(s->commits, append_run, &u);
-    if (rc == MEDREG_ERR_EXISTS) /* another writer took the index: take the next */
-        rc = mr_group_commit_run(s->commits, append_run, &u);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    out = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append_new(out, json_integer((json_int_t)index[i]));
-    mr_resp_json(resp, 200, json_pack("{s:o}", "indices", out));
+    mr_resp_defer(resp, append_run, appended, u, append_unit_free);
+    u = NULL;
 out:
-    for (i = 0; data && i < n; i++)
-        free(data[i]);
-    free(data);
-    free(len);
-    free(index);
+    append_unit_free(u);
     json_decref(j);
 }
 

@@ -85,10 +85,6 @@ void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp)
     }
     /* who evaluated how many, never what */
     snprintf(detail, sizeof detail, "%zu elements", n);
-    if (mr_audit_now(s, req->caller.fpr, "oprf_evaluate", m->name, "", "ok", detail) != MEDREG_OK) {
-        mr_resp_error(resp, 503, "storage", "could not write the audit record");
-        goto out;
-    }
     if ((out = json_array()) == NULL)
         goto nomem;
     for (i = 0; i < n; i++)
@@ -97,6 +93,7 @@ void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp)
     mr_resp_json(resp, 200,
                  json_pack("{s:s,s:I,s:O,s:o}", "module", m->name, "key_id", (json_int_t)m->key_id, "evaluated", out,
                            "proof", mr_json_base64(proof, sizeof proof)));
+    mr_resp_after_audit(resp, "", req->caller.fpr, "oprf_evaluate", m->name, "", "ok", detail);
     goto out;
 nomem:
     mr_resp_error(resp, 500, "internal", "out of memory");

@@ -13,10 +13,10 @@
 #include "service.h"
 
 /* A refusal found before any storage: audited on its own. */
-static int refuse_early(mr_service *s, mr_request *req, mr_response *resp, const char *action, const char *module,
+static int refuse_early(mr_request *req, mr_response *resp, const char *action, const char *module,
                         const char *internal_id, const char *code, const char *message)
 {
-    mr_refuse(s, NULL, req, resp, 403, code, action, module, internal_id, message);
+    mr_refuse(NULL, req, resp, 403, code, action, module, internal_id, message);
     return 0;
 }
 
@@ -31,19 +31,19 @@ int mr_relation_open(mr_service *s, mr_request *req, mr_response *resp, const ch
         return 1;
     /* the token: authentic, fresh, for this module, ID and physician (used once: mr_relation_check) */
     if (mr_psn_token_open(token_s, s->token_key, s->identity_pk, &rel->token) != MEDREG_OK)
-        return refuse_early(s, req, resp, action, module, internal_id, "invalid_token", "the PSN token is not valid");
+        return refuse_early(req, resp, action, module, internal_id, "invalid_token", "the PSN token is not valid");
     uint8_t caller[32];
     size_t bl = 0;
     if (sodium_hex2bin(caller, 32, req->caller.fpr, 64, NULL, &bl, NULL) != 0 || bl != 32 ||
         strcmp(rel->token.module, module) != 0 || strcmp(rel->token.internal_id, internal_id) != 0 ||
         !mr_ct_equal(rel->token.physician, caller, 32)) {
         mr_relation_clear(rel);
-        return refuse_early(s, req, resp, action, module, internal_id, "token_mismatch",
+        return refuse_early(req, resp, action, module, internal_id, "token_mismatch",
                             "the PSN token was issued for another module, internal ID or physician");
     }
     if (rel->token.expires_at <= (uint64_t)time(NULL)) {
         mr_relation_clear(rel);
-        return refuse_early(s, req, resp, action, module, internal_id, "token_expired",
+        return refuse_early(req, resp, action, module, internal_id, "token_expired",
                             "the PSN token has expired; register the patient again for a fresh one");
     }
     rel->has_token = 1;
@@ -167,10 +167,23 @@ static int validate_data(const mr_module *m, json_t *data, mr_response *resp)
 /* A new record: its relation checked and, with a token, created, in the same
  * group-commit unit (nothing of a refused request is written). */
 typedef struct record_unit {
-    mr_relation rel;
-    const char *data;
+    mr_relation rel; /* its strings point into this struct */
+    char *data;
+    char module[MR_NAME_MAX + 1];
+    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
+    char physician[65];
     char record_id[33];
 } record_unit;
+
+static void record_unit_free(void *state)
+{
+    record_unit *u = state;
+    if (u == NULL)
+        return;
+    mr_relation_clear(&u->rel);
+    free(u->data);
+    free(u);
+}
 
 static medreg_err record_unit_run(mr_conn *c, void *arg)
 {
@@ -192,26 +205,42 @@ static medreg_err record_unit_run(mr_conn *c, void *arg)
     return rc;
 }
 
+static void record_added(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    record_unit *u = state;
+    (void)s;
+    if (rc != MEDREG_OK)
+        mr_resp_db_error(resp, rc);
+    else if (u->rel.refused.code != NULL)
+        mr_refuse(NULL, req, resp, u->rel.refused.status, u->rel.refused.code, "record_write", u->module,
+                  u->internal_id, u->rel.refused.message);
+    else
+        mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", u->record_id, "version", 1, "module",
+                                          u->module, "internal_id", u->internal_id));
+}
+
 static void record_add(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"module", "internal_id", "psn_token", "data", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
-    char *data_s = NULL;
-    char internal_id[MEDREG_INTERNAL_ID_LEN + 1];
-    record_unit u;
+    record_unit *u = NULL;
     const mr_module *m;
 
-    memset(&u, 0, sizeof u);
     if (j == NULL)
         return;
     const char *iid = json_string_value(json_object_get(j, "internal_id"));
     json_t *tok = json_object_get(j, "psn_token");
     if ((m = mr_body_module(s, j, resp, NULL)) == NULL)
         goto out;
-    const char *module = m->name;
-    if (!mr_require_role(s, req, resp, "record_write", "physician", module, NULL))
+    if (!mr_require_role(s, req, resp, "record_write", "physician", m->name, NULL))
         goto out;
-    if (iid == NULL || medreg_internal_id_parse(iid, internal_id) != MEDREG_OK) {
+    if ((u = calloc(1, sizeof *u)) == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
+        goto out;
+    }
+    snprintf(u->module, sizeof u->module, "%s", m->name);
+    snprintf(u->physician, sizeof u->physician, "%s", req->caller.fpr);
+    if (iid == NULL || medreg_internal_id_parse(iid, u->internal_id) != MEDREG_OK) {
         mr_resp_error(resp, 400, iid ? "invalid_field" : "missing_field",
                       "field 'internal_id' must be an internal ID (its check character did not match)");
         goto out;
@@ -222,31 +251,20 @@ static void record_add(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (!validate_data(m, json_object_get(j, "data"), resp))
         goto out;
-    data_s = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
-    if (data_s == NULL) {
+    u->data = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
+    if (u->data == NULL) {
         mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
-    if (!mr_relation_open(s, req, resp, "record_write", module, internal_id, tok ? json_string_value(tok) : NULL,
-                          &u.rel))
+    if (!mr_relation_open(s, req, resp, "record_write", u->module, u->internal_id,
+                          tok ? json_string_value(tok) : NULL, &u->rel))
         goto out;
-    u.data = data_s;
-    mr_random_id(u.record_id);
-    medreg_err rc = mr_group_commit_run(s->commits, record_unit_run, &u);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
-    }
-    if (u.rel.refused.code != NULL) {
-        mr_refuse(s, NULL, req, resp, u.rel.refused.status, u.rel.refused.code, "record_write", module, internal_id,
-                  u.rel.refused.message);
-        goto out;
-    }
-    mr_resp_json(resp, 201, json_pack("{s:s,s:i,s:s,s:s}", "record_id", u.record_id, "version", 1, "module",
-                                      module, "internal_id", internal_id));
+    u->rel.physician = u->physician;
+    mr_random_id(u->record_id);
+    mr_resp_defer(resp, record_unit_run, record_added, u, record_unit_free);
+    u = NULL;
 out:
-    mr_relation_clear(&u.rel);
-    free(data_s);
+    record_unit_free(u);
     json_decref(j);
 }
 
@@ -261,7 +279,7 @@ typedef struct grant_view {
     char *excluded; /* comma-separated categories the patient withheld */
 } grant_view;
 
-static int load_record(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const char *action,
+static int load_record(mr_conn *c, mr_request *req, mr_response *resp, const char *action,
                        mr_rows **r, grant_view *grant)
 {
     mr_param q = MR_TEXT(req->params[0]);
@@ -291,7 +309,7 @@ static int load_record(mr_service *s, mr_conn *c, mr_request *req, mr_response *
         }
     }
     if (!found) {
-        mr_refuse(s, c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
+        mr_refuse(c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
                   "this record was not filed under one of your internal IDs, and the patient has not consented");
         return 0;
     }
@@ -347,7 +365,7 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!load_record(s, c, req, resp, "record_correct", &r, NULL))
+    if (!load_record(c, req, resp, "record_correct", &r, NULL))
         goto out;
     m = mr_service_module(s, mr_rows_text(r, 0, 2), NULL);
     if (m == NULL) {
@@ -481,7 +499,7 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
         mr_param q[2] = {MR_TEXT(module), MR_TEXT(internal_id)};
         rc = mr_conn_exec(c, "SELECT physician, subject FROM relations WHERE module = $1 AND internal_id = $2", q, 2, &r);
         if (rc == MEDREG_OK && (mr_rows_count(r) == 0 || strcmp(mr_rows_text(r, 0, 0), req->caller.fpr) != 0)) {
-            mr_refuse(s, c, req, resp, 403, "forbidden", "record_read", module, internal_id,
+            mr_refuse(c, req, resp, 403, "forbidden", "record_read", module, internal_id,
                    "this internal ID is not one of yours");
             goto out;
         }
@@ -520,20 +538,17 @@ static void record_list(mr_service *s, mr_request *req, mr_response *resp)
                      mr_rows_count(others), grant.id);
         else
             snprintf(detail, sizeof detail, "list %zu", mr_rows_count(r));
-        mr_db_release(s->db, c); /* audit_now takes its own connection */
-        c = NULL;
-        rc = mr_audit_now_about(s, iid ? subject : "", req->caller.fpr, "record_read", module, internal_id, "ok", detail);
-    }
-    if (rc != MEDREG_OK) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < mr_rows_count(r); i++)
+            json_array_append_new(arr, record_json(s, r, i, NULL));
+        for (size_t i = 0; others && i < mr_rows_count(others); i++)
+            json_array_append_new(arr, record_json(s, others, i, &grant));
+        mr_resp_json(resp, 200, json_pack("{s:o}", "records", arr));
+        mr_resp_after_audit(resp, iid ? subject : "", req->caller.fpr, "record_read", module, internal_id, "ok",
+                            detail);
+    } else {
         mr_resp_db_error(resp, rc);
-        goto out;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(arr, record_json(s, r, i, NULL));
-    for (size_t i = 0; others && i < mr_rows_count(others); i++)
-        json_array_append_new(arr, record_json(s, others, i, &grant));
-    mr_resp_json(resp, 200, json_pack("{s:o}", "records", arr));
 out:
     free(grant.excluded);
     mr_rows_free(r);
@@ -551,25 +566,21 @@ static void record_get(mr_service *s, mr_request *req, mr_response *resp)
         mr_resp_db_error(resp, rc);
         goto out;
     }
-    if (!load_record(s, c, req, resp, "record_read", &r, &grant))
+    if (!load_record(c, req, resp, "record_read", &r, &grant))
         goto out;
     mr_db_release(s->db, c);
     c = NULL;
     char detail[64] = "";
     if (grant.excluded)
         snprintf(detail, sizeof detail, "under grant %s", grant.id);
-    rc = mr_audit_now_about(s, mr_rows_text(r, 0, 7), req->caller.fpr, "record_read", mr_rows_text(r, 0, 2),
-                            req->params[0], "ok", detail);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
-        goto out;
+    if (grant.excluded != NULL || !own_record_text(r, resp)) {
+        json_t *versions = json_array();
+        for (size_t i = 0; i < mr_rows_count(r); i++)
+            json_array_append_new(versions, record_json(s, r, i, grant.excluded ? &grant : NULL));
+        mr_resp_json(resp, 200, json_pack("{s:s,s:o}", "record_id", req->params[0], "versions", versions));
     }
-    if (grant.excluded == NULL && own_record_text(r, resp))
-        goto out;
-    json_t *versions = json_array();
-    for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(versions, record_json(s, r, i, grant.excluded ? &grant : NULL));
-    mr_resp_json(resp, 200, json_pack("{s:s,s:o}", "record_id", req->params[0], "versions", versions));
+    mr_resp_after_audit(resp, mr_rows_text(r, 0, 7), req->caller.fpr, "record_read", mr_rows_text(r, 0, 2),
+                        req->params[0], "ok", detail);
 out:
     free(grant.excluded);
     mr_rows_free(r);
@@ -816,16 +827,13 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     /* the export is on record before a single row leaves */
     char detail[96];
     snprintf(detail, sizeof detail, "study=%s", study);
-    if (mr_audit_now(s, req->caller.fpr, "export", module, study, "ok", detail) != MEDREG_OK) {
-        mr_resp_error(resp, 503, "storage", "could not write the audit record");
-        goto out;
-    }
     resp->status = 200;
     resp->content_type = "text/csv; charset=utf-8";
     resp->stream = export_read;
     resp->stream_state = st;
     resp->stream_free = export_free;
     st = NULL;
+    mr_resp_after_audit(resp, "", req->caller.fpr, "export", module, study, "ok", detail);
 out:
     export_free(st);
     mr_rows_free(k);

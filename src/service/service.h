@@ -102,7 +102,25 @@ typedef struct mr_request {
  * client never mistakes a truncated stream for a complete one). */
 typedef long (*mr_stream_fn)(void *state, char *buf, size_t max);
 
-typedef struct mr_response {
+typedef struct mr_response mr_response;
+
+/* An answer that may go out only once a group-commit unit is durable. The
+ * handler does not wait for the commit (that would hold an HTTP thread, and
+ * every connection it serves, for an fsync): it fills this in with
+ * mr_resp_defer and returns; the HTTP layer queues unit(c, state), serves
+ * other connections, and after the commit calls then(s, req, resp, rc,
+ * state) on an HTTP thread to answer. then may defer again (a retry); the
+ * HTTP layer frees state with free_state afterwards unless then deferred it
+ * again, and also when the connection is gone before then could run. */
+typedef void (*mr_then_fn)(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state);
+typedef struct mr_deferred {
+    mr_unit_fn unit;
+    mr_then_fn then;
+    void *state;
+    void (*free_state)(void *state);
+} mr_deferred;
+
+struct mr_response {
     int status;
     char *body; /* malloc'ed */
     size_t len;
@@ -110,7 +128,17 @@ typedef struct mr_response {
     mr_stream_fn stream; /* when set, the body is produced by stream(stream_state, …) */
     void *stream_state;
     void (*stream_free)(void *state);
-} mr_response;
+    mr_deferred defer; /* when defer.unit is set, status is not yet known */
+};
+
+/* Answer after unit commits (see mr_deferred). */
+void mr_resp_defer(mr_response *resp, mr_unit_fn unit, mr_then_fn then, void *state, void (*free_state)(void *));
+/* Answer with what resp holds once this stand-alone audit row is durable
+ * (or with 503 if it could not be written): a read is never answered
+ * without its audit row. The strings are copied. */
+void mr_resp_after_audit(mr_response *resp, const char *subject, const char *actor,
+                         const char *action, const char *module, const char *target, const char *outcome,
+                         const char *detail);
 
 /* Query argument, or NULL. */
 const char *mr_req_query(const mr_request *req, const char *name);
@@ -167,9 +195,11 @@ MR_MUST_CHECK medreg_err mr_audit_now_about(mr_service *s, const char *subject, 
 MR_MUST_CHECK medreg_err mr_audit_insert(mr_conn *c, int64_t at, const char *subject, const char *actor,
                                          const char *action, const char *module, const char *target,
                                          const char *outcome, const char *detail);
-/* Record a refusal through mr_audit_now; logs on failure. */
-void mr_audit_refusal(mr_service *s, const mr_request *req, const char *action,
-                      const char *module, const char *target, const char *why);
+/* Answer with what resp holds (the refusal) once its audit row is durable,
+ * without holding an HTTP thread meanwhile; a row that cannot be written is
+ * logged and the refusal stands. */
+void mr_audit_refusal(mr_response *resp, const mr_request *req, const char *action, const char *module,
+                      const char *target, const char *why);
 
 typedef void (*mr_handler)(mr_service *s, mr_request *req, mr_response *resp);
 
@@ -220,7 +250,7 @@ MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);
 
 /* A refusal, possibly inside a transaction: roll back (nothing of the
  * request is stored), audit it on its own, answer status/code. */
-void mr_refuse(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, int status, const char *code,
+void mr_refuse(mr_conn *c, const mr_request *req, mr_response *resp, int status, const char *code,
                const char *action, const char *module, const char *target, const char *message);
 /* A refusal a group-commit unit decided before writing anything (code NULL:
  * none). The unit returns MEDREG_OK so that its batch commits the others;

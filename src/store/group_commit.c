@@ -5,19 +5,18 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
-/* A caller's unit lives on its stack until its semaphore is posted. The
- * committer posts without holding the queue's mutex: woken callers then go
- * straight back to their requests instead of queueing for the mutex one by
- * one (with a condition variable each wake-up cost a second sleep and wake
- * on the mutex, most of the futex calls under load). glibc allows a
- * semaphore to be destroyed as soon as sem_wait has returned. */
-typedef struct unit {
-    struct unit *next;
-    mr_unit_fn fn;
-    void *arg;
-    medreg_err rc;
-    sem_t done;
-} unit;
+/* A blocking caller's unit lives on its stack until its semaphore is
+ * posted. The committer calls back without holding the queue's mutex: woken
+ * callers then go straight back to their requests instead of queueing for
+ * the mutex one by one (with a condition variable each wake-up cost a second
+ * sleep and wake on the mutex, most of the futex calls under load). glibc
+ * allows a semaphore to be destroyed as soon as sem_wait has returned. */
+typedef mr_commit_unit unit;
+
+typedef struct waiting_unit {
+    unit u; /* first: done() gets &u */
+    sem_t posted;
+} waiting_unit;
 
 struct mr_group_commit {
     mr_db *db;
@@ -71,8 +70,8 @@ static void *committer(void *arg)
         pthread_mutex_unlock(&g->mu);
         run_batch(g->conn, batch);
         for (unit *u = batch, *next; u; u = next) {
-            next = u->next; /* read before the post: the caller may return and free u */
-            sem_post(&u->done);
+            next = u->next; /* read first: once called back, the caller may free u */
+            u->done(u, u->rc);
         }
         pthread_mutex_lock(&g->mu);
     }
@@ -118,21 +117,35 @@ void mr_group_commit_free(mr_group_commit *g)
     free(g);
 }
 
-medreg_err mr_group_commit_run(mr_group_commit *g, mr_unit_fn fn, void *arg)
+void mr_group_commit_submit(mr_group_commit *g, mr_commit_unit *u)
 {
-    unit u = {.fn = fn, .arg = arg, .rc = MEDREG_OK};
-    if (sem_init(&u.done, 0, 0) != 0)
-        return MEDREG_ERR_IO;
+    u->next = NULL;
+    u->rc = MEDREG_OK;
     pthread_mutex_lock(&g->mu);
     if (g->tail)
-        g->tail->next = &u;
+        g->tail->next = u;
     else
-        g->head = &u;
-    g->tail = &u;
+        g->head = u;
+    g->tail = u;
     pthread_cond_signal(&g->work);
     pthread_mutex_unlock(&g->mu);
-    while (sem_wait(&u.done) != 0 && errno == EINTR)
+}
+
+static void post_waiter(mr_commit_unit *u, medreg_err rc)
+{
+    waiting_unit *w = (waiting_unit *)u;
+    w->u.rc = rc;
+    sem_post(&w->posted);
+}
+
+medreg_err mr_group_commit_run(mr_group_commit *g, mr_unit_fn fn, void *arg)
+{
+    waiting_unit w = {.u = {.fn = fn, .arg = arg, .done = post_waiter}};
+    if (sem_init(&w.posted, 0, 0) != 0)
+        return MEDREG_ERR_IO;
+    mr_group_commit_submit(g, &w.u);
+    while (sem_wait(&w.posted) != 0 && errno == EINTR)
         ;
-    sem_destroy(&u.done);
-    return u.rc;
+    sem_destroy(&w.posted);
+    return w.u.rc;
 }

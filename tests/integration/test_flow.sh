@@ -149,4 +149,10 @@ for needle in Müller MÜLLER muller Jürgen jurgen 1961-03-07 07.03.1961; do
   lacks registry.dump "$needle" "the registry database does not contain '$needle'"
   lacks identity.dump "$needle" "the identity database does not contain '$needle' in the clear"
 done
+# A second daemon on a port in use refuses to start: it never shares the
+# first one's connections (no SO_REUSEPORT).
+st=0; timeout 10 "$MEDREGD" --config registry.ini > second.log 2>&1 || st=$?
+[ "$st" = 1 ] && ok "a second registry on the same port exits 1" || fail "a second registry on the same port: status $st"
+contains second.log "cannot start HTTPS" "and says it cannot listen"
+expect 0 "the first one still answers" -- as dr-a record list --module hip
 finish
