@@ -136,6 +136,9 @@ contains "$W/err" "badhip.ini:$line: type 'float'" "the message names the module
 sed 's/^connections = .*/connections = many/' registry.ini > badthreads.ini
 expect 3 "a service file with a bad value stops medregd" -- "$MEDREGD" --config badthreads.ini --check
 contains "$W/err" "badthreads.ini:$(grep -n '^connections' badthreads.ini | cut -d: -f1): connections 'many'" "the message names the service file and line"
+sed 's/^connections = .*/&\nthreads = 0/' registry.ini > zerothreads.ini
+expect 3 "zero HTTP threads stops medregd" -- "$MEDREGD" --config zerothreads.ini --check
+contains "$W/err" "zerothreads.ini:$(grep -n '^threads' zerothreads.ini | cut -d: -f1): threads '0' must be 1..256" "the message names the file, line and range"
 grep -v '^seal_key' registry.ini > nokey.ini
 expect 3 "a missing key setting stops medregd" -- "$MEDREGD" --config nokey.ini --check
 contains "$W/err" "seal_key is missing" "the message names the setting"
