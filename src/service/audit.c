@@ -25,7 +25,7 @@ medreg_err mr_audit_about(mr_conn *c, const char *subject, const char *actor, co
                           const char *target, const char *outcome, const char *detail)
 {
     if (!mr_conn_in_tx(c))
-        return MEDREG_ERR_INVALID; /* stand-alone rows go through mr_audit_now */
+        return MEDREG_ERR_INVALID; /* stand-alone rows: mr_resp_after_audit */
     return mr_audit_insert(c, time(NULL), subject, actor, action, module, target, outcome, detail);
 }
 

@@ -37,8 +37,6 @@ typedef struct exchange {
     int suspended;
 } exchange;
 
-#define THREADS_PER_CPU 2
-
 typedef struct server {
     mr_service *svc;
     const mr_route *routes[MR_MAX_ROUTES + 8];
@@ -518,6 +516,8 @@ static const mr_route *routes_of(const mr_service *s, size_t *n)
 /* The HTTP threads' default. More than one per CPU: a handler still blocks
  * its thread for its reads (and, on PostgreSQL, their round trips), and for
  * the commits of the rarer handlers that wait for them in place. */
+#define THREADS_PER_CPU 2
+
 static unsigned default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

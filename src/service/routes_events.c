@@ -19,44 +19,77 @@
  * state from the log alone, with how far the shipping has come ("pending":
  * consent events not in the ledger yet). It gives an administrator nothing
  * the audit rows do not already show them; an erased subject has no key. */
-void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
+/* The keys are put into the answer only once the read's audit row is
+ * durable: they are never in memory for an unaudited read. */
+typedef struct keys_read {
+    char actor[65];
+    mr_rows *m, *r; /* shipped_max and pending; handle and key of each subject */
+} keys_read;
+
+static void keys_read_free(void *state)
 {
-    mr_conn *c = NULL;
-    mr_rows *r = NULL, *m = NULL;
-    if (!mr_require_role(s, req, resp, "events_keys", "admin", "", "monitor"))
+    keys_read *k = state;
+    if (k == NULL)
         return;
-    medreg_err rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "SELECT (SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped),"
-                          " (SELECT COUNT(*) FROM events WHERE action IN ('grant', 'revoke', 'grant_expiry'))",
-                          NULL, 0, &m);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle", NULL, 0, &r);
-    mr_db_release(s->db, c);
-    if (rc == MEDREG_OK)
-        rc = mr_audit_now(s, req->caller.fpr, "events_keys", "", "", "ok", "");
+    mr_rows_free(k->m);
+    mr_rows_free(k->r);
+    free(k);
+}
+
+static medreg_err keys_read_audit(mr_conn *c, void *arg)
+{
+    const keys_read *k = arg;
+    return mr_audit_insert(c, (int64_t)time(NULL), "", k->actor, "events_keys", "", "", "ok", "");
+}
+
+static void keys_answer(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    const keys_read *k = state;
+    (void)s;
+    (void)req;
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
-        goto out;
+        return;
     }
     json_t *keys = json_object();
-    for (size_t i = 0; keys && i < mr_rows_count(r); i++) {
+    for (size_t i = 0; keys && i < mr_rows_count(k->r); i++) {
         size_t hl = 0, kl = 0;
-        const uint8_t *h = mr_rows_blob(r, i, 0, &hl), *k = mr_rows_blob(r, i, 1, &kl);
+        const uint8_t *h = mr_rows_blob(k->r, i, 0, &hl), *key = mr_rows_blob(k->r, i, 1, &kl);
         char hex[33], *k64 = NULL;
-        if (hl != 16 || kl != 32 || (k64 = mr_base64(k, kl)) == NULL)
+        if (hl != 16 || kl != 32 || (k64 = mr_base64(key, kl)) == NULL)
             continue;
         sodium_bin2hex(hex, sizeof hex, h, hl);
         json_object_set_new(keys, hex, json_string(k64));
         mr_wipe(k64, strlen(k64));
         free(k64);
     }
-    mr_resp_json(resp, 200, json_pack("{s:o,s:I,s:I}", "keys", keys, "shipped_max", (json_int_t)mr_rows_int(m, 0, 0),
-                                      "pending", (json_int_t)mr_rows_int(m, 0, 1)));
-out:
-    mr_rows_free(r);
-    mr_rows_free(m);
+    mr_resp_json(resp, 200, json_pack("{s:o,s:I,s:I}", "keys", keys, "shipped_max",
+                                      (json_int_t)mr_rows_int(k->m, 0, 0), "pending",
+                                      (json_int_t)mr_rows_int(k->m, 0, 1)));
+}
+
+void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
+{
+    mr_conn *c = NULL;
+    keys_read *k = NULL;
+    if (!mr_require_role(s, req, resp, "events_keys", "admin", "", "monitor"))
+        return;
+    medreg_err rc = (k = calloc(1, sizeof *k)) ? mr_db_acquire(s->db, &c) : MEDREG_ERR_NOMEM;
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "SELECT (SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped),"
+                          " (SELECT COUNT(*) FROM events WHERE action IN ('grant', 'revoke', 'grant_expiry'))",
+                          NULL, 0, &k->m);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle", NULL, 0, &k->r);
+    mr_db_release(s->db, c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        keys_read_free(k);
+        return;
+    }
+    snprintf(k->actor, sizeof k->actor, "%s", req->caller.fpr);
+    mr_resp_defer(resp, keys_read_audit, keys_answer, k, keys_read_free);
 }
 
 medreg_err mr_user_names(mr_conn *c, const char *fprs, const mr_param *p, size_t n, json_t *names)

@@ -177,20 +177,11 @@ int mr_require_role(mr_service *s, const mr_request *req, mr_response *resp, con
 MR_MUST_CHECK medreg_err mr_audit(mr_conn *c, const char *actor, const char *action,
                                   const char *module, const char *target, const char *outcome,
                                   const char *detail);
-/* Append one stand-alone audit row (a read, an export, a refusal) through the
- * group-commit queue; returns once it is durable. Never call it while holding
- * an open transaction. */
-MR_MUST_CHECK medreg_err mr_audit_now(mr_service *s, const char *actor, const char *action,
-                                      const char *module, const char *target, const char *outcome,
-                                      const char *detail);
-/* The same two, for an event about a patient: subject is the registry's
+/* The same, for an event about a patient: subject is the registry's
  * subject, under which the patient later finds the event (medreg audit mine). */
 MR_MUST_CHECK medreg_err mr_audit_about(mr_conn *c, const char *subject, const char *actor, const char *action,
                                         const char *module, const char *target, const char *outcome,
                                         const char *detail);
-MR_MUST_CHECK medreg_err mr_audit_now_about(mr_service *s, const char *subject, const char *actor,
-                                            const char *action, const char *module, const char *target,
-                                            const char *outcome, const char *detail);
 /* The row itself, on any connection (NULL strings are stored as ""). */
 MR_MUST_CHECK medreg_err mr_audit_insert(mr_conn *c, int64_t at, const char *subject, const char *actor,
                                          const char *action, const char *module, const char *target,

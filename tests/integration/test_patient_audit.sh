@@ -148,10 +148,17 @@ contains "$W/out" "ends in 3 days" "reported"
 left=$(( $(sql "SELECT expires_at FROM grants WHERE id = '$G'") - $(date +%s) ))
 [ "$left" -le $((3 * 86400)) ] && [ "$left" -gt $((3 * 86400 - 120)) ] && ok "the registry holds the new end" \
   || fail "ends in $left s"
+# every read of the event keys is an event (its action then leaves for the
+# ledger, so count events by their sequence numbers)
+last_seq() { sql "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM events UNION ALL SELECT MAX(seq) FROM ledger_shipped)"; }
+seq0=$(last_seq)
 expect 0 "the consent state recomputed from the log matches the registry" -- as admin ledger audit-state \
   --module hip --vkey "$VKEY"
 contains "$W/out" "is the one the log records" "audit-state agrees"
+seq1=$(last_seq)
+[ "$seq1" -gt "$seq0" ] && ok "the key read is on record before it is answered" || fail "no event for the key read"
 expect 3 "physicians cannot read the event keys" -- as dr-b ledger audit-state --module hip --vkey "$VKEY"
+[ "$(last_seq)" -gt "$seq1" ] && ok "and so is the refused one" || fail "no event for the refused key read"
 
 # a registry that changes a grant behind the log's back is caught
 sql "UPDATE grants SET expires_at = expires_at + 86400 * 365 WHERE id = '$G'"
