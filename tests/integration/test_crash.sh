@@ -24,14 +24,26 @@ writer() { # N: write until told to stop; log every acknowledged record id
     fi
   done
 }
-# crash_under_load FN N PID WHAT: N clients run FN until the daemon PID has
-# been killed with SIGKILL mid-stream; their acknowledgement logs FN.* are
-# then joined into FN.acked
+# acked_at_least FN MIN: wait (at most 60 s) until the clients running FN
+# have logged MIN acknowledgements, so that a slow machine or a sanitizer
+# build still kills the daemon with writes behind it, not before them
+acked_at_least() {
+  local fn=$1 min=$2 _
+  for _ in $(seq 600); do
+    [ "$(cat "$fn".[0-9]* 2>/dev/null | wc -l)" -ge "$min" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# crash_under_load FN N PID WHAT MIN: N clients run FN until the daemon PID
+# has been killed with SIGKILL mid-stream, after MIN acknowledgements; their
+# acknowledgement logs FN.* are then joined into FN.acked
 crash_under_load() {
-  local fn=$1 n=$2 pid=$3 what=$4 pids=() j
+  local fn=$1 n=$2 pid=$3 what=$4 min=$5 pids=() j
   rm -f stop
   for j in $(seq 1 "$n"); do "$fn" "$j" & pids+=($!); done
   sleep "${MEDREG_CRASH_SECONDS:-3}"
+  acked_at_least "$fn" "$min" || true
   kill -9 "$pid"
   KILLED+=("$pid")
   ok "$what killed with SIGKILL under load"
@@ -40,7 +52,7 @@ crash_under_load() {
   for j in "${pids[@]}"; do wait "$j" 2>/dev/null || true; done
   cat "$fn".[0-9]* > "$fn.acked" 2>/dev/null || true
 }
-crash_under_load writer "$WRITERS" "$REGISTRY_PID" "registry"
+crash_under_load writer "$WRITERS" "$REGISTRY_PID" "registry" 10
 mv writer.acked acked
 N=$(wc -l < acked)
 [ "$N" -ge 10 ] && ok "$N writes were acknowledged before the kill" || fail "too few acknowledged writes ($N)"
@@ -79,6 +91,7 @@ rm -f stop writer.[0-9]*
 pids=()
 for j in $(seq 1 "$WRITERS"); do writer "$j" & pids+=($!); done
 sleep 2
+acked_at_least writer 1 || true
 kill -TERM "$REGISTRY_PID"
 for _ in $(seq 100); do kill -0 "$REGISTRY_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$REGISTRY_PID" 2>/dev/null; then
@@ -108,7 +121,7 @@ batcher() { # N: register batches of 50 new patients until told to stop
     as dr-a --json patient register-batch --module hip --file "batch.$n.$i.json" >/dev/null 2>&1 && echo "$n.$i" >> "batcher.$n"
   done
 }
-crash_under_load batcher 3 "$IDENTITY_PID" "identity service"
+crash_under_load batcher 3 "$IDENTITY_PID" "identity service" 2
 mv batcher.acked backed
 [ "$(wc -l < backed)" -ge 2 ] && ok "$(wc -l < backed) batches were acknowledged before the kill" || fail "too few acknowledged batches"
 restart_identity && ok "the identity service restarts on the same database" || fail "identity restart"
