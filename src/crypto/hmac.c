@@ -1,61 +1,82 @@
+/* the low-level SHA-256 calls are deprecated in OpenSSL 3: why they are used
+ * is said at struct mr_hmac */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "hmac.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/secret.h"
 
+/* HMAC as RFC 2104 defines it, on SHA-256 states: inner and outer hold
+ * SHA-256 after the key's two padded blocks, and each message starts from
+ * copies of them. The states are OpenSSL's SHA256_CTX, plain structs that
+ * copy by assignment: its low-level SHA-256 (the same SHA-NI/AVX2 code as
+ * EVP) is deprecated in OpenSSL 3 in favour of EVP, whose contexts allocate
+ * on every copy. Measured per MAC of 100 bytes: EVP_MAC re-initialised with
+ * a NULL key 442 ns, EVP_MD_CTX copies 296 ns, SHA256_CTX 195 ns; the CSV
+ * tool MACs twice per row, and this was a tenth of its CPU time. These calls
+ * bypass OpenSSL's providers, which matters only for a FIPS-provider build. */
 struct mr_hmac {
-    EVP_MAC_CTX *ctx;
+    SHA256_CTX inner, outer;
 };
+
+#define BLOCK 64
+
+static void absorb_pad(SHA256_CTX *ctx, const uint8_t key[BLOCK], uint8_t pad)
+{
+    uint8_t block[BLOCK];
+    for (size_t i = 0; i < BLOCK; i++)
+        block[i] = key[i] ^ pad;
+    SHA256_Init(ctx);
+    SHA256_Update(ctx, block, BLOCK);
+    mr_wipe(block, sizeof block);
+}
 
 medreg_err mr_hmac_new(const uint8_t *key, size_t key_len, mr_hmac **out)
 {
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
-    mr_hmac *h = NULL;
-    EVP_MAC *mac = NULL;
+    uint8_t k[BLOCK] = {0};
+    mr_hmac *h;
 
     *out = NULL;
     if (key == NULL || key_len == 0)
         return MEDREG_ERR_INVALID;
     if ((h = calloc(1, sizeof *h)) == NULL)
         return MEDREG_ERR_NOMEM;
-    /* the provider keeps its own copy of the key, freed with
-     * OPENSSL_secure_clear_free when the context is */
-    if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL || (h->ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-        !EVP_MAC_init(h->ctx, key, key_len, params)) {
-        EVP_MAC_free(mac);
-        mr_hmac_free(h);
-        return MEDREG_ERR_CRYPTO;
-    }
-    EVP_MAC_free(mac); /* the context holds its own reference */
+    if (key_len > BLOCK) /* a longer key is hashed first (RFC 2104) */
+        SHA256(key, key_len, k);
+    else
+        memcpy(k, key, key_len);
+    absorb_pad(&h->inner, k, 0x36);
+    absorb_pad(&h->outer, k, 0x5c);
+    mr_wipe(k, sizeof k);
     *out = h;
     return MEDREG_OK;
 }
 
 medreg_err mr_hmac_parts(mr_hmac *h, const mr_hmac_part *parts, size_t n, uint8_t mac[32])
 {
-    size_t len = 0;
-    /* a NULL key restarts from the inner and outer states the key left,
-     * which is what makes a message cost only its own blocks */
-    if (!EVP_MAC_init(h->ctx, NULL, 0, NULL))
-        return MEDREG_ERR_CRYPTO;
+    uint8_t inner[SHA256_DIGEST_LENGTH];
+    SHA256_CTX w = h->inner;
+    int ok = 1;
     for (size_t i = 0; i < n; i++)
-        if (parts[i].len && !EVP_MAC_update(h->ctx, parts[i].p, parts[i].len))
-            return MEDREG_ERR_CRYPTO;
-    if (!EVP_MAC_final(h->ctx, mac, &len, 32) || len != 32)
-        return MEDREG_ERR_CRYPTO;
-    return MEDREG_OK;
+        ok &= SHA256_Update(&w, parts[i].p, parts[i].len);
+    ok &= SHA256_Final(inner, &w);
+    w = h->outer;
+    ok &= SHA256_Update(&w, inner, sizeof inner);
+    ok &= SHA256_Final(mac, &w);
+    mr_wipe(&w, sizeof w);
+    mr_wipe(inner, sizeof inner);
+    return ok ? MEDREG_OK : MEDREG_ERR_CRYPTO;
 }
 
 void mr_hmac_free(mr_hmac *h)
 {
     if (h == NULL)
         return;
-    EVP_MAC_CTX_free(h->ctx);
+    mr_wipe(h, sizeof *h);
     free(h);
 }
 

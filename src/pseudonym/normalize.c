@@ -12,6 +12,7 @@
 
 #include "../core/safety.h"
 #include "../core/secret.h"
+#include "normalize_into.h"
 
 /* Internal, for test_normalize: the name rule, with or without the fast
  * paths (ASCII input; no NFC pass when nothing can compose). */
@@ -137,8 +138,7 @@ static int take_digits(const char *s, size_t len, size_t *i, int mind, int maxd,
 /* Dates: YYYY-MM-DD, YYYYMMDD, DD.MM.YYYY, D.M.YYYY, DD-MM-YYYY and
  * DD/MM/YYYY (or MM/DD/YYYY when the module says so). Two-digit years are
  * refused: a birth year cannot be guessed safely. */
-static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, size_t in_len,
-                                 char **out)
+static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, size_t in_len, char out[11])
 {
     size_t b = 0, e = in_len, i;
     int y = 0, m = 0, d = 0, a = 0, c = 0;
@@ -195,20 +195,17 @@ static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, 
     }
     if (y < 1800 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
         return MEDREG_ERR_INVALID;
-    *out = malloc(11);
-    if (*out == NULL)
-        return MEDREG_ERR_NOMEM;
-    (*out)[0] = (char)('0' + y / 1000);
-    (*out)[1] = (char)('0' + y / 100 % 10);
-    (*out)[2] = (char)('0' + y / 10 % 10);
-    (*out)[3] = (char)('0' + y % 10);
-    (*out)[4] = '-';
-    (*out)[5] = (char)('0' + m / 10);
-    (*out)[6] = (char)('0' + m % 10);
-    (*out)[7] = '-';
-    (*out)[8] = (char)('0' + d / 10);
-    (*out)[9] = (char)('0' + d % 10);
-    (*out)[10] = 0;
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = 0;
     return MEDREG_OK;
 }
 
@@ -264,14 +261,11 @@ static int check_mod97(const char *s, size_t n)
     return r == 1;
 }
 
-static medreg_err normalize_code(const medreg_ident_rule *rule, const char *in, size_t in_len,
-                                 char **out)
+/* into out[0..in_len], which the caller wipes on failure */
+static medreg_err normalize_code(const medreg_ident_rule *rule, const char *in, size_t in_len, char *out)
 {
-    char *buf = malloc(in_len + 1);
     size_t n = 0;
     int ok = 1;
-    if (buf == NULL)
-        return MEDREG_ERR_NOMEM;
     for (size_t i = 0; i < in_len; i++) {
         char ch = in[i];
         if (ch == ' ' || ch == '-' || ch == '.' || ch == '/' || ch == '\t')
@@ -282,43 +276,73 @@ static medreg_err normalize_code(const medreg_ident_rule *rule, const char *in, 
             ok = 0;
             break;
         }
-        buf[n++] = ch;
+        out[n++] = ch;
     }
-    buf[n] = 0;
+    out[n] = 0;
     if (ok && n == 0)
         ok = 0;
     if (ok) {
         switch (rule->check) {
         case MEDREG_CHECK_NONE: break;
-        case MEDREG_CHECK_LUHN: ok = check_luhn(buf, n); break;
-        case MEDREG_CHECK_EAN13: ok = check_ean13(buf, n); break;
-        case MEDREG_CHECK_MOD97: ok = check_mod97(buf, n); break;
+        case MEDREG_CHECK_LUHN: ok = check_luhn(out, n); break;
+        case MEDREG_CHECK_EAN13: ok = check_ean13(out, n); break;
+        case MEDREG_CHECK_MOD97: ok = check_mod97(out, n); break;
         default: ok = 0;
         }
     }
-    if (!ok) {
-        mr_wipe(buf, in_len + 1);
-        free(buf);
-        return MEDREG_ERR_INVALID;
-    }
-    *out = buf;
-    return MEDREG_OK;
+    return ok ? MEDREG_OK : MEDREG_ERR_INVALID;
 }
 
-medreg_err medreg_normalize(const medreg_ident_rule *rule, const char *in, size_t in_len,
-                            char **out)
+static medreg_err check_input(const medreg_ident_rule *rule, const char *in, size_t in_len)
 {
-    *out = NULL;
     if (rule == NULL || in == NULL)
         return MEDREG_ERR_INVALID;
     if (in_len > MEDREG_IDENT_MAX)
         return MEDREG_ERR_TOOBIG;
     if (u8_check((const uint8_t *)in, in_len) != NULL || memchr(in, 0, in_len) != NULL)
         return MEDREG_ERR_INVALID;
-    switch (rule->kind) {
-    case MEDREG_IDENT_NAME: return mr_normalize_name_unicode((const uint8_t *)in, in_len, 1, out);
-    case MEDREG_IDENT_DATE: return normalize_date(rule, in, in_len, out);
-    case MEDREG_IDENT_CODE: return normalize_code(rule, in, in_len, out);
+    return MEDREG_OK;
+}
+
+/* Dates and codes into a buffer of the caller's (no allocation: the CSV tool
+ * normalises several per row); anything else, or a code longer than the
+ * buffer, is MEDREG_ERR_TOOBIG and goes through medreg_normalize. */
+medreg_err mr_normalize_into(const medreg_ident_rule *rule, const char *in, size_t in_len, char *out, size_t cap)
+{
+    medreg_err rc = check_input(rule, in, in_len);
+    if (rc != MEDREG_OK)
+        return rc;
+    if (rule->kind == MEDREG_IDENT_DATE && cap >= 11)
+        rc = normalize_date(rule, in, in_len, out);
+    else if (rule->kind == MEDREG_IDENT_CODE && cap > in_len)
+        rc = normalize_code(rule, in, in_len, out);
+    else
+        return MEDREG_ERR_TOOBIG;
+    if (rc != MEDREG_OK)
+        mr_wipe(out, cap);
+    return rc;
+}
+
+medreg_err medreg_normalize(const medreg_ident_rule *rule, const char *in, size_t in_len,
+                            char **out)
+{
+    *out = NULL;
+    medreg_err rc = check_input(rule, in, in_len);
+    if (rc != MEDREG_OK)
+        return rc;
+    if (rule->kind == MEDREG_IDENT_NAME)
+        return mr_normalize_name_unicode((const uint8_t *)in, in_len, 1, out);
+    if (rule->kind != MEDREG_IDENT_DATE && rule->kind != MEDREG_IDENT_CODE)
+        return MEDREG_ERR_INVALID;
+    size_t cap = rule->kind == MEDREG_IDENT_DATE ? 11 : in_len + 1;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return MEDREG_ERR_NOMEM;
+    rc = mr_normalize_into(rule, in, in_len, buf, cap);
+    if (rc != MEDREG_OK) {
+        free(buf); /* wiped by mr_normalize_into */
+        return rc;
     }
-    return MEDREG_ERR_INVALID;
+    *out = buf;
+    return MEDREG_OK;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "../../../src/pseudonym/normalize_into.h"
 #include "medreg/pseudonym.h"
 
 static const medreg_ident_rule NAME = {MEDREG_IDENT_NAME, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
@@ -24,6 +25,18 @@ static void expect(const medreg_ident_rule *r, const char *in, const char *want)
         CHECK_STR(out, want);
     }
     free(out);
+    /* the allocation-free path gives the same for dates and codes */
+    if (r->kind != MEDREG_IDENT_NAME) {
+        char buf[64];
+        memset(buf, 'x', sizeof buf);
+        rc = mr_normalize_into(r, in, strlen(in), buf, sizeof buf);
+        if (want == NULL) {
+            CHECK(rc == MEDREG_ERR_INVALID || rc == MEDREG_ERR_TOOBIG);
+        } else if (strlen(in) < sizeof buf) {
+            CHECK(rc == MEDREG_OK);
+            CHECK_STR(buf, want);
+        }
+    }
 }
 
 medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int ascii_fast, char **out);
@@ -179,5 +192,15 @@ int main(void)
     code.check = MEDREG_CHECK_MOD97;
     expect(&code, "12345678-89", "1234567889");
     expect(&code, "1234567898", NULL);
+    { /* mr_normalize_into leaves names, and codes that may not fit, to medreg_normalize */
+        char small[8];
+        const medreg_ident_rule code_rule = {MEDREG_IDENT_CODE, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
+        CHECK(mr_normalize_into(&NAME, "Anna", 4, small, sizeof small) == MEDREG_ERR_TOOBIG);
+        CHECK(mr_normalize_into(&code_rule, "12345678", 8, small, sizeof small) == MEDREG_ERR_TOOBIG);
+        CHECK(mr_normalize_into(&code_rule, "1234-567", 8, small, sizeof small) == MEDREG_ERR_TOOBIG);
+        CHECK(mr_normalize_into(&code_rule, "123-456", 7, small, sizeof small) == MEDREG_OK && !strcmp(small, "123456"));
+        CHECK(mr_normalize_into(&DATE, "1.2.1990", 8, small, sizeof small) == MEDREG_ERR_TOOBIG);
+        CHECK(mr_normalize_into(&code_rule, "12\xff", 3, small, sizeof small) == MEDREG_ERR_INVALID);
+    }
     return TEST_DONE();
 }
