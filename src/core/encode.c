@@ -22,6 +22,35 @@ int mr_unbase64(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out
            end == s + len;
 }
 
+/* 0x0n in each byte of w (a nibble) to its hex digit: '0' + n, plus 39
+ * more ('a' - '0' - 10) where n >= 10, which n + 6 carrying into bit 4
+ * tells without a branch */
+static uint64_t hex_digits(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t ten_up = ((w + 6 * ones) >> 4) & ones;
+    return w + 0x30 * ones + ten_up * 39;
+}
+
+void mr_hex_into(char *out, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4) {
+        /* byte j of the four to the 16-bit lane j, then its high nibble to
+         * the lane's first byte (written first) and its low to the second */
+        uint64_t x = (uint64_t)p[i] | (uint64_t)p[i + 1] << 16 | (uint64_t)p[i + 2] << 32 | (uint64_t)p[i + 3] << 48;
+        uint64_t w = hex_digits((x >> 4 & UINT64_C(0x000f000f000f000f)) | (x & UINT64_C(0x000f000f000f000f)) << 8);
+        memcpy(out + 2 * i, &w, 8);
+    }
+#endif
+    for (; i < n; i++) {
+        uint64_t w = hex_digits((uint64_t)(p[i] >> 4) | (uint64_t)(p[i] & 15) << 8);
+        out[2 * i] = (char)(w & 0xff);
+        out[2 * i + 1] = (char)(w >> 8 & 0xff);
+    }
+}
+
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want)
 {
     size_t bl = 0;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "service.h"
 
@@ -130,8 +131,10 @@ json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const 
 char *mr_hex(const uint8_t *p, size_t n)
 {
     char *s = malloc(n * 2 + 1);
-    if (s)
-        sodium_bin2hex(s, n * 2 + 1, p, n);
+    if (s) {
+        mr_hex_into(s, p, n);
+        s[2 * n] = 0;
+    }
     return s;
 }
 

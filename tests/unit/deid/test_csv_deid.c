@@ -102,11 +102,21 @@ static void test_network(const mr_csv_config *cfg)
     mr_oprf_table_free(t);
 }
 
+static char *run_n(const mr_csv_config *cfg, const uint8_t key[32], const char *csv, size_t csv_len,
+                   mr_csv_report *rep);
+
 static char *run(const mr_csv_config *cfg, const uint8_t key[32], const char *csv, mr_csv_report *rep)
+{
+    return run_n(cfg, key, csv, strlen(csv), rep);
+}
+
+/* the same for an input that may hold NUL bytes */
+static char *run_n(const mr_csv_config *cfg, const uint8_t key[32], const char *csv, size_t csv_len,
+                   mr_csv_report *rep)
 {
     char *out = NULL;
     size_t len = 0;
-    FILE *in = fmemopen((void *)csv, strlen(csv), "r"), *o = open_memstream(&out, &len);
+    FILE *in = fmemopen((void *)csv, csv_len, "r"), *o = open_memstream(&out, &len);
     char *err = NULL;
     mr_psn_source src = {key, NULL, 0};
     medreg_err rc = mr_csv_deid(cfg, &src, in, o, rep, &err);
@@ -159,6 +169,20 @@ int main(int argc, char **argv)
     free(out);
 
     test_network(cfg);
+
+    /* a row is written only if every field is UTF-8 without NUL, wherever
+     * the bad byte sits: first or last field, first or later word, a tail */
+    static const char bad[] = "fam,giv,dob,note\n"
+                              "Meier,Anna,01.02.1970,ok\n"                  /* written */
+                              "Me\0er,Anna,01.02.1970,x\n"                  /* NUL in an identifier */
+                              "Meier,Anna,01.02.1970,a long note\0 here\n"  /* NUL in a kept field */
+                              "Meier,Anna,01.02.1970,\xc3\n"                /* a cut sequence, at the end */
+                              "Meier,Anna\xff,01.02.1970,x\n"               /* a byte never in UTF-8 */
+                              "Meier,Anna,01.02.1970,\xce\xa0\xce\xb1\n"; /* written: Greek */
+    memset(&rep, 0, sizeof rep);
+    out = run_n(cfg, key, bad, sizeof bad - 1, &rep);
+    CHECK(out != NULL && rep.rows == 6 && rep.written == 2 && rep.rejected == 4);
+    free(out);
 
     /* the column set is checked against the header */
     memset(&rep, 0, sizeof rep);

@@ -1,0 +1,36 @@
+/* mr_hex_into against libsodium's sodium_bin2hex: every byte value in every
+ * position of a word, and random strings of every length up to 70 (whole
+ * words, a tail, both). */
+#include <sodium.h>
+
+#include "../check.h"
+#include "../../../src/core/encode.h"
+
+static int same(const uint8_t *p, size_t n)
+{
+    char want[2 * 70 + 1], got[2 * 70 + 1];
+    memset(got, '#', sizeof got);
+    sodium_bin2hex(want, sizeof want, p, n);
+    mr_hex_into(got, p, n);
+    return memcmp(got, want, 2 * n) == 0 && got[2 * n] == '#';
+}
+
+int main(void)
+{
+    uint8_t p[70];
+    size_t bad = 0;
+    CHECK(sodium_init() >= 0);
+    for (unsigned v = 0; v < 256; v++)
+        for (size_t at = 0; at < 8; at++) {
+            memset(p, 0x5a, 8);
+            p[at] = (uint8_t)v;
+            bad += !same(p, 8);
+        }
+    for (size_t n = 0; n <= sizeof p; n++)
+        for (int round = 0; round < 20; round++) {
+            randombytes_buf(p, sizeof p);
+            bad += !same(p, n);
+        }
+    CHECK(bad == 0);
+    return TEST_DONE();
+}
