@@ -350,36 +350,73 @@ typedef struct session {
     kind k;
 } session;
 
-/* A refused finish: nothing of it is kept, the session closes as failed (in
- * its own transaction), the failure is audited, and a physician who passes
- * the threshold raises the alarm. */
-static void fail(mr_service *s, mr_conn *c, mr_request *req, mr_response *resp, const session *se, int status,
-                 const char *code, const char *message)
+/* A refused finish: nothing of it is kept, the session closes as failed,
+ * the failure is audited, and a physician who passes the threshold raises
+ * the alarm; all of it one unit of the next group commit, answered once it
+ * is durable (a physician failing over and over ties no HTTP thread up). */
+typedef struct failing {
+    mr_service *s;
+    session se;
+    char caller[65], code[48], message[400];
+    int status;
+    int64_t now;
+} failing;
+
+static medreg_err failing_run(mr_conn *c, void *arg)
 {
-    medreg_err rc;
-    int64_t now = (int64_t)time(NULL), n = 0;
-    mr_param p[3] = {MR_TEXT(se->id), MR_TEXT(code), MR_INT(now)};
-    mr_conn_rollback(c);
-    rc = mr_conn_begin(c);
+    failing *f = arg;
+    const session *se = &f->se;
+    int64_t n = 0;
+    mr_param p[3] = {MR_TEXT(se->id), MR_TEXT(f->code), MR_INT(f->now)};
+    medreg_err rc = mr_conn_exec(c,
+                                 "UPDATE consent_sessions SET status = 'failed', reason = $2, finished_at = $3"
+                                 " WHERE id = $1 AND status = 'open'",
+                                 p, 3, NULL);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "UPDATE consent_sessions SET status = 'failed', reason = $2, finished_at = $3"
-                          " WHERE id = $1 AND status = 'open'",
-                          p, 3, NULL);
-    if (rc == MEDREG_OK)
-        rc = mr_audit_about(c, se->subject, req->caller.fpr, answering(se->k) ? "consent_failure" : "enroll_failure",
-                            se->module, se->id, "refused", code);
+        rc = mr_audit_about(c, se->subject, f->caller, answering(se->k) ? "consent_failure" : "enroll_failure",
+                            se->module, se->id, "refused", f->code);
     if (rc == MEDREG_OK && answering(se->k))
-        rc = failures(s, c, req->caller.fpr, now, &n);
-    if (rc == MEDREG_OK && n == (int64_t)s->cfg->consent_fail_max + 1)
-        rc = mr_audit(c, req->caller.fpr, "alarm", se->module, req->caller.fpr, "raised", "consent_blocked");
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK) {
+        rc = failures(f->s, c, f->caller, f->now, &n);
+    if (rc == MEDREG_OK && n == (int64_t)f->s->cfg->consent_fail_max + 1)
+        rc = mr_audit(c, f->caller, "alarm", se->module, f->caller, "raised", "consent_blocked");
+    return rc;
+}
+
+static void failing_answer(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    const failing *f = state;
+    (void)s;
+    (void)req;
+    if (rc != MEDREG_OK)
         mr_resp_db_error(resp, rc);
+    else
+        mr_resp_error(resp, f->status, f->code, "%s", f->message);
+}
+
+static void failing_free(void *state)
+{
+    if (state == NULL)
+        return;
+    mr_wipe(state, sizeof(failing));
+    free(state);
+}
+
+static void fail(mr_service *s, mr_request *req, mr_response *resp, const session *se, int status, const char *code,
+                 const char *message)
+{
+    failing *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
         return;
     }
-    mr_resp_error(resp, status, code, "%s", message);
+    f->s = s;
+    f->se = *se;
+    f->status = status;
+    f->now = (int64_t)time(NULL);
+    snprintf(f->caller, sizeof f->caller, "%s", req->caller.fpr);
+    snprintf(f->code, sizeof f->code, "%s", code);
+    snprintf(f->message, sizeof f->message, "%s", message);
+    mr_resp_defer(resp, failing_run, failing_answer, f, failing_free);
 }
 
 /* The new fingerprint of a finish: the physician's registered card signed
@@ -822,13 +859,8 @@ static void finish_answer(mr_service *s, mr_request *req, mr_response *resp, med
 {
     finishing *f = state;
     const session *se = &f->se;
-    mr_conn *c = NULL;
     if (rc == MEDREG_OK && f->u.refused.code != NULL) {
-        if ((rc = mr_db_acquire(s->db, &c)) == MEDREG_OK)
-            fail(s, c, req, resp, se, f->u.refused.status, f->u.refused.code, f->u.refused.message);
-        else
-            mr_resp_db_error(resp, rc);
-        mr_db_release(s->db, c);
+        fail(s, req, resp, se, f->u.refused.status, f->u.refused.code, f->u.refused.message);
         return;
     }
     if (rc == MEDREG_ERR_CONFLICT) {
@@ -931,7 +963,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
     if (mr_rows_int(r, 0, 7) < now) {
-        fail(s, c, req, resp, se, 410, "session_expired", "the consent session has expired: start a new one");
+        fail(s, req, resp, se, 410, "session_expired", "the consent session has expired: start a new one");
         goto out;
     }
     json_t *ab = json_object_get(j, "abandon");
@@ -940,7 +972,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         int ok = reason && strlen(reason) <= 40;
         for (size_t i = 0; ok && reason[i]; i++)
             ok = (reason[i] >= 'a' && reason[i] <= 'z') || reason[i] == '_';
-        fail(s, c, req, resp, se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
+        fail(s, req, resp, se, 403, ok ? reason : "abandoned", "the consent session was abandoned");
         goto out;
     }
     /* the terms first: the physician's card signed their digest too */
@@ -949,7 +981,7 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
         if (m_ct == NULL || !unb64(json_object_get(j, "answer"), m_ct, MR_HYBRID_MAX, &m_len) ||
             !terms_string(m, se->k, json_object_get(j, "terms"), s->cfg->grant_max_days, f->terms, sizeof f->terms,
                           f->excluded, sizeof f->excluded, &days, &grantee, &grant)) {
-            fail(s, c, req, resp, se, 400, "invalid_answer",
+            fail(s, req, resp, se, 400, "invalid_answer",
                  "'answer' (base64) and 'terms' (exclude: sorted known categories, days; or grantee; or grant"
                  " [, days]; for audit {}) are required");
             goto out;
@@ -958,17 +990,17 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (!check_fingerprint(s, c, req, json_object_get(j, "fingerprint"), se, answering(se->k) ? want_d : NULL, &f->nf,
                            &code, &why)) {
-        fail(s, c, req, resp, se, 403, code, why);
+        fail(s, req, resp, se, 403, code, why);
         goto out;
     }
     if (answering(se->k)) {
         /* the patient's card opened one K'': the answer must hold that K and this nonce */
         if (mr_consent_server_answer(s->consent, se->sid, m_ct, m_len, f->hk, nonce, terms_d) != MEDREG_OK) {
-            fail(s, c, req, resp, se, 403, "consent_refused", "the answer does not open under the registry's key");
+            fail(s, req, resp, se, 403, "consent_refused", "the answer does not open under the registry's key");
             goto out;
         }
         if (!mr_ct_equal(nonce, se->nonce, sizeof nonce) || !mr_ct_equal(terms_d, want_d, 32)) {
-            fail(s, c, req, resp, se, 403, "consent_refused", "the answer is not for this session or these terms");
+            fail(s, req, resp, se, 403, "consent_refused", "the answer is not for this session or these terms");
             goto out;
         }
     }
