@@ -346,22 +346,72 @@ static json_t *filter_data(const mr_module *m, json_t *data, const char *exclude
     return out;
 }
 
+/* A correction: the next version of a record, numbered inside the group
+ * commit's transaction (the caller's right to it was checked before: a
+ * record's owner never changes). */
+typedef struct version_unit {
+    char record_id[33], module[MR_NAME_MAX + 1], subject[33], internal_id[MEDREG_INTERNAL_ID_LEN + 1];
+    char physician[65];
+    char *data;
+    int64_t version; /* set by the unit */
+} version_unit;
+
+static void version_unit_free(void *state)
+{
+    version_unit *u = state;
+    if (u == NULL)
+        return;
+    free(u->data);
+    free(u);
+}
+
+static medreg_err version_unit_run(mr_conn *c, void *arg)
+{
+    version_unit *u = arg;
+    mr_rows *r = NULL;
+    mr_param q = MR_TEXT(u->record_id);
+    medreg_err rc = mr_conn_exec(c, "SELECT MAX(version) FROM records WHERE record_id = $1", &q, 1, &r);
+    if (rc == MEDREG_OK)
+        u->version = mr_rows_int(r, 0, 0) + 1;
+    mr_rows_free(r);
+    mr_param p[8] = {MR_TEXT(u->record_id), MR_INT(u->version), MR_TEXT(u->module), MR_TEXT(u->subject),
+                     MR_TEXT(u->internal_id), MR_TEXT(u->physician), MR_INT(time(NULL)), MR_TEXT(u->data)};
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at, data)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                          p, 8, NULL);
+    char detail[32];
+    snprintf(detail, sizeof detail, "version %lld", (long long)u->version);
+    if (rc == MEDREG_OK)
+        rc = mr_audit_about(c, u->subject, u->physician, "record_correct", u->module, u->record_id, "ok", detail);
+    return rc;
+}
+
+static void version_stored(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state)
+{
+    const version_unit *u = state;
+    (void)s;
+    (void)req;
+    if (rc != MEDREG_OK)
+        mr_resp_db_error(resp, rc);
+    else
+        mr_resp_json(resp, 201, json_pack("{s:s,s:I}", "record_id", u->record_id, "version", (json_int_t)u->version));
+}
+
 static void record_version(mr_service *s, mr_request *req, mr_response *resp)
 {
     static const char *const allowed[] = {"data", NULL};
     json_t *j = mr_req_json(req, resp, allowed);
     mr_conn *c = NULL;
     mr_rows *r = NULL;
-    char *data_s = NULL;
+    version_unit *u = NULL;
     const mr_module *m;
     medreg_err rc;
 
     if (j == NULL)
         return;
-    rc = mr_db_acquire(s->db, &c);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_begin(c);
-    if (rc != MEDREG_OK) {
+    if ((rc = mr_db_acquire(s->db, &c)) != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         goto out;
     }
@@ -374,33 +424,22 @@ static void record_version(mr_service *s, mr_request *req, mr_response *resp)
     }
     if (!validate_data(m, json_object_get(j, "data"), resp))
         goto out;
-    data_s = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS);
-    int64_t version = mr_rows_int(r, mr_rows_count(r) - 1, 1) + 1;
-    mr_param p[8] = {MR_TEXT(req->params[0]), MR_INT(version), MR_TEXT(m->name), MR_TEXT(mr_rows_text(r, 0, 7)),
-                     MR_TEXT(mr_rows_text(r, 0, 3)), MR_TEXT(req->caller.fpr), MR_INT(time(NULL)),
-                     MR_TEXT(data_s ? data_s : "{}")};
-    rc = data_s ? MEDREG_OK : MEDREG_ERR_NOMEM;
-    if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c,
-                          "INSERT INTO records (record_id, version, module, subject, internal_id, physician, created_at, data)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                          p, 8, NULL);
-    char detail[32];
-    snprintf(detail, sizeof detail, "version %lld", (long long)version);
-    if (rc == MEDREG_OK)
-        rc = mr_audit_about(c, mr_rows_text(r, 0, 7), req->caller.fpr, "record_correct", m->name, req->params[0], "ok",
-                            detail);
-    if (rc == MEDREG_OK)
-        rc = mr_conn_commit(c);
-    if (rc != MEDREG_OK) {
-        mr_resp_db_error(resp, rc);
+    if ((u = calloc(1, sizeof *u)) == NULL ||
+        (u->data = json_dumps(json_object_get(j, "data"), JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        mr_resp_error(resp, 500, "internal", "out of memory");
         goto out;
     }
-    mr_resp_json(resp, 201, json_pack("{s:s,s:I}", "record_id", req->params[0], "version", (json_int_t)version));
+    snprintf(u->record_id, sizeof u->record_id, "%s", req->params[0]);
+    snprintf(u->module, sizeof u->module, "%s", m->name);
+    snprintf(u->subject, sizeof u->subject, "%s", mr_rows_text(r, 0, 7));
+    snprintf(u->internal_id, sizeof u->internal_id, "%s", mr_rows_text(r, 0, 3));
+    snprintf(u->physician, sizeof u->physician, "%s", req->caller.fpr);
+    mr_resp_defer(resp, version_unit_run, version_stored, u, version_unit_free);
+    u = NULL;
 out:
+    version_unit_free(u);
     mr_rows_free(r);
     mr_db_release(s->db, c);
-    free(data_s);
     json_decref(j);
 }
 

@@ -138,6 +138,23 @@ echo '[]' > empty.json
 expect 4 "an empty batch" -- as dr-a patient register-batch --module hip --file empty.json
 expect 3 "batches need the physician role" -- as researcher patient register-batch --module hip --file batch.json
 
+# Corrections at once are numbered in the commit that stores them: eight
+# concurrent ones give eight new versions, each number once, none lost.
+before=$(as dr-a --json record show "$RA" | jq '.versions | length')
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  as dr-a --json record correct "$RA" --data "{\"side\":\"left\",\"implant\":\"c$i\",\"surgery_date\":\"2021-05-04\"}" \
+    > "corr.$i.json" 2>&1 &
+  pids+=($!)
+done
+wait "${pids[@]}"
+as dr-a --json record show "$RA" > versions.json
+[ "$(jq '.versions | length' versions.json)" = $((before + 8)) ] && ok "eight concurrent corrections: eight new versions" \
+  || fail "concurrent corrections: $(jq '.versions | length' versions.json) versions, $before before"
+[ "$(jq '[.versions[].version] | unique | length' versions.json)" = $((before + 8)) ] \
+  && [ "$(cat corr.*.json | jq -s '[.[].version] | unique | length')" = 8 ] && ok "each version number once" \
+  || fail "version numbers repeat"
+
 # The registry never holds identifying data; the identity service holds it only encrypted.
 dump() {
   if [ "$ENGINE" = postgres ]; then pg_dump -p "$PG_PORT" "$(echo "$1" | sed 's|postgresql:///\([^?]*\).*|\1|')"
