@@ -327,18 +327,19 @@ medreg_err medreg_normalize(const medreg_ident_rule *rule, const char *in, size_
                             char **out)
 {
     *out = NULL;
-    medreg_err rc = check_input(rule, in, in_len);
-    if (rc != MEDREG_OK)
-        return rc;
-    if (rule->kind == MEDREG_IDENT_NAME)
-        return mr_normalize_name_unicode((const uint8_t *)in, in_len, 1, out);
-    if (rule->kind != MEDREG_IDENT_DATE && rule->kind != MEDREG_IDENT_CODE)
+    if (rule != NULL && rule->kind == MEDREG_IDENT_NAME) {
+        medreg_err rc = check_input(rule, in, in_len);
+        return rc != MEDREG_OK ? rc : mr_normalize_name_unicode((const uint8_t *)in, in_len, 1, out);
+    }
+    if (rule == NULL || (rule->kind != MEDREG_IDENT_DATE && rule->kind != MEDREG_IDENT_CODE))
         return MEDREG_ERR_INVALID;
+    if (in_len > MEDREG_IDENT_MAX) /* before the allocation; the other checks are mr_normalize_into's */
+        return MEDREG_ERR_TOOBIG;
     size_t cap = rule->kind == MEDREG_IDENT_DATE ? 11 : in_len + 1;
     char *buf = malloc(cap);
     if (buf == NULL)
         return MEDREG_ERR_NOMEM;
-    rc = mr_normalize_into(rule, in, in_len, buf, cap);
+    medreg_err rc = mr_normalize_into(rule, in, in_len, buf, cap);
     if (rc != MEDREG_OK) {
         free(buf); /* wiped by mr_normalize_into */
         return rc;
