@@ -141,7 +141,7 @@ medreg_err mr_ledger_open(mr_db *db, const char *origin, mr_note_signer *signer,
     pthread_mutex_init(&l->seq, NULL);
     if ((rc = mr_db_acquire(db, &c)) != MEDREG_OK)
         goto out;
-    if ((rc = mr_conn_exec(c, "SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1", NULL, 0, &r)) !=
+    if ((rc = mr_conn_exec(c, "SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1 /* scan: one row, the key's end */", NULL, 0, &r)) !=
         MEDREG_OK)
         goto out;
     if (mr_rows_count(r) == 1) {

@@ -281,7 +281,7 @@ medreg_err mr_events_ship(mr_service *s, size_t max, size_t *shipped)
     mr_param p[1] = {MR_INT((int64_t)max)};
     rc = mr_conn_exec(c,
                       "SELECT seq, at, actor, action, module, target, outcome, detail, subject FROM events"
-                      " ORDER BY seq LIMIT $1",
+                      " ORDER BY seq LIMIT $1 /* scan: the oldest first, LIMIT rows */",
                       p, 1, &r);
     mr_db_release(s->db, c);
     if (rc != MEDREG_OK || (n = mr_rows_count(r)) == 0)

@@ -137,7 +137,8 @@ static void user_list(mr_service *s, mr_request *req, mr_response *resp)
         return;
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT fpr, role, module, name, created_at FROM users ORDER BY name, role, module",
+        rc = mr_conn_exec(c, "SELECT fpr, role, module, name, created_at FROM users ORDER BY name, role, module"
+                          " /* scan: every user, for an administrator */",
                           NULL, 0, &r);
     mr_db_release(s->db, c);
     if (rc != MEDREG_OK) {

@@ -211,12 +211,13 @@ static medreg_err start_unit_run(mr_conn *c, void *arg)
             return mr_refuse_later(&u->refused, 409, "already_enrolled",
                                  "this patient's card is already enrolled: ask for consent, or replace a lost card");
     } else if (answering(u->k)) {
-        /* every live fingerprint of every subject with this PSN: collisions are real */
+        /* every live fingerprint of every subject with this PSN: collisions are real.
+         * Written as IN (subquery) so that both engines start from the PSN index: as
+         * a join, SQLite visited every fingerprint of the registry for each session. */
         rc = mr_conn_exec(c,
-                          "SELECT f.id, f.k2 FROM fingerprints f JOIN subjects t ON t.subject = f.subject"
-                          " WHERE t.module = $1 AND f.retired_at IS NULL"
-                          " AND t.key_id = (SELECT key_id FROM subjects WHERE subject = $2)"
-                          " AND t.psn = (SELECT psn FROM subjects WHERE subject = $2)"
+                          "SELECT f.id, f.k2 FROM fingerprints f WHERE f.module = $1 AND f.retired_at IS NULL"
+                          " AND f.subject IN (SELECT t.subject FROM subjects t, subjects me WHERE me.subject = $2"
+                          " AND t.module = $1 AND t.key_id = me.key_id AND t.psn = me.psn)"
                           " ORDER BY f.created_at, f.id LIMIT 16",
                           q, 2, &u->cands);
         if (rc != MEDREG_OK)
@@ -805,8 +806,9 @@ static medreg_err patient_history(mr_service *s, const char *module, const char 
     r = NULL;
     /* the physicians who know the patient: every actor of their events is one */
     TRY(mr_user_names(c,
-                      "SELECT physician FROM relations WHERE module = $1 AND subject = $2"
-                      " UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2",
+                      "SELECT fpr, MIN(name) FROM users WHERE fpr IN"
+                      " (SELECT physician FROM relations WHERE module = $1 AND subject = $2"
+                      " UNION SELECT physician FROM grants WHERE module = $1 AND subject = $2) GROUP BY fpr",
                       p, 2, names));
     TRY(identity_pass(s, c, module, subject, physician, &pass));
     json_t *more = json_pack("{s:I,s:I,s:o,s:o,s:s}", "as_of", (json_int_t)as_of, "pending", (json_int_t)pending,
@@ -1097,7 +1099,9 @@ out:
     mr_rows_free(r);
 }
 
-/* The three alarms (seed 000 §5.4, §6), computed from the tables. */
+/* The three alarms (seed 000 §5.4, §6), computed from the tables. The
+ * windows are materialised first: grouped directly, SQLite preferred to
+ * read a whole index in physician order over searching the window. */
 static medreg_err alarms(mr_service *s, json_t *arr)
 {
     mr_conn *c = NULL;
@@ -1108,9 +1112,10 @@ static medreg_err alarms(mr_service *s, json_t *arr)
     mr_param p1[3] = {MR_INT(now - (int64_t)s->cfg->consent_fail_window_s), MR_INT(now),
                       MR_INT(s->cfg->consent_fail_max)};
     TRY(mr_conn_exec(c,
-                     "SELECT physician, COUNT(*), MAX(created_at) FROM consent_sessions"
+                     "WITH w AS MATERIALIZED (SELECT physician, created_at FROM consent_sessions"
                      " WHERE kind IN ('consent', 'revoke', 'audit') AND created_at >= $1"
-                     " AND (status = 'failed' OR (status = 'open' AND expires_at < $2))"
+                     " AND (status = 'failed' OR (status = 'open' AND expires_at < $2)))"
+                     " SELECT physician, COUNT(*), MAX(created_at) FROM w"
                      " GROUP BY physician HAVING COUNT(*) > $3 ORDER BY physician",
                      p1, 3, &r));
     for (size_t i = 0; i < mr_rows_count(r); i++)
@@ -1136,8 +1141,9 @@ static medreg_err alarms(mr_service *s, json_t *arr)
     r = NULL;
     mr_param p3[2] = {MR_INT(now - MONTH), MR_INT(s->cfg->alarm_replacements_max)};
     TRY(mr_conn_exec(c,
-                     "SELECT physician, COUNT(*) FROM fingerprints WHERE replacement = 1 AND created_at >= $1"
-                     " GROUP BY physician HAVING COUNT(*) > $2 ORDER BY physician",
+                     "WITH w AS MATERIALIZED (SELECT physician FROM fingerprints WHERE replacement = 1"
+                     " AND created_at >= $1)"
+                     " SELECT physician, COUNT(*) FROM w GROUP BY physician HAVING COUNT(*) > $2 ORDER BY physician",
                      p3, 2, &r));
     for (size_t i = 0; i < mr_rows_count(r); i++)
         json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "kind", "replacements", "physician",

@@ -78,10 +78,11 @@ void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
                           "SELECT (SELECT COALESCE(MAX(idx), -1) FROM ledger_shipped),"
-                          " (SELECT COUNT(*) FROM events WHERE action IN ('grant', 'revoke', 'grant_expiry'))",
+                          " (SELECT COUNT(*) FROM events WHERE action IN ('grant', 'revoke', 'grant_expiry'))"
+                          " /* scan: the outbox, the events not yet in the ledger */",
                           NULL, 0, &k->m);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle", NULL, 0, &k->r);
+        rc = mr_conn_exec(c, "SELECT handle, key FROM event_keys ORDER BY handle /* scan: every key, for the monitor */", NULL, 0, &k->r);
     mr_db_release(s->db, c);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -92,18 +93,14 @@ void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp)
     mr_resp_defer(resp, keys_read_audit, keys_answer, k, keys_read_free);
 }
 
-medreg_err mr_user_names(mr_conn *c, const char *fprs, const mr_param *p, size_t n, json_t *names)
+medreg_err mr_user_names(mr_conn *c, const char *sql, const mr_param *p, size_t n, json_t *names)
 {
     mr_rows *r = NULL;
-    char *sql = NULL;
-    medreg_err rc = MEDREG_OK;
-    if (asprintf(&sql, "SELECT fpr, MIN(name) FROM users WHERE fpr IN (%s) GROUP BY fpr", fprs) < 0)
-        return MEDREG_ERR_NOMEM;
-    if ((rc = mr_conn_exec(c, sql, p, n, &r)) == MEDREG_OK)
+    medreg_err rc = mr_conn_exec(c, sql, p, n, &r);
+    if (rc == MEDREG_OK)
         for (size_t i = 0; i < mr_rows_count(r); i++)
             json_object_set_new(names, mr_rows_text(r, i, 0), json_string(mr_rows_text(r, i, 1)));
     mr_rows_free(r);
-    free(sql);
     return rc;
 }
 
@@ -131,8 +128,10 @@ static medreg_err patient_sources(mr_service *s, mr_conn *c, const mr_presence_p
         /* the physicians who registered this record, and the module's administrators */
         mr_param nq[2] = {MR_TEXT(p->module), MR_TEXT(pid)};
         TRY(mr_user_names(c,
-                          "SELECT physician FROM relations WHERE module = $1 AND patient_id = $2"
-                          " UNION SELECT fpr FROM users WHERE role = 'module_admin' AND module = $1",
+                          "SELECT fpr, MIN(name) FROM users WHERE fpr IN"
+                          " (SELECT physician FROM relations WHERE module = $1 AND patient_id = $2"
+                          " UNION SELECT fpr FROM users WHERE role = 'module_admin' AND module = $1)"
+                          " GROUP BY fpr /* scan: the users, who are few */",
                           nq, 2, names));
         TRY(mr_audit_about(c, pid, caller, "history_view", p->module, pid, "ok", "patient's card present"));
     }

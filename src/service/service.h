@@ -288,9 +288,10 @@ void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp);
 void mr_alarms_list(mr_service *s, mr_request *req, mr_response *resp);
 void mr_events_keys_get(mr_service *s, mr_request *req, mr_response *resp);
 void mr_events_patient_route(mr_service *s, mr_request *req, mr_response *resp);
-/* Add to names (fingerprint → name) the users whose fingerprints the query
- * fprs (with parameters p) selects. */
-MR_MUST_CHECK medreg_err mr_user_names(mr_conn *c, const char *fprs, const mr_param *p, size_t n, json_t *names);
+/* Add to names (fingerprint → name) the rows (fpr, name) of the query sql
+ * (with parameters p). sql is a string literal: the statement caches key on
+ * its address (src/store/stmt_slots.h). */
+MR_MUST_CHECK medreg_err mr_user_names(mr_conn *c, const char *sql, const mr_param *p, size_t n, json_t *names);
 void mr_fhir_consents(mr_service *s, mr_request *req, mr_response *resp);
 /* Registry: the active grant of physician on subject, if any: *grant_id
  * (33 bytes) and the excluded categories (comma-separated, malloc'ed). */

@@ -167,6 +167,15 @@ static const migration MIGRATIONS[] = {
      * visiting them */
     {16, MR_SCHEMA_REGISTRY, "CREATE INDEX grants_live ON grants (physician, module, subject) WHERE revoked_at IS NULL;",
      NULL, NULL},
+    /* registry: the alarms read a window of time, the FHIR export joins a
+     * grant's fingerprint by session; without these they read every row
+     * (found by the plan check of src/store/sqlite.c) */
+    {17, MR_SCHEMA_REGISTRY,
+     "CREATE INDEX consent_sessions_created ON consent_sessions (created_at);"
+     "CREATE INDEX fingerprints_replaced ON fingerprints (created_at) WHERE replacement = 1;"
+     "CREATE INDEX fingerprints_session ON fingerprints (session);"
+     "CREATE INDEX grants_live_created ON grants (created_at) WHERE revoked_at IS NULL;",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

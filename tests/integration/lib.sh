@@ -7,6 +7,10 @@ set -euo pipefail
 BIN=${MEDREG_BIN:?MEDREG_BIN must point at the build directory}
 SRC=${MEDREG_SRC:?MEDREG_SRC must point at the source directory}
 ENGINE=${MEDREG_TEST_DB:-sqlite}
+# every SQLite statement the daemons prepare must find its rows by a key,
+# and be a literal (src/store/sqlite.c, plan_scans, get_stmt): one that is
+# not fails its request
+export MEDREG_SQLITE_CHECKS=1
 MEDREG="$BIN/medreg"
 MEDREGD="$BIN/medregd"
 W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-it.XXXXXX")
