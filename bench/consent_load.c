@@ -30,8 +30,7 @@ typedef struct opts {
     int threads, prepare;
     double seconds;
     mr_token *pcard, *dcard;
-    EVP_PKEY *reg;
-    int reg_oaep;
+    mr_hybrid_to reg; /* the registry's consent key; its EVP_PKEY lives as long as the process */
 } opts;
 
 typedef struct worker {
@@ -126,7 +125,7 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
             goto out;
     }
     mr_consent_terms_digest("grant;exclude=;days=30", td);
-    if (mr_consent_client_fingerprint(o->pcard, o->dcard, o->reg, o->reg_oaep, sid,
+    if (mr_consent_client_fingerprint(o->pcard, o->dcard, &o->reg, sid,
                                       answering ? MR_PURPOSE_ROTATE : MR_PURPOSE_ENROLL, spk, "hip",
                                       json_string_value(json_object_get(st, "internal_id")), answering ? td : NULL,
                                       &fm) != MEDREG_OK)
@@ -136,7 +135,7 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
     body = json_pack("{s:{s:s,s:s,s:s,s:i,s:s}}", "fingerprint", "client_public", cpk, "k3", k3, "card_cert", pem,
                      "sig_alg", (int)fm.physician_alg, "signature", sig);
     if (answering) {
-        if (mr_consent_client_answer(o->reg, o->reg_oaep, sid, k, nonce, td, &m, &ml) == MEDREG_OK &&
+        if (mr_consent_client_answer(&o->reg, sid, k, nonce, td, &m, &ml) == MEDREG_OK &&
             (ans = mr_base64(m, ml)) != NULL) {
             json_object_set_new(body, "answer", json_string(ans));
             json_object_set_new(body, "terms", json_pack("{s:[],s:i}", "exclude", "days", 30));
@@ -242,13 +241,13 @@ int main(int argc, char **argv)
     json_t *key = call(&w[0], o.registry, "/v1/consent/key", NULL);
     const char *pem = json_string_value(json_object_get(key, "cert"));
     X509 *crt = pem ? mr_cert_from_pem(pem, strlen(pem)) : NULL;
-    o.reg = crt ? X509_get_pubkey(crt) : NULL;
+    EVP_PKEY *reg = crt ? X509_get_pubkey(crt) : NULL;
     const char *oaep = json_string_value(json_object_get(key, "oaep"));
-    o.reg_oaep = oaep && !strcmp(oaep, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1;
     X509_free(crt);
-    json_decref(key);
-    if (o.reg == NULL)
+    if (reg == NULL || mr_hybrid_to_key(reg, oaep && !strcmp(oaep, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1,
+                                        &o.reg) != MEDREG_OK)
         return 1;
+    json_decref(key);
     int per = !strcmp(o.mode, "reid") ? 1 : o.prepare;
     uint8_t run_id[4];
     randombytes_buf(run_id, sizeof run_id);

@@ -207,6 +207,12 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         reg = registry_key(c, &oaep, &code);
     if (reg == NULL)
         goto out;
+    mr_hybrid_to to;
+    if (mr_hybrid_to_key(reg, oaep, &to) != MEDREG_OK) {
+        fprintf(stderr, "medreg: the registry's consent key is not a valid RSA or EC key: refusing\n");
+        code = EXIT_DENIED;
+        goto out;
+    }
     body = json_pack("{s:s,s:s,s:s}", "module", a->module, "kind", wire, "internal_id", a->internal_id);
     if (token)
         json_object_set_new(body, "psn_token", json_string(token));
@@ -261,12 +267,12 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     if (answering)
         mr_consent_terms_digest(ts, td);
     if (rc == MEDREG_OK)
-        rc = mr_consent_client_fingerprint(patient, physician, reg, oaep, sid, answering ? MR_PURPOSE_ROTATE
+        rc = mr_consent_client_fingerprint(patient, physician, &to, sid, answering ? MR_PURPOSE_ROTATE
                                            : !strcmp(kind, "replace") ? MR_PURPOSE_REPLACE : MR_PURPOSE_ENROLL,
                                            spk, a->module, json_string_value(json_object_get(start, "internal_id")),
                                            answering ? td : NULL, &fm);
     if (rc == MEDREG_OK && answering)
-        rc = mr_consent_client_answer(reg, oaep, sid, k, nonce, td, &m, &ml);
+        rc = mr_consent_client_answer(&to, sid, k, nonce, td, &m, &ml);
     if (rc == MEDREG_OK && t && t->before_send)
         rc = t->before_send(t, &fm, k, &m, &ml);
     if (rc != MEDREG_OK) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../core/safety.h"
+#include "../crypto/hybrid.h"
 #include "../token/key25519.h"
 #include "../token/token.h"
 
@@ -47,9 +48,9 @@ MR_MUST_CHECK medreg_err mr_consent_physician_tbs(const uint8_t sid[MR_SESSION_I
                                                   const uint8_t terms[32], uint8_t **out, size_t *out_len);
 
 /* Client: make a fingerprint with the patient's card, sign it with the
- * physician's card, seal it to the registry key (registry_oaep for RSA). */
+ * physician's card, seal it to the registry's consent key. */
 MR_MUST_CHECK medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician,
-                                                       EVP_PKEY *registry, int registry_oaep,
+                                                       const mr_hybrid_to *registry,
                                                        const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
                                                        const uint8_t server_pk[32], const char *module,
                                                        const char *internal_id, const uint8_t terms[32],
@@ -62,8 +63,7 @@ MR_MUST_CHECK medreg_err mr_consent_client_open(mr_token *patient, const uint8_t
                                                 uint8_t k[MR_CONSENT_K_BYTES]);
 
 /* Client: the answer M = Enc(registry, v1 ‖ K ‖ nonce ‖ terms digest). */
-MR_MUST_CHECK medreg_err mr_consent_client_answer(EVP_PKEY *registry, int registry_oaep,
-                                                  const uint8_t sid[MR_SESSION_ID_BYTES],
+MR_MUST_CHECK medreg_err mr_consent_client_answer(const mr_hybrid_to *registry, const uint8_t sid[MR_SESSION_ID_BYTES],
                                                   const uint8_t k[MR_CONSENT_K_BYTES],
                                                   const uint8_t nonce[MR_CONSENT_NONCE_BYTES],
                                                   const uint8_t terms[32], uint8_t **m, size_t *m_len);

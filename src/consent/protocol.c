@@ -94,8 +94,8 @@ out:
     return rc;
 }
 
-medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician, EVP_PKEY *registry,
-                                         int registry_oaep, const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
+medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician, const mr_hybrid_to *registry,
+                                         const uint8_t sid[MR_SESSION_ID_BYTES], uint8_t purpose,
                                          const uint8_t server_pk[32], const char *module, const char *internal_id,
                                          const uint8_t terms[32], mr_fingerprint_msg *out)
 {
@@ -123,15 +123,16 @@ medreg_err mr_consent_client_fingerprint(mr_token *patient, mr_token *physician,
     kpl = 36 + sl;
     if (EVP_PKEY_base_id(mr_token_public_key(patient)) == EVP_PKEY_RSA)
         TRY(mr_token_oaep_hash(patient, &card_hash));
-    TRY(mr_hybrid_seal(mr_token_public_key(patient), card_hash, (const uint8_t *)TAG_K2, sizeof TAG_K2 - 1, kp, kpl,
-                       &k2, &k2_len));
+    mr_hybrid_to card;
+    mr_hybrid_to_token(patient, card_hash, &card);
+    TRY(mr_hybrid_seal(&card, (const uint8_t *)TAG_K2, sizeof TAG_K2 - 1, kp, kpl, &k2, &k2_len));
     /* the physician's card vouches for this fingerprint */
     TRY(mr_consent_physician_tbs(sid, purpose, module, internal_id, k2, k2_len, out->client_pk, terms, &ptbs,
                                  &ptbs_len));
     TRY(mr_token_sign(physician, ptbs, ptbs_len, &out->physician_alg, out->physician_sig, &out->physician_sig_len));
     memcpy(aad3, TAG_K3, sizeof TAG_K3 - 1);
     memcpy(aad3 + sizeof TAG_K3 - 1, sid, MR_SESSION_ID_BYTES);
-    TRY(mr_hybrid_seal(registry, registry_oaep, aad3, sizeof aad3, k2, k2_len, &out->k3, &out->k3_len));
+    TRY(mr_hybrid_seal(registry, aad3, sizeof aad3, k2, k2_len, &out->k3, &out->k3_len));
 out:
     if (rc != MEDREG_OK)
         mr_fingerprint_msg_clear(out);
@@ -167,7 +168,7 @@ medreg_err mr_consent_client_open(mr_token *patient, const uint8_t *k2, size_t k
     return rc;
 }
 
-medreg_err mr_consent_client_answer(EVP_PKEY *registry, int registry_oaep, const uint8_t sid[MR_SESSION_ID_BYTES],
+medreg_err mr_consent_client_answer(const mr_hybrid_to *registry, const uint8_t sid[MR_SESSION_ID_BYTES],
                                     const uint8_t k[MR_CONSENT_K_BYTES], const uint8_t nonce[MR_CONSENT_NONCE_BYTES],
                                     const uint8_t terms[32], uint8_t **m, size_t *m_len)
 {
@@ -179,7 +180,7 @@ medreg_err mr_consent_client_answer(EVP_PKEY *registry, int registry_oaep, const
     memcpy(pt + 1 + MR_CONSENT_K_BYTES + MR_CONSENT_NONCE_BYTES, terms, 32);
     memcpy(aad, TAG_ANSWER, sizeof TAG_ANSWER - 1);
     memcpy(aad + sizeof TAG_ANSWER - 1, sid, MR_SESSION_ID_BYTES);
-    medreg_err rc = mr_hybrid_seal(registry, registry_oaep, aad, sizeof aad, pt, sizeof pt, m, m_len);
+    medreg_err rc = mr_hybrid_seal(registry, aad, sizeof aad, pt, sizeof pt, m, m_len);
     mr_wipe(pt, sizeof pt);
     return rc;
 }

@@ -58,10 +58,31 @@ static medreg_err gcm(int enc, const uint8_t okm[44], const uint8_t *aad1, size_
     return ok ? MEDREG_OK : (enc ? MEDREG_ERR_CRYPTO : MEDREG_ERR_VERIFY);
 }
 
-static medreg_err seal(EVP_PKEY *to, int oaep_hash, const uint8_t *fixed_seed, EVP_PKEY *fixed_eph,
-                       const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t **out,
-                       size_t *out_len)
+medreg_err mr_hybrid_to_key(EVP_PKEY *key, int oaep_hash, mr_hybrid_to *out)
 {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    int ok = ctx != NULL && (EVP_PKEY_base_id(key) == EVP_PKEY_RSA || curve_id(key) != 0) &&
+             EVP_PKEY_public_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok)
+        return MEDREG_ERR_INVALID;
+    out->key = key;
+    out->oaep_hash = oaep_hash;
+    return mr_spki_sha256(key, out->spki_sha256);
+}
+
+void mr_hybrid_to_token(mr_token *t, int oaep_hash, mr_hybrid_to *out)
+{
+    out->key = mr_token_public_key(t);
+    out->oaep_hash = oaep_hash;
+    memcpy(out->spki_sha256, mr_token_spki_sha256(t), 32);
+}
+
+static medreg_err seal(const mr_hybrid_to *rcpt, const uint8_t *fixed_seed, EVP_PKEY *fixed_eph, const uint8_t *aad,
+                       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t **out, size_t *out_len)
+{
+    EVP_PKEY *to = rcpt->key;
+    int oaep_hash = rcpt->oaep_hash;
     uint8_t hdr[HDR_FIXED + 1024], ikm[MR_ECDH_MAX > 32 ? MR_ECDH_MAX : 32], okm[44];
     size_t encap_len = 0, ikm_len = 0;
     EVP_PKEY *eph = NULL;
@@ -106,7 +127,9 @@ static medreg_err seal(EVP_PKEY *to, int oaep_hash, const uint8_t *fixed_seed, E
         memcpy(hdr + HDR_FIXED, buf, encap_len);
         ikm_len = sizeof ikm;
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
-        if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, to) != 1 ||
+        /* no check of the recipient's key on every seal (a scalar
+         * multiplication): mr_hybrid_to_key or mr_token_open did it */
+        if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, to, 0) != 1 ||
             EVP_PKEY_derive(ctx, ikm, &ikm_len) != 1)
             goto out;
     } else {
@@ -117,9 +140,8 @@ static medreg_err seal(EVP_PKEY *to, int oaep_hash, const uint8_t *fixed_seed, E
     hdr[7] = (uint8_t)encap_len;
     size_t hl = HDR_FIXED + encap_len;
     /* RSA: no salt (the seed is uniform); EC: the ephemeral point */
-    uint8_t spki[32];
-    if ((rc = mr_spki_sha256(to, spki)) != MEDREG_OK ||
-        (rc = derive(spki, ikm, ikm_len, hdr + HDR_FIXED, hdr[4] == KIND_EC ? encap_len : 0, hdr, hl, okm)) != MEDREG_OK)
+    if ((rc = derive(rcpt->spki_sha256, ikm, ikm_len, hdr + HDR_FIXED, hdr[4] == KIND_EC ? encap_len : 0, hdr, hl,
+                     okm)) != MEDREG_OK)
         goto out;
     *out = malloc(hl + pt_len + 16);
     if (*out == NULL) {
@@ -143,17 +165,17 @@ out:
     return rc;
 }
 
-medreg_err mr_hybrid_seal(EVP_PKEY *to, int oaep_hash, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                          size_t pt_len, uint8_t **out, size_t *out_len)
+medreg_err mr_hybrid_seal(const mr_hybrid_to *to, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                          uint8_t **out, size_t *out_len)
 {
-    return seal(to, oaep_hash, NULL, NULL, aad, aad_len, pt, pt_len, out, out_len);
+    return seal(to, NULL, NULL, aad, aad_len, pt, pt_len, out, out_len);
 }
 
-medreg_err mr_hybrid_seal_fixed(EVP_PKEY *to, int oaep_hash, const uint8_t seed[32], EVP_PKEY *ephemeral,
+medreg_err mr_hybrid_seal_fixed(const mr_hybrid_to *to, const uint8_t seed[32], EVP_PKEY *ephemeral,
                                 const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t **out,
                                 size_t *out_len)
 {
-    return seal(to, oaep_hash, seed, ephemeral, aad, aad_len, pt, pt_len, out, out_len);
+    return seal(to, seed, ephemeral, aad, aad_len, pt, pt_len, out, out_len);
 }
 
 medreg_err mr_hybrid_open(mr_token *t, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,

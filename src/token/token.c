@@ -80,6 +80,14 @@ medreg_err mr_token_open(const mr_token_spec *spec, mr_token **out, char **errms
                            "unsupported key (RSA 2048-4096, EC P-256, P-384, brainpoolP256r1)", t->desc);
         goto fail;
     }
+    /* the full check, once: what is sealed to this key later skips it */
+    EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, t->pub, NULL);
+    int valid = chk != NULL && EVP_PKEY_public_check(chk) == 1;
+    EVP_PKEY_CTX_free(chk);
+    if (!valid) {
+        rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "the certificate's public key is not valid", t->desc);
+        goto fail;
+    }
     if ((rc = mr_spki_sha256(t->pub, t->spki_sha256)) != MEDREG_OK) {
         mr_token_fail(errmsg, rc, "the public key could not be encoded", t->desc);
         goto fail;

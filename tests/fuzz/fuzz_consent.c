@@ -60,8 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)mr_consent_server_answer(ec, sid, data, size, hk, nonce, terms);
     (void)mr_consent_client_open(ec, data, size, k);
     /* an arbitrary K' behind a valid seal to the card */
-    if (mr_hybrid_seal(mr_token_public_key(ec), 0, (const uint8_t *)"medreg/consent/k2/v1", 20, data, size, &ct, &cl) ==
-        MEDREG_OK) {
+    mr_hybrid_to to;
+    mr_hybrid_to_token(ec, 0, &to);
+    if (mr_hybrid_seal(&to, (const uint8_t *)"medreg/consent/k2/v1", 20, data, size, &ct, &cl) == MEDREG_OK) {
         (void)mr_consent_client_open(ec, ct, cl, k);
         free(ct);
     }
@@ -69,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t aad[24 + MR_SESSION_ID_BYTES];
     memcpy(aad, "medreg/consent/answer/v1", 24);
     memcpy(aad + 24, sid, sizeof sid);
-    if (mr_hybrid_seal(mr_token_public_key(ec), 0, aad, sizeof aad, data, size, &ct, &cl) == MEDREG_OK) {
+    if (mr_hybrid_seal(&to, aad, sizeof aad, data, size, &ct, &cl) == MEDREG_OK) {
         (void)mr_consent_server_answer(ec, sid, ct, cl, hk, nonce, terms);
         free(ct);
     }

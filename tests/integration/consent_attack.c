@@ -167,7 +167,9 @@ int main(int argc, char **argv)
             fake[0] = 1, fake[1] = EVP_PKEY_base_id(pub) == EVP_PKEY_RSA ? 1 : 3, fake[34] = 0, fake[35] = 64;
             if (EVP_PKEY_base_id(pub) == EVP_PKEY_RSA && mr_token_oaep_hash(card, &hash) != MEDREG_OK)
                 return 7;
-            if (mr_hybrid_seal(pub, hash, (const uint8_t *)"medreg/consent/k2/v1", 20, fake, sizeof fake, &ct, &cl) !=
+            mr_hybrid_to to;
+            mr_hybrid_to_token(card, hash, &to);
+            if (mr_hybrid_seal(&to, (const uint8_t *)"medreg/consent/k2/v1", 20, fake, sizeof fake, &ct, &cl) !=
                 MEDREG_OK)
                 return 7;
         }

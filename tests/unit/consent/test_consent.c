@@ -112,13 +112,32 @@ static void test_vectors(const char *vectors)
     wl = read_hex(vectors, "ec-p256.ct.hex", want, sizeof want);
     CHECK(wl > 0);
     if (ec && eph) {
-        CHECK(mr_hybrid_seal_fixed(mr_token_public_key(ec), 0, NULL, eph, (const uint8_t *)AAD, strlen(AAD),
-                                   (const uint8_t *)PT, strlen(PT), &ct, &cl) == MEDREG_OK);
+        mr_hybrid_to to;
+        mr_hybrid_to_token(ec, 0, &to);
+        CHECK(mr_hybrid_seal_fixed(&to, NULL, eph, (const uint8_t *)AAD, strlen(AAD), (const uint8_t *)PT, strlen(PT),
+                                   &ct, &cl) == MEDREG_OK);
         CHECK(cl == wl && ct && memcmp(ct, want, wl) == 0);
         free(ct);
         CHECK(mr_hybrid_open(ec, (const uint8_t *)AAD, strlen(AAD), want, wl, &pt, &pl) == MEDREG_OK);
         CHECK(pl == strlen(PT) && pt && memcmp(pt, PT, pl) == 0);
         free(pt);
+        /* described from the bare key, the same recipient */
+        mr_hybrid_to bare;
+        CHECK(mr_hybrid_to_key(mr_token_public_key(ec), 0, &bare) == MEDREG_OK &&
+              memcmp(bare.spki_sha256, to.spki_sha256, 32) == 0);
+        /* ECDH takes points of the curve only: the ephemeral point, then the
+         * same with y changed (off the curve), infinity, garbage */
+        uint8_t point[65], z[MR_ECDH_MAX];
+        size_t zl = 0;
+        CHECK(wl > 8 + 65 && want[8] == 4);
+        memcpy(point, want + 8, 65);
+        CHECK(mr_token_ecdh(ec, point, 65, z, &zl) == MEDREG_OK && zl == 32);
+        point[64] ^= 1;
+        CHECK(mr_token_ecdh(ec, point, 65, z, &zl) != MEDREG_OK);
+        CHECK(mr_token_ecdh(ec, (const uint8_t *)"", 1, z, &zl) != MEDREG_OK);
+        memset(point, 0xff, sizeof point);
+        point[0] = 4;
+        CHECK(mr_token_ecdh(ec, point, 65, z, &zl) != MEDREG_OK);
     }
     EVP_PKEY_free(eph);
     mr_token_close(ec);
@@ -165,7 +184,10 @@ static void exercise(mr_token *patient, mr_token *other, mr_token *physician, mr
         CHECK(mr_token_oaep_hash(patient, &card_hash) == MEDREG_OK);
     if (EVP_PKEY_base_id(mr_token_public_key(registry)) == EVP_PKEY_RSA)
         CHECK(mr_token_oaep_hash(registry, &reg_hash) == MEDREG_OK);
-    CHECK(mr_hybrid_seal(mr_token_public_key(patient), card_hash, msg, 3, msg, sizeof msg, &ct, &cl) == MEDREG_OK);
+    mr_hybrid_to to_card, to_registry;
+    mr_hybrid_to_token(patient, card_hash, &to_card);
+    mr_hybrid_to_token(registry, reg_hash, &to_registry);
+    CHECK(mr_hybrid_seal(&to_card, msg, 3, msg, sizeof msg, &ct, &cl) == MEDREG_OK);
     CHECK(mr_hybrid_open(patient, msg, 3, ct, cl, &pt, &pl) == MEDREG_OK && pl == sizeof msg);
     free(pt);
     CHECK(mr_hybrid_open(patient, msg, 2, ct, cl, &pt, &pl) == MEDREG_ERR_VERIFY);  /* other context */
@@ -183,8 +205,7 @@ static void exercise(mr_token *patient, mr_token *other, mr_token *physician, mr
     randombytes_buf(sid, 16);
     uint8_t spk[32], ssk[32];
     mr_consent_server_ephemeral(secret, sid, spk, ssk);
-    CHECK(mr_consent_client_fingerprint(patient, physician, mr_token_public_key(registry), reg_hash, sid,
-                                        MR_PURPOSE_ENROLL, spk, "hip", "ABCD-EFGH-JKLM-N", NULL, &fm) == MEDREG_OK);
+    CHECK(mr_consent_client_fingerprint(patient, physician, &to_registry, sid, MR_PURPOSE_ENROLL, spk, "hip", "ABCD-EFGH-JKLM-N", NULL, &fm) == MEDREG_OK);
     CHECK(mr_consent_server_fingerprint(registry, secret, sid, MR_PURPOSE_ENROLL, fm.client_pk, fm.k3, fm.k3_len, hk,
                                         &k2, &k2l) == MEDREG_OK);
     /* the physician's signature verifies over what the server reconstructs */
@@ -226,7 +247,7 @@ static void exercise(mr_token *patient, mr_token *other, mr_token *physician, mr
     CHECK(mr_ct_equal(hk_client, hk, 32));
     randombytes_buf(nonce, 32);
     mr_consent_terms_digest("grant;exclude=;days=30", terms);
-    CHECK(mr_consent_client_answer(mr_token_public_key(registry), reg_hash, sid, k, nonce, terms, &m, &ml) == MEDREG_OK);
+    CHECK(mr_consent_client_answer(&to_registry, sid, k, nonce, terms, &m, &ml) == MEDREG_OK);
     CHECK(mr_consent_server_answer(registry, sid, m, ml, hk2, n2, t2) == MEDREG_OK);
     CHECK(mr_ct_equal(hk2, hk, 32) && mr_ct_equal(n2, nonce, 32) && mr_ct_equal(t2, terms, 32));
     CHECK(mr_consent_server_answer(registry, sid2, m, ml, hk2, n2, t2) == MEDREG_ERR_VERIFY); /* replay elsewhere */
@@ -245,8 +266,8 @@ static void exercise(mr_token *patient, mr_token *other, mr_token *physician, mr
     fake[1] = alg;
     fake[34] = 0;
     fake[35] = 64;
-    CHECK(mr_hybrid_seal(mr_token_public_key(patient), card_hash, (const uint8_t *)"medreg/consent/k2/v1", 20, fake,
-                         sizeof fake, &k2, &k2l) == MEDREG_OK);
+    CHECK(mr_hybrid_seal(&to_card, (const uint8_t *)"medreg/consent/k2/v1", 20, fake, sizeof fake, &k2, &k2l) ==
+          MEDREG_OK);
     CHECK(mr_consent_client_open(patient, k2, k2l, k) == MEDREG_ERR_DENIED);
     free(k2);
     mr_wipe(k, sizeof k);
