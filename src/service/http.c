@@ -16,6 +16,7 @@
 
 #include "../core/encode.h"
 #include "../core/secret.h"
+#include "../core/work_pool.h"
 #include "service.h"
 
 /* One request's life on its connection, across libmicrohttpd's calls: the
@@ -32,8 +33,9 @@ typedef struct exchange {
     size_t route_ix;
     uint64_t t0;
     mr_response resp;
-    mr_deferred waiting_for; /* unit queued, then not yet run */
+    mr_deferred waiting_for; /* unit or compute queued, then not yet run */
     mr_commit_unit unit;
+    mr_work work;
     medreg_err unit_rc;
     int suspended;
 } exchange;
@@ -81,7 +83,13 @@ void mr_resp_json(mr_response *resp, int status, json_t *j)
 
 void mr_resp_defer(mr_response *resp, mr_unit_fn unit, mr_then_fn then, void *state, void (*free_state)(void *))
 {
-    resp->defer = (mr_deferred){unit, then, state, free_state};
+    resp->defer = (mr_deferred){.unit = unit, .then = then, .state = state, .free_state = free_state};
+}
+
+void mr_resp_compute(mr_response *resp, mr_compute_fn compute, mr_then_fn then, void *state,
+                     void (*free_state)(void *))
+{
+    resp->defer = (mr_deferred){.compute = compute, .then = then, .state = state, .free_state = free_state};
 }
 
 void mr_resp_db_error(mr_response *resp, medreg_err rc)
@@ -335,6 +343,16 @@ static void unit_committed(mr_commit_unit *u, medreg_err rc)
     MHD_resume_connection(ex->conn);
 }
 
+/* Called on a compute thread: run the work, then hand the connection back
+ * the same way. */
+static void work_run(mr_work *w)
+{
+    exchange *ex = (exchange *)((char *)w - offsetof(exchange, work));
+    ex->waiting_for.compute(ex->srv->svc, ex->waiting_for.state);
+    ex->unit_rc = MEDREG_OK;
+    MHD_resume_connection(ex->conn);
+}
+
 /* Run the deferred answer's then, and free its state unless then deferred
  * it again. */
 static void run_then(exchange *ex, medreg_err rc)
@@ -346,9 +364,9 @@ static void run_then(exchange *ex, medreg_err rc)
         d.free_state(d.state);
 }
 
-/* Queue the response's deferred unit and suspend the connection until it
- * commits; returns 0 when the daemon is stopping, after running the unit
- * and its then here (a suspended connection would outlive the daemon). */
+/* Queue the response's deferred unit (or work) and suspend the connection
+ * until it is done; returns 0 when the daemon is stopping, after running
+ * it and its then here (a suspended connection would outlive the daemon). */
 static int suspend_for_commit(exchange *ex)
 {
     server *srv = ex->srv;
@@ -357,13 +375,23 @@ static int suspend_for_commit(exchange *ex)
     atomic_fetch_add(&srv->in_flight, 1);
     if (atomic_load(&srv->stopping)) {
         atomic_fetch_sub(&srv->in_flight, 1);
-        run_then(ex, mr_group_commit_run(srv->svc->commits, ex->waiting_for.unit, ex->waiting_for.state));
+        medreg_err rc = MEDREG_OK;
+        if (ex->waiting_for.compute)
+            ex->waiting_for.compute(srv->svc, ex->waiting_for.state);
+        else
+            rc = mr_group_commit_run(srv->svc->commits, ex->waiting_for.unit, ex->waiting_for.state);
+        run_then(ex, rc);
         return 0;
     }
     ex->suspended = 1;
-    ex->unit = (mr_commit_unit){.fn = ex->waiting_for.unit, .arg = ex->waiting_for.state, .done = unit_committed};
     MHD_suspend_connection(ex->conn);
-    mr_group_commit_submit(srv->svc->commits, &ex->unit);
+    if (ex->waiting_for.compute) {
+        ex->work = (mr_work){.fn = work_run};
+        mr_work_pool_submit(srv->svc->compute, &ex->work);
+    } else {
+        ex->unit = (mr_commit_unit){.fn = ex->waiting_for.unit, .arg = ex->waiting_for.state, .done = unit_committed};
+        mr_group_commit_submit(srv->svc->commits, &ex->unit);
+    }
     return 1;
 }
 
@@ -378,7 +406,7 @@ static enum MHD_Result answer(exchange *ex)
 {
     mr_service *svc = ex->srv->svc;
     mr_response *resp = &ex->resp;
-    while (resp->defer.unit)
+    while (resp->defer.unit || resp->defer.compute)
         if (suspend_for_commit(ex))
             return MHD_YES;
     if (resp->status == 0)

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/secret.h"
+#include "../core/work_pool.h"
 #include "../crypto/psn_token.h"
 #include "../ledger/log.h"
 #include "../pki/cert_cache.h"
@@ -427,6 +429,8 @@ medreg_err mr_service_open(mr_service_config *cfg, mr_service **out, char **errm
         goto out;
     }
     TRY(mr_group_commit_new(s->db, &s->commits));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    TRY(mr_work_pool_start(cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus, "medreg-compute", &s->compute));
     if (cfg->role == MR_ROLE_LEDGER)
         TRY(ledger_start(s, errmsg));
     if (cfg->role == MR_ROLE_WITNESS)
@@ -464,6 +468,7 @@ void mr_service_close(mr_service *s)
     free(s->witness_logs);
     free(s->ledger_witnesses);
     mr_secret_free(s->events_key);
+    mr_work_pool_stop(s->compute);
     mr_group_commit_free(s->commits);
     mr_tls_identity_free(s->tls);
     mr_db_close(s->db);

@@ -25,6 +25,7 @@ struct mr_service {
     mr_service_config *cfg;
     mr_db *db;
     mr_group_commit *commits; /* shared transactions for stand-alone writes */
+    struct mr_work_pool *compute; /* CPU work handed off by the HTTP threads (mr_resp_compute) */
     mr_module *modules[MR_MAX_MODULES];
     size_t n_modules;
     /* identity: per-module PSN keys, token signing key, data-at-rest keys
@@ -113,8 +114,10 @@ typedef struct mr_response mr_response;
  * HTTP layer frees state with free_state afterwards unless then deferred it
  * again, and also when the connection is gone before then could run. */
 typedef void (*mr_then_fn)(mr_service *s, mr_request *req, mr_response *resp, medreg_err rc, void *state);
+typedef void (*mr_compute_fn)(mr_service *s, void *state);
 typedef struct mr_deferred {
-    mr_unit_fn unit;
+    mr_unit_fn unit;       /* a group-commit unit, run by the committer */
+    mr_compute_fn compute; /* or CPU work, run by a compute thread */
     mr_then_fn then;
     void *state;
     void (*free_state)(void *state);
@@ -133,6 +136,12 @@ struct mr_response {
 
 /* Answer after unit commits (see mr_deferred). */
 void mr_resp_defer(mr_response *resp, mr_unit_fn unit, mr_then_fn then, void *state, void (*free_state)(void *));
+/* Answer after compute(s, state) has run on a compute thread; then gets
+ * MEDREG_OK. For work of milliseconds (a batch of OPRF evaluations, of PSN
+ * tokens): on the HTTP thread it would hold up every connection that thread
+ * serves, while another core may be idle. */
+void mr_resp_compute(mr_response *resp, mr_compute_fn compute, mr_then_fn then, void *state,
+                     void (*free_state)(void *));
 /* Answer with what resp holds once this stand-alone audit row is durable
  * (or with 503 if it could not be written): a read is never answered
  * without its audit row. The strings are copied. */
