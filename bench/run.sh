@@ -76,6 +76,18 @@ SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | a
     echo "cenroll|enrollments/s, $kt consent key, 32 clients|${r%|*}|$bound|$what|${r##*|}"
     r=$(consent_run --mode reid)
     echo "creid|re-identifications/s, $kt consent key, 32 clients|${r%|*}|$(awk "BEGIN{print $bound / 2}")|$what, 2 per request|${r##*|}"
+    if [ $kt = ec ]; then
+      # again with 100,000 more patients enrolled (written straight into the database): a session
+      # finds its patient's fingerprints by the PSN, whatever the size of the registry
+      sqlite3 -cmd ".timeout 20000" "${REGISTRY_DB#sqlite:}" \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO subjects SELECT printf('bulk%028d', i), 'hip', 1, randomblob(32), 0 FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO fingerprints SELECT printf('fbulk%027d', i), 'hip', printf('bulk%028d', i), randomblob(32),
+           randomblob(150), 'x', 'x', 1, randomblob(64), randomblob(32), 'x', 1, 0, 0, NULL FROM n;"
+      r=$(consent_run --mode reid)
+      echo "creid|re-identifications/s, ec, 32 clients, 100,000 more enrolled|${r%|*}|$(awk "BEGIN{print $bound / 2}")|$what, 2 per request|${r##*|}"
+    fi
   done
   kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true; PIDS=()
 ) >> "$OUT"

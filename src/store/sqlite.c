@@ -114,12 +114,12 @@ static int within_list(const char *list, const char *item)
 static int plan_scans(sqlite3 *db, const char *sql, char *why, size_t cap)
 {
     static const char prefix[] = "EXPLAIN QUERY PLAN ";
+    if (strstr(sql, "/* scan:") != NULL)
+        return 0;
     size_t n = strlen(sql);
     char *q = malloc(sizeof prefix + n);
     sqlite3_stmt *st = NULL;
     int scans = 0;
-    if (strstr(sql, "/* scan:") != NULL)
-        return 0;
     if (q == NULL) {
         snprintf(why, cap, "out of memory");
         return 1;
