@@ -91,16 +91,6 @@ static medreg_err sqlite_connect(const char *path, void *shared, void **out)
     return MEDREG_OK;
 }
 
-/* 1 if the plan of st (prepared from sql) visits every row of a table or
- * an index, with the plan's line in why; 0 if every table is searched by
- * a key. A request must cost the same with ten rows as with ten million,
- * and one statement that scans (a join SQLite ordered the wrong way round)
- * is invisible in tests with a handful of rows. The test suite sets
- * MEDREG_SQLITE_CHECKS, so that such a statement fails where it runs;
- * a statement that must scan says why in a comment that starts with
- * "scan:" (an administrator's list, the outbox in order). Without
- * sqlite_stat1 (medreg runs no ANALYZE) a plan depends on the schema
- * only, not on the rows. */
 /* 1 if item is one of list's entries, each ended by ';' */
 static int within_list(const char *list, const char *item)
 {
@@ -111,6 +101,16 @@ static int within_list(const char *list, const char *item)
     return 0;
 }
 
+/* 1 if the plan of sql visits every row of a table or an index, with the
+ * plan's line in why; 0 if every table is searched by
+ * a key. A request must cost the same with ten rows as with ten million,
+ * and one statement that scans (a join SQLite ordered the wrong way round)
+ * is invisible in tests with a handful of rows. The test suite sets
+ * MEDREG_SQLITE_CHECKS, so that such a statement fails where it runs;
+ * a statement that must scan says why in a comment that starts with
+ * "scan:" (an administrator's list, the outbox in order). Without
+ * sqlite_stat1 (medreg runs no ANALYZE) a plan depends on the schema
+ * only, not on the rows. */
 static int plan_scans(sqlite3 *db, const char *sql, char *why, size_t cap)
 {
     static const char prefix[] = "EXPLAIN QUERY PLAN ";
