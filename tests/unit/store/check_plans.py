@@ -57,6 +57,7 @@ def main():
             if scan and '/* scan:' not in sql:
                 print(f'FAIL {where}:{line}: reads a whole table ({scan}): {sql}')
                 failed += 1
+                break
         if not planned:
             print(f'FAIL {where}:{line}: prepares against no schema ({"; ".join(sorted(set(errors)))}): {sql}')
             failed += 1
