@@ -386,6 +386,7 @@ static int suspend_for_commit(exchange *ex)
     ex->suspended = 1;
     MHD_suspend_connection(ex->conn);
     if (ex->waiting_for.compute) {
+        /* one piece per suspended connection: the connection limit bounds the queue */
         ex->work = (mr_work){.fn = work_run};
         mr_work_pool_submit(srv->svc->compute, &ex->work);
     } else {
