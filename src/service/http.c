@@ -367,7 +367,7 @@ static void run_then(exchange *ex, medreg_err rc)
 /* Queue the response's deferred unit (or work) and suspend the connection
  * until it is done; returns 0 when the daemon is stopping, after running
  * it and its then here (a suspended connection would outlive the daemon). */
-static int suspend_for_commit(exchange *ex)
+static int suspend_until_done(exchange *ex)
 {
     server *srv = ex->srv;
     ex->waiting_for = ex->resp.defer;
@@ -408,7 +408,7 @@ static enum MHD_Result answer(exchange *ex)
     mr_service *svc = ex->srv->svc;
     mr_response *resp = &ex->resp;
     while (resp->defer.unit || resp->defer.compute)
-        if (suspend_for_commit(ex))
+        if (suspend_until_done(ex))
             return MHD_YES;
     if (resp->status == 0)
         mr_resp_error(resp, 500, "internal", "no response");

@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "sqlite_checkpoint.h"
+#include "sqlite_plan.h"
 #include "sqlite_walbuf.h"
 #include "stmt_slots.h"
 
@@ -24,7 +25,7 @@ typedef struct sqlite_conn {
      * showed in the profiles */
     unsigned char param_index[CACHE_SLOTS][MAX_PARAMS];
     unsigned evict;
-    int checks; /* MEDREG_SQLITE_CHECKS: see plan_scans and get_stmt */
+    int checks; /* MEDREG_SQLITE_CHECKS: see sqlite_plan.h and get_stmt */
 } sqlite_conn;
 
 static void sqlite_disconnect(void *h)
@@ -91,64 +92,6 @@ static medreg_err sqlite_connect(const char *path, void *shared, void **out)
     return MEDREG_OK;
 }
 
-/* 1 if item is one of list's entries, each ended by ';' */
-static int within_list(const char *list, const char *item)
-{
-    size_t n = strlen(item);
-    for (const char *p = list; (p = strstr(p, item)) != NULL; p++)
-        if ((p == list || p[-1] == ';') && p[n] == ';')
-            return 1;
-    return 0;
-}
-
-/* 1 if the plan of sql visits every row of a table or an index, with the
- * plan's line in why; 0 if every table is searched by
- * a key. A request must cost the same with ten rows as with ten million,
- * and one statement that scans (a join SQLite ordered the wrong way round)
- * is invisible in tests with a handful of rows. The test suite sets
- * MEDREG_SQLITE_CHECKS, so that such a statement fails where it runs;
- * a statement that must scan says why in a comment that starts with
- * "scan:" (an administrator's list, the outbox in order). Without
- * sqlite_stat1 (medreg runs no ANALYZE) a plan depends on the schema
- * only, not on the rows. */
-static int plan_scans(sqlite3 *db, const char *sql, char *why, size_t cap)
-{
-    static const char prefix[] = "EXPLAIN QUERY PLAN ";
-    if (strstr(sql, "/* scan:") != NULL)
-        return 0;
-    size_t n = strlen(sql);
-    char *q = malloc(sizeof prefix + n);
-    sqlite3_stmt *st = NULL;
-    int scans = 0;
-    if (q == NULL) {
-        snprintf(why, cap, "out of memory");
-        return 1;
-    }
-    memcpy(q, prefix, sizeof prefix - 1);
-    memcpy(q + sizeof prefix - 1, sql, n + 1);
-    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(why, cap, "no plan: %s", sqlite3_errmsg(db));
-        scans = 1;
-    }
-    /* a CTE or subquery, materialised from searches, is read whole */
-    char made[512] = "";
-    while (!scans && sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        if (d && (strncmp(d, "MATERIALIZE ", 12) == 0 || strncmp(d, "CO-ROUTINE ", 11) == 0)) {
-            size_t used = strlen(made);
-            snprintf(made + used, sizeof made - used, "SCAN %s;", strchr(d, ' ') + 1);
-        } else if (d && ((strncmp(d, "SCAN ", 5) == 0 && strncmp(d, "SCAN CONSTANT ROW", 17) != 0 &&
-                          !within_list(made, d)) ||
-                         strstr(d, "AUTOMATIC") != NULL)) {
-            snprintf(why, cap, "%s", d);
-            scans = 1;
-        }
-    }
-    sqlite3_finalize(st);
-    free(q);
-    return scans;
-}
-
 /* The slot of sql's statement on c, prepared on first use; -1 if it
  * cannot be prepared. */
 static int get_stmt(sqlite_conn *c, const char *sql)
@@ -169,7 +112,7 @@ static int get_stmt(sqlite_conn *c, const char *sql)
         return -1;
     }
     char why[160];
-    if (c->checks && plan_scans(c->db, sql, why, sizeof why)) {
+    if (c->checks && mr_sqlite_plan_scans(c->db, sql, why, sizeof why)) {
         fprintf(stderr, "medreg: sqlite: statement scans (%s): %s\n", why, sql);
         sqlite3_finalize(st);
         return -1;
