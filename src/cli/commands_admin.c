@@ -201,10 +201,94 @@ static void print_users(const cli *c, json_t *j)
     size_t i;
     json_t *u;
     json_array_foreach(json_object_get(j, "users"), i, u) {
-        printf("%-24s %-13s %-12s %s\n", json_string_value(json_object_get(u, "name")),
+        json_t *gone = json_object_get(u, "removed_at");
+        char t[32];
+        printf("%-24s %-13s %-12s %s%s%s\n", json_string_value(json_object_get(u, "name")),
                json_string_value(json_object_get(u, "role")), json_string_value(json_object_get(u, "module")),
-               json_string_value(json_object_get(u, "fingerprint")));
+               json_string_value(json_object_get(u, "fingerprint")), gone ? "  removed " : "",
+               gone ? cli_time((long long)json_integer_value(gone), t) : "");
     }
+}
+
+static void print_user_removed(const cli *c, json_t *j)
+{
+    (void)c;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(j, "removed"), i, r) {
+        const char *m = json_string_value(json_object_get(r, "module"));
+        printf("removed the role %s%s%s from %s\n", json_string_value(json_object_get(r, "role")),
+               m && m[0] ? " of module " : "", m ? m : "", json_string_value(json_object_get(j, "fingerprint")));
+    }
+}
+
+/* medreg user remove: DELETE /v1/users/FPR[?role=R[&module=M]] */
+static int user_remove(cli *c, int argc, char **argv, const char *usage)
+{
+    static const struct option opts[] = {{"on", required_argument, NULL, 'o'},
+                                         {"cert-file", required_argument, NULL, 'f'},
+                                         {"fingerprint", required_argument, NULL, 'p'},
+                                         {"role", required_argument, NULL, 'r'},
+                                         {"module", required_argument, NULL, 'm'},
+                                         {NULL, 0, NULL, 0}};
+    const char *cert = NULL, *fp = NULL, *role = NULL, *module = NULL;
+    cli_service svc = SVC_REGISTRY;
+    int have_svc = 0, opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            if (!cli_parse_service(optarg, &svc))
+                return EXIT_USAGE;
+            have_svc = 1;
+            break;
+        case 'f': cert = optarg; break;
+        case 'p': fp = optarg; break;
+        case 'r': role = optarg; break;
+        case 'm': module = optarg; break;
+        default: fprintf(stderr, "usage: %s\n", usage); return EXIT_USAGE;
+        }
+    }
+    if (!have_svc || (cert == NULL) == (fp == NULL) || (module != NULL && role == NULL) || optind != argc) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return EXIT_USAGE;
+    }
+    char fpr[65];
+    if (cert != NULL) {
+        char *pem = NULL;
+        size_t len = 0;
+        medreg_err rc = mr_file_read(cert, 1 << 16, &pem, &len);
+        if (rc == MEDREG_OK)
+            rc = mr_cert_fingerprint_pem(pem, len, fpr);
+        free(pem);
+        if (rc != MEDREG_OK)
+            return local_error("cannot read a certificate from", cert, rc);
+    } else {
+        /* 64 hex digits; as openssl prints them (upper case, colons) too */
+        size_t n = 0;
+        for (const char *p = fp; *p && n <= 64; p++)
+            if (*p != ':')
+                fpr[n < 64 ? n : 63] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p), n++;
+        int ok = n == 64;
+        for (size_t i = 0; ok && i < 64; i++)
+            ok = (fpr[i] >= '0' && fpr[i] <= '9') || (fpr[i] >= 'a' && fpr[i] <= 'f');
+        if (!ok) {
+            fprintf(stderr, "medreg: --fingerprint must be the certificate's SHA-256 fingerprint (64 hex digits)\n");
+            return EXIT_USAGE;
+        }
+        fpr[64] = 0;
+    }
+    char *er = role ? cli_escape(role) : NULL, *em = module ? cli_escape(module) : NULL, *path = NULL;
+    int code = EXIT_FAILURE_;
+    if ((role == NULL || er != NULL) && (module == NULL || em != NULL) &&
+        asprintf(&path, "/v1/users/%s%s%s%s%s", fpr, er ? "?role=" : "", er ? er : "", em ? "&module=" : "",
+                 em ? em : "") >= 0)
+        code = cli_call(c, svc, "DELETE", path, NULL, print_user_removed);
+    else
+        fprintf(stderr, "medreg: out of memory\n");
+    free(path);
+    free(er);
+    free(em);
+    return code;
 }
 
 static void print_user_added(const cli *c, json_t *j)
@@ -223,10 +307,14 @@ int cmd_user(cli *c, int argc, char **argv)
                                          {"module", required_argument, NULL, 'm'},
                                          {"name", required_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
-    static const char usage[] = "medreg user add --on SERVICE --cert-file CERT --role ROLE [--module M] [--name NAME]\n"
-                                "       medreg user list --on SERVICE";
+    static const char usage[] =
+        "medreg user add --on SERVICE --cert-file CERT --role ROLE [--module M] [--name NAME]\n"
+        "       medreg user remove --on SERVICE (--cert-file CERT | --fingerprint HEX) [--role ROLE [--module M]]\n"
+        "       medreg user list --on SERVICE";
     if (argc >= 2 && !strcmp(argv[1], "list"))
         return simple_get(c, argc - 1, argv + 1, "/v1/users", usage, print_users);
+    if (argc >= 2 && !strcmp(argv[1], "remove"))
+        return user_remove(c, argc - 1, argv + 1, usage);
     if (argc < 2 || strcmp(argv[1], "add") != 0) {
         fprintf(stderr, "usage: %s\n", usage);
         return EXIT_USAGE;

@@ -128,6 +128,61 @@ out:
     json_decref(j);
 }
 
+/* DELETE /v1/users/FPR[?role=R[&module=M]]: the holder of the certificate
+ * loses those roles (all, without a query) at once, on every route. */
+static void user_remove(mr_service *s, mr_request *req, mr_response *resp)
+{
+    const char *fpr = req->params[0], *role = mr_req_query(req, "role"), *module = mr_req_query(req, "module");
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    int bound = 0, last_admin = 0;
+
+    if (!mr_require_role(s, req, resp, "user_remove", "admin", "", NULL))
+        return;
+    if (!valid_fpr(fpr)) {
+        mr_resp_error(resp, 400, "invalid_path", "a user is named by a certificate fingerprint (64 lowercase hex)");
+        return;
+    }
+    if (role != NULL && !role_allowed(s->cfg->role, role, &bound)) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'role' must be a role of the %s service",
+                      mr_role_name(s->cfg->role));
+        return;
+    }
+    if (module != NULL && (role == NULL || !bound || mr_service_module(s, module, NULL) == NULL)) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'module' needs a module-bound 'role' and a module of this service");
+        return;
+    }
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_user_remove(c, fpr, role ? role : "", module ? module : "", req->caller.fpr, &r, &last_admin);
+    if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
+        mr_refuse(c, req, resp, 404, "not_found", "user_remove", module ? module : "", fpr,
+                  "this certificate holds no such role here");
+        goto out;
+    }
+    if (rc == MEDREG_OK && last_admin) {
+        mr_refuse(c, req, resp, 409, "last_admin", "user_remove", "", fpr,
+                  "the last administrator cannot be removed: register another one first");
+        goto out;
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < mr_rows_count(r); i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "role", mr_rows_text(r, i, 0), "module",
+                                             mr_rows_text(r, i, 1)));
+    mr_resp_json(resp, 200, json_pack("{s:s,s:o}", "fingerprint", fpr, "removed", arr));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
+}
+
 static void user_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;
@@ -137,8 +192,9 @@ static void user_list(mr_service *s, mr_request *req, mr_response *resp)
         return;
     rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT fpr, role, module, name, created_at FROM users ORDER BY name, role, module"
-                          " /* scan: every user, for an administrator */",
+        rc = mr_conn_exec(c,
+                          "SELECT fpr, role, module, name, created_at, removed_at, removed_by FROM users"
+                          " ORDER BY name, role, module /* scan: every user, for an administrator */",
                           NULL, 0, &r);
     mr_db_release(s->db, c);
     if (rc != MEDREG_OK) {
@@ -146,11 +202,16 @@ static void user_list(mr_service *s, mr_request *req, mr_response *resp)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < mr_rows_count(r); i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "fingerprint", mr_rows_text(r, i, 0),
-                                             "role", mr_rows_text(r, i, 1), "module", mr_rows_text(r, i, 2),
-                                             "name", mr_rows_text(r, i, 3), "created_at",
-                                             (json_int_t)mr_rows_int(r, i, 4)));
+    for (size_t i = 0; i < mr_rows_count(r); i++) {
+        json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:I}", "fingerprint", mr_rows_text(r, i, 0), "role",
+                              mr_rows_text(r, i, 1), "module", mr_rows_text(r, i, 2), "name", mr_rows_text(r, i, 3),
+                              "created_at", (json_int_t)mr_rows_int(r, i, 4));
+        if (!mr_rows_isnull(r, i, 5)) { /* kept for the record: the names in the audit trail */
+            json_object_set_new(u, "removed_at", json_integer(mr_rows_int(r, i, 5)));
+            json_object_set_new(u, "removed_by", json_string(mr_rows_text(r, i, 6)));
+        }
+        json_array_append_new(arr, u);
+    }
     mr_rows_free(r);
     mr_resp_json(resp, 200, json_pack("{s:o}", "users", arr));
 }
@@ -162,7 +223,8 @@ static void whoami(mr_service *s, mr_request *req, mr_response *resp)
     mr_param p = MR_TEXT(req->caller.fpr);
     medreg_err rc = mr_db_acquire(s->db, &c);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT role, module FROM users WHERE fpr = $1 ORDER BY role, module", &p, 1, &r);
+        rc = mr_conn_exec(c, "SELECT role, module FROM users WHERE fpr = $1 AND removed_at IS NULL ORDER BY role, module",
+                          &p, 1, &r);
     mr_db_release(s->db, c);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -318,6 +380,7 @@ const mr_route mr_common_routes[] = {
     {"GET", "/metrics", metrics, "metrics"},
     {"POST", "/v1/users", user_add, "user_add"},
     {"GET", "/v1/users", user_list, "user_list"},
+    {"DELETE", "/v1/users/*", user_remove, "user_remove"},
     {"GET", "/v1/whoami", whoami, "whoami"},
     {"GET", "/v1/audit", audit_list, "audit"},
     {"GET", "/v1/modules", modules, "modules"},

@@ -121,7 +121,8 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
     if (rc == MEDREG_OK)
         rc = mr_conn_begin(c);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = 'physician'", &q, 1, &r);
+        rc = mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = 'physician' AND removed_at IS NULL",
+                          &q, 1, &r);
     if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
         mr_refuse(c, req, resp, 404, "not_found", "card_register", "", physician,
                   "no physician has this certificate fingerprint");
@@ -925,8 +926,10 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     mr_param q = MR_TEXT(req->params[0]);
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
-                          "SELECT module, physician, kind, internal_id, subject, nonce, candidates, expires_at, status"
-                          " FROM consent_sessions WHERE id = $1",
+                          "SELECT s.module, s.physician, s.kind, s.internal_id, s.subject, s.nonce, s.candidates,"
+                          " s.expires_at, s.status, CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.fpr = s.physician"
+                          " AND u.role = 'physician' AND u.module = s.module AND u.removed_at IS NULL) THEN 1 ELSE 0 END"
+                          " FROM consent_sessions s WHERE s.id = $1",
                           &q, 1, &r);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -953,6 +956,11 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     if (strcmp(mr_rows_text(r, 0, 1), req->caller.fpr) != 0) {
         mr_refuse(c, req, resp, 403, "forbidden", "consent_finish", se->module, se->id,
                   "this consent session belongs to another physician");
+        goto out;
+    }
+    if (mr_rows_int(r, 0, 9) != 1) { /* the role was removed since the session began */
+        mr_refuse(c, req, resp, 403, "forbidden", "consent_finish", se->module, se->id,
+                  "this operation needs the physician role in the session's module");
         goto out;
     }
     if (strcmp(mr_rows_text(r, 0, 8), "open") != 0) {

@@ -282,19 +282,28 @@ typedef struct grant_view {
 static int load_record(mr_conn *c, mr_request *req, mr_response *resp, const char *action,
                        mr_rows **r, grant_view *grant)
 {
-    mr_param q = MR_TEXT(req->params[0]);
+    mr_param q[2] = {MR_TEXT(req->params[0]), MR_TEXT(req->caller.fpr)};
+    /* the caller's physician role in the record's module in the same
+     * statement: one read per request on this hot path */
     medreg_err rc = mr_conn_exec(c,
                                  "SELECT r.record_id, r.version, r.module, r.internal_id, r.created_at, r.data,"
-                                 " rel.physician, r.subject FROM records r"
+                                 " rel.physician, r.subject, CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.fpr = $2"
+                                 " AND u.role = 'physician' AND u.module = r.module AND u.removed_at IS NULL)"
+                                 " THEN 1 ELSE 0 END FROM records r"
                                  " JOIN relations rel ON rel.module = r.module AND rel.internal_id = r.internal_id"
                                  " WHERE r.record_id = $1 ORDER BY r.version",
-                                 &q, 1, r);
+                                 q, 2, r);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
         return 0;
     }
     if (mr_rows_count(*r) == 0) {
         mr_resp_error(resp, 404, "not_found", "no record has this id");
+        return 0;
+    }
+    if (mr_rows_int(*r, 0, 8) != 1) { /* never registered here, or the role was removed */
+        mr_refuse(c, req, resp, 403, "forbidden", action, mr_rows_text(*r, 0, 2), req->params[0],
+                  "this operation needs the physician role in the record's module");
         return 0;
     }
     if (strcmp(mr_rows_text(*r, 0, 6), req->caller.fpr) == 0)

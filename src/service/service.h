@@ -166,13 +166,22 @@ json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const 
  * resp (400: missing or unknown). index may be NULL. */
 const mr_module *mr_body_module(const mr_service *s, json_t *body, mr_response *resp, size_t *index);
 
-/* Roles: is the caller registered with role for module ("" for any module)? */
+/* Roles: does the caller hold role for module ("" for a global role), not
+ * removed? */
 MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role,
                                           const char *module, int *yes);
-/* Register a user and audit it, inside the caller's transaction. */
+/* Register a user and audit it, inside the caller's transaction; a removed
+ * role is given back. MEDREG_ERR_EXISTS if the role is held already. */
 MR_MUST_CHECK medreg_err mr_user_insert(mr_conn *c, const char *fpr, const char *role, const char *module,
                                         const char *name, const char *created_by);
-/* Is the caller registered at all? */
+/* Take fpr's active roles away (role and module "" match any) and audit
+ * each, inside the caller's transaction (begun with mr_conn_begin). On
+ * success *removed (owned) lists the roles taken, as rows (role, module),
+ * and *last_admin says whether no active administrator is left, in which
+ * case the caller rolls back. */
+MR_MUST_CHECK medreg_err mr_user_remove(mr_conn *c, const char *fpr, const char *role, const char *module,
+                                        const char *by, mr_rows **removed, int *last_admin);
+/* Does the caller hold any role here? */
 MR_MUST_CHECK medreg_err mr_auth_known(mr_conn *c, const char *fpr, int *yes);
 
 /* May the caller do action? Yes if registered with role in module ("" for a

@@ -176,6 +176,13 @@ static const migration MIGRATIONS[] = {
      "CREATE INDEX fingerprints_session ON fingerprints (session);"
      "CREATE INDEX grants_live_created ON grants (created_at) WHERE revoked_at IS NULL;",
      NULL, NULL},
+    /* every service: an administrator takes a role away (a physician who
+     * left, a lost certificate); the row stays, so that the names in the
+     * audit trail still resolve and the list shows who removed it when */
+    {18, MR_SCHEMA_ALL,
+     "ALTER TABLE users ADD COLUMN removed_at BIGINT;"
+     "ALTER TABLE users ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -5,6 +5,7 @@
  *
  * usage: consent_attack --as PATH/NAME enroll|request ARGS [--tamper T]
  *            [--save-k F] [--save-answer F] [--replay-answer F] [--use-k F]
+ *            [--before-send CMD]   (a shell command run between start and answer)
  *        consent_attack craft-k2 --patient-card CARD
  *        consent_attack pubkey --patient-card CARD
  * T: flip-k3, no-physician-sig, flip-answer, remove-card */
@@ -22,7 +23,7 @@
 #include "../../src/core/secret.h"
 #include "../../src/crypto/hybrid.h"
 
-static const char *tamper, *save_k, *save_answer, *replay_answer, *card_label;
+static const char *tamper, *save_k, *save_answer, *replay_answer, *card_label, *before_cmd;
 
 static void write_file(const char *path, const uint8_t *p, size_t n)
 {
@@ -57,6 +58,8 @@ static medreg_err before_send(const consent_tamper *t, mr_fingerprint_msg *fm, c
                               uint8_t **m, size_t *m_len)
 {
     (void)t;
+    if (before_cmd && system(before_cmd) != 0)
+        fprintf(stderr, "consent_attack: the --before-send command failed\n");
     if (save_k)
         write_file(save_k, k, MR_CONSENT_K_BYTES);
     if (tamper && !strcmp(tamper, "flip-k3"))
@@ -99,7 +102,7 @@ int main(int argc, char **argv)
         {"days", required_argument, NULL, 'n'},         {"tamper", required_argument, NULL, 't'},
         {"save-k", required_argument, NULL, 'k'},       {"save-answer", required_argument, NULL, 's'},
         {"replay-answer", required_argument, NULL, 'r'}, {"use-k", required_argument, NULL, 'u'},
-        {NULL, 0, NULL, 0}};
+        {"before-send", required_argument, NULL, 'b'},  {NULL, 0, NULL, 0}};
     cli c;
     consent_args a = {.days = 365};
     consent_tamper t = {.before_send = before_send};
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
         case 's': save_answer = optarg; break;
         case 'r': replay_answer = optarg; break;
         case 'u': use_k = optarg; break;
+        case 'b': before_cmd = optarg; break;
         default: return 2;
         }
     }

@@ -147,6 +147,16 @@ round() { # KEY_TYPE FAMILY_NAME
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --use-k used.k
   expect 0 "the rotated fingerprint works with the card again" -- as dr-b consent request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+  # an administrator takes Dr B's role away: the grant opens nothing, and a consent under way is not finished
+  g1=$(grants_active)
+  expect 3 "Dr B's physician role is removed while the patient answers: the answer is refused" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30 \
+    --before-send "$MEDREG --as pki/admin user remove --on registry --cert-file pki/dr-b.crt --role physician --module hip"
+  contains "$W/err" "physician role" "the refusal names the missing role"
+  [ "$(grants_active)" = "$g1" ] && ok "no new grant after the removal" || fail "a grant was made for a removed physician"
+  expect 3 "a removed physician's grant opens nothing" -- as dr-b record show "$RA"
+  expect 0 "the role is given back" -- as admin user add --on registry --cert-file pki/dr-b.crt --role physician --module hip
+  expect 0 "and with it the grant" -- as dr-b record show "$RA"
 
   expect 0 "the patient revokes Dr B's grant at Dr A" -- as dr-a consent revoke --module hip --internal-id "$IA" \
     --patient-card "$P" --physician-card "$DA" --grantee "$DR_B_FPR"

@@ -8,7 +8,8 @@ import glob
 import re
 import sys
 
-STATEMENT = re.compile(r'\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b')
+# a keyword and more: a bare "DELETE" is an HTTP method
+STATEMENT = re.compile(r'\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\s+\S')
 LITERALS = re.compile(r'((?:"(?:[^"\\\n]|\\.)*"\s*)+)')
 
 src = sys.argv[1]
