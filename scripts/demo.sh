@@ -215,4 +215,10 @@ as admin grants --module hip --fhir | jq -c '[.entry[].resource | select(.resour
   | {resourceType, status, period: .provision.period, deny: .provision.provision}' \
   | sed 's/^/    /'
 
+say "18. Dr B leaves the practice: the administrator takes her roles away at both services, at once."
+run "$MEDREG" --as pki/admin user remove --on registry --cert-file pki/dr-b.crt
+run "$MEDREG" --as pki/admin user remove --on identity --cert-file pki/dr-b.crt
+echo "    The patient's grant opens nothing for her any more:"
+run "$MEDREG" --as pki/dr-b record show "$RA" || true
+
 say "Done: the services are stopped and the temporary directory is removed."
