@@ -505,7 +505,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* /healthz answers without a client certificate; everything else needs one */
     if (strcmp(url, "/healthz") != 0 && !connection_caller(conn, &req->caller)) {
         mr_resp_error(resp, 401, "client_certificate_required",
-                      "a client certificate issued by the trusted CA is required");
+                      "a valid client certificate issued by the trusted CA is required (none was sent,"
+                      " or it is from another CA, expired or not yet valid)");
         return answer(ex);
     }
     srv->routes[ex->route_ix]->handler(svc, req, resp);

@@ -60,6 +60,31 @@ mkdir -p other && "$MEDREG" pki init other/pki >/dev/null
 got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pki/admin.crt --key other/pki/admin.key \
   "$MEDREG_REGISTRY/v1/whoami" || true)
 [ "$got" = 401 ] || [ "$got" = 000 ] && ok "a certificate from a foreign CA is not accepted ($got)" || fail "foreign CA ($got)"
+# certificates of the trusted CA outside their validity: refused even when registered
+cat > ca.cnf <<'EOC'
+[ca]
+default_ca = d
+[d]
+database = ca.idx
+new_certs_dir = .
+serial = ca.serial
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+EOC
+: > ca.idx; echo 01 > ca.serial
+for w in expired:20200101000000Z:20210101000000Z not-yet-valid:20990101000000Z:21000101000000Z; do
+  IFS=: read -r n from to <<<"$w"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "pki/dr-$n.key" -subj "/CN=dr-$n" \
+    -out "$n.csr" >/dev/null 2>&1
+  openssl ca -batch -config ca.cnf -cert pki/ca.crt -keyfile pki/ca.key -in "$n.csr" -out "pki/dr-$n.crt" \
+    -startdate "$from" -enddate "$to" -notext >/dev/null 2>&1
+  expect 0 "an administrator registers a physician's $n certificate" -- as admin user add --on registry \
+    --cert-file "pki/dr-$n.crt" --role physician --module hip
+  status 401 "the $n certificate is refused all the same" -- "dr-$n" GET "$MEDREG_REGISTRY/v1/records?module=hip"
+done
 
 # --- identifiers ---
 expect 4 "a missing identifier" -- as dr-a patient register --module hip --id family_name=X --id given_name=Y
