@@ -45,6 +45,11 @@ void cli_reply_free(cli_reply *r);
 int cli_call(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
              void (*human)(const cli *c, json_t *j));
 
+/* A certificate's SHA-256 fingerprint from the command line, as medreg
+ * prints it or as `openssl x509 -fingerprint -sha256` does (upper case,
+ * colons), into out (lowercase hex). 0 after a message if it is not one. */
+int cli_fingerprint_arg(const char *arg, char out[65]);
+
 /* URL-escape a query value; free() the result. */
 char *cli_escape(const char *s);
 

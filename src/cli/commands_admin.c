@@ -262,20 +262,8 @@ static int user_remove(cli *c, int argc, char **argv, const char *usage)
         free(pem);
         if (rc != MEDREG_OK)
             return local_error("cannot read a certificate from", cert, rc);
-    } else {
-        /* 64 hex digits; as openssl prints them (upper case, colons) too */
-        size_t n = 0;
-        for (const char *p = fp; *p && n <= 64; p++)
-            if (*p != ':')
-                fpr[n < 64 ? n : 63] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p), n++;
-        int ok = n == 64;
-        for (size_t i = 0; ok && i < 64; i++)
-            ok = (fpr[i] >= '0' && fpr[i] <= '9') || (fpr[i] >= 'a' && fpr[i] <= 'f');
-        if (!ok) {
-            fprintf(stderr, "medreg: --fingerprint must be the certificate's SHA-256 fingerprint (64 hex digits)\n");
-            return EXIT_USAGE;
-        }
-        fpr[64] = 0;
+    } else if (!cli_fingerprint_arg(fp, fpr)) {
+        return EXIT_USAGE;
     }
     char *er = role ? cli_escape(role) : NULL, *em = module ? cli_escape(module) : NULL, *path = NULL;
     int code = EXIT_FAILURE_;

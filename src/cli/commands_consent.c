@@ -410,6 +410,13 @@ static void print_card(const cli *c, json_t *j)
            json_string_value(json_object_get(j, "physician")));
 }
 
+static void print_card_removed(const cli *c, json_t *j)
+{
+    (void)c;
+    printf("card %s of physician %s removed: it signs nothing more here\n",
+           json_string_value(json_object_get(j, "card")), json_string_value(json_object_get(j, "physician")));
+}
+
 /* Making keys on tokens: the library, and raw service keys (cards come
  * with certificates: card init, below). */
 const char *cli_pkcs11_module(const char *given)
@@ -446,6 +453,7 @@ int cmd_card(cli *c, int argc, char **argv)
                                          {"physician", required_argument, NULL, 'f'},
                                          {"physician-cert", required_argument, NULL, 'F'},
                                          {"card-cert", required_argument, NULL, 'C'},
+                                         {"fingerprint", required_argument, NULL, 'x'},
                                          {NULL, 0, NULL, 0}};
     static const char usage[] =
         "usage: medreg card init --label L --name CN --pki DIR [--key-type TYPE] [--module LIB]\n"
@@ -457,9 +465,11 @@ int cmd_card(cli *c, int argc, char **argv)
         "           $MEDREG_CARD_SO_PIN, else random and forgotten.\n"
         "       medreg card show --card CARD [--pin-file F]   what a card holds\n"
         "       medreg card register (--physician FPR | --physician-cert CERT) --card-cert CARD.crt\n"
-        "           register a physician's card certificate (registry administrators)\n";
+        "           register a physician's card certificate (registry administrators)\n"
+        "       medreg card remove (--card-cert CARD.crt | --fingerprint HEX)\n"
+        "           a lost or replaced physician's card signs nothing more (registry administrators)\n";
     const char *label = NULL, *type = "rsa2048", *pki = NULL, *name = NULL, *pin_file = NULL, *so_file = NULL;
-    const char *out = NULL, *card = NULL, *phys = NULL, *phys_cert = NULL, *card_cert = NULL;
+    const char *out = NULL, *card = NULL, *phys = NULL, *phys_cert = NULL, *card_cert = NULL, *card_fp = NULL;
     const char *module = cli_pkcs11_module(NULL);
     int opt, code = EXIT_USAGE;
     const char *sub = cli_subcommand(&argc, &argv, usage);
@@ -479,6 +489,7 @@ int cmd_card(cli *c, int argc, char **argv)
         case 'f': phys = optarg; break;
         case 'F': phys_cert = optarg; break;
         case 'C': card_cert = optarg; break;
+        case 'x': card_fp = optarg; break;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
@@ -539,6 +550,24 @@ int cmd_card(cli *c, int argc, char **argv)
         json_decref(body);
         free(pem);
         free(ppem);
+        return code;
+    }
+    if (!strcmp(sub, "remove") && (card_cert != NULL) != (card_fp != NULL)) {
+        char fpr[65], *pem = NULL, *path = NULL;
+        size_t len = 0;
+        if (card_cert && (mr_file_read(card_cert, 1 << 16, &pem, &len) != MEDREG_OK ||
+                          mr_cert_fingerprint_pem(pem, len, fpr) != MEDREG_OK)) {
+            fprintf(stderr, "medreg: cannot read the certificate %s\n", card_cert);
+            free(pem);
+            return EXIT_LOCAL;
+        }
+        free(pem);
+        if (card_fp && !cli_fingerprint_arg(card_fp, fpr))
+            return EXIT_USAGE;
+        if (asprintf(&path, "/v1/cards/%s", fpr) < 0)
+            return EXIT_FAILURE_;
+        code = cli_call(c, SVC_REGISTRY, "DELETE", path, NULL, print_card_removed);
+        free(path);
         return code;
     }
     fputs(usage, stderr);

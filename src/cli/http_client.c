@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../core/secret.h"
+#include "../core/encode.h"
 #include "cli.h"
 
 #define REPLY_MAX ((size_t)1 << 30) /* exports can be large; everything else is small */
@@ -26,6 +27,20 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     r->len += n;
     r->body[r->len] = 0;
     return n;
+}
+
+int cli_fingerprint_arg(const char *arg, char out[65])
+{
+    size_t n = 0;
+    for (const char *p = arg; *p && n <= 64; p++)
+        if (*p != ':')
+            out[n < 64 ? n : 63] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p), n++;
+    out[n < 64 ? n : 64] = 0;
+    if (n != 64 || !mr_is_lower_hex(out, 64)) {
+        fprintf(stderr, "medreg: --fingerprint must be a certificate's SHA-256 fingerprint (64 hex digits)\n");
+        return 0;
+    }
+    return 1;
 }
 
 char *cli_escape(const char *s)

@@ -65,6 +65,7 @@ static const char HELP[] =
     "  card init --label L --name CN --pki DIR [--key-type T]   make a SoftHSM2 card\n"
     "  card show --card CARD        what a card holds (PKCS#11 URI or key file)\n"
     "  card register --physician-cert CERT --card-cert CARD.crt   (registry admins)\n"
+    "  card remove --card-cert CARD.crt | --fingerprint HEX   a lost physician's card (registry admins)\n"
     "  consent enroll|replace --module M --internal-id ID --patient-card C --physician-card C\n"
     "                               enroll the patient's card (replace: the old one is lost)\n"
     "  consent request --module M --internal-id ID --patient-card C --physician-card C\n"

@@ -51,6 +51,16 @@ void mr_hex_into(char *out, const uint8_t *p, size_t n)
     }
 }
 
+int mr_is_lower_hex(const char *s, size_t len)
+{
+    if (s == NULL || strlen(s) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want)
 {
     size_t bl = 0;

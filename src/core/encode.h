@@ -14,6 +14,9 @@ int mr_unbase64(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out
  * sodium_bin2hex, in constant time, four bytes at a time (the CSV tool
  * writes a PSN per row, and libsodium's byte loop was 3 % of its time). */
 void mr_hex_into(char *out, const uint8_t *p, size_t n);
+/* Is s exactly len lowercase hex digits (an identifier as medreg writes
+ * them: certificate fingerprints, record and session ids)? s may be NULL. */
+int mr_is_lower_hex(const char *s, size_t len);
 /* Exactly want bytes from 2*want hex digits: 1, else 0. */
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
 

@@ -138,6 +138,13 @@ out:
     return rc;
 }
 
+int mr_cert_valid_at(const X509 *crt, time_t now)
+{
+    time_t t = now;
+    return crt != NULL && X509_cmp_time(X509_get0_notBefore(crt), &t) < 0 &&
+           X509_cmp_time(X509_get0_notAfter(crt), &t) > 0;
+}
+
 X509 *mr_cert_from_pem(const char *pem, size_t len)
 {
     BIO *b = pem && len > 0 && len < (1 << 16) ? BIO_new_mem_buf(pem, (int)len) : NULL;

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <time.h>
 #include <stddef.h>
 
 #include "../core/safety.h"
@@ -44,6 +45,9 @@ MR_MUST_CHECK medreg_err mr_cert_fingerprint(X509 *crt, char hex[65]);
 
 /* A certificate from PEM text (at most 64 KiB), or NULL. */
 X509 *mr_cert_from_pem(const char *pem, size_t len);
+/* Is now within crt's notBefore..notAfter? (The chain is checked once, when
+ * a certificate is registered; its validity is checked at each use.) */
+int mr_cert_valid_at(const X509 *crt, time_t now);
 /* Read a PEM certificate file; a PEM private key from a 0600 file. */
 MR_MUST_CHECK medreg_err mr_cert_read_pem(const char *path, X509 **out);
 MR_MUST_CHECK medreg_err mr_key_read_pem(const char *path, EVP_PKEY **out);

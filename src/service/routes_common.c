@@ -3,20 +3,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/encode.h"
 #include "../pki/pki.h"
 #include "service.h"
 
 void mr_metrics_render(mr_service *s, mr_response *resp);
-
-static int valid_fpr(const char *s)
-{
-    if (s == NULL || strlen(s) != 64)
-        return 0;
-    for (size_t i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
 
 /* Every role's user roles. Module-bound roles need a module. */
 static int role_allowed(mr_role svc_role, const char *role, int *module_bound)
@@ -99,7 +90,7 @@ static void user_add(mr_service *s, mr_request *req, mr_response *resp)
             mr_resp_error(resp, 400, "invalid_field", "field 'certificate' is not a PEM certificate");
             goto out;
         }
-    } else if (valid_fpr(fp)) {
+    } else if (mr_is_lower_hex(fp, 64)) {
         memcpy(fpr, fp, 65);
     } else {
         mr_resp_error(resp, 400, "missing_field",
@@ -139,7 +130,7 @@ static void user_remove(mr_service *s, mr_request *req, mr_response *resp)
 
     if (!mr_require_role(s, req, resp, "user_remove", "admin", "", NULL))
         return;
-    if (!valid_fpr(fpr)) {
+    if (!mr_is_lower_hex(fpr, 64)) {
         mr_resp_error(resp, 400, "invalid_path", "a user is named by a certificate fingerprint (64 lowercase hex)");
         return;
     }

@@ -130,7 +130,15 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
     }
     mr_param p[5] = {MR_TEXT(fpr), MR_TEXT(physician), MR_BLOB(der, (size_t)dl), MR_INT(time(NULL)),
                      MR_TEXT(req->caller.fpr)};
+    /* a card taken out (mr_card_remove) is put back on its row; one in use is a conflict */
+    mr_rows_free(r);
+    r = NULL;
     if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "UPDATE card_certs SET physician = $2, cert = $3, created_at = $4, created_by = $5,"
+                          " removed_at = NULL, removed_by = '' WHERE fpr = $1 AND removed_at IS NOT NULL RETURNING fpr",
+                          p, 5, &r);
+    if (rc == MEDREG_OK && mr_rows_count(r) == 0)
         rc = mr_conn_exec(c, "INSERT INTO card_certs (fpr, physician, cert, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
                           p, 5, NULL);
     if (rc == MEDREG_OK)
@@ -148,6 +156,46 @@ out:
     mr_rows_free(r);
     mr_db_release(s->db, c);
     json_decref(j);
+}
+
+/* DELETE /v1/cards/FPR: a physician's card that was lost or replaced
+ * signs nothing more (enrollment, replacement, consent), at once. */
+void mr_card_remove(mr_service *s, mr_request *req, mr_response *resp)
+{
+    const char *fpr = req->params[0];
+    mr_conn *c = NULL;
+    mr_rows *r = NULL;
+    if (!mr_require_role(s, req, resp, "card_remove", "admin", "", NULL))
+        return;
+    if (!mr_is_lower_hex(fpr, 64)) {
+        mr_resp_error(resp, 400, "invalid_path", "a card is named by its certificate's fingerprint (64 lowercase hex)");
+        return;
+    }
+    mr_param p[3] = {MR_TEXT(fpr), MR_INT(time(NULL)), MR_TEXT(req->caller.fpr)};
+    medreg_err rc = mr_db_acquire(s->db, &c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_begin(c);
+    if (rc == MEDREG_OK)
+        rc = mr_conn_exec(c,
+                          "UPDATE card_certs SET removed_at = $2, removed_by = $3 WHERE fpr = $1 AND removed_at IS NULL"
+                          " RETURNING physician",
+                          p, 3, &r);
+    if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
+        mr_refuse(c, req, resp, 404, "not_found", "card_remove", "", fpr, "no registered card has this fingerprint");
+        goto out;
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_audit(c, req->caller.fpr, "card_remove", "", fpr, "ok", mr_rows_text(r, 0, 0));
+    if (rc == MEDREG_OK)
+        rc = mr_conn_commit(c);
+    if (rc != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    mr_resp_json(resp, 200, json_pack("{s:s,s:s}", "card", fpr, "physician", mr_rows_text(r, 0, 0)));
+out:
+    mr_rows_free(r);
+    mr_db_release(s->db, c);
 }
 
 /* A session being opened: everything it reads and writes, in one
@@ -456,8 +504,14 @@ static int check_fingerprint(mr_service *s, mr_conn *c, mr_request *req, json_t 
     if (mr_cert_fingerprint(crt, out->card) != MEDREG_OK)
         goto out;
     mr_param q[2] = {MR_TEXT(out->card), MR_TEXT(req->caller.fpr)};
-    if (mr_conn_exec(c, "SELECT 1 FROM card_certs WHERE fpr = $1 AND physician = $2", q, 2, &r) != MEDREG_OK ||
+    if (mr_conn_exec(c, "SELECT 1 FROM card_certs WHERE fpr = $1 AND physician = $2 AND removed_at IS NULL", q, 2,
+                     &r) != MEDREG_OK ||
         mr_rows_count(r) != 1)
+        goto out;
+    /* valid when it signs, not only when it was registered */
+    *code = "card_expired";
+    *why = "the physician's card certificate has expired (or is not valid yet)";
+    if (!mr_cert_valid_at(crt, time(NULL)))
         goto out;
     /* K''' opens under the registry's key, bound to this session and purpose */
     *code = "invalid_fingerprint";
@@ -480,16 +534,6 @@ out:
     return ok;
 }
 
-static int lower_hex(const char *s, size_t len)
-{
-    if (s == NULL || strlen(s) != len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 /* The grant terms as the answer binds them (docs/protocol.md, "Terms"):
  *   consent  grant;exclude=A,B;days=N
  *   revoke   revoke;grantee=FPR|all    revoke;grant=ID    expire;grant=ID;days=N
@@ -509,7 +553,7 @@ static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_
         json_t *d = json_object_get(terms, "days");
         if (id) {
             /* one grant: revoke it, or set when it ends */
-            if (g || !lower_hex(id, 32) || (d && (!json_is_integer(d) || json_integer_value(d) < 1 ||
+            if (g || !mr_is_lower_hex(id, 32) || (d && (!json_is_integer(d) || json_integer_value(d) < 1 ||
                                                   json_integer_value(d) > (json_int_t)max_days)))
                 return 0;
             *grant = id;
@@ -520,7 +564,7 @@ static int terms_string(const mr_module *m, kind k, json_t *terms, unsigned max_
                 snprintf(out, cap, "revoke;grant=%s", id);
             return 1;
         }
-        if (g == NULL || d || (strcmp(g, "all") != 0 && !lower_hex(g, 64)))
+        if (g == NULL || d || (strcmp(g, "all") != 0 && !mr_is_lower_hex(g, 64)))
             return 0;
         *grantee = g;
         snprintf(out, cap, "revoke;grantee=%s", g);

@@ -934,6 +934,7 @@ static const mr_route ROUTES[] = {
     {"GET", "/v1/stats", stats, "stats"},
     {"GET", "/v1/consent/key", mr_consent_key_get, "consent_key"},
     {"POST", "/v1/cards", mr_card_register, "card_register"},
+    {"DELETE", "/v1/cards/*", mr_card_remove, "card_remove"},
     {"POST", "/v1/consent/sessions", mr_consent_start, "consent_start"},
     {"POST", "/v1/consent/sessions/*", mr_consent_finish, "consent_finish"},
     {"GET", "/v1/grants", mr_grants_list, "grants"},

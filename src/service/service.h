@@ -300,6 +300,7 @@ void mr_relation_clear(mr_relation *rel);
 /* Registry: the consent protocol's handlers (routes_consent.c). */
 void mr_consent_key_get(mr_service *s, mr_request *req, mr_response *resp);
 void mr_card_register(mr_service *s, mr_request *req, mr_response *resp);
+void mr_card_remove(mr_service *s, mr_request *req, mr_response *resp);
 void mr_consent_start(mr_service *s, mr_request *req, mr_response *resp);
 void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp);
 void mr_grants_list(mr_service *s, mr_request *req, mr_response *resp);

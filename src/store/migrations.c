@@ -183,6 +183,12 @@ static const migration MIGRATIONS[] = {
      "ALTER TABLE users ADD COLUMN removed_at BIGINT;"
      "ALTER TABLE users ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';",
      NULL, NULL},
+    /* registry: a physician's card that was lost or replaced is taken out;
+     * the certificate stays, for the signatures it made (FHIR Provenance) */
+    {19, MR_SCHEMA_REGISTRY,
+     "ALTER TABLE card_certs ADD COLUMN removed_at BIGINT;"
+     "ALTER TABLE card_certs ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';",
+     NULL, NULL},
 };
 
 static char *substitute(const char *sql, mr_engine engine)

@@ -157,6 +157,18 @@ round() { # KEY_TYPE FAMILY_NAME
   expect 3 "a removed physician's grant opens nothing" -- as dr-b record show "$RA"
   expect 0 "the role is given back" -- as admin user add --on registry --cert-file pki/dr-b.crt --role physician --module hip
   expect 0 "and with it the grant" -- as dr-b record show "$RA"
+  # Dr B's card is lost: the administrator takes it out, and it signs nothing more
+  g2=$(grants_active)
+  expect 0 "Dr B's card is lost: the administrator takes it out" -- as admin card remove --card-cert dr-b-card.crt
+  expect 3 "the removed card signs no consent" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+  contains "$W/err" "card_not_registered" "refused as card_not_registered"
+  [ "$(grants_active)" = "$g2" ] && ok "no grant from a removed card" || fail "a removed card made a grant"
+  expect 4 "a card taken out twice: not found" -- as admin card remove --card-cert dr-b-card.crt
+  expect 3 "a physician cannot take cards out" -- as dr-a card remove --card-cert dr-a-card.crt
+  expect 0 "the card is registered again" -- as admin card register --physician-cert pki/dr-b.crt --card-cert dr-b-card.crt
+  expect 0 "and signs again" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
 
   expect 0 "the patient revokes Dr B's grant at Dr A" -- as dr-a consent revoke --module hip --internal-id "$IA" \
     --patient-card "$P" --physician-card "$DA" --grantee "$DR_B_FPR"
