@@ -130,6 +130,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
             if (!parse_uint(v, 1, 256, &x))
                 return fail(st, "db_pool '%s' must be 1..256", v);
             c->db_pool = (unsigned)x;
+        } else if (!strcmp(key, "sqlite_wal_mib")) {
+            if (!parse_uint(v, 4, 4096, &x))
+                return fail(st, "sqlite_wal_mib '%s' must be 4..4096", v);
+            c->sqlite_wal_mib = (unsigned)x;
         } else if (!strcmp(key, "max_body")) {
             if (!parse_uint(v, 1024, 16ul << 20, &x))
                 return fail(st, "max_body '%s' must be 1024..16777216 bytes", v);

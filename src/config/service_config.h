@@ -20,6 +20,7 @@ typedef struct mr_service_config {
     unsigned connections; /* served at once */
     unsigned threads;     /* HTTP threads; 0: the service chooses (http.c) */
     unsigned db_pool;
+    unsigned sqlite_wal_mib; /* WAL size before checkpoints; 0: the role's default (service.c) */
     size_t max_body;
     unsigned timeout_s;
     char *tls_cert, *tls_key, *client_ca;

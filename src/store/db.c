@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlite_checkpoint.h"
+
 struct mr_conn {
     void *handle;
     int busy;
@@ -24,6 +26,12 @@ struct mr_db {
      * replaces SQLite's busy-wait sleeps, which cost tens of milliseconds */
     pthread_mutex_t write_mu;
 };
+
+void mr_db_set_wal_mib(mr_db *db, unsigned mib)
+{
+    if (db->engine == MR_ENGINE_SQLITE && mib > 0)
+        mr_sqlite_ckpt_set_pages(db->shared, (int)(mib * 256)); /* pages of 4 KiB, SQLite's default */
+}
 
 medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out)
 {

@@ -34,6 +34,9 @@ typedef struct mr_param {
 /* url: "sqlite:PATH" or "postgresql://…" (a libpq connection URI). */
 MR_MUST_CHECK medreg_err mr_db_open(const char *url, unsigned pool_size, mr_db **out);
 void mr_db_close(mr_db *db);
+/* SQLite: let the WAL grow to about mib MiB before checkpoints begin
+ * (sqlite_checkpoint.h); call before the first write. PostgreSQL: nothing. */
+void mr_db_set_wal_mib(mr_db *db, unsigned mib);
 mr_engine mr_db_engine(const mr_db *db);
 
 /* Schemas: the tables each role owns (plus users and audit, shared by all). */

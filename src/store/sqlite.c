@@ -41,7 +41,8 @@ static void sqlite_disconnect(void *h)
 
 /* A 32 MiB WAL between checkpoints, not SQLite's 4 MiB: index pages dirtied
  * by many commits go back to the database once per checkpoint
- * (registrations +20 %, measured with bench/loadgen). */
+ * (registrations +20 %, measured with bench/loadgen). A service may set
+ * another (mr_db_set_wal_mib). */
 #define CHECKPOINT_PAGES 8000
 
 static medreg_err sqlite_open_shared(const char *path, void **shared)

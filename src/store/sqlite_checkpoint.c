@@ -83,4 +83,6 @@ void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k)
     free(k);
 }
 
+void mr_sqlite_ckpt_set_pages(mr_sqlite_ckpt *k, int pages) { k->pages = pages; }
+
 void mr_sqlite_ckpt_watch(mr_sqlite_ckpt *k, sqlite3 *db) { sqlite3_wal_hook(db, on_commit, k); }

@@ -21,6 +21,8 @@ typedef struct mr_sqlite_ckpt mr_sqlite_ckpt;
 /* Start the thread on its own connection to path; wake it once the WAL
  * holds `pages` pages. */
 MR_MUST_CHECK medreg_err mr_sqlite_ckpt_start(const char *path, int pages, mr_sqlite_ckpt **out);
+/* Change the threshold; before the first commit (it is read unlocked). */
+void mr_sqlite_ckpt_set_pages(mr_sqlite_ckpt *k, int pages);
 /* Stop the thread (a checkpoint asked for or in progress runs first). */
 void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k);
 /* Report db's commits to k (replaces SQLite's automatic checkpoints on db). */
