@@ -98,6 +98,10 @@ expect 0 "a second administrator is registered" -- as admin user add --on regist
 expect 0 "who then removes the first" -- as admin2 user remove --on registry --cert-file pki/admin.crt
 expect 3 "the first is no longer an administrator" -- as admin user list --on registry
 expect 4 "and the second is the last one now" -- as admin2 user remove --on registry --cert-file pki/admin2.crt
-expect 0 "the first is given the role back" -- as admin2 user add --on registry --cert-file pki/admin.crt --role admin
+# the operator, on the server host, gives it back without the API (the running daemon sees it at once)
+expect 0 "medregd --add-admin on the server host restores a removed administrator" -- \
+  "$MEDREGD" --config registry.ini --add-admin pki/admin.crt --name admin
+contains "$W/out" "added" "it says so"
+expect 0 "who administers again" -- as admin user list --on registry
 
 finish
