@@ -222,36 +222,11 @@ static void print_user_removed(const cli *c, json_t *j)
     }
 }
 
-/* medreg user remove: DELETE /v1/users/FPR[?role=R[&module=M]] */
-static int user_remove(cli *c, int argc, char **argv, const char *usage)
+/* medreg user remove: DELETE /v1/users/FPR[?role=R[&module=M]]; the
+ * fingerprint from the certificate file or the command line. */
+static int user_remove(cli *c, cli_service svc, const char *cert, const char *fp, const char *role,
+                       const char *module)
 {
-    static const struct option opts[] = {{"on", required_argument, NULL, 'o'},
-                                         {"cert-file", required_argument, NULL, 'f'},
-                                         {"fingerprint", required_argument, NULL, 'p'},
-                                         {"role", required_argument, NULL, 'r'},
-                                         {"module", required_argument, NULL, 'm'},
-                                         {NULL, 0, NULL, 0}};
-    const char *cert = NULL, *fp = NULL, *role = NULL, *module = NULL;
-    cli_service svc = SVC_REGISTRY;
-    int have_svc = 0, opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'o':
-            if (!cli_parse_service(optarg, &svc))
-                return EXIT_USAGE;
-            have_svc = 1;
-            break;
-        case 'f': cert = optarg; break;
-        case 'p': fp = optarg; break;
-        case 'r': role = optarg; break;
-        case 'm': module = optarg; break;
-        default: fprintf(stderr, "usage: %s\n", usage); return EXIT_USAGE;
-        }
-    }
-    if (!have_svc || (cert == NULL) == (fp == NULL) || (module != NULL && role == NULL) || optind != argc) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return EXIT_USAGE;
-    }
     char fpr[65];
     if (cert != NULL) {
         char *pem = NULL;
@@ -291,6 +266,7 @@ int cmd_user(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"on", required_argument, NULL, 'o'},
                                          {"cert-file", required_argument, NULL, 'f'},
+                                         {"fingerprint", required_argument, NULL, 'p'},
                                          {"role", required_argument, NULL, 'r'},
                                          {"module", required_argument, NULL, 'm'},
                                          {"name", required_argument, NULL, 'n'},
@@ -301,13 +277,12 @@ int cmd_user(cli *c, int argc, char **argv)
         "       medreg user list --on SERVICE";
     if (argc >= 2 && !strcmp(argv[1], "list"))
         return simple_get(c, argc - 1, argv + 1, "/v1/users", usage, print_users);
-    if (argc >= 2 && !strcmp(argv[1], "remove"))
-        return user_remove(c, argc - 1, argv + 1, usage);
-    if (argc < 2 || strcmp(argv[1], "add") != 0) {
+    if (argc < 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "remove") != 0)) {
         fprintf(stderr, "usage: %s\n", usage);
         return EXIT_USAGE;
     }
-    const char *cert = NULL, *role = NULL, *module = NULL, *name = NULL;
+    int removing = !strcmp(argv[1], "remove");
+    const char *cert = NULL, *fp = NULL, *role = NULL, *module = NULL, *name = NULL;
     cli_service svc = SVC_REGISTRY;
     int have_svc = 0, opt;
     argc--;
@@ -320,16 +295,21 @@ int cmd_user(cli *c, int argc, char **argv)
             have_svc = 1;
             break;
         case 'f': cert = optarg; break;
+        case 'p': fp = optarg; break;
         case 'r': role = optarg; break;
         case 'm': module = optarg; break;
         case 'n': name = optarg; break;
         default: fprintf(stderr, "usage: %s\n", usage); return EXIT_USAGE;
         }
     }
-    if (!have_svc || cert == NULL || role == NULL || optind != argc) {
+    int usable = removing ? (cert == NULL) != (fp == NULL) && (module == NULL || role != NULL) && name == NULL
+                          : cert != NULL && fp == NULL && role != NULL;
+    if (!have_svc || !usable || optind != argc) {
         fprintf(stderr, "usage: %s\n", usage);
         return EXIT_USAGE;
     }
+    if (removing)
+        return user_remove(c, svc, cert, fp, role, module);
     char *pem = NULL;
     size_t len = 0;
     medreg_err rc = mr_file_read(cert, 1 << 16, &pem, &len);
