@@ -199,9 +199,10 @@ static int match(const char *pattern, const char *path, const char *params[2], c
     return *pattern == 0 && *path == 0;
 }
 
-/* Verify the peer certificate chain and take its fingerprint and CN.
- * Returns 0 when there is no valid client certificate. */
-static int identify_caller(struct MHD_Connection *conn, mr_caller *caller)
+/* Verify the peer certificate chain and take its fingerprint, CN and end
+ * of validity (*not_after). Returns 0 when there is no valid client
+ * certificate. */
+static int identify_caller(struct MHD_Connection *conn, mr_caller *caller, time_t *not_after)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -222,16 +223,20 @@ static int identify_caller(struct MHD_Connection *conn, mr_caller *caller)
     crypto_hash_sha256(md, certs[0].data, certs[0].size);
     sodium_bin2hex(caller->fpr, sizeof caller->fpr, md, sizeof md);
     caller->cn[0] = 0;
-    if (gnutls_x509_crt_init(&crt) == 0) {
-        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0 &&
-            gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, caller->cn,
-                                          &cn_len) == 0)
+    *not_after = 0;
+    if (gnutls_x509_crt_init(&crt) != 0)
+        return 0;
+    int ok = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0;
+    if (ok) {
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, caller->cn, &cn_len) == 0)
             caller->cn[cn_len] = 0;
         else
             caller->cn[0] = 0;
-        gnutls_x509_crt_deinit(crt);
+        *not_after = gnutls_x509_crt_get_expiration_time(crt);
+        ok = *not_after != (time_t)-1;
     }
-    return 1;
+    gnutls_x509_crt_deinit(crt);
+    return ok;
 }
 
 /* The verified caller of a connection, computed once: a TLS connection's peer
@@ -240,17 +245,19 @@ static int identify_caller(struct MHD_Connection *conn, mr_caller *caller)
 typedef struct conn_ctx {
     int state; /* 0 not yet verified, 1 verified, -1 no valid certificate */
     mr_caller caller;
+    time_t not_after; /* the certificate expires during a keep-alive connection too */
 } conn_ctx;
 
 static int connection_caller(struct MHD_Connection *conn, mr_caller *out)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     conn_ctx *ctx = ci ? ci->socket_context : NULL;
+    time_t not_after = 0;
     if (ctx == NULL)
-        return identify_caller(conn, out);
+        return identify_caller(conn, out, &not_after) && time(NULL) < not_after;
     if (ctx->state == 0)
-        ctx->state = identify_caller(conn, &ctx->caller) ? 1 : -1;
-    if (ctx->state != 1)
+        ctx->state = identify_caller(conn, &ctx->caller, &ctx->not_after) ? 1 : -1;
+    if (ctx->state != 1 || time(NULL) >= ctx->not_after)
         return 0;
     *out = ctx->caller;
     return 1;

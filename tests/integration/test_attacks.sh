@@ -85,6 +85,28 @@ for w in expired:20200101000000Z:20210101000000Z not-yet-valid:20990101000000Z:2
     --cert-file "pki/dr-$n.crt" --role physician --module hip
   status 401 "the $n certificate is refused all the same" -- "dr-$n" GET "$MEDREG_REGISTRY/v1/records?module=hip"
 done
+# a certificate that expires during a keep-alive connection: refused from then on, on that connection
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pki/dr-brief.key -subj /CN=dr-brief \
+  -out brief.csr >/dev/null 2>&1
+openssl ca -batch -config ca.cnf -cert pki/ca.crt -keyfile pki/ca.key -in brief.csr -out pki/dr-brief.crt \
+  -startdate "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d '+4 seconds' +%Y%m%d%H%M%SZ)" \
+  -notext >/dev/null 2>&1
+as admin user add --on registry --cert-file pki/dr-brief.crt --role physician --module hip >/dev/null
+if python3 - "$MEDREG_REGISTRY" > brief.out 2>&1 <<'EOP'
+import http.client, ssl, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+ctx = ssl.create_default_context(cafile="pki/ca.crt")
+ctx.load_cert_chain("pki/dr-brief.crt", "pki/dr-brief.key")
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx)
+c.request("GET", "/v1/records?module=hip"); r = c.getresponse(); r.read(); first = r.status
+sock = c.sock
+time.sleep(6)
+c.request("GET", "/v1/records?module=hip"); r = c.getresponse(); body = r.read()
+print(first, r.status, c.sock is sock, body.decode()[:200])
+sys.exit(0 if (first, r.status, c.sock is sock) == (200, 401, True) else 1)
+EOP
+then ok "a certificate that expires on an open connection is refused there from then on ($(cut -c1-9 brief.out))"
+else fail "expiry during a keep-alive connection: $(cat brief.out)"; fi
 
 # --- identifiers ---
 expect 4 "a missing identifier" -- as dr-a patient register --module hip --id family_name=X --id given_name=Y
