@@ -970,10 +970,8 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
     mr_param q = MR_TEXT(req->params[0]);
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
-                          "SELECT s.module, s.physician, s.kind, s.internal_id, s.subject, s.nonce, s.candidates,"
-                          " s.expires_at, s.status, CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.fpr = s.physician"
-                          " AND u.role = 'physician' AND u.module = s.module AND u.removed_at IS NULL) THEN 1 ELSE 0 END"
-                          " FROM consent_sessions s WHERE s.id = $1",
+                          "SELECT module, physician, kind, internal_id, subject, nonce, candidates, expires_at, status"
+                          " FROM consent_sessions WHERE id = $1",
                           &q, 1, &r);
     if (rc != MEDREG_OK) {
         mr_resp_db_error(resp, rc);
@@ -1002,7 +1000,12 @@ void mr_consent_finish(mr_service *s, mr_request *req, mr_response *resp)
                   "this consent session belongs to another physician");
         goto out;
     }
-    if (mr_rows_int(r, 0, 9) != 1) { /* the role was removed since the session began */
+    int physician = 0;
+    if ((rc = mr_auth_has_role(c, req->caller.fpr, "physician", se->module, &physician)) != MEDREG_OK) {
+        mr_resp_db_error(resp, rc);
+        goto out;
+    }
+    if (!physician) { /* the role was removed since the session began */
         mr_refuse(c, req, resp, 403, "forbidden", "consent_finish", se->module, se->id,
                   "this operation needs the physician role in the session's module");
         goto out;
