@@ -51,4 +51,3 @@ int mr_sqlite_plan_scans(sqlite3 *db, const char *sql, char *why, size_t cap)
     free(q);
     return scans;
 }
-
