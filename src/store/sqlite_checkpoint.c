@@ -1,23 +1,54 @@
 #include "sqlite_checkpoint.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "../core/bg_job.h"
+
+/* At most one checkpoint per this many milliseconds. Past the threshold
+ * the thread is asked after every commit; run each time, it copied a
+ * hundred pages and synced the database file several hundred times a
+ * second, and those syncs queued on the disk before the commits' own: 1-2 %
+ * of the group commits of registrations at 32 clients took 8-40 ms. Spaced
+ * out, each copies more pages once (a page written by many commits is
+ * copied once): 4 alternated runs each, 5,470 -> 6,470 registrations/s,
+ * p99 15.8 -> 12.3 ms, the service's CPU per registration 204 -> 182 us;
+ * reads unchanged. */
+#define CKPT_MIN_GAP_MS 100
 
 struct mr_sqlite_ckpt {
     sqlite3 *db; /* the thread's own connection */
     int pages;
     mr_bg_job *job;
+    struct timespec last; /* the end of the last checkpoint */
+    _Atomic long runs;
 };
+
+static void wait_for_gap(const struct timespec *last)
+{
+    struct timespec now, until = *last;
+    until.tv_nsec += (long)CKPT_MIN_GAP_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec < until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+            ; /* the deadline is absolute: sleep on */
+}
 
 static int checkpoint(void *arg)
 {
     mr_sqlite_ckpt *k = arg;
     int log = 0, done = 0;
+    wait_for_gap(&k->last);
     int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         fprintf(stderr, "medreg: sqlite: checkpoint: %s\n", sqlite3_errmsg(k->db));
+    clock_gettime(CLOCK_MONOTONIC, &k->last);
+    atomic_fetch_add(&k->runs, 1);
     return 0; /* a failed checkpoint is retried at the next threshold */
 }
 
@@ -82,6 +113,8 @@ void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k)
     sqlite3_close_v2(k->db);
     free(k);
 }
+
+long mr_sqlite_ckpt_runs(mr_sqlite_ckpt *k) { return atomic_load(&k->runs); }
 
 void mr_sqlite_ckpt_set_pages(mr_sqlite_ckpt *k, int pages) { k->pages = pages; }
 

@@ -5,7 +5,9 @@
  * one commit in a few hundred took 20 ms, and every request queued behind it
  * (group commit) waited too; that was the p99 of registrations. Here the
  * commit that crosses the threshold only wakes this thread, which runs a
- * PASSIVE checkpoint on its own connection while the writer goes on. At
+ * PASSIVE checkpoint on its own connection while the writer goes on (at
+ * most one per 100 ms: several hundred small ones a second, each with its
+ * database fsync, delayed the commits' own fsyncs). At
  * twice the threshold the writer checkpoints inline (by then only what the
  * thread has not yet copied), so the WAL stays bounded and starts over (see
  * on_commit). */
@@ -25,6 +27,8 @@ MR_MUST_CHECK medreg_err mr_sqlite_ckpt_start(const char *path, int pages, mr_sq
 void mr_sqlite_ckpt_set_pages(mr_sqlite_ckpt *k, int pages);
 /* Stop the thread (a checkpoint asked for or in progress runs first). */
 void mr_sqlite_ckpt_stop(mr_sqlite_ckpt *k);
+/* How many checkpoints the thread has run (at most one per 100 ms). */
+long mr_sqlite_ckpt_runs(mr_sqlite_ckpt *k);
 /* Report db's commits to k (replaces SQLite's automatic checkpoints on db). */
 void mr_sqlite_ckpt_watch(mr_sqlite_ckpt *k, sqlite3 *db);
 
