@@ -227,6 +227,19 @@ static int reconnect(loop *l, client *c, int failed, int more)
     return 1;
 }
 
+/* An OpenSSL call on c returned r, not done: wait for what it needs
+ * (0: c stays active), or the connection failed and is made again (1: c
+ * is finished). */
+static int stalled(loop *l, client *c, int r, double end)
+{
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        want(l, c, e);
+        return 0;
+    }
+    return !reconnect(l, c, 1, lat_now() < end);
+}
+
 /* Drive c as far as it goes without blocking. Returns 0 while c is active,
  * 1 when it is finished. */
 static int step(loop *l, client *c, double end)
@@ -234,32 +247,20 @@ static int step(loop *l, client *c, double end)
     const opts *o = l->o;
     char buf[16384];
     for (;;) {
-        int r, e;
+        int r;
         switch (c->state) {
         case C_HANDSHAKE:
             r = SSL_do_handshake(c->ssl);
-            if (r != 1) {
-                e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                    want(l, c, e);
-                    return 0;
-                }
-                return !reconnect(l, c, 1, lat_now() < end);
-            }
+            if (r != 1)
+                return stalled(l, c, r, end);
             if (next_request(o, c) != 0)
                 return !reconnect(l, c, 1, 0);
             want(l, c, SSL_ERROR_WANT_READ);
             break;
         case C_WRITE:
             r = SSL_write(c->ssl, c->req + c->req_off, (int)(c->req_len - c->req_off));
-            if (r <= 0) {
-                e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                    want(l, c, e);
-                    return 0;
-                }
-                return !reconnect(l, c, 1, lat_now() < end);
-            }
+            if (r <= 0)
+                return stalled(l, c, r, end);
             c->req_off += (size_t)r;
             if (c->req_off < c->req_len)
                 break;
@@ -269,14 +270,8 @@ static int step(loop *l, client *c, double end)
             return 0; /* the answer comes later: no read that would only say "not yet" */
         case C_READ:
             r = SSL_read(c->ssl, buf, sizeof buf);
-            if (r <= 0) {
-                e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                    want(l, c, e);
-                    return 0;
-                }
-                return !reconnect(l, c, 1, lat_now() < end);
-            }
+            if (r <= 0)
+                return stalled(l, c, r, end);
             if (http_parser_execute(&c->parser, &parser_settings, buf, (size_t)r) != (size_t)r ||
                 HTTP_PARSER_ERRNO(&c->parser) != HPE_OK)
                 return !reconnect(l, c, 1, lat_now() < end);
