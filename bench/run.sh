@@ -45,6 +45,16 @@ for engine in sqlite postgres; do
       echo "batch|registrations/s, $engine, $c clients, batches of 100|$(median_of $n "$IDENTITY_PID" --url "$MEDREG_IDENTITY" --mode batch --threads $c)"
       echo "read|record reads/s, $engine, $c clients|$(median_of $n "$REGISTRY_PID" --url "$MEDREG_REGISTRY" --mode read --record "$RID" --threads $c)"
     done
+    if [ "$engine" = sqlite ]; then
+      # the same reads measured by a packaged tool (ApacheBench: one thread, HTTP/1.0 keep-alive,
+      # the client certificate from one PEM file), as a check on bench/loadgen's count
+      cat pki/dr-a.crt pki/dr-a.key > dr-a-both.pem
+      ab -q -k -c 32 -t "$SECS" -n 100000000 -E dr-a-both.pem "$MEDREG_REGISTRY/v1/records/$RID" > ab.txt 2>&1 || true
+      rm -f dr-a-both.pem
+      echo "abread|record reads/s, $engine, 32 clients, by ab (apache2-utils)|$(awk '
+        /^Requests per second:/ {r = $4} /^Failed requests:/ {f += $3} /^Non-2xx responses:/ {f += $3}
+        /^  50%/ {p50 = $2} /^  99%/ {p99 = $2} END {printf "%.0f %s %s %d", r, p50, p99, f}' ab.txt)"
+    fi
     echo "rss|daemon peak RSS MiB, $engine (identity / registry)|$(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$IDENTITY_PID/status) / $(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$REGISTRY_PID/status)"
     PIDS=() ; kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true
   ) >> "$OUT"
@@ -213,6 +223,8 @@ while IFS='|' read -r kind name vals bound what extra; do
       "$what: $(awk "BEGIN{printf \"%.2f\", $vals/$bound}")x the fastest (target >= 3x)" ;;
     oprf) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
       "bound: $bound ristretto255 scalar mults/s ($(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")% (target >= 80%; the VOPRF needs 2 per element, so <= 50%: $(awk "BEGIN{printf \"%.0f\", 200*$v/$bound}")% of that ceiling); in process $what/s$errs" ;;
+    abread) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
+      "the read row above, measured by another client (its latencies in whole ms, handshakes included)$errs" ;;
     health) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" "mutual TLS + one trivial query: what any request costs at least$errs" ;;
     cenroll|creid) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \
       "bound $bound/s ($what, openssl speed, $(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")%; target >= 70%, p99 < 30 ms; the registry spent ~$extra ms CPU per operation, the private-key work $(awk "BEGIN{printf \"%.3f\", 1000*$(nproc)/$bound}") ms of it$errs" ;;
