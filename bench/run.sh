@@ -8,6 +8,9 @@ SECS=${BENCH_SECONDS:-5}
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
+# A process's CPU seconds so far (user + system), from /proc.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+
 psn=$("$BUILD/bench/bench_psn")
 merkle=$("$BUILD/bench/bench_merkle")
 fsync=$("$BUILD/bench/fsync_rate" "$BUILD/fsync.tmp" 1)
@@ -25,7 +28,6 @@ for engine in sqlite postgres; do
     # line, then every run's rate (the same binary varies by a sixth between runs on a shared VM).
     # Each run's line ends with the service's CPU microseconds per item, from /proc: the load
     # generator shares the cores, so the rate alone does not say what the service costs.
-    cpu_s() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
     one_run() { # PID LOADGEN-ARGS...
       local pid=$1 c0 out; shift
       c0=$(cpu_s "$pid"); out=$("${LG[@]}" "$@")
@@ -74,11 +76,10 @@ SPEED_ECDH=$(openssl speed -seconds 2 -multi "$(nproc)" ecdhp256 2>/dev/null | a
       --key pki/dr-a.key --cacert pki/ca.crt --patient-card pki/bench-patient.key
       --physician-card pki/bench-dr-card.key --seconds "$SECS" --threads 32)
   # consent_load's line, then "|" and the registry's CPU milliseconds per operation in the timed run
-  cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
   consent_run() {
     local c0 c1 out
-    c0=$(cpu_ms "$REGISTRY_PID"); out=$("${CL[@]}" "$@"); c1=$(cpu_ms "$REGISTRY_PID")
-    echo "$out|$(awk -v a="$c0" -v b="$c1" -v r="${out%% *}" -v s="$SECS" 'BEGIN{printf "%.2f", (r > 0 ? (b - a) / (r * s) : 0)}')"
+    c0=$(cpu_s "$REGISTRY_PID"); out=$("${CL[@]}" "$@"); c1=$(cpu_s "$REGISTRY_PID")
+    echo "$out|$(awk -v a="$c0" -v b="$c1" -v r="${out%% *}" -v s="$SECS" 'BEGIN{printf "%.2f", (r > 0 ? (b - a) * 1000 / (r * s) : 0)}')"
   }
   echo "health|HTTP ceiling: GET /healthz at the registry, 32 clients|$("$BUILD/bench/loadgen" --url "$MEDREG_REGISTRY" \
     --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds "$SECS" --mode health --threads 32)"

@@ -11,9 +11,10 @@ medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role, const
 {
     mr_rows *r = NULL;
     mr_param p[3] = {MR_TEXT(fpr), MR_TEXT(role), MR_TEXT(module ? module : "")};
-    medreg_err rc = mr_conn_exec(c,
-                                 "SELECT 1 FROM users WHERE fpr = $1 AND role = $2 AND module = $3 AND removed_at IS NULL",
-                                 p, 3, &r);
+    medreg_err rc =
+        module ? mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = $2 AND module = $3 AND removed_at IS NULL",
+                              p, 3, &r)
+               : mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = $2 AND removed_at IS NULL", p, 2, &r);
     *yes = rc == MEDREG_OK && mr_rows_count(r) > 0;
     mr_rows_free(r);
     return rc;

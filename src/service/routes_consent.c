@@ -101,7 +101,7 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
         return;
     const char *physician = json_string_value(json_object_get(j, "physician"));
     json_t *pem = json_object_get(j, "cert");
-    if (physician == NULL || strlen(physician) != 64 || !json_is_string(pem) ||
+    if (!mr_is_lower_hex(physician, 64) || !json_is_string(pem) ||
         (crt = mr_cert_from_pem(json_string_value(pem), json_string_length(pem))) == NULL) {
         mr_resp_error(resp, 400, "invalid_field",
                       "'physician' must be a certificate fingerprint and 'cert' a PEM certificate");
@@ -117,13 +117,12 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
         goto out;
     }
     rc = mr_db_acquire(s->db, &c);
-    mr_param q = MR_TEXT(physician);
+    int is_physician = 0;
     if (rc == MEDREG_OK)
         rc = mr_conn_begin(c);
     if (rc == MEDREG_OK)
-        rc = mr_conn_exec(c, "SELECT 1 FROM users WHERE fpr = $1 AND role = 'physician' AND removed_at IS NULL",
-                          &q, 1, &r);
-    if (rc == MEDREG_OK && mr_rows_count(r) == 0) {
+        rc = mr_auth_has_role(c, physician, "physician", NULL, &is_physician);
+    if (rc == MEDREG_OK && !is_physician) {
         mr_refuse(c, req, resp, 404, "not_found", "card_register", "", physician,
                   "no physician has this certificate fingerprint");
         goto out;
@@ -131,8 +130,6 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
     mr_param p[5] = {MR_TEXT(fpr), MR_TEXT(physician), MR_BLOB(der, (size_t)dl), MR_INT(time(NULL)),
                      MR_TEXT(req->caller.fpr)};
     /* a card taken out (mr_card_remove) is put back on its row; one in use is a conflict */
-    mr_rows_free(r);
-    r = NULL;
     if (rc == MEDREG_OK)
         rc = mr_conn_exec(c,
                           "UPDATE card_certs SET physician = $2, cert = $3, created_at = $4, created_by = $5,"

@@ -166,8 +166,8 @@ json_t *mr_req_json(const mr_request *req, mr_response *resp, const char *const 
  * resp (400: missing or unknown). index may be NULL. */
 const mr_module *mr_body_module(const mr_service *s, json_t *body, mr_response *resp, size_t *index);
 
-/* Roles: does the caller hold role for module ("" for a global role), not
- * removed? */
+/* Roles: does the caller hold role for module ("" for a global role; NULL:
+ * in any module), not removed? */
 MR_MUST_CHECK medreg_err mr_auth_has_role(mr_conn *c, const char *fpr, const char *role,
                                           const char *module, int *yes);
 /* Register a user and audit it, inside the caller's transaction; a removed

@@ -70,6 +70,11 @@ expect 0 "an openssl-style fingerprint is understood" -- as admin user remove --
   --fingerprint "$(printf '%s' "$FPR_A" | tr a-f A-F | sed 's/../&:/g; s/:$//')" --role physician --module knee
 expect 3 "and took the knee role away" -- as dr-a record list --module knee
 expect 3 "with no role left, whoami is refused" -- as dr-a whoami --on registry
+"$MEDREG" pki issue pki card-one --key-type p256 >/dev/null
+expect 4 "nor is a physician's card registered for her" -- as admin card register --physician-cert pki/dr-a.crt \
+  --card-cert pki/card-one.crt
+expect 0 "while Dr B, a physician still, gets one" -- as admin card register --physician-cert pki/dr-b.crt \
+  --card-cert pki/card-one.crt
 
 # --- given back ---
 expect 0 "the administrator gives the hip role back" -- as admin user add --on registry --cert-file pki/dr-a.crt \
