@@ -1,5 +1,6 @@
 /* Consent benchmark client: N threads, each with one keep-alive mutual-TLS
- * connection, run whole protocol rounds against the registry for S seconds
+ * connection (OpenSSL and http-parser, not libcurl: tls_client.h), run
+ * whole protocol rounds against the registry for S seconds
  * and print "rounds/s p50_ms p99_ms errors". The cards are key files
  * (software tokens), so that the registry, not the card, is the bottleneck.
  *   enroll  start (with a fresh PSN token) + finish: one enrollment
@@ -9,7 +10,6 @@
  * usage: consent_load --identity URL --registry URL --cert C --key K
  *        --cacert CA --patient-card KEY --physician-card KEY
  *        [--mode enroll|reid] [--threads N] [--seconds S] [--prepare N] */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <pthread.h>
@@ -24,6 +24,7 @@
 #include "../src/crypto/hybrid.h"
 #include "../src/pki/pki.h"
 #include "latency.h"
+#include "tls_client.h"
 
 typedef struct opts {
     const char *identity, *registry, *cert, *key, *cacert, *patient, *physician, *mode;
@@ -31,68 +32,34 @@ typedef struct opts {
     double seconds;
     mr_token *pcard, *dcard;
     mr_hybrid_to reg; /* the registry's consent key; its EVP_PKEY lives as long as the process */
+    bench_url iu, ru;
+    SSL_CTX *tls;
 } opts;
 
 typedef struct worker {
     const opts *o;
     int id;
-    CURL *h;
-    char *buf;
-    size_t len;
+    bench_conn identity, registry;
     json_t *tokens; /* prepared [{internal_id, psn_token}] */
     lat_log lat;
     long errors;
 } worker;
 
-static size_t collect(char *p, size_t s, size_t n, void *u)
-{
-    worker *w = u;
-    char *nb = realloc(w->buf, w->len + s * n + 1);
-    if (nb == NULL)
-        return 0;
-    w->buf = nb;
-    memcpy(w->buf + w->len, p, s * n);
-    w->len += s * n;
-    w->buf[w->len] = 0;
-    return s * n;
-}
-
-/* One request on the worker's connection; the reply as JSON if 2xx. */
+/* One request on the worker's connection to base (o->identity or
+ * o->registry); the reply as JSON if 2xx. */
 static json_t *call(worker *w, const char *base, const char *path, json_t *body)
 {
-    char url[512], *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    long status = 0;
-    snprintf(url, sizeof url, "%s%s", base, path);
-    w->len = 0;
-    curl_easy_setopt(w->h, CURLOPT_URL, url);
-    if (b)
-        curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, b);
-    else
-        curl_easy_setopt(w->h, CURLOPT_HTTPGET, 1L);
-    CURLcode rc = curl_easy_perform(w->h);
-    curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+    bench_conn *c = base == w->o->identity ? &w->identity : &w->registry;
+    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int status = 0;
+    int rc = bench_conn_call(c, b ? "POST" : "GET", path, b, &status);
     free(b);
-    if (rc != CURLE_OK || status < 200 || status >= 300) {
+    if (rc != 0 || status < 200 || status >= 300) {
         if (w->errors++ < 3)
-            fprintf(stderr, "consent_load: %s: %ld %s\n", path, status, w->buf ? w->buf : curl_easy_strerror(rc));
+            fprintf(stderr, "consent_load: %s: %d %s\n", path, status, rc != 0 ? "connection failed" : c->body);
         return NULL;
     }
-    return json_loadb(w->buf, w->len, 0, NULL);
-}
-
-static void setup(worker *w)
-{
-    const opts *o = w->o;
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    w->h = curl_easy_init();
-    curl_easy_setopt(w->h, CURLOPT_SSLCERT, o->cert);
-    curl_easy_setopt(w->h, CURLOPT_SSLKEY, o->key);
-    curl_easy_setopt(w->h, CURLOPT_CAINFO, o->cacert);
-    curl_easy_setopt(w->h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(w->h, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(w->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(w->h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, hdr); /* lives as long as the process */
+    return json_loadb(c->body ? c->body : "", c->len, 0, NULL);
 }
 
 /* One whole round (kind enroll or consent); 0 on success. */
@@ -227,7 +194,12 @@ int main(int argc, char **argv)
                         "[--seconds S] [--prepare N]\n");
         return 2;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (bench_url_parse(o.identity, &o.iu) != 0 || bench_url_parse(o.registry, &o.ru) != 0) {
+        fprintf(stderr, "consent_load: cannot use --identity %s or --registry %s\n", o.identity, o.registry);
+        return 2;
+    }
+    if ((o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL)
+        return 2;
     if ((o.pcard = card(o.patient)) == NULL || (o.dcard = card(o.physician)) == NULL)
         return 1;
     worker *w = calloc((size_t)o.threads, sizeof *w);
@@ -235,7 +207,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.threads; i++) {
         w[i].o = &o;
         w[i].id = i;
-        setup(&w[i]);
+        bench_conn_init(&w[i].identity, &o.iu, o.tls);
+        bench_conn_init(&w[i].registry, &o.ru, o.tls);
     }
     /* the registry's consent key, and patients for every thread */
     json_t *key = call(&w[0], o.registry, "/v1/consent/key", NULL);

@@ -2,14 +2,11 @@
  * connection with one request in flight, for S seconds, driven by L
  * event-loop threads (--loops, default 2) as wrk and h2load drive theirs.
  *
- * It shares the machine's cores with the service it measures, so every
- * microsecond it spends is one the service does not get. It therefore talks
- * TLS through OpenSSL and reads responses with http-parser itself, as wrk
- * does, instead of through libcurl: the same 32-client read run cost the
- * curl multi version ~70 us of CPU per request, more than the registry
- * spent answering it (bench/README.md shows the comparison). Each request's
- * bytes are made once per request, each response is parsed as it arrives,
- * and a connection that fails is made again (and counted as an error).
+ * It shares the machine's cores with the service it measures, so it talks
+ * TLS through OpenSSL and reads responses with http-parser, as wrk does,
+ * not through libcurl (tls_client.h says why). Each request's bytes are
+ * made once per request, each response is parsed as it arrives, and a
+ * connection that fails is made again (and counted as an error).
  *
  * Prints "requests/s p50_ms p99_ms errors"; the latencies are of requests
  * on open connections (each connection's first request, which also carries
@@ -25,12 +22,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <http_parser.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,18 +36,18 @@
 #include <unistd.h>
 
 #include "latency.h"
+#include "tls_client.h"
 
 enum { MAX_FAILS = 3 }; /* a client whose connection fails this often in a row stops */
 
 typedef struct opts {
     const char *url, *cert, *key, *cacert, *mode, *record, *path;
     char *body; /* post mode */
-    char host[256], port[8], target[512];
+    char target[512];
     int threads, loops, batch;
     double seconds;
     SSL_CTX *tls;
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
+    bench_url u;
 } opts;
 
 typedef enum { C_HANDSHAKE, C_WRITE, C_READ } cstate;
@@ -106,7 +100,7 @@ static int next_request(const opts *o, client *c)
     size_t body_off, off;
     const char *method = !strcmp(o->mode, "read") || !strcmp(o->mode, "health") ? "GET" : "POST";
     /* the header, with room for Content-Length filled in below */
-    off = (size_t)snprintf(c->req, c->req_cap, "%s %s HTTP/1.1\r\nHost: %s:%s\r\n", method, o->target, o->host, o->port);
+    off = (size_t)snprintf(c->req, c->req_cap, "%s %s HTTP/1.1\r\nHost: %s:%s\r\n", method, o->target, o->u.host, o->u.port);
     if (!strcmp(method, "GET")) {
         off += (size_t)snprintf(c->req + off, c->req_cap - off, "\r\n");
         c->req_off = 0;
@@ -139,7 +133,7 @@ static int next_request(const opts *o, client *c)
         return -1;
     char head[512];
     int hn = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n", method, o->target, o->host, o->port, off - body_off);
+                      "Content-Length: %zu\r\n\r\n", method, o->target, o->u.host, o->u.port, off - body_off);
     if (hn <= 0 || (size_t)hn > body_off)
         return -1;
     /* slide the header in front of the body; the request starts at req + req_off */
@@ -168,21 +162,14 @@ static int connect_client(loop *l, client *c)
 {
     const opts *o = l->o;
     int one = 1;
-    c->fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->fd = socket(o->u.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return -1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(c->fd, (const struct sockaddr *)&o->addr, o->addr_len) != 0 && errno != EINPROGRESS)
+    if (connect(c->fd, (const struct sockaddr *)&o->u.addr, o->u.addr_len) != 0 && errno != EINPROGRESS)
         goto fail;
-    c->ssl = SSL_new(o->tls);
-    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+    if ((c->ssl = bench_tls_session(o->tls, c->fd, o->u.host)) == NULL)
         goto fail;
-    /* the service's certificate must name the host of --url, as for curl */
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host) != 1) {
-        if (SSL_set1_host(c->ssl, o->host) != 1 || SSL_set_tlsext_host_name(c->ssl, o->host) != 1)
-            goto fail;
-    }
-    SSL_set_connect_state(c->ssl);
     http_parser_init(&c->parser, HTTP_RESPONSE);
     c->parser.data = c;
     c->done = 0;
@@ -336,41 +323,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* https://HOST:PORT (no path) into o->host, o->port and o->addr. */
-static int parse_url(opts *o)
-{
-    struct http_parser_url u;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    http_parser_url_init(&u);
-    if (http_parser_parse_url(o->url, strlen(o->url), 0, &u) != 0 || !(u.field_set & (1 << UF_HOST)) ||
-        u.field_data[UF_HOST].len >= sizeof o->host || strncmp(o->url, "https://", 8) != 0)
-        return -1;
-    memcpy(o->host, o->url + u.field_data[UF_HOST].off, u.field_data[UF_HOST].len);
-    o->host[u.field_data[UF_HOST].len] = '\0';
-    snprintf(o->port, sizeof o->port, "%u", u.field_set & (1 << UF_PORT) ? u.port : 443u);
-    if (getaddrinfo(o->host, o->port, &hints, &ai) != 0)
-        return -1;
-    memcpy(&o->addr, ai->ai_addr, ai->ai_addrlen);
-    o->addr_len = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
-}
-
-static SSL_CTX *tls_context(const opts *o)
-{
-    SSL_CTX *t = SSL_CTX_new(TLS_client_method());
-    if (t == NULL || SSL_CTX_use_certificate_chain_file(t, o->cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(t, o->key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_load_verify_locations(t, o->cacert, NULL) != 1) {
-        ERR_print_errors_fp(stderr);
-        SSL_CTX_free(t);
-        return NULL;
-    }
-    SSL_CTX_set_verify(t, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_mode(t, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    return t;
-}
-
 int main(int argc, char **argv)
 {
     opts o = {0};
@@ -428,11 +380,11 @@ int main(int argc, char **argv)
         snprintf(o.target, sizeof o.target, "%s", o.path);
     else
         snprintf(o.target, sizeof o.target, "/v1/patients");
-    if (parse_url(&o) != 0) {
+    if (bench_url_parse(o.url, &o.u) != 0) {
         fprintf(stderr, "loadgen: cannot use --url %s\n", o.url);
         return 2;
     }
-    if ((o.tls = tls_context(&o)) == NULL)
+    if ((o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL)
         return 2;
     if (o.loops > o.threads)
         o.loops = o.threads;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark's load generator against the real daemons, briefly: every
+# The benchmark's load generators against the real daemons, briefly: every
 # mode completes requests without errors, and a refused request is counted
 # as an error rather than as throughput (else `make bench` could report
-# refusals as speed).
+# refusals as speed). bench/loadgen, then bench/consent_load.
 . "$(dirname "$0")/lib.sh"
 
 LG=("$MEDREG_BIN/bench/loadgen" --cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt --seconds 0.5 --threads 4)
@@ -50,4 +50,25 @@ read -r rate _ _ errors <<<"$out"
 [ "$rate" = 0 ] && [ "$errors" -gt 0 ] && ok "a service certificate from another CA is refused ($out)" || fail "CA check: $out"
 expect 2 "an unknown mode is a usage error" -- "${LG[@]}" --url "$MEDREG_REGISTRY" --mode nonsense
 expect 2 "read without a record is a usage error" -- "${LG[@]}" --url "$MEDREG_REGISTRY" --mode read
+
+# the consent protocol's client: whole enrollments and re-identifications, cards in key files
+"$MEDREG" pki issue pki load-patient --key-type p256 >/dev/null
+"$MEDREG" pki issue pki load-dr-card --key-type p256 >/dev/null
+as admin card register --physician-cert pki/dr-a.crt --card-cert pki/load-dr-card.crt >/dev/null
+CL=("$MEDREG_BIN/bench/consent_load" --identity "$MEDREG_IDENTITY" --registry "$MEDREG_REGISTRY" --key pki/dr-a.key
+    --cacert pki/ca.crt --patient-card pki/load-patient.key --physician-card pki/load-dr-card.key --seconds 0.5
+    --threads 2)
+for mode in enroll reid; do
+  out=$("${CL[@]}" --cert pki/dr-a.crt --mode $mode --prepare 50)
+  read -r rate _ _ errors <<<"$out"
+  [ "${rate:-0}" -gt 0 ] && [ "${errors:-1}" = 0 ] && ok "consent_load $mode ($out)" || fail "consent_load $mode: $out"
+done
+# Dr B presents Dr A's physician card: every finish is refused, and counted as an error
+out=$("${CL[@]}" --cert pki/dr-b.crt --key pki/dr-b.key --mode enroll --prepare 20 2>/dev/null)
+read -r rate _ _ errors <<<"$out"
+[ "$rate" = 0 ] && [ "$errors" -gt 0 ] && ok "refused enrollments count as errors ($out)" || fail "refused: $out"
+expect 1 "consent_load does not talk to a registry whose certificate another CA issued" -- \
+  "${CL[@]}" --cert pki/dr-a.crt --cacert other/ca.crt
+expect 2 "consent_load without its cards is a usage error" -- \
+  "$MEDREG_BIN/bench/consent_load" --identity "$MEDREG_IDENTITY" --registry "$MEDREG_REGISTRY"
 finish
