@@ -31,7 +31,7 @@ typedef struct opts {
     int threads, prepare;
     double seconds;
     mr_token *pcard, *dcard;
-    mr_hybrid_to reg; /* the registry's consent key; its EVP_PKEY lives as long as the process */
+    mr_hybrid_to reg; /* the registry's consent key (its EVP_PKEY is ours) */
     bench_url iu, ru;
     SSL_CTX *tls;
 } opts;
@@ -198,12 +198,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "consent_load: cannot use --identity %s or --registry %s\n", o.identity, o.registry);
         return 2;
     }
-    if ((o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL)
-        return 2;
-    if ((o.pcard = card(o.patient)) == NULL || (o.dcard = card(o.physician)) == NULL)
-        return 1;
+    int rc = 1;
     worker *w = calloc((size_t)o.threads, sizeof *w);
     pthread_t *t = calloc((size_t)o.threads, sizeof *t);
+    lat_log **logs = calloc((size_t)o.threads, sizeof *logs);
+    if (w == NULL || t == NULL || logs == NULL || (o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL ||
+        (o.pcard = card(o.patient)) == NULL || (o.dcard = card(o.physician)) == NULL)
+        goto out;
     for (int i = 0; i < o.threads; i++) {
         w[i].o = &o;
         w[i].id = i;
@@ -218,8 +219,12 @@ int main(int argc, char **argv)
     const char *oaep = json_string_value(json_object_get(key, "oaep"));
     X509_free(crt);
     if (reg == NULL || mr_hybrid_to_key(reg, oaep && !strcmp(oaep, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1,
-                                        &o.reg) != MEDREG_OK)
-        return 1;
+                                        &o.reg) != MEDREG_OK) {
+        if (o.reg.key != reg) /* else freed below */
+            EVP_PKEY_free(reg);
+        json_decref(key);
+        goto out;
+    }
     json_decref(key);
     int per = !strcmp(o.mode, "reid") ? 1 : o.prepare;
     uint8_t run_id[4];
@@ -239,7 +244,7 @@ int main(int argc, char **argv)
             json_t *r = call(&w[i], o.identity, "/v1/patients/batch", body);
             json_decref(body);
             if (r == NULL)
-                return 1;
+                goto out;
             json_array_extend(w[i].tokens, json_object_get(r, "results"));
             json_decref(r);
         }
@@ -249,7 +254,6 @@ int main(int argc, char **argv)
         pthread_create(&t[i], NULL, run, &w[i]);
     long errors = 0;
     size_t rounds = 0;
-    lat_log **logs = calloc((size_t)o.threads, sizeof *logs);
     for (int i = 0; i < o.threads; i++) {
         pthread_join(t[i], NULL);
         errors += w[i].errors;
@@ -257,6 +261,23 @@ int main(int argc, char **argv)
         logs[i] = &w[i].lat;
     }
     lat_report(logs, (size_t)o.threads, (double)rounds, lat_now() - t0, errors);
+    rc = 0;
+out:
+    for (int i = 0; w && i < o.threads; i++) {
+        bench_conn_close(&w[i].identity);
+        bench_conn_close(&w[i].registry);
+        free(w[i].identity.body);
+        free(w[i].registry.body);
+        json_decref(w[i].tokens);
+        if (rc != 0)
+            free(w[i].lat.v); /* lat_report frees them */
+    }
+    EVP_PKEY_free(o.reg.key);
+    mr_token_close(o.pcard);
+    mr_token_close(o.dcard);
+    SSL_CTX_free(o.tls);
     free(logs);
-    return 0;
+    free(t);
+    free(w);
+    return rc;
 }
