@@ -133,26 +133,20 @@ static int write_all(SSL *s, const char *p, size_t n)
     return 0;
 }
 
-int bench_conn_call(bench_conn *c, const char *method, const char *path, const char *body, int *status)
+/* One exchange on c's open connection: 1 when the answer is in, 0 when the
+ * connection failed before any of it arrived, -1 when it failed later. */
+static int exchange(bench_conn *c, const char *head, size_t hl, const char *body, size_t blen)
 {
-    char head[1024], buf[16384];
-    size_t blen = body ? strlen(body) : 0;
-    int hl = snprintf(head, sizeof head,
-                      "%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                      method, path, c->url->host, c->url->port, blen);
-    if (hl < 0 || (size_t)hl >= sizeof head)
-        return -1;
-    if (c->ssl == NULL && connect_conn(c) != 0)
-        return -1;
+    char buf[16384];
+    int ok, got = 0;
     /* one TLS record for a small request (header and body together) */
-    int ok;
-    if (blen <= sizeof buf - (size_t)hl) {
-        memcpy(buf, head, (size_t)hl);
+    if (blen <= sizeof buf - hl) {
+        memcpy(buf, head, hl);
         if (blen)
             memcpy(buf + hl, body, blen);
-        ok = write_all(c->ssl, buf, (size_t)hl + blen) == 0;
+        ok = write_all(c->ssl, buf, hl + blen) == 0;
     } else {
-        ok = write_all(c->ssl, head, (size_t)hl) == 0 && write_all(c->ssl, body, blen) == 0;
+        ok = write_all(c->ssl, head, hl) == 0 && write_all(c->ssl, body, blen) == 0;
     }
     http_parser_init(&c->parser, HTTP_RESPONSE);
     c->parser.data = c;
@@ -162,12 +156,33 @@ int bench_conn_call(bench_conn *c, const char *method, const char *path, const c
         c->body[0] = '\0';
     while (ok && !c->complete) {
         int r = SSL_read(c->ssl, buf, sizeof buf);
+        got |= r > 0;
         ok = r > 0 && http_parser_execute(&c->parser, &settings, buf, (size_t)r) == (size_t)r &&
              HTTP_PARSER_ERRNO(&c->parser) == HPE_OK;
     }
-    if (!ok) {
-        bench_conn_close(c);
+    return ok ? 1 : got ? -1 : 0;
+}
+
+int bench_conn_call(bench_conn *c, const char *method, const char *path, const char *body, int *status)
+{
+    char head[1024];
+    size_t blen = body ? strlen(body) : 0;
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                      method, path, c->url->host, c->url->port, blen);
+    if (hl < 0 || (size_t)hl >= sizeof head)
         return -1;
+    /* a kept-alive connection the service closed while it was idle fails
+     * before any answer: once, the request goes again on a new one */
+    for (int fresh = c->ssl == NULL;; fresh = 1) {
+        if (c->ssl == NULL && connect_conn(c) != 0)
+            return -1;
+        int r = exchange(c, head, (size_t)hl, body, blen);
+        if (r == 1)
+            break;
+        bench_conn_close(c);
+        if (r < 0 || fresh)
+            return -1;
     }
     *status = (int)c->parser.status_code;
     if (!c->keep_alive)
