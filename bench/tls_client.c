@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ int bench_url_parse(const char *url, bench_url *out)
 
 SSL_CTX *bench_tls_context(const char *cert, const char *key, const char *cacert)
 {
+    /* OpenSSL writes to the socket with write(): a service that reset a
+     * connection must cost a failed request, not the whole client */
+    signal(SIGPIPE, SIG_IGN);
     SSL_CTX *t = SSL_CTX_new(TLS_client_method());
     if (t == NULL || SSL_CTX_use_certificate_chain_file(t, cert) != 1 ||
         SSL_CTX_use_PrivateKey_file(t, key, SSL_FILETYPE_PEM) != 1 ||

@@ -26,7 +26,8 @@ typedef struct bench_url {
 int bench_url_parse(const char *url, bench_url *out);
 
 /* A client context with cert/key as the client certificate and cacert as
- * the only trust anchor; NULL (OpenSSL's errors printed) on failure. */
+ * the only trust anchor; NULL (OpenSSL's errors printed) on failure. It
+ * also sets SIGPIPE to be ignored, for the whole process. */
 SSL_CTX *bench_tls_context(const char *cert, const char *key, const char *cacert);
 
 /* A client TLS session on the connected socket fd that accepts only a
