@@ -45,11 +45,10 @@ typedef struct worker {
     long errors;
 } worker;
 
-/* One request on the worker's connection to base (o->identity or
- * o->registry); the reply as JSON if 2xx. */
-static json_t *call(worker *w, const char *base, const char *path, json_t *body)
+/* One request on one of the worker's connections (w->identity or
+ * w->registry); the reply as JSON if 2xx. */
+static json_t *call(worker *w, bench_conn *c, const char *path, json_t *body)
 {
-    bench_conn *c = base == w->o->identity ? &w->identity : &w->registry;
     char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
     int status = 0;
     int rc = bench_conn_call(c, b ? "POST" : "GET", path, b, &status);
@@ -74,7 +73,7 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
     json_t *body = json_pack("{s:s,s:s,s:s}", "module", "hip", "kind", kind, "internal_id", iid);
     if (token)
         json_object_set_new(body, "psn_token", json_string(token));
-    json_t *st = call(w, o->registry, "/v1/consent/sessions", body), *done = NULL;
+    json_t *st = call(w, &w->registry, "/v1/consent/sessions", body), *done = NULL;
     json_decref(body);
     body = NULL;
     if (st == NULL || !mr_unhex_exact(json_string_value(json_object_get(st, "session")), sid, 16) ||
@@ -113,7 +112,7 @@ static int round_trip(worker *w, const char *kind, const char *iid, const char *
     free(ans);
     char path[96];
     snprintf(path, sizeof path, "/v1/consent/sessions/%s", json_string_value(json_object_get(st, "session")));
-    done = call(w, o->registry, path, body);
+    done = call(w, &w->registry, path, body);
     ok = done != NULL;
 out:
     mr_fingerprint_msg_clear(&fm);
@@ -212,7 +211,7 @@ int main(int argc, char **argv)
         bench_conn_init(&w[i].registry, &o.ru, o.tls);
     }
     /* the registry's consent key, and patients for every thread */
-    json_t *key = call(&w[0], o.registry, "/v1/consent/key", NULL);
+    json_t *key = call(&w[0], &w[0].registry, "/v1/consent/key", NULL);
     const char *pem = json_string_value(json_object_get(key, "cert"));
     X509 *crt = pem ? mr_cert_from_pem(pem, strlen(pem)) : NULL;
     EVP_PKEY *reg = crt ? X509_get_pubkey(crt) : NULL;
@@ -241,7 +240,7 @@ int main(int argc, char **argv)
                                                       given, "birth_date", "1970-01-01"));
             }
             json_t *body = json_pack("{s:s,s:o}", "module", "hip", "patients", pats);
-            json_t *r = call(&w[i], o.identity, "/v1/patients/batch", body);
+            json_t *r = call(&w[i], &w[i].identity, "/v1/patients/batch", body);
             json_decref(body);
             if (r == NULL)
                 goto out;
@@ -264,10 +263,8 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     for (int i = 0; w && i < o.threads; i++) {
-        bench_conn_close(&w[i].identity);
-        bench_conn_close(&w[i].registry);
-        free(w[i].identity.body);
-        free(w[i].registry.body);
+        bench_conn_free(&w[i].identity);
+        bench_conn_free(&w[i].registry);
         json_decref(w[i].tokens);
         if (rc != 0)
             free(w[i].lat.v); /* lat_report frees them */

@@ -110,6 +110,14 @@ void bench_conn_close(bench_conn *c)
     c->fd = -1;
 }
 
+void bench_conn_free(bench_conn *c)
+{
+    bench_conn_close(c);
+    free(c->body);
+    c->body = NULL;
+    c->len = c->cap = 0;
+}
+
 static int connect_conn(bench_conn *c)
 {
     int one = 1;

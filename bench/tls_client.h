@@ -55,6 +55,9 @@ void bench_conn_init(bench_conn *c, const bench_url *url, SSL_CTX *tls);
  * failed (it is closed; the next call makes a new one). */
 int bench_conn_call(bench_conn *c, const char *method, const char *path, const char *body, int *status);
 
+/* Close the connection (the next call makes a new one). */
 void bench_conn_close(bench_conn *c);
+/* Close it and free its answer buffer: c is finished. */
+void bench_conn_free(bench_conn *c);
 
 #endif
