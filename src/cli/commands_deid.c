@@ -437,6 +437,11 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         unlink(tmp);
         goto out;
     }
+    if (mr_dir_sync(out_path) != MEDREG_OK || mr_dir_sync(rej_path) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot make the names of %s and %s durable: %s\n", out_path, rej_path,
+                strerror(errno));
+        goto out;
+    }
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     json_t *cols = json_array();
     for (size_t i = 0; i < cfg->n_cols; i++)

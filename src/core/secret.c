@@ -95,6 +95,26 @@ static medreg_err write_all(int fd, const void *data, size_t len)
     return MEDREG_OK;
 }
 
+medreg_err mr_dir_sync(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir)
+        return MEDREG_ERR_TOOBIG;
+    if (n == 0)
+        memcpy(dir, ".", 2);
+    else
+        memcpy(dir, path, n), dir[n] = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return MEDREG_ERR_IO;
+    /* a file system that cannot sync a directory has nothing to sync */
+    int bad = fsync(fd) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP;
+    close(fd);
+    return bad ? MEDREG_ERR_IO : MEDREG_OK;
+}
+
 medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
 {
     medreg_err rc;
@@ -105,6 +125,8 @@ medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
     if (rc == MEDREG_OK && fsync(fd) != 0)
         rc = MEDREG_ERR_IO;
     close(fd);
+    if (rc == MEDREG_OK)
+        rc = mr_dir_sync(path);
     if (rc != MEDREG_OK)
         unlink(path);
     return rc;
@@ -153,5 +175,7 @@ medreg_err mr_file_write(const char *path, const void *data, size_t len)
         rc = MEDREG_ERR_IO;
     if (rc != MEDREG_OK)
         unlink(tmp);
+    else
+        rc = mr_dir_sync(path);
     return rc;
 }

@@ -22,12 +22,16 @@ MR_MUST_CHECK medreg_err mr_secret_file_read(const char *path, size_t want, size
                                              uint8_t **out, size_t *out_len);
 void mr_secret_free(void *p);
 
-/* Create path with mode 0600 (fails if it exists) and write len bytes, fsync. */
+/* Create path with mode 0600 (fails if it exists) and write len bytes, fsync
+ * the file and its directory. */
 MR_MUST_CHECK medreg_err mr_secret_file_write(const char *path, const void *data, size_t len);
 
 /* Read a public (non-secret) file up to max bytes, NUL-terminated. */
 MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len);
-/* Write a public file (mode 0644), replacing it atomically. */
+/* Write a public file (mode 0644), replacing it atomically and durably. */
 MR_MUST_CHECK medreg_err mr_file_write(const char *path, const void *data, size_t len);
+/* fsync the directory that holds path: a file created or renamed there keeps
+ * its name after a crash only then, however well its data was synced. */
+MR_MUST_CHECK medreg_err mr_dir_sync(const char *path);
 
 #endif

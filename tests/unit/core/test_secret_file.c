@@ -1,0 +1,74 @@
+/* Files that hold secrets and files replaced atomically: modes, refusals,
+ * no temporary file left behind, and the directory sync that makes a new
+ * name durable (its errors included). Runs in a fresh directory of its own. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../../src/core/secret.h"
+#include "../check.h"
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+}
+
+int main(void)
+{
+    char dir[] = "secret-file-test.XXXXXX";
+    CHECK(sodium_init() >= 0); /* secrets are read into sodium_malloc'ed memory */
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(chdir(dir) == 0);
+    CHECK(mkdir("sub", 0700) == 0);
+
+    /* a secret file: 0600, never over an existing one, read back whole */
+    const uint8_t key[32] = {1, 2, 3};
+    CHECK(mr_secret_file_write("sub/k.key", key, sizeof key) == MEDREG_OK);
+    CHECK(mode_of("sub/k.key") == 0600);
+    CHECK(mr_secret_file_write("sub/k.key", key, sizeof key) == MEDREG_ERR_EXISTS);
+    uint8_t *back = NULL;
+    size_t n = 0;
+    CHECK(mr_secret_file_read("sub/k.key", 32, 0, &back, &n) == MEDREG_OK && n == 32 && back &&
+          memcmp(back, key, 32) == 0);
+    mr_secret_free(back);
+    /* a key others can read is refused; one of the wrong length too */
+    CHECK(chmod("sub/k.key", 0640) == 0);
+    CHECK(mr_secret_file_read("sub/k.key", 32, 0, &back, &n) == MEDREG_ERR_DENIED && back == NULL);
+    CHECK(chmod("sub/k.key", 0600) == 0);
+    CHECK(mr_secret_file_read("sub/k.key", 31, 0, &back, &n) == MEDREG_ERR_TOOBIG && back == NULL);
+    CHECK(mr_secret_file_read("sub/k.key", 33, 0, &back, &n) == MEDREG_ERR_INVALID && back == NULL);
+    /* in a directory that does not exist: an error, nothing made */
+    CHECK(mr_secret_file_write("none/k.key", key, sizeof key) == MEDREG_ERR_IO);
+
+    /* a public file replaced atomically: the new bytes, no temporary left */
+    CHECK(mr_file_write("pub.txt", "old", 3) == MEDREG_OK);
+    CHECK(mr_file_write("pub.txt", "new text", 8) == MEDREG_OK);
+    char *text = NULL;
+    CHECK(mr_file_read("pub.txt", 100, &text, &n) == MEDREG_OK && n == 8 && text && !strcmp(text, "new text"));
+    free(text);
+    CHECK(mr_file_read("pub.txt", 4, &text, &n) == MEDREG_ERR_TOOBIG);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "pub.txt.tmp.%ld", (long)getpid());
+    CHECK(access(tmp, F_OK) != 0);
+    CHECK(mode_of("pub.txt") == 0644);
+    CHECK(mr_file_write("none/pub.txt", "x", 1) == MEDREG_ERR_IO);
+
+    /* the directory of a name: relative, nested, at the root, missing, too long */
+    CHECK(mr_dir_sync("pub.txt") == MEDREG_OK);
+    CHECK(mr_dir_sync("sub/k.key") == MEDREG_OK);
+    CHECK(mr_dir_sync("/etc") == MEDREG_OK);
+    CHECK(mr_dir_sync("none/x") == MEDREG_ERR_IO);
+    CHECK(mr_dir_sync("pub.txt/x") == MEDREG_ERR_IO); /* a file is no directory */
+    static char long_path[5000];
+    memset(long_path, 'a', sizeof long_path - 3);
+    memcpy(long_path + sizeof long_path - 3, "/x", 3);
+    CHECK(mr_dir_sync(long_path) == MEDREG_ERR_TOOBIG);
+
+    CHECK(unlink("sub/k.key") == 0 && rmdir("sub") == 0 && unlink("pub.txt") == 0);
+    CHECK(chdir("..") == 0 && rmdir(dir) == 0);
+    return TEST_DONE();
+}
