@@ -108,12 +108,8 @@ static medreg_err load_zip3(mr_csv_config *c, const char *path, char **errmsg)
             *errmsg = NULL;
         return MEDREG_ERR_CONFIG;
     }
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++)
-        lines += text[i] == '\n';
-    c->zip3 = calloc(lines, sizeof *c->zip3);
     int line = 0;
-    for (char *l = strtok_r(text, "\n", &save); c->zip3 && l; l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         line++;
         l[strcspn(l, "\r")] = 0;
         if (line == 1 && !strcmp(l, "zip3"))
@@ -124,10 +120,10 @@ static medreg_err load_zip3(mr_csv_config *c, const char *path, char **errmsg)
             free(text);
             return MEDREG_ERR_CONFIG;
         }
-        memcpy(c->zip3[c->n_zip3++], l, 4);
+        c->zip3_restricted[(l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0')] = 1;
     }
     free(text);
-    return c->zip3 ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    return MEDREG_OK;
 }
 
 medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errmsg)
@@ -204,7 +200,6 @@ void mr_csv_config_free(mr_csv_config *c)
     for (size_t i = 0; i < c->n_cols; i++)
         free(c->cols[i].name);
     mr_module_free(c->module);
-    free(c->zip3);
     free(c->path);
     free(c);
 }

@@ -177,21 +177,29 @@ static int plain_ascii(const char *p, size_t n)
     return bad == 0;
 }
 
-/* plain_ascii of every field at once: the fields of a row lie one after
+/* Every field of a row valid UTF-8 without NUL, in one pass over the row
+ * (instead of a short one with a tail per field): the fields lie one after
  * another in the arena, each ended by a NUL, so a row of n fields holds
- * exactly n - 1 NULs from its first byte to its last field's end (one pass
- * over the row instead of a short one with a tail per field) */
-static int plain_ascii_row(const field *f, size_t n)
+ * exactly n - 1 NULs from its first byte to its last field's end; and since a
+ * NUL is no continuation byte, no UTF-8 sequence runs from one field into the
+ * next, so the row is valid exactly when each field is. libunistring looks
+ * only at the words from the first to the last with a byte >= 0x80: the ASCII
+ * words around them cannot hold or end a sequence (it cost 9 instructions a
+ * byte, the scan here 1). */
+static int utf8_row(const field *f, size_t n)
 {
     const char *p = f[0].p;
-    size_t len = (size_t)(f[n - 1].p + f[n - 1].len - p);
-    uint64_t high = 0, zeros = 0;
+    size_t len = (size_t)(f[n - 1].p + f[n - 1].len - p), first = len, last = 0;
+    uint64_t zeros = 0;
     for (size_t i = 0; i < len; i += 8) {
         uint64_t x = mr_swar_load(p, i, len, ' ');
-        high |= x & MR_SWAR_HIGH;
+        if (x & MR_SWAR_HIGH) {
+            first = first < i ? first : i;
+            last = i + 8 < len ? i + 8 : len;
+        }
         zeros += ((mr_swar_zero(x) >> 7) * MR_SWAR_ONES) >> 56; /* how many, summed in the top byte */
     }
-    return high == 0 && zeros == n - 1;
+    return zeros == n - 1 && (first == len || u8_check((const uint8_t *)p + first, last - first) == NULL);
 }
 
 /* medreg_normalize wrote YYYY-MM-DD */
@@ -245,7 +253,7 @@ static void row(row_ctx *r)
     memset(changed, 0, cfg->n_cols * sizeof changed[0]);
 
     r->b->rows_seen++;
-    if (!plain_ascii_row(r->fields, r->n))
+    if (!utf8_row(r->fields, r->n)) /* which field: */
         for (size_t i = 0; i < r->n; i++)
             if (!plain_ascii(r->fields[i].p, r->fields[i].len) &&
                 (u8_check((const uint8_t *)r->fields[i].p, r->fields[i].len) != NULL ||
@@ -379,11 +387,10 @@ static void row(row_ctx *r)
                 reject(r, "not a US ZIP code", col->name);
                 goto out;
             }
-            memcpy(txt, f->p, 3);
-            txt[3] = 0;
-            for (size_t z = 0; z < cfg->n_zip3; z++)
-                if (!memcmp(cfg->zip3[z], txt, 3))
-                    memcpy(txt, "000", 3); /* 20,000 people or fewer */
+            if (cfg->zip3_restricted[(f->p[0] - '0') * 100 + (f->p[1] - '0') * 10 + (f->p[2] - '0')])
+                memcpy(txt, "000", 3); /* 20,000 people or fewer */
+            else
+                memcpy(txt, f->p, 3);
             changed[r->map[i]]++;
             if (!append(&r->scratch, txt, 3, 1))
                 goto nomem;
@@ -419,8 +426,7 @@ out:
             mr_wipe(norm[k], strlen(norm[k]));
             free(norm[k]);
         }
-    for (size_t k = 0; k < m->n_idents; k++)
-        mr_wipe(memo[k], sizeof memo[k]);
+    mr_wipe(memo, m->n_idents * sizeof memo[0]);
     mr_wipe(psn, sizeof psn);
     mr_wipe(net, sizeof net);
     if (have_msg)

@@ -178,10 +178,16 @@ int main(int argc, char **argv)
                               "Meier,Anna,01.02.1970,a long note\0 here\n"  /* NUL in a kept field */
                               "Meier,Anna,01.02.1970,\xc3\n"                /* a cut sequence, at the end */
                               "Meier,Anna\xff,01.02.1970,x\n"               /* a byte never in UTF-8 */
-                              "Meier,Anna,01.02.1970,\xce\xa0\xce\xb1\n"; /* written: Greek */
+                              "Meier,Anna,01.02.1970,\xce\xa0\xce\xb1\n"  /* written: Greek */
+                              /* the bytes >= 0x80 checked as one span: a
+                               * sequence cut at a field's end, valid text in a
+                               * later field; a continuation byte after ASCII */
+                              "M\xc3\xbcller\xc3,Anna,01.02.1970,\xce\xa0\n"
+                              "Meier,\x80nna,01.02.1970,x\n"
+                              "M\xc3\xbcller,Anna,01.02.1970,abcdefg\xce\xa0\n"; /* written: one across two words */
     memset(&rep, 0, sizeof rep);
     out = run_n(cfg, key, bad, sizeof bad - 1, &rep);
-    CHECK(out != NULL && rep.rows == 6 && rep.written == 2 && rep.rejected == 4);
+    CHECK(out != NULL && rep.rows == 9 && rep.written == 3 && rep.rejected == 6);
     free(out);
 
     /* the column set is checked against the header */
