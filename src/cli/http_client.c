@@ -224,7 +224,7 @@ const char *cli_time(long long t, char buf[32])
 int cli_is_hex(const char *s, size_t len)
 {
     size_t i;
-    for (i = 0; s[i] && i <= len; i++)
+    for (i = 0; i <= len && s[i]; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
     return i == len && s[i] == 0;

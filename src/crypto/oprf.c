@@ -343,10 +343,9 @@ medreg_err mr_oprf_verify(const uint8_t pk[MR_OPRF_ELEMENT_BYTES], const uint8_t
     oprf_ctx c;
     uint8_t m[MR_OPRF_ELEMENT_BYTES], z[MR_OPRF_ELEMENT_BYTES], t2[MR_OPRF_ELEMENT_BYTES],
         t3[MR_OPRF_ELEMENT_BYTES], a[MR_OPRF_ELEMENT_BYTES], b[MR_OPRF_ELEMENT_BYTES], expect[MR_OPRF_SCALAR_BYTES];
-    const uint8_t *pc = proof, *ps = proof + MR_OPRF_SCALAR_BYTES;
-
     if (pk == NULL || blinded == NULL || evaluated == NULL || proof == NULL || n == 0 || n > 65535)
         return MEDREG_ERR_INVALID;
+    const uint8_t *pc = proof, *ps = proof + MR_OPRF_SCALAR_BYTES; /* after the NULL check: no offset from NULL */
     if (!element_ok(pk) || !scalar_canonical(pc) || !scalar_canonical(ps))
         return MEDREG_ERR_VERIFY;
     for (size_t i = 0; i < n; i++)

@@ -197,7 +197,7 @@ static medreg_err open_file(const mr_token_spec *spec, mr_key25519_kind kind, mr
     uint8_t *secret = NULL;
     medreg_err rc = mr_secret_file_read(spec->key, 32, 0, &secret, NULL);
     if (rc != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: cannot read a 32-byte %s key: %s%s", spec->key, kind_name(kind),
+        if (errmsg && asprintf(errmsg, "%s: cannot read a 32-byte %s key: %s%s", spec->key, kind_name(kind),
                      medreg_strerror(rc), rc == MEDREG_ERR_DENIED ? " (key files must be mode 0600)" : "") < 0)
             *errmsg = NULL;
         return rc;
