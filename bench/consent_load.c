@@ -1,7 +1,11 @@
 /* Consent benchmark client: N threads, each with one keep-alive mutual-TLS
  * connection (OpenSSL and http-parser, not libcurl: tls_client.h), run
- * whole protocol rounds against the registry for S seconds
- * and print "rounds/s p50_ms p99_ms errors". The cards are key files
+ * whole protocol rounds against the registry for S seconds and print
+ * "rounds/s p50_ms p99_ms errors request_p50_ms request_p99_ms": a round's
+ * latency includes the client's own card and protocol work between its two
+ * requests, a request's is the registry's answer alone (sent to received,
+ * which includes waiting for a core when the client shares the machine).
+ * The cards are key files
  * (software tokens), so that the registry, not the card, is the bottleneck.
  *   enroll  start (with a fresh PSN token) + finish: one enrollment
  *   reid    start + card answer + finish on the thread's own patient: one
@@ -41,7 +45,8 @@ typedef struct worker {
     int id;
     bench_conn identity, registry;
     json_t *tokens; /* prepared [{internal_id, psn_token}] */
-    lat_log lat;
+    lat_log lat, req; /* whole rounds; the registry's requests during the run */
+    int timing;       /* in the timed run: log each request's latency */
     long errors;
 } worker;
 
@@ -51,7 +56,10 @@ static json_t *call(worker *w, bench_conn *c, const char *path, json_t *body)
 {
     char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
     int status = 0;
+    double t0 = lat_now();
     int rc = bench_conn_call(c, b ? "POST" : "GET", path, b, &status);
+    if (w->timing && rc == 0)
+        lat_add(&w->req, lat_now() - t0);
     free(b);
     if (rc != 0 || status < 200 || status >= 300) {
         if (w->errors++ < 3)
@@ -138,6 +146,7 @@ static void *run(void *arg)
             own = NULL;
     }
     double end = lat_now() + o->seconds;
+    w->timing = 1;
     while (lat_now() < end) {
         double t0 = lat_now();
         int rc;
@@ -200,8 +209,8 @@ int main(int argc, char **argv)
     int rc = 1;
     worker *w = calloc((size_t)o.threads, sizeof *w);
     pthread_t *t = calloc((size_t)o.threads, sizeof *t);
-    lat_log **logs = calloc((size_t)o.threads, sizeof *logs);
-    if (w == NULL || t == NULL || logs == NULL || (o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL ||
+    lat_log **logs = calloc((size_t)o.threads, sizeof *logs), **req_logs = calloc((size_t)o.threads, sizeof *req_logs);
+    if (w == NULL || t == NULL || logs == NULL || req_logs == NULL || (o.tls = bench_tls_context(o.cert, o.key, o.cacert)) == NULL ||
         (o.pcard = card(o.patient)) == NULL || (o.dcard = card(o.physician)) == NULL)
         goto out;
     for (int i = 0; i < o.threads; i++) {
@@ -258,22 +267,29 @@ int main(int argc, char **argv)
         errors += w[i].errors;
         rounds += w[i].lat.n;
         logs[i] = &w[i].lat;
+        req_logs[i] = &w[i].req;
     }
-    lat_report(logs, (size_t)o.threads, (double)rounds, lat_now() - t0, errors);
+    double elapsed = lat_now() - t0, p50, p99, rq50, rq99;
+    lat_percentiles(logs, (size_t)o.threads, &p50, &p99);
+    lat_percentiles(req_logs, (size_t)o.threads, &rq50, &rq99);
+    printf("%.0f %.2f %.2f %ld %.2f %.2f\n", (double)rounds / elapsed, p50, p99, errors, rq50, rq99);
     rc = 0;
 out:
     for (int i = 0; w && i < o.threads; i++) {
         bench_conn_free(&w[i].identity);
         bench_conn_free(&w[i].registry);
         json_decref(w[i].tokens);
-        if (rc != 0)
-            free(w[i].lat.v); /* lat_report frees them */
+        if (rc != 0) { /* else lat_percentiles freed them */
+            free(w[i].lat.v);
+            free(w[i].req.v);
+        }
     }
     EVP_PKEY_free(o.reg.key);
     mr_token_close(o.pcard);
     mr_token_close(o.dcard);
     SSL_CTX_free(o.tls);
     free(logs);
+    free(req_logs);
     free(t);
     free(w);
     return rc;

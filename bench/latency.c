@@ -31,7 +31,7 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void lat_report(lat_log *const *logs, size_t n_logs, double items, double elapsed, long errors)
+void lat_percentiles(lat_log *const *logs, size_t n_logs, double *p50_ms, double *p99_ms)
 {
     size_t total = 0, k = 0;
     for (size_t i = 0; i < n_logs; i++)
@@ -47,7 +47,14 @@ void lat_report(lat_log *const *logs, size_t n_logs, double items, double elapse
     }
     if (all && total)
         qsort(all, total, sizeof *all, cmp);
-    printf("%.0f %.2f %.2f %ld\n", items / elapsed, all && total ? all[total / 2] * 1e3 : 0.0,
-           all && total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0, errors);
+    *p50_ms = all && total ? all[total / 2] * 1e3 : 0.0;
+    *p99_ms = all && total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0;
     free(all);
+}
+
+void lat_report(lat_log *const *logs, size_t n_logs, double items, double elapsed, long errors)
+{
+    double p50, p99;
+    lat_percentiles(logs, n_logs, &p50, &p99);
+    printf("%.0f %.2f %.2f %ld\n", items / elapsed, p50, p99, errors);
 }

@@ -12,8 +12,10 @@ typedef struct lat_log {
 
 double lat_now(void);
 void lat_add(lat_log *l, double seconds);
-/* Merge the logs (freeing them) and print items/elapsed, the p50 and p99
- * of every logged latency in milliseconds, and errors. */
+/* Merge the logs (freeing them) into the p50 and p99 of every logged
+ * latency, in milliseconds (0 when nothing was logged). */
+void lat_percentiles(lat_log *const *logs, size_t n_logs, double *p50_ms, double *p99_ms);
+/* lat_percentiles, then print items/elapsed, the p50, the p99 and errors. */
 void lat_report(lat_log *const *logs, size_t n_logs, double items, double elapsed, long errors);
 
 #endif
