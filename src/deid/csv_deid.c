@@ -183,9 +183,9 @@ static int plain_ascii(const char *p, size_t n)
  * exactly n - 1 NULs from its first byte to its last field's end; and since a
  * NUL is no continuation byte, no UTF-8 sequence runs from one field into the
  * next, so the row is valid exactly when each field is. libunistring looks
- * only at the words from the first to the last with a byte >= 0x80: the ASCII
- * words around them cannot hold or end a sequence (it cost 9 instructions a
- * byte, the scan here 1). */
+ * only at the words from the first to the last with a byte >= 0x80: the
+ * ASCII words around them cannot hold or end a sequence (it costs about 8
+ * instructions a byte, the scan here about 1). */
 static int utf8_row(const field *f, size_t n)
 {
     const char *p = f[0].p;
