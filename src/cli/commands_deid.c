@@ -313,12 +313,12 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
         "           [--rejects REJECTS.csv] [--report REPORT.json] [--threads N]\n"
-        "  Every column of IN gets the role TABLE.ini gives it (docs/deid.md). OUT has a psn column\n"
-        "  and the kept and generalised columns; it is written to OUT.tmp and renamed only when\n"
-        "  complete. Rows that cannot be processed go to REJECTS (default OUT.rejects.csv) as\n"
-        "  line,reason; the report (default OUT.report.json) counts rows and what was done to each\n"
-        "  column. N threads (default: one per core, the reading thread among them) give the same\n"
-        "  bytes as one.\n"
+        "  Every column of IN (- for standard input, with --key) gets the role TABLE.ini gives it\n"
+        "  (docs/deid.md). OUT has a psn column and the kept and generalised columns; it is\n"
+        "  written to OUT.tmp and renamed only when complete. Rows that cannot be processed go to\n"
+        "  REJECTS (default OUT.rejects.csv) as line,reason; the report (default OUT.report.json)\n"
+        "  counts rows and what was done to each column. N threads (default: one per core, the\n"
+        "  reading thread among them) give the same bytes as one.\n"
         "  --key: local PSNs under the module key, equal to the identity service's PSNs.\n"
         "  --oprf-key: network-wide PSNs, the identity service's VOPRF of the same message, blinded so\n"
         "  that the service never sees an identifier; PIN.json comes from `medreg oprf key`. Online by\n"
@@ -373,7 +373,8 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
         goto out;
     }
-    if ((in = fopen(in_path, "rb")) == NULL) {
+    /* "-": standard input, so that a table can be streamed in (zcat, an export) */
+    if ((in = strcmp(in_path, "-") ? fopen(in_path, "rb") : fdopen(dup(STDIN_FILENO), "rb")) == NULL) {
         fprintf(stderr, "medreg: %s: %s\n", in_path, strerror(errno));
         goto out;
     }

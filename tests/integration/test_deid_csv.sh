@@ -66,6 +66,12 @@ EOI
 expect 0 "30,000 rows with one thread" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b1.csv --threads 1
 expect 0 "and with four" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b4.csv --threads 4
 cmp -s b1.csv b4.csv && [ "$(wc -l < b4.csv)" = 30001 ] && ok "the same bytes whatever the number of threads" || fail "threads change the output"
+# streamed in through a pipe: the same bytes; network-wide PSNs read twice, so they need a file
+"$MEDREG" pseudonymize csv --config big.ini --key hip.key --in - --out bp.csv < <(cat big.csv) >/dev/null &&
+  cmp -s b1.csv bp.csv && ok "--in - reads standard input: the same bytes as the file" || fail "standard input"
+expect 7 "a pipe is refused for network-wide PSNs" -- "$MEDREG" pseudonymize csv --config big.ini \
+  --oprf-key hip.pin --in - --out bn.csv < <(cat big.csv)
+grep -q "regular file" "$W/e" && ok "the message says why" || fail "message: $(cat "$W/e")"
 "$MEDREG" key new other.key >/dev/null
 "$MEDREG" pseudonymize csv --config $T --key other.key --in examples/deid/sample.csv --out out3.csv >/dev/null
 [ "$(sed -n 2p out3.csv | cut -d, -f1)" != "$p1" ] && ok "another key, other pseudonyms" || fail "key independence"
