@@ -205,7 +205,10 @@ static int tree_digest(void *ctx, uint8_t out[32])
 
 static const char *outcome_name(mr_dcm_outcome o)
 {
-    return o == MR_DCM_WRITTEN ? "written" : o == MR_DCM_QUARANTINED ? "quarantined" : "skipped";
+    return o == MR_DCM_WRITTEN        ? "written"
+           : o == MR_DCM_QUARANTINED ? "quarantined"
+           : o == MR_DCM_SKIPPED     ? "skipped"
+                                     : "directory";
 }
 
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
@@ -300,7 +303,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     }
     /* the report names input paths, which may be identifying: 0600 */
     json_t *arr = json_array();
-    size_t counts[3] = {0};
+    size_t counts[4] = {0};
     for (size_t i = 0; i < files.n; i++) {
         file_fate *r = &results[i];
         counts[r->outcome]++;
@@ -309,7 +312,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
             json_object_set_new(o, "out", json_string(r->out));
         if (r->reason)
             json_object_set_new(o, "reason", json_string(r->reason));
-        if (r->outcome != MR_DCM_SKIPPED)
+        if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
             json_object_set_new(o, "actions",
                                 json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
                                           (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced, "uids_remapped",
@@ -317,10 +320,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                                           (json_int_t)r->cleaned));
         json_array_append_new(arr, o);
     }
-    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1", "config",
-                            cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine", quarantine,
-                            "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1], "skipped",
-                            (json_int_t)counts[2], "files", arr);
+    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1",
+                            "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
+                            quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
+                            "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "files", arr);
     text = rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(rep);
     unlink(rep_path);
@@ -328,11 +331,15 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: cannot write the report %s\n", rep_path);
         goto out;
     }
-    printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped; report in %s\n",
-           files.n, counts[0], out, counts[1], quarantine, counts[2], rep_path);
+    printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped", files.n,
+           counts[0], out, counts[1], quarantine, counts[2]);
+    if (counts[3])
+        printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", counts[3]);
+    printf("; report in %s\n", rep_path);
     for (size_t i = 0; i < files.n; i++)
         if (results[i].outcome == MR_DCM_SKIPPED)
             fprintf(stderr, "medreg: skipped %s: %s\n", files.v[i], results[i].reason ? results[i].reason : "?");
+    /* a DICOMDIR is left out by design, not a failure */
     code = counts[2] ? EXIT_INVALID : EXIT_OK;
 out:
     free(text);
@@ -423,7 +430,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine); unreadable files are\n"
-        "  skipped and listed. The report (default OUT.report.json, 0600) names every file's fate.\n"
+        "  skipped and listed; a DICOMDIR is never copied. The report (default OUT.report.json, 0600)\n"
+        "  names every file's fate.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

@@ -375,6 +375,17 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         snprintf(res->reason, sizeof res->reason, "DCMTK cannot read it: %s", why ? why : "?");
         goto out;
     }
+    char *sop_class = NULL; /* Media Storage Directory Storage: a DICOMDIR */
+    int directory = mr_dcm_get(f, 0x0002, 0x0002, &sop_class) == MEDREG_OK &&
+                    !strcmp(sop_class, "1.2.840.10008.1.3.10");
+    free(sop_class);
+    if (directory) {
+        res->outcome = MR_DCM_DIRECTORY;
+        snprintf(res->reason, sizeof res->reason,
+                 "a DICOMDIR: never copied (its records name the patients, its references fit the input); "
+                 "dcmmkdir makes one for the output");
+        goto out;
+    }
     medreg_err prc = file_psn(cfg, src, f, psn, key, res->reason, sizeof res->reason);
     if (prc == MEDREG_ERR_EXISTS) { /* collected: this pass writes nothing */
         res->outcome = MR_DCM_WRITTEN;

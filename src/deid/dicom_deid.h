@@ -57,7 +57,9 @@ void mr_dicom_uid_remap(const uint8_t key[32], const char *uid, size_t len, char
 typedef enum mr_dcm_outcome {
     MR_DCM_WRITTEN = 0,
     MR_DCM_QUARANTINED, /* de-identified, but the pixels may show text: for a person to check */
-    MR_DCM_SKIPPED      /* unreadable, or the PSN's identifiers are missing: nothing written */
+    MR_DCM_SKIPPED,     /* unreadable, or the PSN's identifiers are missing: nothing written */
+    MR_DCM_DIRECTORY    /* a DICOMDIR: never copied (it names every patient of the media, and its
+                         * file references fit the input's layout, not the output's) */
 } mr_dcm_outcome;
 
 typedef struct mr_dcm_result {

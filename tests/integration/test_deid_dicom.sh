@@ -15,7 +15,7 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
   if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
-for t in dump2dcm img2dcm dcmodify dcmdump; do
+for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir; do
   command -v $t >/dev/null || { echo "DCMTK's tools are not installed: skipped"; exit 77; }
 done
 cd "$W"
@@ -136,6 +136,20 @@ plant "a private attribute of unknown VR with the patient ID" --dump "(0029,1013
 plant "an old UID in a reference" -m "(0008,1140)[0].(0008,1155)=1.2.826.0.1.3680043.2.1125.9.112"
 plant "the original birth date" -i "(0010,0030)=19610307"
 expect 0 "and passes again once removed" -- "$MEDREG" deid verify --config $C --report out.report.json
+
+# a CD export: its DICOMDIR names the patient and points at the input's file names. Never copied,
+# and no failure: the exit code stays 0
+mkdir -p media/IMG && cp in/ct1.dcm media/IMG/CT1 && cp in/ct2.dcm media/IMG/CT2
+(cd media && dcmmkdir --general-purpose +I +r IMG >/dev/null 2>&1)
+[ "$(tag media/DICOMDIR 0010,0020)" = PID-4711 ] && ok "a DICOMDIR made by dcmmkdir (it holds the patient ID)" || fail "dcmmkdir"
+expect 0 "deid dicom of a CD export" -- "$MEDREG" deid dicom --config $C --key hip.key --in media --out mout
+grep -q "2 written to mout, 0 quarantined .*, 0 skipped, 1 DICOMDIR not copied" "$W/o" \
+  && ok "the images written, the DICOMDIR named apart" || fail "counts: $(cat "$W/o")"
+[ "$(jq -r '.directories' mout.report.json)" = 1 ] && [ "$(jq -r '.files[] | select(.in | endswith("DICOMDIR")) | .outcome' \
+  mout.report.json)" = directory ] && ok "the report says so" || fail "report: $(jq -c . mout.report.json)"
+! grep -rqa -e PID-4711 -e DICOMDIR mout && [ -z "$(find mout -iname dicomdir)" ] \
+  && ok "no DICOMDIR and no patient ID in the output" || fail "a DICOMDIR leaked"
+expect 0 "and the images verify" -- "$MEDREG" deid verify --config $C --report mout.report.json
 
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
