@@ -15,7 +15,7 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
   if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
-for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir; do
+for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir dcmcjpeg dcmdjpeg; do
   command -v $t >/dev/null || { echo "DCMTK's tools are not installed: skipped"; exit 77; }
 done
 cd "$W"
@@ -150,6 +150,18 @@ grep -q "2 written to mout, 0 quarantined .*, 0 skipped, 1 DICOMDIR not copied" 
 ! grep -rqa -e PID-4711 -e DICOMDIR mout && [ -z "$(find mout -iname dicomdir)" ] \
   && ok "no DICOMDIR and no patient ID in the output" || fail "a DICOMDIR leaked"
 expect 0 "and the images verify" -- "$MEDREG" deid verify --config $C --report mout.report.json
+
+# compressed pixels (JPEG lossless) pass through untouched: same transfer syntax, same image
+mkdir -p jin && dcmcjpeg +e1 in/ct1.dcm jin/ct1j.dcm
+expect 0 "deid dicom of a JPEG-compressed file" -- "$MEDREG" deid dicom --config $C --key hip.key --in jin --out jout
+jo=$(find jout -name '*.dcm' | head -1)
+pixels() { dcmdjpeg "$1" "$1.raw.dcm" && dcmdump +P 7fe0,0010 +L "$1.raw.dcm" | sed 's/#.*//'; }
+xfer() { dcmdump -Un +P 0002,0010 "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p'; } # numeric, not the UID's name
+[ -n "$jo" ] && [ "$(xfer "$jo")" = 1.2.840.10008.1.2.4.70 ] && [ "$(xfer jin/ct1j.dcm)" = 1.2.840.10008.1.2.4.70 ] &&
+  [ -n "$(pixels "$jo")" ] &&
+  [ "$(pixels "$jo")" = "$(pixels jin/ct1j.dcm)" ] && ok "the same transfer syntax, and the same pixels once decoded" \
+  || fail "compressed: $jo"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report jout.report.json
 
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
