@@ -200,8 +200,13 @@ extern "C" medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t 
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
 {
     *why = nullptr;
+    // a name of this thread's own: two inputs with the same SOP Instance
+    // UID, written at once, would otherwise share one temporary file, and
+    // one's output could be linked under the other's name in the report
+    char own[64];
+    snprintf(own, sizeof own, ".%ld.%ld.tmp", (long)getpid(), (long)gettid());
     OFString tmp(path);
-    tmp += ".tmp";
+    tmp += own;
     unlink(tmp.c_str());
     OFCondition c = f->ff.saveFile(OFFilename(tmp.c_str()), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
                                    EPD_noChange, 0, 0, EWM_updateMeta);
@@ -213,7 +218,9 @@ extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
     // whole or absent: link() refuses to replace an existing file. The
     // caller makes the run durable at once (syncfs) before it reports.
     if (link(tmp.c_str(), path) != 0) {
-        *why = dup_cstr(errno == EEXIST ? "the output file exists already" : strerror(errno));
+        *why = dup_cstr(errno == EEXIST ? "the output file exists already (an earlier run, or another input with "
+                                          "the same SOP Instance UID)"
+                                        : strerror(errno));
         unlink(tmp.c_str());
         return MEDREG_ERR_IO;
     }

@@ -163,6 +163,14 @@ xfer() { dcmdump -Un +P 0002,0010 "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p'; } # num
   || fail "compressed: $jo"
 expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report jout.report.json
 
+# the same instance twice (an export that repeats an image): one output, the other named as such,
+# whichever of two threads gets there first
+mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
+expect 4 "the same SOP instance four times" -- "$MEDREG" deid dicom --config $C --key hip.key --in dup --out dout --threads 4
+[ "$(jq '.written' dout.report.json)" = 1 ] && [ "$(grep -c 'same SOP Instance UID' "$W/e")" = 3 ] &&
+  [ -z "$(find dout -name '*.tmp')" ] && ok "one written, three skipped as duplicates, no temporary left" \
+  || fail "duplicates: $(cat "$W/e")"
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3
