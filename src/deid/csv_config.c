@@ -55,6 +55,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
             c->date_shift = !strcmp(v, "shift");
             return 1;
         }
+        if (!strcmp(key, "delimiter")) { /* by name: a bare ';' would read as a comment */
+            static const struct { const char *name; char c; } D[] = {
+                {"comma", ','}, {"semicolon", ';'}, {"tab", '\t'}, {"pipe", '|'}};
+            for (size_t i = 0; i < sizeof D / sizeof D[0]; i++)
+                if (!strcmp(v, D[i].name)) {
+                    c->delim = D[i].c;
+                    return 1;
+                }
+            return fail(st, "delimiter must be comma, semicolon, tab or pipe, not", v);
+        }
         if (!strcmp(key, "slash_dates")) {
             if (strcmp(v, "dmy") && strcmp(v, "mdy"))
                 return fail(st, "slash_dates must be dmy or mdy, not", v);
@@ -139,6 +149,7 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
+    st.c->delim = ',';
     if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
     if (st.module_path == NULL || st.c->n_cols == 0) {

@@ -142,13 +142,16 @@ static void buf_free(buf *b, int secret)
     memset(b, 0, sizeof *b);
 }
 
-static int append(buf *b, const char *p, size_t n, int comma)
+/* A field, after sep, quoted where sep or a quote needs it; sep 0 for a
+ * line's first field (the PSN, the header's "psn" or a line number: never
+ * quoted) */
+static int append(buf *b, const char *p, size_t n, char sep)
 {
     if (!buf_reserve(b, 2 * n + 4))
         return 0;
-    if (comma)
-        b->p[b->len++] = ',';
-    b->len += mr_csv_field_buf(b->p + b->len, p, n);
+    if (sep)
+        b->p[b->len++] = sep;
+    b->len += mr_csv_field_buf(b->p + b->len, p, n, sep ? sep : ',');
     return 1;
 }
 
@@ -158,7 +161,7 @@ static void reject(row_ctx *r, const char *why, const char *column)
     r->b->rejected++;
     snprintf(reason, sizeof reason, "%s%s%.200s", why, column ? ": " : "", column ? column : "");
     snprintf(line, sizeof line, "%llu", (unsigned long long)r->line);
-    if (!append(&r->b->rej, line, strlen(line), 0) || !append(&r->b->rej, reason, strlen(reason), 1) ||
+    if (!append(&r->b->rej, line, strlen(line), 0) || !append(&r->b->rej, reason, strlen(reason), ',') ||
         !buf_reserve(&r->b->rej, 2))
         r->err = MEDREG_ERR_NOMEM;
     else
@@ -317,7 +320,7 @@ static void row(row_ctx *r)
         char txt[32];
         switch (col->action) {
         case MR_CSV_KEEP:
-            if (!append(&r->scratch, f->p, f->len, 1))
+            if (!append(&r->scratch, f->p, f->len, cfg->delim))
                 goto nomem;
             break;
         case MR_CSV_IDENTIFIER:
@@ -331,7 +334,7 @@ static void row(row_ctx *r)
             const char *iso_value = NULL;
             int y, mo, d;
             if (f->len == 0) { /* an empty date stays empty */
-                if (!append(&r->scratch, "", 0, 1))
+                if (!append(&r->scratch, "", 0, cfg->delim))
                     goto nomem;
                 break;
             }
@@ -355,7 +358,7 @@ static void row(row_ctx *r)
             }
             free(iso);
             changed[r->map[i]]++;
-            if (!append(&r->scratch, txt, strlen(txt), 1))
+            if (!append(&r->scratch, txt, strlen(txt), cfg->delim))
                 goto nomem;
             break;
         }
@@ -368,16 +371,16 @@ static void row(row_ctx *r)
             }
             if (f->len && age > 89) {
                 changed[r->map[i]]++;
-                if (!append(&r->scratch, "90+", 3, 1))
+                if (!append(&r->scratch, "90+", 3, cfg->delim))
                     goto nomem;
-            } else if (!append(&r->scratch, f->p, f->len, 1)) {
+            } else if (!append(&r->scratch, f->p, f->len, cfg->delim)) {
                 goto nomem;
             }
             break;
         }
         case MR_CSV_ZIP: {
             if (f->len == 0) {
-                if (!append(&r->scratch, "", 0, 1))
+                if (!append(&r->scratch, "", 0, cfg->delim))
                     goto nomem;
                 break;
             }
@@ -392,7 +395,7 @@ static void row(row_ctx *r)
             else
                 memcpy(txt, f->p, 3);
             changed[r->map[i]]++;
-            if (!append(&r->scratch, txt, 3, 1))
+            if (!append(&r->scratch, txt, 3, cfg->delim))
                 goto nomem;
             break;
         }
@@ -712,7 +715,7 @@ static void header(pipe_state *s)
     for (size_t i = 0; ok && i < s->row_n; i++) {
         mr_csv_action a = cfg->cols[s->map[i]].action;
         if (a == MR_CSV_KEEP || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
-            ok = append(&line, b->arena.p + b->off[s->row_first + i], b->len[s->row_first + i], 1);
+            ok = append(&line, b->arena.p + b->off[s->row_first + i], b->len[s->row_first + i], cfg->delim);
     }
     if (!ok || fwrite(line.p, 1, line.len, s->out) != line.len || fputs("\r\n", s->out) == EOF)
         s->err = MEDREG_ERR_IO;
@@ -802,6 +805,7 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
             break;
     pl.n_threads = started; /* fewer workers: the parsing thread takes more batches itself */
     csv_set_blk_size(&p, 4096);
+    csv_set_delim(&p, (unsigned char)cfg->delim);
     while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
         size_t off = 0;
         rep->bytes_in += n;

@@ -197,6 +197,26 @@ int main(int argc, char **argv)
     CHECK(run(cfg, key, "", &rep) == NULL);                         /* no header */
     mr_csv_config_free(cfg);
 
+    /* a semicolon-separated table (as spreadsheets export it in much of
+     * Europe): the same PSN; a comma is plain text, a semicolon is quoted */
+    snprintf(ini, sizeof ini,
+             "[pseudonymize]\nmodule = %s\ndates = year\ndelimiter = semicolon\n[columns]\n"
+             "fam = identifier family_name\ngiv = identifier given_name\ndob = identifier birth_date\nnote = keep\n",
+             argv[1]);
+    write_file("t.ini", ini);
+    cfg = NULL;
+    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
+    if (cfg) {
+        memset(&rep, 0, sizeof rep);
+        out = run(cfg, key, "fam;giv;dob;note\nM\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;a, b\n"
+                            "M\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;\"c;d\"\n", &rep);
+        snprintf(cmd, sizeof cmd, "psn;note\r\n%s;a, b\r\n%s;\"c;d\"\r\n", hex, hex);
+        CHECK_STR(out, cmd);
+        CHECK(rep.rows == 2 && rep.written == 2);
+        free(out);
+        mr_csv_config_free(cfg);
+    }
+
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
     write_file("t.ini", ini);
@@ -209,6 +229,11 @@ int main(int argc, char **argv)
     err = NULL;
     CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
     CHECK(err && strstr(err, "not an identifier"));
+    free(err);
+    write_file("t.ini", "[pseudonymize]\nmodule = x\ndelimiter = ;\n");
+    err = NULL;
+    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
+    CHECK(err && strstr(err, "comma, semicolon, tab or pipe"));
     free(err);
     write_file("t.ini", "[pseudonymize]\nmodule = x\n[columns]\nfam = frobnicate\n");
     err = NULL;
