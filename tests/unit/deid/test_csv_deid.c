@@ -216,6 +216,24 @@ int main(int argc, char **argv)
         free(out);
         mr_csv_config_free(cfg);
     }
+    /* tab-separated: an empty field stays a field (libcsv does not take the
+     * delimiter for white space to trim) */
+    char *semi = strstr(ini, "semicolon");
+    if (semi) {
+        memmove(semi + 3, semi + 9, strlen(semi + 9) + 1);
+        memcpy(semi, "tab", 3);
+    }
+    write_file("t.ini", ini);
+    cfg = NULL;
+    CHECK(semi && mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
+    if (cfg) {
+        memset(&rep, 0, sizeof rep);
+        out = run(cfg, key, "fam\tgiv\tdob\tnote\nM\xc3\xbcller\tJ\xc3\xbcrgen\t07.03.1961\t\n", &rep);
+        snprintf(cmd, sizeof cmd, "psn\tnote\r\n%s\t\"\"\r\n", hex);
+        CHECK_STR(out, cmd);
+        free(out);
+        mr_csv_config_free(cfg);
+    }
 
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
