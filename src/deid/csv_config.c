@@ -10,6 +10,7 @@
 #include "../config/ini_file.h"
 #include "../core/secret.h"
 #include "csv_deid.h"
+#include "recode.h"
 
 /* The HIPAA Safe Harbor kinds (45 CFR 164.514(b)(2)(i)) and what happens to each. */
 static const struct { const char *kind; mr_csv_action action; } ROLES[] = {
@@ -64,6 +65,18 @@ static int on_entry(void *user, const char *section, const char *key, const char
                     return 1;
                 }
             return fail(st, "delimiter must be comma, semicolon, tab or pipe, not", v);
+        }
+        if (!strcmp(key, "encoding")) { /* the output is UTF-8 whatever the input's */
+            mr_recode *r = NULL;
+            if (!strcmp(v, "utf-8")) {
+                c->encoding[0] = 0;
+                return 1;
+            }
+            if (mr_recode_open(v, &r) != MEDREG_OK)
+                return fail(st, "encoding must be utf-8, windows-1252, iso-8859-1 or iso-8859-15, not", v);
+            mr_recode_close(r);
+            snprintf(c->encoding, sizeof c->encoding, "%s", v); /* a known name: short */
+            return 1;
         }
         if (!strcmp(key, "slash_dates")) {
             if (strcmp(v, "dmy") && strcmp(v, "mdy"))

@@ -22,6 +22,7 @@
 #include "../pseudonym/psn_input.h"
 #include "date_shift.h"
 #include "name_memo.h"
+#include "recode.h"
 
 #define BATCH_ROWS 2048
 #define BATCH_BYTES (4u << 20)
@@ -261,7 +262,10 @@ static void row(row_ctx *r)
             if (!plain_ascii(r->fields[i].p, r->fields[i].len) &&
                 (u8_check((const uint8_t *)r->fields[i].p, r->fields[i].len) != NULL ||
                  memchr(r->fields[i].p, 0, r->fields[i].len) != NULL)) {
-                reject(r, "not valid UTF-8", cfg->cols[r->map[i]].name);
+                /* after a conversion, only a byte the encoding leaves undefined can be it (or a NUL) */
+                reject(r, cfg->encoding[0] ? "not valid UTF-8 (a NUL, or a byte the input's encoding does not define)"
+                                           : "not valid UTF-8",
+                       cfg->cols[r->map[i]].name);
                 return;
             }
     /* identifiers, normalised as the identity service does, in the module's order */
@@ -764,9 +768,10 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     struct csv_parser p;
     pipe_state s;
     pool pl;
-    char data[65536];
+    char data[65536], *conv = NULL;
     size_t n;
     int first = 1;
+    mr_recode *recode = NULL;
 
     *errmsg = NULL;
     memset(&s, 0, sizeof s);
@@ -806,13 +811,22 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     pl.n_threads = started; /* fewer workers: the parsing thread takes more batches itself */
     csv_set_blk_size(&p, 4096);
     csv_set_delim(&p, (unsigned char)cfg->delim);
+    if (cfg->encoding[0] && (mr_recode_open(cfg->encoding, &recode) != MEDREG_OK ||
+                             (conv = malloc(3 * sizeof data)) == NULL))
+        s.err = MEDREG_ERR_NOMEM; /* the name was checked with the configuration */
     while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
         size_t off = 0;
+        const char *text = data;
         rep->bytes_in += n;
-        if (first && n >= 3 && (uint8_t)data[0] == 0xEF && (uint8_t)data[1] == 0xBB && (uint8_t)data[2] == 0xBF)
+        if (recode) { /* a single-byte encoding: no character spans two chunks */
+            n = mr_recode_chunk(recode, data, n, conv);
+            text = conv;
+        } else if (first && n >= 3 && (uint8_t)data[0] == 0xEF && (uint8_t)data[1] == 0xBB &&
+                   (uint8_t)data[2] == 0xBF) {
             off = 3; /* a UTF-8 byte order mark is not data */
+        }
         first = 0;
-        if (csv_parse(&p, data + off, n - off, on_field, on_row, &s) != n - off && s.err == MEDREG_OK) {
+        if (csv_parse(&p, text + off, n - off, on_field, on_row, &s) != n - off && s.err == MEDREG_OK) {
             s.err = MEDREG_ERR_INVALID;
             if (asprintf(&s.errmsg, "line %llu: %s (the input is not RFC 4180 CSV; nothing after this was read)",
                          (unsigned long long)s.next_line, csv_strerror(csv_error(&p))) < 0)
@@ -854,6 +868,11 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     pthread_cond_destroy(&pl.work);
     pthread_cond_destroy(&pl.done);
     csv_free(&p);
+    mr_wipe(data, sizeof data); /* identifiers */
+    if (conv)
+        mr_wipe(conv, 3 * sizeof data);
+    free(conv);
+    mr_recode_close(recode);
     *errmsg = s.errmsg;
     return s.err;
 }

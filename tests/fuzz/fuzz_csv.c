@@ -1,7 +1,7 @@
 /* libFuzzer: the offline CSV tool's input (a hospital's table: anything at
  * all). Each input is a whole file run through the pipeline with a fixed
- * configuration covering every action, the delimiter chosen by the first
- * byte; the module comes from
+ * configuration covering every action, the delimiter and the encoding
+ * chosen by the first byte; the module comes from
  * $MEDREG_FUZZ_MODULE (examples/hip.ini). */
 #include <sodium.h>
 #include <stdio.h>
@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     cfg->delim = ",;\t|"[data[0] & 3]; /* every delimiter the configuration offers */
+    snprintf(cfg->encoding, sizeof cfg->encoding, "%s", data[0] & 4 ? "windows-1252" : ""); /* and a conversion */
     char *out = NULL, *err = NULL;
     size_t len = 0;
     FILE *in = fmemopen((void *)data, size, "r"), *o = open_memstream(&out, &len);

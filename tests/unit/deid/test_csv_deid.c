@@ -234,6 +234,26 @@ int main(int argc, char **argv)
         free(out);
         mr_csv_config_free(cfg);
     }
+    /* a Windows-1252 export (semicolons, as spreadsheets write it): the same
+     * PSN, UTF-8 out; a byte the encoding leaves undefined rejects its row */
+    snprintf(ini, sizeof ini,
+             "[pseudonymize]\nmodule = %s\ndates = year\ndelimiter = semicolon\nencoding = windows-1252\n"
+             "[columns]\nfam = identifier family_name\ngiv = identifier given_name\ndob = identifier birth_date\n"
+             "note = keep\n",
+             argv[1]);
+    write_file("t.ini", ini);
+    cfg = NULL;
+    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
+    if (cfg) {
+        memset(&rep, 0, sizeof rep);
+        out = run(cfg, key, "fam;giv;dob;note\nM\xfcller;J\xfcrgen;07.03.1961;5\x80\nM\xfcller;J\xfcrgen;07.03.1961;\x81\n",
+                  &rep);
+        snprintf(cmd, sizeof cmd, "psn;note\r\n%s;5\xe2\x82\xac\r\n", hex);
+        CHECK_STR(out, cmd);
+        CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
+        free(out);
+        mr_csv_config_free(cfg);
+    }
 
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
@@ -247,6 +267,11 @@ int main(int argc, char **argv)
     err = NULL;
     CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
     CHECK(err && strstr(err, "not an identifier"));
+    free(err);
+    write_file("t.ini", "[pseudonymize]\nmodule = x\nencoding = ebcdic\n");
+    err = NULL;
+    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
+    CHECK(err && strstr(err, "utf-8, windows-1252, iso-8859-1 or iso-8859-15"));
     free(err);
     write_file("t.ini", "[pseudonymize]\nmodule = x\ndelimiter = ;\n");
     err = NULL;
