@@ -6,6 +6,7 @@
 
 #include <csv.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -133,6 +134,30 @@ static int buf_reserve_secret(buf *b, size_t more)
     b->p = p;
     b->cap = cap;
     return 1;
+}
+
+/* libcsv's own field buffer holds each field, identifiers too, and libcsv
+ * frees and grows it without wiping: these do it for libcsv */
+static void *wiping_realloc(void *old, size_t n)
+{
+    void *p = malloc(n);
+    if (p != NULL && old != NULL) {
+        size_t had = malloc_usable_size(old);
+        memcpy(p, old, had < n ? had : n);
+    }
+    if (p != NULL || n == 0) { /* as realloc: a failure leaves the old block alone */
+        if (old)
+            mr_wipe(old, malloc_usable_size(old));
+        free(old);
+    }
+    return p;
+}
+
+static void wiping_free(void *p)
+{
+    if (p)
+        mr_wipe(p, malloc_usable_size(p));
+    free(p);
 }
 
 static void buf_free(buf *b, int secret)
@@ -811,6 +836,8 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     pl.n_threads = started; /* fewer workers: the parsing thread takes more batches itself */
     csv_set_blk_size(&p, 4096);
     csv_set_delim(&p, (unsigned char)cfg->delim);
+    csv_set_realloc_func(&p, wiping_realloc);
+    csv_set_free_func(&p, wiping_free);
     if (cfg->encoding[0] && (mr_recode_open(cfg->encoding, &recode) != MEDREG_OK ||
                              (conv = malloc(3 * sizeof data)) == NULL))
         s.err = MEDREG_ERR_NOMEM; /* the name was checked with the configuration */
