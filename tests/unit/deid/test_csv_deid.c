@@ -131,6 +131,29 @@ static char *run_n(const mr_csv_config *cfg, const uint8_t key[32], const char *
     return out;
 }
 
+/* The test's four-column table with more [pseudonymize] lines (opts), run
+ * on csv: the output, or NULL if the configuration or the run failed */
+static char *run_with(const char *module, const char *opts, const uint8_t key[32], const char *csv,
+                      mr_csv_report *rep)
+{
+    char ini[1024], path[256], *err = NULL, *out = NULL;
+    mr_csv_config *cfg = NULL;
+    snprintf(ini, sizeof ini,
+             "[pseudonymize]\nmodule = %s\ndates = year\n%s[columns]\nfam = identifier family_name\n"
+             "giv = identifier given_name\ndob = identifier birth_date\nnote = keep\n",
+             module, opts);
+    write_file("t.ini", ini);
+    snprintf(path, sizeof path, "%s/t.ini", dir);
+    memset(rep, 0, sizeof *rep);
+    if (mr_csv_config_load(path, &cfg, &err) == MEDREG_OK)
+        out = run(cfg, key, csv, rep);
+    else
+        fprintf(stderr, "configuration: %s\n", err ? err : "?");
+    free(err);
+    mr_csv_config_free(cfg);
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || sodium_init() < 0 || mkdtemp(dir) == NULL)
@@ -199,61 +222,29 @@ int main(int argc, char **argv)
 
     /* a semicolon-separated table (as spreadsheets export it in much of
      * Europe): the same PSN; a comma is plain text, a semicolon is quoted */
-    snprintf(ini, sizeof ini,
-             "[pseudonymize]\nmodule = %s\ndates = year\ndelimiter = semicolon\n[columns]\n"
-             "fam = identifier family_name\ngiv = identifier given_name\ndob = identifier birth_date\nnote = keep\n",
-             argv[1]);
-    write_file("t.ini", ini);
-    cfg = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
-    if (cfg) {
-        memset(&rep, 0, sizeof rep);
-        out = run(cfg, key, "fam;giv;dob;note\nM\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;a, b\n"
-                            "M\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;\"c;d\"\n", &rep);
-        snprintf(cmd, sizeof cmd, "psn;note\r\n%s;a, b\r\n%s;\"c;d\"\r\n", hex, hex);
-        CHECK_STR(out, cmd);
-        CHECK(rep.rows == 2 && rep.written == 2);
-        free(out);
-        mr_csv_config_free(cfg);
-    }
+    out = run_with(argv[1], "delimiter = semicolon\n", key,
+                   "fam;giv;dob;note\nM\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;a, b\n"
+                   "M\xc3\xbcller;J\xc3\xbcrgen;07.03.1961;\"c;d\"\n",
+                   &rep);
+    snprintf(cmd, sizeof cmd, "psn;note\r\n%s;a, b\r\n%s;\"c;d\"\r\n", hex, hex);
+    CHECK_STR(out, cmd);
+    CHECK(rep.rows == 2 && rep.written == 2);
+    free(out);
     /* tab-separated: an empty field stays a field (libcsv does not take the
      * delimiter for white space to trim) */
-    char *semi = strstr(ini, "semicolon");
-    if (semi) {
-        memmove(semi + 3, semi + 9, strlen(semi + 9) + 1);
-        memcpy(semi, "tab", 3);
-    }
-    write_file("t.ini", ini);
-    cfg = NULL;
-    CHECK(semi && mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
-    if (cfg) {
-        memset(&rep, 0, sizeof rep);
-        out = run(cfg, key, "fam\tgiv\tdob\tnote\nM\xc3\xbcller\tJ\xc3\xbcrgen\t07.03.1961\t\n", &rep);
-        snprintf(cmd, sizeof cmd, "psn\tnote\r\n%s\t\"\"\r\n", hex);
-        CHECK_STR(out, cmd);
-        free(out);
-        mr_csv_config_free(cfg);
-    }
+    out = run_with(argv[1], "delimiter = tab\n", key, "fam\tgiv\tdob\tnote\nM\xc3\xbcller\tJ\xc3\xbcrgen\t07.03.1961\t\n",
+                   &rep);
+    snprintf(cmd, sizeof cmd, "psn\tnote\r\n%s\t\"\"\r\n", hex);
+    CHECK_STR(out, cmd);
+    free(out);
     /* a Windows-1252 export (semicolons, as spreadsheets write it): the same
      * PSN, UTF-8 out; a byte the encoding leaves undefined rejects its row */
-    snprintf(ini, sizeof ini,
-             "[pseudonymize]\nmodule = %s\ndates = year\ndelimiter = semicolon\nencoding = windows-1252\n"
-             "[columns]\nfam = identifier family_name\ngiv = identifier given_name\ndob = identifier birth_date\n"
-             "note = keep\n",
-             argv[1]);
-    write_file("t.ini", ini);
-    cfg = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_OK);
-    if (cfg) {
-        memset(&rep, 0, sizeof rep);
-        out = run(cfg, key, "fam;giv;dob;note\nM\xfcller;J\xfcrgen;07.03.1961;5\x80\nM\xfcller;J\xfcrgen;07.03.1961;\x81\n",
-                  &rep);
-        snprintf(cmd, sizeof cmd, "psn;note\r\n%s;5\xe2\x82\xac\r\n", hex);
-        CHECK_STR(out, cmd);
-        CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
-        free(out);
-        mr_csv_config_free(cfg);
-    }
+    out = run_with(argv[1], "delimiter = semicolon\nencoding = windows-1252\n", key,
+                   "fam;giv;dob;note\nM\xfcller;J\xfcrgen;07.03.1961;5\x80\nM\xfcller;J\xfcrgen;07.03.1961;\x81\n", &rep);
+    snprintf(cmd, sizeof cmd, "psn;note\r\n%s;5\xe2\x82\xac\r\n", hex);
+    CHECK_STR(out, cmd);
+    CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
+    free(out);
 
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
