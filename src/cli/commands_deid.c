@@ -313,12 +313,12 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
         "           [--rejects REJECTS.csv] [--report REPORT.json] [--threads N]\n"
-        "  Every column of IN (- for standard input, with --key) gets the role TABLE.ini gives it\n"
-        "  (docs/deid.md). OUT has a psn column and the kept and generalised columns; it is\n"
-        "  written to OUT.tmp and renamed only when complete. Rows that cannot be processed go to\n"
-        "  REJECTS (default OUT.rejects.csv) as line,reason; the report (default OUT.report.json)\n"
-        "  counts rows and what was done to each column. N threads (default: one per core, the\n"
-        "  reading thread among them) give the same bytes as one.\n"
+        "  Every column of IN (- for standard input, with --key) gets the role TABLE.ini gives it,\n"
+        "  by header or by position (docs/deid.md). OUT has a psn column and the kept and\n"
+        "  generalised columns; it is written to OUT.tmp and renamed only when complete. Rows that\n"
+        "  cannot be processed go to REJECTS (default OUT.rejects.csv) as line,reason; the report\n"
+        "  (default OUT.report.json) counts rows and what was done to each column. N threads\n"
+        "  (default: one per core, the reading thread among them) give the same bytes as one.\n"
         "  --key: local PSNs under the module key, equal to the identity service's PSNs.\n"
         "  --oprf-key: network-wide PSNs, the identity service's VOPRF of the same message, blinded so\n"
         "  that the service never sees an identifier; PIN.json comes from `medreg oprf key`. Online by\n"
@@ -446,7 +446,7 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     json_t *cols = json_array();
     for (size_t i = 0; i < cfg->n_cols; i++)
-        json_array_append_new(cols, json_pack("{s:s,s:s,s:I}", "column", cfg->cols[i].name, "role", cfg->cols[i].kind,
+        json_array_append_new(cols, json_pack("{s:s,s:s,s:I}", "column", cfg->cols[i].label, "role", cfg->cols[i].kind,
                                               "values_removed_or_changed", (json_int_t)rep->changed[i]));
     json_t *report = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:s,s:f}", "input", in_path, "output", out_path,
                                "module", cfg->module->name, "psn", table ? "network" : "local", "rows",

@@ -37,6 +37,52 @@ static int fail(cfg_state *st, const char *what, const char *v)
     return mr_ini_refuse(st->err, sizeof st->err, what, v);
 }
 
+/* One column and its role ("ROLE" or "identifier NAME"), named by its
+ * header, or by position with the header expected there. */
+static int add_column(cfg_state *st, const char *header, unsigned position, const char *v)
+{
+    mr_csv_config *c = st->c;
+    char where[32] = "";
+    if (position)
+        snprintf(where, sizeof where, "%u", position);
+    if (c->n_cols >= MR_CSV_MAX_COLUMNS)
+        return fail(st, "too many columns, at most 512, at", position ? where : header);
+    for (size_t i = 0; i < c->n_cols; i++)
+        if (position ? c->cols[i].position == position : !c->cols[i].position && !strcmp(c->cols[i].name, header))
+            return fail(st, "column listed twice:", position ? where : header);
+    char buf[256], *save = NULL, role[64] = "", ident[MR_NAME_MAX + 2] = "";
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save), n++) {
+        if (n == 0)
+            snprintf(role, sizeof role, "%.63s", w);
+        else if (n == 1)
+            snprintf(ident, sizeof ident, "%.65s", w);
+    }
+    size_t r;
+    for (r = 0; r < sizeof ROLES / sizeof ROLES[0]; r++)
+        if (!strcmp(ROLES[r].kind, role))
+            break;
+    if (n < 1 || r == sizeof ROLES / sizeof ROLES[0])
+        return fail(st, "unknown role (see docs/deid.md):", v);
+    if ((ROLES[r].action == MR_CSV_IDENTIFIER) != (n == 2) || n > 2 || strlen(ident) > MR_NAME_MAX)
+        return fail(st, "write 'identifier NAME' for identifiers, and the role alone otherwise:", v);
+    mr_csv_column *col = &c->cols[c->n_cols];
+    if ((col->name = strdup(header)) == NULL)
+        return 0;
+    col->position = position;
+    if ((position ? asprintf(&col->label, "%s (column %u)", header, position) : asprintf(&col->label, "%s", header)) < 0) {
+        col->label = NULL;
+        free(col->name);
+        return 0;
+    }
+    snprintf(col->kind, sizeof col->kind, "%s", ROLES[r].kind); /* a known role: short */
+    col->action = ROLES[r].action;
+    memcpy(st->ident_names[c->n_cols], ident, strlen(ident) + 1); /* checked: at most MR_NAME_MAX */
+    c->n_cols++;
+    return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *v)
 {
     cfg_state *st = user;
@@ -86,38 +132,22 @@ static int on_entry(void *user, const char *section, const char *key, const char
         }
         return fail(st, "unknown key in [pseudonymize]:", key);
     }
-    if (!strcmp(section, "columns")) {
-        if (c->n_cols >= MR_CSV_MAX_COLUMNS)
-            return fail(st, "too many columns, at most 512, at", key);
-        for (size_t i = 0; i < c->n_cols; i++)
-            if (!strcmp(c->cols[i].name, key))
-                return fail(st, "column listed twice:", key);
-        /* "ROLE" or "identifier NAME" */
-        char buf[256], *save = NULL, role[64] = "", ident[MR_NAME_MAX + 2] = "";
-        int n = 0;
-        snprintf(buf, sizeof buf, "%s", v);
-        for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save), n++) {
-            if (n == 0)
-                snprintf(role, sizeof role, "%.63s", w);
-            else if (n == 1)
-                snprintf(ident, sizeof ident, "%.65s", w);
-        }
-        size_t r;
-        for (r = 0; r < sizeof ROLES / sizeof ROLES[0]; r++)
-            if (!strcmp(ROLES[r].kind, role))
-                break;
-        if (n < 1 || r == sizeof ROLES / sizeof ROLES[0])
-            return fail(st, "unknown role (see docs/deid.md):", v);
-        if ((ROLES[r].action == MR_CSV_IDENTIFIER) != (n == 2) || n > 2 || strlen(ident) > MR_NAME_MAX)
-            return fail(st, "write 'identifier NAME' for identifiers, and the role alone otherwise:", v);
-        mr_csv_column *col = &c->cols[c->n_cols];
-        if ((col->name = strdup(key)) == NULL)
-            return 0;
-        snprintf(col->kind, sizeof col->kind, "%s", ROLES[r].kind); /* a known role: short */
-        col->action = ROLES[r].action;
-        memcpy(st->ident_names[c->n_cols], ident, strlen(ident) + 1); /* checked: at most MR_NAME_MAX */
-        c->n_cols++;
-        return 1;
+    if (!strcmp(section, "columns"))
+        return add_column(st, key, 0, v);
+    if (!strcmp(section, "columns by position")) {
+        /* "N = ROLE [NAME] : HEADER": for headers an INI key cannot hold (':', '=', a leading ';', '#' or
+         * '['), empty ones, and one header twice. The header is checked, so that another layout of the
+         * export cannot put an identifier where a kept column was. */
+        char *end = NULL;
+        unsigned long n = strtoul(key, &end, 10);
+        const char *colon = strchr(v, ':');
+        if (key[0] < '1' || key[0] > '9' || *end || n > MR_CSV_MAX_COLUMNS)
+            return fail(st, "a position is a number from 1 to 512, not", key);
+        if (colon == NULL)
+            return fail(st, "write N = ROLE : HEADER (the header expected there) for", key);
+        char role[256];
+        snprintf(role, sizeof role, "%.*s", (int)(colon - v), v);
+        return add_column(st, colon + 1 + strspn(colon + 1, " \t"), (unsigned)n, role);
     }
     return fail(st, "unknown section", section);
 }
@@ -185,7 +215,7 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
                 col->ident = NULL;
         if (col->ident == NULL) {
             if (asprintf(errmsg, "%s: column '%s': '%s' is not an identifier of module %s, or is used twice", path,
-                         col->name, st.ident_names[i], st.c->module->name) < 0)
+                         col->label, st.ident_names[i], st.c->module->name) < 0)
                 *errmsg = NULL;
             goto out;
         }
@@ -222,7 +252,7 @@ void mr_csv_config_free(mr_csv_config *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->n_cols; i++)
-        free(c->cols[i].name);
+        free(c->cols[i].name), free(c->cols[i].label);
     mr_module_free(c->module);
     free(c->path);
     free(c);

@@ -290,7 +290,7 @@ static void row(row_ctx *r)
                 /* after a conversion, only a byte the encoding leaves undefined can be it (or a NUL) */
                 reject(r, cfg->encoding[0] ? "not valid UTF-8 (a NUL, or a byte the input's encoding does not define)"
                                            : "not valid UTF-8",
-                       cfg->cols[r->map[i]].name);
+                       cfg->cols[r->map[i]].label);
                 return;
             }
     /* identifiers, normalised as the identity service does, in the module's order */
@@ -301,7 +301,7 @@ static void row(row_ctx *r)
         size_t k = (size_t)(col->ident - m->idents);
         pf[k].name = col->ident->name;
         if (normalize(r, &col->ident->rule, &r->fields[i], memo[k], &pf[k].value, &norm[k]) != MEDREG_OK) {
-            reject(r, r->fields[i].len ? "malformed identifier" : "missing identifier", col->name);
+            reject(r, r->fields[i].len ? "malformed identifier" : "missing identifier", col->label);
             goto out;
         }
     }
@@ -370,7 +370,7 @@ static void row(row_ctx *r)
             if (normalize(r, &dr, f, iso_memo, &iso_value, &iso) != MEDREG_OK || !iso_ymd(iso_value, &y, &mo, &d) ||
                 (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, shift, &y, &mo, &d))) {
                 free(iso);
-                reject(r, "not a date", col->name);
+                reject(r, "not a date", col->label);
                 goto out;
             }
             if (cfg->date_shift) { /* YYYY-MM-DD; y is 1..9999 */
@@ -395,7 +395,7 @@ static void row(row_ctx *r)
             char *end = NULL;
             long age = f->len ? strtol(f->p, &end, 10) : 0;
             if (f->len && (end == f->p || *end || age < 0 || age > 150)) {
-                reject(r, "not an age in years", col->name);
+                reject(r, "not an age in years", col->label);
                 goto out;
             }
             if (f->len && age > 89) {
@@ -416,7 +416,7 @@ static void row(row_ctx *r)
             if (!((f->len == 5 && strspn(f->p, "0123456789") == 5) ||
                   (f->len == 10 && strspn(f->p, "0123456789") == 5 && f->p[5] == '-' &&
                    strspn(f->p + 6, "0123456789") == 4))) {
-                reject(r, "not a US ZIP code", col->name);
+                reject(r, "not a US ZIP code", col->label);
                 goto out;
             }
             if (cfg->zip3_restricted[(f->p[0] - '0') * 100 + (f->p[1] - '0') * 10 + (f->p[2] - '0')])
@@ -716,14 +716,24 @@ static void header(pipe_state *s)
     }
     for (size_t i = 0; i < s->row_n; i++) {
         const char *name = b->arena.p + b->off[s->row_first + i];
-        size_t c;
-        for (c = 0; c < cfg->n_cols; c++)
-            if (!strcmp(cfg->cols[c].name, name))
-                break;
+        size_t c; /* a role given by position first, then by the header */
+        for (c = 0; c < cfg->n_cols && cfg->cols[c].position != i + 1; c++)
+            ;
+        if (c < cfg->n_cols && strcmp(cfg->cols[c].name, name) != 0) {
+            s->err = MEDREG_ERR_CONFIG;
+            if (asprintf(&s->errmsg, "column %zu of the input is '%.100s', and %s expects '%.100s' there", i + 1, name,
+                         cfg->path, cfg->cols[c].name) < 0)
+                s->errmsg = NULL;
+            return;
+        }
+        if (c == cfg->n_cols)
+            for (c = 0; c < cfg->n_cols && (cfg->cols[c].position || strcmp(cfg->cols[c].name, name)); c++)
+                ;
         if (c == cfg->n_cols || seen[c]) {
             s->err = MEDREG_ERR_CONFIG;
-            if (asprintf(&s->errmsg, "column '%.100s' of the input %s in %s", name,
-                         c == cfg->n_cols ? "has no role" : "appears twice", cfg->path) < 0)
+            if (asprintf(&s->errmsg, "column %zu of the input, '%.100s', %s in %s", i + 1, name,
+                         c == cfg->n_cols ? "has no role" : "appears twice (give each a role by position)",
+                         cfg->path) < 0)
                 s->errmsg = NULL;
             return;
         }
@@ -731,10 +741,11 @@ static void header(pipe_state *s)
         s->map[i] = c;
     }
     for (size_t c = 0; c < cfg->n_cols; c++)
-        if (!seen[c] && cfg->cols[c].action == MR_CSV_IDENTIFIER) {
+        if (!seen[c] && (cfg->cols[c].action == MR_CSV_IDENTIFIER || cfg->cols[c].position)) {
             s->err = MEDREG_ERR_CONFIG;
-            if (asprintf(&s->errmsg, "the input has no column '%.100s' (identifier %s)", cfg->cols[c].name,
-                         cfg->cols[c].ident->name) < 0)
+            if (asprintf(&s->errmsg, "the input has no column '%.100s'%s%s%s", cfg->cols[c].label,
+                         cfg->cols[c].ident ? " (identifier " : "", cfg->cols[c].ident ? cfg->cols[c].ident->name : "",
+                         cfg->cols[c].ident ? ")" : "") < 0)
                 s->errmsg = NULL;
             return;
         }

@@ -27,6 +27,8 @@ typedef enum mr_csv_action {
 
 typedef struct mr_csv_column {
     char *name;           /* the header, exactly */
+    unsigned position;    /* 1-based, for a column configured by position (its header is then checked); 0: by name */
+    char *label;          /* for messages and the report: the header, and the position where one was given */
     char kind[32];        /* the role as written: identifier, name, phone, … */
     mr_csv_action action;
     const mr_ident_def *ident; /* identifiers: the module's identifier it fills */

@@ -1,6 +1,6 @@
 /* libFuzzer: the offline CSV tool's input (a hospital's table: anything at
  * all). Each input is a whole file run through the pipeline with a fixed
- * configuration covering every action, the delimiter and the encoding
+ * configuration covering every action (one column by position), the delimiter and the encoding
  * chosen by the first byte; the module comes from
  * $MEDREG_FUZZ_MODULE (examples/hip.ini). */
 #include <sodium.h>
@@ -27,7 +27,7 @@ static void init(void)
     snprintf(ini, sizeof ini,
              "[pseudonymize]\nmodule = %s\ndates = shift\nzip_restricted = z.csv\n[columns]\n"
              "a = identifier family_name\nb = identifier given_name\nc = identifier birth_date\n"
-             "d = zip\ne = age\nf = date\ng = phone\nh = keep\n",
+             "d = zip\ne = age\nf = date\ng = phone\n[columns by position]\n8 = keep : h\n",
              abs);
     free(abs);
     snprintf(path, sizeof path, "%s/t.ini", dir);

@@ -79,6 +79,19 @@ sed 's/^dates = shift/dates = year/' $T > examples/deid/year.ini
 "$MEDREG" pseudonymize csv --config examples/deid/year.ini --key hip.key --in examples/deid/sample.csv --out y.csv >/dev/null
 [ "$(sed -n 2p y.csv | cut -d, -f3)" = 2021 ] && ok "dates = year keeps the year only" || fail "year mode"
 
+# headers an INI key cannot hold, and one header twice: roles by position, each header checked
+{ sed 's/^Harris hip score = keep$/Harris hip score = date/' $T; printf '[columns by position]\n13 = keep : HHS: total\n14 = date : Admission\n'; } > examples/deid/pos.ini
+printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,HHS: total,Admission\r\n' > pos.csv
+printf 'Lee,Ann,1950-01-01,Main St 1,10115,555,a@b.c,M1,2021-05-04,71,left,KA,62,2021-06-05\r\nLee,Ann,1950-01-01,x,10115,5,e,M,2021-05-04,71,left,KA,62,soon\r\n' >> pos.csv
+expect 0 "columns by position" -- "$MEDREG" pseudonymize csv --config examples/deid/pos.ini --key hip.key --in pos.csv --out pos-out.csv
+[ "$(head -1 pos-out.csv)" = $'psn,ZIP,Admission,Age,Side,Implant,HHS: total,Admission\r' ] && ok "both Admission columns and 'HHS: total' kept in place" || fail "header $(head -1 pos-out.csv)"
+[ "$(sed -n 2p pos-out.csv | cut -d, -f8)" != 2021-06-05 ] && ok "the second Admission is shifted as a date" || fail "second date: $(sed -n 2p pos-out.csv)"
+grep -q "not a date: Admission (column 14)" pos-out.csv.rejects.csv && [ "$(jq -r '.columns[-1].column' pos-out.csv.report.json)" = "Admission (column 14)" ] \
+  && ok "rejects and report name the position" || fail "labels: $(cat pos-out.csv.rejects.csv)"
+sed -i '1s/,HHS: total,Admission\r$/,Admission,HHS: total\r/' pos.csv
+expect 7 "another layout (a date where a kept column was) stops the run" -- "$MEDREG" pseudonymize csv --config examples/deid/pos.ini --key hip.key --in pos.csv --out pos2.csv
+grep -q "column 13 of the input is 'Admission'.*expects 'HHS: total'" "$W/e" && [ ! -e pos2.csv ] && ok "and writes nothing, saying why" || fail "moved layout: $(cat "$W/e")"
+
 # failures leave nothing behind
 printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,Harris hip score,Notes\r\n' > extra.csv
 expect 7 "a column without a role stops the run" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in extra.csv --out e.csv

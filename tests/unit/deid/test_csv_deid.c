@@ -154,6 +154,21 @@ static char *run_with(const char *module, const char *opts, const uint8_t key[32
     return out;
 }
 
+/* The configuration text is refused, with a message holding needle */
+static int refused(const char *ini, const char *needle)
+{
+    char path[256], *err = NULL;
+    mr_csv_config *cfg = NULL;
+    write_file("t.ini", ini);
+    snprintf(path, sizeof path, "%s/t.ini", dir);
+    int ok = mr_csv_config_load(path, &cfg, &err) == MEDREG_ERR_CONFIG && cfg == NULL && err && strstr(err, needle);
+    if (!ok)
+        fprintf(stderr, "configuration not refused with '%s': %s\n", needle, err ? err : "(accepted)");
+    free(err);
+    mr_csv_config_free(cfg);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || sodium_init() < 0 || mkdtemp(dir) == NULL)
@@ -246,34 +261,35 @@ int main(int argc, char **argv)
     CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
     free(out);
 
+    /* columns by position: headers an INI key cannot hold, an empty one, one
+     * header twice; each position's header is checked, so another layout of
+     * the export (an identifier where a kept column was) stops the run */
+    static const char pos[] = "[columns by position]\n3 = keep : note\n4 = keep : a=b: c\n5 = keep : Date\n"
+                              "6 = phone : Date\n7 = keep :\n";
+    out = run_with(argv[1], pos, key, "fam,giv,note,a=b: c,Date,Date,,dob\nM\xc3\xbcller,J\xc3\xbcrgen,n,1,2,555,x,07.03.1961\n",
+                   &rep);
+    snprintf(cmd, sizeof cmd, "psn,note,a=b: c,Date,\"\"\r\n%s,n,1,2,x\r\n", hex);
+    CHECK_STR(out, cmd);
+    free(out);
+    CHECK(run_with(argv[1], pos, key, "fam,giv,dob,a=b: c,Date,Date,,note\n", &rep) == NULL); /* dob where note was */
+    CHECK(run_with(argv[1], "[columns by position]\n5 = keep : z\n", key, "fam,giv,dob,note\n", &rep) == NULL);
+    CHECK(run_with(argv[1], "", key, "fam,giv,dob,note,note\n", &rep) == NULL); /* twice, by name */
+
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
-    write_file("t.ini", ini);
-    err = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "the PSN needs all of them"));
-    free(err);
+    CHECK(refused(ini, "the PSN needs all of them"));
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier nope\n", argv[1]);
-    write_file("t.ini", ini);
-    err = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "not an identifier"));
-    free(err);
-    write_file("t.ini", "[pseudonymize]\nmodule = x\nencoding = ebcdic\n");
-    err = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "utf-8, windows-1252, iso-8859-1 or iso-8859-15"));
-    free(err);
-    write_file("t.ini", "[pseudonymize]\nmodule = x\ndelimiter = ;\n");
-    err = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "comma, semicolon, tab or pipe"));
-    free(err);
-    write_file("t.ini", "[pseudonymize]\nmodule = x\n[columns]\nfam = frobnicate\n");
-    err = NULL;
-    CHECK(mr_csv_config_load(cfg_path, &cfg, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "t.ini:4") && strstr(err, "unknown role"));
-    free(err);
+    CHECK(refused(ini, "not an identifier"));
+    CHECK(refused("[pseudonymize]\nmodule = x\nencoding = ebcdic\n", "utf-8, windows-1252, iso-8859-1 or iso-8859-15"));
+    CHECK(refused("[pseudonymize]\nmodule = x\ndelimiter = ;\n", "comma, semicolon, tab or pipe"));
+    CHECK(refused("[pseudonymize]\nmodule = x\n[columns]\nfam = frobnicate\n", "t.ini:4: unknown role"));
+    CHECK(refused("[columns by position]\n0 = keep : a\n", "a number from 1 to 512, not '0'"));
+    CHECK(refused("[columns by position]\n07 = keep : a\n", "a number from 1 to 512"));
+    CHECK(refused("[columns by position]\n513 = keep : a\n", "a number from 1 to 512"));
+    CHECK(refused("[columns by position]\n2x = keep : a\n", "a number from 1 to 512"));
+    CHECK(refused("[columns by position]\n3 = keep\n", "ROLE : HEADER"));
+    CHECK(refused("[columns by position]\n3 = keep : a\n3 = phone : a\n", "t.ini:3: column listed twice: '3'"));
+    CHECK(refused("[columns by position]\n3 = frobnicate : a\n", "unknown role"));
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;
