@@ -134,6 +134,10 @@ const char *cli_pkcs11_module(const char *given);
 int cli_key25519_on_token(const char *uri, const char *module, const char *pin_file, int x25519, uint8_t pk[32],
                           const char *what);
 
+/* Read option opt's value s as a whole number from min to max into *out:
+ * 1, or 0 with a message ("--days 1O" is an error, never 1 day). */
+int cli_number(const char *opt, const char *s, long min, long max, long *out);
+
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);
 

@@ -386,7 +386,10 @@ int cmd_audit_mine(cli *c, int argc, char **argv)
             continue;
         switch (opt) {
         case 'S': do_scan = 1; break;
-        case 'W': wait = strtol(optarg, NULL, 10); break;
+        case 'W':
+            if (!cli_number("--wait", optarg, 0, 3600, &wait))
+                return EXIT_USAGE;
+            break;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
@@ -672,9 +675,7 @@ int cli_ledger_audit_state(const cli *c, int argc, char **argv)
             continue;
         if (opt == 'm')
             module = optarg;
-        else if (opt == 'W')
-            wait = strtol(optarg, NULL, 10);
-        else
+        else if (opt != 'W' || !cli_number("--wait", optarg, 0, 3600, &wait))
             return EXIT_USAGE;
     }
     if (optind != argc || module == NULL || wait < 0 || wait > 3600 || !cli_ledger_policy_done(&p))

@@ -387,7 +387,10 @@ int cmd_consent(cli *c, int argc, char **argv)
             continue;
         switch (opt) {
         case 'x': a.exclude = optarg; break;
-        case 'n': a.days = strtol(optarg, NULL, 10); break;
+        case 'n':
+            if (!cli_number("--days", optarg, 1, 36500, &a.days))
+                return EXIT_USAGE;
+            break;
         case 'g': a.grantee = optarg; break;
         case 'G': a.grant = optarg; break;
         default: fputs(usage, stderr); return EXIT_USAGE;

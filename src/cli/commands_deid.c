@@ -352,7 +352,10 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         case 'o': out_path = optarg; break;
         case 'r': rej_path = optarg; break;
         case 'R': rep_path = optarg; break;
-        case 't': threads = strtol(optarg, NULL, 10); break;
+        case 't':
+            if (!cli_number("--threads", optarg, 1, 256, &threads))
+                return EXIT_USAGE;
+            break;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }

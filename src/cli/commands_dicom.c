@@ -248,7 +248,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         case 'o': out = optarg; break;
         case 'q': quarantine = optarg; break;
         case 'R': rep_path = optarg; break;
-        case 't': threads = strtol(optarg, NULL, 10); break;
+        case 't':
+            if (!cli_number("--threads", optarg, 1, 64, &threads))
+                return EXIT_USAGE;
+            break;
         default: return EXIT_USAGE;
         }
     }

@@ -177,7 +177,10 @@ static int parse_policy(int argc, char **argv, policy *p)
         switch (opt) {
         case 'i': p->index = optarg; break;
         case 'o': p->once = 1; break;
-        case 'I': p->interval = strtol(optarg, NULL, 10); break;
+        case 'I':
+            if (!cli_number("--interval", optarg, 1, 86400, &p->interval))
+                return 0;
+            break;
         default: return 0;
         }
     }
@@ -314,7 +317,10 @@ static int check_receipt(int argc, char **argv)
                 return EXIT_USAGE;
             nw++;
             break;
-        case 'q': quorum = strtol(optarg, NULL, 10); break;
+        case 'q':
+            if (!cli_number("--quorum", optarg, 0, 16, &quorum))
+                return EXIT_USAGE;
+            break;
         case 'd': data = optarg; break;
         default: return EXIT_USAGE;
         }

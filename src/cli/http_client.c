@@ -221,6 +221,19 @@ const char *cli_time(long long t, char buf[32])
     return buf;
 }
 
+int cli_number(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "medreg: %s must be a whole number from %ld to %ld, not '%.32s'\n", opt, min, max, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 int cli_is_hex(const char *s, size_t len)
 {
     size_t i;

@@ -30,11 +30,7 @@ int cli_ledger_policy_opt(cli_ledger_policy *p, int opt, const char *arg)
         }
         p->nw++;
         return 1;
-    case 'q': {
-        char *end = NULL;
-        p->quorum = strtol(arg, &end, 10);
-        return *arg && !*end && p->quorum >= 0;
-    }
+    case 'q': return cli_number("--quorum", arg, 0, 16, &p->quorum);
     default: return -1;
     }
 }

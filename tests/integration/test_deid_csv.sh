@@ -100,6 +100,8 @@ grep -q "Notes" "$W/e" && ok "the message names the column" || fail "message: $(
 { head -c 300 examples/deid/sample.csv; printf '\r\nLee,Ann,1950-01-01,"unterminated,10115\r\n'; } > broken.csv
 expect 4 "malformed CSV (an unterminated quote) stops the run" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in broken.csv --out b.csv
 [ ! -e b.csv ] && [ ! -e b.csv.tmp ] && ok "no half-written output" || fail "partial output"
+expect 2 "a number with trailing letters is refused, not read as its digits" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in examples/deid/sample.csv --out t.csv --threads 4x
+grep -q "whole number from 1 to 256, not '4x'" "$W/e" && [ ! -e t.csv ] && ok "with a message, nothing written" || fail "message: $(cat "$W/e")"
 chmod 644 hip.key
 expect 7 "a module key others can read is refused" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in examples/deid/sample.csv --out k.csv
 chmod 600 hip.key

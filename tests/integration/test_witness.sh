@@ -44,6 +44,9 @@ expect 1 "an altered proof line is refused" -- "$MEDREG" ledger check-receipt "$
 "$MEDREG" ledger key new --witness --name witness.example/w9 --out w9.wkey >/dev/null
 expect 1 "a policy needing a witness that did not cosign is not met" -- "$MEDREG" ledger check-receipt --vkey "$VKEY" \
   --witness @w9.wkey.pub --quorum 1 --data "event 3" e2.tlog-proof
+expect 2 "a quorum that is not a number is refused, not read as 0 (no witness needed)" -- "$MEDREG" ledger \
+  check-receipt --vkey "$VKEY" --witness @w9.wkey.pub --quorum one --data "event 3" e2.tlog-proof
+expect 2 "the same for verify" -- as reader ledger verify --vkey "$VKEY" --witness @w9.wkey.pub --quorum 1x
 expect 0 "export: the checkpoint, tiles and bundles as static files" -- as reader ledger export pub
 [ -s pub/checkpoint ] && [ -s pub/tile/0/000.p/4 ] && [ "$(xxd -p pub/tile/entries/000.p/4 | tr -d '\n' | head -c 18)" = 00076576656e742031 ] \
   && ok "under C2SP tlog-tiles paths" || fail "export tree $(find pub -type f | head)"
