@@ -208,8 +208,12 @@ static medreg_err post(mr_service *s, json_t *entries, size_t n, int64_t *idx)
     json_t *ix = json_object_get(j, "indices");
     if (json_array_size(ix) != n)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = json_integer_value(json_array_get(ix, i));
+    for (size_t i = 0; i < n; i++) { /* the entries' places, in order: anything else is no answer */
+        json_t *v = json_array_get(ix, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || (i > 0 && json_integer_value(v) <= idx[i - 1]))
+            goto out;
+        idx[i] = json_integer_value(v);
+    }
     rc = MEDREG_OK;
 out:
     if (rc != MEDREG_OK)
