@@ -18,6 +18,8 @@ typedef struct slot {
 
 struct mr_name_memo {
     uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* random: inputs cannot be chosen to collide */
+    uint64_t filled[SLOTS / 64]; /* the slots ever written: only those are wiped, so that a short run does
+                                    not make the kernel allocate every page of the table to zero it */
     slot slots[SLOTS];
 };
 
@@ -33,7 +35,10 @@ void mr_name_memo_free(mr_name_memo *m)
 {
     if (m == NULL)
         return;
-    mr_wipe(m, sizeof *m);
+    for (size_t i = 0; i < SLOTS; i++)
+        if (m->filled[i / 64] >> (i % 64) & 1)
+            mr_wipe(&m->slots[i], sizeof m->slots[i]);
+    mr_wipe(m->hash_key, sizeof m->hash_key);
     free(m);
 }
 
@@ -66,6 +71,7 @@ medreg_err mr_name_memo_normalize(mr_name_memo *m, const medreg_ident_rule *rule
     }
     memcpy(out, norm, n + 1);
     mr_wipe(s, sizeof *s); /* the slot's former patient */
+    m->filled[(size_t)(s - m->slots) / 64] |= (uint64_t)1 << ((size_t)(s - m->slots) % 64);
     s->in_len = (uint8_t)in_len;
     s->out_len = (uint8_t)n;
     s->rule = *rule;
