@@ -346,7 +346,7 @@ static void row(row_ctx *r)
     for (size_t i = 0; i < r->n; i++) {
         const mr_csv_column *col = &cfg->cols[r->map[i]];
         const field *f = &r->fields[i];
-        char txt[32];
+        char txt[48]; /* a date, or a date and a time of day */
         switch (col->action) {
         case MR_CSV_KEEP:
             if (!append(&r->scratch, f->p, f->len, cfg->delim))
@@ -367,7 +367,15 @@ static void row(row_ctx *r)
                     goto nomem;
                 break;
             }
-            if (normalize(r, &dr, f, iso_memo, &iso_value, &iso) != MEDREG_OK || !iso_ymd(iso_value, &y, &mo, &d) ||
+            /* a datetime: the date is shifted and the time of day kept as
+             * written (intervals stay exact), or both go to the year */
+            field day = *f;
+            size_t date_len = 0, time_at = 0;
+            int midnight, timed = mr_datetime_split(f->p, f->len, &date_len, &time_at);
+            if (timed)
+                day.len = date_len;
+            if ((timed && (f->len - time_at >= sizeof txt - 12 || !mr_time_of_day(f->p + time_at, f->len - time_at, &midnight))) ||
+                normalize(r, &dr, &day, iso_memo, &iso_value, &iso) != MEDREG_OK || !iso_ymd(iso_value, &y, &mo, &d) ||
                 (cfg->date_shift && !mr_date_shift_ymd(y, mo, d, shift, &y, &mo, &d))) {
                 free(iso);
                 reject(r, "not a date", col->label);
@@ -381,6 +389,11 @@ static void row(row_ctx *r)
                         t[digit] = (char)('0' + x % 10);
                     t += w[part];
                     *t++ = part < 2 ? '-' : 0;
+                }
+                if (timed) { /* the separator as written, then the time; bounded above */
+                    txt[10] = f->p[date_len];
+                    memcpy(txt + 11, f->p + time_at, f->len - time_at);
+                    txt[11 + f->len - time_at] = 0;
                 }
             } else {
                 memcpy(txt, iso_value, 4), txt[4] = 0;

@@ -135,9 +135,68 @@ static int take_digits(const char *s, size_t len, size_t *i, int mind, int maxd,
     return k >= mind;
 }
 
+int mr_datetime_split(const char *in, size_t len, size_t *date_len, size_t *time_at)
+{
+    size_t i = 0;
+    while (i < len && in[i] != ' ' && in[i] != 'T')
+        i++;
+    if (i == len)
+        return 0;
+    *date_len = i;
+    size_t j = i + 1;
+    while (in[i] == ' ' && j < len && in[j] == ' ')
+        j++;
+    *time_at = j;
+    return 1;
+}
+
+int mr_time_of_day(const char *p, size_t n, int *midnight)
+{
+    size_t i = 0;
+    int h = 0, m = 0, sec = 0, frac_zero = 1, half = 0; /* half: 1 AM, 2 PM */
+    if (!take_digits(p, n, &i, 1, 2, &h) || i >= n || p[i++] != ':' || !take_digits(p, n, &i, 2, 2, &m))
+        return 0;
+    if (i < n && p[i] == ':') {
+        i++;
+        if (!take_digits(p, n, &i, 2, 2, &sec))
+            return 0;
+        if (i < n && (p[i] == '.' || p[i] == ',')) {
+            size_t from = ++i;
+            for (; i < n && i - from < 9 && p[i] >= '0' && p[i] <= '9'; i++)
+                frac_zero &= p[i] == '0';
+            if (i == from)
+                return 0;
+        }
+    }
+    size_t k = i + (i < n && p[i] == ' ');
+    int am = k < n && (p[k] == 'A' || p[k] == 'a'), pm = k < n && (p[k] == 'P' || p[k] == 'p');
+    if ((am || pm) && k + 1 < n && (p[k + 1] == 'M' || p[k + 1] == 'm')) {
+        half = am ? 1 : 2;
+        i = k + 2;
+    }
+    if (i < n && p[i] == 'Z') {
+        i++;
+    } else if (i < n && (p[i] == '+' || p[i] == '-')) { /* an offset from UTC: ±HH, ±HHMM or ±HH:MM */
+        int zh = 0, zm = 0;
+        i++;
+        if (!take_digits(p, n, &i, 2, 2, &zh) || zh > 14)
+            return 0;
+        int colon = i < n && p[i] == ':';
+        i += (size_t)colon;
+        if ((colon || i < n) && (!take_digits(p, n, &i, 2, 2, &zm) || zm > 59))
+            return 0;
+    }
+    if (i != n || m > 59 || sec > 60 || (half ? h < 1 || h > 12 : h > 23))
+        return 0;
+    *midnight = (half ? half == 1 && h == 12 : h == 0) && m == 0 && sec == 0 && frac_zero;
+    return 1;
+}
+
 /* Dates: YYYY-MM-DD, YYYYMMDD, DD.MM.YYYY, D.M.YYYY, DD-MM-YYYY and
  * DD/MM/YYYY (or MM/DD/YYYY when the module says so). Two-digit years are
- * refused: a birth year cannot be guessed safely. */
+ * refused: a birth year cannot be guessed safely. A time of day after the
+ * date is taken only when it is midnight: databases export a date column
+ * as a datetime at 00:00, and any other time would be a fact the PSN drops. */
 static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, size_t in_len, char out[11])
 {
     size_t b = 0, e = in_len, i;
@@ -150,6 +209,13 @@ static medreg_err normalize_date(const medreg_ident_rule *rule, const char *in, 
         e--;
     in += b;
     in_len = e - b;
+    size_t date_len = 0, time_at = 0;
+    int midnight = 0;
+    if (mr_datetime_split(in, in_len, &date_len, &time_at)) {
+        if (!mr_time_of_day(in + time_at, in_len - time_at, &midnight) || !midnight)
+            return MEDREG_ERR_INVALID;
+        in_len = date_len;
+    }
     int compact = in_len == 8;
     for (i = 0; compact && i < 8; i++)
         if (in[i] < '0' || in[i] > '9')

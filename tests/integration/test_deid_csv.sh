@@ -82,10 +82,12 @@ sed 's/^dates = shift/dates = year/' $T > examples/deid/year.ini
 # headers an INI key cannot hold, and one header twice: roles by position, each header checked
 { sed 's/^Harris hip score = keep$/Harris hip score = date/' $T; printf '[columns by position]\n13 = keep : HHS: total\n14 = date : Admission\n'; } > examples/deid/pos.ini
 printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,HHS: total,Admission\r\n' > pos.csv
-printf 'Lee,Ann,1950-01-01,Main St 1,10115,555,a@b.c,M1,2021-05-04,71,left,KA,62,2021-06-05\r\nLee,Ann,1950-01-01,x,10115,5,e,M,2021-05-04,71,left,KA,62,soon\r\n' >> pos.csv
+printf 'Lee,Ann,1950-01-01 00:00:00,Main St 1,10115,555,a@b.c,M1,2021-05-04 08:15,71,left,KA,62,2021-06-05\r\nLee,Ann,1950-01-01,x,10115,5,e,M,2021-05-04,71,left,KA,62,soon\r\n' >> pos.csv
 expect 0 "columns by position" -- "$MEDREG" pseudonymize csv --config examples/deid/pos.ini --key hip.key --in pos.csv --out pos-out.csv
 [ "$(head -1 pos-out.csv)" = $'psn,ZIP,Admission,Age,Side,Implant,HHS: total,Admission\r' ] && ok "both Admission columns and 'HHS: total' kept in place" || fail "header $(head -1 pos-out.csv)"
 [ "$(sed -n 2p pos-out.csv | cut -d, -f8)" != 2021-06-05 ] && ok "the second Admission is shifted as a date" || fail "second date: $(sed -n 2p pos-out.csv)"
+sed -n 2p pos-out.csv | cut -d, -f3 | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} 08:15$' && ! sed -n 2p pos-out.csv | grep -q 2021-05-04 \
+  && ok "a datetime keeps its time of day beside the shifted date (a birth date at midnight is the date)" || fail "datetime: $(sed -n 2p pos-out.csv)"
 grep -q "not a date: Admission (column 14)" pos-out.csv.rejects.csv && [ "$(jq -r '.columns[-1].column' pos-out.csv.report.json)" = "Admission (column 14)" ] \
   && ok "rejects and report name the position" || fail "labels: $(cat pos-out.csv.rejects.csv)"
 sed -i '1s/,HHS: total,Admission\r$/,Admission,HHS: total\r/' pos.csv

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../../src/deid/csv_deid.h"
@@ -259,6 +260,31 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "psn;note\r\n%s;5\xe2\x82\xac\r\n", hex);
     CHECK_STR(out, cmd);
     CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
+    free(out);
+
+    /* datetimes: a birth date at midnight (a database's datetime) is the
+     * date; a date column keeps the time of day beside its shifted date, or
+     * goes to the year */
+    static const char timed[] = "fam,giv,dob,note,when\n"
+                                "M\xc3\xbcller,J\xc3\xbcrgen,1961-03-07 00:00:00.000,a,2021-05-04 13:45\n"
+                                "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,b,5/5/2021 1:45 PM\n"
+                                "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,c,2021-05-04 25:00\n"  /* rejected */
+                                "M\xc3\xbcller,J\xc3\xbcrgen,1961-03-07 08:00,d,2021-05-04\n"; /* rejected */
+    out = run_with(argv[1], "[columns]\nwhen = date\n", key, timed, &rep);
+    snprintf(cmd, sizeof cmd, "psn,note,when\r\n%s,a,2021\r\n%s,b,2021\r\n", hex, hex);
+    CHECK_STR(out, cmd);
+    CHECK(rep.rows == 4 && rep.written == 2 && rep.rejected == 2);
+    free(out);
+    out = run_with(argv[1], "dates = shift\n[columns]\nwhen = date\n", key, timed, &rep);
+    {
+        char d1[11] = "", d2[11] = "", t1[16] = "", t2[16] = "";
+        CHECK(out && sscanf(out, "psn,note,when\r\n%*64s,a,%10s %15[^\r]\r\n%*64s,b,%10s %15[^\r]", d1, t1, d2, t2) == 4);
+        struct tm a = {0}, b = {0};
+        CHECK(strptime(d1, "%Y-%m-%d", &a) && strptime(d2, "%Y-%m-%d", &b) && strcmp(d1, "2021-05-04") != 0);
+        CHECK(timegm(&b) - timegm(&a) == 86400); /* one day apart, as in the input */
+        CHECK_STR(t1, "13:45");
+        CHECK_STR(t2, "1:45 PM");
+    }
     free(out);
 
     /* columns by position: headers an INI key cannot hold, an empty one, one

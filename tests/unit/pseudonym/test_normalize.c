@@ -178,6 +178,34 @@ int main(void)
     expect(&DATE, "1961/03", NULL);
     expect(&DATE, "tomorrow", NULL);
     expect(&DATE, "1799-12-31", NULL);
+    /* a database's datetime at midnight is the date; any other time is not a birth date */
+    expect(&DATE, "1961-03-07 00:00:00.000", "1961-03-07");
+    expect(&DATE, "1961-03-07T00:00:00Z", "1961-03-07");
+    expect(&DATE, "07.03.1961  00:00", "1961-03-07");
+    expect(&DATE_US, "3/7/1961 12:00:00 AM", "1961-03-07");
+    expect(&DATE, "1961-03-07 00:00:01", NULL);
+    expect(&DATE, "1961-03-07 12:00 PM", NULL);
+    expect(&DATE, "1961-03-07 00:00:00.0001", NULL);
+    expect(&DATE, "1961-03-07 ", "1961-03-07"); /* trimmed: no time at all */
+    expect(&DATE, "1961-03-07 0", NULL);
+    expect(&DATE, "1961-03-07T", NULL);
+    expect(&DATE, "19610307T000000", NULL);
+
+    /* times of day after a date (the CSV tool keeps them beside a shifted date) */
+    static const struct { const char *t; int ok, midnight; } TIMES[] = {
+        {"13:45", 1, 0}, {"0:00", 1, 1}, {"23:59:60", 1, 0}, {"08:30:15.123456789", 1, 0}, {"08:30:15,5", 1, 0},
+        {"1:45 PM", 1, 0}, {"12:00:00 am", 1, 1}, {"12:00PM", 1, 0}, {"00:00:00+01:00", 1, 1}, {"10:00-0530", 1, 0},
+        {"10:00+02", 1, 0}, {"10:00Z", 1, 0},
+        {"24:00", 0, 0}, {"13:45 PM", 0, 0}, {"0:00 AM", 0, 0}, {"10:60", 0, 0}, {"10:5", 0, 0}, {"10", 0, 0},
+        {"10:00:61", 0, 0}, {"10:00:00.", 0, 0}, {"10:00:00.1234567890", 0, 0}, {"10:00+15", 0, 0},
+        {"10:00+01:", 0, 0}, {"10:00+01:60", 0, 0}, {"10:00 XM", 0, 0}, {"10:00Zx", 0, 0}, {"", 0, 0}, {":00", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof TIMES / sizeof TIMES[0]; i++) {
+        int midnight = -1, ok = mr_time_of_day(TIMES[i].t, strlen(TIMES[i].t), &midnight);
+        if (ok != TIMES[i].ok || (ok && midnight != TIMES[i].midnight))
+            fprintf(stderr, "time of day '%s': %d/%d\n", TIMES[i].t, ok, midnight);
+        CHECK(ok == TIMES[i].ok && (!ok || midnight == TIMES[i].midnight));
+    }
 
     /* codes and check digits */
     medreg_ident_rule code = {MEDREG_IDENT_CODE, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
