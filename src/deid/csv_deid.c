@@ -404,10 +404,14 @@ static void row(row_ctx *r)
                 goto nomem;
             break;
         }
-        case MR_CSV_AGE: {
-            char *end = NULL;
-            long age = f->len ? strtol(f->p, &end, 10) : 0;
-            if (f->len && (end == f->p || *end || age < 0 || age > 150)) {
+        case MR_CSV_AGE: { /* whole years, or with a fraction ("45.7", "45,7"): its whole years count */
+            size_t whole = strspn(f->p, "0123456789"), frac = 0;
+            int age = 0;
+            for (size_t k = 0; k < whole && k < 4; k++)
+                age = age * 10 + (f->p[k] - '0');
+            if (whole < f->len && (f->p[whole] == '.' || f->p[whole] == ','))
+                frac = 1 + strspn(f->p + whole + 1, "0123456789");
+            if (f->len && (whole == 0 || whole > 3 || frac == 1 || whole + frac != f->len || age > 150)) {
                 reject(r, "not an age in years", col->label);
                 goto out;
             }

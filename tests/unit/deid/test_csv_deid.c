@@ -287,6 +287,21 @@ int main(int argc, char **argv)
     }
     free(out);
 
+    /* ages: whole years or with a fraction (a decimal point or comma); the
+     * whole years decide "90+" */
+    static const char ages[] = "fam,giv,dob,note,age\n"
+                               "Meier,Anna,01.02.1970,a,45\nMeier,Anna,01.02.1970,b,89.9\n"
+                               "Meier,Anna,01.02.1970,c,\"89,99\"\nMeier,Anna,01.02.1970,d,90.0\n"
+                               "Meier,Anna,01.02.1970,e,104\nMeier,Anna,01.02.1970,f,\n"
+                               "Meier,Anna,01.02.1970,x,151\nMeier,Anna,01.02.1970,x,-1\nMeier,Anna,01.02.1970,x,+5\n"
+                               "Meier,Anna,01.02.1970,x,45.\nMeier,Anna,01.02.1970,x,.5\nMeier,Anna,01.02.1970,x,1e2\n"
+                               "Meier,Anna,01.02.1970,x,0045\nMeier,Anna,01.02.1970,x,45.5.5\n";
+    out = run_with(argv[1], "[columns]\nage = age\n", key, ages, &rep);
+    CHECK(out && strstr(out, ",a,45\r\n") && strstr(out, ",b,89.9\r\n") && strstr(out, ",c,\"89,99\"\r\n") &&
+          strstr(out, ",d,90+\r\n") && strstr(out, ",e,90+\r\n") && strstr(out, ",f,\"\"\r\n") && !strstr(out, ",x,"));
+    CHECK(rep.rows == 14 && rep.written == 6 && rep.rejected == 8);
+    free(out);
+
     /* columns by position: headers an INI key cannot hold, an empty one, one
      * header twice; each position's header is checked, so another layout of
      * the export (an identifier where a kept column was) stops the run */
