@@ -119,7 +119,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
                 return 1;
             }
             if (mr_recode_open(v, &r) != MEDREG_OK)
-                return fail(st, "encoding must be utf-8, windows-1252, iso-8859-1 or iso-8859-15, not", v);
+                return fail(st, "encoding must be utf-8, windows-1252, iso-8859-1, iso-8859-15, utf-16, utf-16le or utf-16be, not", v);
             mr_recode_close(r);
             snprintf(c->encoding, sizeof c->encoding, "%s", v); /* a known name: short */
             return 1;

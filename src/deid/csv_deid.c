@@ -869,17 +869,21 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     if (cfg->encoding[0] && (mr_recode_open(cfg->encoding, &recode) != MEDREG_OK ||
                              (conv = malloc(3 * sizeof data)) == NULL))
         s.err = MEDREG_ERR_NOMEM; /* the name was checked with the configuration */
-    while (s.err == MEDREG_OK && (n = fread(data, 1, sizeof data, in)) > 0) {
-        size_t off = 0;
+    size_t carry = 0; /* the start of a UTF-16 character cut at the end of the last chunk */
+    while (s.err == MEDREG_OK) {
+        size_t got = fread(data + carry, 1, sizeof data - carry, in), off = 0, used = 0;
         const char *text = data;
-        rep->bytes_in += n;
-        if (recode) { /* a single-byte encoding: no character spans two chunks */
-            n = mr_recode_chunk(recode, data, n, conv);
+        if (got == 0 && carry == 0)
+            break;
+        rep->bytes_in += got;
+        n = carry + got;
+        if (recode) {
+            n = mr_recode_chunk(recode, data, n, got == 0, conv, &used);
+            memmove(data, data + used, carry = carry + got - used); /* at most 3 bytes */
             text = conv;
-        } else if (first && n >= 3 && (uint8_t)data[0] == 0xEF && (uint8_t)data[1] == 0xBB &&
-                   (uint8_t)data[2] == 0xBF) {
-            off = 3; /* a UTF-8 byte order mark is not data */
         }
+        if (first && n >= 3 && (uint8_t)text[0] == 0xEF && (uint8_t)text[1] == 0xBB && (uint8_t)text[2] == 0xBF)
+            off = 3; /* a byte order mark (UTF-8, or UTF-16's converted) is not data */
         first = 0;
         if (csv_parse(&p, text + off, n - off, on_field, on_row, &s) != n - off && s.err == MEDREG_OK) {
             s.err = MEDREG_ERR_INVALID;

@@ -2,18 +2,24 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct mr_recode {
     iconv_t cd;
+    size_t unit; /* bytes per code unit: 1, or 2 for UTF-16 */
+    int sniff;   /* utf-16: the byte order mark, if any, is still to be read */
 };
 
-/* every supported encoding takes one byte per character: that is what makes
- * the 3n bound and the chunk-by-chunk conversion safe */
+/* a character takes at most 3 bytes of UTF-8 per byte of input (1 byte to
+ * 3; 2 bytes of UTF-16 to 3; a surrogate pair's 4 to 4): the 3n bound */
 static const struct {
     const char *name, *iconv_name;
-} SUPPORTED[] = {{"windows-1252", "WINDOWS-1252"}, {"iso-8859-1", "ISO-8859-1"}, {"iso-8859-15", "ISO-8859-15"}};
+    size_t unit;
+} SUPPORTED[] = {{"windows-1252", "WINDOWS-1252", 1}, {"iso-8859-1", "ISO-8859-1", 1},
+                 {"iso-8859-15", "ISO-8859-15", 1}, {"utf-16", "UTF-16LE", 2},
+                 {"utf-16le", "UTF-16LE", 2},       {"utf-16be", "UTF-16BE", 2}};
 
 medreg_err mr_recode_open(const char *encoding, mr_recode **out)
 {
@@ -28,25 +34,44 @@ medreg_err mr_recode_open(const char *encoding, mr_recode **out)
             free(r);
             return MEDREG_ERR_NOTFOUND;
         }
+        r->unit = SUPPORTED[i].unit;
+        r->sniff = !strcmp(encoding, "utf-16");
         *out = r;
         return MEDREG_OK;
     }
     return MEDREG_ERR_NOTFOUND;
 }
 
-size_t mr_recode_chunk(mr_recode *r, const char *in, size_t n, char *out)
+size_t mr_recode_chunk(mr_recode *r, const char *in, size_t n, int last, char *out, size_t *used)
 {
     char *ip = (char *)in, *op = out;
     size_t il = n, ol = 3 * n;
+    if (r->sniff && n >= 2) { /* glibc's "UTF-16" would take the machine's byte order without a mark */
+        r->sniff = 0;
+        if ((uint8_t)in[0] == 0xFE && (uint8_t)in[1] == 0xFF) {
+            iconv_t be = iconv_open("UTF-8", "UTF-16BE");
+            if (be != (iconv_t)-1) {
+                iconv_close(r->cd);
+                r->cd = be;
+            }
+        }
+        if (((uint8_t)in[0] == 0xFE && (uint8_t)in[1] == 0xFF) || ((uint8_t)in[0] == 0xFF && (uint8_t)in[1] == 0xFE))
+            ip += 2, il -= 2;
+    }
     while (il > 0) {
         if (iconv(r->cd, &ip, &il, &op, &ol) != (size_t)-1)
             break;
+        if (errno == EINVAL && !last)
+            break; /* a character cut at the end: it comes again with the next bytes */
         if (errno != EILSEQ && errno != EINVAL)
             break; /* E2BIG: cannot happen within 3n */
-        *op++ = *ip++; /* undefined here: kept, and invalid as UTF-8 */
-        il--;
+        size_t skip = il < r->unit ? il : r->unit;
+        *op++ = (char)0xFF; /* undefined, or cut at the very end: invalid as UTF-8 */
+        ip += skip;
+        il -= skip;
         ol--;
     }
+    *used = (size_t)(ip - in);
     return (size_t)(op - out);
 }
 

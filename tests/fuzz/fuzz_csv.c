@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     cfg->delim = ",;\t|"[data[0] & 3]; /* every delimiter the configuration offers */
-    snprintf(cfg->encoding, sizeof cfg->encoding, "%s", data[0] & 4 ? "windows-1252" : ""); /* and a conversion */
+    static const char *const ENC[] = {"", "windows-1252", "utf-16le", "utf-16"}; /* and a conversion */
+    snprintf(cfg->encoding, sizeof cfg->encoding, "%s", ENC[data[0] >> 2 & 3]);
     char *out = NULL, *err = NULL;
     size_t len = 0;
     FILE *in = fmemopen((void *)data, size, "r"), *o = open_memstream(&out, &len);

@@ -66,6 +66,11 @@ EOI
 expect 0 "30,000 rows with one thread" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b1.csv --threads 1
 expect 0 "and with four" -- "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in big.csv --out b4.csv --threads 4
 cmp -s b1.csv b4.csv && [ "$(wc -l < b4.csv)" = 30001 ] && ok "the same bytes whatever the number of threads" || fail "threads change the output"
+# the same table as Windows tools write it (UTF-16, little-endian, with a byte order mark): the same bytes out
+{ printf '\xff\xfe'; iconv -f UTF-8 -t UTF-16LE big.csv; } > big16.csv
+sed 's/^dates = shift$/dates = shift\nencoding = utf-16/' big.ini > big16.ini
+expect 0 "a UTF-16 export" -- "$MEDREG" pseudonymize csv --config big16.ini --key hip.key --in big16.csv --out b16.csv
+cmp -s b1.csv b16.csv && ok "gives the same bytes as its UTF-8 original" || fail "UTF-16 changes the output"
 # streamed in through a pipe: the same bytes; network-wide PSNs read twice, so they need a file
 "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in - --out bp.csv < <(cat big.csv) >/dev/null &&
   cmp -s b1.csv bp.csv && ok "--in - reads standard input: the same bytes as the file" || fail "standard input"

@@ -132,12 +132,11 @@ static char *run_n(const mr_csv_config *cfg, const uint8_t key[32], const char *
     return out;
 }
 
-/* The test's four-column table with more [pseudonymize] lines (opts), run
- * on csv: the output, or NULL if the configuration or the run failed */
-static char *run_with(const char *module, const char *opts, const uint8_t key[32], const char *csv,
-                      mr_csv_report *rep)
+/* The test's four-column table with more [pseudonymize] lines (opts): the
+ * configuration, or NULL */
+static mr_csv_config *load_with(const char *module, const char *opts)
 {
-    char ini[1024], path[256], *err = NULL, *out = NULL;
+    char ini[1024], path[256], *err = NULL;
     mr_csv_config *cfg = NULL;
     snprintf(ini, sizeof ini,
              "[pseudonymize]\nmodule = %s\ndates = year\n%s[columns]\nfam = identifier family_name\n"
@@ -145,14 +144,28 @@ static char *run_with(const char *module, const char *opts, const uint8_t key[32
              module, opts);
     write_file("t.ini", ini);
     snprintf(path, sizeof path, "%s/t.ini", dir);
-    memset(rep, 0, sizeof *rep);
-    if (mr_csv_config_load(path, &cfg, &err) == MEDREG_OK)
-        out = run(cfg, key, csv, rep);
-    else
+    if (mr_csv_config_load(path, &cfg, &err) != MEDREG_OK)
         fprintf(stderr, "configuration: %s\n", err ? err : "?");
     free(err);
+    return cfg;
+}
+
+/* That table run on csv[0..len): the output, or NULL if the configuration
+ * or the run failed */
+static char *run_with_n(const char *module, const char *opts, const uint8_t key[32], const char *csv, size_t len,
+                        mr_csv_report *rep)
+{
+    mr_csv_config *cfg = load_with(module, opts);
+    memset(rep, 0, sizeof *rep);
+    char *out = cfg ? run_n(cfg, key, csv, len, rep) : NULL;
     mr_csv_config_free(cfg);
     return out;
+}
+
+static char *run_with(const char *module, const char *opts, const uint8_t key[32], const char *csv,
+                      mr_csv_report *rep)
+{
+    return run_with_n(module, opts, key, csv, strlen(csv), rep);
 }
 
 /* The configuration text is refused, with a message holding needle */
@@ -316,12 +329,41 @@ int main(int argc, char **argv)
     CHECK(run_with(argv[1], "[columns by position]\n5 = keep : z\n", key, "fam,giv,dob,note\n", &rep) == NULL);
     CHECK(run_with(argv[1], "", key, "fam,giv,dob,note,note\n", &rep) == NULL); /* twice, by name */
 
+    /* UTF-16 (as Windows tools write it) over more than one 64 KiB read, a
+     * surrogate pair cut between two reads: converted whole */
+    {
+        static char u16[70000];
+        size_t len = 0, rows = 0;
+        const char *row = "Meier,Anna,01.02.1970,a\n", *text = "fam,giv,dob,note\n";
+        u16[len++] = (char)0xFF, u16[len++] = (char)0xFE;
+        for (;; text = row, rows++) {
+            if (len + 2 * strlen(text) > 65534 - 2 * 40)
+                break;
+            for (const char *c = text; *c; c++)
+                u16[len++] = *c, u16[len++] = 0;
+        }
+        for (const char *c = "Meier,Anna,01.02.1970,"; *c; c++)
+            u16[len++] = *c, u16[len++] = 0;
+        size_t xs = 0;
+        for (; len < 65534; xs++)
+            u16[len++] = 'x', u16[len++] = 0;
+        memcpy(u16 + len, "\x3d\xd8\x00\xde\n\0", 6); /* U+1F600, its high half the last unit of the first read */
+        len += 6;
+        mr_csv_report r16;
+        out = run_with_n(argv[1], "encoding = utf-16\n", key, u16, len, &r16);
+        char tail[64];
+        snprintf(tail, sizeof tail, "x\xf0\x9f\x98\x80\r\n");
+        CHECK(out && r16.rows == rows && r16.written == rows && r16.rejected == 0 && xs > 0 &&
+              strlen(out) > strlen(tail) && strcmp(out + strlen(out) - strlen(tail), tail) == 0);
+        free(out);
+    }
+
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
     CHECK(refused(ini, "the PSN needs all of them"));
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier nope\n", argv[1]);
     CHECK(refused(ini, "not an identifier"));
-    CHECK(refused("[pseudonymize]\nmodule = x\nencoding = ebcdic\n", "utf-8, windows-1252, iso-8859-1 or iso-8859-15"));
+    CHECK(refused("[pseudonymize]\nmodule = x\nencoding = ebcdic\n", "utf-8, windows-1252, iso-8859-1, iso-8859-15, utf-16, utf-16le or utf-16be"));
     CHECK(refused("[pseudonymize]\nmodule = x\ndelimiter = ;\n", "comma, semicolon, tab or pipe"));
     CHECK(refused("[pseudonymize]\nmodule = x\n[columns]\nfam = frobnicate\n", "t.ini:4: unknown role"));
     CHECK(refused("[columns by position]\n0 = keep : a\n", "a number from 1 to 512, not '0'"));
