@@ -22,24 +22,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    mr_module *m = NULL;
-    char *err = NULL;
-    if (mr_module_load(path, &m, &err) == MEDREG_OK && m == NULL)
-        abort();
-    mr_module_free(m);
-    free(err);
-    mr_csv_config *csv = NULL;
-    err = NULL;
-    if (mr_csv_config_load(path, &csv, &err) == MEDREG_OK && csv == NULL)
-        abort();
-    mr_csv_config_free(csv);
-    free(err);
-    mr_dicom_config *dcm = NULL;
-    err = NULL;
-    if (mr_dicom_config_load(path, &dcm, &err) == MEDREG_OK && dcm == NULL)
-        abort();
-    mr_dicom_config_free(dcm);
-    free(err);
+    /* each parser: success only with a result, and whatever it returns freed */
+#define PARSE_AS(type, load, release)                                                                                \
+    do {                                                                                                             \
+        type *x = NULL;                                                                                              \
+        char *err = NULL;                                                                                            \
+        if (load(path, &x, &err) == MEDREG_OK && x == NULL)                                                          \
+            abort();                                                                                                 \
+        release(x);                                                                                                  \
+        free(err);                                                                                                   \
+    } while (0)
+    PARSE_AS(mr_module, mr_module_load, mr_module_free);
+    PARSE_AS(mr_csv_config, mr_csv_config_load, mr_csv_config_free);
+    PARSE_AS(mr_dicom_config, mr_dicom_config_load, mr_dicom_config_free);
     close(fd);
     return 0;
 }
