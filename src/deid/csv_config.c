@@ -203,6 +203,18 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     if ((rc = mr_module_load(st.module_path, &st.c->module, errmsg)) != MEDREG_OK)
         goto out;
     rc = MEDREG_ERR_CONFIG;
+    /* a header with a role by name and another where it stands by position: which to believe cannot be
+     * guessed (one may keep what the other removes), so both must agree */
+    for (size_t i = 0; i < st.c->n_cols; i++)
+        for (size_t j = 0; st.c->cols[i].position && j < st.c->n_cols; j++)
+            if (!st.c->cols[j].position && !strcmp(st.c->cols[i].name, st.c->cols[j].name) &&
+                (strcmp(st.c->cols[i].kind, st.c->cols[j].kind) || strcmp(st.ident_names[i], st.ident_names[j]))) {
+                if (asprintf(errmsg, "%s: column '%s' is '%s' by name and '%s' at position %u: give each column of "
+                             "that name its role by position", path, st.c->cols[j].name, st.c->cols[j].kind,
+                             st.c->cols[i].kind, st.c->cols[i].position) < 0)
+                    *errmsg = NULL;
+                goto out;
+            }
     /* every identifier of the module, exactly once */
     size_t filled = 0;
     for (size_t i = 0; i < st.c->n_cols; i++) {

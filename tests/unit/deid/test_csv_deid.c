@@ -373,6 +373,9 @@ int main(int argc, char **argv)
     CHECK(refused("[columns by position]\n3 = keep\n", "ROLE : HEADER"));
     CHECK(refused("[columns by position]\n3 = keep : a\n3 = phone : a\n", "t.ini:3: column listed twice: '3'"));
     CHECK(refused("[columns by position]\n3 = frobnicate : a\n", "unknown role"));
+    snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nnote = phone\n[columns by position]\n4 = keep : note\n",
+             argv[1]);
+    CHECK(refused(ini, "column 'note' is 'phone' by name and 'keep' at position 4"));
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;
