@@ -29,6 +29,7 @@ typedef struct cfg_state {
     char *dir;
     char *module_path, *zip_path;
     char ident_names[MR_CSV_MAX_COLUMNS][MR_NAME_MAX + 1];
+    uint8_t unnamed[MR_CSV_MAX_COLUMNS]; /* by position without ": HEADER" */
     char err[256];
 } cfg_state;
 
@@ -124,6 +125,12 @@ static int on_entry(void *user, const char *section, const char *key, const char
             snprintf(c->encoding, sizeof c->encoding, "%s", v); /* a known name: short */
             return 1;
         }
+        if (!strcmp(key, "header")) {
+            if (strcmp(v, "yes") && strcmp(v, "no"))
+                return fail(st, "header must be yes (the first row names the columns) or no, not", v);
+            c->no_header_row = !strcmp(v, "no");
+            return 1;
+        }
         if (!strcmp(key, "slash_dates")) {
             if (strcmp(v, "dmy") && strcmp(v, "mdy"))
                 return fail(st, "slash_dates must be dmy or mdy, not", v);
@@ -143,9 +150,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
         const char *colon = strchr(v, ':');
         if (key[0] < '1' || key[0] > '9' || *end || n > MR_CSV_MAX_COLUMNS)
             return fail(st, "a position is a number from 1 to 512, not", key);
-        if (colon == NULL)
-            return fail(st, "write N = ROLE : HEADER (the header expected there) for", key);
-        char role[256];
+        char role[256], unnamed[32];
+        if (colon == NULL) { /* only without a header row (checked at the end): named in the output by position */
+            snprintf(unnamed, sizeof unnamed, "column %lu", n);
+            st->unnamed[c->n_cols] = 1;
+            if (!add_column(st, unnamed, (unsigned)n, v))
+                return 0;
+            mr_csv_column *col = &c->cols[c->n_cols - 1];
+            free(col->label);
+            return (col->label = strdup(unnamed)) != NULL;
+        }
         snprintf(role, sizeof role, "%.*s", (int)(colon - v), v);
         return add_column(st, colon + 1 + strspn(colon + 1, " \t"), (unsigned)n, role);
     }
@@ -203,6 +217,19 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     if ((rc = mr_module_load(st.module_path, &st.c->module, errmsg)) != MEDREG_OK)
         goto out;
     rc = MEDREG_ERR_CONFIG;
+    /* without a header row, positions 1 to n and nothing else; with one, each position says its header */
+    for (size_t i = 0; i < st.c->n_cols; i++) {
+        const mr_csv_column *col = &st.c->cols[i];
+        const char *why = !st.c->no_header_row ? (st.unnamed[i] ? "write N = ROLE : HEADER (the header expected there)" : NULL)
+                          : !col->position     ? "without a header row, every column needs its role by position, not by name"
+                          : col->position > st.c->n_cols ? "without a header row, the positions must be 1 to the number of columns, each once"
+                                                         : NULL;
+        if (why) {
+            if (asprintf(errmsg, "%s: %s: '%s'", path, why, col->label) < 0)
+                *errmsg = NULL;
+            goto out;
+        }
+    }
     /* a header with a role by name and another where it stands by position: which to believe cannot be
      * guessed (one may keep what the other removes), so both must agree */
     for (size_t i = 0; i < st.c->n_cols; i++)

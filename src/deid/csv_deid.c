@@ -503,7 +503,9 @@ static void process(const pipe_state *s, batch *b, mr_name_memo *memo)
         r.line = rr->line;
         if (rr->too_long || rr->n != s->n_header) {
             b->rows_seen++;
-            reject(&r, rr->n < s->n_header ? "fewer fields than the header" : "more fields than the header", NULL);
+            static const char *const WHY[2][2] = {{"more fields than the header", "fewer fields than the header"},
+                                                  {"more fields than configured", "fewer fields than configured"}};
+            reject(&r, WHY[s->cfg->no_header_row != 0][rr->n < s->n_header], NULL);
             continue;
         }
         for (size_t k = 0; k < rr->n; k++) {
@@ -719,12 +721,28 @@ static void on_field(void *data, size_t len, void *user)
     s->row_n++;
 }
 
+/* The output's header: psn, then the columns kept or generalised, in input
+ * order, under the input's names (names[i], lens[i]: input column i) */
+static void out_header(pipe_state *s, const char *const *names, const size_t *lens)
+{
+    const mr_csv_config *cfg = s->cfg;
+    buf line = {0};
+    int ok = append(&line, "psn", 3, 0);
+    for (size_t i = 0; ok && i < s->n_header; i++) {
+        mr_csv_action a = cfg->cols[s->map[i]].action;
+        if (a == MR_CSV_KEEP || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
+            ok = append(&line, names[i], lens[i], cfg->delim);
+    }
+    if (!ok || fwrite(line.p, 1, line.len, s->out) != line.len || fputs("\r\n", s->out) == EOF)
+        s->err = MEDREG_ERR_IO;
+    buf_free(&line, 0);
+}
+
 static void header(pipe_state *s)
 {
     const mr_csv_config *cfg = s->cfg;
     batch *b = s->cur;
     int seen[MR_CSV_MAX_COLUMNS] = {0};
-    buf line = {0};
     s->header_done = 1;
     if (s->row_n > MR_CSV_MAX_COLUMNS || s->row_too_long) {
         s->err = MEDREG_ERR_TOOBIG;
@@ -766,19 +784,52 @@ static void header(pipe_state *s)
                 s->errmsg = NULL;
             return;
         }
+    const char *names[MR_CSV_MAX_COLUMNS];
+    for (size_t i = 0; i < s->row_n; i++)
+        names[i] = b->arena.p + b->off[s->row_first + i];
     s->n_header = s->row_n;
-    /* the output header: psn, then what is kept, in input order */
-    int ok = append(&line, "psn", 3, 0);
-    for (size_t i = 0; ok && i < s->row_n; i++) {
-        mr_csv_action a = cfg->cols[s->map[i]].action;
-        if (a == MR_CSV_KEEP || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
-            ok = append(&line, b->arena.p + b->off[s->row_first + i], b->len[s->row_first + i], cfg->delim);
-    }
-    if (!ok || fwrite(line.p, 1, line.len, s->out) != line.len || fputs("\r\n", s->out) == EOF)
-        s->err = MEDREG_ERR_IO;
-    buf_free(&line, 0);
+    out_header(s, names, b->len + s->row_first);
     batch_free(s->cur); /* the header is not a data row */
     s->cur = NULL;
+}
+
+/* Without a header row: the columns by position, 1 to n (the configuration
+ * checked that each has a role), named in the output as configured */
+static void positions(pipe_state *s)
+{
+    const mr_csv_config *cfg = s->cfg;
+    const char *names[MR_CSV_MAX_COLUMNS];
+    size_t lens[MR_CSV_MAX_COLUMNS];
+    s->header_done = 1;
+    for (size_t c = 0; c < cfg->n_cols; c++)
+        s->map[cfg->cols[c].position - 1] = c;
+    for (size_t i = 0; i < cfg->n_cols; i++) {
+        names[i] = cfg->cols[s->map[i]].name;
+        lens[i] = strlen(names[i]);
+    }
+    s->n_header = cfg->n_cols;
+    out_header(s, names, lens);
+}
+
+/* The row just parsed into the current batch, to be transformed */
+static void data_row(pipe_state *s)
+{
+    if (current(s) == NULL)
+        return;
+    batch *b = s->cur;
+    if (b->n_rows == b->rcap) {
+        size_t cap = b->rcap ? b->rcap * 2 : 256;
+        row_ref *r = realloc(b->rows, cap * sizeof *r);
+        if (r == NULL) {
+            s->err = MEDREG_ERR_NOMEM;
+            return;
+        }
+        b->rows = r;
+        b->rcap = cap;
+    }
+    b->rows[b->n_rows++] = (row_ref){s->line, s->row_first, s->row_n, s->row_too_long};
+    if (b->n_rows >= BATCH_ROWS || b->arena.len >= BATCH_BYTES)
+        submit(s);
 }
 
 static void on_row(int c, void *user)
@@ -788,23 +839,13 @@ static void on_row(int c, void *user)
     int lf_of_crlf = c == '\n' && s->row_n == 0 && !s->row_too_long && s->pending_cr;
     s->pending_cr = c == '\r';
     if (s->err == MEDREG_OK && (s->row_n > 0 || s->row_too_long)) {
-        if (!s->header_done) {
+        if (!s->header_done && !s->cfg->no_header_row) {
             header(s);
-        } else if (current(s) != NULL) {
-            batch *b = s->cur;
-            if (b->n_rows == b->rcap) {
-                size_t cap = b->rcap ? b->rcap * 2 : 256;
-                row_ref *r = realloc(b->rows, cap * sizeof *r);
-                if (r == NULL) {
-                    s->err = MEDREG_ERR_NOMEM;
-                    return;
-                }
-                b->rows = r;
-                b->rcap = cap;
-            }
-            b->rows[b->n_rows++] = (row_ref){s->line, s->row_first, s->row_n, s->row_too_long};
-            if (b->n_rows >= BATCH_ROWS || b->arena.len >= BATCH_BYTES)
-                submit(s);
+        } else {
+            if (!s->header_done)
+                positions(s); /* no header row: the first row is data too */
+            if (s->err == MEDREG_OK)
+                data_row(s);
         }
     }
     s->row_first = s->cur ? s->cur->n_fields : 0;
@@ -900,7 +941,9 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
                      (unsigned long long)s.line) < 0)
             s.errmsg = NULL;
     }
-    if (s.err == MEDREG_OK && !s.header_done) {
+    if (s.err == MEDREG_OK && !s.header_done && cfg->no_header_row) {
+        positions(&s); /* no row at all: the output is its header alone */
+    } else if (s.err == MEDREG_OK && !s.header_done) {
         s.err = MEDREG_ERR_INVALID;
         s.errmsg = strdup("the input is empty: it needs at least a header row");
     }

@@ -40,6 +40,7 @@ typedef struct mr_csv_config {
     int date_shift;         /* 0: dates to the year; 1: keyed per-patient shift */
     int dates_mdy;          /* dates written with '/' are month/day/year */
     char delim;             /* between fields, in the input and the output: ',' (RFC 4180), ';', '\t' or '|' */
+    int no_header_row;      /* the input starts with data: every column has its role by position */
     char encoding[16];      /* the input's, when not UTF-8: windows-1252, iso-8859-1/-15, utf-16[le/be] (recode.h) */
     uint8_t zip3_restricted[1000]; /* by three-digit ZIP prefix: 1 where 20,000 people or fewer live */
     mr_csv_column cols[MR_CSV_MAX_COLUMNS];

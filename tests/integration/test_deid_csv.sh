@@ -71,6 +71,12 @@ cmp -s b1.csv b4.csv && [ "$(wc -l < b4.csv)" = 30001 ] && ok "the same bytes wh
 sed 's/^dates = shift$/dates = shift\nencoding = utf-16/' big.ini > big16.ini
 expect 0 "a UTF-16 export" -- "$MEDREG" pseudonymize csv --config big16.ini --key hip.key --in big16.csv --out b16.csv
 cmp -s b1.csv b16.csv && ok "gives the same bytes as its UTF-8 original" || fail "UTF-16 changes the output"
+# the same table without its header row (as bcp writes it): every column by position, named for the output
+tail -n +2 big.csv > bare.csv
+{ sed -n '1,/^\[columns\]$/p' big.ini | sed 's/^\[columns\]$/header = no\n[columns by position]/'
+  i=0; sed '1,/^\[columns\]$/d' big.ini | while IFS=' =' read -r name role; do i=$((i + 1)); echo "$i = ${role# } : $name"; done; } > bare.ini
+expect 0 "a table without a header row" -- "$MEDREG" pseudonymize csv --config bare.ini --key hip.key --in bare.csv --out bb.csv
+cmp -s b1.csv bb.csv && ok "gives the same bytes as with its header" || fail "header = no: $(head -2 bb.csv)"
 # streamed in through a pipe: the same bytes; network-wide PSNs read twice, so they need a file
 "$MEDREG" pseudonymize csv --config big.ini --key hip.key --in - --out bp.csv < <(cat big.csv) >/dev/null &&
   cmp -s b1.csv bp.csv && ok "--in - reads standard input: the same bytes as the file" || fail "standard input"

@@ -134,20 +134,26 @@ static char *run_n(const mr_csv_config *cfg, const uint8_t key[32], const char *
 
 /* The test's four-column table with more [pseudonymize] lines (opts): the
  * configuration, or NULL */
-static mr_csv_config *load_with(const char *module, const char *opts)
+static mr_csv_config *load_text(const char *ini)
 {
-    char ini[1024], path[256], *err = NULL;
+    char path[256], *err = NULL;
     mr_csv_config *cfg = NULL;
-    snprintf(ini, sizeof ini,
-             "[pseudonymize]\nmodule = %s\ndates = year\n%s[columns]\nfam = identifier family_name\n"
-             "giv = identifier given_name\ndob = identifier birth_date\nnote = keep\n",
-             module, opts);
     write_file("t.ini", ini);
     snprintf(path, sizeof path, "%s/t.ini", dir);
     if (mr_csv_config_load(path, &cfg, &err) != MEDREG_OK)
         fprintf(stderr, "configuration: %s\n", err ? err : "?");
     free(err);
     return cfg;
+}
+
+static mr_csv_config *load_with(const char *module, const char *opts)
+{
+    char ini[1024];
+    snprintf(ini, sizeof ini,
+             "[pseudonymize]\nmodule = %s\ndates = year\n%s[columns]\nfam = identifier family_name\n"
+             "giv = identifier given_name\ndob = identifier birth_date\nnote = keep\n",
+             module, opts);
+    return load_text(ini);
 }
 
 /* That table run on csv[0..len): the output, or NULL if the configuration
@@ -358,6 +364,36 @@ int main(int argc, char **argv)
         free(out);
     }
 
+    /* no header row (as bcp and some lab systems export): every column by
+     * position, the first row is data, the output is named as configured */
+    {
+        snprintf(ini, sizeof ini,
+                 "[pseudonymize]\nmodule = %s\ndates = year\nheader = no\n[columns by position]\n"
+                 "1 = identifier family_name\n2 = identifier given_name\n3 = identifier birth_date\n4 = keep : note\n"
+                 "5 = date\n",
+                 argv[1]);
+        mr_csv_config *nh = load_text(ini);
+        char *rejected = NULL;
+        size_t rejected_len = 0;
+        CHECK(nh != NULL);
+        memset(&rep, 0, sizeof rep);
+        rep.rejects = open_memstream(&rejected, &rejected_len);
+        out = nh ? run(nh, key, "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,a,2021-05-04\nM\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,b\n", &rep)
+                 : NULL;
+        snprintf(cmd, sizeof cmd, "psn,note,column 5\r\n%s,a,2021\r\n", hex);
+        CHECK_STR(out, cmd);
+        CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
+        fclose(rep.rejects);
+        CHECK(rejected && strstr(rejected, "2,fewer fields than configured")); /* lines count from the first row */
+        free(rejected);
+        free(out);
+        memset(&rep, 0, sizeof rep);
+        out = nh ? run(nh, key, "", &rep) : NULL; /* no row at all: the header alone */
+        CHECK_STR(out, "psn,note,column 5\r\n");
+        free(out);
+        mr_csv_config_free(nh);
+    }
+
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
     CHECK(refused(ini, "the PSN needs all of them"));
@@ -370,7 +406,14 @@ int main(int argc, char **argv)
     CHECK(refused("[columns by position]\n07 = keep : a\n", "a number from 1 to 512"));
     CHECK(refused("[columns by position]\n513 = keep : a\n", "a number from 1 to 512"));
     CHECK(refused("[columns by position]\n2x = keep : a\n", "a number from 1 to 512"));
-    CHECK(refused("[columns by position]\n3 = keep\n", "ROLE : HEADER"));
+    snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns by position]\n3 = keep\n", argv[1]);
+    CHECK(refused(ini, "write N = ROLE : HEADER (the header expected there): 'column 3'"));
+    CHECK(refused("[pseudonymize]\nheader = maybe\n", "header must be yes"));
+    snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\nheader = no\n[columns]\nnote = keep\n", argv[1]);
+    CHECK(refused(ini, "every column needs its role by position, not by name: 'note'"));
+    snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\nheader = no\n[columns by position]\n1 = keep\n3 = keep\n",
+             argv[1]);
+    CHECK(refused(ini, "the positions must be 1 to the number of columns"));
     CHECK(refused("[columns by position]\n3 = keep : a\n3 = phone : a\n", "t.ini:3: column listed twice: '3'"));
     CHECK(refused("[columns by position]\n3 = frobnicate : a\n", "unknown role"));
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nnote = phone\n[columns by position]\n4 = keep : note\n",
