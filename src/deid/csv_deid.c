@@ -910,7 +910,8 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     if (cfg->encoding[0] && (mr_recode_open(cfg->encoding, &recode) != MEDREG_OK ||
                              (conv = malloc(3 * sizeof data)) == NULL))
         s.err = MEDREG_ERR_NOMEM; /* the name was checked with the configuration */
-    size_t carry = 0; /* the start of a UTF-16 character cut at the end of the last chunk */
+    size_t carry = 0;                     /* the start of a UTF-16 character cut at the end of the last chunk */
+    size_t data_used = 0, conv_used = 0; /* how much of each buffer ever held input: wiped at the end */
     while (s.err == MEDREG_OK) {
         size_t got = fread(data + carry, 1, sizeof data - carry, in), off = 0, used = 0;
         const char *text = data;
@@ -918,8 +919,10 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
             break;
         rep->bytes_in += got;
         n = carry + got;
+        data_used = n > data_used ? n : data_used;
         if (recode) {
             n = mr_recode_chunk(recode, data, n, got == 0, conv, &used);
+            conv_used = n > conv_used ? n : conv_used;
             memmove(data, data + used, carry = carry + got - used); /* at most 3 bytes */
             text = conv;
         }
@@ -970,9 +973,9 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     pthread_cond_destroy(&pl.work);
     pthread_cond_destroy(&pl.done);
     csv_free(&p);
-    mr_wipe(data, sizeof data); /* identifiers */
+    mr_wipe(data, data_used); /* identifiers */
     if (conv)
-        mr_wipe(conv, 3 * sizeof data);
+        mr_wipe(conv, conv_used);
     free(conv);
     mr_recode_close(recode);
     *errmsg = s.errmsg;
