@@ -210,7 +210,7 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
     if (st.module_path == NULL || st.c->n_cols == 0) {
-        if (asprintf(errmsg, "%s: needs [pseudonymize] module = FILE and a [columns] section", path) < 0)
+        if (asprintf(errmsg, "%s: needs [pseudonymize] module = FILE and a [columns] or [columns by position] section", path) < 0)
             *errmsg = NULL;
         goto out;
     }
