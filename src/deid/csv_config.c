@@ -144,7 +144,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
     if (!strcmp(section, "columns by position")) {
         /* "N = ROLE [NAME] : HEADER": for headers an INI key cannot hold (':', '=', a leading ';', '#' or
          * '['), empty ones, and one header twice. The header is checked, so that another layout of the
-         * export cannot put an identifier where a kept column was. */
+         * export cannot put an identifier where a kept column was. Without a header row (header = no),
+         * "N = ROLE [NAME]" and the text after a colon, if any, names the column in the output. */
         char *end = NULL;
         unsigned long n = strtoul(key, &end, 10);
         const char *colon = strchr(v, ':');
@@ -220,10 +221,13 @@ medreg_err mr_csv_config_load(const char *path, mr_csv_config **out, char **errm
     /* without a header row, positions 1 to n and nothing else; with one, each position says its header */
     for (size_t i = 0; i < st.c->n_cols; i++) {
         const mr_csv_column *col = &st.c->cols[i];
-        const char *why = !st.c->no_header_row ? (st.unnamed[i] ? "write N = ROLE : HEADER (the header expected there)" : NULL)
-                          : !col->position     ? "without a header row, every column needs its role by position, not by name"
-                          : col->position > st.c->n_cols ? "without a header row, the positions must be 1 to the number of columns, each once"
-                                                         : NULL;
+        const char *why = NULL;
+        if (!st.c->no_header_row && st.unnamed[i])
+            why = "write N = ROLE : HEADER (the header expected there)";
+        else if (st.c->no_header_row && !col->position)
+            why = "without a header row, every column needs its role by position, not by name";
+        else if (st.c->no_header_row && col->position > st.c->n_cols) /* positions are unique: 1 to n */
+            why = "without a header row, the positions must be 1 to the number of columns, each once";
         if (why) {
             if (asprintf(errmsg, "%s: %s: '%s'", path, why, col->label) < 0)
                 *errmsg = NULL;
