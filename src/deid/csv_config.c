@@ -21,7 +21,7 @@ static const struct { const char *kind; mr_csv_action action; } ROLES[] = {
     {"mrn", MR_CSV_REMOVE},            {"health_plan", MR_CSV_REMOVE}, {"account", MR_CSV_REMOVE},
     {"license", MR_CSV_REMOVE},        {"vehicle", MR_CSV_REMOVE},   {"device", MR_CSV_REMOVE},
     {"url", MR_CSV_REMOVE},            {"ip", MR_CSV_REMOVE},        {"biometric", MR_CSV_REMOVE},
-    {"photo", MR_CSV_REMOVE},          {"other_id", MR_CSV_REMOVE},
+    {"photo", MR_CSV_REMOVE},          {"other_id", MR_CSV_REMOVE},  {"text", MR_CSV_TEXT},
 };
 
 typedef struct cfg_state {
@@ -79,6 +79,7 @@ static int add_column(cfg_state *st, const char *header, unsigned position, cons
     }
     snprintf(col->kind, sizeof col->kind, "%s", ROLES[r].kind); /* a known role: short */
     col->action = ROLES[r].action;
+    c->has_text |= col->action == MR_CSV_TEXT;
     memcpy(st->ident_names[c->n_cols], ident, strlen(ident) + 1); /* checked: at most MR_NAME_MAX */
     c->n_cols++;
     return 1;

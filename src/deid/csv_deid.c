@@ -23,6 +23,7 @@
 #include "../pseudonym/psn_input.h"
 #include "date_shift.h"
 #include "name_memo.h"
+#include "free_text.h"
 #include "recode.h"
 
 #define BATCH_ROWS 2048
@@ -266,6 +267,46 @@ static medreg_err normalize(row_ctx *r, const medreg_ident_rule *rule, const fie
     return rc;
 }
 
+/* Does a text column hold one of the row's removed values (free_text.h)?
+ * 1 with the text's and the value's columns; 0; -1 out of memory. */
+static int text_leak(row_ctx *r, size_t *text_col, size_t *value_col)
+{
+    static const medreg_ident_rule NAME_RULE = {MEDREG_IDENT_NAME, MEDREG_CHECK_NONE, MEDREG_DATE_DMY};
+    const mr_csv_config *cfg = r->cfg;
+    int found = 0;
+    for (size_t t = 0; found == 0 && t < r->n; t++) {
+        char *text = NULL;
+        if (cfg->cols[r->map[t]].action != MR_CSV_TEXT || r->fields[t].len < MR_TEXT_MIN)
+            continue;
+        medreg_err rc = mr_normalize_name_unicode((const uint8_t *)r->fields[t].p, r->fields[t].len, 1, &text);
+        if (rc == MEDREG_ERR_NOMEM)
+            return -1;
+        if (rc != MEDREG_OK)
+            continue; /* no words at all: nothing to hold */
+        size_t tn = strlen(text);
+        for (size_t v = 0; found == 0 && v < r->n; v++) {
+            mr_csv_action a = cfg->cols[r->map[v]].action;
+            char memo[MR_MEMO_VALUE_MAX + 1], *heap = NULL;
+            const char *value = NULL;
+            if ((a != MR_CSV_IDENTIFIER && a != MR_CSV_REMOVE) || r->fields[v].len < MR_TEXT_MIN)
+                continue;
+            rc = normalize(r, &NAME_RULE, &r->fields[v], memo, &value, &heap);
+            if (rc == MEDREG_ERR_NOMEM)
+                found = -1;
+            else if (rc == MEDREG_OK && strlen(value) >= MR_TEXT_MIN && mr_text_holds(text, tn, value, strlen(value)))
+                found = 1, *text_col = t, *value_col = v;
+            if (heap) {
+                mr_wipe(heap, strlen(heap));
+                free(heap);
+            }
+            mr_wipe(memo, sizeof memo);
+        }
+        mr_wipe(text, tn);
+        free(text);
+    }
+    return found;
+}
+
 static void row(row_ctx *r)
 {
     const mr_csv_config *cfg = r->cfg;
@@ -302,6 +343,18 @@ static void row(row_ctx *r)
         pf[k].name = col->ident->name;
         if (normalize(r, &col->ident->rule, &r->fields[i], memo[k], &pf[k].value, &norm[k]) != MEDREG_OK) {
             reject(r, r->fields[i].len ? "malformed identifier" : "missing identifier", col->label);
+            goto out;
+        }
+    }
+    if (cfg->has_text) {
+        size_t t = 0, v = 0;
+        int leak = text_leak(r, &t, &v);
+        if (leak != 0) {
+            char why[300];
+            snprintf(why, sizeof why, "free text holds this row's %.200s", cfg->cols[r->map[v]].label);
+            if (leak < 0)
+                goto nomem;
+            reject(r, why, cfg->cols[r->map[t]].label);
             goto out;
         }
     }
@@ -349,6 +402,7 @@ static void row(row_ctx *r)
         char txt[48]; /* a date, or a date and a time of day */
         switch (col->action) {
         case MR_CSV_KEEP:
+        case MR_CSV_TEXT: /* checked above */
             if (!append(&r->scratch, f->p, f->len, cfg->delim))
                 goto nomem;
             break;
@@ -730,7 +784,7 @@ static void out_header(pipe_state *s, const char *const *names, const size_t *le
     int ok = append(&line, "psn", 3, 0);
     for (size_t i = 0; ok && i < s->n_header; i++) {
         mr_csv_action a = cfg->cols[s->map[i]].action;
-        if (a == MR_CSV_KEEP || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
+        if (a == MR_CSV_KEEP || a == MR_CSV_TEXT || a == MR_CSV_DATE || a == MR_CSV_AGE || a == MR_CSV_ZIP)
             ok = append(&line, names[i], lens[i], cfg->delim);
     }
     if (!ok || fwrite(line.p, 1, line.len, s->out) != line.len || fputs("\r\n", s->out) == EOF)

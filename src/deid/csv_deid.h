@@ -22,7 +22,8 @@ typedef enum mr_csv_action {
     MR_CSV_REMOVE,     /* a Safe Harbor identifier kind that cannot be kept in any form */
     MR_CSV_DATE,       /* to the year, or shifted by a per-patient keyed offset */
     MR_CSV_AGE,        /* over 89 becomes "90+" */
-    MR_CSV_ZIP         /* the first three digits; "000" where the population is too small */
+    MR_CSV_ZIP,        /* the first three digits; "000" where the population is too small */
+    MR_CSV_TEXT        /* kept, unless it holds one of the row's removed values (free_text.h) */
 } mr_csv_action;
 
 typedef struct mr_csv_column {
@@ -41,6 +42,7 @@ typedef struct mr_csv_config {
     int dates_mdy;          /* dates written with '/' are month/day/year */
     char delim;             /* between fields, in the input and the output: ',' (RFC 4180), ';', '\t' or '|' */
     int no_header_row;      /* the input starts with data: every column has its role by position */
+    int has_text;           /* a column has the text role: rows are checked for it */
     char encoding[16];      /* the input's, when not UTF-8: windows-1252, iso-8859-1/-15, utf-16[le/be] (recode.h) */
     uint8_t zip3_restricted[1000]; /* by three-digit ZIP prefix: 1 where 20,000 people or fewer live */
     mr_csv_column cols[MR_CSV_MAX_COLUMNS];

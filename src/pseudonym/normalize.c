@@ -14,9 +14,6 @@
 #include "../core/secret.h"
 #include "normalize_into.h"
 
-/* Internal, for test_normalize: the name rule, with or without the fast
- * paths (ASCII input; no NFC pass when nothing can compose). */
-medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int fast, char **out);
 
 static void free_wiped(uint8_t *p, size_t len)
 {

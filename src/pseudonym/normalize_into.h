@@ -13,6 +13,10 @@
 MR_MUST_CHECK medreg_err mr_normalize_into(const medreg_ident_rule *rule, const char *in, size_t in_len, char *out,
                                            size_t cap);
 
+/* The name rule (medreg_normalize's for a name) on text of any length, for
+ * the CSV tool's free-text check; fast: 1 for the fast paths. */
+MR_MUST_CHECK medreg_err mr_normalize_name_unicode(const uint8_t *in, size_t in_len, int fast, char **out);
+
 /* A date with a time of day, "DATE TIME" (one or more spaces) or
  * "DATETTIME": 1 with the date in in[0..*date_len) and the time from
  * in[*time_at]; 0 when in has no such separator. */

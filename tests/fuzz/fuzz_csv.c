@@ -1,6 +1,6 @@
 /* libFuzzer: the offline CSV tool's input (a hospital's table: anything at
  * all). Each input is a whole file run through the pipeline with a fixed
- * configuration covering every action (one column by position), with a
+ * configuration covering every action (one column by position, free text), with a
  * header row or without, the delimiter and the encoding chosen by the first
  * byte; the module comes from
  * $MEDREG_FUZZ_MODULE (examples/hip.ini). */
@@ -41,13 +41,13 @@ static void init(void)
     snprintf(ini, sizeof ini,
              "[pseudonymize]\nmodule = %s\ndates = shift\nzip_restricted = z.csv\n[columns]\n"
              "a = identifier family_name\nb = identifier given_name\nc = identifier birth_date\n"
-             "d = zip\ne = age\nf = date\ng = phone\n[columns by position]\n8 = keep : h\n",
+             "d = zip\ne = age\nf = date\ng = phone\n[columns by position]\n8 = text : h\n",
              abs);
     cfg = load(dir, ini);
     snprintf(ini, sizeof ini, /* the same columns in a table without a header row */
              "[pseudonymize]\nmodule = %s\ndates = shift\nzip_restricted = z.csv\nheader = no\n[columns by position]\n"
              "1 = identifier family_name\n2 = identifier given_name\n3 = identifier birth_date\n"
-             "4 = zip\n5 = age\n6 = date\n7 = phone\n8 = keep : h\n",
+             "4 = zip\n5 = age\n6 = date\n7 = phone\n8 = text : h\n",
              abs);
     cfg_no_header = load(dir, ini);
     free(abs);

@@ -105,6 +105,15 @@ sed -i '1s/,HHS: total,Admission\r$/,Admission,HHS: total\r/' pos.csv
 expect 7 "another layout (a date where a kept column was) stops the run" -- "$MEDREG" pseudonymize csv --config examples/deid/pos.ini --key hip.key --in pos.csv --out pos2.csv
 grep -q "column 13 of the input is 'Admission'.*expects 'HHS: total'" "$W/e" && [ ! -e pos2.csv ] && ok "and writes nothing, saying why" || fail "moved layout: $(cat "$W/e")"
 
+# free text: kept, unless it names the row's own patient (case and diacritics ignored)
+{ cat $T; echo 'Notes = text'; } > examples/deid/notes.ini
+printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,Harris hip score,Notes\r\n' > notes.csv
+printf 'Meier,Anna,1950-01-01,x,10115,5,e,M,2021-05-04,71,left,KA,62,Mrs MEIER walks well\r\n' >> notes.csv
+printf 'Meier,Anna,1950-01-01,x,10115,5,e,M,2021-05-04,71,left,KA,62,walks well\r\n' >> notes.csv
+expect 0 "a free-text column" -- "$MEDREG" pseudonymize csv --config examples/deid/notes.ini --key hip.key --in notes.csv --out notes-out.csv
+! grep -qi meier notes-out.csv && grep -q ',walks well' notes-out.csv && grep -q "^2,free text holds this row's Surname: Notes" notes-out.csv.rejects.csv \
+  && ok "a note naming the row's patient is rejected, the other kept" || fail "free text: $(cat notes-out.csv notes-out.csv.rejects.csv)"
+
 # failures leave nothing behind
 printf 'Surname,First name,Date of birth,Street,ZIP,Phone,E-mail,Medical record number,Admission,Age,Side,Implant,Harris hip score,Notes\r\n' > extra.csv
 expect 7 "a column without a role stops the run" -- "$MEDREG" pseudonymize csv --config $T --key hip.key --in extra.csv --out e.csv

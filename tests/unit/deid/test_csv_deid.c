@@ -395,6 +395,42 @@ int main(int argc, char **argv)
         mr_csv_config_free(nh);
     }
 
+    /* free text (the text role) is kept unless it holds one of the row's
+     * removed values as whole words, whatever their case and diacritics */
+    {
+        snprintf(ini, sizeof ini,
+                 "[pseudonymize]\nmodule = %s\ndates = year\n[columns]\nfam = identifier family_name\n"
+                 "giv = identifier given_name\ndob = identifier birth_date\nphone = phone\nnotes = text\n",
+                 argv[1]);
+        mr_csv_config *tc = load_text(ini);
+        char *rejected = NULL;
+        size_t rejected_len = 0;
+        memset(&rep, 0, sizeof rep);
+        rep.rejects = open_memstream(&rejected, &rejected_len);
+        out = tc ? run(tc, key,
+                       "fam,giv,dob,phone,notes\n"
+                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Pt. M\xc3\x9cLLER called\n" /* 2: rejected */
+                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,stable after 6 weeks\n"
+                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Mullerian duct\n"     /* not a word of it */
+                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,call +41 44 123 today\n" /* 5: rejected */
+                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,born 07.03.1961\n"     /* 6: rejected */
+                       "Lee,Ann,07.03.1961,,Sleep study\n"
+                       "Lee,Ann,07.03.1961,,seen with ann\n", /* 8: rejected */
+                       &rep)
+                 : NULL;
+        fclose(rep.rejects);
+        CHECK(out && rep.rows == 7 && rep.written == 3 && rep.rejected == 4);
+        CHECK(out && strstr(out, ",stable after 6 weeks\r\n") && strstr(out, ",Mullerian duct\r\n") &&
+              strstr(out, ",Sleep study\r\n"));
+        CHECK(rejected && strstr(rejected, "2,free text holds this row's fam: notes") &&
+              strstr(rejected, "5,free text holds this row's phone: notes") &&
+              strstr(rejected, "6,free text holds this row's dob: notes") &&
+              strstr(rejected, "8,free text holds this row's giv: notes"));
+        free(rejected);
+        free(out);
+        mr_csv_config_free(tc);
+    }
+
     /* configuration errors */
     snprintf(ini, sizeof ini, "[pseudonymize]\nmodule = %s\n[columns]\nfam = identifier family_name\n", argv[1]);
     CHECK(refused(ini, "the PSN needs all of them"));
