@@ -174,6 +174,21 @@ static char *run_with(const char *module, const char *opts, const uint8_t key[32
     return run_with_n(module, opts, key, csv, strlen(csv), rep);
 }
 
+/* cfg (NULL: nothing) run on csv with the rejects collected: the output, and
+ * in *rejected the "line,reason" rows; the caller frees both */
+static char *run_collecting(const mr_csv_config *cfg, const uint8_t key[32], const char *csv, mr_csv_report *rep,
+                            char **rejected)
+{
+    size_t len = 0;
+    *rejected = NULL;
+    memset(rep, 0, sizeof *rep);
+    rep->rejects = open_memstream(rejected, &len);
+    char *out = cfg ? run(cfg, key, csv, rep) : NULL;
+    fclose(rep->rejects);
+    rep->rejects = NULL;
+    return out;
+}
+
 /* The configuration text is refused, with a message holding needle */
 static int refused(const char *ini, const char *needle)
 {
@@ -375,16 +390,12 @@ int main(int argc, char **argv)
                  argv[1]);
         mr_csv_config *nh = load_text(ini);
         char *rejected = NULL;
-        size_t rejected_len = 0;
         CHECK(nh != NULL);
-        memset(&rep, 0, sizeof rep);
-        rep.rejects = open_memstream(&rejected, &rejected_len);
-        out = nh ? run(nh, key, "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,a,2021-05-04\nM\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,b\n", &rep)
-                 : NULL;
+        out = run_collecting(nh, key, "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,a,2021-05-04\nM\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,b\n",
+                             &rep, &rejected);
         snprintf(cmd, sizeof cmd, "psn,note,column 5\r\n%s,a,2021\r\n", hex);
         CHECK_STR(out, cmd);
         CHECK(rep.rows == 2 && rep.written == 1 && rep.rejected == 1);
-        fclose(rep.rejects);
         CHECK(rejected && strstr(rejected, "2,fewer fields than configured")); /* lines count from the first row */
         free(rejected);
         free(out);
@@ -404,21 +415,16 @@ int main(int argc, char **argv)
                  argv[1]);
         mr_csv_config *tc = load_text(ini);
         char *rejected = NULL;
-        size_t rejected_len = 0;
-        memset(&rep, 0, sizeof rep);
-        rep.rejects = open_memstream(&rejected, &rejected_len);
-        out = tc ? run(tc, key,
-                       "fam,giv,dob,phone,notes\n"
-                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Pt. M\xc3\x9cLLER called\n" /* 2: rejected */
-                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,stable after 6 weeks\n"
-                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Mullerian duct\n"     /* not a word of it */
-                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,call +41 44 123 today\n" /* 5: rejected */
-                       "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,born 07.03.1961\n"     /* 6: rejected */
-                       "Lee,Ann,07.03.1961,,Sleep study\n"
-                       "Lee,Ann,07.03.1961,,seen with ann\n", /* 8: rejected */
-                       &rep)
-                 : NULL;
-        fclose(rep.rejects);
+        out = run_collecting(tc, key,
+                             "fam,giv,dob,phone,notes\n"
+                             "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Pt. M\xc3\x9cLLER called\n" /* 2: rejected */
+                             "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,stable after 6 weeks\n"
+                             "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,Mullerian duct\n"     /* not a word of it */
+                             "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,call +41 44 123 today\n" /* 5: rejected */
+                             "M\xc3\xbcller,J\xc3\xbcrgen,07.03.1961,+41 44 123,born 07.03.1961\n"     /* 6: rejected */
+                             "Lee,Ann,07.03.1961,,Sleep study\n"
+                             "Lee,Ann,07.03.1961,,seen with ann\n", /* 8: rejected */
+                             &rep, &rejected);
         CHECK(out && rep.rows == 7 && rep.written == 3 && rep.rejected == 4);
         CHECK(out && strstr(out, ",stable after 6 weeks\r\n") && strstr(out, ",Mullerian duct\r\n") &&
               strstr(out, ",Sleep study\r\n"));
