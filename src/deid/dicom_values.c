@@ -2,9 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "../core/secret.h"
+#include "free_text.h"
 
 int mr_dcm_value_equals(const char *value, const char *want)
 {
@@ -123,12 +123,17 @@ char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text)
     char *out = strdup(text);
     if (out == NULL)
         return NULL;
+    size_t len = strlen(out);
     for (size_t i = 0; i < t->n; i++) {
-        size_t n = strlen(t->v[i]);
+        size_t n = strlen(t->v[i]), from = 0, at, hit;
         if (n < 3)
             break; /* longest first */
-        for (char *hit = strcasestr(out, t->v[i]); hit; hit = strcasestr(hit, t->v[i]))
-            memmove(hit, hit + n, strlen(hit + n) + 1);
+        /* in any case: "MÜLLER" in a description goes with the name "Müller" */
+        while (mr_text_casefind(out + from, len - from, t->v[i], n, &at, &hit)) {
+            from += at;
+            memmove(out + from, out + from + hit, len - from - hit + 1);
+            len -= hit;
+        }
     }
     return out;
 }
@@ -137,7 +142,8 @@ int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
 {
     for (size_t i = 0; i < t->n; i++) {
         size_t n = strlen(t->v[i]);
-        if (n >= 6 ? strcasestr(value, t->v[i]) != NULL : 0)
+        size_t at, hit;
+        if (n >= 6 && mr_text_casefind(value, strlen(value), t->v[i], n, &at, &hit))
             return 1;
     }
     /* short tokens: only a whole component */
@@ -151,7 +157,8 @@ int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
                 q++, l--;
             while (l && (q[l - 1] == ' ' || q[l - 1] == 0))
                 l--;
-            if (n < 6 && n == l && strncasecmp(q, t->v[i], n) == 0)
+            size_t at = 0, hit = 0;
+            if (n < 6 && mr_text_casefind(q, l, t->v[i], n, &at, &hit) && at == 0 && hit == l)
                 return 1;
         }
         if (p[len] == 0)

@@ -15,4 +15,11 @@
  * a space, ending at its end or before a space? Both in normal form. */
 int mr_text_holds(const char *t, size_t tn, const char *v, size_t vn);
 
+/* The first place where v[0..vn) stands in h[0..hn), whatever the case of
+ * its letters (Unicode's lower-case mapping, character by character): 1 with
+ * its start and its length in h (in bytes: the case may change them), else
+ * 0. Text that is not valid UTF-8 is read a byte at a time as Latin-1, which
+ * is what DICOM's ISO_IR 100 text is, so "MÜLLER" holds "Müller" in both. */
+int mr_text_casefind(const char *h, size_t hn, const char *v, size_t vn, size_t *at, size_t *len);
+
 #endif

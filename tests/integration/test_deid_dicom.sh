@@ -72,7 +72,7 @@ for f in $(find out out.quarantine -name '*.dcm' | sort); do
   sop=$(tag "$f" 0008,0018); meta=$(tag "$f" 0002,0003)
   [ "$sop" = "$meta" ] || { bad=1; echo "stale MediaStorageSOPInstanceUID in $f"; }
   [ "$(basename "$f" .dcm)" = "$sop" ] || { bad=1; echo "name $f"; }
-  for v in Müller Jürgen PID-4711 OTHERID 19610307 ACC-778899 MUELLERPACS Sonnenberg Hausarzt Requester \
+  for v in Müller MÜLLER Jürgen PID-4711 OTHERID 19610307 ACC-778899 MUELLERPACS Sonnenberg Hausarzt Requester \
            Bahnhofstrasse 49301234567 STUDY-55 REQ-9911 "OTHER VENDOR" 20210504 1.2.826.0.1.3680043.2.1125; do
     if grep -q -- "$v" dump.txt || grep -qa -- "$v" "$f"; then bad=1; echo "'$v' survives in $f"; fi
   done
@@ -130,6 +130,7 @@ plant() { # WHAT DCMODIFY-ARGS... (or: WHAT --dump LINE, for what dcmodify canno
   cp keep.dcm "$o1"
 }
 plant "the name in a description" -m "(0008,1030)=CT of Müller"
+plant "the name in capitals in a description" -m "(0008,1030)=CT of MÜLLER"
 plant "an accession number in a nested sequence" -m "(0040,0275)[0].(0008,0050)=ACC-778899"
 plant "a private attribute leaking the accession number" --dump "(0029,1012) LO [ACC-778899]"
 plant "a private attribute of unknown VR with the patient ID" --dump "(0029,1013) UN 50\\49\\44\\2d\\34\\37\\31\\31"

@@ -1,6 +1,8 @@
 /* Whole words in normalised text: at the start, the end, between spaces;
  * never inside a longer word; a later whole occurrence after one that is
- * not; values of several words. */
+ * not; values of several words. Finding a value in any case: ASCII, UTF-8
+ * (a capital umlaut), Latin-1 bytes (DICOM's ISO_IR 100), the span in the
+ * text's own bytes. */
 #include <string.h>
 
 #include "../../../src/deid/free_text.h"
@@ -22,5 +24,14 @@ int main(void)
     CHECK(!holds("mul", "muller"));
     CHECK(!holds("", "muller"));
     CHECK(!holds("muller", ""));
+
+    size_t at = 9, len = 9;
+    CHECK(mr_text_casefind("CT of MULLER", 12, "muller", 6, &at, &len) && at == 6 && len == 6);
+    CHECK(mr_text_casefind("CT of M\xc3\x9cLLER hip", 16, "M\xc3\xbcller", 7, &at, &len) && at == 6 && len == 7);
+    CHECK(mr_text_casefind("CT of M\xdcLLER", 12, "M\xfcller", 6, &at, &len) && at == 6 && len == 6); /* Latin-1 */
+    CHECK(mr_text_casefind("J\xc3\xbcrgen", 7, "J\xc3\x9cRGEN", 7, &at, &len) && at == 0 && len == 7); /* at the end */
+    CHECK(!mr_text_casefind("CT of Muller", 12, "M\xc3\xbcller", 7, &at, &len)); /* the umlaut still counts */
+    CHECK(!mr_text_casefind("Mu", 2, "Muller", 6, &at, &len));
+    CHECK(!mr_text_casefind("anything", 8, "", 0, &at, &len));
     return TEST_DONE();
 }
