@@ -72,7 +72,10 @@ static int add_column(cfg_state *st, const char *header, unsigned position, cons
     if ((col->name = strdup(header)) == NULL)
         return 0;
     col->position = position;
-    if ((position ? asprintf(&col->label, "%s (column %u)", header, position) : asprintf(&col->label, "%s", header)) < 0) {
+    /* messages name a column by position with its header; one without a header is named by position alone */
+    int with_position = position && !st->unnamed[c->n_cols];
+    if ((with_position ? asprintf(&col->label, "%s (column %u)", header, position) : asprintf(&col->label, "%s", header)) <
+        0) {
         col->label = NULL;
         free(col->name);
         return 0;
@@ -156,11 +159,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         if (colon == NULL) { /* only without a header row (checked at the end): named in the output by position */
             snprintf(unnamed, sizeof unnamed, "column %lu", n);
             st->unnamed[c->n_cols] = 1;
-            if (!add_column(st, unnamed, (unsigned)n, v))
-                return 0;
-            mr_csv_column *col = &c->cols[c->n_cols - 1];
-            free(col->label);
-            return (col->label = strdup(unnamed)) != NULL;
+            return add_column(st, unnamed, (unsigned)n, v);
         }
         snprintf(role, sizeof role, "%.*s", (int)(colon - v), v);
         return add_column(st, colon + 1 + strspn(colon + 1, " \t"), (unsigned)n, role);

@@ -349,11 +349,11 @@ static void row(row_ctx *r)
     if (cfg->has_text) {
         size_t t = 0, v = 0;
         int leak = text_leak(r, &t, &v);
-        if (leak != 0) {
+        if (leak < 0)
+            goto nomem;
+        if (leak > 0) {
             char why[300];
             snprintf(why, sizeof why, "free text holds this row's %.200s", cfg->cols[r->map[v]].label);
-            if (leak < 0)
-                goto nomem;
             reject(r, why, cfg->cols[r->map[t]].label);
             goto out;
         }
