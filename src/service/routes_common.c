@@ -252,28 +252,37 @@ medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const ch
     return MEDREG_OK;
 }
 
+/* an unsigned decimal of at most 20 digits, no sign, no leading zero */
+int mr_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
 static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;
     mr_rows *r = NULL;
     const char *after_s = mr_req_query(req, "after"), *limit_s = mr_req_query(req, "limit");
-    char *end = NULL;
-    long long after = 0, limit = 100;
+    uint64_t after = 0, limit = 100;
     if (!mr_require_role(s, req, resp, "audit_list", "admin", "", NULL))
         return;
-    if (after_s) {
-        after = strtoll(after_s, &end, 10);
-        if (*end || after < 0) {
-            mr_resp_error(resp, 400, "invalid_query", "'after' must be a non-negative integer");
-            return;
-        }
+    /* digits only: "", " 5" or "5x" are mistakes to name, not 0 or 5 */
+    if (after_s && (!mr_parse_u64(after_s, strlen(after_s), &after) || after > INT64_MAX)) {
+        mr_resp_error(resp, 400, "invalid_query", "'after' must be a non-negative integer");
+        return;
     }
-    if (limit_s) {
-        limit = strtoll(limit_s, &end, 10);
-        if (*end || limit < 1 || limit > 10000) {
-            mr_resp_error(resp, 400, "invalid_query", "'limit' must be 1..10000");
-            return;
-        }
+    if (limit_s && (!mr_parse_u64(limit_s, strlen(limit_s), &limit) || limit < 1 || limit > 10000)) {
+        mr_resp_error(resp, 400, "invalid_query", "'limit' must be 1..10000");
+        return;
     }
     mr_param p[2] = {MR_INT(after), MR_INT(limit)};
     medreg_err rc = mr_db_acquire(s->db, &c);

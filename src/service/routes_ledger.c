@@ -137,21 +137,6 @@ static void checkpoint(mr_service *s, mr_request *req, mr_response *resp)
     raw(resp, 200, "text/plain; charset=utf-8", (uint8_t *)note, len);
 }
 
-/* an unsigned decimal of at most 20 digits, no sign, no leading zero */
-static int parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-            return 0;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
 /* "x001/x234/067" → 1234067 (C2SP tlog-tiles index encoding) */
 static int parse_tile_index(const char *p, uint64_t *out)
 {
@@ -187,14 +172,14 @@ static void tile(mr_service *s, mr_request *req, mr_response *resp)
         level = -1;
     } else {
         uint64_t lv = 0;
-        if (!parse_u64(rest, (size_t)(slash - rest), &lv) || lv > 7)
+        if (!mr_parse_u64(rest, (size_t)(slash - rest), &lv) || lv > 7)
             goto bad;
         level = (int)lv;
     }
     const char *idx = slash + 1, *dot = strstr(idx, ".p/");
     if (!parse_tile_index(idx, &index))
         goto bad;
-    if (dot && (!parse_u64(dot + 3, strlen(dot + 3), &w) || w < 1 || w > 255))
+    if (dot && (!mr_parse_u64(dot + 3, strlen(dot + 3), &w) || w < 1 || w > 255))
         goto bad;
     medreg_err rc = mr_ledger_tile(s->ledger, level, index, (unsigned)w, &data, &len);
     if (rc == MEDREG_ERR_NOTFOUND) {
@@ -214,7 +199,7 @@ bad:
 static int query_u64(const mr_request *req, const char *name, uint64_t *out)
 {
     const char *v = mr_req_query(req, name);
-    return v && parse_u64(v, strlen(v), out);
+    return v && mr_parse_u64(v, strlen(v), out);
 }
 
 static json_t *hashes_json(const mr_hash *p, size_t n)
@@ -267,7 +252,7 @@ static void entry_get(mr_service *s, mr_request *req, mr_response *resp)
     uint64_t index = 0;
     uint8_t *data = NULL;
     size_t len = 0;
-    if (!parse_u64(req->params[0], strlen(req->params[0]), &index)) {
+    if (!mr_parse_u64(req->params[0], strlen(req->params[0]), &index)) {
         mr_resp_error(resp, 400, "invalid_field", "the index must be a decimal number");
         return;
     }

@@ -53,9 +53,8 @@ char *mr_witness_cosign(void *ctx, mr_ledger *l, const char *note, size_t len, u
             if (status != 409 || r == NULL)
                 break;
             /* the witness holds another size: start from it */
-            char *end = NULL;
-            unsigned long long have = strtoull(r, &end, 10);
-            if (end == r || have > size)
+            uint64_t have = 0;
+            if (!mr_parse_u64(r, strcspn(r, "\n"), &have) || have > size)
                 break;
             old = have;
         }

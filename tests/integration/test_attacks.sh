@@ -194,6 +194,11 @@ sed 's|^seal_key = .*|seal_key = loose.key|' registry.ini > loose.ini
 expect 3 "a key file others can read stops medregd" -- "$MEDREGD" --config loose.ini --check
 contains "$W/err" "mode 0600" "the message says why"
 
+for q in "" " 5" "5x" "-1" "+5" "99999999999999999999"; do
+  expect 4 "audit --after '$q' is refused, not read as a number" -- as admin audit --on registry --after "$q"
+done
+contains "$W/err" "'after' must be a non-negative integer" "the refusal names the parameter"
+expect 4 "audit --limit 0 is refused" -- as admin audit --on registry --limit 0
 expect 0 "the audit trail" -- as admin --json audit --on registry --limit 1000
 for code in invalid_token token_mismatch token_replayed token_expired psn_token_required; do
   [ "$(jq "[.events[] | select(.outcome==\"refused\" and .detail==\"$code\")] | length" "$W/out")" -ge 1 ] \
