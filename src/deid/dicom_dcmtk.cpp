@@ -58,6 +58,29 @@ extern "C" void mr_dcm_free(mr_dcm_file *f)
     delete f;
 }
 
+extern "C" medreg_err mr_dcm_to_utf8(mr_dcm_file *f, char **why)
+{
+    *why = nullptr;
+    OFString cs;
+    DcmDataset *ds = f->ff.getDataset();
+    // absent or empty: the default repertoire (ASCII), nothing to convert.
+    // A byte above 0x7F there is the writer's mistake; it stays as it is
+    // and is compared as Latin-1 (free_text.c)
+    if (ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).bad())
+        return MEDREG_OK;
+    size_t a = cs.find_first_not_of(' '), b = cs.find_last_not_of(' ');
+    if (a == OFString_npos || cs.compare(a, b - a + 1, "ISO_IR 192") == 0 || cs.compare(a, b - a + 1, "ISO_IR 6") == 0)
+        return MEDREG_OK;
+    OFCondition c = f->ff.convertToUTF8();
+    if (c.bad()) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "its text cannot be read in its character set '%.40s': %s", cs.c_str(), c.text());
+        *why = dup_cstr(msg);
+        return MEDREG_ERR_INVALID;
+    }
+    return MEDREG_OK;
+}
+
 // The private creator of (gggg,xxyy): the value of (gggg,00xx) in the same item.
 static bool private_creator(DcmItem *item, const DcmTagKey &key, OFString &creator)
 {

@@ -12,6 +12,7 @@
 #include "../core/secret.h"
 #include "../pseudonym/psn_input.h"
 #include "date_shift.h"
+#include "dicom_charset.h"
 #include "dicom_deid.h"
 #include "dicom_values.h"
 #include "medreg/pseudonym.h"
@@ -384,6 +385,10 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         snprintf(res->reason, sizeof res->reason,
                  "a DICOMDIR: never copied (its records name the patients, its references fit the input); "
                  "dcmmkdir makes one for the output");
+        goto out;
+    }
+    if (mr_dicom_text_to_utf8(f, &why) != MEDREG_OK) {
+        snprintf(res->reason, sizeof res->reason, "%s", why ? why : "its text is not in its character set");
         goto out;
     }
     medreg_err prc = file_psn(cfg, src, f, psn, key, res->reason, sizeof res->reason);

@@ -40,6 +40,14 @@ typedef mr_dcm_action (*mr_dcm_visit)(void *ctx, const mr_dcm_elem *e, char **re
 MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_file **out, char **why);
 void mr_dcm_free(mr_dcm_file *f);
 
+/* DCMTK's conversion of the dataset's text to UTF-8 (ISO_IR 192), from
+ * the character set(s) its Specific Character Set (0008,0005) names, code
+ * extensions (ISO 2022) included; the element is updated. Nothing to do
+ * when it is absent, empty or UTF-8 already. MEDREG_ERR_INVALID, with *why,
+ * when a value is not text in that character set or DCMTK cannot convert
+ * it. dicom_charset.h says who calls it, and what it adds. */
+MR_MUST_CHECK medreg_err mr_dcm_to_utf8(mr_dcm_file *f, char **why);
+
 /* Visit the meta header, then the dataset. MEDREG_ERR_INVALID if DCMTK
  * refuses a replacement value (*why says which element). */
 MR_MUST_CHECK medreg_err mr_dcm_walk(mr_dcm_file *f, mr_dcm_visit fn, void *ctx, char **why);

@@ -85,7 +85,6 @@ medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int
 {
     collect_ctx c = {cfg, t, with_dates, 0};
     char *why = NULL;
-    memset(t, 0, sizeof *t);
     medreg_err rc = mr_dcm_walk(f, collect, &c, &why);
     free(why);
     if (rc == MEDREG_OK && c.nomem)
@@ -131,6 +130,10 @@ char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text)
         /* in any case: "MÜLLER" in a description goes with the name "Müller" */
         while (mr_text_casefind(out + from, len - from, t->v[i], n, &at, &hit)) {
             from += at;
+            if (n < MR_DCM_SHORT_TOKEN && !mr_text_is_word(out, len, from, hit)) {
+                from += hit; /* part of another word */
+                continue;
+            }
             memmove(out + from, out + from + hit, len - from - hit + 1);
             len -= hit;
         }
@@ -138,32 +141,46 @@ char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text)
     return out;
 }
 
+/* v (n bytes, 3 or more) as a word of its own somewhere in value */
+static int word_in(const char *value, size_t len, const char *v, size_t n)
+{
+    size_t from = 0, at, hit;
+    while (mr_text_casefind(value + from, len - from, v, n, &at, &hit)) {
+        if (mr_text_is_word(value, len, from + at, hit))
+            return 1;
+        from += at + hit;
+    }
+    return 0;
+}
+
 int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
 {
+    size_t len = strlen(value);
     for (size_t i = 0; i < t->n; i++) {
         size_t n = strlen(t->v[i]);
         size_t at, hit;
-        if (n >= 6 && mr_text_casefind(value, strlen(value), t->v[i], n, &at, &hit))
+        if (n >= MR_DCM_SHORT_TOKEN ? mr_text_casefind(value, len, t->v[i], n, &at, &hit)
+                                    : n >= 3 && word_in(value, len, t->v[i], n))
             return 1;
     }
-    /* short tokens: only a whole component */
+    /* two-byte tokens: only a whole component */
     for (const char *p = value;;) {
-        size_t len = strcspn(p, "\\^=");
+        size_t clen = strcspn(p, "\\^=");
         for (size_t i = 0; i < t->n; i++) {
             size_t n = strlen(t->v[i]);
             const char *q = p;
-            size_t l = len;
+            size_t l = clen;
             while (l && *q == ' ')
                 q++, l--;
             while (l && (q[l - 1] == ' ' || q[l - 1] == 0))
                 l--;
             size_t at = 0, hit = 0;
-            if (n < 6 && mr_text_casefind(q, l, t->v[i], n, &at, &hit) && at == 0 && hit == l)
+            if (n < 3 && mr_text_casefind(q, l, t->v[i], n, &at, &hit) && at == 0 && hit == l)
                 return 1;
         }
-        if (p[len] == 0)
+        if (p[clen] == 0)
             break;
-        p += len + 1;
+        p += clen + 1;
     }
     return 0;
 }

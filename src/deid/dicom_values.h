@@ -13,6 +13,11 @@ mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, 
 /* A DICOM string value equal to want, ignoring padding (spaces, NULs). */
 int mr_dcm_value_equals(const char *value, const char *want);
 
+/* A value shorter than this (in bytes) counts only as a word or component
+ * of its own, longer ones wherever they stand: "Eva" must not take the
+ * "Eva" out of "Evaluation", while "Müller" goes from "Müllerstrasse" too. */
+#define MR_DCM_SHORT_TOKEN 6
+
 typedef struct mr_dcm_tokens {
     char **v; /* longest first, no duplicates */
     size_t n, cap;
@@ -21,17 +26,20 @@ typedef struct mr_dcm_tokens {
 /* Every value of f whose rule removes, empties or replaces it, split into
  * its components (and a person name's parts), at any depth, the meta header
  * and private attributes included. with_dates also takes the dates the
- * profile shifts (for the check: an unshifted date is a survivor). */
+ * profile shifts (for the check: an unshifted date is a survivor). Added
+ * to what t holds already (zeroed at first); on failure t is freed. */
 MR_MUST_CHECK medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates,
                                                mr_dcm_tokens *t);
 void mr_dcm_tokens_free(mr_dcm_tokens *t);
 
-/* text without any token of three or more characters (any case);
- * malloc'ed, NULL when out of memory. */
+/* text without any token of three or more characters (any case; a short
+ * one only where it is a word of its own); malloc'ed, NULL when out of
+ * memory. */
 char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text);
 
-/* Does value hold a token: a component equal to one, or a token of six or
- * more characters inside it (any case)? */
+/* Does value hold a token, in any case: one of MR_DCM_SHORT_TOKEN bytes or
+ * more anywhere, a shorter one of three or more as a word of its own, a
+ * two-byte one as a whole component? As strict as the cleaning is. */
 int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../core/secret.h"
+#include "dicom_charset.h"
 #include "dicom_values.h"
 
 typedef struct scan_ctx {
@@ -47,11 +48,15 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
 
     memset(&t, 0, sizeof t);
     *survivors = 0;
-    if ((rc = mr_dcm_load(in_path, &in, &why)) != MEDREG_OK || (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK)
+    /* the input's values as its bytes hold them and, converted, as UTF-8:
+     * an output may keep either (another tool's output keeps the input's
+     * character set; medreg writes UTF-8) */
+    if ((rc = mr_dcm_load(in_path, &in, &why)) != MEDREG_OK || (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
+        (rc = mr_dicom_text_to_utf8(in, &why)) != MEDREG_OK || (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK)
         goto out;
     free(why);
     why = NULL;
-    if ((rc = mr_dcm_load(out_path, &out, &why)) != MEDREG_OK)
+    if ((rc = mr_dcm_load(out_path, &out, &why)) != MEDREG_OK || (rc = mr_dicom_text_to_utf8(out, &why)) != MEDREG_OK)
         goto out;
     scan_ctx s = {&t, out_path, findings, 0};
     if ((rc = mr_dcm_walk(out, scan, &s, &why)) != MEDREG_OK)
@@ -65,7 +70,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     raw_len = (size_t)st.st_size;
     for (size_t i = 0; i < t.n; i++) {
         size_t n = strlen(t.v[i]);
-        if (n >= 6 && memmem(raw, raw_len, t.v[i], n) != NULL) {
+        if (n >= MR_DCM_SHORT_TOKEN && memmem(raw, raw_len, t.v[i], n) != NULL) {
             s.found++;
             if (findings)
                 fprintf(findings, "%s,raw bytes,an identifying value of the input survives in the file's bytes\n",

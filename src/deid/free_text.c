@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <unicase.h>
+#include <unictype.h>
 #include <unistr.h>
 
 int mr_text_holds(const char *t, size_t tn, const char *v, size_t vn)
@@ -33,6 +34,14 @@ static ucs4_t char_at(const char *s, size_t n, size_t i, size_t *len)
     return (uint8_t)s[i];
 }
 
+/* One case for comparing: the lower case of the upper case, so that
+ * letters with two lower-case forms meet (Greek final sigma: "ς" and "σ"
+ * both go to "Σ"), as Unicode's simple case folding would have them */
+static ucs4_t fold(ucs4_t c)
+{
+    return uc_tolower(uc_toupper(c));
+}
+
 int mr_text_casefind(const char *h, size_t hn, const char *v, size_t vn, size_t *at, size_t *len)
 {
     for (size_t i = 0, step = 0; vn > 0 && i < hn; i += step) {
@@ -40,7 +49,7 @@ int mr_text_casefind(const char *h, size_t hn, const char *v, size_t vn, size_t 
         while (a < hn && b < vn) {
             size_t la, lb;
             ucs4_t x = char_at(h, hn, a, &la), y = char_at(v, vn, b, &lb);
-            if (uc_tolower(x) != uc_tolower(y))
+            if (fold(x) != fold(y))
                 break;
             a += la;
             b += lb;
@@ -53,4 +62,20 @@ int mr_text_casefind(const char *h, size_t hn, const char *v, size_t vn, size_t 
         char_at(h, hn, i, &step);
     }
     return 0;
+}
+
+/* The character that ends at s[i] (0 < i), read as char_at reads it */
+static ucs4_t char_before(const char *s, size_t i)
+{
+    ucs4_t uc;
+    if (u8_prev(&uc, (const uint8_t *)s + i, (const uint8_t *)s) != NULL)
+        return uc;
+    return (uint8_t)s[i - 1];
+}
+
+int mr_text_is_word(const char *h, size_t hn, size_t at, size_t len)
+{
+    size_t l;
+    return (at == 0 || !uc_is_alnum(char_before(h, at))) &&
+           (at + len >= hn || !uc_is_alnum(char_at(h, hn, at + len, &l)));
 }

@@ -1,6 +1,8 @@
 /* Whatever a hospital's folder holds goes through DCMTK's parser and then
  * medreg's walk, the profile and the independent check. Nothing may crash
- * or leave a half-written file. Uses examples/deid/dicom.ini (run from the
+ * or leave a half-written file. The same bytes also go, as one value, through
+ * the Japanese ISO 2022 decoder (the first byte picks the character set and
+ * whether it is a person name); what it accepts must be valid UTF-8. Uses examples/deid/dicom.ini (run from the
  * source tree, as scripts/fuzz.sh does). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,7 +10,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <unistr.h>
+
+#include "../../src/deid/dicom_charset.h"
 #include "../../src/deid/dicom_deid.h"
+
+static void japanese(const uint8_t *data, size_t size)
+{
+    static const char *const CHARSETS[] = {"\\ISO 2022 IR 87", "ISO 2022 IR 13\\ISO 2022 IR 87",
+                                           "\\ISO 2022 IR 87\\ISO 2022 IR 159", "ISO 2022 IR 13"};
+    char *u = NULL;
+    if (size == 0)
+        return;
+    if (mr_dicom_japanese_to_utf8(CHARSETS[data[0] & 3], (const char *)data + 1, size - 1, data[0] >> 7, &u) ==
+        MEDREG_OK) {
+        if (u == NULL || u8_check((const uint8_t *)u, strlen(u)) != NULL)
+            abort();
+        free(u);
+    }
+}
 
 static void rm_tree(const char *dir)
 {
@@ -29,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
+    japanese(data, size);
     char dir[] = "/tmp/medreg-fuzz-dicom-XXXXXX", in[600], out[600], q[600];
     if (mkdtemp(dir) == NULL)
         abort();

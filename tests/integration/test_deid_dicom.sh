@@ -172,6 +172,43 @@ expect 4 "the same SOP instance four times" -- "$MEDREG" deid dicom --config $C 
   [ -z "$(find dout -name '*.tmp')" ] && ok "one written, three skipped as duplicates, no temporary left" \
   || fail "duplicates: $(cat "$W/e")"
 
+# text in other character sets: the same patient written in Latin-1 has the same PSN; a name in
+# Cyrillic, Greek or Japanese (ISO 2022, which DCMTK on glibc does not convert) is found in capitals in
+# a description and removed; every output is UTF-8; a character set nobody knows is a skip, with why
+mkdir -p cin
+charset() { # NAME TERM ICONV PATIENT DESCRIPTION UID-SUFFIX
+  sed -e "s/ISO_IR 192/$2/" -e "s/Müller^Jürgen/$4/" -e "s/CT hip Müller follow-up/$5/" \
+      -e "s/1125\.9\.111\]/1125.9.$6]/" "$SRC/tests/data/dicom/ct1.dump" | iconv -f UTF-8 -t "$3" > $1.dump
+  dump2dcm --write-xfer-little $1.dump cin/$1.dcm; }
+charset latin1 "ISO_IR 100" ISO-8859-1 "Müller^Jürgen" "CT hip MÜLLER JÜRGEN follow-up" 301
+charset cyrillic "ISO_IR 144" ISO-8859-5 "Иванов^Иван" "КТ ИВАНОВ контроль" 302
+charset greek "ISO_IR 126" ISO-8859-7 "Παπαδόπουλος^Νίκος" "CT ΠΑΠΑΔΌΠΟΥΛΟΣ hip" 303
+charset japanese '\\ISO 2022 IR 87' ISO-2022-JP "Yamada^Tarou=山田^太郎" "CT 山田 太郎 follow-up" 304
+charset unknown "ISO_IR 999" UTF-8 "Muster^Eva" "CT" 305
+grep -qa $'M\xfcller' latin1.dump && grep -qa $'\x1b$B' japanese.dump && ok "inputs in Latin-1, ISO 8859-5, ISO 8859-7 and ISO 2022" \
+  || fail "charset inputs"
+expect 4 "deid dicom of files in five character sets" -- "$MEDREG" deid dicom --config $C --key hip.key --in cin --out cout
+grep -q "5 files: 4 written" "$W/o" && grep -q "unknown.dcm: its text cannot be read in its character set 'ISO_IR 999'" "$W/e" \
+  && ok "four written; the unknown character set skipped with its name" || fail "charsets: $(cat "$W/o" "$W/e")"
+cout() { jq -r --arg n "/$1.dcm" '.files[] | select(.in | endswith($n)) | .out' cout.report.json; }
+[ "$(tag "$(cout latin1)" 0010,0020)" = "$(tag "$o1" 0010,0020)" ] \
+  && ok "a patient's PSN is the same whether the file is in Latin-1 or UTF-8" || fail "Latin-1 PSN"
+printf 'fam,giv,dob\nИванов,Иван,19610307\n' > pc.csv
+"$MEDREG" pseudonymize csv --config p.ini --key hip.key --in pc.csv --out pc.out.csv >/dev/null
+[ "$(sed -n 2p pc.out.csv | tr -d '\r')" = "$(tag "$(cout cyrillic)" 0010,0020)" ] \
+  && ok "a Cyrillic name from ISO 8859-5 gets the CSV tool's PSN" || fail "Cyrillic PSN"
+bad=0
+for c in "latin1|CT hip   follow-up" "cyrillic|КТ  контроль" "greek|CT  hip" "japanese|CT   follow-up"; do
+  f=$(cout "${c%%|*}")
+  [ "$(tag "$f" 0008,0005)" = "ISO_IR 192" ] && [ "$(tag "$f" 0008,1030)" = "${c#*|}" ] \
+    || { bad=1; echo "${c%%|*}: '$(tag "$f" 0008,0005)' '$(tag "$f" 0008,1030)'"; }
+done
+[ $bad = 0 ] && ok "each output is UTF-8 and its description lost the name in capitals (final sigma, kanji too)" \
+  || fail "charset outputs"
+expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report cout.report.json
+cp cin/latin1.dcm "$(cout latin1)" # as a tool that changes nothing would leave it, in Latin-1
+expect 1 "verify reads an output in Latin-1 too" -- "$MEDREG" deid verify --config $C --report cout.report.json
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3

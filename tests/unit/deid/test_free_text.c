@@ -31,6 +31,13 @@ int main(void)
     CHECK(mr_text_casefind("CT of M\xdcLLER", 12, "M\xfcller", 6, &at, &len) && at == 6 && len == 6); /* Latin-1 */
     CHECK(mr_text_casefind("J\xc3\xbcrgen", 7, "J\xc3\x9cRGEN", 7, &at, &len) && at == 0 && len == 7); /* at the end */
     CHECK(!mr_text_casefind("CT of Muller", 12, "M\xc3\xbcller", 7, &at, &len)); /* the umlaut still counts */
+    /* Greek: "ΠΑΠΑΔΌΠΟΥΛΟΣ" for the name "Παπαδόπουλος", whose final sigma has a lower case of its own */
+    const char *greek_upper = "CT \xce\xa0\xce\x91\xce\xa0\xce\x91\xce\x94\xce\x8c\xce\xa0\xce\x9f\xce\xa5\xce\x9b"
+                              "\xce\x9f\xce\xa3 hip";
+    const char *greek_name = "\xce\xa0\xce\xb1\xcf\x80\xce\xb1\xce\xb4\xcf\x8c\xcf\x80\xce\xbf\xcf\x85\xce\xbb"
+                             "\xce\xbf\xcf\x82";
+    CHECK(mr_text_casefind(greek_upper, strlen(greek_upper), greek_name, strlen(greek_name), &at, &len) && at == 3 &&
+          len == 24);
     CHECK(!mr_text_casefind("Mu", 2, "Muller", 6, &at, &len));
     CHECK(!mr_text_casefind("anything", 8, "", 0, &at, &len));
     return TEST_DONE();
