@@ -208,7 +208,8 @@ static const char *outcome_name(mr_dcm_outcome o)
     return o == MR_DCM_WRITTEN        ? "written"
            : o == MR_DCM_QUARANTINED ? "quarantined"
            : o == MR_DCM_SKIPPED     ? "skipped"
-                                     : "directory";
+           : o == MR_DCM_DIRECTORY   ? "directory"
+                                     : "not_dicom";
 }
 
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
@@ -306,7 +307,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     }
     /* the report names input paths, which may be identifying: 0600 */
     json_t *arr = json_array();
-    size_t counts[4] = {0};
+    size_t counts[MR_DCM_N_OUTCOMES] = {0};
     for (size_t i = 0; i < files.n; i++) {
         file_fate *r = &results[i];
         counts[r->outcome]++;
@@ -323,10 +324,11 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                                           (json_int_t)r->cleaned));
         json_array_append_new(arr, o);
     }
-    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1",
+    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1",
                             "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
                             quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
-                            "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "files", arr);
+                            "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
+                            (json_int_t)counts[4], "files", arr);
     text = rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(rep);
     unlink(rep_path);
@@ -338,11 +340,15 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
            counts[0], out, counts[1], quarantine, counts[2]);
     if (counts[3])
         printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", counts[3]);
+    if (counts[4])
+        printf(", %zu not DICOM (programs, documents: not copied)", counts[4]);
     printf("; report in %s\n", rep_path);
     for (size_t i = 0; i < files.n; i++)
-        if (results[i].outcome == MR_DCM_SKIPPED)
-            fprintf(stderr, "medreg: skipped %s: %s\n", files.v[i], results[i].reason ? results[i].reason : "?");
-    /* a DICOMDIR is left out by design, not a failure */
+        if (results[i].outcome == MR_DCM_SKIPPED || results[i].outcome == MR_DCM_NOT_DICOM)
+            fprintf(stderr, "medreg: %s %s: %s\n", results[i].outcome == MR_DCM_SKIPPED ? "skipped" : "left out",
+                    files.v[i], results[i].reason ? results[i].reason : "?");
+    /* a DICOMDIR, and a file that is no image at all, are left out by
+     * design, not a failure */
     code = counts[2] ? EXIT_INVALID : EXIT_OK;
 out:
     free(text);
@@ -432,9 +438,10 @@ int cmd_deid(cli *c, int argc, char **argv)
         "       medreg deid verify --config DICOM.ini --report REPORT.json\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
-        "  may show burned-in text go to the quarantine (default OUT.quarantine); unreadable files are\n"
-        "  skipped and listed; a DICOMDIR is never copied. The report (default OUT.report.json, 0600)\n"
-        "  names every file's fate.\n"
+        "  may show burned-in text go to the quarantine (default OUT.quarantine); text in any DICOM\n"
+        "  character set is written as UTF-8; unreadable files are skipped and listed (exit 4); a\n"
+        "  DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never copied and\n"
+        "  listed apart. The report (default OUT.report.json, 0600) names every file's fate.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

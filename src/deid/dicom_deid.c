@@ -14,6 +14,7 @@
 #include "date_shift.h"
 #include "dicom_charset.h"
 #include "dicom_deid.h"
+#include "file_kind.h"
 #include "dicom_values.h"
 #include "medreg/pseudonym.h"
 
@@ -373,7 +374,17 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     memset(&x, 0, sizeof x);
     res->outcome = MR_DCM_SKIPPED;
     if (mr_dcm_load(in_path, &f, &why) != MEDREG_OK) {
-        snprintf(res->reason, sizeof res->reason, "DCMTK cannot read it: %s", why ? why : "?");
+        int other = 0;
+        char kind[160];
+        medreg_err krc = mr_file_not_dicom(in_path, &other, kind, sizeof kind);
+        if (krc == MEDREG_OK && other) {
+            res->outcome = MR_DCM_NOT_DICOM;
+            snprintf(res->reason, sizeof res->reason, "not DICOM: %s", kind);
+        } else {
+            if (krc == MEDREG_ERR_NOMEM)
+                rc = krc;
+            snprintf(res->reason, sizeof res->reason, "DCMTK cannot read it: %s", why ? why : "?");
+        }
         goto out;
     }
     char *sop_class = NULL; /* Media Storage Directory Storage: a DICOMDIR */

@@ -58,9 +58,11 @@ typedef enum mr_dcm_outcome {
     MR_DCM_WRITTEN = 0,
     MR_DCM_QUARANTINED, /* de-identified, but the pixels may show text: for a person to check */
     MR_DCM_SKIPPED,     /* unreadable, or the PSN's identifiers are missing: nothing written */
-    MR_DCM_DIRECTORY    /* a DICOMDIR: never copied (it names every patient of the media, and its
+    MR_DCM_DIRECTORY,   /* a DICOMDIR: never copied (it names every patient of the media, and its
                          * file references fit the input's layout, not the output's) */
+    MR_DCM_NOT_DICOM    /* certainly no image (a viewer program, a PDF: file_kind.h): not copied */
 } mr_dcm_outcome;
+#define MR_DCM_N_OUTCOMES 5
 
 typedef struct mr_dcm_result {
     mr_dcm_outcome outcome;

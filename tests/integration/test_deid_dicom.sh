@@ -48,13 +48,16 @@ dcmodify -nb -i "(0028,0301)=NO" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.11
 cp in/ct1.dcm in/nobirth.dcm
 dcmodify -nb -e "(0010,0030)" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.116" in/nobirth.dcm
 echo "not DICOM at all" > in/garbage.dcm
+head -c 200 in/ct1.dcm > in/damaged.dcm # a Part 10 file cut short
 [ "$(tag in/ct1.dcm 0002,0016)" = MUELLERPACS ] && ok "inputs built with dump2dcm, img2dcm and dcmodify" || fail "inputs"
 
 expect 4 "deid dicom: every file handled; the skipped ones make the exit code 4" -- "$MEDREG" deid dicom \
   --config $C --key hip.key --in in --out out
-grep -q "8 files: 3 written to out, 3 quarantined" "$W/o" && ok "3 written, 3 quarantined (US, SC, burned-in YES), 2 skipped" \
-  || fail "counts: $(cat "$W/o")"
-grep -q "garbage.dcm: DCMTK cannot read it" "$W/e" && ok "an unreadable file is reported" || fail "garbage: $(cat "$W/e")"
+grep -q "9 files: 3 written to out, 3 quarantined .*, 2 skipped, 1 not DICOM" "$W/o" \
+  && ok "3 written, 3 quarantined (US, SC, burned-in YES), 2 skipped, 1 not DICOM" || fail "counts: $(cat "$W/o")"
+grep -q "skipped in/damaged.dcm: DCMTK cannot read it" "$W/e" && ok "an unreadable file is reported" || fail "damaged: $(cat "$W/e")"
+grep -q "left out in/garbage.dcm: not DICOM: ASCII text" "$W/e" && [ "$(jq -r '.not_dicom' out.report.json)" = 1 ] \
+  && ok "a text file is named as what it is, apart from the failures" || fail "garbage: $(cat "$W/e")"
 grep -q "nobirth.dcm: no (0010,0030) for the PSN's birth_date" "$W/e" && ok "a file without the PSN's identifiers is reported" || fail "nobirth"
 [ "$(stat -c %a out.report.json)" = 600 ] && ok "the report (it names input paths) is 0600" || fail "report mode"
 [ "$(jq -r '.files[] | select(.in | endswith("burned.dcm")) | .outcome' out.report.json)" = quarantined ] \
@@ -142,10 +145,13 @@ expect 0 "and passes again once removed" -- "$MEDREG" deid verify --config $C --
 # and no failure: the exit code stays 0
 mkdir -p media/IMG && cp in/ct1.dcm media/IMG/CT1 && cp in/ct2.dcm media/IMG/CT2
 (cd media && dcmmkdir --general-purpose +I +r IMG >/dev/null 2>&1)
+printf '[autorun]\r\nopen=VIEWER.EXE\r\n' > media/AUTORUN.INF; cp "$MEDREG" media/VIEWER.EXE # and a program
 [ "$(tag media/DICOMDIR 0010,0020)" = PID-4711 ] && ok "a DICOMDIR made by dcmmkdir (it holds the patient ID)" || fail "dcmmkdir"
 expect 0 "deid dicom of a CD export" -- "$MEDREG" deid dicom --config $C --key hip.key --in media --out mout
-grep -q "2 written to mout, 0 quarantined .*, 0 skipped, 1 DICOMDIR not copied" "$W/o" \
-  && ok "the images written, the DICOMDIR named apart" || fail "counts: $(cat "$W/o")"
+grep -q "2 written to mout, 0 quarantined .*, 0 skipped, 1 DICOMDIR not copied .*, 2 not DICOM" "$W/o" \
+  && ok "the images written, the DICOMDIR, the autorun file and the program named apart" || fail "counts: $(cat "$W/o")"
+grep -q "AUTORUN.INF: not DICOM: Microsoft Windows Autorun file" "$W/e" && grep -q "VIEWER.EXE: not DICOM: ELF" "$W/e" \
+  && ok "each as what it is" || fail "kinds: $(cat "$W/e")"
 [ "$(jq -r '.directories' mout.report.json)" = 1 ] && [ "$(jq -r '.files[] | select(.in | endswith("DICOMDIR")) | .outcome' \
   mout.report.json)" = directory ] && ok "the report says so" || fail "report: $(jq -c . mout.report.json)"
 ! grep -rqa -e PID-4711 -e DICOMDIR mout && [ -z "$(find mout -iname dicomdir)" ] \
