@@ -138,6 +138,11 @@ int cli_key25519_on_token(const char *uri, const char *module, const char *pin_f
  * 1, or 0 with a message ("--days 1O" is an error, never 1 day). */
 int cli_number(const char *opt, const char *s, long min, long max, long *out);
 
+/* One progress line on stderr, over the last one: a 40-wide bar at pct
+ * (0-100), then what (rows, files). For terminals only: the caller checks
+ * isatty. */
+void cli_progress(int pct, const char *what);
+
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);
 

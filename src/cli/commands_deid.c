@@ -29,12 +29,9 @@ static void show_progress(void *ctx, uint64_t rows)
         return;
     }
     /* the bytes read run a few batches ahead of the rows written */
-    int pct = (int)(100 * (p->rep->bytes_in > p->size ? p->size : p->rep->bytes_in) / p->size);
-    char bar[41];
-    memset(bar, '#', (size_t)(pct * 40 / 100));
-    memset(bar + pct * 40 / 100, ' ', (size_t)(40 - pct * 40 / 100));
-    bar[40] = 0;
-    fprintf(stderr, "\r  [%s] %3d%%  %llu rows", bar, pct, (unsigned long long)rows);
+    char what[48];
+    snprintf(what, sizeof what, "%llu rows", (unsigned long long)rows);
+    cli_progress((int)(100 * (p->rep->bytes_in > p->size ? p->size : p->rep->bytes_in) / p->size), what);
 }
 
 static FILE *create(const char *path, int mode)

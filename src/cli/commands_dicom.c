@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/secret.h"
@@ -141,19 +142,33 @@ static void *worker(void *arg)
     }
 }
 
-/* Every file through the workers; 0 when the output cannot be written. */
-static int run_jobs(job *j, long threads)
+/* Every file through the workers; 0 when the output cannot be written.
+ * On a terminal this thread shows how many are done meanwhile: a folder
+ * of thousands of images takes minutes. */
+static int run_jobs(job *j, long threads, const char *doing)
 {
     pthread_t tids[64];
     long started = 0;
+    int show = isatty(STDERR_FILENO);
     if ((size_t)threads > j->files->n)
         threads = (long)j->files->n;
     for (long t = 0; t < threads; t++)
         started += pthread_create(&tids[started], NULL, worker, j) == 0;
     if (started == 0)
         worker(j);
+    for (size_t done = 0; show;) {
+        char what[80];
+        done = atomic_load(&j->done);
+        snprintf(what, sizeof what, "%zu of %zu files %s", done, j->files->n, doing);
+        cli_progress((int)(100 * done / j->files->n), what);
+        if (done >= j->files->n || atomic_load(&j->failed))
+            break;
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    }
     for (long t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
+    if (show)
+        fputc('\n', stderr);
     return !atomic_load(&j->failed);
 }
 
@@ -173,7 +188,7 @@ static int collect_dicom(void *ctx, mr_oprf_table *t)
     if (fates == NULL)
         return EXIT_LOCAL;
     job j = {dc->cfg, &collect, dc->files, "", "", fates, 0, 0, 0};
-    int ok = run_jobs(&j, dc->threads);
+    int ok = run_jobs(&j, dc->threads, "read");
     for (size_t i = 0; i < dc->files->n; i++) {
         free(fates[i].out);
         free(fates[i].reason);
@@ -296,7 +311,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     if ((results = calloc(files.n, sizeof *results)) == NULL)
         goto out;
     job j = {cfg, &src, &files, out, quarantine, results, 0, 0, 0};
-    if (!run_jobs(&j, threads)) {
+    if (!run_jobs(&j, threads, "de-identified")) {
         fprintf(stderr, "medreg: stopped: the output folder cannot be written\n");
         goto out;
     }

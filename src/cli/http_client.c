@@ -263,6 +263,16 @@ int cli_read_token_file(const char *path, char **out)
     return EXIT_OK;
 }
 
+void cli_progress(int pct, const char *what)
+{
+    char bar[41];
+    int full = (pct < 0 ? 0 : pct > 100 ? 100 : pct) * 40 / 100;
+    memset(bar, '#', (size_t)full);
+    memset(bar + full, ' ', (size_t)(40 - full));
+    bar[40] = 0;
+    fprintf(stderr, "\r  [%s] %3d%%  %s", bar, pct, what);
+}
+
 const char *cli_subcommand(int *argc, char ***argv, const char *usage)
 {
     if (*argc < 2) {
