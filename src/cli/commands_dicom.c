@@ -107,7 +107,7 @@ static int flush_tree(const char *dir)
 typedef struct file_fate {
     mr_dcm_outcome outcome;
     char *out, *reason;
-    unsigned long removed, emptied, replaced, uids, shifted, cleaned;
+    unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked;
 } file_fate;
 
 typedef struct job {
@@ -135,7 +135,7 @@ static void *worker(void *arg)
         } else {
             *f = (file_fate){r->outcome, r->out_path[0] ? strdup(r->out_path) : NULL,
                              r->reason[0] ? strdup(r->reason) : NULL, r->removed, r->emptied, r->replaced,
-                             r->uids, r->shifted, r->cleaned};
+                             r->uids, r->shifted, r->cleaned, r->blanked};
         }
         free(r);
         atomic_fetch_add(&j->done, 1);
@@ -333,10 +333,11 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
             json_object_set_new(o, "reason", json_string(r->reason));
         if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
             json_object_set_new(o, "actions",
-                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
-                                          (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced, "uids_remapped",
-                                          (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted, "cleaned",
-                                          (json_int_t)r->cleaned));
+                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
+                                          "emptied", (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced,
+                                          "uids_remapped", (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted,
+                                          "cleaned", (json_int_t)r->cleaned, "pixel_regions_blanked",
+                                          (json_int_t)r->blanked));
         json_array_append_new(arr, o);
     }
     json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1",
@@ -453,7 +454,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "       medreg deid verify --config DICOM.ini --report REPORT.json\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
-        "  may show burned-in text go to the quarantine (default OUT.quarantine); text in any DICOM\n"
+        "  may show burned-in text go to the quarantine (default OUT.quarantine), unless a pixel rule\n"
+        "  of the configuration says where it is: then it is blanked and the image written; text in any DICOM\n"
         "  character set is written as UTF-8; unreadable files are skipped and listed (exit 4); a\n"
         "  DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never copied and\n"
         "  listed apart. The report (default OUT.report.json, 0600) names every file's fate.\n"

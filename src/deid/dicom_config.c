@@ -1,6 +1,7 @@
 /* The DICOM tool's configuration: the module whose identifiers make the
  * PSN and where each is found in a file, the profile table and options,
- * the safe private attributes, the modalities quarantined by default. */
+ * the safe private attributes, the modalities quarantined by default, and
+ * where burned-in text may be blanked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 typedef struct cfg_state {
     mr_dicom_config *c;
-    char *dir, *module_path, *profile_path, *safe_path;
+    char *dir, *module_path, *profile_path, *safe_path, *pixel_path;
     char ident_names[MR_MAX_IDENTIFIERS][MR_NAME_MAX + 1];
     mr_dcm_source ident_src[MR_MAX_IDENTIFIERS];
     size_t n_idents;
@@ -45,6 +46,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
         char **slot = !strcmp(key, "module") ? &st->module_path
                       : !strcmp(key, "profile_table") ? &st->profile_path
                       : !strcmp(key, "safe_private") ? &st->safe_path
+                      : !strcmp(key, "pixel_rules")  ? &st->pixel_path
                                                       : NULL;
         if (slot) {
             free(*slot);
@@ -196,6 +198,8 @@ medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **
     }
     if (st.safe_path && (rc = load_safe(st.c, st.safe_path, errmsg)) != MEDREG_OK)
         goto out;
+    if (st.pixel_path && (rc = mr_pixel_rules_load(st.pixel_path, &st.c->pixel_rules, errmsg)) != MEDREG_OK)
+        goto out;
     if ((rc = mr_dcm_profile_load(st.profile_path, st.c->options, &st.c->profile, errmsg)) != MEDREG_OK)
         goto out;
     *out = st.c;
@@ -205,6 +209,7 @@ out:
     free(st.module_path);
     free(st.profile_path);
     free(st.safe_path);
+    free(st.pixel_path);
     mr_dicom_config_free(st.c);
     return rc;
 }
@@ -216,6 +221,7 @@ void mr_dicom_config_free(mr_dicom_config *c)
     mr_module_free(c->module);
     mr_dcm_profile_free(c->profile);
     free(c->safe);
+    mr_pixel_rules_free(&c->pixel_rules);
     free(c->path);
     free(c);
 }

@@ -220,6 +220,64 @@ extern "C" medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t 
     return MEDREG_OK;
 }
 
+extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why)
+{
+    *why = nullptr;
+    DcmDataset *ds = f->ff.getDataset();
+    Uint16 rows = 0, cols = 0, spp = 1, bits = 0, planar = 0;
+    Sint32 frames = 1;
+    OFString photometric;
+    DcmElement *px = nullptr;
+    const char *no = nullptr;
+    if (DcmXfer(ds->getCurrentXfer()).isEncapsulated())
+        no = "the pixels are compressed (decompress them first, e.g. with dcmdjpeg)";
+    else if (ds->findAndGetUint16(DCM_Rows, rows).bad() || ds->findAndGetUint16(DCM_Columns, cols).bad() ||
+             ds->findAndGetUint16(DCM_BitsAllocated, bits).bad() || ds->findAndGetElement(DCM_PixelData, px).bad() ||
+             ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric).bad())
+        no = "no pixel data, or its size is not given";
+    else if (bits != 8 && bits != 16)
+        no = "only 8 or 16 bits allocated per sample are blanked";
+    if (no == nullptr) {
+        ds->findAndGetUint16(DCM_SamplesPerPixel, spp);
+        ds->findAndGetUint16(DCM_PlanarConfiguration, planar);
+        if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad())
+            frames = 1;
+        if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2" && photometric != "PALETTE COLOR" &&
+            photometric != "RGB" && photometric != "YBR_FULL")
+            no = "this photometric interpretation is not blanked (one value per sample and pixel only)";
+        else if (spp < 1 || spp > 3 || frames < 1)
+            no = "samples per pixel or the number of frames out of range";
+    }
+    size_t per_frame = 0, bytes = bits / 8;
+    if (no == nullptr) {
+        per_frame = static_cast<size_t>(rows) * cols * spp;
+        if (static_cast<size_t>(px->getLength()) / bytes / per_frame < static_cast<size_t>(frames))
+            no = "the pixel data is shorter than rows, columns, samples and frames say";
+    }
+    Uint8 *p8 = nullptr;
+    Uint16 *p16 = nullptr;
+    if (no == nullptr && (bytes == 1 ? px->getUint8Array(p8).bad() || p8 == nullptr
+                                     : px->getUint16Array(p16).bad() || p16 == nullptr))
+        no = "DCMTK cannot give the pixel values";
+    if (no != nullptr) {
+        *why = dup_cstr(no);
+        return MEDREG_ERR_INVALID;
+    }
+    size_t plane = static_cast<size_t>(rows) * cols;
+    for (size_t fr = 0; fr < static_cast<size_t>(frames); fr++)
+        for (size_t k = 0; k < n; k++)
+            for (size_t y = r[k].y; y < static_cast<size_t>(r[k].y) + r[k].height && y < rows; y++)
+                for (size_t x = r[k].x; x < static_cast<size_t>(r[k].x) + r[k].width && x < cols; x++)
+                    for (size_t s = 0; s < spp; s++) {
+                        size_t at = fr * per_frame + (planar ? s * plane + y * cols + x : (y * cols + x) * spp + s);
+                        if (bytes == 1)
+                            p8[at] = 0;
+                        else
+                            p16[at] = 0;
+                    }
+    return MEDREG_OK;
+}
+
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
 {
     *why = nullptr;

@@ -348,6 +348,49 @@ static int may_show_text(const mr_dicom_config *cfg, mr_dcm_file *f)
     return yes == 1;
 }
 
+/* The regions of the pixel rules that match f, read before the walk
+ * changes the device's attributes: malloc'ed in *out (NULL, 0 when none),
+ * with the row of the first matching rule. */
+static medreg_err matching_regions(const mr_dicom_config *cfg, mr_dcm_file *f, mr_dcm_region **out, size_t *n,
+                                   unsigned long *row)
+{
+    static const uint16_t TAGS[5][2] = {{0x0008, 0x0060}, {0x0008, 0x0070}, {0x0008, 0x1090}, {0x0028, 0x0010},
+                                        {0x0028, 0x0011}}; /* modality, manufacturer, model, rows, columns */
+    char *v[5] = {NULL};
+    medreg_err rc = MEDREG_OK;
+    *out = NULL;
+    *n = 0;
+    *row = 0;
+    if (cfg->pixel_rules.n == 0)
+        return MEDREG_OK;
+    for (size_t i = 0; i < 5; i++)
+        if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) == MEDREG_ERR_NOMEM)
+            rc = MEDREG_ERR_NOMEM;
+    unsigned long size[2] = {0, 0}; /* rows, columns: US values, as DCMTK prints them */
+    for (size_t i = 0; i < 2; i++) {
+        char *end = NULL;
+        if (v[3 + i] && v[3 + i][0] >= '0' && v[3 + i][0] <= '9')
+            size[i] = strtoul(v[3 + i], &end, 10);
+        if (end == NULL || *end != 0)
+            size[i] = 0;
+    }
+    for (size_t i = 0; rc == MEDREG_OK && i < cfg->pixel_rules.n; i++) {
+        const mr_pixel_rule *r = &cfg->pixel_rules.v[i];
+        if (!mr_pixel_rule_matches(r, v[0], v[1], v[2], (unsigned)size[0], (unsigned)size[1]))
+            continue;
+        if (*n == 0 && (*out = malloc(cfg->pixel_rules.n * sizeof **out)) == NULL) {
+            rc = MEDREG_ERR_NOMEM;
+            break;
+        }
+        if (*n == 0)
+            *row = r->line;
+        (*out)[(*n)++] = (mr_dcm_region){r->x, r->y, r->width, r->height};
+    }
+    for (size_t i = 0; i < 5; i++)
+        free(v[i]);
+    return rc;
+}
+
 static int mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++)
@@ -368,6 +411,9 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     char *why = NULL, *study = NULL, *series = NULL, *sop = NULL;
     uint8_t psn[MEDREG_PSN_BYTES], key[32];
     file_ctx x;
+    mr_dcm_region *regions = NULL;
+    size_t n_regions = 0;
+    unsigned long rule_row = 0;
     medreg_err rc = MEDREG_OK;
 
     memset(res, 0, sizeof *res);
@@ -421,12 +467,27 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
         goto out;
     int quarantine = may_show_text(cfg, f);
+    if (quarantine && (rc = matching_regions(cfg, f, &regions, &n_regions, &rule_row)) != MEDREG_OK)
+        goto out;
     if (mr_dcm_walk(f, visit, &x, &why) != MEDREG_OK) {
         snprintf(res->reason, sizeof res->reason, "DCMTK refused a value: %s", why ? why : "?");
         goto out;
     }
+    /* a pixel rule says where this kind of image shows text: blanked, the
+     * image is written; if it cannot be, it stays in the quarantine */
+    char blank_why[120] = "";
+    if (n_regions > 0) {
+        char *bw = NULL;
+        if (mr_dcm_blank(f, regions, n_regions, &bw) == MEDREG_OK) {
+            quarantine = 0;
+            res->blanked = n_regions;
+        } else {
+            snprintf(blank_why, sizeof blank_why, "%s", bw ? bw : "?");
+        }
+        free(bw);
+    }
     /* what was done, in the file itself (PS3.15 E.1.1, CID 7050) */
-    const char *codes[1 + MR_DCM_N_OPTIONS][3];
+    const char *codes[2 + MR_DCM_N_OPTIONS][3];
     size_t n_codes = 0;
     codes[n_codes][0] = "113100";
     codes[n_codes][1] = "DCM";
@@ -437,6 +498,11 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
             codes[n_codes][1] = "DCM";
             codes[n_codes++][2] = mr_dcm_option_meaning(i);
         }
+    if (res->blanked) {
+        codes[n_codes][0] = "113101";
+        codes[n_codes][1] = "DCM";
+        codes[n_codes++][2] = "Clean Pixel Data Option";
+    }
     const char *longitudinal = x.shift ? "MODIFIED"
                                : (cfg->options & MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES) ? "UNMODIFIED"
                                                                                         : "REMOVED";
@@ -444,7 +510,8 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         mr_dcm_put(f, 0x0012, 0x0063, "PS3.15 E.1-1 Basic Profile and options, by medreg") != MEDREG_OK ||
         mr_dcm_put_codes(f, 0x0012, 0x0064, (const char *const(*)[3])codes, n_codes) != MEDREG_OK ||
         mr_dcm_put(f, 0x0028, 0x0303, longitudinal) != MEDREG_OK ||
-        mr_dcm_put(f, 0x0010, 0x0010, x.psn_hex) != MEDREG_OK || mr_dcm_put(f, 0x0010, 0x0020, x.psn_hex) != MEDREG_OK) {
+        mr_dcm_put(f, 0x0010, 0x0010, x.psn_hex) != MEDREG_OK || mr_dcm_put(f, 0x0010, 0x0020, x.psn_hex) != MEDREG_OK ||
+        (res->blanked && mr_dcm_put(f, 0x0028, 0x0301, "NO") != MEDREG_OK)) {
         snprintf(res->reason, sizeof res->reason, "could not set the de-identification attributes");
         goto out;
     }
@@ -478,9 +545,17 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         goto out;
     }
     res->outcome = quarantine ? MR_DCM_QUARANTINED : MR_DCM_WRITTEN;
-    if (quarantine)
+    if (quarantine && blank_why[0])
+        snprintf(res->reason, sizeof res->reason,
+                 "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_row,
+                 blank_why);
+    else if (quarantine)
         snprintf(res->reason, sizeof res->reason, "the pixels may show burned-in text: check them");
+    else if (res->blanked)
+        snprintf(res->reason, sizeof res->reason, "burned-in text blanked by the pixel rules: %lu region%s (line %lu%s)",
+                 res->blanked, res->blanked == 1 ? "" : "s", rule_row, res->blanked == 1 ? "" : " and after");
 out:
+    free(regions);
     mr_dcm_tokens_free(&x.tokens);
     mr_wipe(psn, sizeof psn);
     mr_wipe(key, sizeof key);

@@ -18,6 +18,7 @@
 #include "dicom_io.h"
 #include "dicom_profile.h"
 #include "oprf_table.h"
+#include "pixel_rules.h"
 
 #define MR_DCM_MAX_MODALITIES 16
 
@@ -43,6 +44,7 @@ typedef struct mr_dicom_config {
     size_t n_safe;
     char modalities[MR_DCM_MAX_MODALITIES][17]; /* quarantined unless Burned In Annotation is NO */
     size_t n_modalities;
+    mr_pixel_rules pixel_rules; /* where burned-in text is blanked instead (pixel_rules.h) */
 } mr_dicom_config;
 
 /* Parse the configuration (INI; docs/deid.md). *errmsg names the file,
@@ -68,7 +70,7 @@ typedef struct mr_dcm_result {
     mr_dcm_outcome outcome;
     char out_path[4096];
     char reason[256];
-    unsigned long removed, emptied, replaced, uids, shifted, cleaned;
+    unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked; /* blanked: pixel regions */
 } mr_dcm_result;
 
 /* De-identify one file into out_dir/<study>/<series>/<instance>.dcm (new

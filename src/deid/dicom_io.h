@@ -64,6 +64,19 @@ MR_MUST_CHECK medreg_err mr_dcm_put(mr_dcm_file *f, uint16_t group, uint16_t ele
 MR_MUST_CHECK medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t element,
                                           const char *const (*codes)[3], size_t n);
 
+/* A region of an image: columns x .. x+width-1, rows y .. y+height-1. */
+typedef struct mr_dcm_region {
+    uint16_t x, y, width, height;
+} mr_dcm_region;
+
+/* Set every sample of the regions to 0, in every frame of the top-level
+ * Pixel Data. Native (uncompressed) pixels, 8 or 16 bits allocated, of a
+ * photometric interpretation with one value per sample and pixel
+ * (MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL), either planar
+ * configuration; anything else, or pixel data shorter than its attributes
+ * say, is MEDREG_ERR_INVALID with *why and the pixels unchanged. */
+MR_MUST_CHECK medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why);
+
 /* Write the file (the original transfer syntax) to path, which must not
  * exist yet: written to path.tmp, then linked to path, so path is whole or
  * absent. Not flushed: a run of many files flushes once (syncfs). */

@@ -1,6 +1,6 @@
 /* libFuzzer: configuration files (INI, from outside the program): each
- * input is parsed as a module, as the CSV tool's table configuration and as
- * the DICOM tool's. */
+ * input is parsed as a module, as the CSV tool's table configuration, as
+ * the DICOM tool's, and as its pixel rules (a CSV file). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -35,6 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     PARSE_AS(mr_module, mr_module_load, mr_module_free);
     PARSE_AS(mr_csv_config, mr_csv_config_load, mr_csv_config_free);
     PARSE_AS(mr_dicom_config, mr_dicom_config_load, mr_dicom_config_free);
+    mr_pixel_rules rules;
+    char *err = NULL;
+    if (mr_pixel_rules_load(path, &rules, &err) == MEDREG_OK) {
+        for (size_t i = 0; i < rules.n; i++) /* every region inside its image */
+            if (rules.v[i].x + rules.v[i].width > rules.v[i].columns || rules.v[i].y + rules.v[i].height > rules.v[i].rows)
+                abort();
+        mr_pixel_rules_free(&rules);
+    }
+    free(err);
     close(fd);
     return 0;
 }

@@ -15,7 +15,7 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
   if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
-for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir dcmcjpeg dcmdjpeg; do
+for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir dcmcjpeg dcmdjpeg dcm2pnm; do
   command -v $t >/dev/null || { echo "DCMTK's tools are not installed: skipped"; exit 77; }
 done
 cd "$W"
@@ -214,6 +214,57 @@ done
 expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report cout.report.json
 cp cin/latin1.dcm "$(cout latin1)" # as a tool that changes nothing would leave it, in Latin-1
 expect 1 "verify reads an output in Latin-1 too" -- "$MEDREG" deid verify --config $C --report cout.report.json
+
+# burned-in text blanked where a pixel rule says a device prints it: an ultrasound of 64 x 32 RGB
+# pixels whose top 8 rows are the banner (255) over the image (128); the same device at another
+# size, and the same image compressed, stay in the quarantine
+python3 - <<'EOP'
+import struct
+def bmp(name, w, h):
+    rows = [bytes([255 if h - 1 - y < 8 else 128] * 3 * w) for y in range(h)]  # BMP rows run bottom-up
+    pix = b"".join(rows)
+    hdr = b"BM" + struct.pack("<IHHI", 54 + len(pix), 0, 0, 54)
+    open(name, "wb").write(hdr + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pix), 2835, 2835, 0, 0) + pix)
+bmp("banner.bmp", 64, 32)
+bmp("banner-big.bmp", 64, 40)
+EOP
+mkdir -p pin
+for b in banner banner-big; do
+  img2dcm -i BMP $b.bmp pin/$b.dcm -k "PatientName=Müller^Jürgen" -k "PatientBirthDate=19610307" -k "PatientID=PID-4711" \
+    -k "SpecificCharacterSet=ISO_IR 192" -k "Modality=US" -k "Manufacturer=ACME Medical"
+done
+dcmcjpeg +e1 pin/banner.dcm pin/banner-jpeg.dcm && dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.400" pin/banner-jpeg.dcm
+printf 'modality,manufacturer,model,rows,columns,x,y,width,height\n# the banner of the ACME scanner\nUS,ACME Medical,*,32,64,0,0,64,8\n' \
+  > examples/deid/pixel-rules.csv
+sed 's/^safe_private = .*/&\npixel_rules = pixel-rules.csv/' $C > examples/deid/pixels.ini
+expect 0 "deid dicom with pixel rules" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key --in pin --out pout
+grep -q "3 files: 1 written to pout, 2 quarantined" "$W/o" && ok "the matching image written, the others quarantined" \
+  || fail "pixel counts: $(cat "$W/o")"
+pf() { jq -r --arg n "/$1.dcm" --arg k "$2" '.files[] | select(.in | endswith($n)) | .[$k]' pout.report.json; }
+po=$(pf banner out)
+[ "$(pf banner outcome)" = written ] && [ "$(tag "$po" 0028,0301)" = NO ] && dcmdump "$po" | grep -q "113101" &&
+  pf banner reason | grep -q "blanked by the pixel rules: 1 region (line 3)" \
+  && ok "blanked: Burned In Annotation NO, Clean Pixel Data Option in the method codes, the rule's line in the report" \
+  || fail "blanked: $(pf banner reason)"
+dcm2pnm --write-raw-pnm "$po" banner.ppm
+python3 - banner.ppm <<'EOP' && ok "the banner's rows are 0, the image's rows untouched" || fail "pixels"
+import sys
+d = open(sys.argv[1], "rb").read()
+magic, size, maxval, px = d.split(b"\n", 3)
+w, h = map(int, size.split())
+rows = [set(px[r * w * 3:(r + 1) * w * 3]) for r in range(h)]
+sys.exit(0 if magic == b"P6" and (w, h) == (64, 32) and all(r == {0} for r in rows[:8]) and all(r == {128} for r in rows[8:]) else 1)
+EOP
+[ "$(pf banner-big outcome)" = quarantined ] && pf banner-big reason | grep -q "check them$" \
+  && ok "another size of the same device: no rule, quarantined" || fail "big: $(pf banner-big reason)"
+[ "$(pf banner-jpeg outcome)" = quarantined ] && pf banner-jpeg reason | grep -q "rule of line 3 matches, but the pixels are compressed" \
+  && ok "compressed pixels: the rule matches, but they stay quarantined, and the report says why" || fail "jpeg: $(pf banner-jpeg reason)"
+expect 0 "and the outputs verify" -- "$MEDREG" deid verify --config examples/deid/pixels.ini --report pout.report.json
+printf 'modality,manufacturer,model,rows,columns,x,y,width,height\nUS,*,*,32,64,0,30,64,8\n' > examples/deid/pixel-rules.csv
+expect 7 "a region outside its image is refused" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key \
+  --in pin --out pout2
+grep -q "pixel-rules.csv:2: the region must be inside the image" "$W/e" && [ ! -e pout2 ] \
+  && ok "naming the file and line, before anything is written" || fail "bad rule: $(cat "$W/e")"
 
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
