@@ -2,7 +2,10 @@
 // DCMTK parses and writes DICOM; this file walks what it parsed and applies
 // the visitor's decisions. Nothing here decides what is identifying.
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 
 #include <errno.h>
@@ -28,16 +31,22 @@ static char *dup_cstr(const char *s)
     return p;
 }
 
-static void quiet_dcmtk()
+static void start_dcmtk()
 {
-    // DCMTK logs parse warnings to stderr; medreg reports errors itself
+    // DCMTK logs parse warnings to stderr; medreg reports errors itself.
+    // The decoders serve mr_dcm_blank; nothing is decoded otherwise.
     static std::once_flag once;
-    std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
+    std::call_once(once, [] {
+        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        DcmRLEDecoderRegistration::registerCodecs();
+        DJDecoderRegistration::registerCodecs();
+        DJLSDecoderRegistration::registerCodecs();
+    });
 }
 
 extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_file **out, char **why)
 {
-    quiet_dcmtk();
+    start_dcmtk();
     *out = nullptr;
     *why = nullptr;
     mr_dcm_file *f = new (std::nothrow) mr_dcm_file;
@@ -229,13 +238,21 @@ extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_
     OFString photometric;
     DcmElement *px = nullptr;
     const char *no = nullptr;
-    if (DcmXfer(ds->getCurrentXfer()).isEncapsulated())
-        no = "the pixels are compressed (decompress them first, e.g. with dcmdjpeg)";
-    else if (ds->findAndGetUint16(DCM_Rows, rows).bad() || ds->findAndGetUint16(DCM_Columns, cols).bad() ||
-             ds->findAndGetUint16(DCM_BitsAllocated, bits).bad() || ds->findAndGetElement(DCM_PixelData, px).bad() ||
-             ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric).bad())
+    bool decoded = false;
+    // compressed pixels are decoded, blanked and written uncompressed; the
+    // compressed form must then go, or it would be written instead
+    if (DcmXfer(ds->getCurrentXfer()).isEncapsulated()) {
+        if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() ||
+            !ds->canWriteXfer(EXS_LittleEndianExplicit))
+            no = "the pixels are compressed in a way DCMTK cannot decode";
+        decoded = true;
+    }
+    if (no == nullptr &&
+        (ds->findAndGetUint16(DCM_Rows, rows).bad() || ds->findAndGetUint16(DCM_Columns, cols).bad() ||
+         ds->findAndGetUint16(DCM_BitsAllocated, bits).bad() || ds->findAndGetElement(DCM_PixelData, px).bad() ||
+         ds->findAndGetOFString(DCM_PhotometricInterpretation, photometric).bad()))
         no = "no pixel data, or its size is not given";
-    else if (bits != 8 && bits != 16)
+    if (no == nullptr && bits != 8 && bits != 16)
         no = "only 8 or 16 bits allocated per sample are blanked";
     if (no == nullptr) {
         ds->findAndGetUint16(DCM_SamplesPerPixel, spp);
@@ -245,8 +262,10 @@ extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_
         if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2" && photometric != "PALETTE COLOR" &&
             photometric != "RGB" && photometric != "YBR_FULL")
             no = "this photometric interpretation is not blanked (one value per sample and pixel only)";
-        else if (spp < 1 || spp > 3 || frames < 1)
-            no = "samples per pixel or the number of frames out of range";
+        else if (rows == 0 || cols == 0 || spp < 1 || spp > 3 || frames < 1)
+            no = "rows, columns, samples per pixel or the number of frames out of range";
+        else if (decoded && dynamic_cast<DcmPixelData *>(px) == nullptr)
+            no = "DCMTK decoded pixel data it does not hold as such";
     }
     size_t per_frame = 0, bytes = bits / 8;
     if (no == nullptr) {
@@ -263,6 +282,8 @@ extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_
         *why = dup_cstr(no);
         return MEDREG_ERR_INVALID;
     }
+    if (decoded)
+        static_cast<DcmPixelData *>(px)->removeAllButCurrentRepresentations();
     size_t plane = static_cast<size_t>(rows) * cols;
     for (size_t fr = 0; fr < static_cast<size_t>(frames); fr++)
         for (size_t k = 0; k < n; k++)
@@ -289,7 +310,9 @@ extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
     OFString tmp(path);
     tmp += own;
     unlink(tmp.c_str());
-    OFCondition c = f->ff.saveFile(OFFilename(tmp.c_str()), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
+    // the dataset's current transfer syntax: the input's, unless its pixels
+    // were decoded to be blanked
+    OFCondition c = f->ff.saveFile(OFFilename(tmp.c_str()), f->ff.getDataset()->getCurrentXfer(), EET_ExplicitLength, EGL_recalcGL,
                                    EPD_noChange, 0, 0, EWM_updateMeta);
     if (c.bad()) {
         *why = dup_cstr(c.text());

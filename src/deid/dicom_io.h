@@ -70,11 +70,13 @@ typedef struct mr_dcm_region {
 } mr_dcm_region;
 
 /* Set every sample of the regions to 0, in every frame of the top-level
- * Pixel Data. Native (uncompressed) pixels, 8 or 16 bits allocated, of a
- * photometric interpretation with one value per sample and pixel
- * (MONOCHROME1/2, PALETTE COLOR, RGB, YBR_FULL), either planar
- * configuration; anything else, or pixel data shorter than its attributes
- * say, is MEDREG_ERR_INVALID with *why and the pixels unchanged. */
+ * Pixel Data. Compressed pixels (JPEG, JPEG-LS, RLE) are decoded first and
+ * the file is then written uncompressed (explicit VR little endian), with
+ * no trace of the compressed form. 8 or 16 bits allocated, a photometric
+ * interpretation with one value per sample and pixel (MONOCHROME1/2,
+ * PALETTE COLOR, RGB, YBR_FULL), either planar configuration; anything
+ * else, a codec DCMTK lacks, or pixel data shorter than its attributes say
+ * is MEDREG_ERR_INVALID with *why and the pixels unchanged. */
 MR_MUST_CHECK medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why);
 
 /* Write the file (the original transfer syntax) to path, which must not

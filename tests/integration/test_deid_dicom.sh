@@ -15,7 +15,7 @@ ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 expect() { local want=$1 what=$2; shift 3; local got=0; "$@" >"$W/o" 2>"$W/e" || got=$?
   if [ "$got" = "$want" ]; then ok "$what"; else fail "$what (exit $got, wanted $want)"; cat "$W/o" "$W/e" | head -5; fi; }
-for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir dcmcjpeg dcmdjpeg dcm2pnm; do
+for t in dump2dcm img2dcm dcmodify dcmdump dcmmkdir dcmcjpeg dcmdjpeg dcm2pnm dcmcrle; do
   command -v $t >/dev/null || { echo "DCMTK's tools are not installed: skipped"; exit 77; }
 done
 cd "$W"
@@ -216,8 +216,9 @@ cp cin/latin1.dcm "$(cout latin1)" # as a tool that changes nothing would leave 
 expect 1 "verify reads an output in Latin-1 too" -- "$MEDREG" deid verify --config $C --report cout.report.json
 
 # burned-in text blanked where a pixel rule says a device prints it: an ultrasound of 64 x 32 RGB
-# pixels whose top 8 rows are the banner (255) over the image (128); the same device at another
-# size, and the same image compressed, stay in the quarantine
+# pixels whose top 8 rows are the banner (255) over the image (128), as it is and compressed (JPEG
+# baseline, RLE); the same device at another size, and pixels the blanking cannot read, stay in the
+# quarantine
 python3 - <<'EOP'
 import struct
 def bmp(name, w, h):
@@ -233,12 +234,15 @@ for b in banner banner-big; do
   img2dcm -i BMP $b.bmp pin/$b.dcm -k "PatientName=Müller^Jürgen" -k "PatientBirthDate=19610307" -k "PatientID=PID-4711" \
     -k "SpecificCharacterSet=ISO_IR 192" -k "Modality=US" -k "Manufacturer=ACME Medical"
 done
-dcmcjpeg +e1 pin/banner.dcm pin/banner-jpeg.dcm && dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.400" pin/banner-jpeg.dcm
+dcmcjpeg +eb pin/banner.dcm pin/banner-jpeg.dcm && dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.400" pin/banner-jpeg.dcm
+dcmcrle pin/banner.dcm pin/banner-rle.dcm && dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.401" pin/banner-rle.dcm
+cp pin/banner.dcm pin/banner-ybr.dcm # subsampled colour: two pixels share their chroma, not blanked here
+dcmodify -nb -i "(0028,0004)=YBR_FULL_422" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.402" pin/banner-ybr.dcm
 printf 'modality,manufacturer,model,rows,columns,x,y,width,height\n# the banner of the ACME scanner\nUS,ACME Medical,*,32,64,0,0,64,8\n' \
   > examples/deid/pixel-rules.csv
 sed 's/^safe_private = .*/&\npixel_rules = pixel-rules.csv/' $C > examples/deid/pixels.ini
 expect 0 "deid dicom with pixel rules" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key --in pin --out pout
-grep -q "3 files: 1 written to pout, 2 quarantined" "$W/o" && ok "the matching image written, the others quarantined" \
+grep -q "5 files: 3 written to pout, 2 quarantined" "$W/o" && ok "the matching images written, the others quarantined" \
   || fail "pixel counts: $(cat "$W/o")"
 pf() { jq -r --arg n "/$1.dcm" --arg k "$2" '.files[] | select(.in | endswith($n)) | .[$k]' pout.report.json; }
 po=$(pf banner out)
@@ -246,19 +250,28 @@ po=$(pf banner out)
   pf banner reason | grep -q "blanked by the pixel rules: 1 region (line 3)" \
   && ok "blanked: Burned In Annotation NO, Clean Pixel Data Option in the method codes, the rule's line in the report" \
   || fail "blanked: $(pf banner reason)"
-dcm2pnm --write-raw-pnm "$po" banner.ppm
-python3 - banner.ppm <<'EOP' && ok "the banner's rows are 0, the image's rows untouched" || fail "pixels"
+blanked() { # OUTPUT [lossy]: the banner's rows are all 0, the image's 128 (near it, if lossy)
+  dcm2pnm --write-raw-pnm "$1" "$1.ppm" && python3 - "$1.ppm" "${2:-}" <<'EOP'
 import sys
 d = open(sys.argv[1], "rb").read()
 magic, size, maxval, px = d.split(b"\n", 3)
 w, h = map(int, size.split())
 rows = [set(px[r * w * 3:(r + 1) * w * 3]) for r in range(h)]
-sys.exit(0 if magic == b"P6" and (w, h) == (64, 32) and all(r == {0} for r in rows[:8]) and all(r == {128} for r in rows[8:]) else 1)
+image = all(r == {128} for r in rows[8:]) if not sys.argv[2] else all(max(abs(v - 128) for v in r) < 8 for r in rows[10:])
+sys.exit(0 if magic == b"P6" and (w, h) == (64, 32) and all(r == {0} for r in rows[:8]) and image else 1)
 EOP
+}
+blanked "$po" && ok "the banner's rows are 0, the image's rows untouched" || fail "pixels"
+xfer_of() { dcmdump -Un +P 0002,0010 "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p'; }
+for c in jpeg rle; do
+  o=$(pf banner-$c out)
+  [ "$(pf banner-$c outcome)" = written ] && [ "$(xfer_of "$o")" = 1.2.840.10008.1.2.1 ] && blanked "$o" $([ $c = jpeg ] && echo lossy) \
+    && ok "$c-compressed: decoded, blanked, written uncompressed (no compressed copy left)" || fail "$c: $(pf banner-$c reason)"
+done
 [ "$(pf banner-big outcome)" = quarantined ] && pf banner-big reason | grep -q "check them$" \
   && ok "another size of the same device: no rule, quarantined" || fail "big: $(pf banner-big reason)"
-[ "$(pf banner-jpeg outcome)" = quarantined ] && pf banner-jpeg reason | grep -q "rule of line 3 matches, but the pixels are compressed" \
-  && ok "compressed pixels: the rule matches, but they stay quarantined, and the report says why" || fail "jpeg: $(pf banner-jpeg reason)"
+[ "$(pf banner-ybr outcome)" = quarantined ] && pf banner-ybr reason | grep -q "rule of line 3 matches, but this photometric" \
+  && ok "pixels it cannot blank: the rule matches, but they stay quarantined, and the report says why" || fail "ybr: $(pf banner-ybr reason)"
 expect 0 "and the outputs verify" -- "$MEDREG" deid verify --config examples/deid/pixels.ini --report pout.report.json
 printf 'modality,manufacturer,model,rows,columns,x,y,width,height\nUS,*,*,32,64,0,30,64,8\n' > examples/deid/pixel-rules.csv
 expect 7 "a region outside its image is refused" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key \
