@@ -229,7 +229,10 @@ extern "C" medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t 
     return MEDREG_OK;
 }
 
-extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why)
+// Every sample of the regions, in every frame: set to 0 (blank), or
+// counted where it is not 0 (*nonzero).
+static medreg_err regions(mr_dcm_file *f, const mr_dcm_region *r, size_t n, bool blank, unsigned long *nonzero,
+                          char **why)
 {
     *why = nullptr;
     DcmDataset *ds = f->ff.getDataset();
@@ -282,7 +285,7 @@ extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_
         *why = dup_cstr(no);
         return MEDREG_ERR_INVALID;
     }
-    if (decoded)
+    if (decoded && blank)
         static_cast<DcmPixelData *>(px)->removeAllButCurrentRepresentations();
     size_t plane = static_cast<size_t>(rows) * cols;
     for (size_t fr = 0; fr < static_cast<size_t>(frames); fr++)
@@ -291,12 +294,26 @@ extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_
                 for (size_t x = r[k].x; x < static_cast<size_t>(r[k].x) + r[k].width && x < cols; x++)
                     for (size_t s = 0; s < spp; s++) {
                         size_t at = fr * per_frame + (planar ? s * plane + y * cols + x : (y * cols + x) * spp + s);
-                        if (bytes == 1)
+                        if (blank && bytes == 1)
                             p8[at] = 0;
-                        else
+                        else if (blank)
                             p16[at] = 0;
+                        else
+                            *nonzero += (bytes == 1 ? p8[at] : p16[at]) != 0;
                     }
     return MEDREG_OK;
+}
+
+extern "C" medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why)
+{
+    return regions(f, r, n, true, nullptr, why);
+}
+
+extern "C" medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region *r, size_t n, unsigned long *count,
+                                            char **why)
+{
+    *count = 0;
+    return regions(f, r, n, false, count, why);
 }
 
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)

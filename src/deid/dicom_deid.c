@@ -348,49 +348,6 @@ static int may_show_text(const mr_dicom_config *cfg, mr_dcm_file *f)
     return yes == 1;
 }
 
-/* The regions of the pixel rules that match f, read before the walk
- * changes the device's attributes: malloc'ed in *out (NULL, 0 when none),
- * with the row of the first matching rule. */
-static medreg_err matching_regions(const mr_dicom_config *cfg, mr_dcm_file *f, mr_dcm_region **out, size_t *n,
-                                   unsigned long *row)
-{
-    static const uint16_t TAGS[5][2] = {{0x0008, 0x0060}, {0x0008, 0x0070}, {0x0008, 0x1090}, {0x0028, 0x0010},
-                                        {0x0028, 0x0011}}; /* modality, manufacturer, model, rows, columns */
-    char *v[5] = {NULL};
-    medreg_err rc = MEDREG_OK;
-    *out = NULL;
-    *n = 0;
-    *row = 0;
-    if (cfg->pixel_rules.n == 0)
-        return MEDREG_OK;
-    for (size_t i = 0; i < 5; i++)
-        if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) == MEDREG_ERR_NOMEM)
-            rc = MEDREG_ERR_NOMEM;
-    unsigned long size[2] = {0, 0}; /* rows, columns: US values, as DCMTK prints them */
-    for (size_t i = 0; i < 2; i++) {
-        char *end = NULL;
-        if (v[3 + i] && v[3 + i][0] >= '0' && v[3 + i][0] <= '9')
-            size[i] = strtoul(v[3 + i], &end, 10);
-        if (end == NULL || *end != 0)
-            size[i] = 0;
-    }
-    for (size_t i = 0; rc == MEDREG_OK && i < cfg->pixel_rules.n; i++) {
-        const mr_pixel_rule *r = &cfg->pixel_rules.v[i];
-        if (!mr_pixel_rule_matches(r, v[0], v[1], v[2], (unsigned)size[0], (unsigned)size[1]))
-            continue;
-        if (*n == 0 && (*out = malloc(cfg->pixel_rules.n * sizeof **out)) == NULL) {
-            rc = MEDREG_ERR_NOMEM;
-            break;
-        }
-        if (*n == 0)
-            *row = r->line;
-        (*out)[(*n)++] = (mr_dcm_region){r->x, r->y, r->width, r->height};
-    }
-    for (size_t i = 0; i < 5; i++)
-        free(v[i]);
-    return rc;
-}
-
 static int mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++)
@@ -467,7 +424,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
         goto out;
     int quarantine = may_show_text(cfg, f);
-    if (quarantine && (rc = matching_regions(cfg, f, &regions, &n_regions, &rule_row)) != MEDREG_OK)
+    if (quarantine && (rc = mr_pixel_rules_for(&cfg->pixel_rules, f, &regions, &n_regions, &rule_row)) != MEDREG_OK)
         goto out;
     if (mr_dcm_walk(f, visit, &x, &why) != MEDREG_OK) {
         snprintf(res->reason, sizeof res->reason, "DCMTK refused a value: %s", why ? why : "?");

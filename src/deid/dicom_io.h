@@ -79,6 +79,12 @@ typedef struct mr_dcm_region {
  * is MEDREG_ERR_INVALID with *why and the pixels unchanged. */
 MR_MUST_CHECK medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, size_t n, char **why);
 
+/* How many samples of the regions are not 0, in every frame (the check
+ * of a blanking; compressed pixels are decoded in memory). Errors as
+ * mr_dcm_blank's. */
+MR_MUST_CHECK medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region *r, size_t n,
+                                                unsigned long *count, char **why);
+
 /* Write the file (the original transfer syntax) to path, which must not
  * exist yet: written to path.tmp, then linked to path, so path is whole or
  * absent. Not flushed: a run of many files flushes once (syncfs). */

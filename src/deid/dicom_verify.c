@@ -2,7 +2,9 @@
  * reads the input again, takes every value the profile says must not
  * survive, and looks for each in every element of the output (meta header,
  * private attributes and every sequence item included) and in the output's
- * raw bytes, which also covers values DCMTK would not show as text. */
+ * raw bytes, which also covers values DCMTK would not show as text; and
+ * where an output says its burned-in text is gone, it reads the pixels of
+ * the regions the pixel rules give for the input. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "../core/secret.h"
 #include "dicom_charset.h"
 #include "dicom_values.h"
+#include "pixel_rules.h"
 
 typedef struct scan_ctx {
     const mr_dcm_tokens *t;
@@ -32,6 +35,33 @@ static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
                     s->out_path, e->group, e->element);
     }
     return MR_DCM_KEEP;
+}
+
+/* An output that says its burned-in text is gone (Burned In Annotation NO,
+ * where the input did not say so) must have every region the pixel rules
+ * give for the input at 0. */
+static medreg_err check_blanked(const mr_dicom_config *cfg, mr_dcm_file *in, mr_dcm_file *out, const char *out_path,
+                                FILE *findings, unsigned long *found)
+{
+    char *in_says = NULL, *out_says = NULL, *why = NULL;
+    mr_dcm_region *r = NULL;
+    size_t n = 0;
+    unsigned long line = 0, nonzero = 0;
+    medreg_err rc = MEDREG_OK;
+    int claims = mr_dcm_get(out, 0x0028, 0x0301, &out_says) == MEDREG_OK && mr_dcm_value_equals(out_says, "NO") &&
+                 !(mr_dcm_get(in, 0x0028, 0x0301, &in_says) == MEDREG_OK && mr_dcm_value_equals(in_says, "NO"));
+    if (claims && (rc = mr_pixel_rules_for(&cfg->pixel_rules, in, &r, &n, &line)) == MEDREG_OK && n > 0 &&
+        (mr_dcm_regions_nonzero(out, r, n, &nonzero, &why) != MEDREG_OK || nonzero > 0)) {
+        (*found)++;
+        if (findings)
+            fprintf(findings, "%s,pixels,the regions of the pixel rule of line %lu are not blank (%s)\n", out_path, line,
+                    why ? why : "samples other than 0");
+    }
+    free(in_says);
+    free(out_says);
+    free(why);
+    free(r);
+    return rc;
 }
 
 medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, const char *out_path, FILE *findings,
@@ -77,6 +107,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
                         out_path);
         }
     }
+    if ((rc = check_blanked(cfg, in, out, out_path, findings, &s.found)) != MEDREG_OK)
+        goto out;
     *survivors = s.found;
 out:
     if (raw != MAP_FAILED)

@@ -176,3 +176,43 @@ int mr_pixel_rule_matches(const mr_pixel_rule *r, const char *modality, const ch
            text_matches(r->manufacturer, manufacturer) && text_matches(r->model, model) && rows == r->rows &&
            columns == r->columns;
 }
+
+medreg_err mr_pixel_rules_for(const mr_pixel_rules *rules, mr_dcm_file *f, mr_dcm_region **out, size_t *n,
+                              unsigned long *line)
+{
+    static const uint16_t TAGS[5][2] = {{0x0008, 0x0060}, {0x0008, 0x0070}, {0x0008, 0x1090}, {0x0028, 0x0010},
+                                        {0x0028, 0x0011}}; /* modality, manufacturer, model, rows, columns */
+    char *v[5] = {NULL};
+    medreg_err rc = MEDREG_OK;
+    *out = NULL;
+    *n = 0;
+    *line = 0;
+    if (rules->n == 0)
+        return MEDREG_OK;
+    for (size_t i = 0; i < 5; i++)
+        if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) == MEDREG_ERR_NOMEM)
+            rc = MEDREG_ERR_NOMEM;
+    unsigned long size[2] = {0, 0}; /* rows, columns: US values, as DCMTK prints them */
+    for (size_t i = 0; i < 2; i++) {
+        char *end = NULL;
+        if (v[3 + i] && v[3 + i][0] >= '0' && v[3 + i][0] <= '9')
+            size[i] = strtoul(v[3 + i], &end, 10);
+        if (end == NULL || *end != 0)
+            size[i] = 0;
+    }
+    for (size_t i = 0; rc == MEDREG_OK && i < rules->n; i++) {
+        const mr_pixel_rule *r = &rules->v[i];
+        if (!mr_pixel_rule_matches(r, v[0], v[1], v[2], (unsigned)size[0], (unsigned)size[1]))
+            continue;
+        if (*n == 0 && (*out = malloc(rules->n * sizeof **out)) == NULL) {
+            rc = MEDREG_ERR_NOMEM;
+            break;
+        }
+        if (*n == 0)
+            *line = r->line;
+        (*out)[(*n)++] = (mr_dcm_region){r->x, r->y, r->width, r->height};
+    }
+    for (size_t i = 0; i < 5; i++)
+        free(v[i]);
+    return rc;
+}

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../core/safety.h"
+#include "dicom_io.h"
 
 typedef struct mr_pixel_rule {
     char modality[17], manufacturer[65], model[65]; /* "*": any */
@@ -45,5 +46,12 @@ void mr_pixel_rules_free(mr_pixel_rules *r);
  * ignored; NULL for an absent attribute)? */
 int mr_pixel_rule_matches(const mr_pixel_rule *r, const char *modality, const char *manufacturer, const char *model,
                           unsigned rows, unsigned columns);
+
+/* The regions of the rules that match f (its modality, manufacturer, model,
+ * rows and columns as they stand: read them before the profile changes
+ * them): malloc'ed in *out, NULL and 0 when none match, with the line of
+ * the first matching rule. */
+MR_MUST_CHECK medreg_err mr_pixel_rules_for(const mr_pixel_rules *rules, mr_dcm_file *f, mr_dcm_region **out,
+                                           size_t *n, unsigned long *line);
 
 #endif

@@ -273,6 +273,13 @@ done
 [ "$(pf banner-ybr outcome)" = quarantined ] && pf banner-ybr reason | grep -q "rule of line 3 matches, but this photometric" \
   && ok "pixels it cannot blank: the rule matches, but they stay quarantined, and the report says why" || fail "ybr: $(pf banner-ybr reason)"
 expect 0 "and the outputs verify" -- "$MEDREG" deid verify --config examples/deid/pixels.ini --report pout.report.json
+mkdir -p pxraw && dcmdump +W pxraw pin/banner.dcm >/dev/null && cp "$po" blanked.keep
+dcmodify -nb -mf "(7fe0,0010)=$(ls pxraw/*.raw | head -1)" "$po" # the banner back, Burned In Annotation still NO
+expect 1 "verify catches a banner the output says is gone" -- "$MEDREG" deid verify --config examples/deid/pixels.ini \
+  --report pout.report.json
+grep -q "pixels,the regions of the pixel rule of line 3 are not blank" "$W/o" && ok "and names the rule's line" \
+  || fail "pixel finding: $(cat "$W/o")"
+cp blanked.keep "$po"
 printf 'modality,manufacturer,model,rows,columns,x,y,width,height\nUS,*,*,32,64,0,30,64,8\n' > examples/deid/pixel-rules.csv
 expect 7 "a region outside its image is refused" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key \
   --in pin --out pout2
