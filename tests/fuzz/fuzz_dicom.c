@@ -2,7 +2,9 @@
  * medreg's walk, the profile and the independent check. Nothing may crash
  * or leave a half-written file. The same bytes also go, as one value, through
  * the Japanese ISO 2022 decoder (the first byte picks the character set and
- * whether it is a person name); what it accepts must be valid UTF-8. Uses examples/deid/dicom.ini (run from the
+ * whether it is a person name); what it accepts must be valid UTF-8. And
+ * the pixel blanking and its check run on whatever image DCMTK reads:
+ * after a blanking, the check must find the regions at 0. Uses examples/deid/dicom.ini (run from the
  * source tree, as scripts/fuzz.sh does). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +16,31 @@
 
 #include "../../src/deid/dicom_charset.h"
 #include "../../src/deid/dicom_deid.h"
+
+static void blank(const uint8_t *data, size_t size)
+{
+    char path[] = "/tmp/medreg-fuzz-blank-XXXXXX", *why = NULL;
+    int fd = mkstemp(path);
+    mr_dcm_file *f = NULL;
+    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+        abort();
+    close(fd);
+    if (mr_dcm_load(path, &f, &why) == MEDREG_OK) {
+        static const mr_dcm_region r[2] = {{0, 0, 8, 8}, {3, 1, 65535, 2}}; /* the second leaves any image */
+        unsigned long left = 0;
+        free(why);
+        why = NULL;
+        if (mr_dcm_blank(f, r, 2, &why) == MEDREG_OK) {
+            free(why);
+            why = NULL;
+            if (mr_dcm_regions_nonzero(f, r, 2, &left, &why) != MEDREG_OK || left != 0)
+                abort();
+        }
+        mr_dcm_free(f);
+    }
+    free(why);
+    unlink(path);
+}
 
 static void japanese(const uint8_t *data, size_t size)
 {
@@ -50,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     japanese(data, size);
+    blank(data, size);
     char dir[] = "/tmp/medreg-fuzz-dicom-XXXXXX", in[600], out[600], q[600];
     if (mkdtemp(dir) == NULL)
         abort();
