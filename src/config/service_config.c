@@ -1,12 +1,12 @@
 #include "service_config.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/encode.h"
 #include "ini_file.h"
 #include "module.h"
 
@@ -80,12 +80,10 @@ static int set_note_name(cfg_state *st, char **dst, const char *key, const char 
 
 static int parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long x = strtoul(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi || v[0] == '-')
+    uint64_t x = 0;
+    if (!mr_parse_u64(v, strlen(v), &x) || x < lo || x > hi)
         return 0;
-    *out = x;
+    *out = (unsigned long)x;
     return 1;
 }
 

@@ -17,6 +17,10 @@ void mr_hex_into(char *out, const uint8_t *p, size_t n);
 /* Is s exactly len lowercase hex digits (an identifier as medreg writes
  * them: certificate fingerprints, record and session ids)? s may be NULL. */
 int mr_is_lower_hex(const char *s, size_t len);
+/* s[0..n): an unsigned decimal of at most 20 digits, no sign, no space, no
+ * leading zero, in range; 1 with *out, else 0. For every number that
+ * comes from outside: strtoul would take " 5", "+5" and "" (as 0). */
+int mr_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Exactly want bytes from 2*want hex digits: 1, else 0. */
 int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
 

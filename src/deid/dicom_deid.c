@@ -14,8 +14,8 @@
 #include "date_shift.h"
 #include "dicom_charset.h"
 #include "dicom_deid.h"
-#include "file_kind.h"
 #include "dicom_values.h"
+#include "file_kind.h"
 #include "medreg/pseudonym.h"
 
 void mr_dicom_uid_remap(const uint8_t key[32], const char *uid, size_t len, char out[65])
@@ -370,7 +370,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     file_ctx x;
     mr_dcm_region *regions = NULL;
     size_t n_regions = 0;
-    unsigned long rule_row = 0;
+    unsigned long rule_line = 0;
     medreg_err rc = MEDREG_OK;
 
     memset(res, 0, sizeof *res);
@@ -424,7 +424,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
         goto out;
     int quarantine = may_show_text(cfg, f);
-    if (quarantine && (rc = mr_pixel_rules_for(&cfg->pixel_rules, f, &regions, &n_regions, &rule_row)) != MEDREG_OK)
+    if (quarantine && (rc = mr_pixel_rules_for(&cfg->pixel_rules, f, &regions, &n_regions, &rule_line)) != MEDREG_OK)
         goto out;
     if (mr_dcm_walk(f, visit, &x, &why) != MEDREG_OK) {
         snprintf(res->reason, sizeof res->reason, "DCMTK refused a value: %s", why ? why : "?");
@@ -504,13 +504,13 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     res->outcome = quarantine ? MR_DCM_QUARANTINED : MR_DCM_WRITTEN;
     if (quarantine && blank_why[0])
         snprintf(res->reason, sizeof res->reason,
-                 "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_row,
+                 "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_line,
                  blank_why);
     else if (quarantine)
         snprintf(res->reason, sizeof res->reason, "the pixels may show burned-in text: check them");
     else if (res->blanked)
         snprintf(res->reason, sizeof res->reason, "burned-in text blanked by the pixel rules: %lu region%s (line %lu%s)",
-                 res->blanked, res->blanked == 1 ? "" : "s", rule_row, res->blanked == 1 ? "" : " and after");
+                 res->blanked, res->blanked == 1 ? "" : "s", rule_line, res->blanked == 1 ? "" : " and after");
 out:
     free(regions);
     mr_dcm_tokens_free(&x.tokens);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "dicom_values.h"
 
@@ -36,18 +37,11 @@ static void on_cell(void *s, size_t len, void *ctx)
     r->col++;
 }
 
-/* a whole number from 0 to 65535, digits only */
+/* a whole number from 0 to 65535 */
 static int u16(const char *s, uint16_t *out)
 {
-    unsigned long v = 0;
-    if (*s == 0 || strlen(s) > 5)
-        return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        v = v * 10 + (unsigned long)(*s - '0');
-    }
-    if (v > 0xFFFF)
+    uint64_t v = 0;
+    if (!mr_parse_u64(s, strlen(s), &v) || v > 0xFFFF)
         return 0;
     *out = (uint16_t)v;
     return 1;

@@ -252,21 +252,6 @@ medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const ch
     return MEDREG_OK;
 }
 
-/* an unsigned decimal of at most 20 digits, no sign, no leading zero */
-int mr_parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-            return 0;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
 static void audit_list(mr_service *s, mr_request *req, mr_response *resp)
 {
     mr_conn *c = NULL;

@@ -268,10 +268,6 @@ typedef struct mr_refusal {
     int status;
     const char *code, *message;
 } mr_refusal;
-/* s[0..n): an unsigned decimal of at most 20 digits, no sign, no space, no
- * leading zero, in range; 1 with *out, else 0. */
-int mr_parse_u64(const char *s, size_t n, uint64_t *out);
-
 /* Set *r; returns MEDREG_OK, for `return mr_refuse_later(…)` in a unit. */
 medreg_err mr_refuse_later(mr_refusal *r, int status, const char *code, const char *message);
 
