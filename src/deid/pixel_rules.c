@@ -74,7 +74,7 @@ static void on_row(int c, void *ctx)
         snprintf(r->why, sizeof r->why, "a modality (US, SC, …) of up to 16 characters; not '*'");
         return;
     }
-    snprintf(p.modality, sizeof p.modality, "%s", r->cells[0]);
+    snprintf(p.modality, sizeof p.modality, "%.16s", r->cells[0]); /* checked: at most 16 */
     snprintf(p.manufacturer, sizeof p.manufacturer, "%s", r->cells[1]);
     snprintf(p.model, sizeof p.model, "%s", r->cells[2]);
     if (!u16(r->cells[3], &p.rows) || !u16(r->cells[4], &p.columns) || !u16(r->cells[5], &p.x) ||
