@@ -1,6 +1,8 @@
 /* mr_hex_into against libsodium's sodium_bin2hex: every byte value in every
  * position of a word, and random strings of every length up to 70 (whole
- * words, a tail, both). */
+ * words, a tail, both). mr_parse_u64: what strtoul would have taken and a
+ * number from outside must not be (a space, a sign, nothing, a leading
+ * zero, one past 2^64 - 1). */
 #include <sodium.h>
 
 #include "../check.h"
@@ -32,5 +34,16 @@ int main(void)
             bad += !same(p, n);
         }
     CHECK(bad == 0);
+
+    uint64_t v = 7;
+    CHECK(mr_parse_u64("0", 1, &v) && v == 0);
+    CHECK(mr_parse_u64("4711", 4, &v) && v == 4711);
+    CHECK(mr_parse_u64("18446744073709551615", 20, &v) && v == UINT64_MAX);
+    CHECK(mr_parse_u64("12x", 2, &v) && v == 12); /* only the n bytes given */
+    v = 7;
+    static const char *const BAD[] = {"", " 5", "5 ", "+5", "-1", "05", "5x", "0x10", "18446744073709551616",
+                                      "99999999999999999999", "123456789012345678901"};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
+        CHECK(!mr_parse_u64(BAD[i], strlen(BAD[i]), &v) && v == 7);
     return TEST_DONE();
 }
