@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/secret.h"
+#include "dicom_values.h"
 
 /* the Japanese terms of (0008,0005), as bits */
 enum { JP_IR6 = 1, JP_IR13 = 2, JP_IR87 = 4, JP_IR159 = 8 };
@@ -216,14 +217,19 @@ static mr_dcm_action convert(void *arg, const mr_dcm_elem *e, char **rep)
     return MR_DCM_KEEP;
 }
 
-medreg_err mr_dicom_text_to_utf8(mr_dcm_file *f, char **why)
+medreg_err mr_dicom_text_to_utf8(mr_dcm_file *f, const char *assumed, char **why)
 {
     char *charset = NULL;
     *why = NULL;
-    if (mr_dcm_get(f, 0x0008, 0x0005, &charset) != MEDREG_OK || charset == NULL ||
-        !mr_dicom_charset_japanese(charset)) {
+    if (mr_dcm_get(f, 0x0008, 0x0005, &charset) != MEDREG_OK || charset == NULL || mr_dcm_value_equals(charset, "")) {
         free(charset);
-        return mr_dcm_to_utf8(f, why);
+        charset = assumed ? strdup(assumed) : NULL; /* nothing declared: what the configuration says */
+        if (assumed && charset == NULL)
+            return MEDREG_ERR_NOMEM;
+    }
+    if (charset == NULL || !mr_dicom_charset_japanese(charset)) {
+        free(charset);
+        return mr_dcm_to_utf8(f, assumed, why);
     }
     convert_ctx c = {charset, 0, 0, 0};
     medreg_err rc = mr_dcm_walk(f, convert, &c, why);

@@ -20,10 +20,12 @@
 
 #include "dicom_io.h"
 
-/* Convert f's dataset to UTF-8 (above). MEDREG_ERR_INVALID, with a
- * malloc'ed *why, for a value that is not text in the declared character
- * set, or a character set neither DCMTK nor this file knows. */
-MR_MUST_CHECK medreg_err mr_dicom_text_to_utf8(mr_dcm_file *f, char **why);
+/* Convert f's dataset to UTF-8 (above); a file that declares no character
+ * set is read in assumed (the configuration's assume_character_set), or
+ * left as it is if that is NULL. MEDREG_ERR_INVALID, with a malloc'ed *why,
+ * for a value that is not text in the character set, or a character set
+ * neither DCMTK nor this file knows. */
+MR_MUST_CHECK medreg_err mr_dicom_text_to_utf8(mr_dcm_file *f, const char *assumed, char **why);
 
 /* Is charset (the whole value of (0008,0005)) Japanese in ISO 2022: every
  * term ISO 2022 IR 6, IR 13, IR 87 or IR 159 (or an empty first value),

@@ -8,6 +8,7 @@
 
 #include "../config/ini_file.h"
 #include "../core/secret.h"
+#include "dicom_charset.h"
 #include "dicom_deid.h"
 
 typedef struct cfg_state {
@@ -64,6 +65,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
                     return fail(st, "unknown profile option (see docs/deid.md):", w);
                 c->options |= 1u << i;
             }
+            return 1;
+        }
+        if (!strcmp(key, "assume_character_set")) {
+            /* old devices write Latin-1 and say nothing: the data engineer
+             * who knows it says so here, in (0008,0005)'s words */
+            if (v[0] == 0 || strlen(v) > 64 || !(mr_dcm_charset_known(v) || mr_dicom_charset_japanese(v)))
+                return fail(st, "a character set as (0008,0005) names it, which DCMTK or medreg can read (ISO_IR 100, …):",
+                            v);
+            snprintf(c->assumed_charset_buf, sizeof c->assumed_charset_buf, "%s", v);
+            c->assumed_charset = c->assumed_charset_buf;
             return 1;
         }
         if (!strcmp(key, "quarantine_modalities")) {

@@ -3,6 +3,7 @@
 // the visitor's decisions. Nothing here decides what is identifying.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -67,20 +68,30 @@ extern "C" void mr_dcm_free(mr_dcm_file *f)
     delete f;
 }
 
-extern "C" medreg_err mr_dcm_to_utf8(mr_dcm_file *f, char **why)
+extern "C" medreg_err mr_dcm_to_utf8(mr_dcm_file *f, const char *assumed, char **why)
 {
     *why = nullptr;
     OFString cs;
     DcmDataset *ds = f->ff.getDataset();
-    // absent or empty: the default repertoire (ASCII), nothing to convert.
-    // A byte above 0x7F there is the writer's mistake; it stays as it is
-    // and is compared as Latin-1 (free_text.c)
     if (ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).bad())
-        return MEDREG_OK;
+        cs.clear();
     size_t a = cs.find_first_not_of(' '), b = cs.find_last_not_of(' ');
-    if (a == OFString_npos || cs.compare(a, b - a + 1, "ISO_IR 192") == 0 || cs.compare(a, b - a + 1, "ISO_IR 6") == 0)
+    OFCondition c = EC_Normal;
+    if (a == OFString_npos && assumed != nullptr) {
+        // nothing declared, and the configuration says what such files are
+        cs = assumed;
+        c = f->ff.convertCharacterSet(cs, "ISO_IR 192");
+        if (c.good())
+            c = ds->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
+    } else if (a == OFString_npos || cs.compare(a, b - a + 1, "ISO_IR 192") == 0 ||
+               cs.compare(a, b - a + 1, "ISO_IR 6") == 0) {
+        // the default repertoire (ASCII), or UTF-8 already. A byte above
+        // 0x7F in ASCII is the writer's mistake; it stays as it is and is
+        // compared as Latin-1 (free_text.c)
         return MEDREG_OK;
-    OFCondition c = f->ff.convertToUTF8();
+    } else {
+        c = f->ff.convertToUTF8();
+    }
     if (c.bad()) {
         char msg[200];
         snprintf(msg, sizeof msg, "its text cannot be read in its character set '%.40s': %s", cs.c_str(), c.text());
@@ -88,6 +99,13 @@ extern "C" medreg_err mr_dcm_to_utf8(mr_dcm_file *f, char **why)
         return MEDREG_ERR_INVALID;
     }
     return MEDREG_OK;
+}
+
+extern "C" int mr_dcm_charset_known(const char *term)
+{
+    start_dcmtk();
+    DcmSpecificCharacterSet converter;
+    return converter.selectCharacterSet(term, "ISO_IR 192").good() ? 1 : 0;
 }
 
 // The private creator of (gggg,xxyy): the value of (gggg,00xx) in the same item.

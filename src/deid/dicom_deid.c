@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistr.h>
 
 #include "../core/secret.h"
 #include "../pseudonym/psn_input.h"
@@ -278,8 +279,15 @@ static medreg_err file_psn(const mr_dicom_config *cfg, const mr_psn_source *src,
                 part[strcspn(part, "^")] = 0;
         }
         if (part == NULL || medreg_normalize(&m->idents[i].rule, part, strlen(part), &norm[i]) != MEDREG_OK) {
-            snprintf(why, why_len, "(%04X,%04X) is missing or malformed for the PSN's %s", s->group, s->element,
-                     m->idents[i].name);
+            /* text is UTF-8 by now, unless the file declares no character set */
+            if (part && u8_check((const uint8_t *)part, strlen(part)) != NULL)
+                snprintf(why, why_len,
+                         "(%04X,%04X) for the PSN's %s is not text in the file's character set (a file that "
+                         "declares none is read as ASCII; assume_character_set in [deid] says otherwise)",
+                         s->group, s->element, m->idents[i].name);
+            else
+                snprintf(why, why_len, "(%04X,%04X) is missing or malformed for the PSN's %s", s->group, s->element,
+                         m->idents[i].name);
             rc = MEDREG_ERR_INVALID;
         }
         mr_wipe(v, vlen);
@@ -401,7 +409,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
                  "dcmmkdir makes one for the output");
         goto out;
     }
-    if (mr_dicom_text_to_utf8(f, &why) != MEDREG_OK) {
+    if (mr_dicom_text_to_utf8(f, cfg->assumed_charset, &why) != MEDREG_OK) {
         snprintf(res->reason, sizeof res->reason, "%s", why ? why : "its text is not in its character set");
         goto out;
     }

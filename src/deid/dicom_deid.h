@@ -45,6 +45,8 @@ typedef struct mr_dicom_config {
     char modalities[MR_DCM_MAX_MODALITIES][17]; /* quarantined unless Burned In Annotation is NO */
     size_t n_modalities;
     mr_pixel_rules pixel_rules; /* where burned-in text is blanked instead (pixel_rules.h) */
+    const char *assumed_charset; /* what a file that declares no character set is written in; NULL: ASCII */
+    char assumed_charset_buf[65];
 } mr_dicom_config;
 
 /* Parse the configuration (INI; docs/deid.md). *errmsg names the file,

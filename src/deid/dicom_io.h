@@ -42,11 +42,15 @@ void mr_dcm_free(mr_dcm_file *f);
 
 /* DCMTK's conversion of the dataset's text to UTF-8 (ISO_IR 192), from
  * the character set(s) its Specific Character Set (0008,0005) names, code
- * extensions (ISO 2022) included; the element is updated. Nothing to do
- * when it is absent, empty or UTF-8 already. MEDREG_ERR_INVALID, with *why,
+ * extensions (ISO 2022) included; the element is updated. When it is absent
+ * or empty, the text is read in assumed (a configuration's word for what
+ * its files are), or, if NULL, left as it is; nothing to do for UTF-8. MEDREG_ERR_INVALID, with *why,
  * when a value is not text in that character set or DCMTK cannot convert
  * it. dicom_charset.h says who calls it, and what it adds. */
-MR_MUST_CHECK medreg_err mr_dcm_to_utf8(mr_dcm_file *f, char **why);
+MR_MUST_CHECK medreg_err mr_dcm_to_utf8(mr_dcm_file *f, const char *assumed, char **why);
+/* Can DCMTK convert text in the character set term (a value of (0008,0005))
+ * to UTF-8? */
+int mr_dcm_charset_known(const char *term);
 
 /* Visit the meta header, then the dataset. MEDREG_ERR_INVALID if DCMTK
  * refuses a replacement value (*why says which element). */

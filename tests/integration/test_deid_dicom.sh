@@ -214,6 +214,24 @@ done
 expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report cout.report.json
 cp cin/latin1.dcm "$(cout latin1)" # as a tool that changes nothing would leave it, in Latin-1
 expect 1 "verify reads an output in Latin-1 too" -- "$MEDREG" deid verify --config $C --report cout.report.json
+# an old device writes Latin-1 and declares nothing: skipped, saying what to do; the configuration
+# that says so reads it, with the same PSN
+mkdir -p nocs && grep -av "^(0008,0005)" latin1.dump > nocs.dump && dump2dcm --write-xfer-little nocs.dump nocs/old.dcm
+expect 4 "a Latin-1 name in a file that declares no character set" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in nocs --out nout
+grep -q "is not text in the file's character set (a file that declares none is read as ASCII; assume_character_set" \
+  "$W/e" && ok "is skipped, and the message says what to do" || fail "no charset: $(cat "$W/e")"
+sed 's/^options = /assume_character_set = ISO_IR 100\noptions = /' $C > examples/deid/assume.ini
+expect 0 "with assume_character_set = ISO_IR 100" -- "$MEDREG" deid dicom --config examples/deid/assume.ini --key hip.key \
+  --in nocs --out nout2
+[ "$(tag "$(jq -r '.files[0].out' nout2.report.json)" 0010,0020)" = "$(tag "$o1" 0010,0020)" ] && \
+  [ "$(tag "$(jq -r '.files[0].out' nout2.report.json)" 0008,0005)" = "ISO_IR 192" ] \
+  && ok "it is read as Latin-1: the same PSN, written in UTF-8" || fail "assumed PSN"
+expect 0 "and verifies under the same configuration" -- "$MEDREG" deid verify --config examples/deid/assume.ini \
+  --report nout2.report.json
+sed 's/^options = /assume_character_set = ISO_IR 999\noptions = /' $C > examples/deid/assume-bad.ini
+expect 7 "a character set nobody reads is refused at load" -- "$MEDREG" deid dicom --config examples/deid/assume-bad.ini \
+  --key hip.key --in nocs --out nout3
 
 # burned-in text blanked where a pixel rule says a device prints it: an ultrasound of 64 x 32 RGB
 # pixels whose top 8 rows are the banner (255) over the image (128), as it is and compressed (JPEG
