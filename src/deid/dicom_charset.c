@@ -58,7 +58,7 @@ int mr_dicom_charset_japanese(const char *charset)
     return (japanese_terms(charset, &first) & (JP_IR13 | JP_IR87 | JP_IR159)) != 0;
 }
 
-/* what G0 (bytes 0x21-0x7E) and G1 (0xA1-0xFE) stand for */
+/* what G0 (bytes 0x21-0x7E) stands for; G1 (0xA1-0xDF) is half-width katakana or nothing */
 enum g0_set { G0_ASCII, G0_ROMAN, G0_JISX0208, G0_JISX0212 };
 
 static int is_delimiter(uint8_t b, int person_name)
