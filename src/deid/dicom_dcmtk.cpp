@@ -247,6 +247,10 @@ extern "C" medreg_err mr_dcm_put_codes(mr_dcm_file *f, uint16_t group, uint16_t 
     return MEDREG_OK;
 }
 
+// A cine loop of 1,000 frames of 640 x 480 RGB is 0.9 GiB decoded; more
+// than this is refused rather than allocated (and stays quarantined).
+static const double MAX_DECODED_BYTES = 2.0 * 1024 * 1024 * 1024;
+
 // Every sample of the regions, in every frame: set to 0 (blank), or
 // counted where it is not 0 (*nonzero).
 static medreg_err regions(mr_dcm_file *f, const mr_dcm_region *r, size_t n, bool blank, unsigned long *nonzero,
@@ -263,8 +267,21 @@ static medreg_err regions(mr_dcm_file *f, const mr_dcm_region *r, size_t n, bool
     // compressed pixels are decoded, blanked and written uncompressed; the
     // compressed form must then go, or it would be written instead
     if (DcmXfer(ds->getCurrentXfer()).isEncapsulated()) {
-        if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() ||
-            !ds->canWriteXfer(EXS_LittleEndianExplicit))
+        // what decoding would allocate, from the file's own attributes: a
+        // file may claim any number of frames
+        Uint16 h = 0, w = 0, s = 1, b = 0;
+        Sint32 k = 1;
+        ds->findAndGetUint16(DCM_Rows, h);
+        ds->findAndGetUint16(DCM_Columns, w);
+        ds->findAndGetUint16(DCM_SamplesPerPixel, s);
+        ds->findAndGetUint16(DCM_BitsAllocated, b);
+        if (ds->findAndGetSint32(DCM_NumberOfFrames, k).bad())
+            k = 1;
+        double size = static_cast<double>(h) * w * s * ((b + 7) / 8) * (k > 0 ? k : 1);
+        if (size > MAX_DECODED_BYTES)
+            no = "the decoded pixels would take more than 2 GiB";
+        else if (ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() ||
+                 !ds->canWriteXfer(EXS_LittleEndianExplicit))
             no = "the pixels are compressed in a way DCMTK cannot decode";
         decoded = true;
     }

@@ -256,11 +256,13 @@ dcmcjpeg +eb pin/banner.dcm pin/banner-jpeg.dcm && dcmodify -nb -i "(0008,0018)=
 dcmcrle pin/banner.dcm pin/banner-rle.dcm && dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.401" pin/banner-rle.dcm
 cp pin/banner.dcm pin/banner-ybr.dcm # subsampled colour: two pixels share their chroma, not blanked here
 dcmodify -nb -i "(0028,0004)=YBR_FULL_422" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.402" pin/banner-ybr.dcm
+cp pin/banner-jpeg.dcm pin/banner-frames.dcm # a compressed file that claims 2.4 GB of frames decoded
+dcmodify -nb -i "(0028,0008)=400000" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.403" pin/banner-frames.dcm
 printf 'modality,manufacturer,model,rows,columns,x,y,width,height\n# the banner of the ACME scanner\nUS,ACME Medical,*,32,64,0,0,64,8\n' \
   > examples/deid/pixel-rules.csv
 sed 's/^safe_private = .*/&\npixel_rules = pixel-rules.csv/' $C > examples/deid/pixels.ini
 expect 0 "deid dicom with pixel rules" -- "$MEDREG" deid dicom --config examples/deid/pixels.ini --key hip.key --in pin --out pout
-grep -q "5 files: 3 written to pout, 2 quarantined" "$W/o" && ok "the matching images written, the others quarantined" \
+grep -q "6 files: 3 written to pout, 3 quarantined" "$W/o" && ok "the matching images written, the others quarantined" \
   || fail "pixel counts: $(cat "$W/o")"
 pf() { jq -r --arg n "/$1.dcm" --arg k "$2" '.files[] | select(.in | endswith($n)) | .[$k]' pout.report.json; }
 po=$(pf banner out)
@@ -290,6 +292,8 @@ done
   && ok "another size of the same device: no rule, quarantined" || fail "big: $(pf banner-big reason)"
 [ "$(pf banner-ybr outcome)" = quarantined ] && pf banner-ybr reason | grep -q "rule of line 3 matches, but this photometric" \
   && ok "pixels it cannot blank: the rule matches, but they stay quarantined, and the report says why" || fail "ybr: $(pf banner-ybr reason)"
+[ "$(pf banner-frames outcome)" = quarantined ] && pf banner-frames reason | grep -q "would take more than 2 GiB" \
+  && ok "a compressed file claiming 400,000 frames is not decoded" || fail "frames: $(pf banner-frames reason)"
 expect 0 "and the outputs verify" -- "$MEDREG" deid verify --config examples/deid/pixels.ini --report pout.report.json
 mkdir -p pxraw && dcmdump +W pxraw pin/banner.dcm >/dev/null && cp "$po" blanked.keep
 dcmodify -nb -mf "(7fe0,0010)=$(ls pxraw/*.raw | head -1)" "$po" # the banner back, Burned In Annotation still NO
