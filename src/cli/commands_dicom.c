@@ -455,16 +455,17 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine), unless a pixel rule\n"
-        "  of the configuration says where it is: then it is blanked and the image written; text in any DICOM\n"
-        "  character set is written as UTF-8; unreadable files are skipped and listed (exit 4); a\n"
-        "  DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never copied and\n"
-        "  listed apart. The report (default OUT.report.json, 0600) names every file's fate.\n"
+        "  of the configuration says where it is: then it is blanked and the image written. Text in\n"
+        "  any DICOM character set is written as UTF-8. Unreadable files are skipped and listed\n"
+        "  (exit 4); a DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never\n"
+        "  copied and listed apart. The report (default OUT.report.json, 0600) names every file's fate.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"
         "  hospitals, keyed per patient by the VOPRF output.\n"
         "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
-        "  in its output: every element, every sequence, private attributes, meta header, raw bytes.\n";
+        "  in its output: every element, every sequence, private attributes, meta header, raw bytes;\n"
+        "  and where an output says its burned-in text is gone, that the pixel rules' regions are 0.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code;
     if (sub == NULL)
