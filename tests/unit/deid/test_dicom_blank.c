@@ -46,7 +46,7 @@ static void us(unsigned element, unsigned v)
     elem(0x0028, element, "US", b, 2);
 }
 
-static const char path[] = "/tmp/medreg-blank-test.dcm";
+static char path[64], out_path[64]; /* this process's own, in main */
 
 /* rows x cols, spp samples, bits allocated, planar, frames; the pixel data
  * holds `have` samples (all 1); 0 when the file cannot be written */
@@ -96,8 +96,6 @@ static int image(unsigned rows, unsigned cols, unsigned spp, unsigned bits, unsi
 typedef struct layout {
     unsigned rows, cols, spp, bits, planar, frames;
 } layout;
-
-static const char out_path[] = "/tmp/medreg-blank-test.out.dcm";
 
 /* Is every sample of the written file's pixel data 0 exactly inside r
  * (computed here, not by the code under test)? The pixel data is the last
@@ -160,6 +158,8 @@ int main(void)
 {
     unsigned long in_r = 99;
     const mr_dcm_region r = {1, 2, 3, 4}; /* 3 wide, 4 high */
+    snprintf(path, sizeof path, "/tmp/medreg-blank-%ld.dcm", (long)getpid());
+    snprintf(out_path, sizeof out_path, "/tmp/medreg-blank-%ld.out.dcm", (long)getpid());
 
     /* 16 bits, monochrome, 3 frames of 8 rows x 6 columns */
     layout mono16 = {8, 6, 1, 16, 0, 3};
