@@ -47,15 +47,14 @@ size_t mr_recode_chunk(mr_recode *r, const char *in, size_t n, int last, char *o
     char *ip = (char *)in, *op = out;
     size_t il = n, ol = 3 * n;
     if (r->sniff && n >= 2) { /* glibc's "UTF-16" would take the machine's byte order without a mark */
+        int be = (uint8_t)in[0] == 0xFE && (uint8_t)in[1] == 0xFF, le = (uint8_t)in[0] == 0xFF && (uint8_t)in[1] == 0xFE;
+        iconv_t cd = be ? iconv_open("UTF-8", "UTF-16BE") : (iconv_t)-1;
         r->sniff = 0;
-        if ((uint8_t)in[0] == 0xFE && (uint8_t)in[1] == 0xFF) {
-            iconv_t be = iconv_open("UTF-8", "UTF-16BE");
-            if (be != (iconv_t)-1) {
-                iconv_close(r->cd);
-                r->cd = be;
-            }
+        if (cd != (iconv_t)-1) {
+            iconv_close(r->cd);
+            r->cd = cd;
         }
-        if (((uint8_t)in[0] == 0xFE && (uint8_t)in[1] == 0xFF) || ((uint8_t)in[0] == 0xFF && (uint8_t)in[1] == 0xFE))
+        if (be || le)
             ip += 2, il -= 2;
     }
     while (il > 0) {
