@@ -9,10 +9,12 @@
  * the proof's soundness argument). Secrets (key, blind, proof nonce) live in
  * stack buffers wiped before return. */
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/secret.h"
 #include "oprf.h"
+#include "ristretto_msm.h"
 
 #define SUITE "ristretto255-SHA512"
 #define CONTEXT_MAX 32 /* "OPRFV1-" ‖ mode ‖ "-" ‖ SUITE = 28 bytes */
@@ -150,10 +152,14 @@ static medreg_err hash_to_group(const oprf_ctx *c, const uint8_t *input, size_t 
     return rc;
 }
 
-/* DeserializeElement: canonical and not the identity. */
+/* DeserializeElement: canonical and not the identity. RFC 9496 §4.3.1
+ * refuses any encoding >= p, so one with the top bit set; libsodium 1.0.18
+ * (Debian 12's) ignores that bit and would give two encodings one element,
+ * so it is checked here first. */
 static int element_ok(const uint8_t e[MR_OPRF_ELEMENT_BYTES])
 {
-    return crypto_core_ristretto255_is_valid_point(e) && !sodium_is_zero(e, MR_OPRF_ELEMENT_BYTES);
+    return (e[MR_OPRF_ELEMENT_BYTES - 1] & 0x80) == 0 && crypto_core_ristretto255_is_valid_point(e) &&
+           !sodium_is_zero(e, MR_OPRF_ELEMENT_BYTES);
 }
 
 /* DeserializeScalar: canonical (< L). */
@@ -224,17 +230,22 @@ medreg_err mr_oprf_blind(mr_oprf_mode mode, const uint8_t *input, size_t input_l
 
 /* ComputeComposites (§2.2.1): M = Σ d_i·C_i, and, for the verifier,
  * Z = Σ d_i·D_i. The prover passes z == NULL and computes Z = k·M itself
- * (ComputeCompositesFast). */
+ * (ComputeCompositesFast). The weights d_i and the elements are public, so
+ * the sums are taken in one variable-time pass each (ristretto_msm.h):
+ * about an eighth of the cost of a scalar multiplication per element. */
 static medreg_err composites(const oprf_ctx *c, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
                              const uint8_t (*cs)[MR_OPRF_ELEMENT_BYTES], const uint8_t (*ds)[MR_OPRF_ELEMENT_BYTES],
                              size_t n, uint8_t m[MR_OPRF_ELEMENT_BYTES], uint8_t *z)
 {
     uint8_t dst[DST_MAX], seed[crypto_hash_sha512_BYTES], l32[2], l64[2], ldst[2], idx[2];
-    uint8_t d[MR_OPRF_SCALAR_BYTES], t[MR_OPRF_ELEMENT_BYTES];
+    uint8_t(*d)[MR_OPRF_SCALAR_BYTES] = NULL;
     size_t dlen = ctx_dst(c, "Seed-", dst);
     crypto_hash_sha512_state st;
     medreg_err rc = MEDREG_OK;
 
+    d = malloc(n * sizeof *d);
+    if (d == NULL)
+        return MEDREG_ERR_NOMEM;
     put_u16(l32, MR_OPRF_ELEMENT_BYTES);
     put_u16(l64, sizeof seed);
     put_u16(ldst, dlen);
@@ -250,25 +261,15 @@ static medreg_err composites(const oprf_ctx *c, const uint8_t pk[MR_OPRF_ELEMENT
         put_u16(idx, i);
         part parts[] = {{l64, 2}, {seed, sizeof seed}, {idx, 2},    {l32, 2}, {cs[i], MR_OPRF_ELEMENT_BYTES},
                         {l32, 2}, {ds[i], MR_OPRF_ELEMENT_BYTES}, {composite, sizeof composite - 1}};
-        rc = hash_to_scalar(c, "HashToScalar-", parts, MR_ARRAY_LEN(parts), d);
-        if (rc != MEDREG_OK)
-            break;
-        if (crypto_scalarmult_ristretto255(t, d, cs[i]) != 0 ||
-            (i > 0 && crypto_core_ristretto255_add(t, t, m) != 0)) {
-            rc = MEDREG_ERR_CRYPTO;
-            break;
-        }
-        memcpy(m, t, MR_OPRF_ELEMENT_BYTES);
-        if (z != NULL) {
-            if (crypto_scalarmult_ristretto255(t, d, ds[i]) != 0 ||
-                (i > 0 && crypto_core_ristretto255_add(t, t, z) != 0)) {
-                rc = MEDREG_ERR_CRYPTO;
-                break;
-            }
-            memcpy(z, t, MR_OPRF_ELEMENT_BYTES);
-        }
+        rc = hash_to_scalar(c, "HashToScalar-", parts, MR_ARRAY_LEN(parts), d[i]);
     }
-    mr_wipe(d, sizeof d);
+    if (rc == MEDREG_OK)
+        rc = mr_ristretto_msm(cs, (const uint8_t(*)[MR_OPRF_SCALAR_BYTES])d, n, m, NULL);
+    if (rc == MEDREG_OK && z != NULL)
+        rc = mr_ristretto_msm(ds, (const uint8_t(*)[MR_OPRF_SCALAR_BYTES])d, n, z, NULL);
+    if (rc == MEDREG_ERR_INVALID)
+        rc = MEDREG_ERR_CRYPTO; /* the callers checked every element before */
+    free(d);
     return rc;
 }
 
@@ -298,11 +299,12 @@ medreg_err mr_oprf_evaluate(mr_oprf_mode mode, const uint8_t sk[MR_OPRF_SCALAR_B
         (mode == MR_OPRF_MODE_VERIFIABLE && (pk == NULL || proof == NULL)))
         return MEDREG_ERR_INVALID;
     ctx_init(&c, mode);
-    /* crypto_scalarmult_ristretto255 refuses a non-canonical encoding, and
-     * the identity (whose product is the identity): DeserializeElement's
-     * checks without decoding twice */
+    /* crypto_scalarmult_ristretto255 refuses a non-canonical encoding (but
+     * for the top bit: element_ok) and the identity (whose product is the
+     * identity): DeserializeElement's checks without decoding twice */
     for (size_t i = 0; i < n; i++) {
-        if (crypto_scalarmult_ristretto255(evaluated[i], sk, blinded[i]) != 0) {
+        if ((blinded[i][MR_OPRF_ELEMENT_BYTES - 1] & 0x80) != 0 ||
+            crypto_scalarmult_ristretto255(evaluated[i], sk, blinded[i]) != 0) {
             if (bad)
                 *bad = i;
             return MEDREG_ERR_INVALID;

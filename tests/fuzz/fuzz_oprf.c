@@ -1,7 +1,8 @@
 /* The VOPRF's untrusted inputs: blinded elements (from any pseudonymizer,
  * at the service) and evaluated elements with a proof (from the service or
  * a response file, at the client). Neither may crash, and random bytes never
- * pass as a valid proof for the fixed key. */
+ * pass as a valid proof for the fixed key, while every proof the service
+ * makes does. */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      proof, &bad);
     if (rc != MEDREG_OK && (rc != MEDREG_ERR_INVALID || bad >= n))
         abort();
+    if (rc == MEDREG_OK &&
+        mr_oprf_verify(pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])out, n, proof) != MEDREG_OK)
+        abort(); /* the proof's sums, taken once by each side, must agree */
     if (mr_oprf_verify(pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, n, proof) == MEDREG_OK)
         abort(); /* a forged proof */
     crypto_core_ristretto255_scalar_random(blind);

@@ -2,7 +2,8 @@
  * (Appendix A.1.1 OPRF mode, A.1.2 VOPRF mode, including the batch of two),
  * RFC 9380 K.3's expand_message_xmd(SHA-512) vectors, and the attacks a
  * client must catch: a server that evaluates with another key, swaps two
- * evaluations, or sends the identity or a non-canonical element. */
+ * evaluations, or sends the identity or a non-canonical element (the top
+ * bit set included). */
 #include <sodium.h>
 #include <stdlib.h>
 
@@ -172,6 +173,19 @@ static void test_voprf_mode(void)
           MEDREG_ERR_INVALID);
     CHECK(mr_oprf_finalize(in1, 1, blind[0], zero[0], out) == MEDREG_ERR_VERIFY);
     CHECK(mr_oprf_verify(pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])zero, 1, proof) == MEDREG_ERR_VERIFY);
+    /* a valid element with bit 255 set: a second encoding of it that RFC 9496
+     * refuses and libsodium 1.0.18 accepts (this case found by fuzz_oprf) */
+    uint8_t high[2][32];
+    memcpy(high, bl, sizeof high);
+    high[1][31] |= 0x80;
+    bad = 99;
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])high, 2, ev2, NULL, proof2, &bad) ==
+              MEDREG_ERR_INVALID &&
+          bad == 1);
+    CHECK(mr_oprf_verify(pk, (const uint8_t(*)[32])high, (const uint8_t(*)[32])ev, 2, proof) == MEDREG_ERR_VERIFY);
+    memcpy(high[0], ev[0], 32);
+    high[0][31] |= 0x80;
+    CHECK(mr_oprf_finalize(in1, 1, blind[0], high[0], out) == MEDREG_ERR_VERIFY);
 
     /* a random round trip: the output does not depend on the blind */
     uint8_t o1[64], o2[64], rb[2][32], rbl[2][32];
