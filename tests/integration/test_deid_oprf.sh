@@ -99,6 +99,10 @@ z=$(head -c 32 /dev/zero | base64)
 echo "{\"key_id\":1,\"blinded\":[\"$z\"]}" > identity.json
 [ "$(call engineer identity.json)" = 400 ] && grep -q 'blinded\[0\]' "$W/body" && ok "the identity element is refused" || fail "identity element: $(cat "$W/body")"
 g=$(jq -r '.blinded[0]' req.json)
+# the same element with bit 255 set: a second encoding RFC 9496 refuses (libsodium 1.0.18 accepts it)
+gh=$(echo "$g" | base64 -d | python3 -c "import sys,base64; b=bytearray(sys.stdin.buffer.read()); b[31]|=0x80; print(base64.b64encode(bytes(b)).decode())")
+echo "{\"key_id\":1,\"blinded\":[\"$g\",\"$gh\"]}" > topbit.json
+[ "$(call engineer topbit.json)" = 400 ] && grep -q 'blinded\[1\]' "$W/body" && ok "an element with its top bit set is refused" || fail "top bit: $(cat "$W/body")"
 echo "{\"key_id\":9,\"blinded\":[\"$g\"]}" > kid.json
 [ "$(call engineer kid.json)" = 409 ] && ok "a request for another key generation is refused" || fail "key_id: $(cat "$W/body")"
 python3 -c "import json,sys; print(json.dumps({'key_id':1,'blinded':[sys.argv[1]]*1025}))" "$g" > big.json
