@@ -366,22 +366,21 @@ medreg_err mr_oprf_verify(const uint8_t pk[MR_OPRF_ELEMENT_BYTES], const uint8_t
     return sodium_memcmp(expect, pc, MR_OPRF_SCALAR_BYTES) == 0 ? MEDREG_OK : MEDREG_ERR_VERIFY;
 }
 
-medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len, const uint8_t blind[MR_OPRF_SCALAR_BYTES],
-                            const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
+/* Finalize with the blind's inverse already at hand. */
+static medreg_err finalize_inverted(const uint8_t *input, size_t input_len, const uint8_t inv[MR_OPRF_SCALAR_BYTES],
+                                    const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
 {
     static const uint8_t label[] = "Finalize";
-    uint8_t inv[MR_OPRF_SCALAR_BYTES], nn[MR_OPRF_ELEMENT_BYTES], l[2];
+    uint8_t nn[MR_OPRF_ELEMENT_BYTES], l[2];
     crypto_hash_sha512_state st;
-    medreg_err rc = MEDREG_OK;
 
-    if ((input == NULL && input_len) || input_len > MR_OPRF_INPUT_MAX || blind == NULL || evaluated == NULL)
+    if ((input == NULL && input_len) || input_len > MR_OPRF_INPUT_MAX || evaluated == NULL || out == NULL)
         return MEDREG_ERR_INVALID;
     if (!element_ok(evaluated))
         return MEDREG_ERR_VERIFY;
-    if (crypto_core_ristretto255_scalar_invert(inv, blind) != 0 ||
-        crypto_scalarmult_ristretto255(nn, inv, evaluated) != 0) {
-        rc = MEDREG_ERR_CRYPTO;
-        goto out;
+    if (crypto_scalarmult_ristretto255(nn, inv, evaluated) != 0) {
+        mr_wipe(nn, sizeof nn);
+        return MEDREG_ERR_CRYPTO;
     }
     crypto_hash_sha512_init(&st);
     put_u16(l, input_len);
@@ -393,8 +392,68 @@ medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len, const uint8_
     crypto_hash_sha512_update(&st, label, sizeof label - 1);
     crypto_hash_sha512_final(&st, out);
     mr_wipe(&st, sizeof st);
-out:
-    mr_wipe(inv, sizeof inv);
     mr_wipe(nn, sizeof nn);
+    return MEDREG_OK;
+}
+
+medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len, const uint8_t blind[MR_OPRF_SCALAR_BYTES],
+                            const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
+{
+    uint8_t inv[MR_OPRF_SCALAR_BYTES];
+    medreg_err rc;
+
+    if (blind == NULL)
+        return MEDREG_ERR_INVALID;
+    rc = crypto_core_ristretto255_scalar_invert(inv, blind) == 0
+             ? finalize_inverted(input, input_len, inv, evaluated, out)
+             : MEDREG_ERR_CRYPTO;
+    mr_wipe(inv, sizeof inv);
+    return rc;
+}
+
+/* Montgomery's trick, a chunk at a time: prefix[i] = b_0·…·b_i, one
+ * inversion of the whole product, then each inverse from the running
+ * inverse and the prefix before it. Every value here is secret (products
+ * of blinds) and is wiped. */
+#define FINALIZE_CHUNK 1024
+medreg_err mr_oprf_finalize_many(const mr_oprf_final *items, size_t n)
+{
+    uint8_t(*prefix)[MR_OPRF_SCALAR_BYTES] = NULL, run[MR_OPRF_SCALAR_BYTES], inv[MR_OPRF_SCALAR_BYTES];
+    medreg_err rc = MEDREG_OK;
+
+    if (items == NULL && n)
+        return MEDREG_ERR_INVALID;
+    if (n == 0)
+        return MEDREG_OK;
+    if ((prefix = malloc((n < FINALIZE_CHUNK ? n : FINALIZE_CHUNK) * sizeof *prefix)) == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (size_t base = 0; base < n && rc == MEDREG_OK; base += FINALIZE_CHUNK) {
+        size_t m = n - base < FINALIZE_CHUNK ? n - base : FINALIZE_CHUNK;
+        const mr_oprf_final *it = items + base;
+        for (size_t i = 0; i < m && rc == MEDREG_OK; i++) {
+            if (it[i].blind == NULL)
+                rc = MEDREG_ERR_INVALID;
+            else if (i == 0)
+                memcpy(prefix[0], it[0].blind, MR_OPRF_SCALAR_BYTES);
+            else
+                crypto_core_ristretto255_scalar_mul(prefix[i], prefix[i - 1], it[i].blind);
+        }
+        /* a zero blind (never made by mr_oprf_blind) makes the product zero */
+        if (rc == MEDREG_OK && crypto_core_ristretto255_scalar_invert(run, prefix[m - 1]) != 0)
+            rc = MEDREG_ERR_CRYPTO;
+        for (size_t i = m; i-- > 0 && rc == MEDREG_OK;) {
+            if (i > 0) {
+                crypto_core_ristretto255_scalar_mul(inv, run, prefix[i - 1]); /* 1 / b_i */
+                crypto_core_ristretto255_scalar_mul(run, run, it[i].blind);   /* 1 / (b_0…b_{i-1}) */
+            } else {
+                memcpy(inv, run, sizeof inv);
+            }
+            rc = finalize_inverted(it[i].input, it[i].input_len, inv, it[i].evaluated, it[i].out);
+        }
+        mr_wipe(prefix, m * sizeof *prefix);
+    }
+    mr_wipe(run, sizeof run);
+    mr_wipe(inv, sizeof inv);
+    free(prefix);
     return rc;
 }

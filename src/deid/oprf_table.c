@@ -19,7 +19,7 @@ typedef struct oprf_entry {
     uint8_t out[MR_OPRF_OUTPUT_BYTES];
     uint8_t *input; /* until done */
     size_t input_len;
-    int done;
+    int done, queued; /* queued: in the batch being completed */
 } oprf_entry;
 
 struct mr_oprf_table {
@@ -187,17 +187,37 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
     /* nothing is used before the whole batch's proof holds */
     if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
         return rc;
-    for (size_t i = 0; i < n; i++) {
+    mr_oprf_final *items = malloc(n * sizeof *items);
+    oprf_entry **which = malloc(n * sizeof *which);
+    size_t m = 0;
+    if (items == NULL || which == NULL) {
+        free(items);
+        free(which);
+        return MEDREG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
         oprf_entry probe, *pp = &probe, **hit;
         memcpy(probe.blinded, blinded[i], MR_OPRF_ELEMENT_BYTES);
         hit = bsearch(&pp, t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
         if (hit == NULL)
-            return MEDREG_ERR_NOTFOUND;
-        oprf_entry *e = *hit;
-        if (e->done)
+            rc = MEDREG_ERR_NOTFOUND;
+        else if (!(*hit)->done && !(*hit)->queued) {
+            oprf_entry *e = *hit;
+            e->queued = 1; /* an element sent twice is finalised once */
+            which[m] = e;
+            items[m++] = (mr_oprf_final){e->input, e->input_len, e->blind, evaluated[i], e->out};
+        }
+    }
+    /* the batch's blinds inverted together: one inversion, not one each */
+    if (rc == MEDREG_OK)
+        rc = mr_oprf_finalize_many(items, m);
+    for (size_t k = 0; k < m; k++) {
+        oprf_entry *e = which[k];
+        e->queued = 0;
+        if (rc != MEDREG_OK) {
+            mr_wipe(e->out, sizeof e->out); /* nothing of a failed batch is kept */
             continue;
-        if ((rc = mr_oprf_finalize(e->input, e->input_len, e->blind, evaluated[i], e->out)) != MEDREG_OK)
-            return rc;
+        }
         e->done = 1;
         t->missing--;
         mr_wipe(e->blind, sizeof e->blind);
@@ -207,7 +227,9 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
             e->input = NULL;
         }
     }
-    return MEDREG_OK;
+    free(items);
+    free(which);
+    return rc;
 }
 
 medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, size_t len,

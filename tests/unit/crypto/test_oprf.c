@@ -140,6 +140,10 @@ static void test_voprf_mode(void)
     CHECK(mr_oprf_verify(pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 2, proof) == MEDREG_OK);
     CHECK(mr_oprf_finalize(in1, 1, blind[0], ev[0], out) == MEDREG_OK && eq_hex(out, 64, VO_OUT1));
     CHECK(mr_oprf_finalize(in2, 17, blind[1], ev[1], out) == MEDREG_OK && eq_hex(out, 64, VO_OUT2));
+    /* the same two with one inversion for both blinds */
+    uint8_t outs[2][64];
+    mr_oprf_final two[2] = {{in1, 1, blind[0], ev[0], outs[0]}, {in2, 17, blind[1], ev[1], outs[1]}};
+    CHECK(mr_oprf_finalize_many(two, 2) == MEDREG_OK && eq_hex(outs[0], 64, VO_OUT1) && eq_hex(outs[1], 64, VO_OUT2));
 
     /* attacks a verifying client must catch */
     uint8_t sw[2][32], p2[64];
@@ -201,11 +205,39 @@ static void test_voprf_mode(void)
     CHECK(memcmp(o1, o2, 64) == 0);
 }
 
+/* mr_oprf_finalize_many gives what one mr_oprf_finalize each gives, across
+ * its chunks, and refuses what finalize refuses */
+static void test_finalize_many(void)
+{
+    enum { N = 1500 };
+    static uint8_t in[N][8], blind[N][32], ev[N][32], one[N][64], many[N][64];
+    static mr_oprf_final it[N];
+    int same = 1;
+    for (size_t i = 0; i < N; i++) {
+        randombytes_buf(in[i], sizeof in[i]);
+        crypto_core_ristretto255_scalar_random(blind[i]);
+        crypto_core_ristretto255_random(ev[i]);
+        it[i] = (mr_oprf_final){in[i], 1 + i % 8, blind[i], ev[i], many[i]};
+        same &= mr_oprf_finalize(in[i], 1 + i % 8, blind[i], ev[i], one[i]) == MEDREG_OK;
+    }
+    CHECK(same);
+    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_OK);
+    CHECK(memcmp(one, many, sizeof one) == 0);
+    CHECK(mr_oprf_finalize_many(it, 1) == MEDREG_OK && memcmp(one[0], many[0], 64) == 0);
+    CHECK(mr_oprf_finalize_many(NULL, 0) == MEDREG_OK);
+    memset(ev[1200], 0, 32); /* the identity, in the second chunk */
+    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_ERR_VERIFY);
+    crypto_core_ristretto255_random(ev[1200]);
+    memset(blind[7], 0, 32); /* a zero blind: the product has no inverse */
+    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_ERR_CRYPTO);
+}
+
 int main(void)
 {
     CHECK(sodium_init() >= 0);
     test_expand_xmd();
     test_oprf_mode();
     test_voprf_mode();
+    test_finalize_many();
     return TEST_DONE();
 }
