@@ -186,14 +186,10 @@ medreg_err mr_pixel_rules_for(const mr_pixel_rules *rules, mr_dcm_file *f, mr_dc
     for (size_t i = 0; i < 5; i++)
         if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) == MEDREG_ERR_NOMEM)
             rc = MEDREG_ERR_NOMEM;
-    unsigned long size[2] = {0, 0}; /* rows, columns: US values, as DCMTK prints them */
-    for (size_t i = 0; i < 2; i++) {
-        char *end = NULL;
-        if (v[3 + i] && v[3 + i][0] >= '0' && v[3 + i][0] <= '9')
-            size[i] = strtoul(v[3 + i], &end, 10);
-        if (end == NULL || *end != 0)
+    uint64_t size[2] = {0, 0}; /* rows, columns: US values, as DCMTK prints them; 0 matches no rule */
+    for (size_t i = 0; i < 2; i++)
+        if (v[3 + i] == NULL || !mr_parse_u64(v[3 + i], strlen(v[3 + i]), &size[i]) || size[i] > 0xFFFF)
             size[i] = 0;
-    }
     for (size_t i = 0; rc == MEDREG_OK && i < rules->n; i++) {
         const mr_pixel_rule *r = &rules->v[i];
         if (!mr_pixel_rule_matches(r, v[0], v[1], v[2], (unsigned)size[0], (unsigned)size[1]))
