@@ -1,4 +1,5 @@
-/* RFC 9497 (OPRF, VOPRF) with ristretto255-SHA512 on libsodium.
+/* RFC 9497 (OPRF, VOPRF) with ristretto255-SHA512 on libsodium (and the
+ * proof's sums on libdecaf: ristretto_msm.h).
  *
  * libsodium gives the group (ristretto255 encoding, the one-way map from
  * 64 uniform bytes, scalar arithmetic) and SHA-512; it has no
@@ -232,7 +233,7 @@ medreg_err mr_oprf_blind(mr_oprf_mode mode, const uint8_t *input, size_t input_l
  * Z = Σ d_i·D_i. The prover passes z == NULL and computes Z = k·M itself
  * (ComputeCompositesFast). The weights d_i and the elements are public, so
  * the sums are taken in one variable-time pass each (ristretto_msm.h):
- * about an eighth of the cost of a scalar multiplication per element. */
+ * about a fifth of the cost of a scalar multiplication per element. */
 static medreg_err composites(const oprf_ctx *c, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
                              const uint8_t (*cs)[MR_OPRF_ELEMENT_BYTES], const uint8_t (*ds)[MR_OPRF_ELEMENT_BYTES],
                              size_t n, uint8_t m[MR_OPRF_ELEMENT_BYTES], uint8_t *z)

@@ -3,10 +3,11 @@
  * The VOPRF's batch proof (RFC 9497 §2.2.1) weighs every element of a batch
  * with a scalar derived from the transcript and adds them up. Done as n
  * separate scalar multiplications that is as much work as the evaluation
- * itself; done as one sum (Pippenger's bucket method) it is about an eighth
- * of it. libsodium has no such sum and does not expose its point
- * arithmetic; libdecaf (Debian's libdecaf-dev, the same ristretto255
- * encoding) exposes point addition, on which the sum is built here.
+ * itself; done as one sum (Pippenger's bucket method) it is about a fifth
+ * of it, decoding the points included. libsodium has no such sum and does
+ * not expose its point arithmetic; libdecaf (Debian's libdecaf-dev, the
+ * same ristretto255 encoding) exposes point addition, on which the sum is
+ * built here.
  *
  * Variable time: the running time depends on the scalars. Only for public
  * points and public scalars, never for a key or a blind. */
