@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,23 +67,70 @@ json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *p
     return j;
 }
 
+/* One answered batch being taken by fn in a thread of its own, so that the
+ * next request is on its way meanwhile: checking a proof and unblinding
+ * cost the client about as long as the service takes to evaluate. Batches
+ * reach fn one at a time and in order (each waits for the one before). */
+typedef struct oprf_pending {
+    pthread_t thread;
+    int running, rc;
+    cli_oprf_batch_fn fn;
+    void *ctx;
+    const uint8_t (*blinded)[32];
+    uint8_t (*ev)[32];
+    size_t k;
+    uint8_t proof[64];
+} oprf_pending;
+
+static void *pending_run(void *arg)
+{
+    oprf_pending *p = arg;
+    p->rc = p->fn(p->ctx, p->blinded, (const uint8_t(*)[32])p->ev, p->k, p->proof);
+    return NULL;
+}
+
+/* fn's answer for the batch in p (0 when there is none) */
+static int pending_wait(oprf_pending *p)
+{
+    if (!p->running)
+        return 0;
+    pthread_join(p->thread, NULL);
+    p->running = 0;
+    return p->rc;
+}
+
+static void pending_start(oprf_pending *p)
+{
+    p->rc = 0;
+    p->running = pthread_create(&p->thread, NULL, pending_run, p) == 0;
+    if (!p->running) /* no thread: take it here and now */
+        pending_run(p);
+}
+
 int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
                       cli_oprf_batch_fn fn, void *ctx)
 {
     char path[160], *mod = cli_escape(pin->module);
-    int code = EXIT_OK;
+    oprf_pending slot[2];
+    int code = EXIT_OK, failed = 0;
     if (mod == NULL)
         return EXIT_LOCAL;
     snprintf(path, sizeof path, "/v1/oprf/%s/evaluate", mod);
     free(mod);
-    uint8_t(*ev)[32] = calloc(OPRF_BATCH, 32);
-    if (ev == NULL)
-        return EXIT_LOCAL;
-    for (size_t off = 0; off < n && code == EXIT_OK; off += OPRF_BATCH) {
+    memset(slot, 0, sizeof slot);
+    for (size_t i = 0; i < 2; i++) {
+        slot[i].fn = fn;
+        slot[i].ctx = ctx;
+        if ((slot[i].ev = calloc(OPRF_BATCH, 32)) == NULL) {
+            free(slot[0].ev);
+            return EXIT_LOCAL;
+        }
+    }
+    for (size_t off = 0, b = 0; off < n && code == EXIT_OK; off += OPRF_BATCH, b ^= 1) {
         size_t k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
+        oprf_pending *p = &slot[b]; /* free: its batch was waited for before the last one started */
         json_t *arr = json_array(), *body = NULL, *j = NULL;
         cli_reply r = {0};
-        uint8_t proof[64];
         for (size_t i = 0; i < k; i++)
             json_array_append_new(arr, mr_json_base64(blinded[off + i], 32));
         body = json_pack("{s:I,s:o}", "key_id", (json_int_t)pin->key_id, "blinded", arr);
@@ -96,19 +144,34 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
         }
         j = json_loadb(r.body, r.len, 0, NULL);
         json_t *evj = json_object_get(j, "evaluated");
-        int ok = json_array_size(evj) == k && get_b64(json_object_get(j, "proof"), proof, sizeof proof);
+        int ok = json_array_size(evj) == k && get_b64(json_object_get(j, "proof"), p->proof, sizeof p->proof);
         for (size_t i = 0; ok && i < k; i++)
-            ok = get_b64_32(json_array_get(evj, i), ev[i]);
+            ok = get_b64_32(json_array_get(evj, i), p->ev[i]);
+        json_decref(j);
+        cli_reply_free(&r);
         if (!ok) {
             fprintf(stderr, "medreg: the identity service sent a malformed evaluation\n");
             code = EXIT_SERVER;
-        } else if (fn(ctx, blinded + off, (const uint8_t(*)[32])ev, k, proof) != 0) {
-            code = EXIT_SERVER; /* fn said why */
+            break;
         }
-        json_decref(j);
-        cli_reply_free(&r);
+        if (pending_wait(&slot[b ^ 1]) != 0) {
+            failed = 1; /* fn said why */
+            break;
+        }
+        p->blinded = blinded + off;
+        p->k = k;
+        pending_start(p);
+        if (!p->running && p->rc != 0) {
+            failed = 1;
+            break;
+        }
     }
-    free(ev);
+    for (size_t i = 0; i < 2; i++)
+        failed |= pending_wait(&slot[i]) != 0;
+    if (failed && code == EXIT_OK)
+        code = EXIT_SERVER;
+    free(slot[0].ev);
+    free(slot[1].ev);
     return code;
 }
 

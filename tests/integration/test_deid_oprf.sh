@@ -92,6 +92,31 @@ expect 7 "a pin for another module" -- as engineer pseudonymize csv --config vis
 expect 7 "the network mode needs a regular file" -- as engineer pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in /dev/stdin --out bad.csv
 
+# several batches (the service takes 1,024 elements at a time; the client checks and unblinds
+# one answer while the next request is on its way): 2,500 patients, online equals offline
+python3 - "$SRC/examples/deid/sample.csv" > many.csv <<'PY'
+import sys
+print(open(sys.argv[1], "rb").readline().decode("utf-8-sig").strip())  # the header only
+for i in range(2500):
+    print(f"Name{i},Given{i % 97},{1 + i % 28:02d}.{1 + i % 12:02d}.{1930 + i % 70},Street {i},10115,+49 30 {i},"
+          f"p{i}@example.org,MRN-{i},2021-05-04,{20 + i % 70},left,Corail,{i % 100}")
+PY
+expect 0 "online, 2,500 patients: three batches" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in many.csv --out many-net.csv
+[ "$(jq .distinct_patients many-net.csv.report.json)" = 2500 ] && [ "$(cut -d, -f1 many-net.csv | sort -u | wc -l)" = 2501 ] &&
+  ok "2,500 distinct PSNs" || fail "many: $(cat many-net.csv.report.json)"
+expect 0 "offline, the same table" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin \
+  --in many.csv --prepare many-req.json --state many-st.json
+expect 0 "evaluated in three batches" -- as engineer oprf evaluate --in many-req.json --out many-resp.json
+[ "$(jq '.batches | length' many-resp.json)" = 3 ] && ok "the response holds three batches" || fail "batches"
+expect 0 "--finish" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv \
+  --finish many-resp.json --state many-st.json --out many-off.csv
+cmp -s many-net.csv many-off.csv && ok "online and offline agree on every row" || fail "many: online and offline differ"
+expect 5 "online, a wrong key: refused at the first batch" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key wrong.pin --in many.csv --out many-bad.csv
+[ ! -e many-bad.csv ] && [ "$(grep -c 'does not verify' "$W/err")" = 1 ] && ok "nothing written, one error" ||
+  fail "wrong key, many: $(cat "$W/err")"
+
 # the service's own checks, with a hand-made client
 call() { curl -s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt --cert "pki/$1.crt" --key "pki/$1.key" \
   -H 'Content-Type: application/json' -X POST --data-binary "@$2" "$MEDREG_IDENTITY/v1/oprf/hip/evaluate"; }
