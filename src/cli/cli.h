@@ -32,6 +32,7 @@ typedef struct cli_reply {
     long status;
     char *body; /* NUL-terminated */
     size_t len;
+    int transient; /* no answer, for a reason that may pass (refused, reset, timed out) */
 } cli_reply;
 
 /* Perform one HTTPS request with the client certificate. body may be NULL.

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/encode.h"
 #include "../core/secret.h"
@@ -17,6 +18,7 @@
 #include "cli.h"
 
 #define OPRF_BATCH 1024 /* the service's batch_max */
+#define OPRF_RETRIES 3   /* a batch is sent again after 1, 2 and 4 s */
 
 /* exactly n bytes of base64 */
 static int get_b64(json_t *j, uint8_t *out, size_t n)
@@ -134,7 +136,19 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
         for (size_t i = 0; i < k; i++)
             json_array_append_new(arr, mr_json_base64(blinded[off + i], 32));
         body = json_pack("{s:I,s:o}", "key_id", (json_int_t)pin->key_id, "blinded", arr);
-        code = body ? cli_request(c, SVC_IDENTITY, "POST", path, body, &r) : EXIT_LOCAL;
+        /* an evaluation changes nothing at the service: a batch that got no
+         * answer, or a busy one, is safely sent again */
+        for (unsigned attempt = 0;; attempt++) {
+            code = body ? cli_request(c, SVC_IDENTITY, "POST", path, body, &r) : EXIT_LOCAL;
+            int busy = code == EXIT_OK && (r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504);
+            if (attempt == OPRF_RETRIES || !(busy || (code == EXIT_NETWORK && r.transient)))
+                break;
+            fprintf(stderr, "medreg: batch %zu of %zu: %s; sending it again in %u s\n", off / OPRF_BATCH + 1,
+                    (n + OPRF_BATCH - 1) / OPRF_BATCH, busy ? "the identity service is busy" : "no answer",
+                    1u << attempt);
+            cli_reply_free(&r);
+            sleep(1u << attempt);
+        }
         json_decref(body);
         if (code != EXIT_OK)
             break;

@@ -114,6 +114,8 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         fprintf(stderr, "medreg: %s: %s\n", base, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        reply->transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
+                           rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE;
         if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE)
             code = EXIT_LOCAL;
         goto out;

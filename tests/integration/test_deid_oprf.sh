@@ -112,6 +112,17 @@ expect 0 "evaluated in three batches" -- as engineer oprf evaluate --in many-req
 expect 0 "--finish" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv \
   --finish many-resp.json --state many-st.json --out many-off.csv
 cmp -s many-net.csv many-off.csv && ok "online and offline agree on every row" || fail "many: online and offline differ"
+# the identity service is away when the first batch is sent and back while the client waits: the
+# batch is sent again, and the output is the same
+kill "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
+as engineer pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv --out many-retry.csv \
+  > retry.out 2> retry.err &
+cli_pid=$!
+for _ in $(seq 200); do grep -q "sending it again" retry.err 2>/dev/null && break; sleep 0.05; done
+restart_identity
+wait "$cli_pid" && cmp -s many-net.csv many-retry.csv && ok "a batch without an answer is sent again; same output" ||
+  fail "retry: $(cat retry.err)"
+contains retry.err "batch 1 of 3: no answer; sending it again in 1 s" "the wait is said"
 expect 5 "online, a wrong key: refused at the first batch" -- as engineer pseudonymize csv --config visits.ini \
   --oprf-key wrong.pin --in many.csv --out many-bad.csv
 [ ! -e many-bad.csv ] && [ "$(grep -c 'does not verify' "$W/err")" = 1 ] && ok "nothing written, one error" ||
