@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,40 +79,99 @@ static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t
     return rc == MEDREG_OK ? 0 : -1;
 }
 
-/* The response file of `oprf evaluate`: every batch through complete_batch. */
+/* The response file of `oprf evaluate`: every batch through complete_batch,
+ * on every core (an offline machine finishing a large table has nothing
+ * else to do; the batches are independent). */
+typedef struct file_batch {
+    uint8_t (*b)[32], (*e)[32], proof[64];
+    size_t n;
+} file_batch;
+
+typedef struct finish_work {
+    cli_oprf_pin *pin;
+    mr_oprf_table *t;
+    file_batch *batches;
+    size_t n_batches, next;
+    int failed;
+    pthread_mutex_t lock;
+} finish_work;
+
+static void *finish_thread(void *arg)
+{
+    finish_work *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        size_t i = w->next++;
+        int stop = w->failed || i >= w->n_batches;
+        pthread_mutex_unlock(&w->lock);
+        if (stop)
+            return NULL;
+        file_batch *fb = &w->batches[i];
+        if (complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])fb->b, (const uint8_t(*)[32])fb->e, fb->n,
+                           fb->proof) != 0) {
+            pthread_mutex_lock(&w->lock);
+            w->failed = 1; /* complete_batch said why */
+            pthread_mutex_unlock(&w->lock);
+        }
+    }
+}
+
 static int finish_from_file(const char *path, cli_oprf_pin *pin, mr_oprf_table *t)
 {
     cli_oprf_pin got;
     json_t *j = cli_oprf_file_read(path, "medreg-oprf-response/v1", &got), *batch;
-    size_t i;
+    json_t *all = json_object_get(j, "batches");
+    size_t i, nb = json_array_size(all);
+    finish_work w = {pin, t, NULL, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
     int ok = j != NULL;
     if (ok && (strcmp(got.module, pin->module) || got.key_id != pin->key_id || memcmp(got.pk, pin->pk, 32))) {
         fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
         ok = 0;
     }
-    json_array_foreach(json_object_get(j, "batches"), i, batch) {
+    if (ok && (w.batches = calloc(nb ? nb : 1, sizeof *w.batches)) == NULL)
+        ok = 0;
+    json_array_foreach(all, i, batch) {
         if (!ok)
             break;
         json_t *bl = json_object_get(batch, "blinded"), *ev = json_object_get(batch, "evaluated");
         size_t n = json_array_size(bl), got_len = 0;
-        uint8_t(*b)[32] = calloc(n ? n : 1, 32), (*e)[32] = calloc(n ? n : 1, 32), proof[64];
+        file_batch *fb = &w.batches[w.n_batches++];
+        fb->n = n;
+        fb->b = calloc(n ? n : 1, 32);
+        fb->e = calloc(n ? n : 1, 32);
         const char *pr = json_string_value(json_object_get(batch, "proof"));
-        ok = b && e && n > 0 && json_array_size(ev) == n && pr &&
-             mr_unbase64(pr, strlen(pr), proof, sizeof proof, &got_len) && got_len == 64;
+        ok = fb->b && fb->e && n > 0 && json_array_size(ev) == n && pr &&
+             mr_unbase64(pr, strlen(pr), fb->proof, sizeof fb->proof, &got_len) && got_len == 64;
         for (size_t k = 0; ok && k < n; k++) {
             const char *x = json_string_value(json_array_get(bl, k)), *y = json_string_value(json_array_get(ev, k));
             size_t lx = 0, ly = 0;
-            ok = x && y && mr_unbase64(x, strlen(x), b[k], 32, &lx) && lx == 32 &&
-                 mr_unbase64(y, strlen(y), e[k], 32, &ly) && ly == 32;
+            ok = x && y && mr_unbase64(x, strlen(x), fb->b[k], 32, &lx) && lx == 32 &&
+                 mr_unbase64(y, strlen(y), fb->e[k], 32, &ly) && ly == 32;
         }
         if (!ok)
             fprintf(stderr, "medreg: %s: batch %zu is malformed\n", path, i);
-        else
-            ok = complete_batch((void *[]){pin, t}, (const uint8_t(*)[32])b, (const uint8_t(*)[32])e, n, proof) == 0;
-        free(b);
-        free(e);
     }
     json_decref(j);
+    if (ok) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t nt = cores < 1 ? 1 : cores > 64 ? 64 : (size_t)cores, started = 0;
+        pthread_t th[64];
+        if (nt > w.n_batches)
+            nt = w.n_batches;
+        for (size_t k = 1; k < nt; k++) /* and this thread */
+            if (pthread_create(&th[started], NULL, finish_thread, &w) == 0)
+                started++;
+        finish_thread(&w);
+        for (size_t k = 0; k < started; k++)
+            pthread_join(th[k], NULL);
+        ok = !w.failed;
+    }
+    for (i = 0; i < w.n_batches; i++) {
+        free(w.batches[i].b);
+        free(w.batches[i].e);
+    }
+    free(w.batches);
+    pthread_mutex_destroy(&w.lock);
     return ok;
 }
 

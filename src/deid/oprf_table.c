@@ -195,6 +195,8 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
         free(which);
         return MEDREG_ERR_NOMEM;
     }
+    /* by_blinded is read-only now; an entry's flags change under the lock */
+    pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
         oprf_entry probe, *pp = &probe, **hit;
         memcpy(probe.blinded, blinded[i], MR_OPRF_ELEMENT_BYTES);
@@ -208,9 +210,11 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
             items[m++] = (mr_oprf_final){e->input, e->input_len, e->blind, evaluated[i], e->out};
         }
     }
+    pthread_mutex_unlock(&t->lock);
     /* the batch's blinds inverted together: one inversion, not one each */
     if (rc == MEDREG_OK)
         rc = mr_oprf_finalize_many(items, m);
+    pthread_mutex_lock(&t->lock);
     for (size_t k = 0; k < m; k++) {
         oprf_entry *e = which[k];
         e->queued = 0;
@@ -227,6 +231,7 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
             e->input = NULL;
         }
     }
+    pthread_mutex_unlock(&t->lock);
     free(items);
     free(which);
     return rc;

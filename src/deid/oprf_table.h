@@ -30,8 +30,9 @@ size_t mr_oprf_table_count(const mr_oprf_table *t);
 MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n);
 
 /* Take one evaluated batch: verify its proof against the pinned public key
- * (MEDREG_ERR_VERIFY if it fails), then finalise each of its elements.
- * MEDREG_ERR_NOTFOUND for a blinded element this table never made. */
+ * (MEDREG_ERR_VERIFY if it fails), then finalise each of its elements, all
+ * or none. MEDREG_ERR_NOTFOUND for a blinded element this table never made.
+ * Thread-safe: batches may be completed in parallel. */
 MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
                                                 const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
                                                 const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
