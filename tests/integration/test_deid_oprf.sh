@@ -112,6 +112,10 @@ expect 0 "evaluated in three batches" -- as engineer oprf evaluate --in many-req
 expect 0 "--finish" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv \
   --finish many-resp.json --state many-st.json --out many-off.csv
 cmp -s many-net.csv many-off.csv && ok "online and offline agree on every row" || fail "many: online and offline differ"
+jq '.batches[1].evaluated |= reverse' many-resp.json > many-swapped.json
+expect 4 "--finish, the middle batch altered (the batches are completed in parallel)" -- "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in many.csv --finish many-swapped.json --state many-st.json --out many-bad.csv
+[ ! -e many-bad.csv ] && ok "and nothing is written" || fail "output after a bad middle batch"
 # the identity service is away when the first batch is sent and back while the client waits: the
 # batch is sent again, and the output is the same
 kill "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
