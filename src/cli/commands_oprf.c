@@ -114,7 +114,9 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
 {
     char path[160], *mod = cli_escape(pin->module);
     oprf_pending slot[2];
-    int code = EXIT_OK, failed = 0;
+    int code = EXIT_OK, failed = 0, bar = isatty(STDERR_FILENO);
+    size_t batches = (n + OPRF_BATCH - 1) / OPRF_BATCH;
+    char what[64];
     if (mod == NULL)
         return EXIT_LOCAL;
     snprintf(path, sizeof path, "/v1/oprf/%s/evaluate", mod);
@@ -143,9 +145,8 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
             int busy = code == EXIT_OK && (r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504);
             if (attempt == OPRF_RETRIES || !(busy || (code == EXIT_NETWORK && r.transient)))
                 break;
-            fprintf(stderr, "medreg: batch %zu of %zu: %s; sending it again in %u s\n", off / OPRF_BATCH + 1,
-                    (n + OPRF_BATCH - 1) / OPRF_BATCH, busy ? "the identity service is busy" : "no answer",
-                    1u << attempt);
+            fprintf(stderr, "%smedreg: batch %zu of %zu: %s; sending it again in %u s\n", bar ? "\n" : "",
+                    off / OPRF_BATCH + 1, batches, busy ? "the identity service is busy" : "no answer", 1u << attempt);
             cli_reply_free(&r);
             sleep(1u << attempt);
         }
@@ -175,6 +176,10 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
         p->blinded = blinded + off;
         p->k = k;
         pending_start(p);
+        if (bar) { /* thousands of batches take minutes */
+            snprintf(what, sizeof what, "%zu of %zu batches evaluated", off / OPRF_BATCH + 1, batches);
+            cli_progress((int)(100 * (off + k) / n), what);
+        }
         if (!p->running && p->rc != 0) {
             failed = 1;
             break;
@@ -182,6 +187,8 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
     }
     for (size_t i = 0; i < 2; i++)
         failed |= pending_wait(&slot[i]) != 0;
+    if (bar && n > 0)
+        fputc('\n', stderr);
     if (failed && code == EXIT_OK)
         code = EXIT_SERVER;
     free(slot[0].ev);
