@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/csv_table.h"
 #include "../config/ini_file.h"
-#include "../core/secret.h"
+#include "../core/encode.h"
 #include "dicom_charset.h"
 #include "dicom_deid.h"
 
@@ -105,52 +106,41 @@ static int on_entry(void *user, const char *section, const char *key, const char
     return fail(st, "unknown section", section);
 }
 
-/* CREATOR,gggg,ee per line; '#' starts a comment */
+/* CREATOR,gggg,ee per row (a CSV table: a creator with a comma is quoted) */
+#define SAFE_MAX 4096
+
+static int on_safe_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
+{
+    mr_dicom_config *c = ctx;
+    uint8_t g[2], e[1];
+    size_t creator_len = row->n == 3 ? strlen(row->cell[0]) : 0;
+    if (row->n != 3 || row->cut || creator_len == 0 || creator_len > 64 || !mr_unhex_exact(row->cell[1], g, 2) ||
+        !mr_unhex_exact(row->cell[2], e, 1) || !(g[1] & 1)) {
+        snprintf(why, why_len, "write CREATOR,gggg,ee with an odd group (a creator of 1 to 64 characters)");
+        return -1;
+    }
+    if (c->n_safe == SAFE_MAX) {
+        snprintf(why, why_len, "more than %d safe private attributes", SAFE_MAX);
+        return -1;
+    }
+    if (c->n_safe % 64 == 0) {
+        mr_dcm_safe_private *v = realloc(c->safe, (c->n_safe + 64) * sizeof *v);
+        if (v == NULL) {
+            snprintf(why, why_len, "out of memory");
+            return -1;
+        }
+        c->safe = v;
+    }
+    mr_dcm_safe_private *sp = &c->safe[c->n_safe++];
+    snprintf(sp->creator, sizeof sp->creator, "%.64s", row->cell[0]); /* checked: at most 64 */
+    sp->group = (uint16_t)(g[0] << 8 | g[1]);
+    sp->offset = e[0];
+    return 0;
+}
+
 static medreg_err load_safe(mr_dicom_config *c, const char *path, char **errmsg)
 {
-    char *text = NULL, *save = NULL;
-    size_t len = 0, lines = 1;
-    int line = 0;
-    if (mr_file_read(path, 1 << 20, &text, &len) != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: cannot read the safe private attributes", path) < 0)
-            *errmsg = NULL;
-        return MEDREG_ERR_CONFIG;
-    }
-    for (size_t i = 0; i < len; i++)
-        lines += text[i] == '\n';
-    c->safe = calloc(lines, sizeof *c->safe);
-    for (char *l = strtok_r(text, "\n", &save); c->safe && l; l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        l[strcspn(l, "\r#")] = 0;
-        if (l[strspn(l, " \t")] == 0)
-            continue;
-        char *g = strrchr(l, ','), *e = NULL;
-        unsigned gv = 0, ev = 0;
-        if (g) {
-            *g = 0;
-            e = g + 1;
-            g = strrchr(l, ',');
-        }
-        char *end1 = NULL, *end2 = NULL;
-        if (g) {
-            *g = 0;
-            gv = (unsigned)strtoul(g + 1, &end1, 16);
-            ev = (unsigned)strtoul(e, &end2, 16);
-        }
-        if (g == NULL || end1 == g + 1 || *end1 || end2 == e || *end2 || gv > 0xFFFF || ev > 0xFF || !(gv & 1) ||
-            strlen(l) == 0 || strlen(l) > 64) {
-            if (asprintf(errmsg, "%s:%d: write CREATOR,gggg,ee with an odd group", path, line) < 0)
-                *errmsg = NULL;
-            free(text);
-            return MEDREG_ERR_CONFIG;
-        }
-        mr_dcm_safe_private *s = &c->safe[c->n_safe++];
-        snprintf(s->creator, sizeof s->creator, "%s", l);
-        s->group = (uint16_t)gv;
-        s->offset = (uint8_t)ev;
-    }
-    free(text);
-    return c->safe ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    return mr_table_read(path, "safe private attributes", on_safe_row, c, errmsg);
 }
 
 medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **errmsg)

@@ -2,10 +2,11 @@
  * looked up by binary search. */
 #include "dicom_profile.h"
 
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../config/csv_table.h"
 
 static const struct {
     const char *name, *code, *meaning;
@@ -50,16 +51,11 @@ struct mr_dcm_profile {
 };
 
 #define N_COLS 14 /* tag, name, retired, basic, ten options */
-#define CELL_MAX 64
 
 typedef struct reader {
     mr_dcm_profile *p;
     unsigned options;
-    char cells[N_COLS][CELL_MAX];
-    size_t col;
-    unsigned long line;
-    int bad;
-    char why[200];
+    int header_seen;
 } reader;
 
 static int basic_rule(const char *code, mr_dcm_rule *out)
@@ -81,52 +77,31 @@ static int basic_rule(const char *code, mr_dcm_rule *out)
 
 static int hex_exact(const char *s, size_t n, unsigned *out);
 
-static void on_cell(void *s, size_t len, void *ctx)
+static int refuse(char *why, size_t why_len, const char *what)
 {
-    reader *r = ctx;
-    if (r->col < N_COLS) {
-        size_t n = len < CELL_MAX - 1 ? len : CELL_MAX - 1;
-        memcpy(r->cells[r->col], s, n);
-        r->cells[r->col][n] = 0;
-    }
-    r->col++;
+    snprintf(why, why_len, "%s", what);
+    return -1;
 }
 
-static void fail(reader *r, const char *what)
+static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
 {
-    if (!r->bad)
-        snprintf(r->why, sizeof r->why, "line %lu: %s", r->line, what);
-    r->bad = 1;
-}
-
-static void on_row(int c, void *ctx)
-{
-    (void)c;
     reader *r = ctx;
-    r->line++;
-    size_t ncols = r->col;
-    r->col = 0;
-    if (r->bad)
-        return;
-    if (ncols != N_COLS) {
-        fail(r, "expected 14 columns");
-        return;
-    }
-    if (r->line == 1) { /* the header names the option columns in order */
+    if (row->n != N_COLS)
+        return refuse(why, why_len, "expected 14 columns");
+    if (!r->header_seen) { /* the header names the option columns in order */
+        r->header_seen = 1;
         for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++)
-            if (strcmp(r->cells[4 + i], OPTIONS[i].name) != 0)
-                fail(r, "the header is not table E.1-1's (tag, name, retired, basic_profile, options)");
-        return;
+            if (strcmp(row->cell[4 + i], OPTIONS[i].name) != 0)
+                return refuse(why, why_len, "the header is not table E.1-1's (tag, name, retired, basic_profile, options)");
+        return 0;
     }
     mr_dcm_rule rule;
-    if (!basic_rule(r->cells[3], &rule)) {
-        fail(r, "unknown action code in basic_profile");
-        return;
-    }
+    if (!basic_rule(row->cell[3], &rule))
+        return refuse(why, why_len, "unknown action code in basic_profile");
     /* an enabled option's K beats its C beats the basic profile */
     int keep = 0, clean = 0;
     for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++) {
-        const char *cell = r->cells[4 + i];
+        const char *cell = row->cell[4 + i];
         if (!(r->options & (1u << i)) || cell[0] == 0)
             continue;
         if (!strcmp(cell, "K"))
@@ -134,14 +109,14 @@ static void on_row(int c, void *ctx)
         else if (!strcmp(cell, "C"))
             clean = 1;
         else
-            fail(r, "an option's action must be K or C");
+            return refuse(why, why_len, "an option's action must be K or C");
     }
     if (keep)
         rule = MR_RULE_KEEP;
     else if (clean)
         rule = MR_RULE_CLEAN;
 
-    const char *tag = r->cells[0];
+    const char *tag = row->cell[0];
     unsigned g = 0, e = 0;
     if (!strcmp(tag, "(50xx,xxxx)")) {
         r->p->curve = rule;
@@ -156,17 +131,16 @@ static void on_row(int c, void *ctx)
         if (r->p->n == r->p->cap) {
             size_t cap = r->p->cap ? 2 * r->p->cap : 1024;
             rule_row *rows = realloc(r->p->rows, cap * sizeof *rows);
-            if (rows == NULL) {
-                fail(r, "out of memory");
-                return;
-            }
+            if (rows == NULL)
+                return refuse(why, why_len, "out of memory");
             r->p->rows = rows;
             r->p->cap = cap;
         }
         r->p->rows[r->p->n++] = (rule_row){(uint32_t)g << 16 | e, (uint8_t)rule};
     } else {
-        fail(r, "the tag is not (gggg,eeee)");
+        return refuse(why, why_len, "the tag is not (gggg,eeee)");
     }
+    return 0;
 }
 
 /* exactly n hex digits */
@@ -192,23 +166,13 @@ static int cmp_row(const void *a, const void *b)
 
 medreg_err mr_dcm_profile_load(const char *path, unsigned options, mr_dcm_profile **out, char **errmsg)
 {
-    struct csv_parser csv;
-    reader *r = calloc(1, sizeof *r);
     mr_dcm_profile *p = calloc(1, sizeof *p);
-    FILE *fp = NULL;
     medreg_err rc = MEDREG_ERR_CONFIG;
-    char buf[8192];
-    size_t n;
 
     *out = NULL;
     *errmsg = NULL;
-    if (r == NULL || p == NULL || csv_init(&csv, CSV_STRICT | CSV_APPEND_NULL) != 0) {
-        free(r);
-        free(p);
+    if (p == NULL)
         return MEDREG_ERR_NOMEM;
-    }
-    r->p = p;
-    r->options = options;
     p->private_rule = MR_RULE_REMOVE;
     p->curve = p->overlay_data = p->overlay_comments = MR_RULE_REMOVE;
     if ((options & MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES) && (options & MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES)) {
@@ -217,22 +181,12 @@ medreg_err mr_dcm_profile_load(const char *path, unsigned options, mr_dcm_profil
             *errmsg = NULL;
         goto out;
     }
-    if ((fp = fopen(path, "rb")) == NULL) {
-        if (asprintf(errmsg, "%s: cannot read the profile table", path) < 0)
-            *errmsg = NULL;
+    reader r = {p, options, 0};
+    if ((rc = mr_table_read(path, "profile table", on_row, &r, errmsg)) != MEDREG_OK)
         goto out;
-    }
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        if (csv_parse(&csv, buf, n, on_cell, on_row, r) != n) {
-            fail(r, csv_strerror(csv_error(&csv)));
-            break;
-        }
-    if (!r->bad)
-        csv_fini(&csv, on_cell, on_row, r);
-    if (!r->bad && p->n < 100)
-        fail(r, "fewer than 100 attributes: not table E.1-1");
-    if (r->bad) {
-        if (asprintf(errmsg, "%s: %s", path, r->why) < 0)
+    if (p->n < 100) {
+        rc = MEDREG_ERR_CONFIG;
+        if (asprintf(errmsg, "%s: fewer than 100 attributes: not table E.1-1", path) < 0)
             *errmsg = NULL;
         goto out;
     }
@@ -241,11 +195,7 @@ medreg_err mr_dcm_profile_load(const char *path, unsigned options, mr_dcm_profil
     p = NULL;
     rc = MEDREG_OK;
 out:
-    csv_free(&csv);
-    if (fp)
-        fclose(fp);
     mr_dcm_profile_free(p);
-    free(r);
     return rc;
 }
 

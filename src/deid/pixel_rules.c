@@ -1,12 +1,11 @@
 #include "pixel_rules.h"
 
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/csv_table.h"
 #include "../core/encode.h"
-#include "../core/secret.h"
 #include "dicom_values.h"
 
 #define N_COLS 9
@@ -18,24 +17,8 @@ static const char *const HEADER[N_COLS] = {"modality", "manufacturer", "model", 
 
 typedef struct reader {
     mr_pixel_rules *out;
-    char cells[N_COLS][CELL_MAX];
-    size_t col;
-    int too_long, header_seen;
-    unsigned long line; /* the line being read */
-    char why[160];
+    int header_seen;
 } reader;
-
-static void on_cell(void *s, size_t len, void *ctx)
-{
-    reader *r = ctx;
-    if (r->col < N_COLS) {
-        r->too_long |= len >= CELL_MAX;
-        size_t n = len < CELL_MAX - 1 ? len : CELL_MAX - 1;
-        memcpy(r->cells[r->col], s, n);
-        r->cells[r->col][n] = 0;
-    }
-    r->col++;
-}
 
 /* a whole number from 0 to 65535 */
 static int u16(const char *s, uint16_t *out)
@@ -47,107 +30,77 @@ static int u16(const char *s, uint16_t *out)
     return 1;
 }
 
-static void on_row(int c, void *ctx)
+static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
 {
-    (void)c;
     reader *r = ctx;
-    size_t ncols = r->col;
-    r->col = 0;
-    if (r->why[0])
-        return;
-    if (ncols != N_COLS || r->too_long) {
-        snprintf(r->why, sizeof r->why, "expected %d columns of at most %d characters", N_COLS, CELL_MAX - 1);
-        return;
+    int too_long = row->cut;
+    for (size_t i = 0; i < N_COLS && i < row->n; i++)
+        too_long |= strlen(row->cell[i]) >= CELL_MAX;
+    if (row->n != N_COLS || too_long) {
+        snprintf(why, why_len, "expected %d columns of at most %d characters", N_COLS, CELL_MAX - 1);
+        return -1;
     }
     if (!r->header_seen) {
         r->header_seen = 1;
         for (size_t i = 0; i < N_COLS; i++)
-            if (strcmp(r->cells[i], HEADER[i]) != 0)
-                snprintf(r->why, sizeof r->why, "the header must be modality,manufacturer,model,rows,columns,x,y,"
-                                                "width,height");
-        return;
+            if (strcmp(row->cell[i], HEADER[i]) != 0) {
+                snprintf(why, why_len, "the header must be modality,manufacturer,model,rows,columns,x,y,width,height");
+                return -1;
+            }
+        return 0;
     }
     mr_pixel_rule p;
     memset(&p, 0, sizeof p);
-    p.line = r->line;
-    if (r->cells[0][0] == 0 || strlen(r->cells[0]) > 16 || !strcmp(r->cells[0], "*")) {
-        snprintf(r->why, sizeof r->why, "a modality (US, SC, …) of up to 16 characters; not '*'");
-        return;
+    p.line = row->line;
+    if (row->cell[0][0] == 0 || strlen(row->cell[0]) > 16 || !strcmp(row->cell[0], "*")) {
+        snprintf(why, why_len, "a modality (US, SC, …) of up to 16 characters; not '*'");
+        return -1;
     }
-    snprintf(p.modality, sizeof p.modality, "%.16s", r->cells[0]); /* checked: at most 16 */
-    snprintf(p.manufacturer, sizeof p.manufacturer, "%s", r->cells[1]);
-    snprintf(p.model, sizeof p.model, "%s", r->cells[2]);
-    if (!u16(r->cells[3], &p.rows) || !u16(r->cells[4], &p.columns) || !u16(r->cells[5], &p.x) ||
-        !u16(r->cells[6], &p.y) || !u16(r->cells[7], &p.width) || !u16(r->cells[8], &p.height)) {
-        snprintf(r->why, sizeof r->why, "rows, columns, x, y, width and height are whole numbers up to 65535");
-        return;
+    snprintf(p.modality, sizeof p.modality, "%.16s", row->cell[0]); /* checked: at most 16 */
+    snprintf(p.manufacturer, sizeof p.manufacturer, "%.64s", row->cell[1]); /* checked: at most 64 */
+    snprintf(p.model, sizeof p.model, "%.64s", row->cell[2]);
+    if (!u16(row->cell[3], &p.rows) || !u16(row->cell[4], &p.columns) || !u16(row->cell[5], &p.x) ||
+        !u16(row->cell[6], &p.y) || !u16(row->cell[7], &p.width) || !u16(row->cell[8], &p.height)) {
+        snprintf(why, why_len, "rows, columns, x, y, width and height are whole numbers up to 65535");
+        return -1;
     }
     if (p.rows == 0 || p.columns == 0 || p.width == 0 || p.height == 0 || (unsigned)p.x + p.width > p.columns ||
         (unsigned)p.y + p.height > p.rows) {
-        snprintf(r->why, sizeof r->why, "the region must be inside the image (x + width <= columns, y + height <= "
-                                        "rows) and not empty");
-        return;
+        snprintf(why, why_len, "the region must be inside the image (x + width <= columns, y + height <= rows) and not "
+                               "empty");
+        return -1;
     }
     if (r->out->n == MAX_RULES) {
-        snprintf(r->why, sizeof r->why, "more than %d regions", MAX_RULES);
-        return;
+        snprintf(why, why_len, "more than %d regions", MAX_RULES);
+        return -1;
     }
     if ((r->out->n & (r->out->n - 1)) == 0 && r->out->n >= 16) { /* full at 16, 32, 64, … */
         mr_pixel_rule *v = realloc(r->out->v, 2 * r->out->n * sizeof *v);
         if (v == NULL) {
-            snprintf(r->why, sizeof r->why, "out of memory");
-            return;
+            snprintf(why, why_len, "out of memory");
+            return -1;
         }
         r->out->v = v;
     }
     r->out->v[r->out->n++] = p;
+    return 0;
 }
 
 medreg_err mr_pixel_rules_load(const char *path, mr_pixel_rules *out, char **errmsg)
 {
-    struct csv_parser csv;
-    reader *r = calloc(1, sizeof *r);
-    char *text = NULL;
-    size_t len = 0;
-    medreg_err rc = MEDREG_ERR_CONFIG;
-
+    reader r = {out, 0};
     memset(out, 0, sizeof *out);
     *errmsg = NULL;
-    out->v = calloc(16, sizeof *out->v);
-    if (r == NULL || out->v == NULL || csv_init(&csv, CSV_STRICT | CSV_APPEND_NULL) != 0) {
-        free(r);
-        mr_pixel_rules_free(out);
+    if ((out->v = calloc(16, sizeof *out->v)) == NULL)
         return MEDREG_ERR_NOMEM;
-    }
-    r->out = out;
-    medreg_err frc = mr_file_read(path, 1u << 20, &text, &len);
-    if (frc != MEDREG_OK)
-        snprintf(r->why, sizeof r->why, frc == MEDREG_ERR_TOOBIG ? "larger than 1 MiB" : "cannot read the pixel rules");
-    /* a line at a time, so that an error names its line and a comment
-     * (which may hold anything, quotes too) never reaches libcsv */
-    for (size_t at = 0; text && at < len && !r->why[0];) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t n = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
-        r->line++;
-        if (text[at] != '#' && csv_parse(&csv, text + at, n, on_cell, on_row, r) != n && !r->why[0])
-            snprintf(r->why, sizeof r->why, "%s", csv_strerror(csv_error(&csv)));
-        at += n;
-    }
-    if (text && !r->why[0])
-        csv_fini(&csv, on_cell, on_row, r);
-    if (text && !r->why[0] && !r->header_seen)
-        snprintf(r->why, sizeof r->why, "empty: the header line is missing");
-    if (r->why[0]) {
-        int ok = r->line ? asprintf(errmsg, "%s:%lu: %s", path, r->line, r->why) : asprintf(errmsg, "%s: %s", path, r->why);
-        if (ok < 0)
+    medreg_err rc = mr_table_read(path, "pixel rules", on_row, &r, errmsg);
+    if (rc == MEDREG_OK && !r.header_seen) {
+        rc = MEDREG_ERR_CONFIG;
+        if (asprintf(errmsg, "%s: empty: the header line is missing", path) < 0)
             *errmsg = NULL;
-        mr_pixel_rules_free(out);
-    } else {
-        rc = MEDREG_OK;
     }
-    csv_free(&csv);
-    free(text);
-    free(r);
+    if (rc != MEDREG_OK)
+        mr_pixel_rules_free(out);
     return rc;
 }
 

@@ -315,6 +315,12 @@ grep -q "bad.ini:4" "$W/e" && ok "naming file and line" || fail "message: $(cat 
 sed 's/^options = .*/options = retain_longitudinal_full_dates retain_longitudinal_modified_dates/' $C > examples/deid/both.ini
 expect 7 "full and modified dates together are refused" -- "$MEDREG" deid dicom --config examples/deid/both.ini --key hip.key --in in --out o3
 [ ! -e o3 ] && ok "and nothing was written" || fail "o3 exists"
+printf '# a comment\n"ACME, PRIVATE",0029,11\nACME PRIVATE,29,11\n' > examples/deid/bad-safe.csv
+sed 's/^safe_private = .*/safe_private = bad-safe.csv/' $C > examples/deid/bad-safe.ini
+expect 7 "a safe private attribute with a group of two digits is refused" -- "$MEDREG" deid dicom \
+  --config examples/deid/bad-safe.ini --key hip.key --in in --out o3
+grep -q "bad-safe.csv:3: write CREATOR,gggg,ee" "$W/e" && [ ! -e o3 ] &&
+  ok "naming the file and line (a quoted creator with a comma passes)" || fail "safe list: $(cat "$W/e")"
 
 echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 [ $FAILS -eq 0 ]

@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         fclose(out);
     err = NULL;
     CHECK(mr_dcm_profile_load(bad, 0, &p, &err) == MEDREG_ERR_CONFIG);
-    CHECK(err && strstr(err, "line 5: unknown action code"));
+    CHECK(err && strstr(err, ":5: unknown action code")); /* FILE:LINE, as the ini files */
     free(err);
     unlink(bad);
 
