@@ -380,7 +380,8 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
         "  --oprf-key: network-wide PSNs, the identity service's VOPRF of the same message, blinded so\n"
         "  that the service never sees an identifier; PIN.json comes from `medreg oprf key`. Online by\n"
         "  default (--identity); offline: --prepare writes the blinded request and a 0600 state file,\n"
-        "  `medreg oprf evaluate` turns the request into a response elsewhere, --finish completes.\n";
+        "  `medreg oprf evaluate` turns the request into a response elsewhere, --finish completes.\n"
+        "  Online, a batch that gets no answer or a busy one is sent again after 1, 2 and 4 s.\n";
     const char *cfg_path = NULL, *key_path = NULL, *pin_path = NULL, *prepare = NULL, *finish = NULL,
                *state_path = NULL, *in_path = NULL, *out_path = NULL, *rej_path = NULL, *rep_path = NULL;
     char *tmp = NULL, *rej_default = NULL, *rep_default = NULL, *err = NULL;

@@ -341,7 +341,8 @@ int cmd_oprf(cli *c, int argc, char **argv)
         "  key: fetch module M's VOPRF public key from the identity service and pin it in PIN.json\n"
         "  (pseudonymizer role). evaluate: on an online machine, have the identity service evaluate a\n"
         "  request written by `pseudonymize csv --prepare` on an offline one; every batch's proof is\n"
-        "  checked against the request's key.\n";
+        "  checked against the request's key; a batch that gets no answer or a busy one is sent\n"
+        "  again after 1, 2 and 4 s.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code;
     if (sub == NULL)
