@@ -94,32 +94,29 @@ expect 7 "the network mode needs a regular file" -- as engineer pseudonymize csv
 
 # several batches (the service takes 1,024 elements at a time; the client checks and unblinds
 # one answer while the next request is on its way): 2,500 patients, online equals offline
-python3 - "$SRC/examples/deid/sample.csv" > many.csv <<'PY'
-import sys
-print(open(sys.argv[1], "rb").readline().decode("utf-8-sig").strip())  # the header only
-for i in range(2500):
-    print(f"Name{i},Given{i % 97},{1 + i % 28:02d}.{1 + i % 12:02d}.{1930 + i % 70},Street {i},10115,+49 30 {i},"
-          f"p{i}@example.org,MRN-{i},2021-05-04,{20 + i % 70},left,Corail,{i % 100}")
-PY
-expect 0 "online, 2,500 patients: three batches" -- as engineer pseudonymize csv --config visits.ini \
+# (the CSV benchmark's table, no patient twice, under the hip module)
+python3 "$SRC/bench/csv/generate.py" 2500 distinct > many.csv
+sed -e 's#^module = .*#module = hip.ini#' -e 's#^zip_restricted = .*#zip_restricted = data/hipaa-restricted-zip3.csv#' \
+  -e 's#^insurance = .*#insurance = health_plan#' "$SRC/bench/csv/bench-table.ini" > many.ini
+expect 0 "online, 2,500 patients: three batches" -- as engineer pseudonymize csv --config many.ini \
   --oprf-key hip.pin --in many.csv --out many-net.csv
 [ "$(jq .distinct_patients many-net.csv.report.json)" = 2500 ] && [ "$(cut -d, -f1 many-net.csv | sort -u | wc -l)" = 2501 ] &&
   ok "2,500 distinct PSNs" || fail "many: $(cat many-net.csv.report.json)"
-expect 0 "offline, the same table" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin \
+expect 0 "offline, the same table" -- "$MEDREG" pseudonymize csv --config many.ini --oprf-key hip.pin \
   --in many.csv --prepare many-req.json --state many-st.json
 expect 0 "evaluated in three batches" -- as engineer oprf evaluate --in many-req.json --out many-resp.json
 [ "$(jq '.batches | length' many-resp.json)" = 3 ] && ok "the response holds three batches" || fail "batches"
-expect 0 "--finish" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv \
+expect 0 "--finish" -- "$MEDREG" pseudonymize csv --config many.ini --oprf-key hip.pin --in many.csv \
   --finish many-resp.json --state many-st.json --out many-off.csv
 cmp -s many-net.csv many-off.csv && ok "online and offline agree on every row" || fail "many: online and offline differ"
 jq '.batches[1].evaluated |= reverse' many-resp.json > many-swapped.json
 expect 4 "--finish, the middle batch altered (the batches are completed in parallel)" -- "$MEDREG" pseudonymize csv \
-  --config visits.ini --oprf-key hip.pin --in many.csv --finish many-swapped.json --state many-st.json --out many-bad.csv
+  --config many.ini --oprf-key hip.pin --in many.csv --finish many-swapped.json --state many-st.json --out many-bad.csv
 [ ! -e many-bad.csv ] && ok "and nothing is written" || fail "output after a bad middle batch"
 # the identity service is away when the first batch is sent and back while the client waits: the
 # batch is sent again, and the output is the same
 kill "$IDENTITY_PID"; wait "$IDENTITY_PID" 2>/dev/null || true
-as engineer pseudonymize csv --config visits.ini --oprf-key hip.pin --in many.csv --out many-retry.csv \
+as engineer pseudonymize csv --config many.ini --oprf-key hip.pin --in many.csv --out many-retry.csv \
   > retry.out 2> retry.err &
 cli_pid=$!
 for _ in $(seq 200); do grep -q "sending it again" retry.err 2>/dev/null && break; sleep 0.05; done
@@ -127,7 +124,7 @@ restart_identity
 wait "$cli_pid" && cmp -s many-net.csv many-retry.csv && ok "a batch without an answer is sent again; same output" ||
   fail "retry: $(cat retry.err)"
 contains retry.err "batch 1 of 3: no answer; sending it again in 1 s" "the wait is said"
-expect 5 "online, a wrong key: refused at the first batch" -- as engineer pseudonymize csv --config visits.ini \
+expect 5 "online, a wrong key: refused at the first batch" -- as engineer pseudonymize csv --config many.ini \
   --oprf-key wrong.pin --in many.csv --out many-bad.csv
 [ ! -e many-bad.csv ] && [ "$(grep -c 'does not verify' "$W/err")" = 1 ] && ok "nothing written, one error" ||
   fail "wrong key, many: $(cat "$W/err")"
