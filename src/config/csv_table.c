@@ -39,6 +39,12 @@ static void on_row(int c, void *ctx)
     r->row.cut = 0;
 }
 
+int mr_table_refuse(char *why, size_t why_len, const char *what)
+{
+    snprintf(why, why_len, "%s", what);
+    return -1;
+}
+
 medreg_err mr_table_read(const char *path, const char *what, mr_table_row_fn fn, void *ctx, char **errmsg)
 {
     struct csv_parser csv;

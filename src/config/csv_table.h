@@ -24,6 +24,9 @@ typedef struct mr_table_row {
  * return non-zero, which stops the reading at this row. */
 typedef int (*mr_table_row_fn)(void *ctx, const mr_table_row *row, char *why, size_t why_len);
 
+/* A callback's refusal: writes what into why and returns -1. */
+int mr_table_refuse(char *why, size_t why_len, const char *what);
+
 /* Read the table at path, each row through fn. what names the table in the
  * message when the file cannot be read. MEDREG_ERR_CONFIG with *errmsg
  * (malloc'ed) on any failure, MEDREG_ERR_NOMEM without memory. */

@@ -116,8 +116,8 @@ static int on_safe_row(void *ctx, const mr_table_row *row, char *why, size_t why
     size_t creator_len = row->n == 3 ? strlen(row->cell[0]) : 0;
     if (row->n != 3 || row->cut || creator_len == 0 || creator_len > 64 || !mr_unhex_exact(row->cell[1], g, 2) ||
         !mr_unhex_exact(row->cell[2], e, 1) || !(g[1] & 1)) {
-        snprintf(why, why_len, "write CREATOR,gggg,ee with an odd group (a creator of 1 to 64 characters)");
-        return -1;
+        return mr_table_refuse(why, why_len,
+                               "write CREATOR,gggg,ee with an odd group (a creator of 1 to 64 characters)");
     }
     if (c->n_safe == SAFE_MAX) {
         snprintf(why, why_len, "more than %d safe private attributes", SAFE_MAX);
@@ -126,8 +126,7 @@ static int on_safe_row(void *ctx, const mr_table_row *row, char *why, size_t why
     if (c->n_safe % 64 == 0) {
         mr_dcm_safe_private *v = realloc(c->safe, (c->n_safe + 64) * sizeof *v);
         if (v == NULL) {
-            snprintf(why, why_len, "out of memory");
-            return -1;
+            return mr_table_refuse(why, why_len, "out of memory");
         }
         c->safe = v;
     }

@@ -44,9 +44,9 @@ void mr_dcm_free(mr_dcm_file *f);
  * the character set(s) its Specific Character Set (0008,0005) names, code
  * extensions (ISO 2022) included; the element is updated. When it is absent
  * or empty, the text is read in assumed (a configuration's word for what
- * its files are), or, if NULL, left as it is; nothing to do for UTF-8. MEDREG_ERR_INVALID, with *why,
- * when a value is not text in that character set or DCMTK cannot convert
- * it. dicom_charset.h says who calls it, and what it adds. */
+ * its files are), or, if NULL, left as it is; nothing to do for UTF-8.
+ * MEDREG_ERR_INVALID, with *why, when a value is not text in that character
+ * set or DCMTK cannot convert it. dicom_charset.h says who calls it, and what it adds. */
 MR_MUST_CHECK medreg_err mr_dcm_to_utf8(mr_dcm_file *f, const char *assumed, char **why);
 /* Can DCMTK convert text in the character set term (a value of (0008,0005))
  * to UTF-8? */

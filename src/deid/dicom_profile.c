@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../config/csv_table.h"
+#include "../core/encode.h"
 
 static const struct {
     const char *name, *code, *meaning;
@@ -75,29 +76,22 @@ static int basic_rule(const char *code, mr_dcm_rule *out)
     return 0;
 }
 
-static int hex_exact(const char *s, size_t n, unsigned *out);
-
-static int refuse(char *why, size_t why_len, const char *what)
-{
-    snprintf(why, why_len, "%s", what);
-    return -1;
-}
-
 static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
 {
     reader *r = ctx;
     if (row->n != N_COLS)
-        return refuse(why, why_len, "expected 14 columns");
+        return mr_table_refuse(why, why_len, "expected 14 columns");
     if (!r->header_seen) { /* the header names the option columns in order */
         r->header_seen = 1;
         for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++)
             if (strcmp(row->cell[4 + i], OPTIONS[i].name) != 0)
-                return refuse(why, why_len, "the header is not table E.1-1's (tag, name, retired, basic_profile, options)");
+                return mr_table_refuse(why, why_len,
+                                       "the header is not table E.1-1's (tag, name, retired, basic_profile, options)");
         return 0;
     }
     mr_dcm_rule rule;
     if (!basic_rule(row->cell[3], &rule))
-        return refuse(why, why_len, "unknown action code in basic_profile");
+        return mr_table_refuse(why, why_len, "unknown action code in basic_profile");
     /* an enabled option's K beats its C beats the basic profile */
     int keep = 0, clean = 0;
     for (unsigned i = 0; i < MR_DCM_N_OPTIONS; i++) {
@@ -109,7 +103,7 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
         else if (!strcmp(cell, "C"))
             clean = 1;
         else
-            return refuse(why, why_len, "an option's action must be K or C");
+            return mr_table_refuse(why, why_len, "an option's action must be K or C");
     }
     if (keep)
         rule = MR_RULE_KEEP;
@@ -117,7 +111,12 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
         rule = MR_RULE_CLEAN;
 
     const char *tag = row->cell[0];
-    unsigned g = 0, e = 0;
+    uint8_t ge[4]; /* group, element: big-endian */
+    char digits[9] = "";
+    if (strlen(tag) == 11 && tag[0] == '(' && tag[5] == ',' && tag[10] == ')') {
+        memcpy(digits, tag + 1, 4);
+        memcpy(digits + 4, tag + 6, 4);
+    }
     if (!strcmp(tag, "(50xx,xxxx)")) {
         r->p->curve = rule;
     } else if (!strcmp(tag, "(60xx,3000)")) {
@@ -126,36 +125,21 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
         r->p->overlay_comments = rule;
     } else if (!strncmp(tag, "(gggg,eeee)", 11)) {
         r->p->private_rule = rule;
-    } else if (strlen(tag) == 11 && tag[0] == '(' && hex_exact(tag + 1, 4, &g) && tag[5] == ',' &&
-               hex_exact(tag + 6, 4, &e) && tag[10] == ')') {
+    } else if (mr_unhex_exact(digits, ge, 4)) {
         if (r->p->n == r->p->cap) {
             size_t cap = r->p->cap ? 2 * r->p->cap : 1024;
             rule_row *rows = realloc(r->p->rows, cap * sizeof *rows);
             if (rows == NULL)
-                return refuse(why, why_len, "out of memory");
+                return mr_table_refuse(why, why_len, "out of memory");
             r->p->rows = rows;
             r->p->cap = cap;
         }
-        r->p->rows[r->p->n++] = (rule_row){(uint32_t)g << 16 | e, (uint8_t)rule};
+        uint32_t key = (uint32_t)ge[0] << 24 | (uint32_t)ge[1] << 16 | (uint32_t)ge[2] << 8 | ge[3];
+        r->p->rows[r->p->n++] = (rule_row){key, (uint8_t)rule};
     } else {
-        return refuse(why, why_len, "the tag is not (gggg,eeee)");
+        return mr_table_refuse(why, why_len, "the tag is not (gggg,eeee)");
     }
     return 0;
-}
-
-/* exactly n hex digits */
-static int hex_exact(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return 0;
-        v = v << 4 | (unsigned)d;
-    }
-    *out = v;
-    return 1;
 }
 
 static int cmp_row(const void *a, const void *b)

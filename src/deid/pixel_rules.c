@@ -44,8 +44,8 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
         r->header_seen = 1;
         for (size_t i = 0; i < N_COLS; i++)
             if (strcmp(row->cell[i], HEADER[i]) != 0) {
-                snprintf(why, why_len, "the header must be modality,manufacturer,model,rows,columns,x,y,width,height");
-                return -1;
+                return mr_table_refuse(why, why_len,
+                                       "the header must be modality,manufacturer,model,rows,columns,x,y,width,height");
             }
         return 0;
     }
@@ -53,22 +53,21 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
     memset(&p, 0, sizeof p);
     p.line = row->line;
     if (row->cell[0][0] == 0 || strlen(row->cell[0]) > 16 || !strcmp(row->cell[0], "*")) {
-        snprintf(why, why_len, "a modality (US, SC, …) of up to 16 characters; not '*'");
-        return -1;
+        return mr_table_refuse(why, why_len, "a modality (US, SC, …) of up to 16 characters; not '*'");
     }
     snprintf(p.modality, sizeof p.modality, "%.16s", row->cell[0]); /* checked: at most 16 */
     snprintf(p.manufacturer, sizeof p.manufacturer, "%.64s", row->cell[1]); /* checked: at most 64 */
     snprintf(p.model, sizeof p.model, "%.64s", row->cell[2]);
     if (!u16(row->cell[3], &p.rows) || !u16(row->cell[4], &p.columns) || !u16(row->cell[5], &p.x) ||
         !u16(row->cell[6], &p.y) || !u16(row->cell[7], &p.width) || !u16(row->cell[8], &p.height)) {
-        snprintf(why, why_len, "rows, columns, x, y, width and height are whole numbers up to 65535");
-        return -1;
+        return mr_table_refuse(why, why_len,
+                               "rows, columns, x, y, width and height are whole numbers up to 65535");
     }
     if (p.rows == 0 || p.columns == 0 || p.width == 0 || p.height == 0 || (unsigned)p.x + p.width > p.columns ||
         (unsigned)p.y + p.height > p.rows) {
-        snprintf(why, why_len, "the region must be inside the image (x + width <= columns, y + height <= rows) and not "
-                               "empty");
-        return -1;
+        return mr_table_refuse(why, why_len,
+                               "the region must be inside the image (x + width <= columns, y + height <= rows) and "
+                               "not empty");
     }
     if (r->out->n == MAX_RULES) {
         snprintf(why, why_len, "more than %d regions", MAX_RULES);
@@ -77,8 +76,7 @@ static int on_row(void *ctx, const mr_table_row *row, char *why, size_t why_len)
     if ((r->out->n & (r->out->n - 1)) == 0 && r->out->n >= 16) { /* full at 16, 32, 64, … */
         mr_pixel_rule *v = realloc(r->out->v, 2 * r->out->n * sizeof *v);
         if (v == NULL) {
-            snprintf(why, why_len, "out of memory");
-            return -1;
+            return mr_table_refuse(why, why_len, "out of memory");
         }
         r->out->v = v;
     }
