@@ -18,12 +18,16 @@ enum {
     EXIT_LOCAL = 7     /* a local file, key or certificate problem */
 };
 
+/* What the requests of one command share (http_client.c). */
+typedef struct cli_http cli_http;
+
 typedef struct cli {
     const char *identity_url, *registry_url, *ledger_url;
     const char *cert, *key, *cacert;
     char as_cert[4096], as_key[4096], as_ca[4096];
     int json;
     const char *token_out; /* patient register: where the PSN token goes */
+    cli_http *http;        /* NULL: each request connects anew */
 } cli;
 
 typedef enum cli_service { SVC_IDENTITY, SVC_REGISTRY, SVC_LEDGER } cli_service;
@@ -34,6 +38,13 @@ typedef struct cli_reply {
     size_t len;
     int transient; /* no answer, for a reason that may pass (refused, reset, timed out) */
 } cli_reply;
+
+/* One connection per service for the whole command, kept open between its
+ * requests, and TLS sessions resumed: a run of thousands of requests
+ * handshakes once. Without it (NULL after a failure) each request connects
+ * anew, which works as well. */
+cli_http *cli_http_new(void);
+void cli_http_free(cli_http *h);
 
 /* Perform one HTTPS request with the client certificate. body may be NULL.
  * query is appended verbatim (already escaped) when non-NULL. Returns an

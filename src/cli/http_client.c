@@ -2,6 +2,7 @@
  * verified against the configured CA, HTTPS only, bounded replies. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,53 @@ void cli_reply_free(cli_reply *r)
     r->len = 0;
 }
 
+struct cli_http {
+    CURLSH *share;
+    pthread_mutex_t lock; /* libcurl's rule for a share that threads may use */
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *u)
+{
+    (void)h, (void)data, (void)access;
+    pthread_mutex_lock(&((cli_http *)u)->lock);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *u)
+{
+    (void)h, (void)data;
+    pthread_mutex_unlock(&((cli_http *)u)->lock);
+}
+
+cli_http *cli_http_new(void)
+{
+    cli_http *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    if (pthread_mutex_init(&h->lock, NULL) != 0) {
+        free(h);
+        return NULL;
+    }
+    if ((h->share = curl_share_init()) == NULL ||
+        curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) != CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        cli_http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void cli_http_free(cli_http *h)
+{
+    if (h == NULL)
+        return;
+    curl_share_cleanup(h->share); /* closes the kept connections */
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
 int cli_request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
                 cli_reply *reply)
 {
@@ -102,6 +150,8 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "medreg/0.1");
+    if (c->http != NULL)
+        curl_easy_setopt(h, CURLOPT_SHARE, c->http->share);
     if (body != NULL) {
         payload = json_dumps(body, JSON_COMPACT);
         if (payload == NULL)

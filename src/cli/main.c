@@ -174,6 +174,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "medreg: library initialisation failed\n");
         return EXIT_FAILURE_;
     }
+    c.http = cli_http_new();
     int code = -1;
     const char *name = argv[optind];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "medreg: unknown command '%s' (see medreg --help)\n", name);
         code = EXIT_USAGE;
     }
+    cli_http_free(c.http);
     curl_global_cleanup();
     return code;
 }

@@ -266,9 +266,9 @@ static int connection_caller(struct MHD_Connection *conn, mr_caller *out)
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)cls;
     (void)conn;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&((server *)cls)->svc->connections, 1);
         *socket_context = calloc(1, sizeof(conn_ctx)); /* NULL: fall back to per-request checks */
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         free(*socket_context);
@@ -621,7 +621,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv,
         MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "medregd: cannot start HTTPS on %s:%u\n", s->cfg->listen_host,
@@ -682,8 +682,12 @@ void mr_metrics_render(mr_service *s, mr_response *resp)
                 "medreg_http_request_seconds_total %.6f\n"
                 "# HELP medreg_http_request_bytes_total Request body bytes received.\n"
                 "# TYPE medreg_http_request_bytes_total counter\n"
-                "medreg_http_request_bytes_total %lu\n",
-            (double)atomic_load(&s->request_us_total) / 1e6, atomic_load(&s->bytes_in));
+                "medreg_http_request_bytes_total %lu\n"
+                "# HELP medreg_http_connections_total TLS connections accepted.\n"
+                "# TYPE medreg_http_connections_total counter\n"
+                "medreg_http_connections_total %lu\n",
+            (double)atomic_load(&s->request_us_total) / 1e6, atomic_load(&s->bytes_in),
+            atomic_load(&s->connections));
     if (s->cfg->role == MR_ROLE_REGISTRY && mr_alarms_metrics(s, fp) != MEDREG_OK)
         fputs("# alarms unavailable: storage error\n", fp);
     fclose(fp);

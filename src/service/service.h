@@ -46,6 +46,7 @@ struct mr_service {
     atomic_ulong requests[MR_MAX_ROUTES + 2][5];
     atomic_ulong request_us_total;
     atomic_ulong bytes_in;
+    atomic_ulong connections; /* accepted; a client that keeps one open adds one */
     mr_tls_identity *tls; /* certificate and key (file or PKCS#11 token) */
     /* registry: the consent key (fingerprints and answers are sealed to it),
      * the OAEP hash it takes, and the secret consent sessions derive their

@@ -98,8 +98,14 @@ expect 7 "the network mode needs a regular file" -- as engineer pseudonymize csv
 python3 "$SRC/bench/csv/generate.py" 2500 distinct > many.csv
 sed -e 's#^module = .*#module = hip.ini#' -e 's#^zip_restricted = .*#zip_restricted = data/hipaa-restricted-zip3.csv#' \
   -e 's#^insurance = .*#insurance = health_plan#' "$SRC/bench/csv/bench-table.ini" > many.ini
+conns() { as admin metrics --on identity | awk '/^medreg_http_connections_total /{print $2}'; }
+c0=$(conns)
 expect 0 "online, 2,500 patients: three batches" -- as engineer pseudonymize csv --config many.ini \
   --oprf-key hip.pin --in many.csv --out many-net.csv
+c1=$(conns)
+# one connection for the run's three requests, one for the second metrics request itself
+[ -n "$c0" ] && [ "$((c1 - c0))" = 2 ] && ok "the run sent its three batches over one connection" ||
+  fail "connections at the identity service: $c0 -> $c1"
 [ "$(jq .distinct_patients many-net.csv.report.json)" = 2500 ] && [ "$(cut -d, -f1 many-net.csv | sort -u | wc -l)" = 2501 ] &&
   ok "2,500 distinct PSNs" || fail "many: $(cat many-net.csv.report.json)"
 expect 0 "offline, the same table" -- "$MEDREG" pseudonymize csv --config many.ini --oprf-key hip.pin \
