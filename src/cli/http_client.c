@@ -8,27 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/buf.h"
 #include "../core/secret.h"
 #include "../core/encode.h"
 #include "cli.h"
 
 #define REPLY_MAX ((size_t)1 << 30) /* exports can be large; everything else is small */
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    cli_reply *r = userdata;
-    size_t n = size * nmemb;
-    if (n > REPLY_MAX - r->len)
-        return 0; /* aborts the transfer */
-    char *b = realloc(r->body, r->len + n + 1);
-    if (b == NULL)
-        return 0;
-    memcpy(b + r->len, ptr, n);
-    r->body = b;
-    r->len += n;
-    r->body[r->len] = 0;
-    return n;
-}
 
 int cli_fingerprint_arg(const char *arg, char out[65])
 {
@@ -116,8 +101,10 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     struct curl_slist *headers = NULL;
     int code = EXIT_NETWORK;
     CURL *h = NULL;
+    mr_writer sink;
 
     memset(reply, 0, sizeof *reply);
+    mr_writer_init(&sink, REPLY_MAX + 1); /* and a NUL */
     if (base == NULL) {
         fprintf(stderr, "medreg: no %s service URL: use --%s URL or MEDREG_%s\n", NAMES[svc][0], NAMES[svc][0],
                 NAMES[svc][1]);
@@ -146,8 +133,8 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mr_writer_take);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "medreg/0.1");
     if (c->http != NULL)
@@ -171,11 +158,8 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
-    if (reply->body == NULL) {
-        reply->body = calloc(1, 1);
-        if (reply->body == NULL)
-            goto out;
-    }
+    if (mr_writer_string(&sink, &reply->body, &reply->len) != MEDREG_OK)
+        goto out;
     code = EXIT_OK;
 out:
     if (payload) {
@@ -185,6 +169,7 @@ out:
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
+    mr_writer_free(&sink);
     free(url);
     return code;
 }

@@ -115,3 +115,21 @@ medreg_err mr_write_lp(mr_writer *w, const void *src, size_t n)
     medreg_err rc = mr_write_u32(w, (uint32_t)n);
     return rc == MEDREG_OK ? mr_write_bytes(w, src, n) : rc;
 }
+
+size_t mr_writer_take(char *p, size_t size, size_t n, void *writer)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return 0;
+    return mr_write_bytes(writer, p, size * n) == MEDREG_OK ? size * n : 0;
+}
+
+medreg_err mr_writer_string(mr_writer *w, char **out, size_t *len)
+{
+    medreg_err rc = mr_write_u8(w, 0);
+    if (rc != MEDREG_OK)
+        return rc;
+    *out = (char *)w->p;
+    *len = w->len - 1;
+    memset(w, 0, sizeof *w);
+    return MEDREG_OK;
+}

@@ -42,5 +42,12 @@ MR_MUST_CHECK medreg_err mr_write_u32(mr_writer *w, uint32_t v);
 MR_MUST_CHECK medreg_err mr_write_u64(mr_writer *w, uint64_t v);
 MR_MUST_CHECK medreg_err mr_write_bytes(mr_writer *w, const void *src, size_t n);
 MR_MUST_CHECK medreg_err mr_write_lp(mr_writer *w, const void *src, size_t n);
+/* libcurl's write callback (CURLOPT_WRITEFUNCTION) into the mr_writer given
+ * as its data: past the writer's maximum, or without memory, it takes
+ * nothing, and curl stops the transfer with an error. */
+size_t mr_writer_take(char *p, size_t size, size_t n, void *writer);
+/* End w's bytes with a NUL and hand them over as a string (*len without
+ * the NUL); w is empty afterwards. */
+MR_MUST_CHECK medreg_err mr_writer_string(mr_writer *w, char **out, size_t *len);
 
 #endif

@@ -6,39 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/buf.h"
 #include "service.h"
-
-typedef struct reply {
-    char *b;
-    size_t n, max;
-} reply;
-
-static size_t take(char *p, size_t s, size_t n, void *u)
-{
-    reply *r = u;
-    size_t k = s * n;
-    if (k > r->max - r->n)
-        return 0; /* a flood: curl stops with an error */
-    char *b = realloc(r->b, r->n + k + 1);
-    if (b == NULL)
-        return 0;
-    memcpy(b + r->n, p, k);
-    r->b = b;
-    r->n += k;
-    b[r->n] = 0;
-    return k;
-}
 
 long mr_service_post(const mr_service *s, const char *url, const char *content_type, const char *body, size_t max,
                      long timeout_ms, char **out, size_t *out_len)
 {
-    reply r = {NULL, 0, max};
+    mr_writer r;
     long status = 0;
     struct curl_slist *hdr = NULL;
     char ct[128];
     CURL *h = curl_easy_init();
     *out = NULL;
     *out_len = 0;
+    mr_writer_init(&r, max + 1); /* and a NUL */
     if (h == NULL)
         return 0;
     if (content_type) {
@@ -47,23 +28,22 @@ long mr_service_post(const mr_service *s, const char *url, const char *content_t
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_SSLCERT, s->cfg->tls_cert);
     curl_easy_setopt(h, CURLOPT_SSLKEY, s->cfg->tls_key);
     curl_easy_setopt(h, CURLOPT_CAINFO, s->cfg->client_ca);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mr_writer_take);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
-    if (status == 0) {
-        free(r.b);
+    if (status == 0 || mr_writer_string(&r, out, out_len) != MEDREG_OK) {
+        mr_writer_free(&r);
         return 0;
     }
-    *out = r.b;
-    *out_len = r.n;
     return status;
 }

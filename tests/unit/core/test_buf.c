@@ -1,5 +1,7 @@
 /* Bounded readers and writers: every read past the end and every write past
- * the maximum fails cleanly. */
+ * the maximum fails cleanly, also through libcurl's write callback. */
+#include <stdlib.h>
+
 #include "../check.h"
 #include "../../../src/core/buf.h"
 
@@ -37,5 +39,23 @@ int main(void)
     CHECK(mr_read_u64(&r, &q) == MEDREG_OK && q == 0x0102030405060708ull);
     mr_writer_free(&w);
     CHECK(w.p == NULL && w.len == 0);
+
+    /* as libcurl's write callback: a reply of at most 8 bytes, then a NUL */
+    char chunk[] = "abcdef", *str = NULL;
+    mr_writer_init(&w, 8 + 1);
+    CHECK(mr_writer_take(chunk, 1, 6, &w) == 6);
+    CHECK(mr_writer_take(chunk, 2, 1, &w) == 2);
+    CHECK(mr_writer_take(chunk, 1, 2, &w) == 0); /* 10 bytes: curl stops the transfer */
+    CHECK(mr_writer_take(chunk, SIZE_MAX / 2, 3, &w) == 0); /* size x n overflows */
+    CHECK(mr_writer_string(&w, &str, &n) == MEDREG_OK && n == 8 && strcmp(str, "abcdefab") == 0);
+    CHECK(w.p == NULL && w.len == 0);
+    free(str);
+    mr_writer_init(&w, 1);
+    CHECK(mr_writer_string(&w, &str, &n) == MEDREG_OK && n == 0 && str[0] == 0); /* an empty reply */
+    free(str);
+    mr_writer_init(&w, 2);
+    CHECK(mr_writer_take(chunk, 1, 2, &w) == 2);
+    CHECK(mr_writer_string(&w, &str, &n) == MEDREG_ERR_TOOBIG); /* no room for the NUL */
+    mr_writer_free(&w);
     return TEST_DONE();
 }
