@@ -6,7 +6,8 @@
 # each followed by sync so that every tool's output is on disk, as
 # medreg's is; and cp -r + sync, the ceiling of this disk for any tool that
 # reads every file and writes a new one. Prints one line per tool:
-# "name files/s MB/s".
+# "name files/s MB/s", then "medreg-rss KIB-QUARTER KIB-ALL": medreg's peak
+# RSS on a quarter of the files and on all of them (it must not grow).
 # usage: bench/dicom/run.sh BUILD-DIR SRC-DIR N
 set -euo pipefail
 BUILD=$1; SRC=$2; N=${3:-2000}
@@ -35,8 +36,14 @@ run() { # NAME COMMAND...
   t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; sync; t1=$(date +%s.%N)
   awk -v n="$N" -v mb="$MB" -v a="$t0" -v b="$t1" -v name="$name" 'BEGIN{printf "%s %.0f %.0f\n", name, n/(b-a), mb/(b-a)}'
 }
-run medreg "$BUILD/medreg" deid dicom --config ex/deid/dicom.ini --key m.key --in in --out out
+run medreg /usr/bin/time -f "%M" -o rss.txt "$BUILD/medreg" deid dicom --config ex/deid/dicom.ini --key m.key \
+  --in in --out out
 run gdcmanon gdcmanon -e -c c.pem -r --continue -i in -o outg
 run dcmodify dcmodify -nb -ie -gin -gse -gst "${ERASE[@]}" dm/*.dcm
 # the disk's ceiling for any tool that reads each file and writes a new one
 run copy cp -r in outc
+mkdir quarter
+for i in $(seq 1 $((N / 4))); do ln "in/$i.dcm" quarter/; done
+/usr/bin/time -f "%M" -o rssq.txt "$BUILD/medreg" deid dicom --config ex/deid/dicom.ini --key m.key \
+  --in quarter --out outq >/dev/null 2>&1 || true
+echo "medreg-rss $(cat rssq.txt) $(cat rss.txt)"

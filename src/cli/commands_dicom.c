@@ -227,6 +227,59 @@ static const char *outcome_name(mr_dcm_outcome o)
                                      : "not_dicom";
 }
 
+/* One file's line of the report. */
+static json_t *report_entry(const char *in, const file_fate *r)
+{
+    json_t *o = json_pack("{s:s,s:s}", "in", in, "outcome", outcome_name(r->outcome));
+    if (o == NULL)
+        return NULL;
+    if (r->out)
+        json_object_set_new(o, "out", json_string(r->out));
+    if (r->reason)
+        json_object_set_new(o, "reason", json_string(r->reason));
+    if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
+        json_object_set_new(o, "actions",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
+                                      (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced, "uids_remapped",
+                                      (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted, "cleaned",
+                                      (json_int_t)r->cleaned, "pixel_regions_blanked", (json_int_t)r->blanked));
+    return o;
+}
+
+/* The report: head's fields, then "files", one line per file, written as
+ * it goes: a tree of a million files is never one JSON document in memory
+ * (about 1.2 KiB a file). It names input paths, which may be identifying:
+ * mode 0600, created anew, synced with its folder. */
+static int write_report(const char *path, json_t *head, const file_list *files, const file_fate *results)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    char *text = NULL;
+    size_t n;
+    int ok = fp != NULL && (text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL &&
+             (n = strlen(text)) >= 2 && text[n - 1] == '}';
+    if (ok) { /* the head's closing brace becomes the files' array */
+        while (n > 0 && (text[n - 1] == '}' || text[n - 1] == '\n'))
+            text[--n] = 0;
+        ok = fprintf(fp, "%s,\n  \"files\": [", text) > 0;
+    }
+    free(text);
+    for (size_t i = 0; ok && i < files->n; i++) {
+        json_t *o = report_entry(files->v[i], &results[i]);
+        ok = o != NULL && fprintf(fp, "%s\n    ", i ? "," : "") > 0 && json_dumpf(o, fp, JSON_PRESERVE_ORDER) == 0;
+        json_decref(o);
+    }
+    ok = ok && fputs("\n  ]\n}\n", fp) >= 0 && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    if (fp != NULL)
+        ok = fclose(fp) == 0 && ok;
+    else if (fd >= 0)
+        close(fd);
+    ok = ok && mr_dir_sync(path) == MEDREG_OK;
+    if (!ok && fd >= 0)
+        unlink(path);
+    return ok;
+}
+
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
@@ -243,7 +296,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     const char *pin_path = NULL, *prepare = NULL, *finish = NULL, *state_path = NULL;
     mr_oprf_table *table = NULL;
     mr_psn_source src = {NULL, NULL, 0};
-    char *q_default = NULL, *rep_default = NULL, *err = NULL, *text = NULL;
+    char *q_default = NULL, *rep_default = NULL, *err = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     mr_dicom_config *cfg = NULL;
     uint8_t *key = NULL;
@@ -320,35 +373,18 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: cannot flush %s: %s\n", out, strerror(errno));
         goto out;
     }
-    /* the report names input paths, which may be identifying: 0600 */
-    json_t *arr = json_array();
     size_t counts[MR_DCM_N_OUTCOMES] = {0};
-    for (size_t i = 0; i < files.n; i++) {
-        file_fate *r = &results[i];
-        counts[r->outcome]++;
-        json_t *o = json_pack("{s:s,s:s}", "in", files.v[i], "outcome", outcome_name(r->outcome));
-        if (r->out)
-            json_object_set_new(o, "out", json_string(r->out));
-        if (r->reason)
-            json_object_set_new(o, "reason", json_string(r->reason));
-        if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
-            json_object_set_new(o, "actions",
-                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
-                                          "emptied", (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced,
-                                          "uids_remapped", (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted,
-                                          "cleaned", (json_int_t)r->cleaned, "pixel_regions_blanked",
-                                          (json_int_t)r->blanked));
-        json_array_append_new(arr, o);
-    }
-    json_t *rep = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "format", "medreg-deid-dicom-report/v1",
-                            "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
-                            quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
-                            "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
-                            (json_int_t)counts[4], "files", arr);
-    text = rep ? json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(rep);
+    for (size_t i = 0; i < files.n; i++)
+        counts[results[i].outcome]++;
+    json_t *head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "format", "medreg-deid-dicom-report/v1",
+                             "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
+                             quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
+                             "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
+                             (json_int_t)counts[4]);
     unlink(rep_path);
-    if (text == NULL || mr_secret_file_write(rep_path, text, strlen(text)) != MEDREG_OK) {
+    int reported = head != NULL && write_report(rep_path, head, &files, results);
+    json_decref(head);
+    if (!reported) {
         fprintf(stderr, "medreg: cannot write the report %s\n", rep_path);
         goto out;
     }
@@ -367,7 +403,6 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
      * design, not a failure */
     code = counts[2] ? EXIT_INVALID : EXIT_OK;
 out:
-    free(text);
     for (size_t i = 0; results && i < files.n; i++) {
         free(results[i].out);
         free(results[i].reason);
