@@ -18,6 +18,7 @@
 
 #include "../core/secret.h"
 #include "../deid/dicom_deid.h"
+#include "../deid/dicom_report.h"
 #include "cli.h"
 
 typedef struct file_list {
@@ -376,7 +377,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     size_t counts[MR_DCM_N_OUTCOMES] = {0};
     for (size_t i = 0; i < files.n; i++)
         counts[results[i].outcome]++;
-    json_t *head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "format", "medreg-deid-dicom-report/v1",
+    json_t *head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "format", MR_DICOM_REPORT_FORMAT,
                              "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
                              quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
                              "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
@@ -418,6 +419,30 @@ out:
     return code;
 }
 
+typedef struct verify_run {
+    const mr_dicom_config *cfg;
+    size_t checked;
+    unsigned long total;
+} verify_run;
+
+static medreg_err verify_entry(json_t *f, void *ctx)
+{
+    verify_run *v = ctx;
+    const char *in = json_string_value(json_object_get(f, "in"));
+    const char *out = json_string_value(json_object_get(f, "out"));
+    unsigned long n = 0;
+    if (in == NULL || out == NULL)
+        return MEDREG_OK; /* skipped: nothing was written */
+    medreg_err rc = mr_dicom_verify(v->cfg, in, out, stdout, &n);
+    if (rc != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot check %s against %s: %s\n", out, in, medreg_strerror(rc));
+        return rc;
+    }
+    v->checked++;
+    v->total += n;
+    return MEDREG_OK;
+}
+
 static int cmd_deid_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -425,11 +450,9 @@ static int cmd_deid_verify(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *rep_path = NULL;
     mr_dicom_config *cfg = NULL;
-    char *err = NULL;
-    json_t *rep = NULL, *f;
-    json_error_t je;
-    size_t i, checked = 0;
-    unsigned long total = 0;
+    char *err = NULL, why[160];
+    FILE *fp = NULL;
+    verify_run v = {0};
     int opt, code = EXIT_LOCAL;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -446,34 +469,29 @@ static int cmd_deid_verify(int argc, char **argv)
         fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
         goto out;
     }
-    if ((rep = json_load_file(rep_path, 0, &je)) == NULL ||
-        strcmp(json_string_value(json_object_get(rep, "format")) ?: "", "medreg-deid-dicom-report/v1") != 0) {
-        fprintf(stderr, "medreg: %s: not a report of medreg deid dicom\n", rep_path);
+    if ((fp = fopen(rep_path, "r")) == NULL) {
+        fprintf(stderr, "medreg: %s: %s\n", rep_path, strerror(errno));
         goto out;
     }
-    json_array_foreach(json_object_get(rep, "files"), i, f) {
-        const char *in = json_string_value(json_object_get(f, "in"));
-        const char *out = json_string_value(json_object_get(f, "out"));
-        unsigned long n = 0;
-        if (in == NULL || out == NULL)
-            continue; /* skipped: nothing was written */
-        medreg_err rc = mr_dicom_verify(cfg, in, out, stdout, &n);
-        if (rc != MEDREG_OK) {
-            fprintf(stderr, "medreg: cannot check %s against %s: %s\n", out, in, medreg_strerror(rc));
-            goto out;
-        }
-        checked++;
-        total += n;
+    /* entry by entry: the report of a large run is never held whole */
+    v.cfg = cfg;
+    medreg_err rc = mr_dicom_report_each(fp, verify_entry, &v, why, sizeof why);
+    if (rc == MEDREG_ERR_INVALID && why[0]) {
+        fprintf(stderr, "medreg: %s: not a report of medreg deid dicom: %s\n", rep_path, why);
+        goto out;
     }
-    if (total) {
-        fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n", total);
+    if (rc != MEDREG_OK)
+        goto out; /* verify_entry said why */
+    if (v.total) {
+        fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n", v.total);
         code = EXIT_FAILURE_;
     } else {
-        printf("%zu outputs checked against their inputs: no identifying value survives\n", checked);
+        printf("%zu outputs checked against their inputs: no identifying value survives\n", v.checked);
         code = EXIT_OK;
     }
 out:
-    json_decref(rep);
+    if (fp)
+        fclose(fp);
     mr_dicom_config_free(cfg);
     free(err);
     return code;

@@ -117,6 +117,13 @@ expect 4 "the same output folder again: nothing is overwritten" -- "$MEDREG" dei
 grep -q "exists already" "$W/e" && ok "and it says why" || fail "exists"
 
 expect 0 "deid verify finds no identifier in the outputs" -- "$MEDREG" deid verify --config $C --report out.report.json
+head -c "$(($(wc -c < out.report.json) - 40))" out.report.json > cut.report.json
+expect 7 "a report cut short is refused" -- "$MEDREG" deid verify --config $C --report cut.report.json
+grep -q "cut.report.json: not a report of medreg deid dicom: .*(at byte [0-9]*)" "$W/e" && ok "naming the byte" ||
+  fail "cut report: $(cat "$W/e")"
+jq . out.report.json > jq.report.json
+expect 0 "a report reindented by jq verifies the same" -- "$MEDREG" deid verify --config $C --report jq.report.json
+grep -q "6 outputs checked" "$W/o" && ok "every output of it checked" || fail "jq verify: $(cat "$W/o")"
 grep -q "6 outputs checked" "$W/o" && ok "every output was checked" || fail "verify count: $(cat "$W/o")"
 # plant identifiers the way other tools leave them, and the check must fail each time
 plant() { # WHAT DCMODIFY-ARGS... (or: WHAT --dump LINE, for what dcmodify cannot write)

@@ -1,0 +1,110 @@
+/* The report reader walks a deid dicom report entry by entry: the layout
+ * medreg writes, a compact one and one reindented by jq read alike; a
+ * report cut anywhere, out of order, or with anything else is refused with
+ * the byte, and the entries before the fault are the only ones seen. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../check.h"
+#include "../../../src/deid/dicom_report.h"
+
+typedef struct seen {
+    size_t n;
+    char ins[8][32];
+    size_t stop_at; /* 0: never */
+} seen;
+
+static medreg_err take(json_t *e, void *ctx)
+{
+    seen *s = ctx;
+    const char *in = json_string_value(json_object_get(e, "in"));
+    if (s->n < 8)
+        snprintf(s->ins[s->n], sizeof s->ins[0], "%s", in ? in : "?");
+    s->n++;
+    return s->stop_at && s->n == s->stop_at ? MEDREG_ERR_IO : MEDREG_OK;
+}
+
+static medreg_err walk(const char *text, size_t len, seen *s, char *why)
+{
+    memset(s, 0, sizeof *s);
+    FILE *fp = fmemopen((void *)text, len, "r");
+    if (fp == NULL)
+        return MEDREG_ERR_IO;
+    medreg_err rc = mr_dicom_report_each(fp, take, s, why, 160);
+    fclose(fp);
+    return rc;
+}
+
+static const char WRITTEN[] = /* as deid dicom writes it */
+    "{\n  \"format\": \"medreg-deid-dicom-report/v1\",\n  \"config\": \"d.ini\",\n  \"written\": 2,\n"
+    "  \"quarantined\": 0,\n  \"files\": [\n"
+    "    {\"in\": \"in/1.dcm\", \"outcome\": \"written\", \"out\": \"o/1.dcm\", \"actions\": {\"removed\": 9}},\n"
+    "    {\"in\": \"in/\\\"odd\\\" ],}\\u00e9.dcm\", \"outcome\": \"written\", \"out\": \"o/2.dcm\"},\n"
+    "    {\"in\": \"in/x.txt\", \"outcome\": \"not_dicom\", \"reason\": \"not DICOM\"}\n  ]\n}\n";
+static const char COMPACT[] = "{\"format\":\"medreg-deid-dicom-report/v1\",\"files\":[{\"in\":\"a\"},{\"in\":\"b\"}],"
+                              "\"written\":-1.5e3,\"ok\":true,\"x\":null,\"o\":{\"files\":[1]}}";
+static const char JQ[] = "{\n  \"format\": \"medreg-deid-dicom-report/v1\",\n  \"written\": 1,\n  \"files\": [\n"
+                         "    {\n      \"in\": \"a\",\n      \"actions\": {\n        \"removed\": 9\n      }\n    }\n"
+                         "  ],\n  \"psn\": \"local\"\n}\n";
+
+int main(void)
+{
+    seen s;
+    char why[160];
+    CHECK(walk(WRITTEN, sizeof WRITTEN - 1, &s, why) == MEDREG_OK && s.n == 3);
+    CHECK(strcmp(s.ins[0], "in/1.dcm") == 0 && strcmp(s.ins[1], "in/\"odd\" ],}\xc3\xa9.dcm") == 0 &&
+          strcmp(s.ins[2], "in/x.txt") == 0);
+    CHECK(walk(COMPACT, sizeof COMPACT - 1, &s, why) == MEDREG_OK && s.n == 2 && strcmp(s.ins[1], "b") == 0);
+    CHECK(walk(JQ, sizeof JQ - 1, &s, why) == MEDREG_OK && s.n == 1 && strcmp(s.ins[0], "a") == 0);
+    static const char EMPTY[] = "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [ ]}";
+    CHECK(walk(EMPTY, sizeof EMPTY - 1, &s, why) == MEDREG_OK && s.n == 0);
+
+    /* the callback stops the walk, and its error is the result */
+    memset(&s, 0, sizeof s);
+    FILE *fp = fmemopen((void *)WRITTEN, sizeof WRITTEN - 1, "r");
+    s.stop_at = 2;
+    CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_ERR_IO && s.n == 2);
+    fclose(fp);
+
+    /* cut anywhere: refused, and never an entry that was not whole */
+    size_t cuts = 0;
+    for (size_t len = 0; len + 1 < sizeof WRITTEN - 1; len++) {
+        if (walk(WRITTEN, len, &s, why) != MEDREG_ERR_INVALID || why[0] == 0 || s.n > 3)
+            break;
+        cuts++;
+    }
+    CHECK(cuts == sizeof WRITTEN - 2); /* the last cut only drops the final newline: still whole */
+    CHECK(walk(WRITTEN, sizeof WRITTEN - 2, &s, why) == MEDREG_OK);
+
+    static const char *const BAD[] = {
+        "[]",
+        "{}",
+        "{\"files\": []}",                                                      /* no format */
+        "{\"files\": [], \"format\": \"medreg-deid-dicom-report/v1\"}",         /* files first */
+        "{\"format\": \"medreg-deid-csv-report/v1\", \"files\": []}",           /* another report */
+        "{\"format\": 1, \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"format\": \"medreg-deid-dicom-report/v1\", \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [], \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\"}",                        /* no files */
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": {}}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [\"in\"]}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [{\"in\": \"a\"} {\"in\": \"b\"}]}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [{\"in\": \"a\"},]}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": []} {}",    /* something follows */
+        "{\"format\": \"medreg-deid-dicom-report/v1\" \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", files: []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"n\": 1;2, \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"n\": , \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"n\": {\"a\": }, \"files\": []}",
+        "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [{\"in\": \"a\", \"in\": \"b\"}]}",
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        medreg_err rc = walk(BAD[i], strlen(BAD[i]), &s, why);
+        if (rc != MEDREG_ERR_INVALID || why[0] == 0)
+            fprintf(stderr, "not refused: %s\n", BAD[i]);
+        CHECK(rc == MEDREG_ERR_INVALID && why[0] != 0);
+    }
+    CHECK(walk(BAD[3], strlen(BAD[3]), &s, why) == MEDREG_ERR_INVALID && strstr(why, "before") != NULL &&
+          strstr(why, "byte") != NULL);
+    return TEST_DONE();
+}
