@@ -247,39 +247,17 @@ static json_t *report_entry(const char *in, const file_fate *r)
     return o;
 }
 
-/* The report: head's fields, then "files", one line per file, written as
- * it goes: a tree of a million files is never one JSON document in memory
- * (about 1.2 KiB a file). It names input paths, which may be identifying:
- * mode 0600, created anew, synced with its folder. */
-static int write_report(const char *path, json_t *head, const file_list *files, const file_fate *results)
+typedef struct report_src {
+    const file_list *files;
+    const file_fate *results;
+} report_src;
+
+static json_t *report_line(size_t i, void *ctx)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    char *text = NULL;
-    size_t n;
-    int ok = fp != NULL && (text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL &&
-             (n = strlen(text)) >= 2 && text[n - 1] == '}';
-    if (ok) { /* the head's closing brace becomes the files' array */
-        while (n > 0 && (text[n - 1] == '}' || text[n - 1] == '\n'))
-            text[--n] = 0;
-        ok = fprintf(fp, "%s,\n  \"files\": [", text) > 0;
-    }
-    free(text);
-    for (size_t i = 0; ok && i < files->n; i++) {
-        json_t *o = report_entry(files->v[i], &results[i]);
-        ok = o != NULL && fprintf(fp, "%s\n    ", i ? "," : "") > 0 && json_dumpf(o, fp, JSON_PRESERVE_ORDER) == 0;
-        json_decref(o);
-    }
-    ok = ok && fputs("\n  ]\n}\n", fp) >= 0 && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-    if (fp != NULL)
-        ok = fclose(fp) == 0 && ok;
-    else if (fd >= 0)
-        close(fd);
-    ok = ok && mr_dir_sync(path) == MEDREG_OK;
-    if (!ok && fd >= 0)
-        unlink(path);
-    return ok;
+    const report_src *r = ctx;
+    return report_entry(r->files->v[i], &r->results[i]);
 }
+
 
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
 {
@@ -383,7 +361,8 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                              "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
                              (json_int_t)counts[4]);
     unlink(rep_path);
-    int reported = head != NULL && write_report(rep_path, head, &files, results);
+    report_src rs = {&files, results};
+    int reported = head != NULL && mr_dicom_report_write(rep_path, head, files.n, report_line, &rs) == MEDREG_OK;
     json_decref(head);
     if (!reported) {
         fprintf(stderr, "medreg: cannot write the report %s\n", rep_path);

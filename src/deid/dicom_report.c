@@ -1,6 +1,44 @@
 #include "dicom_report.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../core/secret.h"
+
+medreg_err mr_dicom_report_write(const char *path, json_t *head, size_t n, mr_report_line_fn line, void *ctx)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    char *text = NULL;
+    size_t len;
+    int ok = fp != NULL && (text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL &&
+             (len = strlen(text)) >= 2 && text[len - 1] == '}';
+    if (ok) { /* the head's closing brace makes way for "files" */
+        while (len > 0 && (text[len - 1] == '}' || text[len - 1] == '\n'))
+            text[--len] = 0;
+        ok = fprintf(fp, "%s,\n  \"files\": [", text) > 0;
+    }
+    free(text);
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *o = line(i, ctx);
+        ok = o != NULL && fprintf(fp, "%s\n    ", i ? "," : "") > 0 && json_dumpf(o, fp, JSON_PRESERVE_ORDER) == 0;
+        json_decref(o);
+    }
+    ok = ok && fputs("\n  ]\n}\n", fp) >= 0 && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    if (fp != NULL)
+        ok = fclose(fp) == 0 && ok;
+    else if (fd >= 0)
+        close(fd);
+    ok = ok && mr_dir_sync(path) == MEDREG_OK;
+    if (!ok && fd >= 0)
+        unlink(path);
+    if (ok)
+        return MEDREG_OK;
+    return fd < 0 && errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
+}
 
 /* The next character that is not JSON whitespace (or EOF). */
 static int next_token(FILE *fp)

@@ -1,9 +1,13 @@
-/* The report reader walks a deid dicom report entry by entry: the layout
- * medreg writes, a compact one and one reindented by jq read alike; a
+/* The report is written and read entry by entry: what the writer makes
+ * (mode 0600, never over an existing file, nothing when an entry fails)
+ * reads back; the layout medreg writes, a compact one and one reindented by jq read alike; a
  * report cut anywhere, out of order, or with anything else is refused with
  * the byte, and the entries before the fault are the only ones seen. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../check.h"
 #include "../../../src/deid/dicom_report.h"
@@ -47,8 +51,50 @@ static const char JQ[] = "{\n  \"format\": \"medreg-deid-dicom-report/v1\",\n  \
                          "    {\n      \"in\": \"a\",\n      \"actions\": {\n        \"removed\": 9\n      }\n    }\n"
                          "  ],\n  \"psn\": \"local\"\n}\n";
 
+static json_t *line(size_t i, void *ctx)
+{
+    size_t fail_at = *(size_t *)ctx;
+    char in[32];
+    snprintf(in, sizeof in, "in/%zu \"q\".dcm", i);
+    return i + 1 == fail_at ? NULL : json_pack("{s:s,s:s}", "in", in, "outcome", "written");
+}
+
+/* Written by mr_dicom_report_write, read back by the walk. */
+static void round_trip(void)
+{
+    char dir[] = "/tmp/medreg-report-XXXXXX", path[64], why[160];
+    seen s;
+    memset(&s, 0, sizeof s);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/r.json", dir);
+    json_t *head = json_pack("{s:s,s:i}", "format", MR_DICOM_REPORT_FORMAT, "written", 3);
+    size_t fail_at = 0;
+    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_OK);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FILE *fp = fopen(path, "r");
+    CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 3 &&
+          strcmp(s.ins[2], "in/2 \"q\".dcm") == 0);
+    if (fp)
+        fclose(fp);
+    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_ERR_EXISTS); /* never over one */
+    CHECK(unlink(path) == 0);
+    fail_at = 2; /* an entry that cannot be made: no report at all */
+    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_ERR_IO && access(path, F_OK) != 0);
+    CHECK(mr_dicom_report_write(path, head, 0, line, &fail_at) == MEDREG_OK); /* no files */
+    memset(&s, 0, sizeof s);
+    fp = fopen(path, "r");
+    CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 0);
+    if (fp)
+        fclose(fp);
+    unlink(path);
+    rmdir(dir);
+    json_decref(head);
+}
+
 int main(void)
 {
+    round_trip();
     seen s;
     char why[160];
     CHECK(walk(WRITTEN, sizeof WRITTEN - 1, &s, why) == MEDREG_OK && s.n == 3);
