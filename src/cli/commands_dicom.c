@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../core/secret.h"
+#include "../core/work_pool.h"
 #include "../deid/dicom_deid.h"
 #include "../deid/dicom_report.h"
 #include "cli.h"
@@ -398,27 +399,91 @@ out:
     return code;
 }
 
+/* verify checks the report's pairs on every core and prints their findings
+ * in the report's order: at most 4 per thread in flight, so memory stays
+ * flat however long the report. */
+typedef struct check {
+    mr_work w; /* first: the pool hands this back */
+    struct verify_run *run;
+    char *in, *out;
+    char *found; /* the findings, printed when this check is the oldest */
+    size_t found_len;
+    unsigned long n;
+    medreg_err rc;
+    int done;
+} check;
+
 typedef struct verify_run {
     const mr_dicom_config *cfg;
-    size_t checked;
+    mr_work_pool *pool; /* NULL: checked in place */
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    check *ring;
+    size_t cap, oldest, count, checked;
     unsigned long total;
 } verify_run;
+
+static void check_run(mr_work *w)
+{
+    check *k = (check *)w;
+    verify_run *v = k->run;
+    medreg_err rc = MEDREG_ERR_NOMEM;
+    FILE *fp = k->in && k->out ? open_memstream(&k->found, &k->found_len) : NULL;
+    if (fp != NULL) {
+        rc = mr_dicom_verify(v->cfg, k->in, k->out, fp, &k->n);
+        if (fclose(fp) != 0 && rc == MEDREG_OK)
+            rc = MEDREG_ERR_NOMEM;
+    }
+    pthread_mutex_lock(&v->lock);
+    k->rc = rc;
+    k->done = 1;
+    pthread_cond_broadcast(&v->finished);
+    pthread_mutex_unlock(&v->lock);
+}
+
+/* Wait for the oldest check, print what it found, free its slot. */
+static medreg_err retire_oldest(verify_run *v)
+{
+    check *k = &v->ring[v->oldest];
+    pthread_mutex_lock(&v->lock);
+    while (!k->done)
+        pthread_cond_wait(&v->finished, &v->lock);
+    pthread_mutex_unlock(&v->lock);
+    medreg_err rc = k->rc;
+    if (rc == MEDREG_OK) {
+        fwrite(k->found, 1, k->found_len, stdout);
+        v->checked++;
+        v->total += k->n;
+    } else
+        fprintf(stderr, "medreg: cannot check %s against %s: %s\n", k->out ? k->out : "?", k->in ? k->in : "?",
+                medreg_strerror(rc));
+    free(k->in);
+    free(k->out);
+    free(k->found);
+    memset(k, 0, sizeof *k);
+    v->oldest = (v->oldest + 1) % v->cap;
+    v->count--;
+    return rc;
+}
 
 static medreg_err verify_entry(json_t *f, void *ctx)
 {
     verify_run *v = ctx;
     const char *in = json_string_value(json_object_get(f, "in"));
     const char *out = json_string_value(json_object_get(f, "out"));
-    unsigned long n = 0;
     if (in == NULL || out == NULL)
         return MEDREG_OK; /* skipped: nothing was written */
-    medreg_err rc = mr_dicom_verify(v->cfg, in, out, stdout, &n);
-    if (rc != MEDREG_OK) {
-        fprintf(stderr, "medreg: cannot check %s against %s: %s\n", out, in, medreg_strerror(rc));
-        return rc;
+    if (v->count == v->cap) {
+        medreg_err rc = retire_oldest(v);
+        if (rc != MEDREG_OK)
+            return rc;
     }
-    v->checked++;
-    v->total += n;
+    check *k = &v->ring[(v->oldest + v->count++) % v->cap];
+    *k = (check){.w.fn = check_run, .run = v, .in = strdup(in), .out = strdup(out)};
+    if (v->pool)
+        mr_work_pool_submit(v->pool, &k->w);
+    else
+        check_run(&k->w);
     return MEDREG_OK;
 }
 
@@ -426,24 +491,28 @@ static int cmd_deid_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"report", required_argument, NULL, 'R'},
+                                         {"threads", required_argument, NULL, 't'},
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *rep_path = NULL;
     mr_dicom_config *cfg = NULL;
     char *err = NULL, why[160];
     FILE *fp = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
     verify_run v = {0};
-    int opt, code = EXIT_LOCAL;
+    int opt, code = EXIT_LOCAL, sync_ready = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'c')
             cfg_path = optarg;
         else if (opt == 'R')
             rep_path = optarg;
-        else
+        else if (opt != 't' || !cli_number("--threads", optarg, 1, 64, &threads))
             return EXIT_USAGE;
     }
     if (!cfg_path || !rep_path || optind != argc)
         return EXIT_USAGE;
+    if (threads < 1 || threads > 64)
+        threads = threads < 1 ? 1 : 64;
     if (mr_dicom_config_load(cfg_path, &cfg, &err) != MEDREG_OK) {
         fprintf(stderr, "medreg: %s\n", err ? err : "cannot read the configuration");
         goto out;
@@ -452,15 +521,30 @@ static int cmd_deid_verify(int argc, char **argv)
         fprintf(stderr, "medreg: %s: %s\n", rep_path, strerror(errno));
         goto out;
     }
-    /* entry by entry: the report of a large run is never held whole */
     v.cfg = cfg;
+    v.cap = 4 * (size_t)threads;
+    if ((v.ring = calloc(v.cap, sizeof *v.ring)) == NULL || pthread_mutex_init(&v.lock, NULL) != 0)
+        goto out;
+    if (pthread_cond_init(&v.finished, NULL) != 0) {
+        pthread_mutex_destroy(&v.lock);
+        goto out;
+    }
+    sync_ready = 1;
+    if (threads > 1 && mr_work_pool_start((unsigned)threads, "medreg-verify", &v.pool) != MEDREG_OK)
+        v.pool = NULL; /* then one check at a time, here */
+    /* entry by entry: the report of a large run is never held whole */
     medreg_err rc = mr_dicom_report_each(fp, verify_entry, &v, why, sizeof why);
+    while (v.count > 0) { /* the checks still in flight, in order */
+        medreg_err r = retire_oldest(&v);
+        if (rc == MEDREG_OK)
+            rc = r;
+    }
     if (rc == MEDREG_ERR_INVALID && why[0]) {
         fprintf(stderr, "medreg: %s: not a report of medreg deid dicom: %s\n", rep_path, why);
         goto out;
     }
     if (rc != MEDREG_OK)
-        goto out; /* verify_entry said why */
+        goto out; /* retire_oldest said why */
     if (v.total) {
         fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n", v.total);
         code = EXIT_FAILURE_;
@@ -469,6 +553,12 @@ static int cmd_deid_verify(int argc, char **argv)
         code = EXIT_OK;
     }
 out:
+    mr_work_pool_stop(v.pool);
+    if (sync_ready) {
+        pthread_cond_destroy(&v.finished);
+        pthread_mutex_destroy(&v.lock);
+    }
+    free(v.ring);
     if (fp)
         fclose(fp);
     mr_dicom_config_free(cfg);
@@ -483,7 +573,7 @@ int cmd_deid(cli *c, int argc, char **argv)
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
         "           [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
-        "       medreg deid verify --config DICOM.ini --report REPORT.json\n"
+        "       medreg deid verify --config DICOM.ini --report REPORT.json [--threads N]\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine), unless a pixel rule\n"
@@ -497,7 +587,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  hospitals, keyed per patient by the VOPRF output.\n"
         "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
         "  in its output: every element, every sequence, private attributes, meta header, raw bytes;\n"
-        "  and where an output says its burned-in text is gone, that the pixel rules' regions are 0.\n";
+        "  and where an output says its burned-in text is gone, that the pixel rules' regions are 0.\n"
+        "  Both use N threads (default: one per core); verify prints its findings in the report's order.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code;
     if (sub == NULL)

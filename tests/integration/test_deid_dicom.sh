@@ -117,6 +117,7 @@ expect 4 "the same output folder again: nothing is overwritten" -- "$MEDREG" dei
 grep -q "exists already" "$W/e" && ok "and it says why" || fail "exists"
 
 expect 0 "deid verify finds no identifier in the outputs" -- "$MEDREG" deid verify --config $C --report out.report.json
+grep -q "6 outputs checked" "$W/o" && ok "every output was checked" || fail "verify count: $(cat "$W/o")"
 head -c "$(($(wc -c < out.report.json) - 40))" out.report.json > cut.report.json
 expect 7 "a report cut short is refused" -- "$MEDREG" deid verify --config $C --report cut.report.json
 grep -q "cut.report.json: not a report of medreg deid dicom: .*(at byte [0-9]*)" "$W/e" && ok "naming the byte" ||
@@ -124,7 +125,6 @@ grep -q "cut.report.json: not a report of medreg deid dicom: .*(at byte [0-9]*)"
 jq . out.report.json > jq.report.json
 expect 0 "a report reindented by jq verifies the same" -- "$MEDREG" deid verify --config $C --report jq.report.json
 grep -q "6 outputs checked" "$W/o" && ok "every output of it checked" || fail "jq verify: $(cat "$W/o")"
-grep -q "6 outputs checked" "$W/o" && ok "every output was checked" || fail "verify count: $(cat "$W/o")"
 # plant identifiers the way other tools leave them, and the check must fail each time
 plant() { # WHAT DCMODIFY-ARGS... (or: WHAT --dump LINE, for what dcmodify cannot write)
   local what=$1; shift
@@ -146,6 +146,16 @@ plant "a private attribute leaking the accession number" --dump "(0029,1012) LO 
 plant "a private attribute of unknown VR with the patient ID" --dump "(0029,1013) UN 50\\49\\44\\2d\\34\\37\\31\\31"
 plant "an old UID in a reference" -m "(0008,1140)[0].(0008,1155)=1.2.826.0.1.3680043.2.1125.9.112"
 plant "the original birth date" -i "(0010,0030)=19610307"
+# two outputs with a survivor each: the findings come in the report's order, with one thread or four
+cp "$o1" keep1.dcm; cp "$o2" keep2.dcm
+dcmodify -nb -m "(0008,1030)=CT of Müller" "$o1" "$o2" >/dev/null 2>&1
+"$MEDREG" deid verify --config $C --report out.report.json --threads 1 > v1.txt 2>/dev/null || true
+"$MEDREG" deid verify --config $C --report out.report.json --threads 4 > v4.txt 2>/dev/null || true
+seen=$(cut -d, -f1 v1.txt | uniq | tr '\n' ' ')
+want=$(jq -r '.files[] | .out // empty' out.report.json | grep -F -x -e "$o1" -e "$o2" | tr '\n' ' ')
+[ -s v1.txt ] && cmp -s v1.txt v4.txt && [ "$seen" = "$want" ] && [ "$(echo "$seen" | wc -w)" = 2 ] &&
+  ok "findings in the report's order, the same with 1 and 4 threads" || fail "order: $(cat v1.txt v4.txt)"
+cp keep1.dcm "$o1"; cp keep2.dcm "$o2"
 expect 0 "and passes again once removed" -- "$MEDREG" deid verify --config $C --report out.report.json
 
 # a CD export: its DICOMDIR names the patient and points at the input's file names. Never copied,
