@@ -421,7 +421,26 @@ typedef struct verify_run {
     check *ring;
     size_t cap, oldest, count, checked;
     unsigned long total;
+    FILE *report; /* on a terminal, the share of it read is the progress */
+    long report_size;
+    int bar; /* drawn: cleared before findings are printed */
+    struct timespec drawn;
 } verify_run;
+
+/* At most five times a second: the progress bar by the report read so far. */
+static void verify_progress(verify_run *v, int last)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!last && (now.tv_sec - v->drawn.tv_sec) * 1000 + (now.tv_nsec - v->drawn.tv_nsec) / 1000000 < 200)
+        return;
+    char what[64];
+    long at = last ? v->report_size : ftell(v->report);
+    snprintf(what, sizeof what, "%zu outputs checked", v->checked);
+    cli_progress(v->report_size > 0 && at > 0 ? (int)(100.0 * (double)at / (double)v->report_size) : 0, what);
+    v->bar = 1;
+    v->drawn = now;
+}
 
 static void check_run(mr_work *w)
 {
@@ -450,8 +469,13 @@ static medreg_err retire_oldest(verify_run *v)
         pthread_cond_wait(&v->finished, &v->lock);
     pthread_mutex_unlock(&v->lock);
     medreg_err rc = k->rc;
+    if ((rc != MEDREG_OK || k->found_len) && v->bar) {
+        fputs("\r\033[K", stderr); /* the bar's line, for what is printed now */
+        v->bar = 0;
+    }
     if (rc == MEDREG_OK) {
         fwrite(k->found, 1, k->found_len, stdout);
+        fflush(stdout);
         v->checked++;
         v->total += k->n;
     } else
@@ -478,6 +502,8 @@ static medreg_err verify_entry(json_t *f, void *ctx)
         if (rc != MEDREG_OK)
             return rc;
     }
+    if (v->report != NULL)
+        verify_progress(v, 0);
     check *k = &v->ring[(v->oldest + v->count++) % v->cap];
     *k = (check){.w.fn = check_run, .run = v, .in = strdup(in), .out = strdup(out)};
     if (v->pool)
@@ -522,6 +548,11 @@ static int cmd_deid_verify(int argc, char **argv)
         goto out;
     }
     v.cfg = cfg;
+    struct stat st;
+    if (isatty(STDERR_FILENO) && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        v.report = fp;
+        v.report_size = (long)st.st_size;
+    }
     v.cap = 4 * (size_t)threads;
     if ((v.ring = calloc(v.cap, sizeof *v.ring)) == NULL || pthread_mutex_init(&v.lock, NULL) != 0)
         goto out;
@@ -539,6 +570,11 @@ static int cmd_deid_verify(int argc, char **argv)
         if (rc == MEDREG_OK)
             rc = r;
     }
+    if (v.report != NULL && rc == MEDREG_OK) {
+        verify_progress(&v, 1);
+        fputc('\n', stderr);
+    } else if (v.bar)
+        fputc('\n', stderr);
     if (rc == MEDREG_ERR_INVALID && why[0]) {
         fprintf(stderr, "medreg: %s: not a report of medreg deid dicom: %s\n", rep_path, why);
         goto out;
