@@ -509,10 +509,11 @@ int cmd_pseudonymize(cli *c, int argc, char **argv)
     for (size_t i = 0; i < cfg->n_cols; i++)
         json_array_append_new(cols, json_pack("{s:s,s:s,s:I}", "column", cfg->cols[i].label, "role", cfg->cols[i].kind,
                                               "values_removed_or_changed", (json_int_t)rep->changed[i]));
-    json_t *report = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:s,s:f}", "input", in_path, "output", out_path,
-                               "module", cfg->module->name, "psn", table ? "network" : "local", "rows",
-                               (json_int_t)rep->rows, "written", (json_int_t)rep->written, "rejected",
-                               (json_int_t)rep->rejected, "columns", cols, "rejects", rej_path, "seconds", secs);
+    json_t *report = json_pack("{s:o,s:o,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:f}", "input", mr_json_path(in_path), "output",
+                               mr_json_path(out_path), "module", cfg->module->name, "psn", table ? "network" : "local",
+                               "rows", (json_int_t)rep->rows, "written", (json_int_t)rep->written, "rejected",
+                               (json_int_t)rep->rejected, "columns", cols, "rejects", mr_json_path(rej_path), "seconds",
+                               secs);
     if (table)
         json_object_set_new(report, "distinct_patients", json_integer((json_int_t)mr_oprf_table_count(table)));
     char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

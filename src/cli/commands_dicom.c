@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/encode.h"
 #include "../core/secret.h"
 #include "../core/work_pool.h"
 #include "../deid/dicom_deid.h"
@@ -230,15 +231,34 @@ static const char *outcome_name(mr_dcm_outcome o)
 }
 
 /* One file's line of the report. */
+/* A path of the report: "in" (or "out") for people; when it is not UTF-8,
+ * also "in_hex" with its bytes, which deid verify opens. */
+static int report_path(json_t *o, const char *key, const char *path)
+{
+    char hex_key[16];
+    if (json_object_set_new(o, key, mr_json_path(path)) != 0)
+        return 0;
+    if (mr_is_utf8(path))
+        return 1;
+    size_t n = strlen(path);
+    char *hex = malloc(2 * n + 1);
+    snprintf(hex_key, sizeof hex_key, "%s_hex", key);
+    int ok = hex != NULL && json_object_set_new(o, hex_key, json_string(sodium_bin2hex(hex, 2 * n + 1,
+                                                                                     (const uint8_t *)path, n))) == 0;
+    free(hex);
+    return ok;
+}
+
 static json_t *report_entry(const char *in, const file_fate *r)
 {
-    json_t *o = json_pack("{s:s,s:s}", "in", in, "outcome", outcome_name(r->outcome));
-    if (o == NULL)
+    json_t *o = json_object();
+    if (o == NULL || !report_path(o, "in", in) ||
+        json_object_set_new(o, "outcome", json_string(outcome_name(r->outcome))) != 0 ||
+        (r->out && !report_path(o, "out", r->out)) ||
+        (r->reason && json_object_set_new(o, "reason", mr_json_path(r->reason)) != 0)) {
+        json_decref(o);
         return NULL;
-    if (r->out)
-        json_object_set_new(o, "out", json_string(r->out));
-    if (r->reason)
-        json_object_set_new(o, "reason", json_string(r->reason));
+    }
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
                             json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
@@ -356,9 +376,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     size_t counts[MR_DCM_N_OUTCOMES] = {0};
     for (size_t i = 0; i < files.n; i++)
         counts[results[i].outcome]++;
-    json_t *head = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "format", MR_DICOM_REPORT_FORMAT,
-                             "config", cfg_path, "psn", table ? "network" : "local", "output", out, "quarantine",
-                             quarantine, "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
+    json_t *head = json_pack("{s:s,s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I}", "format", MR_DICOM_REPORT_FORMAT,
+                             "config", mr_json_path(cfg_path), "psn", table ? "network" : "local", "output",
+                             mr_json_path(out), "quarantine", mr_json_path(quarantine), "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
                              "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
                              (json_int_t)counts[4]);
     unlink(rep_path);
@@ -446,8 +466,10 @@ static void check_run(mr_work *w)
 {
     check *k = (check *)w;
     verify_run *v = k->run;
-    medreg_err rc = MEDREG_ERR_NOMEM;
-    FILE *fp = k->in && k->out ? open_memstream(&k->found, &k->found_len) : NULL;
+    medreg_err rc = MEDREG_ERR_INVALID; /* an entry without both paths */
+    FILE *fp = NULL;
+    if (k->in && k->out && (fp = open_memstream(&k->found, &k->found_len)) == NULL)
+        rc = MEDREG_ERR_NOMEM;
     if (fp != NULL) {
         rc = mr_dicom_verify(v->cfg, k->in, k->out, fp, &k->n);
         if (fclose(fp) != 0 && rc == MEDREG_OK)
@@ -490,12 +512,32 @@ static medreg_err retire_oldest(verify_run *v)
     return rc;
 }
 
+/* A path of a report entry: the bytes of "in_hex" (or "out_hex") when
+ * there are, else "in" itself; NULL when there is none, or when "_hex" is
+ * not hex or holds a NUL. */
+static char *entry_path(json_t *f, const char *key)
+{
+    char hex_key[16];
+    snprintf(hex_key, sizeof hex_key, "%s_hex", key);
+    const char *hex = json_string_value(json_object_get(f, hex_key));
+    const char *s = json_string_value(json_object_get(f, key));
+    if (hex == NULL)
+        return s ? strdup(s) : NULL;
+    size_t n = strlen(hex) / 2, len = 0;
+    char *p = malloc(n + 1);
+    if (p == NULL || sodium_hex2bin((uint8_t *)p, n, hex, strlen(hex), NULL, &len, NULL) != 0 || len != n ||
+        2 * n != strlen(hex) || memchr(p, 0, n) != NULL) {
+        free(p);
+        return NULL;
+    }
+    p[n] = 0;
+    return p;
+}
+
 static medreg_err verify_entry(json_t *f, void *ctx)
 {
     verify_run *v = ctx;
-    const char *in = json_string_value(json_object_get(f, "in"));
-    const char *out = json_string_value(json_object_get(f, "out"));
-    if (in == NULL || out == NULL)
+    if (json_object_get(f, "out") == NULL)
         return MEDREG_OK; /* skipped: nothing was written */
     if (v->count == v->cap) {
         medreg_err rc = retire_oldest(v);
@@ -505,7 +547,7 @@ static medreg_err verify_entry(json_t *f, void *ctx)
     if (v->report != NULL)
         verify_progress(v, 0);
     check *k = &v->ring[(v->oldest + v->count++) % v->cap];
-    *k = (check){.w.fn = check_run, .run = v, .in = strdup(in), .out = strdup(out)};
+    *k = (check){.w.fn = check_run, .run = v, .in = entry_path(f, "in"), .out = entry_path(f, "out")};
     if (v->pool)
         mr_work_pool_submit(v->pool, &k->w);
     else

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 char *mr_base64(const uint8_t *p, size_t n)
 {
@@ -87,4 +88,32 @@ int mr_parse_u64(const char *s, size_t n, uint64_t *out)
     }
     *out = v;
     return 1;
+}
+
+int mr_is_utf8(const char *s) { return u8_check((const uint8_t *)s, strlen(s)) == NULL; }
+
+json_t *mr_json_path(const char *path)
+{
+    size_t n = strlen(path), o = 0;
+    if (mr_is_utf8(path))
+        return json_stringn(path, n);
+    char *t = n < SIZE_MAX / 3 ? malloc(3 * n + 1) : NULL;
+    if (t == NULL)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        ucs4_t uc;
+        int k = u8_mbtoucr(&uc, (const uint8_t *)path + i, n - i);
+        if (k > 0) {
+            memcpy(t + o, path + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+        } else {
+            memcpy(t + o, "\xef\xbf\xbd", 3); /* U+FFFD for one byte */
+            o += 3;
+            i++;
+        }
+    }
+    json_t *j = json_stringn(t, o);
+    free(t);
+    return j;
 }

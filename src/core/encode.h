@@ -27,5 +27,12 @@ int mr_unhex_exact(const char *s, uint8_t *out, size_t want);
 /* The same as a JSON string (jansson), or NULL when out of memory. */
 struct json_t;
 struct json_t *mr_json_base64(const uint8_t *p, size_t n);
+/* A file name for a report, which JSON wants in Unicode: as it is when it
+ * is UTF-8, else with each byte that is not UTF-8 shown as U+FFFD (for
+ * people; a program that must open the file needs mr_is_utf8 to know, and
+ * the bytes themselves). NULL when out of memory. */
+struct json_t *mr_json_path(const char *path);
+/* 1 if the NUL-terminated s is UTF-8. */
+int mr_is_utf8(const char *s);
 
 #endif

@@ -325,6 +325,21 @@ expect 7 "a region outside its image is refused" -- "$MEDREG" deid dicom --confi
 grep -q "pixel-rules.csv:2: the region must be inside the image" "$W/e" && [ ! -e pout2 ] \
   && ok "naming the file and line, before anything is written" || fail "bad rule: $(cat "$W/e")"
 
+# a file name that is not UTF-8 (Latin-1, as on old media): de-identified, named in the report for
+# people, its bytes in in_hex, and verify opens it by those
+mkdir -p latin && cp in/ct1.dcm "latin/$(printf 'M\xfcller.dcm')"
+expect 0 "a file name in Latin-1 is de-identified" -- "$MEDREG" deid dicom --config $C --key hip.key --in latin \
+  --out lout
+[ "$(jq -r '.files[0].in_hex' lout.report.json)" = "$(printf 'latin/M\xfcller.dcm' | od -An -tx1 | tr -d ' \n')" ] &&
+  jq -r '.files[0].in' lout.report.json | grep -q "^latin/M.*ller.dcm$" && ok "the report names it, with its bytes" ||
+  fail "latin report: $(cat lout.report.json)"
+lo=$(jq -r '.files[0].out' lout.report.json)
+cp "$lo" lkeep.dcm && dcmodify -nb -m "(0008,1030)=CT of Müller" "$lo" >/dev/null 2>&1
+expect 1 "verify opens the input by its bytes, and finds a survivor" -- "$MEDREG" deid verify --config $C \
+  --report lout.report.json
+cp lkeep.dcm "$lo"
+expect 0 "and passes once it is gone" -- "$MEDREG" deid verify --config $C --report lout.report.json
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3

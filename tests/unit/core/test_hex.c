@@ -2,7 +2,9 @@
  * position of a word, and random strings of every length up to 70 (whole
  * words, a tail, both). mr_parse_u64: what strtoul would have taken and a
  * number from outside must not be (a space, a sign, nothing, a leading
- * zero, one past 2^64 - 1). */
+ * zero, one past 2^64 - 1). mr_json_path: a file name that is not UTF-8
+ * still makes a JSON string. */
+#include <jansson.h>
 #include <sodium.h>
 
 #include "../check.h"
@@ -45,5 +47,16 @@ int main(void)
                                       "99999999999999999999", "123456789012345678901"};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++)
         CHECK(!mr_parse_u64(BAD[i], strlen(BAD[i]), &v) && v == 7);
+    /* file names for reports: UTF-8 as it is, other bytes shown as U+FFFD */
+    json_t *j = mr_json_path("in/M\xc3\xbcller.dcm");
+    CHECK(j && strcmp(json_string_value(j), "in/M\xc3\xbcller.dcm") == 0 && mr_is_utf8("in/M\xc3\xbcller.dcm"));
+    json_decref(j);
+    j = mr_json_path("in/M\xfcller\xc3.dcm"); /* Latin-1, and a cut sequence */
+    CHECK(j && strcmp(json_string_value(j), "in/M\xef\xbf\xbdller\xef\xbf\xbd.dcm") == 0 &&
+          !mr_is_utf8("in/M\xfcller.dcm"));
+    json_decref(j);
+    j = mr_json_path("\xff\xfe");
+    CHECK(j && strcmp(json_string_value(j), "\xef\xbf\xbd\xef\xbf\xbd") == 0);
+    json_decref(j);
     return TEST_DONE();
 }
