@@ -230,7 +230,6 @@ static const char *outcome_name(mr_dcm_outcome o)
                                      : "not_dicom";
 }
 
-/* One file's line of the report. */
 /* A path of the report: "in" (or "out") for people; when it is not UTF-8,
  * also "in_hex" with its bytes, which deid verify opens. */
 static int report_path(json_t *o, const char *key, const char *path)
@@ -249,6 +248,7 @@ static int report_path(json_t *o, const char *key, const char *path)
     return ok;
 }
 
+/* One file's line of the report. */
 static json_t *report_entry(const char *in, const file_fate *r)
 {
     json_t *o = json_object();
@@ -378,8 +378,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         counts[results[i].outcome]++;
     json_t *head = json_pack("{s:s,s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I}", "format", MR_DICOM_REPORT_FORMAT,
                              "config", mr_json_path(cfg_path), "psn", table ? "network" : "local", "output",
-                             mr_json_path(out), "quarantine", mr_json_path(quarantine), "written", (json_int_t)counts[0], "quarantined", (json_int_t)counts[1],
-                             "skipped", (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
+                             mr_json_path(out), "quarantine", mr_json_path(quarantine), "written",
+                             (json_int_t)counts[0], "quarantined", (json_int_t)counts[1], "skipped",
+                             (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
                              (json_int_t)counts[4]);
     unlink(rep_path);
     report_src rs = {&files, results};
@@ -624,7 +625,8 @@ static int cmd_deid_verify(int argc, char **argv)
     if (rc != MEDREG_OK)
         goto out; /* retire_oldest said why */
     if (v.total) {
-        fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n", v.total);
+        fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n",
+                v.total);
         code = EXIT_FAILURE_;
     } else {
         printf("%zu outputs checked against their inputs: no identifying value survives\n", v.checked);
