@@ -524,10 +524,9 @@ static char *entry_path(json_t *f, const char *key)
     const char *s = json_string_value(json_object_get(f, key));
     if (hex == NULL)
         return s ? strdup(s) : NULL;
-    size_t n = strlen(hex) / 2, len = 0;
+    size_t n = strlen(hex) / 2;
     char *p = malloc(n + 1);
-    if (p == NULL || sodium_hex2bin((uint8_t *)p, n, hex, strlen(hex), NULL, &len, NULL) != 0 || len != n ||
-        2 * n != strlen(hex) || memchr(p, 0, n) != NULL) {
+    if (p == NULL || !mr_unhex_exact(hex, (uint8_t *)p, n) || memchr(p, 0, n) != NULL) {
         free(p);
         return NULL;
     }

@@ -115,13 +115,17 @@ medreg_err mr_dir_sync(const char *path)
     return bad ? MEDREG_ERR_IO : MEDREG_OK;
 }
 
-medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
+medreg_err mr_secret_file_create(const char *path, int *fd)
 {
-    medreg_err rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    *fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0)
         return errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
-    rc = write_all(fd, data, len);
+    return MEDREG_OK;
+}
+
+medreg_err mr_secret_file_finish(const char *path, int fd, int ok)
+{
+    medreg_err rc = ok ? MEDREG_OK : MEDREG_ERR_IO;
     if (rc == MEDREG_OK && fsync(fd) != 0)
         rc = MEDREG_ERR_IO;
     close(fd);
@@ -130,6 +134,17 @@ medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
     if (rc != MEDREG_OK)
         unlink(path);
     return rc;
+}
+
+medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
+{
+    int fd;
+    medreg_err rc = mr_secret_file_create(path, &fd);
+    if (rc != MEDREG_OK)
+        return rc;
+    rc = write_all(fd, data, len);
+    medreg_err done = mr_secret_file_finish(path, fd, rc == MEDREG_OK);
+    return rc != MEDREG_OK ? rc : done;
 }
 
 medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len)

@@ -25,6 +25,11 @@ void mr_secret_free(void *p);
 /* Create path with mode 0600 (fails if it exists) and write len bytes, fsync
  * the file and its directory. */
 MR_MUST_CHECK medreg_err mr_secret_file_write(const char *path, const void *data, size_t len);
+/* The same in steps, for a file written as it is made: create path (0600,
+ * never over an existing file) for *fd; then finish: with ok, sync it and
+ * its folder, else (or when that fails) remove it. finish closes fd. */
+MR_MUST_CHECK medreg_err mr_secret_file_create(const char *path, int *fd);
+MR_MUST_CHECK medreg_err mr_secret_file_finish(const char *path, int fd, int ok);
 
 /* Read a public (non-secret) file up to max bytes, NUL-terminated. */
 MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len);

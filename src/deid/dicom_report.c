@@ -1,7 +1,5 @@
 #include "dicom_report.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,8 +8,11 @@
 
 medreg_err mr_dicom_report_write(const char *path, json_t *head, size_t n, mr_report_line_fn line, void *ctx)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int fd, copy;
+    medreg_err rc = mr_secret_file_create(path, &fd);
+    if (rc != MEDREG_OK)
+        return rc;
+    FILE *fp = (copy = dup(fd)) >= 0 ? fdopen(copy, "w") : NULL; /* closing it leaves fd to the finish */
     char *text = NULL;
     size_t len;
     int ok = fp != NULL && (text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL &&
@@ -27,17 +28,12 @@ medreg_err mr_dicom_report_write(const char *path, json_t *head, size_t n, mr_re
         ok = o != NULL && fprintf(fp, "%s\n    ", i ? "," : "") > 0 && json_dumpf(o, fp, JSON_PRESERVE_ORDER) == 0;
         json_decref(o);
     }
-    ok = ok && fputs("\n  ]\n}\n", fp) >= 0 && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    ok = ok && fputs("\n  ]\n}\n", fp) >= 0;
     if (fp != NULL)
         ok = fclose(fp) == 0 && ok;
-    else if (fd >= 0)
-        close(fd);
-    ok = ok && mr_dir_sync(path) == MEDREG_OK;
-    if (!ok && fd >= 0)
-        unlink(path);
-    if (ok)
-        return MEDREG_OK;
-    return fd < 0 && errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
+    else if (copy >= 0)
+        close(copy);
+    return mr_secret_file_finish(path, fd, ok);
 }
 
 /* The next character that is not JSON whitespace (or EOF). */
