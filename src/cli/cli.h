@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Exit codes (documented in medreg --help and docs/cli.md). */
 enum {
@@ -154,6 +155,17 @@ int cli_number(const char *opt, const char *s, long min, long max, long *out);
  * (0-100), then what (rows, files). For terminals only: the caller checks
  * isatty. */
 void cli_progress(int pct, const char *what);
+
+/* A progress bar drawn at most five times a second, and only when on (the
+ * caller sets it from isatty). */
+typedef struct cli_bar {
+    int on, shown;
+    struct timespec drawn;
+} cli_bar;
+/* Draw it, unless drawn less than 200 ms ago and not last. */
+void cli_bar_draw(cli_bar *b, int pct, const char *what, int last);
+/* Clear its line, before a message is printed where it stands. */
+void cli_bar_clear(cli_bar *b);
 
 /* Is s exactly len lowercase hex digits (a patient or record id)? */
 int cli_is_hex(const char *s, size_t len);

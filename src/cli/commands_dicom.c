@@ -2,98 +2,52 @@
  * (docs/deid.md). Files and folder trees, several files at once; a report
  * of every file's fate, which `deid verify` reads back. */
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../core/encode.h"
 #include "../core/secret.h"
-#include "../core/work_pool.h"
+#include "../core/file_tree.h"
+#include "../core/work_window.h"
 #include "../deid/dicom_deid.h"
 #include "../deid/dicom_report.h"
 #include "cli.h"
 
-typedef struct file_list {
-    char **v;
-    size_t n, cap;
-} file_list;
-
-static int list_add(file_list *l, const char *p)
+/* Why the walk of the input stopped. */
+static void tree_failed(const char *in, const char *where, medreg_err rc)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return 0;
-        l->v = v;
-        l->cap = cap;
-    }
-    return (l->v[l->n] = strdup(p)) != NULL && ++l->n;
+    if (rc == MEDREG_ERR_TOOBIG)
+        fprintf(stderr, "medreg: %s: folders nested deeper than 256\n", where ? where : in);
+    else if (rc == MEDREG_ERR_NOTFOUND)
+        fprintf(stderr, "medreg: %s: no such file or folder\n", in);
+    else
+        fprintf(stderr, "medreg: %s: cannot read it: %s\n", where ? where : in, errno ? strerror(errno) : "?");
 }
 
-static void list_free(file_list *l)
+/* How many files the walk of in gives. Run before anything is written, it
+ * finds a folder that cannot be read while there is nothing to undo, and
+ * gives the progress bar its whole. */
+static int count_tree(const char *in, size_t *n)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every regular file under root (or root itself), sorted: the same tree
- * gives the same report. */
-static int list_tree(const char *root, file_list *out)
-{
-    struct stat st;
-    if (stat(root, &st) != 0)
-        return 0;
-    if (S_ISREG(st.st_mode))
-        return list_add(out, root);
-    /* nftw has no context pointer; a stack of folders needs no global list */
-    file_list dirs = {0};
-    int ok = list_add(&dirs, root);
-    while (ok && dirs.n > 0) {
-        char *dir = dirs.v[--dirs.n];
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        if (d == NULL) {
-            free(dir);
-            ok = 0;
-            break;
-        }
-        while (ok && (de = readdir(d)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            char *p = NULL;
-            if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
-                ok = 0;
-                break;
-            }
-            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                ok = list_add(&dirs, p);
-            else if (S_ISREG(st.st_mode))
-                ok = list_add(out, p);
-            free(p);
-        }
-        closedir(d);
-        free(dir);
-    }
-    list_free(&dirs);
-    qsort(out->v, out->n, sizeof *out->v, by_name);
-    return ok;
+    mr_file_tree *t;
+    const char *p = NULL;
+    medreg_err rc = mr_file_tree_open(in, &t);
+    *n = 0;
+    while (rc == MEDREG_OK && (rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL)
+        (*n)++;
+    if (rc != MEDREG_OK)
+        tree_failed(in, p, rc);
+    else if (*n == 0)
+        fprintf(stderr, "medreg: %s: no files to read\n", in);
+    mr_file_tree_free(t);
+    return rc == MEDREG_OK && *n > 0;
 }
 
 static int flush_tree(const char *dir)
@@ -105,120 +59,29 @@ static int flush_tree(const char *dir)
     return ok;
 }
 
-/* What the report keeps of each file: a few hundred bytes, so that memory
- * grows with the number of files only by that, never with their size. */
-typedef struct file_fate {
-    mr_dcm_outcome outcome;
-    char *out, *reason;
-    unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked;
-} file_fate;
+/* One file in the window: its path, and what became of it. */
+typedef struct dcm_item {
+    char *in;
+    mr_dcm_result res;
+    medreg_err rc;
+} dcm_item;
 
-typedef struct job {
+/* A pass over the tree: the collect pass of a network-wide run (report
+ * NULL, nothing written), or the de-identification. */
+typedef struct dcm_pass {
     const mr_dicom_config *cfg;
     const mr_psn_source *src;
-    const file_list *files;
-    const char *out_dir, *quarantine;
-    file_fate *results;
-    atomic_size_t next;
-    atomic_int failed; /* beyond one file: stop */
-    atomic_size_t done;
-} job;
+    const char *out_dir, *quarantine, *doing;
+    mr_dicom_report_writer *report;
+    size_t counts[MR_DCM_N_OUTCOMES], done, total;
+    cli_bar bar;
+} dcm_pass;
 
-static void *worker(void *arg)
+static void dcm_run(void *item, void *ctx)
 {
-    job *j = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->files->n || atomic_load(&j->failed))
-            return NULL;
-        mr_dcm_result *r = malloc(sizeof *r);
-        file_fate *f = &j->results[i];
-        if (r == NULL || mr_dicom_deid_file(j->cfg, j->src, j->files->v[i], j->out_dir, j->quarantine, r) != MEDREG_OK) {
-            atomic_store(&j->failed, 1);
-        } else {
-            *f = (file_fate){r->outcome, r->out_path[0] ? strdup(r->out_path) : NULL,
-                             r->reason[0] ? strdup(r->reason) : NULL, r->removed, r->emptied, r->replaced,
-                             r->uids, r->shifted, r->cleaned, r->blanked};
-        }
-        free(r);
-        atomic_fetch_add(&j->done, 1);
-    }
-}
-
-/* Every file through the workers; 0 when the output cannot be written.
- * On a terminal this thread shows how many are done meanwhile: a folder
- * of thousands of images takes minutes. */
-static int run_jobs(job *j, long threads, const char *doing)
-{
-    pthread_t tids[64];
-    long started = 0;
-    int show = isatty(STDERR_FILENO);
-    if ((size_t)threads > j->files->n)
-        threads = (long)j->files->n;
-    for (long t = 0; t < threads; t++)
-        started += pthread_create(&tids[started], NULL, worker, j) == 0;
-    if (started == 0)
-        worker(j);
-    for (size_t done = 0; show;) {
-        char what[80];
-        done = atomic_load(&j->done);
-        snprintf(what, sizeof what, "%zu of %zu files %s", done, j->files->n, doing);
-        cli_progress((int)(100 * done / j->files->n), what);
-        if (done >= j->files->n || atomic_load(&j->failed))
-            break;
-        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
-    }
-    for (long t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
-    if (show)
-        fputc('\n', stderr);
-    return !atomic_load(&j->failed);
-}
-
-/* A network-wide run's first pass: every file read, the PSN input of
- * each that will be written collected, nothing written. */
-typedef struct dicom_collect {
-    const mr_dicom_config *cfg;
-    const file_list *files;
-    long threads;
-} dicom_collect;
-
-static int collect_dicom(void *ctx, mr_oprf_table *t)
-{
-    dicom_collect *dc = ctx;
-    mr_psn_source collect = {NULL, t, 1};
-    file_fate *fates = calloc(dc->files->n, sizeof *fates);
-    if (fates == NULL)
-        return EXIT_LOCAL;
-    job j = {dc->cfg, &collect, dc->files, "", "", fates, 0, 0, 0};
-    int ok = run_jobs(&j, dc->threads, "read");
-    for (size_t i = 0; i < dc->files->n; i++) {
-        free(fates[i].out);
-        free(fates[i].reason);
-    }
-    free(fates);
-    return ok ? EXIT_OK : EXIT_LOCAL;
-}
-
-/* What --finish checks it is given the same input as --prepare: each
- * file's path, size and modification time, in order. */
-static int tree_digest(void *ctx, uint8_t out[32])
-{
-    const file_list *files = ((dicom_collect *)ctx)->files;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    for (size_t i = 0; i < files->n; i++) {
-        struct stat sb;
-        char line[64];
-        if (stat(files->v[i], &sb) != 0)
-            return 0;
-        int n = snprintf(line, sizeof line, "\n%lld %lld.%09ld\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
-                         sb.st_mtim.tv_nsec);
-        crypto_hash_sha256_update(&st, (const uint8_t *)files->v[i], strlen(files->v[i]));
-        crypto_hash_sha256_update(&st, (const uint8_t *)line, (size_t)n);
-    }
-    crypto_hash_sha256_final(&st, out);
-    return 1;
+    dcm_item *it = item;
+    dcm_pass *d = ctx;
+    it->rc = mr_dicom_deid_file(d->cfg, d->src, it->in, d->out_dir, d->quarantine, &it->res);
 }
 
 static const char *outcome_name(mr_dcm_outcome o)
@@ -249,13 +112,13 @@ static int report_path(json_t *o, const char *key, const char *path)
 }
 
 /* One file's line of the report. */
-static json_t *report_entry(const char *in, const file_fate *r)
+static json_t *report_entry(const char *in, const mr_dcm_result *r)
 {
     json_t *o = json_object();
     if (o == NULL || !report_path(o, "in", in) ||
         json_object_set_new(o, "outcome", json_string(outcome_name(r->outcome))) != 0 ||
-        (r->out && !report_path(o, "out", r->out)) ||
-        (r->reason && json_object_set_new(o, "reason", mr_json_path(r->reason)) != 0)) {
+        (r->out_path[0] && !report_path(o, "out", r->out_path)) ||
+        (r->reason[0] && json_object_set_new(o, "reason", mr_json_path(r->reason)) != 0)) {
         json_decref(o);
         return NULL;
     }
@@ -268,17 +131,114 @@ static json_t *report_entry(const char *in, const file_fate *r)
     return o;
 }
 
-typedef struct report_src {
-    const file_list *files;
-    const file_fate *results;
-} report_src;
-
-static json_t *report_line(size_t i, void *ctx)
+/* In the tree's order: the file's line of the report, its count, and on
+ * stderr a file that was skipped or left out. */
+static medreg_err dcm_take(void *item, void *ctx)
 {
-    const report_src *r = ctx;
-    return report_entry(r->files->v[i], &r->results[i]);
+    dcm_item *it = item;
+    dcm_pass *d = ctx;
+    medreg_err rc = it->rc;
+    if (rc == MEDREG_OK && d->report != NULL) {
+        json_t *e = report_entry(it->in, &it->res);
+        rc = e != NULL ? mr_dicom_report_add(d->report, e) : MEDREG_ERR_NOMEM;
+        json_decref(e);
+        if (it->res.outcome == MR_DCM_SKIPPED || it->res.outcome == MR_DCM_NOT_DICOM) {
+            cli_bar_clear(&d->bar);
+            fprintf(stderr, "medreg: %s %s: %s\n", it->res.outcome == MR_DCM_SKIPPED ? "skipped" : "left out",
+                    it->in, it->res.reason[0] ? it->res.reason : "?");
+        }
+    }
+    if (rc == MEDREG_OK) {
+        d->counts[it->res.outcome]++;
+        d->done++;
+        char what[80];
+        snprintf(what, sizeof what, "%zu of %zu files %s", d->done, d->total, d->doing);
+        cli_bar_draw(&d->bar, d->total ? (int)(100 * (d->done > d->total ? d->total : d->done) / d->total) : 0,
+                     what, 0);
+    }
+    free(it->in);
+    return rc;
 }
 
+/* Every file of the tree through the window, several at once, taken in
+ * the tree's order; 0 when the output cannot be written or the tree read. */
+static int run_pass(dcm_pass *d, const char *in, long threads)
+{
+    mr_work_window *w = NULL;
+    mr_file_tree *t = NULL;
+    const char *p = NULL;
+    medreg_err rc = mr_work_window_start((unsigned)threads, sizeof(dcm_item), dcm_run, dcm_take, d, "medreg-deid", &w);
+    if (rc == MEDREG_OK)
+        rc = mr_file_tree_open(in, &t);
+    while (rc == MEDREG_OK && (rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL) {
+        dcm_item *it;
+        if ((rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
+            break;
+        if ((it->in = strdup(p)) == NULL) {
+            rc = MEDREG_ERR_NOMEM;
+            break;
+        }
+        mr_work_window_submit(w);
+    }
+    int walked = rc == MEDREG_OK;
+    if (!walked && p != NULL)
+        tree_failed(in, p, rc);
+    medreg_err drained = w ? mr_work_window_drain(w) : MEDREG_OK;
+    mr_work_window_free(w);
+    mr_file_tree_free(t);
+    if (d->bar.shown) {
+        char what[80];
+        snprintf(what, sizeof what, "%zu files %s", d->done, d->doing);
+        cli_bar_draw(&d->bar, 100, what, 1);
+        fputc('\n', stderr);
+    }
+    return walked && drained == MEDREG_OK;
+}
+
+/* A network-wide run's first pass: every file read, the PSN input of
+ * each that will be written collected, nothing written. */
+typedef struct dicom_collect {
+    const mr_dicom_config *cfg;
+    const char *in;
+    size_t total;
+    long threads;
+} dicom_collect;
+
+static int collect_dicom(void *ctx, mr_oprf_table *t)
+{
+    dicom_collect *dc = ctx;
+    mr_psn_source collect = {NULL, t, 1};
+    dcm_pass d = {.cfg = dc->cfg, .src = &collect, .out_dir = "", .quarantine = "", .doing = "read",
+                  .total = dc->total, .bar.on = isatty(STDERR_FILENO)};
+    return run_pass(&d, dc->in, dc->threads) ? EXIT_OK : EXIT_LOCAL;
+}
+
+/* What --finish checks it is given the same input as --prepare: each
+ * file's path, size and modification time, in order. */
+static int tree_digest(void *ctx, uint8_t out[32])
+{
+    const dicom_collect *dc = ctx;
+    crypto_hash_sha256_state st;
+    mr_file_tree *t;
+    const char *p;
+    medreg_err rc = mr_file_tree_open(dc->in, &t);
+    crypto_hash_sha256_init(&st);
+    while (rc == MEDREG_OK && (rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL) {
+        struct stat sb;
+        char line[64];
+        if (stat(p, &sb) != 0) {
+            rc = MEDREG_ERR_IO;
+            break;
+        }
+        int n = snprintf(line, sizeof line, "\n%lld %lld.%09ld\n", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+                         sb.st_mtim.tv_nsec);
+        crypto_hash_sha256_update(&st, (const uint8_t *)p, strlen(p));
+        crypto_hash_sha256_update(&st, (const uint8_t *)line, (size_t)n);
+    }
+    mr_file_tree_free(t);
+    crypto_hash_sha256_final(&st, out);
+    return rc == MEDREG_OK;
+}
 
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
 {
@@ -301,8 +261,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     mr_dicom_config *cfg = NULL;
     uint8_t *key = NULL;
     size_t kl = 0;
-    file_list files = {0};
-    file_fate *results = NULL;
+    mr_dicom_report_writer *report = NULL;
+    json_t *head = NULL, *tail = NULL;
+    size_t total = 0;
     int opt, code = EXIT_LOCAL;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -342,14 +303,12 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
         goto out;
     }
-    if (!list_tree(in, &files) || files.n == 0) {
-        fprintf(stderr, "medreg: %s: no files to read (%s)\n", in, errno ? strerror(errno) : "empty");
+    if (!count_tree(in, &total))
         goto out;
-    }
     src.key = key;
     if (pin_path) {
         int prepared = 0;
-        dicom_collect dc = {cfg, &files, threads};
+        dicom_collect dc = {cfg, in, total, threads};
         cli_network_run run = {pin_path, prepare, finish, state_path, in, tree_digest, collect_dicom, &dc};
         code = cli_network_psns(c, cfg->module, &run, &table, &prepared);
         if (code != EXIT_OK || prepared)
@@ -361,11 +320,20 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));
         goto out;
     }
-    if ((results = calloc(files.n, sizeof *results)) == NULL)
+    /* the report is written as the files are done, under REPORT.partial
+     * until the end; its counts follow the files */
+    unlink(rep_path);
+    head = json_pack("{s:s,s:o,s:s,s:o,s:o}", "format", MR_DICOM_REPORT_FORMAT, "config", mr_json_path(cfg_path),
+                     "psn", table ? "network" : "local", "output", mr_json_path(out), "quarantine",
+                     mr_json_path(quarantine));
+    if (head == NULL || mr_dicom_report_begin(rep_path, head, &report) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write the report %s.partial: %s\n", rep_path, strerror(errno));
         goto out;
-    job j = {cfg, &src, &files, out, quarantine, results, 0, 0, 0};
-    if (!run_jobs(&j, threads, "de-identified")) {
-        fprintf(stderr, "medreg: stopped: the output folder cannot be written\n");
+    }
+    dcm_pass d = {.cfg = cfg, .src = &src, .out_dir = out, .quarantine = quarantine, .doing = "de-identified",
+                  .report = report, .total = total, .bar.on = isatty(STDERR_FILENO)};
+    if (!run_pass(&d, in, threads)) {
+        fprintf(stderr, "medreg: stopped: the output folder or the report cannot be written\n");
         goto out;
     }
     /* every output durable, once, before the report says it exists */
@@ -373,44 +341,30 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: cannot flush %s: %s\n", out, strerror(errno));
         goto out;
     }
-    size_t counts[MR_DCM_N_OUTCOMES] = {0};
-    for (size_t i = 0; i < files.n; i++)
-        counts[results[i].outcome]++;
-    json_t *head = json_pack("{s:s,s:o,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I}", "format", MR_DICOM_REPORT_FORMAT,
-                             "config", mr_json_path(cfg_path), "psn", table ? "network" : "local", "output",
-                             mr_json_path(out), "quarantine", mr_json_path(quarantine), "written",
-                             (json_int_t)counts[0], "quarantined", (json_int_t)counts[1], "skipped",
-                             (json_int_t)counts[2], "directories", (json_int_t)counts[3], "not_dicom",
-                             (json_int_t)counts[4]);
-    unlink(rep_path);
-    report_src rs = {&files, results};
-    int reported = head != NULL && mr_dicom_report_write(rep_path, head, files.n, report_line, &rs) == MEDREG_OK;
-    json_decref(head);
-    if (!reported) {
-        fprintf(stderr, "medreg: cannot write the report %s\n", rep_path);
+    const size_t *n = d.counts;
+    tail = json_pack("{s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
+                     "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4]);
+    medreg_err ended = tail != NULL ? mr_dicom_report_end(report, tail) : MEDREG_ERR_NOMEM;
+    if (ended != MEDREG_ERR_NOMEM)
+        report = NULL; /* ended frees it, whatever it returns */
+    if (ended != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write the report %s: %s\n", rep_path, medreg_strerror(ended));
         goto out;
     }
-    printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped", files.n,
-           counts[0], out, counts[1], quarantine, counts[2]);
-    if (counts[3])
-        printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", counts[3]);
-    if (counts[4])
-        printf(", %zu not DICOM (programs, documents: not copied)", counts[4]);
+    printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped", d.done,
+           n[0], out, n[1], quarantine, n[2]);
+    if (n[3])
+        printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", n[3]);
+    if (n[4])
+        printf(", %zu not DICOM (programs, documents: not copied)", n[4]);
     printf("; report in %s\n", rep_path);
-    for (size_t i = 0; i < files.n; i++)
-        if (results[i].outcome == MR_DCM_SKIPPED || results[i].outcome == MR_DCM_NOT_DICOM)
-            fprintf(stderr, "medreg: %s %s: %s\n", results[i].outcome == MR_DCM_SKIPPED ? "skipped" : "left out",
-                    files.v[i], results[i].reason ? results[i].reason : "?");
     /* a DICOMDIR, and a file that is no image at all, are left out by
      * design, not a failure */
-    code = counts[2] ? EXIT_INVALID : EXIT_OK;
+    code = n[2] ? EXIT_INVALID : EXIT_OK;
 out:
-    for (size_t i = 0; results && i < files.n; i++) {
-        free(results[i].out);
-        free(results[i].reason);
-    }
-    free(results);
-    list_free(&files);
+    mr_dicom_report_discard(report);
+    json_decref(head);
+    json_decref(tail);
     mr_secret_free(key);
     mr_oprf_table_free(table);
     mr_dicom_config_free(cfg);
@@ -420,53 +374,30 @@ out:
     return code;
 }
 
-/* verify checks the report's pairs on every core and prints their findings
- * in the report's order: at most 4 per thread in flight, so memory stays
- * flat however long the report. */
+/* verify checks the report's pairs on every core (a work window) and
+ * prints their findings in the report's order. */
 typedef struct check {
-    mr_work w; /* first: the pool hands this back */
-    struct verify_run *run;
     char *in, *out;
-    char *found; /* the findings, printed when this check is the oldest */
+    char *found; /* the findings, printed when this check is taken */
     size_t found_len;
     unsigned long n;
     medreg_err rc;
-    int done;
 } check;
 
 typedef struct verify_run {
     const mr_dicom_config *cfg;
-    mr_work_pool *pool; /* NULL: checked in place */
-    pthread_mutex_t lock;
-    pthread_cond_t finished;
-    check *ring;
-    size_t cap, oldest, count, checked;
+    mr_work_window *window;
+    size_t checked;
     unsigned long total;
-    FILE *report; /* on a terminal, the share of it read is the progress */
+    FILE *report; /* the share of it read is the progress */
     long report_size;
-    int bar; /* drawn: cleared before findings are printed */
-    struct timespec drawn;
+    cli_bar bar;
 } verify_run;
 
-/* At most five times a second: the progress bar by the report read so far. */
-static void verify_progress(verify_run *v, int last)
+static void check_run(void *item, void *ctx)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!last && (now.tv_sec - v->drawn.tv_sec) * 1000 + (now.tv_nsec - v->drawn.tv_nsec) / 1000000 < 200)
-        return;
-    char what[64];
-    long at = last ? v->report_size : ftell(v->report);
-    snprintf(what, sizeof what, "%zu outputs checked", v->checked);
-    cli_progress(v->report_size > 0 && at > 0 ? (int)(100.0 * (double)at / (double)v->report_size) : 0, what);
-    v->bar = 1;
-    v->drawn = now;
-}
-
-static void check_run(mr_work *w)
-{
-    check *k = (check *)w;
-    verify_run *v = k->run;
+    check *k = item;
+    verify_run *v = ctx;
     medreg_err rc = MEDREG_ERR_INVALID; /* an entry without both paths */
     FILE *fp = NULL;
     if (k->in && k->out && (fp = open_memstream(&k->found, &k->found_len)) == NULL)
@@ -476,26 +407,17 @@ static void check_run(mr_work *w)
         if (fclose(fp) != 0 && rc == MEDREG_OK)
             rc = MEDREG_ERR_NOMEM;
     }
-    pthread_mutex_lock(&v->lock);
     k->rc = rc;
-    k->done = 1;
-    pthread_cond_broadcast(&v->finished);
-    pthread_mutex_unlock(&v->lock);
 }
 
-/* Wait for the oldest check, print what it found, free its slot. */
-static medreg_err retire_oldest(verify_run *v)
+/* In the report's order: print what the check found. */
+static medreg_err check_take(void *item, void *ctx)
 {
-    check *k = &v->ring[v->oldest];
-    pthread_mutex_lock(&v->lock);
-    while (!k->done)
-        pthread_cond_wait(&v->finished, &v->lock);
-    pthread_mutex_unlock(&v->lock);
+    check *k = item;
+    verify_run *v = ctx;
     medreg_err rc = k->rc;
-    if ((rc != MEDREG_OK || k->found_len) && v->bar) {
-        fputs("\r\033[K", stderr); /* the bar's line, for what is printed now */
-        v->bar = 0;
-    }
+    if (rc != MEDREG_OK || k->found_len)
+        cli_bar_clear(&v->bar); /* the bar's line, for what is printed now */
     if (rc == MEDREG_OK) {
         fwrite(k->found, 1, k->found_len, stdout);
         fflush(stdout);
@@ -504,12 +426,16 @@ static medreg_err retire_oldest(verify_run *v)
     } else
         fprintf(stderr, "medreg: cannot check %s against %s: %s\n", k->out ? k->out : "?", k->in ? k->in : "?",
                 medreg_strerror(rc));
+    if (v->bar.on) {
+        char what[64];
+        long at = ftell(v->report);
+        snprintf(what, sizeof what, "%zu outputs checked", v->checked);
+        cli_bar_draw(&v->bar, v->report_size > 0 && at > 0 ? (int)(100.0 * (double)at / (double)v->report_size) : 0,
+                     what, 0);
+    }
     free(k->in);
     free(k->out);
     free(k->found);
-    memset(k, 0, sizeof *k);
-    v->oldest = (v->oldest + 1) % v->cap;
-    v->count--;
     return rc;
 }
 
@@ -537,21 +463,15 @@ static char *entry_path(json_t *f, const char *key)
 static medreg_err verify_entry(json_t *f, void *ctx)
 {
     verify_run *v = ctx;
+    check *k;
     if (json_object_get(f, "out") == NULL)
         return MEDREG_OK; /* skipped: nothing was written */
-    if (v->count == v->cap) {
-        medreg_err rc = retire_oldest(v);
-        if (rc != MEDREG_OK)
-            return rc;
-    }
-    if (v->report != NULL)
-        verify_progress(v, 0);
-    check *k = &v->ring[(v->oldest + v->count++) % v->cap];
-    *k = (check){.w.fn = check_run, .run = v, .in = entry_path(f, "in"), .out = entry_path(f, "out")};
-    if (v->pool)
-        mr_work_pool_submit(v->pool, &k->w);
-    else
-        check_run(&k->w);
+    medreg_err rc = mr_work_window_next(v->window, (void **)&k);
+    if (rc != MEDREG_OK)
+        return rc;
+    k->in = entry_path(f, "in");
+    k->out = entry_path(f, "out");
+    mr_work_window_submit(v->window);
     return MEDREG_OK;
 }
 
@@ -567,7 +487,7 @@ static int cmd_deid_verify(int argc, char **argv)
     FILE *fp = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     verify_run v = {0};
-    int opt, code = EXIT_LOCAL, sync_ready = 0;
+    int opt, code = EXIT_LOCAL;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'c')
@@ -590,39 +510,34 @@ static int cmd_deid_verify(int argc, char **argv)
         goto out;
     }
     v.cfg = cfg;
+    v.report = fp;
     struct stat st;
     if (isatty(STDERR_FILENO) && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
-        v.report = fp;
+        v.bar.on = 1;
         v.report_size = (long)st.st_size;
     }
-    v.cap = 4 * (size_t)threads;
-    if ((v.ring = calloc(v.cap, sizeof *v.ring)) == NULL || pthread_mutex_init(&v.lock, NULL) != 0)
+    if (mr_work_window_start((unsigned)threads, sizeof(check), check_run, check_take, &v, "medreg-verify",
+                             &v.window) != MEDREG_OK)
         goto out;
-    if (pthread_cond_init(&v.finished, NULL) != 0) {
-        pthread_mutex_destroy(&v.lock);
-        goto out;
-    }
-    sync_ready = 1;
-    if (threads > 1 && mr_work_pool_start((unsigned)threads, "medreg-verify", &v.pool) != MEDREG_OK)
-        v.pool = NULL; /* then one check at a time, here */
     /* entry by entry: the report of a large run is never held whole */
     medreg_err rc = mr_dicom_report_each(fp, verify_entry, &v, why, sizeof why);
-    while (v.count > 0) { /* the checks still in flight, in order */
-        medreg_err r = retire_oldest(&v);
-        if (rc == MEDREG_OK)
-            rc = r;
+    medreg_err drained = mr_work_window_drain(v.window); /* the checks still in flight, in order */
+    if (rc == MEDREG_OK)
+        rc = drained;
+    if (v.bar.shown) {
+        if (rc == MEDREG_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "%zu outputs checked", v.checked);
+            cli_bar_draw(&v.bar, 100, what, 1);
+        }
+        fputc('\n', stderr);
     }
-    if (v.report != NULL && rc == MEDREG_OK) {
-        verify_progress(&v, 1);
-        fputc('\n', stderr);
-    } else if (v.bar)
-        fputc('\n', stderr);
     if (rc == MEDREG_ERR_INVALID && why[0]) {
         fprintf(stderr, "medreg: %s: not a report of medreg deid dicom: %s\n", rep_path, why);
         goto out;
     }
     if (rc != MEDREG_OK)
-        goto out; /* retire_oldest said why */
+        goto out; /* check_take said why */
     if (v.total) {
         fprintf(stderr, "medreg: %lu identifying values of the inputs survive in the outputs (listed above)\n",
                 v.total);
@@ -632,12 +547,7 @@ static int cmd_deid_verify(int argc, char **argv)
         code = EXIT_OK;
     }
 out:
-    mr_work_pool_stop(v.pool);
-    if (sync_ready) {
-        pthread_cond_destroy(&v.finished);
-        pthread_mutex_destroy(&v.lock);
-    }
-    free(v.ring);
+    mr_work_window_free(v.window);
     if (fp)
         fclose(fp);
     mr_dicom_config_free(cfg);
@@ -659,7 +569,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  of the configuration says where it is: then it is blanked and the image written. Text in\n"
         "  any DICOM character set is written as UTF-8. Unreadable files are skipped and listed\n"
         "  (exit 4); a DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never\n"
-        "  copied and listed apart. The report (default OUT.report.json, 0600) names every file's fate.\n"
+        "  copied and listed apart. The report (default OUT.report.json, 0600) names every file's fate;\n"
+        "  it is REPORT.partial until the run has ended. The tree is walked as it is de-identified.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

@@ -310,6 +310,27 @@ void cli_progress(int pct, const char *what)
     fprintf(stderr, "\r  [%s] %3d%%  %s", bar, pct, what);
 }
 
+void cli_bar_draw(cli_bar *b, int pct, const char *what, int last)
+{
+    struct timespec now;
+    if (!b->on)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!last && b->shown &&
+        (now.tv_sec - b->drawn.tv_sec) * 1000 + (now.tv_nsec - b->drawn.tv_nsec) / 1000000 < 200)
+        return;
+    cli_progress(pct, what);
+    b->shown = 1;
+    b->drawn = now;
+}
+
+void cli_bar_clear(cli_bar *b)
+{
+    if (b->shown)
+        fputs("\r\033[K", stderr);
+    b->shown = 0;
+}
+
 const char *cli_subcommand(int *argc, char ***argv, const char *usage)
 {
     if (*argc < 2) {

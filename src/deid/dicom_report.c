@@ -1,39 +1,119 @@
 #include "dicom_report.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../core/secret.h"
 
-medreg_err mr_dicom_report_write(const char *path, json_t *head, size_t n, mr_report_line_fn line, void *ctx)
+struct mr_dicom_report_writer {
+    char *path, *partial;
+    int fd;
+    FILE *fp; /* on a copy of fd: closing it leaves fd to the finish */
+    size_t entries;
+    int ok;
+};
+
+/* An object's fields as text, without its braces: "\n  \"a\": 1,\n ..." */
+static char *fields_of(json_t *o)
 {
-    int fd, copy;
-    medreg_err rc = mr_secret_file_create(path, &fd);
-    if (rc != MEDREG_OK)
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    size_t len = text ? strlen(text) : 0;
+    if (len < 2 || text[0] != '{' || text[len - 1] != '}') {
+        free(text);
+        return NULL;
+    }
+    text[--len] = 0; /* the closing brace */
+    while (len > 1 && text[len - 1] == '\n')
+        text[--len] = 0;
+    memmove(text, text + 1, len); /* the opening brace, and the NUL along */
+    return text;
+}
+
+static void writer_free(mr_dicom_report_writer *w)
+{
+    free(w->partial);
+    free(w->path);
+    free(w);
+}
+
+medreg_err mr_dicom_report_begin(const char *path, json_t *head, mr_dicom_report_writer **out)
+{
+    *out = NULL;
+    mr_dicom_report_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return MEDREG_ERR_NOMEM;
+    if ((w->path = strdup(path)) == NULL || asprintf(&w->partial, "%s.partial", path) < 0) {
+        w->partial = NULL;
+        writer_free(w);
+        return MEDREG_ERR_NOMEM;
+    }
+    if (access(path, F_OK) == 0) { /* never over an earlier report */
+        writer_free(w);
+        return MEDREG_ERR_EXISTS;
+    }
+    unlink(w->partial); /* what a run killed before its end left */
+    medreg_err rc = mr_secret_file_create(w->partial, &w->fd);
+    if (rc != MEDREG_OK) {
+        writer_free(w);
         return rc;
-    FILE *fp = (copy = dup(fd)) >= 0 ? fdopen(copy, "w") : NULL; /* closing it leaves fd to the finish */
-    char *text = NULL;
-    size_t len;
-    int ok = fp != NULL && (text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) != NULL &&
-             (len = strlen(text)) >= 2 && text[len - 1] == '}';
-    if (ok) { /* the head's closing brace makes way for "files" */
-        while (len > 0 && (text[len - 1] == '}' || text[len - 1] == '\n'))
-            text[--len] = 0;
-        ok = fprintf(fp, "%s,\n  \"files\": [", text) > 0;
     }
-    free(text);
-    for (size_t i = 0; ok && i < n; i++) {
-        json_t *o = line(i, ctx);
-        ok = o != NULL && fprintf(fp, "%s\n    ", i ? "," : "") > 0 && json_dumpf(o, fp, JSON_PRESERVE_ORDER) == 0;
-        json_decref(o);
-    }
-    ok = ok && fputs("\n  ]\n}\n", fp) >= 0;
-    if (fp != NULL)
-        ok = fclose(fp) == 0 && ok;
-    else if (copy >= 0)
+    int copy = dup(w->fd);
+    char *fields = fields_of(head);
+    w->fp = copy >= 0 ? fdopen(copy, "w") : NULL;
+    if (w->fp == NULL && copy >= 0)
         close(copy);
-    return mr_secret_file_finish(path, fd, ok);
+    w->ok = w->fp != NULL && fields != NULL && fprintf(w->fp, "{%s%s\n  \"files\": [", fields, *fields ? "," : "") > 0;
+    free(fields);
+    if (!w->ok) {
+        mr_dicom_report_discard(w);
+        return MEDREG_ERR_IO;
+    }
+    *out = w;
+    return MEDREG_OK;
+}
+
+medreg_err mr_dicom_report_add(mr_dicom_report_writer *w, json_t *entry)
+{
+    w->ok = w->ok && json_is_object(entry) && fprintf(w->fp, "%s\n    ", w->entries ? "," : "") > 0 &&
+            json_dumpf(entry, w->fp, JSON_PRESERVE_ORDER) == 0;
+    w->entries++;
+    return w->ok ? MEDREG_OK : MEDREG_ERR_IO;
+}
+
+void mr_dicom_report_discard(mr_dicom_report_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->fp != NULL)
+        fclose(w->fp);
+    close(w->fd);
+    unlink(w->partial);
+    writer_free(w);
+}
+
+medreg_err mr_dicom_report_end(mr_dicom_report_writer *w, json_t *tail)
+{
+    char *fields = w->ok ? fields_of(tail) : NULL;
+    int ok = w->ok && fields != NULL && fprintf(w->fp, "\n  ]%s%s\n}\n", *fields ? "," : "", fields) > 0;
+    free(fields);
+    if (w->fp != NULL)
+        ok = fclose(w->fp) == 0 && ok;
+    medreg_err rc = mr_secret_file_finish(w->partial, w->fd, ok);
+    int linked = 0;
+    if (rc == MEDREG_OK) { /* link, not rename: never over a file that is there now */
+        linked = link(w->partial, w->path) == 0;
+        rc = linked ? MEDREG_OK : errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
+    }
+    unlink(w->partial);
+    if (rc == MEDREG_OK)
+        rc = mr_dir_sync(w->path);
+    if (rc != MEDREG_OK && linked)
+        unlink(w->path);
+    writer_free(w);
+    return rc;
 }
 
 /* The next character that is not JSON whitespace (or EOF). */

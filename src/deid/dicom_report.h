@@ -13,16 +13,23 @@
 
 #define MR_DICOM_REPORT_FORMAT "medreg-deid-dicom-report/v1"
 
-/* Entry i of "files" (a new reference), or NULL without memory. */
-typedef json_t *(*mr_report_line_fn)(size_t i, void *ctx);
+typedef struct mr_dicom_report_writer mr_dicom_report_writer;
 
-/* Write the report to path: head's fields, then "files", one line per
- * entry, each written as it is made, so a run of a million files is never
+/* Start the report at path: head's fields, then "files", to which each
+ * entry is added as its file is done, so a run of a million files is never
  * one JSON document in memory. It names input paths, which may be
- * identifying: the file is created anew with mode 0600 and synced with its
- * folder; on failure it is removed. */
-MR_MUST_CHECK medreg_err mr_dicom_report_write(const char *path, json_t *head, size_t n, mr_report_line_fn line,
-                                               void *ctx);
+ * identifying: it is written to path.partial (created anew, mode 0600),
+ * and only mr_dicom_report_end puts it at path. */
+MR_MUST_CHECK medreg_err mr_dicom_report_begin(const char *path, json_t *head, mr_dicom_report_writer **out);
+/* One entry of "files" (an object; borrowed). */
+MR_MUST_CHECK medreg_err mr_dicom_report_add(mr_dicom_report_writer *w, json_t *entry);
+/* tail's fields (which JSON lets follow "files": the counts, known only
+ * now) close the report; it is synced and linked to path, never over an
+ * existing file, and its folder synced. When that fails no file is left.
+ * Frees w. */
+MR_MUST_CHECK medreg_err mr_dicom_report_end(mr_dicom_report_writer *w, json_t *tail);
+/* A run that failed: the .partial is removed, w freed (w may be NULL). */
+void mr_dicom_report_discard(mr_dicom_report_writer *w);
 
 /* Called with each entry of "files" (an object; borrowed): anything but
  * MEDREG_OK stops the walk and is returned. */

@@ -340,6 +340,28 @@ expect 1 "verify opens the input by its bytes, and finds a survivor" -- "$MEDREG
 cp lkeep.dcm "$lo"
 expect 0 "and passes once it is gone" -- "$MEDREG" deid verify --config $C --report lout.report.json
 
+# the report is written as files are done, under REPORT.partial until the
+# end: a run killed half-way leaves no report that looks whole; the next
+# run takes the .partial as its own
+mkdir -p many && for i in $(seq 1 1500); do ln in/ct1.dcm "many/$i.dcm"; done
+(cd many && ls | xargs -n 500 dcmodify -nb -gin -gse -gst >/dev/null 2>&1)
+"$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --threads 1 >/dev/null 2>&1 & pid=$!
+for _ in $(seq 1 1000); do [ "$(stat -c %s kout.report.json.partial 2>/dev/null || echo 0)" -gt 3000 ] && break; sleep 0.01; done
+if kill -9 $pid 2>/dev/null; then
+  wait $pid 2>/dev/null || true
+  [ ! -e kout.report.json ] && [ "$(stat -c %a kout.report.json.partial)" = 600 ] \
+    && ok "killed half-way: no report, only the .partial (0600)" || fail "killed: $(ls kout.report.json*)"
+  expect 7 "and that is refused by verify as cut" -- "$MEDREG" deid verify --config $C --report kout.report.json.partial
+  expect 4 "the run again: what was written is not overwritten" -- "$MEDREG" deid dicom --config $C --key hip.key \
+    --in many --out kout
+  [ ! -e kout.report.json.partial ] && [ "$(jq -r '.written + .skipped' kout.report.json)" = 1500 ] &&
+    [ "$(jq -r '.files | length' kout.report.json)" = 1500 ] && ok "the report whole, the .partial gone" ||
+    fail "after the kill: $(ls kout.report.json*)"
+else
+  fail "the run ended before it could be killed"
+fi
+rm -rf many kout kout.*
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3

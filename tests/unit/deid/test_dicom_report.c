@@ -1,6 +1,6 @@
 /* The report is written and read entry by entry: what the writer makes
- * (mode 0600, never over an existing file, nothing when an entry fails)
- * reads back; the layout medreg writes, a compact one and one reindented by jq read alike; a
+ * (mode 0600, under .partial until it ends, never over an existing file,
+ * nothing when an entry fails) reads back; the layout medreg writes, a compact one and one reindented by jq read alike; a
  * report cut anywhere, out of order, or with anything else is refused with
  * the byte, and the entries before the fault are the only ones seen. */
 #include <stdio.h>
@@ -51,37 +51,64 @@ static const char JQ[] = "{\n  \"format\": \"medreg-deid-dicom-report/v1\",\n  \
                          "    {\n      \"in\": \"a\",\n      \"actions\": {\n        \"removed\": 9\n      }\n    }\n"
                          "  ],\n  \"psn\": \"local\"\n}\n";
 
-static json_t *line(size_t i, void *ctx)
+static medreg_err write_report(const char *path, json_t *head, json_t *tail, size_t n, size_t fail_at)
 {
-    size_t fail_at = *(size_t *)ctx;
-    char in[32];
-    snprintf(in, sizeof in, "in/%zu \"q\".dcm", i);
-    return i + 1 == fail_at ? NULL : json_pack("{s:s,s:s}", "in", in, "outcome", "written");
+    mr_dicom_report_writer *w;
+    medreg_err rc = mr_dicom_report_begin(path, head, &w);
+    for (size_t i = 0; rc == MEDREG_OK && i < n; i++) {
+        char in[32];
+        snprintf(in, sizeof in, "in/%zu \"q\".dcm", i);
+        json_t *e = i + 1 == fail_at ? json_string("not an object") : json_pack("{s:s,s:s}", "in", in, "outcome", "written");
+        if (mr_dicom_report_add(w, e) != MEDREG_OK)
+            rc = MEDREG_ERR_IO;
+        json_decref(e);
+    }
+    if (rc == MEDREG_OK)
+        return mr_dicom_report_end(w, tail);
+    mr_dicom_report_discard(w);
+    return rc;
 }
 
-/* Written by mr_dicom_report_write, read back by the walk. */
+/* Written entry by entry, read back by the walk; the counts that follow
+ * "files" are in the JSON too. */
 static void round_trip(void)
 {
-    char dir[] = "/tmp/medreg-report-XXXXXX", path[64], why[160];
+    char dir[] = "/tmp/medreg-report-XXXXXX", path[64], partial[80], why[160];
     seen s;
     memset(&s, 0, sizeof s);
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/r.json", dir);
-    json_t *head = json_pack("{s:s,s:i}", "format", MR_DICOM_REPORT_FORMAT, "written", 3);
-    size_t fail_at = 0;
-    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_OK);
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    json_t *head = json_pack("{s:s,s:{s:i}}", "format", MR_DICOM_REPORT_FORMAT, "nested", "x", 1);
+    json_t *tail = json_pack("{s:i,s:i}", "written", 3, "skipped", 0);
+
+    /* while it is written it is only the .partial, 0600 */
+    mr_dicom_report_writer *w;
     struct stat st;
-    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(mr_dicom_report_begin(path, head, &w) == MEDREG_OK);
+    CHECK(access(path, F_OK) != 0 && stat(partial, &st) == 0 && (st.st_mode & 0777) == 0600);
+    mr_dicom_report_discard(w);
+    CHECK(access(path, F_OK) != 0 && access(partial, F_OK) != 0);
+
+    CHECK(write_report(path, head, tail, 3, 0) == MEDREG_OK);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && access(partial, F_OK) != 0);
     FILE *fp = fopen(path, "r");
     CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 3 &&
           strcmp(s.ins[2], "in/2 \"q\".dcm") == 0);
     if (fp)
         fclose(fp);
-    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_ERR_EXISTS); /* never over one */
+    json_error_t je;
+    json_t *whole = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    CHECK(json_integer_value(json_object_get(whole, "written")) == 3 &&
+          json_integer_value(json_object_get(json_object_get(whole, "nested"), "x")) == 1 &&
+          json_array_size(json_object_get(whole, "files")) == 3);
+    json_decref(whole);
+    CHECK(write_report(path, head, tail, 3, 0) == MEDREG_ERR_EXISTS); /* never over one */
     CHECK(unlink(path) == 0);
-    fail_at = 2; /* an entry that cannot be made: no report at all */
-    CHECK(mr_dicom_report_write(path, head, 3, line, &fail_at) == MEDREG_ERR_IO && access(path, F_OK) != 0);
-    CHECK(mr_dicom_report_write(path, head, 0, line, &fail_at) == MEDREG_OK); /* no files */
+    /* an entry that cannot be written: no report at all */
+    CHECK(write_report(path, head, tail, 3, 2) == MEDREG_ERR_IO && access(path, F_OK) != 0 &&
+          access(partial, F_OK) != 0);
+    CHECK(write_report(path, head, tail, 0, 0) == MEDREG_OK); /* no files */
     memset(&s, 0, sizeof s);
     fp = fopen(path, "r");
     CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 0);
@@ -90,6 +117,7 @@ static void round_trip(void)
     unlink(path);
     rmdir(dir);
     json_decref(head);
+    json_decref(tail);
 }
 
 int main(void)
