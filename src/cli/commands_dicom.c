@@ -73,7 +73,7 @@ typedef struct dcm_pass {
     const mr_psn_source *src;
     const char *out_dir, *quarantine, *doing;
     mr_dicom_report_writer *report;
-    size_t counts[MR_DCM_N_OUTCOMES], done, total;
+    size_t counts[MR_DCM_N_OUTCOMES], done, total, already;
     cli_bar bar;
 } dcm_pass;
 
@@ -122,6 +122,8 @@ static json_t *report_entry(const char *in, const mr_dcm_result *r)
         json_decref(o);
         return NULL;
     }
+    if (r->already)
+        json_object_set_new(o, "already_there", json_true());
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
                             json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
@@ -150,6 +152,7 @@ static medreg_err dcm_take(void *item, void *ctx)
     }
     if (rc == MEDREG_OK) {
         d->counts[it->res.outcome]++;
+        d->already += it->res.already != 0;
         d->done++;
         char what[80];
         snprintf(what, sizeof what, "%zu of %zu files %s", d->done, d->total, d->doing);
@@ -342,8 +345,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         goto out;
     }
     const size_t *n = d.counts;
-    tail = json_pack("{s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
-                     "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4]);
+    tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
+                     "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4],
+                     "already_there", (json_int_t)d.already);
     medreg_err ended = tail != NULL ? mr_dicom_report_end(report, tail) : MEDREG_ERR_NOMEM;
     if (ended != MEDREG_ERR_NOMEM)
         report = NULL; /* ended frees it, whatever it returns */
@@ -353,6 +357,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     }
     printf("%zu files: %zu written to %s, %zu quarantined in %s (burned-in text possible), %zu skipped", d.done,
            n[0], out, n[1], quarantine, n[2]);
+    if (d.already)
+        printf(" (%zu of the written and quarantined were there already, the same bytes: a run again, or an image "
+               "twice in the input)", d.already);
     if (n[3])
         printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", n[3]);
     if (n[4])
@@ -571,6 +578,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  (exit 4); a DICOMDIR and files that are no DICOM at all (a CD's viewer, a PDF) are never\n"
         "  copied and listed apart. The report (default OUT.report.json, 0600) names every file's fate;\n"
         "  it is REPORT.partial until the run has ended. The tree is walked as it is de-identified.\n"
+        "  An output already there with the same bytes counts as written: a run that was stopped can\n"
+        "  be run again into the same folder; other bytes under an output's name are never replaced.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

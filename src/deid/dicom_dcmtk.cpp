@@ -351,6 +351,32 @@ extern "C" medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region
     return regions(f, r, n, false, count, why);
 }
 
+// Do files a and b hold the same bytes? 0 when they differ or either
+// cannot be read.
+static int same_bytes(const char *a, const char *b)
+{
+    int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int same = fa >= 0 && fb >= 0;
+    static const size_t chunk = 65536;
+    char *x = same ? (char *)malloc(2 * chunk) : nullptr;
+    same = x != nullptr;
+    while (same) {
+        ssize_t na = read(fa, x, chunk), nb = na > 0 ? read(fb, x + chunk, (size_t)na) : read(fb, x + chunk, 1);
+        if (na < 0 || nb != (na > 0 ? na : 0)) // short reads do not happen on regular files; taken as a difference
+            same = 0;
+        else if (na == 0)
+            break;
+        else
+            same = memcmp(x, x + chunk, (size_t)na) == 0;
+    }
+    free(x);
+    if (fa >= 0)
+        close(fa);
+    if (fb >= 0)
+        close(fb);
+    return same;
+}
+
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
 {
     *why = nullptr;
@@ -374,10 +400,17 @@ extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
     // whole or absent: link() refuses to replace an existing file. The
     // caller makes the run durable at once (syncfs) before it reports.
     if (link(tmp.c_str(), path) != 0) {
-        *why = dup_cstr(errno == EEXIST ? "the output file exists already (an earlier run, or another input with "
-                                          "the same SOP Instance UID)"
-                                        : strerror(errno));
+        int err = errno;
+        // the output is a function of the input, key and configuration: the
+        // same bytes there already are this input's output (a run that was
+        // interrupted and is run again, an image an export repeats)
+        int same = err == EEXIST && same_bytes(tmp.c_str(), path);
         unlink(tmp.c_str());
+        if (same)
+            return MEDREG_ERR_EXISTS;
+        *why = dup_cstr(err == EEXIST ? "another file is there already under its name (another input with the same "
+                                        "SOP Instance UID, or an earlier run with another key or configuration)"
+                                      : strerror(err));
         return MEDREG_ERR_IO;
     }
     unlink(tmp.c_str());

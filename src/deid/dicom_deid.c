@@ -504,12 +504,14 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     }
     size_t used = strlen(res->out_path);
     snprintf(res->out_path + used, sizeof res->out_path - used, "/%s.dcm", sop);
-    if (mr_dcm_save(f, res->out_path, &why) != MEDREG_OK) {
+    medreg_err saved = mr_dcm_save(f, res->out_path, &why);
+    if (saved != MEDREG_OK && saved != MEDREG_ERR_EXISTS) {
         snprintf(res->reason, sizeof res->reason, "not written: %s", why ? why : "?");
         res->out_path[0] = 0;
         goto out;
     }
     res->outcome = quarantine ? MR_DCM_QUARANTINED : MR_DCM_WRITTEN;
+    res->already = saved == MEDREG_ERR_EXISTS;
     if (quarantine && blank_why[0])
         snprintf(res->reason, sizeof res->reason,
                  "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_line,

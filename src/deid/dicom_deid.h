@@ -73,6 +73,7 @@ typedef struct mr_dcm_result {
     char out_path[4096];
     char reason[256];
     unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked; /* blanked: pixel regions */
+    int already; /* written or quarantined: the same bytes were there already (a run again, an image twice) */
 } mr_dcm_result;
 
 /* De-identify one file into out_dir/<study>/<series>/<instance>.dcm (new

@@ -112,9 +112,20 @@ desc=$(tag "$o1" 0008,1030)
 expect 0 "again into another folder" -- "$MEDREG" deid dicom --config $C --key hip.key --in in/ct1.dcm --out out2 --threads 1
 [ "$(find out2 -name '*.dcm' -printf '%P\n')" = "$(echo "$o1" | sed 's#^out/##')" ] && cmp -s "$o1" "out2/$(echo "$o1" | sed 's#^out/##')" \
   && ok "same input and key: the same UIDs and the same bytes" || fail "not deterministic"
-expect 4 "the same output folder again: nothing is overwritten" -- "$MEDREG" deid dicom --config $C --key hip.key \
-  --in in/ct1.dcm --out out2
-grep -q "exists already" "$W/e" && ok "and it says why" || fail "exists"
+again="out2/$(echo "$o1" | sed 's#^out/##')"
+cp "$again" again.before
+expect 0 "the same output folder again: the same bytes are there, so the file counts as written" -- "$MEDREG" \
+  deid dicom --config $C --key hip.key --in in/ct1.dcm --out out2
+grep -q "1 written to out2.*1 of the written and quarantined were there already" "$W/o" &&
+  [ "$(jq -r '.already_there' out2.report.json)" = 1 ] && [ "$(jq -r '.files[0].already_there' out2.report.json)" = true ] &&
+  [ "$(jq -r '.files[0].out' out2.report.json)" = "$again" ] && ok "and the report says so, with the output" ||
+  fail "already there: $(cat "$W/o")"
+# other bytes under the same name (same key, so the same UIDs; the manufacturer removed this time)
+sed 's/ retain_device_identity//' $C > examples/deid/nodevice.ini
+expect 4 "other bytes under an output's name are never replaced" -- "$MEDREG" deid dicom \
+  --config examples/deid/nodevice.ini --key hip.key --in in/ct1.dcm --out out2
+grep -q "another file is there already under its name" "$W/e" && cmp -s "$again" again.before && [ -z "$(find out2 -name '*.tmp')" ] &&
+  ok "it says why, and the file there is unchanged" || fail "exists: $(cat "$W/e")"
 
 expect 0 "deid verify finds no identifier in the outputs" -- "$MEDREG" deid verify --config $C --report out.report.json
 grep -q "6 outputs checked" "$W/o" && ok "every output was checked" || fail "verify count: $(cat "$W/o")"
@@ -190,10 +201,18 @@ expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report jout.re
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
-expect 4 "the same SOP instance four times" -- "$MEDREG" deid dicom --config $C --key hip.key --in dup --out dout --threads 4
-[ "$(jq '.written' dout.report.json)" = 1 ] && [ "$(grep -c 'same SOP Instance UID' "$W/e")" = 3 ] &&
-  [ -z "$(find dout -name '*.tmp')" ] && ok "one written, three skipped as duplicates, no temporary left" \
-  || fail "duplicates: $(cat "$W/e")"
+expect 0 "the same SOP instance four times" -- "$MEDREG" deid dicom --config $C --key hip.key --in dup --out dout --threads 4
+[ "$(jq '.written' dout.report.json)" = 4 ] && [ "$(jq '.already_there' dout.report.json)" = 3 ] &&
+  [ "$(find dout -name '*.dcm' | wc -l)" = 1 ] && [ "$(jq -r '.files[].out' dout.report.json | sort -u | wc -l)" = 1 ] &&
+  [ -z "$(find dout -name '*.tmp')" ] && ok "one output, the three others found there with the same bytes, no temporary left" \
+  || fail "duplicates: $(cat "$W/o" "$W/e")"
+# the same SOP Instance UID on another image: never written over the first
+cp in/ct1.dcm dup/other.dcm && dcmodify -nb -m "(0008,0070)=Other Maker" dup/other.dcm >/dev/null 2>&1
+rm -rf dout dout.*
+expect 4 "another image with the same SOP Instance UID" -- "$MEDREG" deid dicom --config $C --key hip.key --in dup --out dout
+[ "$(jq -r '.files[] | select(.in | endswith("other.dcm")) | .outcome' dout.report.json)" = skipped ] &&
+  grep -q "skipped dup/other.dcm: not written: another file is there already" "$W/e" &&
+  ok "is skipped and named" || fail "same UID, other image: $(cat "$W/e")"
 
 # text in other character sets: the same patient written in Latin-1 has the same PSN; a name in
 # Cyrillic, Greek or Japanese (ISO 2022, which DCMTK on glibc does not convert) is found in capitals in
@@ -352,11 +371,14 @@ if kill -9 $pid 2>/dev/null; then
   [ ! -e kout.report.json ] && [ "$(stat -c %a kout.report.json.partial)" = 600 ] \
     && ok "killed half-way: no report, only the .partial (0600)" || fail "killed: $(ls kout.report.json*)"
   expect 7 "and that is refused by verify as cut" -- "$MEDREG" deid verify --config $C --report kout.report.json.partial
-  expect 4 "the run again: what was written is not overwritten" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  expect 0 "the run again into the same folder finishes the job" -- "$MEDREG" deid dicom --config $C --key hip.key \
     --in many --out kout
-  [ ! -e kout.report.json.partial ] && [ "$(jq -r '.written + .skipped' kout.report.json)" = 1500 ] &&
-    [ "$(jq -r '.files | length' kout.report.json)" = 1500 ] && ok "the report whole, the .partial gone" ||
-    fail "after the kill: $(ls kout.report.json*)"
+  [ ! -e kout.report.json.partial ] && [ "$(jq -r '.written' kout.report.json)" = 1500 ] &&
+    [ "$(jq -r '.already_there' kout.report.json)" -gt 0 ] && [ "$(jq -r '.files | length' kout.report.json)" = 1500 ] &&
+    ok "the report whole, what the first run wrote found there, the .partial gone" ||
+    fail "after the kill: $(ls kout.report.json*) $(cat "$W/o")"
+  expect 0 "and every output of both runs verifies" -- "$MEDREG" deid verify --config $C --report kout.report.json
+  grep -q "^1500 outputs checked" "$W/o" && ok "all 1500" || fail "verify after the kill: $(cat "$W/o")"
 else
   fail "the run ended before it could be killed"
 fi
