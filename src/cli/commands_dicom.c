@@ -171,12 +171,16 @@ static int run_pass(dcm_pass *d, const char *in, long threads)
     mr_file_tree *t = NULL;
     const char *p = NULL;
     medreg_err rc = mr_work_window_start((unsigned)threads, sizeof(dcm_item), dcm_run, dcm_take, d, "medreg-deid", &w);
-    if (rc == MEDREG_OK)
-        rc = mr_file_tree_open(in, &t);
-    while (rc == MEDREG_OK && (rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL) {
+    if (rc == MEDREG_OK && (rc = mr_file_tree_open(in, &t)) != MEDREG_OK)
+        tree_failed(in, NULL, rc);
+    while (rc == MEDREG_OK) {
         dcm_item *it;
-        if ((rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
+        if ((rc = mr_file_tree_next(t, &p)) != MEDREG_OK) {
+            tree_failed(in, p, rc); /* now, while errno says why */
             break;
+        }
+        if (p == NULL || (rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
+            break; /* the end, or a file that could not be written (the caller says so) */
         if ((it->in = strdup(p)) == NULL) {
             rc = MEDREG_ERR_NOMEM;
             break;
@@ -184,8 +188,6 @@ static int run_pass(dcm_pass *d, const char *in, long threads)
         mr_work_window_submit(w);
     }
     int walked = rc == MEDREG_OK;
-    if (!walked && p != NULL)
-        tree_failed(in, p, rc);
     medreg_err drained = w ? mr_work_window_drain(w) : MEDREG_OK;
     mr_work_window_free(w);
     mr_file_tree_free(t);
