@@ -269,7 +269,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     mr_dicom_report_writer *report = NULL;
     json_t *head = NULL, *tail = NULL;
     size_t total = 0;
-    int opt, code = EXIT_LOCAL;
+    int opt, code = EXIT_LOCAL, partial = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
@@ -325,6 +325,12 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));
         goto out;
     }
+    partial = 1; /* files are written there first; what a killed run left is removed */
+    if (mr_dicom_partial_open(out) != MEDREG_OK || mr_dicom_partial_open(quarantine) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot prepare %s/%s or %s/%s: %s\n", out, MR_DICOM_PARTIAL, quarantine,
+                MR_DICOM_PARTIAL, strerror(errno));
+        goto out;
+    }
     /* the report is written as the files are done, under REPORT.partial
      * until the end; its counts follow the files */
     unlink(rep_path);
@@ -371,6 +377,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
      * design, not a failure */
     code = n[2] ? EXIT_INVALID : EXIT_OK;
 out:
+    if (partial) {
+        mr_dicom_partial_close(out);
+        mr_dicom_partial_close(quarantine);
+    }
     mr_dicom_report_discard(report);
     json_decref(head);
     json_decref(tail);

@@ -377,16 +377,10 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
-extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why)
+extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, const char *tmp_path, char **why)
 {
     *why = nullptr;
-    // a name of this thread's own: two inputs with the same SOP Instance
-    // UID, written at once, would otherwise share one temporary file, and
-    // one's output could be linked under the other's name in the report
-    char own[64];
-    snprintf(own, sizeof own, ".%ld.%ld.tmp", (long)getpid(), (long)gettid());
-    OFString tmp(path);
-    tmp += own;
+    OFString tmp(tmp_path);
     unlink(tmp.c_str());
     // the dataset's current transfer syntax: the input's, unless its pixels
     // were decoded to be blanked

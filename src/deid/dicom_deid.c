@@ -2,12 +2,16 @@
  * rule for every element comes from classify(), which the independent
  * check (dicom_verify.c) uses too to know what an input's identifying
  * values are. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <unistr.h>
 
 #include "../core/secret.h"
@@ -358,6 +362,10 @@ static int may_show_text(const mr_dicom_config *cfg, mr_dcm_file *f)
 
 static int mkdirs(char *path)
 {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 1; /* the usual case: a series' folder made for its first file */
+    if (errno != ENOENT)
+        return 0;
     for (char *p = path + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
@@ -367,6 +375,43 @@ static int mkdirs(char *path)
                 return 0;
         }
     return mkdir(path, 0755) == 0 || errno == EEXIST;
+}
+
+medreg_err mr_dicom_partial_open(const char *root)
+{
+    char dir[4096], host[64] = "", mine[80];
+    if (snprintf(dir, sizeof dir, "%s/" MR_DICOM_PARTIAL, root) >= (int)sizeof dir)
+        return MEDREG_ERR_TOOBIG;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return MEDREG_ERR_IO;
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(mine, sizeof mine, "%s.", host);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return MEDREG_ERR_IO;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        /* HOST.PID.TID.dcm: a process of this host that is gone; a file of
+         * another host (a shared folder) is left to that host */
+        char *end;
+        if (strncmp(de->d_name, mine, (size_t)n) != 0)
+            continue;
+        long pid = strtol(de->d_name + n, &end, 10);
+        if (pid <= 0 || pid > INT_MAX || *end != '.' || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* not ours, or its process still runs */
+        char p[4096 + 256];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    return MEDREG_OK;
+}
+
+void mr_dicom_partial_close(const char *root)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s/" MR_DICOM_PARTIAL, root) < (int)sizeof dir)
+        rmdir(dir); /* fails while another run writes there: as it should */
 }
 
 medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *src, const char *in_path,
@@ -504,7 +549,17 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     }
     size_t used = strlen(res->out_path);
     snprintf(res->out_path + used, sizeof res->out_path - used, "/%s.dcm", sop);
-    medreg_err saved = mr_dcm_save(f, res->out_path, &why);
+    /* a name of this thread's own: two inputs with the same SOP Instance
+     * UID, written at once, would otherwise share one temporary file */
+    char tmp[4096 + 128], host[64] = "";
+    gethostname(host, sizeof host - 1);
+    if (snprintf(tmp, sizeof tmp, "%s/" MR_DICOM_PARTIAL "/%s.%ld.%ld.dcm", base, host, (long)getpid(),
+                 (long)gettid()) >= (int)sizeof tmp) {
+        snprintf(res->reason, sizeof res->reason, "the output folder's name is too long");
+        res->out_path[0] = 0;
+        goto out;
+    }
+    medreg_err saved = mr_dcm_save(f, res->out_path, tmp, &why);
     if (saved != MEDREG_OK && saved != MEDREG_ERR_EXISTS) {
         snprintf(res->reason, sizeof res->reason, "not written: %s", why ? why : "?");
         res->out_path[0] = 0;

@@ -82,6 +82,15 @@ typedef struct mr_dcm_result {
  * only the PSN input is recorded, and a file it would write is reported
  * WRITTEN). MEDREG_OK whatever the outcome (see res); an error only when
  * something beyond this file failed. */
+/* Files are written under ROOT/.medreg-partial (ROOT: the output or the
+ * quarantine folder, so that linking them into place never crosses a file
+ * system), named by host, process and thread. Open it before a run: what
+ * runs of this host no longer alive left there (a run killed half-way) is
+ * removed. Close it after: removed if empty (another run may still write). */
+#define MR_DICOM_PARTIAL ".medreg-partial"
+MR_MUST_CHECK medreg_err mr_dicom_partial_open(const char *root);
+void mr_dicom_partial_close(const char *root);
+
 MR_MUST_CHECK medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *src,
                                             const char *in_path, const char *out_dir, const char *quarantine_dir,
                                             mr_dcm_result *res);

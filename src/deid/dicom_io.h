@@ -90,11 +90,11 @@ MR_MUST_CHECK medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_reg
                                                 unsigned long *count, char **why);
 
 /* Write the file (the original transfer syntax) to path, which must not
- * exist yet: written to path.tmp, then linked to path, so path is whole or
- * absent. Not flushed: a run of many files flushes once (syncfs).
+ * exist yet: written to tmp (a name of this thread's own), then linked to
+ * path, so path is whole or absent. Not flushed: a run of many files flushes once (syncfs).
  * MEDREG_ERR_EXISTS when path holds these very bytes already (nothing is
  * written); MEDREG_ERR_IO, with why, when it holds others. */
-MR_MUST_CHECK medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, char **why);
+MR_MUST_CHECK medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, const char *tmp, char **why);
 
 #ifdef __cplusplus
 }

@@ -66,7 +66,8 @@ grep -q "nobirth.dcm: no (0010,0030) for the PSN's birth_date" "$W/e" && ok "a f
   && ok "an ultrasound that says NO is written" || fail "US NO"
 [ "$(jq -r '.files[] | select(.in | endswith("sc1.dcm")) | .outcome' out.report.json)" = quarantined ] \
   && ok "img2dcm's secondary capture (no Burned In Annotation) is quarantined" || fail "SC"
-[ -z "$(find out -name '*.tmp')" ] && ok "no half-written file" || fail "tmp files"
+[ -z "$(find out -name '*.tmp')" ] && [ ! -e out/.medreg-partial ] && [ ! -e out.quarantine/.medreg-partial ] &&
+  ok "no half-written file, and no folder for them left" || fail "tmp files"
 
 n=0; bad=0
 for f in $(find out out.quarantine -name '*.dcm' | sort); do
@@ -124,7 +125,7 @@ grep -q "1 written to out2.*1 of the written and quarantined were there already"
 sed 's/ retain_device_identity//' $C > examples/deid/nodevice.ini
 expect 4 "other bytes under an output's name are never replaced" -- "$MEDREG" deid dicom \
   --config examples/deid/nodevice.ini --key hip.key --in in/ct1.dcm --out out2
-grep -q "another file is there already under its name" "$W/e" && cmp -s "$again" again.before && [ -z "$(find out2 -name '*.tmp')" ] &&
+grep -q "another file is there already under its name" "$W/e" && cmp -s "$again" again.before && [ ! -e out2/.medreg-partial ] &&
   ok "it says why, and the file there is unchanged" || fail "exists: $(cat "$W/e")"
 
 expect 0 "deid verify finds no identifier in the outputs" -- "$MEDREG" deid verify --config $C --report out.report.json
@@ -204,7 +205,7 @@ mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
 expect 0 "the same SOP instance four times" -- "$MEDREG" deid dicom --config $C --key hip.key --in dup --out dout --threads 4
 [ "$(jq '.written' dout.report.json)" = 4 ] && [ "$(jq '.already_there' dout.report.json)" = 3 ] &&
   [ "$(find dout -name '*.dcm' | wc -l)" = 1 ] && [ "$(jq -r '.files[].out' dout.report.json | sort -u | wc -l)" = 1 ] &&
-  [ -z "$(find dout -name '*.tmp')" ] && ok "one output, the three others found there with the same bytes, no temporary left" \
+  [ ! -e dout/.medreg-partial ] && ok "one output, the three others found there with the same bytes, no temporary left" \
   || fail "duplicates: $(cat "$W/o" "$W/e")"
 # the same SOP Instance UID on another image: never written over the first
 cp in/ct1.dcm dup/other.dcm && dcmodify -nb -m "(0008,0070)=Other Maker" dup/other.dcm >/dev/null 2>&1
@@ -362,7 +363,7 @@ expect 0 "and passes once it is gone" -- "$MEDREG" deid verify --config $C --rep
 # the report is written as files are done, under REPORT.partial until the
 # end: a run killed half-way leaves no report that looks whole; the next
 # run takes the .partial as its own
-mkdir -p many && for i in $(seq 1 1500); do ln in/ct1.dcm "many/$i.dcm"; done
+mkdir -p many && for i in $(seq 1 1500); do cp in/ct1.dcm "many/$i.dcm"; done
 (cd many && ls | xargs -n 500 dcmodify -nb -gin -gse -gst >/dev/null 2>&1)
 "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --threads 1 >/dev/null 2>&1 & pid=$!
 for _ in $(seq 1 1000); do [ "$(stat -c %s kout.report.json.partial 2>/dev/null || echo 0)" -gt 3000 ] && break; sleep 0.01; done
@@ -371,12 +372,19 @@ if kill -9 $pid 2>/dev/null; then
   [ ! -e kout.report.json ] && [ "$(stat -c %a kout.report.json.partial)" = 600 ] \
     && ok "killed half-way: no report, only the .partial (0600)" || fail "killed: $(ls kout.report.json*)"
   expect 7 "and that is refused by verify as cut" -- "$MEDREG" deid verify --config $C --report kout.report.json.partial
+  # what a killed run leaves half-written: in OUT/.medreg-partial, never under an output's name;
+  # one of a process gone and one of another host (a shared folder) planted beside it
+  dead=$(sh -c 'echo $$')
+  echo half > "kout/.medreg-partial/$(hostname).$dead.1.dcm"; echo other > kout/.medreg-partial/elsewhere.1.1.dcm
   expect 0 "the run again into the same folder finishes the job" -- "$MEDREG" deid dicom --config $C --key hip.key \
     --in many --out kout
   [ ! -e kout.report.json.partial ] && [ "$(jq -r '.written' kout.report.json)" = 1500 ] &&
     [ "$(jq -r '.already_there' kout.report.json)" -gt 0 ] && [ "$(jq -r '.files | length' kout.report.json)" = 1500 ] &&
     ok "the report whole, what the first run wrote found there, the .partial gone" ||
     fail "after the kill: $(ls kout.report.json*) $(cat "$W/o")"
+  [ "$(ls kout/.medreg-partial)" = elsewhere.1.1.dcm ] && [ -z "$(find kout -name '*.tmp')" ] && [ "$(find kout -name '*.dcm' | wc -l)" = 1501 ] &&
+    ok "the files half-written by the killed run are gone, another host's left alone" ||
+    fail "partial: $(ls kout/.medreg-partial | tr "\n" " "), $(find kout -name "*.dcm" | wc -l) files"
   expect 0 "and every output of both runs verifies" -- "$MEDREG" deid verify --config $C --report kout.report.json
   grep -q "^1500 outputs checked" "$W/o" && ok "all 1500" || fail "verify after the kill: $(cat "$W/o")"
 else

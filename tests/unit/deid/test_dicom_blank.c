@@ -145,7 +145,9 @@ static medreg_err run(const mr_dcm_region *r, unsigned long *in_r)
     free(why);
     why = NULL;
     unlink(out_path);
-    if (rc == MEDREG_OK && mr_dcm_save(f, out_path, &why) != MEDREG_OK)
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    if (rc == MEDREG_OK && mr_dcm_save(f, out_path, tmp, &why) != MEDREG_OK)
         rc = MEDREG_ERR_IO;
     free(why);
     mr_dcm_free(f);
