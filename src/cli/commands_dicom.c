@@ -50,6 +50,38 @@ static int count_tree(const char *in, size_t *n)
     return rc == MEDREG_OK && *n > 0;
 }
 
+/* Would path (a file or folder, which need not exist yet) lie in the
+ * folder root, or be it? Then a run writing there would walk into what it
+ * writes and read its own outputs back as inputs. */
+static int lies_inside(const char *root, const char *path)
+{
+    size_t len = strlen(path);
+    char *r = realpath(root, NULL), *p = NULL, *at = malloc(len + 2);
+    int inside = 0;
+    if (at != NULL)
+        memcpy(at, path, len + 1);
+    /* what does not exist yet: the nearest folder above it that does */
+    while (r != NULL && at != NULL && (p = realpath(at, NULL)) == NULL && errno == ENOENT) {
+        char *slash = strrchr(at, '/');
+        if (!strcmp(at, ".") || !strcmp(at, "/"))
+            break; /* not even these: nothing to compare */
+        if (slash == NULL)
+            strcpy(at, "."); /* room for it: len + 2 */
+        else if (slash == at)
+            at[1] = 0;
+        else
+            *slash = 0;
+    }
+    if (r != NULL && p != NULL) {
+        size_t n = strlen(r);
+        inside = strncmp(p, r, n) == 0 && (p[n] == '/' || p[n] == 0 || n == 1);
+    }
+    free(r);
+    free(p);
+    free(at);
+    return inside;
+}
+
 static int flush_tree(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -320,6 +352,13 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
             goto out;
         code = EXIT_LOCAL;
         src.oprf = table;
+    }
+    struct stat in_st;
+    if (stat(in, &in_st) == 0 && S_ISDIR(in_st.st_mode) &&
+        (lies_inside(in, out) || lies_inside(in, quarantine) || lies_inside(in, rep_path))) {
+        fprintf(stderr, "medreg: the output, quarantine and report must lie outside the input folder %s: the run "
+                        "would read what it writes\n", in);
+        goto out;
     }
     if ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(quarantine, 0700) != 0 && errno != EEXIST)) {
         fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));

@@ -392,6 +392,14 @@ else
 fi
 rm -rf many kout kout.*
 
+# an output inside the input would be walked into and read back as input
+expect 7 "an output folder inside the input folder is refused" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in in --out in/nested/research
+grep -q "must lie outside the input folder" "$W/e" && [ ! -e in/nested/research ] && ok "before anything is created" ||
+  fail "inside: $(cat "$W/e")"
+expect 7 "so is a report there" -- "$MEDREG" deid dicom --config $C --key hip.key --in in --out o4 --report in/r.json
+[ ! -e o4 ] && [ ! -e in/r.json.partial ] && ok "nothing created for it either" || fail "report inside"
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3
