@@ -66,7 +66,7 @@ static int lies_inside(const char *root, const char *path)
         if (!strcmp(at, ".") || !strcmp(at, "/"))
             break; /* not even these: nothing to compare */
         if (slash == NULL)
-            strcpy(at, "."); /* room for it: len + 2 */
+            memcpy(at, ".", 2); /* room for it: len + 2 */
         else if (slash == at)
             at[1] = 0;
         else
@@ -340,6 +340,13 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         fprintf(stderr, "medreg: %s: the module key must be a 32-byte file of mode 0600 (medreg key new)\n", key_path);
         goto out;
     }
+    struct stat in_st;
+    if (out && stat(in, &in_st) == 0 && S_ISDIR(in_st.st_mode) &&
+        (lies_inside(in, out) || lies_inside(in, quarantine) || lies_inside(in, rep_path))) {
+        fprintf(stderr, "medreg: the output, quarantine and report must lie outside the input folder %s: the run "
+                        "would read what it writes\n", in);
+        goto out;
+    }
     if (!count_tree(in, &total))
         goto out;
     src.key = key;
@@ -353,13 +360,6 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         code = EXIT_LOCAL;
         src.oprf = table;
     }
-    struct stat in_st;
-    if (stat(in, &in_st) == 0 && S_ISDIR(in_st.st_mode) &&
-        (lies_inside(in, out) || lies_inside(in, quarantine) || lies_inside(in, rep_path))) {
-        fprintf(stderr, "medreg: the output, quarantine and report must lie outside the input folder %s: the run "
-                        "would read what it writes\n", in);
-        goto out;
-    }
     if ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(quarantine, 0700) != 0 && errno != EEXIST)) {
         fprintf(stderr, "medreg: cannot create %s or %s: %s\n", out, quarantine, strerror(errno));
         goto out;
@@ -371,8 +371,8 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         goto out;
     }
     /* the report is written as the files are done, under REPORT.partial
-     * until the end; its counts follow the files */
-    unlink(rep_path);
+     * until the end, when it replaces an earlier one; its counts follow the
+     * files */
     head = json_pack("{s:s,s:o,s:s,s:o,s:o}", "format", MR_DICOM_REPORT_FORMAT, "config", mr_json_path(cfg_path),
                      "psn", table ? "network" : "local", "output", mr_json_path(out), "quarantine",
                      mr_json_path(quarantine));
@@ -395,9 +395,11 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
                      "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4],
                      "already_there", (json_int_t)d.already);
-    medreg_err ended = tail != NULL ? mr_dicom_report_end(report, tail) : MEDREG_ERR_NOMEM;
-    if (ended != MEDREG_ERR_NOMEM)
-        report = NULL; /* ended frees it, whatever it returns */
+    medreg_err ended = MEDREG_ERR_NOMEM;
+    if (tail != NULL) {
+        ended = mr_dicom_report_end(report, tail);
+        report = NULL; /* freed by end, whatever it returns */
+    }
     if (ended != MEDREG_OK) {
         fprintf(stderr, "medreg: cannot write the report %s: %s\n", rep_path, medreg_strerror(ended));
         goto out;

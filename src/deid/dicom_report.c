@@ -50,10 +50,6 @@ medreg_err mr_dicom_report_begin(const char *path, json_t *head, mr_dicom_report
         writer_free(w);
         return MEDREG_ERR_NOMEM;
     }
-    if (access(path, F_OK) == 0) { /* never over an earlier report */
-        writer_free(w);
-        return MEDREG_ERR_EXISTS;
-    }
     unlink(w->partial); /* what a run killed before its end left */
     medreg_err rc = mr_secret_file_create(w->partial, &w->fd);
     if (rc != MEDREG_OK) {
@@ -102,16 +98,13 @@ medreg_err mr_dicom_report_end(mr_dicom_report_writer *w, json_t *tail)
     if (w->fp != NULL)
         ok = fclose(w->fp) == 0 && ok;
     medreg_err rc = mr_secret_file_finish(w->partial, w->fd, ok);
-    int linked = 0;
-    if (rc == MEDREG_OK) { /* link, not rename: never over a file that is there now */
-        linked = link(w->partial, w->path) == 0;
-        rc = linked ? MEDREG_OK : errno == EEXIST ? MEDREG_ERR_EXISTS : MEDREG_ERR_IO;
+    /* in one step: an earlier report stays whole until this one is */
+    if (rc == MEDREG_OK && rename(w->partial, w->path) != 0) {
+        rc = MEDREG_ERR_IO;
+        unlink(w->partial);
     }
-    unlink(w->partial);
     if (rc == MEDREG_OK)
         rc = mr_dir_sync(w->path);
-    if (rc != MEDREG_OK && linked)
-        unlink(w->path);
     writer_free(w);
     return rc;
 }

@@ -18,15 +18,16 @@ typedef struct mr_dicom_report_writer mr_dicom_report_writer;
 /* Start the report at path: head's fields, then "files", to which each
  * entry is added as its file is done, so a run of a million files is never
  * one JSON document in memory. It names input paths, which may be
- * identifying: it is written to path.partial (created anew, mode 0600),
- * and only mr_dicom_report_end puts it at path. */
+ * identifying: it is written to path.partial (created anew, mode 0600;
+ * one a killed run left is removed first), and only mr_dicom_report_end
+ * puts it at path. */
 MR_MUST_CHECK medreg_err mr_dicom_report_begin(const char *path, json_t *head, mr_dicom_report_writer **out);
 /* One entry of "files" (an object; borrowed). */
 MR_MUST_CHECK medreg_err mr_dicom_report_add(mr_dicom_report_writer *w, json_t *entry);
 /* tail's fields (which JSON lets follow "files": the counts, known only
- * now) close the report; it is synced and linked to path, never over an
- * existing file, and its folder synced. When that fails no file is left.
- * Frees w. */
+ * now) close the report; it is synced and renamed to path, replacing an
+ * earlier report there in one step, and its folder synced. When writing
+ * fails no .partial is left (and an earlier report is untouched). Frees w. */
 MR_MUST_CHECK medreg_err mr_dicom_report_end(mr_dicom_report_writer *w, json_t *tail);
 /* A run that failed: the .partial is removed, w freed (w may be NULL). */
 void mr_dicom_report_discard(mr_dicom_report_writer *w);

@@ -1,6 +1,6 @@
 /* The report is written and read entry by entry: what the writer makes
- * (mode 0600, under .partial until it ends, never over an existing file,
- * nothing when an entry fails) reads back; the layout medreg writes, a compact one and one reindented by jq read alike; a
+ * (mode 0600, under .partial until it ends, then over an earlier report
+ * in one step, which a failed run leaves whole) reads back; the layout medreg writes, a compact one and one reindented by jq read alike; a
  * report cut anywhere, out of order, or with anything else is refused with
  * the byte, and the entries before the fault are the only ones seen. */
 #include <stdio.h>
@@ -103,12 +103,24 @@ static void round_trip(void)
           json_integer_value(json_object_get(json_object_get(whole, "nested"), "x")) == 1 &&
           json_array_size(json_object_get(whole, "files")) == 3);
     json_decref(whole);
-    CHECK(write_report(path, head, tail, 3, 0) == MEDREG_ERR_EXISTS); /* never over one */
+    /* a run that fails leaves the earlier report whole; one that ends replaces it */
+    CHECK(write_report(path, head, tail, 3, 2) == MEDREG_ERR_IO && access(partial, F_OK) != 0);
+    memset(&s, 0, sizeof s);
+    fp = fopen(path, "r");
+    CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 3);
+    if (fp)
+        fclose(fp);
     CHECK(unlink(path) == 0);
     /* an entry that cannot be written: no report at all */
     CHECK(write_report(path, head, tail, 3, 2) == MEDREG_ERR_IO && access(path, F_OK) != 0 &&
           access(partial, F_OK) != 0);
-    CHECK(write_report(path, head, tail, 0, 0) == MEDREG_OK); /* no files */
+    /* a .partial a killed run left is no obstacle */
+    FILE *stale = fopen(partial, "w");
+    CHECK(stale != NULL);
+    if (stale)
+        fclose(stale);
+    CHECK(write_report(path, head, tail, 3, 0) == MEDREG_OK && access(partial, F_OK) != 0);
+    CHECK(write_report(path, head, tail, 0, 0) == MEDREG_OK); /* no files, over the last one */
     memset(&s, 0, sizeof s);
     fp = fopen(path, "r");
     CHECK(fp && mr_dicom_report_each(fp, take, &s, why, sizeof why) == MEDREG_OK && s.n == 0);
