@@ -51,11 +51,15 @@ static medreg_err descend(mr_file_tree *t, char *dir)
         return t->depth < MAX_DEPTH ? MEDREG_ERR_IO : MEDREG_ERR_TOOBIG;
     }
     l->dir = dir;
-    struct dirent *de;
     medreg_err rc = MEDREG_OK;
-    errno = 0;
-    while (rc == MEDREG_OK && (de = readdir(d)) != NULL) {
+    while (rc == MEDREG_OK) {
         struct stat st;
+        errno = 0; /* readdir's end and its failure differ only by errno */
+        struct dirent *de = readdir(d);
+        if (de == NULL) {
+            rc = errno != 0 ? MEDREG_ERR_IO : MEDREG_OK;
+            break;
+        }
         char *p = NULL;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
@@ -63,8 +67,13 @@ static medreg_err descend(mr_file_tree *t, char *dir)
             rc = MEDREG_ERR_NOMEM;
             break;
         }
-        int kind = lstat(p, &st) != 0 ? 0 : S_ISDIR(st.st_mode) ? 2 : S_ISREG(st.st_mode) ? 1 : 0;
+        int gone = lstat(p, &st) != 0;
         free(p);
+        if (gone && errno != ENOENT) {
+            rc = MEDREG_ERR_IO; /* never a file passed over unsaid */
+            break;
+        }
+        int kind = gone ? 0 : S_ISDIR(st.st_mode) ? 2 : S_ISREG(st.st_mode) ? 1 : 0;
         if (kind == 0)
             continue; /* a link, a device, or gone meanwhile */
         if (l->n == cap) {
@@ -82,10 +91,7 @@ static medreg_err descend(mr_file_tree *t, char *dir)
             break;
         }
         l->n++;
-        errno = 0;
     }
-    if (rc == MEDREG_OK && errno != 0)
-        rc = MEDREG_ERR_IO; /* readdir failed */
     int saved = errno;
     closedir(d);
     if (rc != MEDREG_OK) {

@@ -1,10 +1,11 @@
 /* The tree walk: regular files only, in the order of their whole paths
  * (a file "a.x" before the folder "a", whose files come before "a0"),
  * links passed over, empty folders nothing; one file as root is the walk;
- * a missing root, a folder gone during the walk and one too deep are
- * errors that name it. */
+ * a missing root, a folder gone during the walk, one too deep and an entry
+ * that cannot be looked at are errors that name the folder. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,38 @@ int main(void)
     while ((rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL)
         ;
     CHECK(rc == MEDREG_ERR_TOOBIG && p != NULL && strlen(p) > strlen(root) + 2 * 255);
+    mr_file_tree_free(t);
+
+    /* an entry that cannot be looked at (its path longer than PATH_MAX,
+     * its folder's not): the walk fails, naming the folder, rather than
+     * pass a file over */
+    char lng[PATH_MAX + 64], part[201];
+    memset(part, 'x', 200);
+    part[200] = 0;
+    snprintf(lng, sizeof lng, "%s/long", root);
+    CHECK(mkdir(lng, 0700) == 0);
+    while (strlen(lng) + 201 < PATH_MAX - 20) {
+        strcat(lng, "/");
+        strcat(lng, part);
+        CHECK(mkdir(lng, 0700) == 0);
+    }
+    size_t pad = PATH_MAX - 12 - strlen(lng); /* the folder's path: PATH_MAX - 11 bytes */
+    part[pad - 1] = 0;
+    strcat(lng, "/");
+    strcat(lng, part);
+    CHECK(mkdir(lng, 0700) == 0 && strlen(lng) == PATH_MAX - 12);
+    int dfd = open(lng, O_RDONLY | O_DIRECTORY);
+    int ffd = dfd >= 0 ? openat(dfd, "0123456789ab", O_WRONLY | O_CREAT, 0600) : -1; /* path: PATH_MAX + 1 */
+    CHECK(ffd >= 0);
+    if (ffd >= 0)
+        close(ffd);
+    if (dfd >= 0)
+        close(dfd);
+    snprintf(want, sizeof want, "%s/long", root);
+    CHECK(mr_file_tree_open(want, &t) == MEDREG_OK);
+    while ((rc = mr_file_tree_next(t, &p)) == MEDREG_OK && p != NULL)
+        ;
+    CHECK(rc == MEDREG_ERR_IO && errno == ENAMETOOLONG && p != NULL && strlen(p) == PATH_MAX - 12);
     mr_file_tree_free(t);
 
     char cmd[600];
