@@ -110,14 +110,13 @@ int main(void)
     snprintf(lng, sizeof lng, "%s/long", root);
     CHECK(mkdir(lng, 0700) == 0);
     while (strlen(lng) + 201 < PATH_MAX - 20) {
-        strcat(lng, "/");
-        strcat(lng, part);
+        size_t at = strlen(lng);
+        snprintf(lng + at, sizeof lng - at, "/%s", part);
         CHECK(mkdir(lng, 0700) == 0);
     }
-    size_t pad = PATH_MAX - 12 - strlen(lng); /* the folder's path: PATH_MAX - 11 bytes */
+    size_t pad = PATH_MAX - 12 - strlen(lng), at = strlen(lng); /* the folder's path: PATH_MAX - 12 bytes */
     part[pad - 1] = 0;
-    strcat(lng, "/");
-    strcat(lng, part);
+    snprintf(lng + at, sizeof lng - at, "/%s", part);
     CHECK(mkdir(lng, 0700) == 0 && strlen(lng) == PATH_MAX - 12);
     int dfd = open(lng, O_RDONLY | O_DIRECTORY);
     int ffd = dfd >= 0 ? openat(dfd, "0123456789ab", O_WRONLY | O_CREAT, 0600) : -1; /* path: PATH_MAX + 1 */
