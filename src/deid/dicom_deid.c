@@ -429,7 +429,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     memset(res, 0, sizeof *res);
     memset(&x, 0, sizeof x);
     res->outcome = MR_DCM_SKIPPED;
-    if (mr_dcm_load(in_path, &f, &why) != MEDREG_OK) {
+    if (mr_dcm_load(in_path, MR_DCM_WHOLE, &f, &why) != MEDREG_OK) {
         int other = 0;
         char kind[160];
         medreg_err krc = mr_file_not_dicom(in_path, &other, kind, sizeof kind);

@@ -35,9 +35,15 @@ typedef enum mr_dcm_action {
 
 typedef mr_dcm_action (*mr_dcm_visit)(void *ctx, const mr_dcm_elem *e, char **replacement);
 
+typedef enum mr_dcm_load_mode {
+    MR_DCM_WHOLE, /* every value read at once (a file to be written again): one read() up to 4 MiB */
+    MR_DCM_LAZY   /* values over 4 KiB (pixels) left in the file until asked for (a file only looked at) */
+} mr_dcm_load_mode;
+
 /* Load a DICOM file (Part 10, or a bare dataset). On failure *why is a
- * malloc'ed description of DCMTK's error. */
-MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_file **out, char **why);
+ * malloc'ed description of DCMTK's error, or of the file's: one that
+ * changes while it is read whole is refused. */
+MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dcm_file **out, char **why);
 void mr_dcm_free(mr_dcm_file *f);
 
 /* DCMTK's conversion of the dataset's text to UTF-8 (ISO_IR 192), from

@@ -81,14 +81,14 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     /* the input's values as its bytes hold them and, converted, as UTF-8:
      * an output may keep either (another tool's output keeps the input's
      * character set; medreg writes UTF-8) */
-    if ((rc = mr_dcm_load(in_path, &in, &why)) != MEDREG_OK ||
+    if ((rc = mr_dcm_load(in_path, MR_DCM_LAZY, &in, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(in, cfg->assumed_charset, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK)
         goto out;
     free(why);
     why = NULL;
-    if ((rc = mr_dcm_load(out_path, &out, &why)) != MEDREG_OK ||
+    if ((rc = mr_dcm_load(out_path, MR_DCM_LAZY, &out, &why)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(out, cfg->assumed_charset, &why)) != MEDREG_OK)
         goto out;
     scan_ctx s = {&t, out_path, findings, 0};

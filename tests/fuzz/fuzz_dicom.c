@@ -25,7 +25,7 @@ static void blank(const uint8_t *data, size_t size)
     if (fd < 0 || write(fd, data, size) != (ssize_t)size)
         abort();
     close(fd);
-    if (mr_dcm_load(path, &f, &why) == MEDREG_OK) {
+    if (mr_dcm_load(path, MR_DCM_WHOLE, &f, &why) == MEDREG_OK) {
         static const mr_dcm_region r[2] = {{0, 0, 8, 8}, {3, 1, 65535, 2}}; /* the second leaves any image */
         unsigned long left = 0;
         free(why);

@@ -400,6 +400,33 @@ grep -q "must lie outside the input folder" "$W/e" && [ ! -e in/nested/research 
 expect 7 "so is a report there" -- "$MEDREG" deid dicom --config $C --key hip.key --in in --out o4 --report in/r.json
 [ ! -e o4 ] && [ ! -e in/r.json.partial ] && ok "nothing created for it either" || fail "report inside"
 
+# a CT over 4 MiB (read by DCMTK's file stream; smaller ones are read whole),
+# one of 2 MiB (written in pieces), and one cut inside its pixels: the two
+# written with their pixels byte for byte, the cut one skipped, nothing of it written
+mkdir -p sizes
+for dims in "1024 1024 2mb" "1536 1536 4mb"; do
+  set -- $dims
+  head -c $(($1 * $2 * 2)) /dev/urandom > "px-$3.raw"
+  sed -e "s#^(7fe0,0010) OW .*#(7fe0,0010) OW =px-$3.raw#" -e "s#(0028,0010) US 2#(0028,0010) US $1#" \
+    -e "s#(0028,0011) US 2#(0028,0011) US $2#" "$SRC/tests/data/dicom/ct1.dump" > "ct-$3.dump"
+  dump2dcm --write-xfer-little "ct-$3.dump" "sizes/$3.dcm"
+done
+dcmodify -nb -gin sizes/*.dcm >/dev/null 2>&1
+head -c $(($(wc -c < sizes/4mb.dcm) - 5000)) sizes/4mb.dcm > sizes/cut.dcm # its UID the 4.5 MiB one's: read, it would clash
+expect 4 "deid dicom of a 2 MiB, a 4.5 MiB and a cut image" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in sizes --out osz
+ok_px=1
+for n in 2mb 4mb; do
+  o=$(jq -r --arg f "sizes/$n.dcm" '.files[] | select(.in == $f) | .out' osz.report.json)
+  size=$(wc -c < "px-$n.raw")
+  { [ -f "$o" ] && dcmdump "$o" >/dev/null 2>&1 && cmp -s <(tail -c "$size" "$o") "px-$n.raw"; } || ok_px=0
+done
+[ $ok_px = 1 ] && ok "both written, their pixels byte for byte" || fail "large images: $(cat "$W/e")"
+grep -q "skipped sizes/cut.dcm: DCMTK cannot read it" "$W/e" && [ "$(find osz -type f | wc -l)" = 2 ] &&
+  ok "the cut one skipped, and nothing of it in the output" || fail "cut: $(cat "$W/e"; find osz -type f)"
+expect 0 "deid verify of them" -- "$MEDREG" deid verify --config $C --report osz.report.json
+rm -rf sizes osz osz.* px-*.raw ct-*.dump
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3

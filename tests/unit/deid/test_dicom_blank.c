@@ -134,7 +134,7 @@ static medreg_err run(const mr_dcm_region *r, unsigned long *in_r)
 {
     mr_dcm_file *f = NULL;
     char *why = NULL;
-    medreg_err rc = mr_dcm_load(path, &f, &why);
+    medreg_err rc = mr_dcm_load(path, MR_DCM_WHOLE, &f, &why);
     free(why);
     why = NULL;
     if (rc != MEDREG_OK)

@@ -1,0 +1,185 @@
+/* mr_dcm_load and mr_dcm_save on both of their paths: a file up to 4 MiB is
+ * read whole and parsed from memory, a larger one through DCMTK's file
+ * stream; every output is written through a buffer of 1 MiB, so 3 MiB of
+ * pixels take several. What goes in comes out (the pixels byte for byte,
+ * the same meta header in front of either), and what cannot be read whole
+ * is refused at load: a file cut inside its pixels, one that grows while it
+ * is read. A save never leaves a file behind where it fails. */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../../src/deid/dicom_io.h"
+#include "../check.h"
+
+static char dir[64];
+
+static uint8_t head[64];
+static size_t h;
+
+static void put16(unsigned v)
+{
+    head[h++] = (uint8_t)v;
+    head[h++] = (uint8_t)(v >> 8);
+}
+
+/* a short element: tag, VR, 2-byte length, value of even length */
+static void elem(unsigned group, unsigned element, const char *vr, const char *v, size_t n)
+{
+    put16(group);
+    put16(element);
+    memcpy(head + h, vr, 2);
+    h += 2;
+    put16((unsigned)n);
+    memcpy(head + h, v, n);
+    h += n;
+}
+
+/* A bare dataset in explicit VR little endian: a SOP Instance UID, a
+ * modality, then pixel data (OW) of n bytes in a pattern of seed. Returns
+ * the file's length (0 when it cannot be written); *px_at the pixels'
+ * offset. */
+static size_t dataset(const char *path, size_t n, unsigned seed, size_t *px_at)
+{
+    h = 0;
+    elem(0x0008, 0x0018, "UI", "1.2.3.4.5.6.7.8.9\0", 18);
+    elem(0x0008, 0x0060, "CS", "CT", 2);
+    put16(0x7fe0);
+    put16(0x0010);
+    memcpy(head + h, "OW\0\0", 4);
+    h += 4;
+    for (int i = 0; i < 4; i++)
+        head[h++] = (uint8_t)(n >> (8 * i));
+    uint8_t *px = malloc(n);
+    for (size_t i = 0; px && i < n; i++)
+        px[i] = (uint8_t)(i * 31 + seed + (i >> 12));
+    FILE *f = fopen(path, "wb");
+    int ok = px && f && fwrite(head, 1, h, f) == h && fwrite(px, 1, n, f) == n;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    free(px);
+    *px_at = h;
+    return ok ? h + n : 0;
+}
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    uint8_t *p = NULL;
+    *n = 0;
+    if (fd >= 0 && fstat(fd, &st) == 0 && (p = malloc((size_t)st.st_size + 1)) != NULL &&
+        read(fd, p, (size_t)st.st_size) == st.st_size)
+        *n = (size_t)st.st_size;
+    if (fd >= 0)
+        close(fd);
+    return p;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* load in, save to out; 1 when out holds in's dataset behind a meta header
+ * of *meta bytes, its pixels byte for byte */
+static int round_trip(size_t px_bytes, unsigned seed, size_t *meta)
+{
+    char in[128], out[128], tmp[128];
+    size_t px_at, in_len = 0, out_len = 0, n = 0;
+    snprintf(in, sizeof in, "%s/in-%zu.dcm", dir, px_bytes);
+    snprintf(out, sizeof out, "%s/out-%zu.dcm", dir, px_bytes);
+    snprintf(tmp, sizeof tmp, "%s/tmp-%zu.dcm", dir, px_bytes);
+    if ((in_len = dataset(in, px_bytes, seed, &px_at)) == 0)
+        return 0;
+    mr_dcm_file *f = NULL;
+    char *why = NULL;
+    int ok = mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK && mr_dcm_save(f, out, tmp, &why) == MEDREG_OK;
+    if (why)
+        fprintf(stderr, "%zu bytes of pixels: %s\n", px_bytes, why);
+    free(why);
+    why = NULL;
+    /* the same save again: the same bytes are there already */
+    ok = ok && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_EXISTS && !exists(tmp);
+    free(why);
+    mr_dcm_free(f);
+    uint8_t *a = slurp(in, &n), *b = slurp(out, &out_len);
+    ok = ok && a && b && n == in_len && out_len > in_len;
+    *meta = ok ? out_len - in_len : 0;
+    /* the pixels are the file's end, in both */
+    ok = ok && memcmp(a + px_at, b + out_len - px_bytes, px_bytes) == 0;
+    /* and the output reads back */
+    ok = ok && mr_dcm_load(out, MR_DCM_LAZY, &f, &why) == MEDREG_OK;
+    if (ok)
+        mr_dcm_free(f);
+    free(why);
+    free(a);
+    free(b);
+    unlink(in);
+    unlink(out);
+    return ok;
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/medreg-dicom-io-%ld", (long)getpid());
+    if (mkdir(dir, 0700) != 0) {
+        perror(dir);
+        return 1;
+    }
+    size_t meta_small = 0, meta_mem = 0, meta_big = 0;
+    CHECK(round_trip(1000, 1, &meta_small));            /* one buffer */
+    CHECK(round_trip(3u << 20, 2, &meta_mem));          /* read whole, written in 4 pieces */
+    CHECK(round_trip((5u << 20) + 10, 3, &meta_big));   /* through DCMTK's file stream */
+    CHECK(meta_small > 0 && meta_small == meta_mem && meta_mem == meta_big);
+
+    /* cut inside the pixels: refused at load, on either path */
+    const size_t sizes[2] = {3u << 20, 5u << 20};
+    for (int i = 0; i < 2; i++) {
+        char in[128];
+        size_t px_at, len;
+        snprintf(in, sizeof in, "%s/cut.dcm", dir);
+        len = dataset(in, sizes[i], 4, &px_at);
+        CHECK(len > 0 && truncate(in, (off_t)(len - 1000)) == 0);
+        mr_dcm_file *f = NULL;
+        char *why = NULL;
+        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_ERR_INVALID && why != NULL && f == NULL);
+        free(why);
+        unlink(in);
+    }
+
+    /* a file that holds more than its size said when it was opened (here
+     * one of /proc, whose size is 0): refused, not parsed in part */
+    {
+        mr_dcm_file *f = NULL;
+        char *why = NULL;
+        CHECK(mr_dcm_load("/proc/self/status", MR_DCM_WHOLE, &f, &why) == MEDREG_ERR_INVALID && f == NULL);
+        CHECK_STR(why, "it changed while it was read");
+        free(why);
+    }
+
+    /* a save that cannot create its file: an error, and nothing left */
+    {
+        char in[128], out[128], tmp[128];
+        size_t px_at;
+        snprintf(in, sizeof in, "%s/in.dcm", dir);
+        snprintf(out, sizeof out, "%s/out.dcm", dir);
+        snprintf(tmp, sizeof tmp, "%s/no-such-folder/tmp.dcm", dir);
+        CHECK(dataset(in, 100, 5, &px_at) > 0);
+        mr_dcm_file *f = NULL;
+        char *why = NULL;
+        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
+        CHECK(f != NULL && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO && why != NULL && !exists(out));
+        free(why);
+        mr_dcm_free(f);
+        unlink(in);
+    }
+
+    CHECK(rmdir(dir) == 0);
+    return TEST_DONE();
+}
