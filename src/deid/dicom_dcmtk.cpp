@@ -24,21 +24,76 @@
 
 #include "dicom_io.h"
 
-struct mr_dcm_file {
-    DcmFileFormat ff;
-};
-
 // A file loaded to be written again, up to this size, is read with one read()
-// and parsed from memory, and every output is written from a buffer of WRITE_CHUNK bytes: through its own
-// file streams DCMTK reads and writes 4 and 60 KiB at a time, and leaves
-// values over 4 KiB (the pixels) in the input, to read them again when it
-// saves; about 40 system calls for a CT image of 512 KiB where these take 2,
-// a tenth of the CPU time of a run (a system call costs a microsecond in a
-// virtual machine). It also reads each input once, so an output is never
-// made of two versions of an input that changes meanwhile. A larger input
-// is left to DCMTK's file stream, which keeps its pixels out of memory.
+// and parsed from memory, and every output is written from a buffer of
+// WRITE_CHUNK bytes: through its own file streams DCMTK reads and writes 4
+// and 60 KiB at a time, and reads the values it left in the file (over 4
+// KiB: the pixels) again when it saves; about 40 system calls for a CT
+// image of 512 KiB where these take 2, a tenth of the CPU time of a run (a
+// system call costs a microsecond in a virtual machine). It also reads each
+// input once, so an output is never made of two versions of an input that
+// changes meanwhile. A larger input is left to DCMTK's file stream.
 #define WHOLE_FILE_MAX (4u << 20)
 #define WRITE_CHUNK (1u << 20)
+
+struct mr_dcm_file {
+    DcmFileFormat ff;
+    char *bytes = nullptr; // the input, when read whole: DCMTK reads its large values from here
+    size_t n_bytes = 0;
+    ~mr_dcm_file()
+    {
+        ff.clear(); // DCMTK's references into bytes first
+        if (bytes != nullptr)
+            sodium_memzero(bytes, n_bytes); // identifiers
+        free(bytes);
+    }
+};
+
+// A file's bytes in memory as DCMTK's input stream, with what a file stream
+// has and DCMTK's buffer stream lacks: a factory, so that DCMTK leaves a
+// value over 4 KiB where it is until it is asked for, as it does in a file,
+// after skipping it. Skipping checks the value's length against the bytes
+// left; DCMTK's buffer stream instead loads every value at once, allocating
+// whatever length the file claims first (a file of 1 KiB that says 3 GiB
+// follow was given 3 GiB; found by fuzz_dicom).
+class memory_stream : public DcmInputStream
+{
+  public:
+    memory_stream(const char *bytes, size_t n, offile_off_t at) : DcmInputStream(&producer_), bytes_(bytes), n_(n)
+    {
+        producer_.setBuffer(bytes, (offile_off_t)n);
+        producer_.setEos();
+        if (at > 0)
+            skip(at);
+    }
+    DcmInputStreamFactory *newFactory() const override;
+
+  private:
+    DcmBufferProducer producer_;
+    const char *bytes_;
+    size_t n_;
+};
+
+class memory_factory : public DcmInputStreamFactory
+{
+  public:
+    memory_factory(const char *bytes, size_t n, offile_off_t at) : bytes_(bytes), n_(n), at_(at) {}
+    DcmInputStream *create() const override { return new memory_stream(bytes_, n_, at_); }
+    DcmInputStreamFactory *clone() const override { return new memory_factory(*this); }
+    DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+
+  private:
+    const char *bytes_;
+    size_t n_;
+    offile_off_t at_;
+};
+
+DcmInputStreamFactory *memory_stream::newFactory() const
+{
+    // none once a deflate filter reads from the bytes (a deflated transfer
+    // syntax): positions in it are not positions in the bytes
+    return currentProducer() == &producer_ ? new memory_factory(bytes_, n_, tell()) : nullptr;
+}
 
 static char *dup_cstr(const char *s)
 {
@@ -81,24 +136,20 @@ extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dc
         // one byte more than its size: a file that grows meanwhile is seen
         while (buf != nullptr && got <= size && (n = read(fd, buf + got, size + 1 - got)) > 0)
             got += (size_t)n;
+        f->bytes = buf; // wiped and freed with f
+        f->n_bytes = got;
         if (buf == nullptr) {
             rc = MEDREG_ERR_NOMEM;
         } else if (n < 0 || got != size) {
             *why = dup_cstr(n < 0 ? strerror(errno) : "it changed while it was read");
             rc = MEDREG_ERR_INVALID;
         } else {
-            DcmInputBufferStream in;
-            in.setBuffer(buf, (offile_off_t)size);
-            in.setEos();
+            memory_stream in(buf, size, 0);
             // as loadFile does (the file format's read mode is autodetect:
             // Part 10, or a bare dataset)
             f->ff.transferInit();
             c = f->ff.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
             f->ff.transferEnd();
-        }
-        if (buf != nullptr) {
-            sodium_memzero(buf, got); // identifiers
-            free(buf);
         }
     } else {
         c = f->ff.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
