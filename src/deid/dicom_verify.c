@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/multi_find.h"
 #include "../core/secret.h"
 #include "dicom_charset.h"
 #include "dicom_values.h"
@@ -71,7 +72,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     mr_dcm_tokens t;
     char *why = NULL;
     void *raw = MAP_FAILED;
-    size_t raw_len = 0;
+    size_t raw_len = 0, *lens = NULL;
+    uint8_t *hit = NULL;
     int fd = -1;
     struct stat st;
     medreg_err rc;
@@ -101,19 +103,29 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         goto out;
     }
     raw_len = (size_t)st.st_size;
+    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = malloc(t.n)) == NULL)) {
+        rc = MEDREG_ERR_NOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < t.n; i++) {
-        size_t n = strlen(t.v[i]);
-        if (n >= MR_DCM_SHORT_TOKEN && memmem(raw, raw_len, t.v[i], n) != NULL) {
+        lens[i] = strlen(t.v[i]);
+        lens[i] = lens[i] >= MR_DCM_SHORT_TOKEN ? lens[i] : 0; /* a short one only as a whole value, above */
+    }
+    if (t.n > 0 && (rc = mr_multi_find(raw, raw_len, (const char *const *)t.v, lens, t.n, hit)) != MEDREG_OK)
+        goto out;
+    for (size_t i = 0; i < t.n; i++)
+        if (hit[i]) {
             s.found++;
             if (findings)
                 fprintf(findings, "%s,raw bytes,an identifying value of the input survives in the file's bytes\n",
                         out_path);
         }
-    }
     if ((rc = check_blanked(cfg, in, out, out_path, findings, &s.found)) != MEDREG_OK)
         goto out;
     *survivors = s.found;
 out:
+    free(lens);
+    free(hit);
     if (raw != MAP_FAILED)
         munmap(raw, raw_len);
     if (fd >= 0)
