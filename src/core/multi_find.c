@@ -38,11 +38,10 @@ medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needle
 {
     uint64_t bits[(1u << BITMAP_BITS) / 64];
     size_t shortest = SIZE_MAX, left = 0, n_pieces = 0;
-    memset(found, 0, k);
     if (k > UINT32_MAX / STRIDE_MAX)
         return MEDREG_ERR_TOOBIG;
     for (size_t i = 0; i < k; i++)
-        if (lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n) {
+        if (!found[i] && lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n) {
             shortest = lens[i] < shortest ? lens[i] : shortest;
             left++;
         }
@@ -55,7 +54,7 @@ medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needle
         return MEDREG_ERR_NOMEM;
     memset(bits, 0, sizeof bits);
     for (size_t i = 0; i < k; i++)
-        if (lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n)
+        if (!found[i] && lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n)
             for (size_t j = 0; j < stride; j++) {
                 uint32_t h = hash4((const uint8_t *)needles[i] + j);
                 bits[h / 64] |= UINT64_C(1) << (h % 64);

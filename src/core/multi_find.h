@@ -19,7 +19,9 @@
 #define MR_MULTI_FIND_MIN 4 /* shorter needles are not looked for */
 
 /* found[i] = 1 where needles[i] (lens[i] bytes, at least MR_MULTI_FIND_MIN)
- * occurs in hay[0..n), else 0; k needles. MEDREG_ERR_NOMEM (found all 0). */
+ * occurs in hay[0..n); k needles. found[i] already 1 stays so and is not
+ * looked for (a buffer read in pieces: the caller zeroes found once).
+ * MEDREG_ERR_NOMEM, found unchanged. */
 MR_MUST_CHECK medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens,
                                        size_t k, uint8_t *found);
 

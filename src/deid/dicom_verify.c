@@ -5,10 +5,10 @@
  * raw bytes, which also covers values DCMTK would not show as text; and
  * where an output says its burned-in text is gone, it reads the pixels of
  * the regions the pixel rules give for the input. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,17 +65,52 @@ static medreg_err check_blanked(const mr_dicom_config *cfg, mr_dcm_file *in, mr_
     return rc;
 }
 
+#define RAW_PIECE (1u << 20)
+
+/* Which tokens (lens[i] bytes; 0: not looked for) occur in the file's raw
+ * bytes: hit[i] set to 1. Read a MiB at a time, each behind the last
+ * longest - 1 bytes of the one before (a value across two pieces is whole
+ * in the second): outputs can be large, and a mapping of the file would
+ * die of SIGBUS if the file were cut while it is read. An empty file is an
+ * error, as it cannot be an output. */
+static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_t *lens, uint8_t *hit)
+{
+    size_t longest = 0, have = 0, total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        longest = lens[i] > longest ? lens[i] : longest;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t *buf = fd >= 0 ? malloc(RAW_PIECE + longest) : NULL;
+    medreg_err rc = fd < 0 ? MEDREG_ERR_IO : buf == NULL ? MEDREG_ERR_NOMEM : MEDREG_OK;
+    while (rc == MEDREG_OK) {
+        ssize_t n = read(fd, buf + have, RAW_PIECE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 || total == 0 ? MEDREG_ERR_IO : MEDREG_OK;
+            break;
+        }
+        have += (size_t)n;
+        total += (size_t)n;
+        if (longest > 0 && (rc = mr_multi_find(buf, have, (const char *const *)t->v, lens, t->n, hit)) != MEDREG_OK)
+            break;
+        size_t keep = longest == 0 ? 0 : have < longest ? have : longest - 1; /* then room for a piece */
+        memmove(buf, buf + have - keep, keep);
+        have = keep;
+    }
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, const char *out_path, FILE *findings,
                            unsigned long *survivors)
 {
     mr_dcm_file *in = NULL, *out = NULL;
     mr_dcm_tokens t;
     char *why = NULL;
-    void *raw = MAP_FAILED;
-    size_t raw_len = 0, *lens = NULL;
+    size_t *lens = NULL;
     uint8_t *hit = NULL;
-    int fd = -1;
-    struct stat st;
     medreg_err rc;
 
     memset(&t, 0, sizeof t);
@@ -96,14 +131,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     scan_ctx s = {&t, out_path, findings, 0};
     if ((rc = mr_dcm_walk(out, scan, &s, &why)) != MEDREG_OK)
         goto out;
-    /* the raw bytes, mapped: outputs can be large */
-    if ((fd = open(out_path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 ||
-        (raw = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
-        rc = MEDREG_ERR_IO;
-        goto out;
-    }
-    raw_len = (size_t)st.st_size;
-    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = malloc(t.n)) == NULL)) {
+    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = calloc(t.n, 1)) == NULL)) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
@@ -111,7 +139,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         lens[i] = strlen(t.v[i]);
         lens[i] = lens[i] >= MR_DCM_SHORT_TOKEN ? lens[i] : 0; /* a short one only as a whole value, above */
     }
-    if (t.n > 0 && (rc = mr_multi_find(raw, raw_len, (const char *const *)t.v, lens, t.n, hit)) != MEDREG_OK)
+    if ((rc = raw_scan(out_path, &t, lens, hit)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < t.n; i++)
         if (hit[i]) {
@@ -126,10 +154,6 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
 out:
     free(lens);
     free(hit);
-    if (raw != MAP_FAILED)
-        munmap(raw, raw_len);
-    if (fd >= 0)
-        close(fd);
     mr_dcm_tokens_free(&t);
     free(why);
     mr_dcm_free(in);

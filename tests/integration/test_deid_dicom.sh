@@ -425,6 +425,13 @@ done
 grep -q "skipped sizes/cut.dcm: DCMTK cannot read it" "$W/e" && [ "$(find osz -type f | wc -l)" = 2 ] &&
   ok "the cut one skipped, and nothing of it in the output" || fail "cut: $(cat "$W/e"; find osz -type f)"
 expect 0 "deid verify of them" -- "$MEDREG" deid verify --config $C --report osz.report.json
+# verify reads an output's raw bytes a MiB at a time: the patient ID planted across the first MiB's
+# end, in the pixels (where no element shows it), is still found
+o=$(jq -r '.files[] | select(.in == "sizes/2mb.dcm") | .out' osz.report.json)
+printf 'PID-4711' | dd of="$o" bs=1 seek=$((1048576 - 3)) conv=notrunc status=none
+expect 1 "verify finds a value across the MiB its raw bytes are read in" -- "$MEDREG" deid verify --config $C \
+  --report osz.report.json
+grep -q "raw bytes" "$W/o" && ok "in the raw bytes" || fail "straddling: $(cat "$W/o" "$W/e")"
 rm -rf sizes osz osz.* px-*.raw ct-*.dump
 
 # configurations that must stop before anything is read

@@ -12,7 +12,7 @@
 
 static int agrees(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens, size_t k)
 {
-    uint8_t found[64];
+    uint8_t found[64] = {0};
     if (mr_multi_find(hay, n, needles, lens, k, found) != MEDREG_OK)
         return 0;
     for (size_t i = 0; i < k; i++) {
@@ -39,7 +39,7 @@ int main(void)
     memcpy(hay + 9000, "PID-4711PID-47119", 17);
     memcpy(hay + 20000, "ab", 2);
     memcpy(hay + sizeof hay - 10, "tail-of-it", 10);
-    uint8_t found[8];
+    uint8_t found[8] = {0};
     CHECK(mr_multi_find(hay, sizeof hay, needles, lens, 8, found) == MEDREG_OK);
     CHECK(found[0] && found[1] && found[2] && found[3] && found[4] && found[7]);
     CHECK(!found[5]); /* too short to be looked for */
