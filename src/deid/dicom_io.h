@@ -36,8 +36,8 @@ typedef enum mr_dcm_action {
 typedef mr_dcm_action (*mr_dcm_visit)(void *ctx, const mr_dcm_elem *e, char **replacement);
 
 typedef enum mr_dcm_load_mode {
-    MR_DCM_WHOLE, /* every value read at once (a file to be written again): one read() up to 4 MiB */
-    MR_DCM_LAZY   /* values over 4 KiB (pixels) left in the file until asked for (a file only looked at) */
+    MR_DCM_WHOLE, /* a file to be written again: up to 4 MiB, read at once with one read() */
+    MR_DCM_LAZY   /* a file only looked at: values over 4 KiB (pixels) read from it only if asked for */
 } mr_dcm_load_mode;
 
 /* Load a DICOM file (Part 10, or a bare dataset). On failure *why is a
