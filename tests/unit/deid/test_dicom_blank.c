@@ -15,35 +15,15 @@
 
 #include "../../../src/deid/dicom_io.h"
 #include "../check.h"
+#include "bare_dataset.h"
 
 static uint8_t buf[1 << 16];
-static size_t len;
-
-static void u16le(unsigned v)
-{
-    buf[len++] = (uint8_t)v;
-    buf[len++] = (uint8_t)(v >> 8);
-}
-
-/* a short element: tag, VR, 2-byte length, value (padded to even) */
-static void elem(unsigned group, unsigned element, const char *vr, const void *v, size_t n)
-{
-    size_t padded = n + (n & 1);
-    u16le(group);
-    u16le(element);
-    memcpy(buf + len, vr, 2);
-    len += 2;
-    u16le((unsigned)padded);
-    memcpy(buf + len, v, n);
-    if (n & 1)
-        buf[len + n] = ' ';
-    len += padded;
-}
+static bare_dataset ds = {buf, 0};
 
 static void us(unsigned element, unsigned v)
 {
     uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    elem(0x0028, element, "US", b, 2);
+    bare_elem(&ds, 0x0028, element, "US", b, 2);
 }
 
 static char path[64], out_path[64]; /* this process's own, in main */
@@ -54,14 +34,14 @@ static int image(unsigned rows, unsigned cols, unsigned spp, unsigned bits, unsi
                  const char *photometric, size_t have)
 {
     char nf[16];
-    len = 0;
-    elem(0x0008, 0x0060, "CS", "US", 2);
+    ds.len = 0;
+    bare_elem(&ds, 0x0008, 0x0060, "CS", "US", 2);
     us(0x0002, spp);
-    elem(0x0028, 0x0004, "CS", photometric, strlen(photometric));
+    bare_elem(&ds, 0x0028, 0x0004, "CS", photometric, strlen(photometric));
     if (spp > 1)
         us(0x0006, planar);
     snprintf(nf, sizeof nf, "%u", frames);
-    elem(0x0028, 0x0008, "IS", nf, strlen(nf));
+    bare_elem(&ds, 0x0028, 0x0008, "IS", nf, strlen(nf));
     us(0x0010, rows);
     us(0x0011, cols);
     us(0x0100, bits);
@@ -69,28 +49,23 @@ static int image(unsigned rows, unsigned cols, unsigned spp, unsigned bits, unsi
     us(0x0102, bits - 1);
     us(0x0103, 0);
     size_t bytes = have * bits / 8, padded = bytes + (bytes & 1);
-    if (len + 12 + padded > sizeof buf)
+    if (ds.len + 12 + padded > sizeof buf)
         return 0;
-    u16le(0x7FE0);
-    u16le(0x0010);
-    memcpy(buf + len, bits == 8 ? "OB" : "OW", 2);
-    len += 2;
-    u16le(0);
-    u16le((unsigned)(padded & 0xFFFF));
-    u16le((unsigned)(padded >> 16));
+    bare_pixels_head(&ds, bits == 8 ? "OB" : "OW", (uint32_t)padded);
+    uint8_t *px = buf + ds.len;
     for (size_t i = 0; i < have; i++) {
         if (bits == 8)
-            buf[len + i] = 1;
+            px[i] = 1;
         else if (bits == 16)
-            buf[len + 2 * i] = 1, buf[len + 2 * i + 1] = 0;
+            px[2 * i] = 1, px[2 * i + 1] = 0;
         else
-            memcpy(buf + len + 4 * i, "\1\0\0\0", 4);
+            memcpy(px + 4 * i, "\1\0\0\0", 4);
     }
     if (bytes & 1)
-        buf[len + bytes] = 0;
-    len += padded;
+        px[bytes] = 0;
+    ds.len += padded;
     FILE *f = fopen(path, "wb");
-    return f && fwrite(buf, 1, len, f) == len && fclose(f) == 0;
+    return f && fwrite(buf, 1, ds.len, f) == ds.len && fclose(f) == 0;
 }
 
 typedef struct layout {

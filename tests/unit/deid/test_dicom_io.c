@@ -16,55 +16,30 @@
 
 #include "../../../src/deid/dicom_io.h"
 #include "../check.h"
+#include "bare_dataset.h"
 
 static char dir[64];
 
-static uint8_t head[64];
-static size_t h;
-
-static void put16(unsigned v)
-{
-    head[h++] = (uint8_t)v;
-    head[h++] = (uint8_t)(v >> 8);
-}
-
-/* a short element: tag, VR, 2-byte length, value of even length */
-static void elem(unsigned group, unsigned element, const char *vr, const char *v, size_t n)
-{
-    put16(group);
-    put16(element);
-    memcpy(head + h, vr, 2);
-    h += 2;
-    put16((unsigned)n);
-    memcpy(head + h, v, n);
-    h += n;
-}
-
-/* A bare dataset in explicit VR little endian: a SOP Instance UID, a
- * modality, then pixel data (OW) of n bytes in a pattern of seed. Returns
- * the file's length (0 when it cannot be written); *px_at the pixels'
- * offset. */
+/* A bare dataset: a SOP Instance UID, a modality, then pixel data (OW)
+ * that claims `claim` bytes and holds n in a pattern of seed. Returns the
+ * file's length (0 when it cannot be written); *px_at the pixels' offset. */
 static size_t dataset_claiming(const char *path, size_t n, uint32_t claim, unsigned seed, size_t *px_at)
 {
-    h = 0;
-    elem(0x0008, 0x0018, "UI", "1.2.3.4.5.6.7.8.9\0", 18);
-    elem(0x0008, 0x0060, "CS", "CT", 2);
-    put16(0x7fe0);
-    put16(0x0010);
-    memcpy(head + h, "OW\0\0", 4);
-    h += 4;
-    for (int i = 0; i < 4; i++)
-        head[h++] = (uint8_t)(claim >> (8 * i));
+    uint8_t head[64];
+    bare_dataset ds = {head, 0};
+    bare_elem(&ds, 0x0008, 0x0018, "UI", "1.2.3.4.5.6.7.8.9\0", 18);
+    bare_elem(&ds, 0x0008, 0x0060, "CS", "CT", 2);
+    bare_pixels_head(&ds, "OW", claim);
     uint8_t *px = malloc(n);
     for (size_t i = 0; px && i < n; i++)
         px[i] = (uint8_t)(i * 31 + seed + (i >> 12));
     FILE *f = fopen(path, "wb");
-    int ok = px && f && fwrite(head, 1, h, f) == h && fwrite(px, 1, n, f) == n;
+    int ok = px && f && fwrite(head, 1, ds.len, f) == ds.len && fwrite(px, 1, n, f) == n;
     if (f)
         ok = fclose(f) == 0 && ok;
     free(px);
-    *px_at = h;
-    return ok ? h + n : 0;
+    *px_at = ds.len;
+    return ok ? ds.len + n : 0;
 }
 
 static size_t dataset(const char *path, size_t n, unsigned seed, size_t *px_at)
