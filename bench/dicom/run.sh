@@ -7,7 +7,8 @@
 # medreg's is; and cp -r + sync, the ceiling of this disk for any tool that
 # reads every file and writes a new one. Prints one line per tool:
 # "name files/s MB/s CPU-ms-per-file" (user + system, all threads: what
-# the tool costs whatever the disk), then "medreg-rss KIB-QUARTER KIB-ALL":
+# the tool costs whatever the disk), "verify pairs/s CPU-ms-per-pair" (medreg
+# deid verify of medreg's outputs), then "medreg-rss KIB-QUARTER KIB-ALL":
 # medreg's peak RSS on a quarter of the files and on all of them (it must
 # not grow). Run in TMPDIR: on a disk, or in memory (tmpfs) to see the
 # tools' own speed.
@@ -55,6 +56,13 @@ for round in 1 2; do
   run copy cp -r in outc
 done
 for t in medreg gdcmanon dcmodify copy; do echo "$t $(sort -n -r "$t.runs" | head -1)"; done
+# medreg's independent check of its last outputs against their inputs
+t0=$(date +%s.%N)
+/usr/bin/time -f "%U %S" -o verify.time "$BUILD/medreg" deid verify --config ex/deid/dicom.ini --report out.report.json \
+  >/dev/null 2>&1 || echo "verify FAILED" >&2
+t1=$(date +%s.%N)
+read -r u s < verify.time
+awk -v n="$N" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" 'BEGIN{printf "verify %.0f %.3f\n", n/(b-a), 1000*(u+s)/n}'
 mkdir quarter
 for i in $(seq 1 $((N / 4))); do ln "in/$i.dcm" quarter/; done
 /usr/bin/time -f "%M" -o rssq.txt "$BUILD/medreg" deid dicom --config ex/deid/dicom.ini --key m.key \
