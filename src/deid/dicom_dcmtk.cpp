@@ -488,6 +488,8 @@ static int write_all(int fd, const char *p, size_t n)
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w == 0)
+            errno = EIO; // no progress: neither success nor a stale errno
         if (w <= 0)
             return 0;
         p += w;

@@ -4,8 +4,10 @@
  * pixels take several. What goes in comes out (the pixels byte for byte,
  * the same meta header in front of either), and what cannot be read whole
  * is refused at load: a file cut inside its pixels, one that grows while it
- * is read. A save never leaves a file behind where it fails. */
+ * is read. A save never leaves a file behind where it fails, at its start
+ * or half-way. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +186,34 @@ int main(void)
         char *why = NULL;
         CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
         CHECK(f != NULL && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO && why != NULL && !exists(out));
+        free(why);
+        mr_dcm_free(f);
+        unlink(in);
+    }
+
+    /* a save that fails half-way (the file size limit: EFBIG after the
+     * first 100 KiB of 3 MiB): an error that says why, and nothing left,
+     * neither the output nor its temporary file */
+    {
+        char in[128], out[128], tmp[128];
+        size_t px_at;
+        snprintf(in, sizeof in, "%s/in.dcm", dir);
+        snprintf(out, sizeof out, "%s/out.dcm", dir);
+        snprintf(tmp, sizeof tmp, "%s/tmp.dcm", dir);
+        CHECK(dataset(in, 3u << 20, 7, &px_at) > 0);
+        mr_dcm_file *f = NULL;
+        char *why = NULL;
+        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
+        struct rlimit old, low;
+        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+        low.rlim_cur = 100u << 10;
+        low.rlim_max = old.rlim_max;
+        signal(SIGXFSZ, SIG_IGN); /* write() fails with EFBIG instead */
+        CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
+        CHECK(f != NULL && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO);
+        CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+        CHECK(why != NULL && strstr(why, "too large") != NULL);
+        CHECK(!exists(out) && !exists(tmp));
         free(why);
         mr_dcm_free(f);
         unlink(in);
