@@ -108,6 +108,35 @@ static int round_trip(size_t px_bytes, unsigned seed, size_t *meta)
     return ok;
 }
 
+/* A dataset of px_bytes saved to tmp_name in dir, under a file size limit
+ * of fsize bytes (0: none): 1 when the save fails with an error that says
+ * why_has and leaves neither the output nor its temporary file. */
+static int save_fails(size_t px_bytes, const char *tmp_name, rlim_t fsize, const char *why_has)
+{
+    char in[128], out[128], tmp[160];
+    size_t px_at;
+    snprintf(in, sizeof in, "%s/in.dcm", dir);
+    snprintf(out, sizeof out, "%s/out.dcm", dir);
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, tmp_name);
+    mr_dcm_file *f = NULL;
+    char *why = NULL;
+    struct rlimit old = {0, 0}, low;
+    int limited = getrlimit(RLIMIT_FSIZE, &old) == 0;
+    int ok = limited && dataset(in, px_bytes, 7, &px_at) > 0 && mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK;
+    low.rlim_cur = fsize && limited ? fsize : old.rlim_cur;
+    low.rlim_max = old.rlim_max;
+    signal(SIGXFSZ, SIG_IGN); /* over the limit, write() fails with EFBIG instead */
+    ok = ok && setrlimit(RLIMIT_FSIZE, &low) == 0;
+    ok = ok && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO;
+    if (limited)
+        ok = setrlimit(RLIMIT_FSIZE, &old) == 0 && ok;
+    ok = ok && why != NULL && strstr(why, why_has) != NULL && !exists(out) && !exists(tmp);
+    free(why);
+    mr_dcm_free(f);
+    unlink(in);
+    return ok;
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/medreg-dicom-io-%ld", (long)getpid());
@@ -174,50 +203,10 @@ int main(void)
         free(why);
     }
 
-    /* a save that cannot create its file: an error, and nothing left */
-    {
-        char in[128], out[128], tmp[128];
-        size_t px_at;
-        snprintf(in, sizeof in, "%s/in.dcm", dir);
-        snprintf(out, sizeof out, "%s/out.dcm", dir);
-        snprintf(tmp, sizeof tmp, "%s/no-such-folder/tmp.dcm", dir);
-        CHECK(dataset(in, 100, 5, &px_at) > 0);
-        mr_dcm_file *f = NULL;
-        char *why = NULL;
-        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
-        CHECK(f != NULL && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO && why != NULL && !exists(out));
-        free(why);
-        mr_dcm_free(f);
-        unlink(in);
-    }
-
-    /* a save that fails half-way (the file size limit: EFBIG after the
-     * first 100 KiB of 3 MiB): an error that says why, and nothing left,
-     * neither the output nor its temporary file */
-    {
-        char in[128], out[128], tmp[128];
-        size_t px_at;
-        snprintf(in, sizeof in, "%s/in.dcm", dir);
-        snprintf(out, sizeof out, "%s/out.dcm", dir);
-        snprintf(tmp, sizeof tmp, "%s/tmp.dcm", dir);
-        CHECK(dataset(in, 3u << 20, 7, &px_at) > 0);
-        mr_dcm_file *f = NULL;
-        char *why = NULL;
-        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
-        struct rlimit old, low;
-        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
-        low.rlim_cur = 100u << 10;
-        low.rlim_max = old.rlim_max;
-        signal(SIGXFSZ, SIG_IGN); /* write() fails with EFBIG instead */
-        CHECK(setrlimit(RLIMIT_FSIZE, &low) == 0);
-        CHECK(f != NULL && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_IO);
-        CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
-        CHECK(why != NULL && strstr(why, "too large") != NULL);
-        CHECK(!exists(out) && !exists(tmp));
-        free(why);
-        mr_dcm_free(f);
-        unlink(in);
-    }
+    /* a save that cannot create its file, and one that fails half-way
+     * (the file size limit: EFBIG after the first 100 KiB of 3 MiB) */
+    CHECK(save_fails(100, "no-such-folder/tmp.dcm", 0, "No such file"));
+    CHECK(save_fails(3u << 20, "tmp.dcm", 100u << 10, "too large"));
 
     CHECK(rmdir(dir) == 0);
     return TEST_DONE();
