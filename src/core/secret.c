@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd_io.h"
+
 void mr_wipe(void *p, size_t len)
 {
     if (p != NULL && len > 0)
@@ -24,26 +26,6 @@ void mr_secret_free(void *p)
 {
     if (p != NULL)
         sodium_free(p); /* sodium_free wipes before unmapping */
-}
-
-static medreg_err read_fd_all(int fd, size_t max, uint8_t *buf, size_t *len)
-{
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, max + 1 - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return MEDREG_ERR_IO;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max)
-            return MEDREG_ERR_TOOBIG;
-    }
-    *len = n;
-    return MEDREG_OK;
 }
 
 medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_t **out,
@@ -63,7 +45,7 @@ medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_
     ENSURE((st.st_mode & 077) == 0, MEDREG_ERR_DENIED);
     buf = sodium_malloc(cap + 1);
     ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
-    TRY(read_fd_all(fd, cap, buf, &len));
+    TRY(mr_fd_read_all(fd, buf, cap, &len));
     ENSURE(want == 0 || len == want, MEDREG_ERR_INVALID);
     buf[len] = 0;
     *out = buf;
@@ -77,22 +59,6 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
-}
-
-static medreg_err write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return MEDREG_ERR_IO;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return MEDREG_OK;
 }
 
 medreg_err mr_dir_sync(const char *path)
@@ -142,7 +108,7 @@ medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
     medreg_err rc = mr_secret_file_create(path, &fd);
     if (rc != MEDREG_OK)
         return rc;
-    rc = write_all(fd, data, len);
+    rc = mr_fd_write_all(fd, data, len);
     medreg_err done = mr_secret_file_finish(path, fd, rc == MEDREG_OK);
     return rc != MEDREG_OK ? rc : done;
 }
@@ -160,7 +126,7 @@ medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_le
         return errno == ENOENT ? MEDREG_ERR_NOTFOUND : MEDREG_ERR_IO;
     buf = malloc(max + 2);
     ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
-    TRY(read_fd_all(fd, max, (uint8_t *)buf, &len));
+    TRY(mr_fd_read_all(fd, (uint8_t *)buf, max, &len));
     buf[len] = 0;
     *out = buf;
     if (out_len)
@@ -182,7 +148,7 @@ medreg_err mr_file_write(const char *path, const void *data, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return MEDREG_ERR_IO;
-    rc = write_all(fd, data, len);
+    rc = mr_fd_write_all(fd, data, len);
     if (rc == MEDREG_OK && fsync(fd) != 0)
         rc = MEDREG_ERR_IO;
     close(fd);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/fd_io.h"
 #include "dicom_io.h"
 
 // A file loaded to be written again, up to this size, is read with one read()
@@ -132,16 +133,14 @@ extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dc
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (off_t)WHOLE_FILE_MAX) {
         size_t size = (size_t)st.st_size, got = 0;
         char *buf = static_cast<char *>(malloc(size + 1));
-        ssize_t n = 1;
-        // one byte more than its size: a file that grows meanwhile is seen
-        while (buf != nullptr && got <= size && (n = read(fd, buf + got, size + 1 - got)) > 0)
-            got += (size_t)n;
-        f->bytes = buf; // wiped and freed with f
-        f->n_bytes = got;
+        // to its end, one byte more than its size: a file that grows meanwhile is seen
+        medreg_err got_rc = buf ? mr_fd_read_all(fd, reinterpret_cast<uint8_t *>(buf), size, &got) : MEDREG_ERR_NOMEM;
+        f->bytes = buf; // wiped (all of it, however much a failed read filled) and freed with f
+        f->n_bytes = buf ? size + 1 : 0;
         if (buf == nullptr) {
             rc = MEDREG_ERR_NOMEM;
-        } else if (n < 0 || got != size) {
-            *why = dup_cstr(n < 0 ? strerror(errno) : "it changed while it was read");
+        } else if (got_rc != MEDREG_OK || got != size) {
+            *why = dup_cstr(got_rc == MEDREG_ERR_IO ? strerror(errno) : "it changed while it was read");
             rc = MEDREG_ERR_INVALID;
         } else {
             memory_stream in(buf, size, 0);
@@ -482,22 +481,6 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w == 0)
-            errno = EIO; // no progress: neither success nor a stale errno
-        if (w <= 0)
-            return 0;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 1;
-}
-
 // f into a new file at path (never over one), as saveFile would write it,
 // through a buffer (WHOLE_FILE_MAX above); *why on failure
 static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
@@ -529,7 +512,7 @@ static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
             offile_off_t n = 0;
             if (c.good() || c == EC_StreamNotifyClient) {
                 out.flushBuffer(p, n);
-                if (n > 0 && !write_all(fd, static_cast<const char *>(p), (size_t)n))
+                if (n > 0 && mr_fd_write_all(fd, p, (size_t)n) != MEDREG_OK)
                     failed = strerror(errno);
             } else {
                 failed = c.text();
