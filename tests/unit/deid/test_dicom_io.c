@@ -6,7 +6,6 @@
  * is refused at load: a file cut inside its pixels, one that grows while it
  * is read. A save never leaves a file behind where it fails, at its start
  * or half-way. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../../src/core/secret.h"
 #include "../../../src/deid/dicom_io.h"
 #include "../check.h"
 #include "bare_dataset.h"
@@ -49,20 +49,6 @@ static size_t dataset(const char *path, size_t n, unsigned seed, size_t *px_at)
     return dataset_claiming(path, n, (uint32_t)n, seed, px_at);
 }
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    uint8_t *p = NULL;
-    *n = 0;
-    if (fd >= 0 && fstat(fd, &st) == 0 && (p = malloc((size_t)st.st_size + 1)) != NULL &&
-        read(fd, p, (size_t)st.st_size) == st.st_size)
-        *n = (size_t)st.st_size;
-    if (fd >= 0)
-        close(fd);
-    return p;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -91,7 +77,9 @@ static int round_trip(size_t px_bytes, unsigned seed, size_t *meta)
     ok = ok && mr_dcm_save(f, out, tmp, &why) == MEDREG_ERR_EXISTS && !exists(tmp);
     free(why);
     mr_dcm_free(f);
-    uint8_t *a = slurp(in, &n), *b = slurp(out, &out_len);
+    char *a = NULL, *b = NULL;
+    ok = ok && mr_file_read(in, 16u << 20, &a, &n) == MEDREG_OK &&
+         mr_file_read(out, 16u << 20, &b, &out_len) == MEDREG_OK;
     ok = ok && a && b && n == in_len && out_len > in_len;
     *meta = ok ? out_len - in_len : 0;
     /* the pixels are the file's end, in both */
