@@ -18,6 +18,7 @@
 #include "../core/work_window.h"
 #include "../deid/dicom_deid.h"
 #include "../deid/dicom_report.h"
+#include "../deid/dicom_resume.h"
 #include "cli.h"
 
 /* Why the walk of the input stopped. */
@@ -94,7 +95,10 @@ static int flush_tree(const char *dir)
 /* One file in the window: its path, and what became of it. */
 typedef struct dcm_item {
     char *in;
+    json_t *prior; /* an earlier run's entry that stands for this file: nothing to do */
     mr_dcm_result res;
+    char in_stat[MR_DICOM_STAMP_MAX]; /* "" when the input may have changed while it was read */
+    long long out_size;
     medreg_err rc;
 } dcm_item;
 
@@ -105,7 +109,8 @@ typedef struct dcm_pass {
     const mr_psn_source *src;
     const char *out_dir, *quarantine, *doing;
     mr_dicom_report_writer *report;
-    size_t counts[MR_DCM_N_OUTCOMES], done, total, already;
+    mr_dicom_resume *resume; /* the earlier run's report, or NULL */
+    size_t counts[MR_DCM_N_OUTCOMES], done, total, already, not_read;
     cli_bar bar;
 } dcm_pass;
 
@@ -113,7 +118,17 @@ static void dcm_run(void *item, void *ctx)
 {
     dcm_item *it = item;
     dcm_pass *d = ctx;
+    struct timespec at;
+    struct stat before, after, out;
+    if (it->prior != NULL)
+        return;
+    /* the input's identity, for a later run to know it unchanged */
+    int seen = d->report != NULL && clock_gettime(CLOCK_REALTIME, &at) == 0 && lstat(it->in, &before) == 0;
     it->rc = mr_dicom_deid_file(d->cfg, d->src, it->in, d->out_dir, d->quarantine, &it->res);
+    it->in_stat[0] = 0;
+    if (seen && it->rc == MEDREG_OK && lstat(it->in, &after) == 0)
+        mr_dicom_input_stamp(&before, &after, &at, it->in_stat);
+    it->out_size = it->res.out_path[0] && lstat(it->res.out_path, &out) == 0 ? (long long)out.st_size : -1;
 }
 
 static const char *outcome_name(mr_dcm_outcome o)
@@ -144,8 +159,10 @@ static int report_path(json_t *o, const char *key, const char *path)
 }
 
 /* One file's line of the report. */
-static json_t *report_entry(const char *in, const mr_dcm_result *r)
+static json_t *report_entry(const dcm_item *it)
 {
+    const char *in = it->in;
+    const mr_dcm_result *r = &it->res;
     json_t *o = json_object();
     if (o == NULL || !report_path(o, "in", in) ||
         json_object_set_new(o, "outcome", json_string(outcome_name(r->outcome))) != 0 ||
@@ -156,6 +173,10 @@ static json_t *report_entry(const char *in, const mr_dcm_result *r)
     }
     if (r->already)
         json_object_set_new(o, "already_there", json_true());
+    if (it->in_stat[0])
+        json_object_set_new(o, "in_stat", json_string(it->in_stat));
+    if (it->out_size >= 0)
+        json_object_set_new(o, "out_size", json_integer(it->out_size));
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
                             json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",
@@ -172,8 +193,18 @@ static medreg_err dcm_take(void *item, void *ctx)
     dcm_item *it = item;
     dcm_pass *d = ctx;
     medreg_err rc = it->rc;
-    if (rc == MEDREG_OK && d->report != NULL) {
-        json_t *e = report_entry(it->in, &it->res);
+    if (it->prior != NULL) {
+        /* what the earlier run did with this file stands */
+        const char *o = json_string_value(json_object_get(it->prior, "outcome"));
+        it->res.outcome = !strcmp(o, "written") ? MR_DCM_WRITTEN
+                          : !strcmp(o, "quarantined") ? MR_DCM_QUARANTINED
+                          : !strcmp(o, "directory")   ? MR_DCM_DIRECTORY
+                                                      : MR_DCM_NOT_DICOM;
+        rc = mr_dicom_report_add(d->report, it->prior);
+        json_decref(it->prior);
+        d->not_read++;
+    } else if (rc == MEDREG_OK && d->report != NULL) {
+        json_t *e = report_entry(it);
         rc = e != NULL ? mr_dicom_report_add(d->report, e) : MEDREG_ERR_NOMEM;
         json_decref(e);
         if (it->res.outcome == MR_DCM_SKIPPED || it->res.outcome == MR_DCM_NOT_DICOM) {
@@ -213,8 +244,10 @@ static int run_pass(dcm_pass *d, const char *in, long threads)
         }
         if (p == NULL || (rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
             break; /* the end, or a file that could not be written (the caller says so) */
-        if ((it->in = strdup(p)) == NULL) {
-            rc = MEDREG_ERR_NOMEM;
+        memset(it, 0, sizeof *it);
+        if ((it->in = strdup(p)) == NULL || (rc = mr_dicom_resume_find(d->resume, p, &it->prior)) != MEDREG_OK) {
+            free(it->in);
+            rc = rc != MEDREG_OK ? rc : MEDREG_ERR_NOMEM;
             break;
         }
         mr_work_window_submit(w);
@@ -277,6 +310,27 @@ static int tree_digest(void *ctx, uint8_t out[32])
     return rc == MEDREG_OK;
 }
 
+/* The run's tag (dicom_resume.h), keyed with the module key, or
+ * network-wide with a hash of the pin file, which names the VOPRF key that
+ * makes every PSN, UID and date shift. */
+static int resume_tag(const uint8_t *key, const char *pin_path, const mr_dicom_config *cfg, const char *out,
+                      const char *quarantine, char tag[65])
+{
+    uint8_t pin_hash[32];
+    char *pin = NULL;
+    size_t len = 0;
+    medreg_err rc = MEDREG_OK;
+    if (key == NULL && (rc = mr_file_read(pin_path, 1u << 20, &pin, &len)) == MEDREG_OK)
+        crypto_hash_sha256(pin_hash, (const uint8_t *)pin, len);
+    free(pin);
+    if (rc == MEDREG_OK)
+        rc = mr_dicom_resume_tag(key ? key : pin_hash, cfg, out, quarantine, tag);
+    if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: cannot tell which code, configuration and key make this run's outputs: %s\n",
+                medreg_strerror(rc));
+    return rc == MEDREG_OK;
+}
+
 static int cmd_deid_dicom(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
@@ -288,6 +342,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                                          {"quarantine", required_argument, NULL, 'q'},
                                          {"report", required_argument, NULL, 'R'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"read-all", no_argument, NULL, 'A'},
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *key_path = NULL, *in = NULL, *out = NULL, *quarantine = NULL, *rep_path = NULL;
     const char *pin_path = NULL, *prepare = NULL, *finish = NULL, *state_path = NULL;
@@ -300,8 +355,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     size_t kl = 0;
     mr_dicom_report_writer *report = NULL;
     json_t *head = NULL, *tail = NULL;
+    mr_dicom_resume *resume = NULL;
+    char tag[65], why[256] = "";
     size_t total = 0;
-    int opt, code = EXIT_LOCAL, partial = 0;
+    int opt, code = EXIT_LOCAL, partial = 0, read_all = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
@@ -315,6 +372,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         case 'o': out = optarg; break;
         case 'q': quarantine = optarg; break;
         case 'R': rep_path = optarg; break;
+        case 'A': read_all = 1; break;
         case 't':
             if (!cli_number("--threads", optarg, 1, 64, &threads))
                 return EXIT_USAGE;
@@ -347,6 +405,11 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                         "would read what it writes\n", in);
         goto out;
     }
+    /* before anything else is loaded into the process: the network-wide
+     * pass may load modules (a PKCS#11 provider of the TLS library) that
+     * --finish does not, and the tag names every library mapped */
+    if (out && !resume_tag(key, pin_path, cfg, out, quarantine, tag))
+        goto out;
     if (!count_tree(in, &total))
         goto out;
     src.key = key;
@@ -370,18 +433,26 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                 MR_DICOM_PARTIAL, strerror(errno));
         goto out;
     }
+    /* what an earlier run into the same folders did and may stand: read
+     * before the report is begun, which removes a REPORT.partial */
+    if (!read_all && mr_dicom_resume_open(rep_path, tag, out, quarantine, &resume, why, sizeof why) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot read the earlier report %s: %s\n", rep_path, strerror(errno));
+        goto out;
+    }
+    if (why[0] && !read_all)
+        fprintf(stderr, "medreg: every file is read: %s\n", why);
     /* the report is written as the files are done, under REPORT.partial
      * until the end, when it replaces an earlier one; its counts follow the
      * files */
-    head = json_pack("{s:s,s:o,s:s,s:o,s:o}", "format", MR_DICOM_REPORT_FORMAT, "config", mr_json_path(cfg_path),
+    head = json_pack("{s:s,s:o,s:s,s:o,s:o,s:s}", "format", MR_DICOM_REPORT_FORMAT, "config", mr_json_path(cfg_path),
                      "psn", table ? "network" : "local", "output", mr_json_path(out), "quarantine",
-                     mr_json_path(quarantine));
+                     mr_json_path(quarantine), "resume", tag);
     if (head == NULL || mr_dicom_report_begin(rep_path, head, &report) != MEDREG_OK) {
         fprintf(stderr, "medreg: cannot write the report %s.partial: %s\n", rep_path, strerror(errno));
         goto out;
     }
     dcm_pass d = {.cfg = cfg, .src = &src, .out_dir = out, .quarantine = quarantine, .doing = "de-identified",
-                  .report = report, .total = total, .bar.on = isatty(STDERR_FILENO)};
+                  .report = report, .resume = resume, .total = total, .bar.on = isatty(STDERR_FILENO)};
     if (!run_pass(&d, in, threads)) {
         fprintf(stderr, "medreg: stopped: the output folder or the report cannot be written\n");
         goto out;
@@ -392,9 +463,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         goto out;
     }
     const size_t *n = d.counts;
-    tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
+    tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
                      "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4],
-                     "already_there", (json_int_t)d.already);
+                     "already_there", (json_int_t)d.already, "not_read_again", (json_int_t)d.not_read);
     medreg_err ended = MEDREG_ERR_NOMEM;
     if (tail != NULL) {
         ended = mr_dicom_report_end(report, tail);
@@ -409,6 +480,8 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     if (d.already)
         printf(" (%zu of the written and quarantined were there already, the same bytes: a run again, or an image "
                "twice in the input)", d.already);
+    if (d.not_read)
+        printf("; %zu not read again: unchanged since the earlier run's report", d.not_read);
     if (n[3])
         printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", n[3]);
     if (n[4])
@@ -423,6 +496,7 @@ out:
         mr_dicom_partial_close(quarantine);
     }
     mr_dicom_report_discard(report);
+    mr_dicom_resume_close(resume);
     json_decref(head);
     json_decref(tail);
     mr_secret_free(key);
@@ -499,27 +573,6 @@ static medreg_err check_take(void *item, void *ctx)
     return rc;
 }
 
-/* A path of a report entry: the bytes of "in_hex" (or "out_hex") when
- * there are, else "in" itself; NULL when there is none, or when "_hex" is
- * not hex or holds a NUL. */
-static char *entry_path(json_t *f, const char *key)
-{
-    char hex_key[16];
-    snprintf(hex_key, sizeof hex_key, "%s_hex", key);
-    const char *hex = json_string_value(json_object_get(f, hex_key));
-    const char *s = json_string_value(json_object_get(f, key));
-    if (hex == NULL)
-        return s ? strdup(s) : NULL;
-    size_t n = strlen(hex) / 2;
-    char *p = malloc(n + 1);
-    if (p == NULL || !mr_unhex_exact(hex, (uint8_t *)p, n) || memchr(p, 0, n) != NULL) {
-        free(p);
-        return NULL;
-    }
-    p[n] = 0;
-    return p;
-}
-
 static medreg_err verify_entry(json_t *f, void *ctx)
 {
     verify_run *v = ctx;
@@ -529,8 +582,8 @@ static medreg_err verify_entry(json_t *f, void *ctx)
     medreg_err rc = mr_work_window_next(v->window, (void **)&k);
     if (rc != MEDREG_OK)
         return rc;
-    k->in = entry_path(f, "in");
-    k->out = entry_path(f, "out");
+    k->in = mr_dicom_report_path(f, "in");
+    k->out = mr_dicom_report_path(f, "out");
     mr_work_window_submit(v->window);
     return MEDREG_OK;
 }
@@ -621,7 +674,7 @@ int cmd_deid(cli *c, int argc, char **argv)
         "usage: medreg deid dicom --config DICOM.ini --in FILE|FOLDER --out FOLDER\n"
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
-        "           [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
+        "           [--quarantine FOLDER] [--report REPORT.json] [--threads N] [--read-all]\n"
         "       medreg deid verify --config DICOM.ini --report REPORT.json [--threads N]\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
@@ -633,6 +686,9 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  it is REPORT.partial until the run has ended. The tree is walked as it is de-identified.\n"
         "  An output already there with the same bytes counts as written: a run that was stopped can\n"
         "  be run again into the same folder; other bytes under an output's name are never replaced.\n"
+        "  A run again does not read a file the earlier report (REPORT.partial or REPORT) says was done\n"
+        "  under the same key, configuration and medreg, when the file and its output are unchanged;\n"
+        "  --read-all reads every file.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

@@ -47,6 +47,7 @@ typedef struct mr_dicom_config {
     mr_pixel_rules pixel_rules; /* where burned-in text is blanked instead (pixel_rules.h) */
     const char *assumed_charset; /* what a file that declares no character set is written in; NULL: ASCII */
     char assumed_charset_buf[65];
+    uint8_t digest[32]; /* SHA-256 of the bytes of every file it was read from */
 } mr_dicom_config;
 
 /* Parse the configuration (INI; docs/deid.md). *errmsg names the file,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/encode.h"
 #include "../core/secret.h"
 
 struct mr_dicom_report_writer {
@@ -145,81 +146,160 @@ static int skip_scalar(FILE *fp)
     return n > 0;
 }
 
+struct mr_dicom_report_reader {
+    FILE *fp;
+    json_t *head; /* the fields before "files" */
+    int state;    /* 0: before the first entry, 1: behind one, 2: the end read and checked */
+    int format, files;
+    size_t fields; /* read so far, "files" among them */
+};
+
 static medreg_err refuse(FILE *fp, char *why, size_t cap, const char *what)
 {
     snprintf(why, cap, "%s (at byte %ld)", what, ftell(fp));
     return MEDREG_ERR_INVALID;
 }
 
-static medreg_err each_file(FILE *fp, mr_report_entry_fn fn, void *ctx, char *why, size_t cap)
+/* The report's fields, up to "files" (whose '[' is then read) or up to its
+ * end (behind "files": which is then checked to be all there is). */
+static medreg_err read_fields(mr_dicom_report_reader *r, char *why, size_t cap)
 {
-    int c = next_token(fp);
-    if (c != '[')
-        return refuse(fp, why, cap, "\"files\" is not an array");
-    if ((c = next_token(fp)) == ']')
-        return MEDREG_OK;
-    ungetc(c, fp);
+    FILE *fp = r->fp;
+    int c;
     for (;;) {
-        json_t *e = closed_value(fp);
-        if (!json_is_object(e)) {
-            json_decref(e);
-            return refuse(fp, why, cap, "an entry of \"files\" is not an object");
+        if (r->fields++) { /* behind a field: a comma, or the end */
+            if ((c = next_token(fp)) == '}')
+                break;
+            if (c != ',')
+                return refuse(fp, why, cap, "the report goes on without a comma");
         }
-        medreg_err rc = fn(e, ctx);
-        json_decref(e);
-        if (rc != MEDREG_OK)
-            return rc;
-        if ((c = next_token(fp)) == ']')
-            return MEDREG_OK;
-        if (c != ',')
-            return refuse(fp, why, cap, "\"files\" goes on without a comma");
-    }
-}
-
-medreg_err mr_dicom_report_each(FILE *fp, mr_report_entry_fn fn, void *ctx, char *why, size_t cap)
-{
-    int format = 0, files = 0, c;
-    snprintf(why, cap, "%s", "");
-    if (next_token(fp) != '{')
-        return refuse(fp, why, cap, "not a JSON object");
-    for (;;) {
-        json_t *key = closed_value(fp);
+        json_t *key = closed_value(fp), *v = NULL;
         const char *k = json_string_value(key);
         medreg_err rc = MEDREG_OK;
         if (k == NULL || next_token(fp) != ':')
             rc = refuse(fp, why, cap, "a field without a name");
         else if (!strcmp(k, "files") || !strcmp(k, "format")) {
-            if (!strcmp(k, "format") ? format != 0 : (files != 0 || format != 1))
+            if (!strcmp(k, "format") ? r->format != 0 : (r->files != 0 || r->format != 1))
                 rc = refuse(fp, why, cap, "\"format\" must come once, and before \"files\"");
             else if (!strcmp(k, "files")) {
-                files = 1;
-                rc = each_file(fp, fn, ctx, why, cap);
+                r->files = 1;
+                if (next_token(fp) != '[')
+                    rc = refuse(fp, why, cap, "\"files\" is not an array");
+                json_decref(key);
+                return rc; /* the entries follow */
             } else {
-                json_t *v = closed_value(fp);
-                format = json_is_string(v) && !strcmp(json_string_value(v), MR_DICOM_REPORT_FORMAT) ? 1 : -1;
-                json_decref(v);
+                v = closed_value(fp);
+                r->format = json_is_string(v) && !strcmp(json_string_value(v), MR_DICOM_REPORT_FORMAT) ? 1 : -1;
+                if (r->format == -1)
+                    rc = refuse(fp, why, cap, "not a report of medreg deid dicom (\"format\")");
             }
         } else if ((c = next_token(fp)) == '"' || c == '{' || c == '[') {
             ungetc(c, fp);
-            json_t *v = closed_value(fp);
-            if (v == NULL)
+            if ((v = closed_value(fp)) == NULL)
                 rc = refuse(fp, why, cap, "a field's value is not JSON");
-            json_decref(v);
+            else if (!r->files && json_object_set(r->head, k, v) != 0)
+                rc = MEDREG_ERR_NOMEM; /* a field of the head, which the caller may ask for */
         } else if (c == EOF || ungetc(c, fp) == EOF || !skip_scalar(fp))
             rc = refuse(fp, why, cap, "a field's value is not JSON");
+        json_decref(v);
         json_decref(key);
         if (rc != MEDREG_OK)
             return rc;
-        if (format == -1)
-            return refuse(fp, why, cap, "not a report of medreg deid dicom (\"format\")");
-        if ((c = next_token(fp)) == '}')
-            break;
-        if (c != ',')
-            return refuse(fp, why, cap, "the report goes on without a comma");
     }
     if (next_token(fp) != EOF)
         return refuse(fp, why, cap, "something follows the report");
-    if (!files)
+    if (!r->files)
         return refuse(fp, why, cap, "the report has no \"files\"");
     return MEDREG_OK;
+}
+
+medreg_err mr_dicom_report_open(FILE *fp, mr_dicom_report_reader **out, char *why, size_t cap)
+{
+    *out = NULL;
+    snprintf(why, cap, "%s", "");
+    mr_dicom_report_reader *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->head = json_object()) == NULL) {
+        free(r);
+        return MEDREG_ERR_NOMEM;
+    }
+    r->fp = fp;
+    medreg_err rc = next_token(fp) == '{' ? read_fields(r, why, cap) : refuse(fp, why, cap, "not a JSON object");
+    if (rc == MEDREG_OK && !r->files)
+        rc = refuse(fp, why, cap, "the report has no \"files\"");
+    if (rc != MEDREG_OK) {
+        mr_dicom_report_close(r);
+        return rc;
+    }
+    *out = r;
+    return MEDREG_OK;
+}
+
+const json_t *mr_dicom_report_head(const mr_dicom_report_reader *r)
+{
+    return r->head;
+}
+
+medreg_err mr_dicom_report_next(mr_dicom_report_reader *r, json_t **entry, char *why, size_t cap)
+{
+    *entry = NULL;
+    if (r->state == 2)
+        return MEDREG_OK;
+    int c = next_token(r->fp);
+    if (c == ']') {
+        medreg_err rc = read_fields(r, why, cap); /* behind "files" */
+        if (rc == MEDREG_OK)
+            r->state = 2;
+        return rc;
+    }
+    if (r->state == 1 && c != ',')
+        return refuse(r->fp, why, cap, "\"files\" goes on without a comma");
+    if (r->state == 0)
+        ungetc(c, r->fp);
+    json_t *e = closed_value(r->fp);
+    if (!json_is_object(e)) {
+        json_decref(e);
+        return refuse(r->fp, why, cap, "an entry of \"files\" is not an object");
+    }
+    r->state = 1;
+    *entry = e;
+    return MEDREG_OK;
+}
+
+void mr_dicom_report_close(mr_dicom_report_reader *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->head);
+    free(r);
+}
+
+medreg_err mr_dicom_report_each(FILE *fp, mr_report_entry_fn fn, void *ctx, char *why, size_t cap)
+{
+    mr_dicom_report_reader *r;
+    json_t *e = NULL;
+    medreg_err rc = mr_dicom_report_open(fp, &r, why, cap);
+    while (rc == MEDREG_OK && (rc = mr_dicom_report_next(r, &e, why, cap)) == MEDREG_OK && e != NULL) {
+        rc = fn(e, ctx);
+        json_decref(e);
+    }
+    mr_dicom_report_close(r);
+    return rc;
+}
+
+char *mr_dicom_report_path(const json_t *f, const char *key)
+{
+    char hex_key[16];
+    snprintf(hex_key, sizeof hex_key, "%s_hex", key);
+    const char *hex = json_string_value(json_object_get(f, hex_key));
+    const char *s = json_string_value(json_object_get(f, key));
+    if (hex == NULL)
+        return s ? strdup(s) : NULL;
+    size_t n = strlen(hex) / 2;
+    char *p = malloc(n + 1);
+    if (p == NULL || !mr_unhex_exact(hex, (uint8_t *)p, n) || memchr(p, 0, n) != NULL) {
+        free(p);
+        return NULL;
+    }
+    p[n] = 0;
+    return p;
 }

@@ -32,13 +32,34 @@ MR_MUST_CHECK medreg_err mr_dicom_report_end(mr_dicom_report_writer *w, json_t *
 /* A run that failed: the .partial is removed, w freed (w may be NULL). */
 void mr_dicom_report_discard(mr_dicom_report_writer *w);
 
+/* A report read one entry at a time (deid verify; a run that resumes
+ * from the report of an earlier one). */
+typedef struct mr_dicom_report_reader mr_dicom_report_reader;
+
+/* Read fp up to the first entry: "format" must be the one above and come
+ * before "files". MEDREG_ERR_INVALID when fp holds no such report, why
+ * then saying what and at which byte. fp stays the caller's. */
+MR_MUST_CHECK medreg_err mr_dicom_report_open(FILE *fp, mr_dicom_report_reader **out, char *why, size_t cap);
+/* The fields before "files" whose values are strings, objects or arrays
+ * (borrowed). */
+const json_t *mr_dicom_report_head(const mr_dicom_report_reader *r);
+/* The next entry of "files" (an object; the caller's reference), or NULL
+ * once the report has ended and what follows "files" has been checked. A
+ * report cut short (a run killed while writing it) gives its whole entries,
+ * then MEDREG_ERR_INVALID. */
+MR_MUST_CHECK medreg_err mr_dicom_report_next(mr_dicom_report_reader *r, json_t **entry, char *why, size_t cap);
+void mr_dicom_report_close(mr_dicom_report_reader *r);
+
 /* Called with each entry of "files" (an object; borrowed): anything but
  * MEDREG_OK stops the walk and is returned. */
 typedef medreg_err (*mr_report_entry_fn)(json_t *entry, void *ctx);
 
-/* Walk the report in fp: its "format" must be the one above and come
- * before "files". MEDREG_ERR_INVALID when fp holds no such report, why
- * then saying what and at which byte. */
+/* The whole report in fp, entry by entry, through the reader above. */
 MR_MUST_CHECK medreg_err mr_dicom_report_each(FILE *fp, mr_report_entry_fn fn, void *ctx, char *why, size_t cap);
+
+/* A path of an entry: the bytes of "in_hex" (or "out_hex") when there
+ * are, else "in" itself (malloc'd); NULL when there is none, or when
+ * "_hex" is not hex or holds a NUL. */
+char *mr_dicom_report_path(const json_t *entry, const char *key);
 
 #endif

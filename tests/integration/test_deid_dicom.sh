@@ -115,8 +115,8 @@ expect 0 "again into another folder" -- "$MEDREG" deid dicom --config $C --key h
   && ok "same input and key: the same UIDs and the same bytes" || fail "not deterministic"
 again="out2/$(echo "$o1" | sed 's#^out/##')"
 cp "$again" again.before
-expect 0 "the same output folder again: the same bytes are there, so the file counts as written" -- "$MEDREG" \
-  deid dicom --config $C --key hip.key --in in/ct1.dcm --out out2
+expect 0 "the same output folder again, every file read (--read-all): the same bytes are there, so the file counts as written" -- "$MEDREG" \
+  deid dicom --config $C --key hip.key --in in/ct1.dcm --out out2 --read-all
 grep -q "1 written to out2.*1 of the written and quarantined were there already" "$W/o" &&
   [ "$(jq -r '.already_there' out2.report.json)" = 1 ] && [ "$(jq -r '.files[0].already_there' out2.report.json)" = true ] &&
   [ "$(jq -r '.files[0].out' out2.report.json)" = "$again" ] && ok "and the report says so, with the output" ||
@@ -365,6 +365,7 @@ expect 0 "and passes once it is gone" -- "$MEDREG" deid verify --config $C --rep
 # run takes the .partial as its own
 mkdir -p many && for i in $(seq 1 1500); do cp in/ct1.dcm "many/$i.dcm"; done
 (cd many && ls | xargs -n 500 dcmodify -nb -gin -gse -gst >/dev/null 2>&1)
+sleep 1.1 # a file changed within the second before it is read is read again by the next run: not these
 "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --threads 1 >/dev/null 2>&1 & pid=$!
 for _ in $(seq 1 1000); do [ "$(stat -c %s kout.report.json.partial 2>/dev/null || echo 0)" -gt 3000 ] && break; sleep 0.01; done
 if kill -9 $pid 2>/dev/null; then
@@ -387,6 +388,32 @@ if kill -9 $pid 2>/dev/null; then
     fail "partial: $(ls kout/.medreg-partial | tr "\n" " "), $(find kout -name "*.dcm" | wc -l) files"
   expect 0 "and every output of both runs verifies" -- "$MEDREG" deid verify --config $C --report kout.report.json
   grep -q "^1500 outputs checked" "$W/o" && ok "all 1500" || fail "verify after the kill: $(cat "$W/o")"
+  killed_read=$(jq -r '.not_read_again' kout.report.json)
+  [ "$killed_read" -gt 0 ] && [ "$(jq '[.files[] | select(.not_read_again)] | length' kout.report.json)" = "$killed_read" ] &&
+    ok "what the killed run's .partial said it finished was not read again ($killed_read files)" ||
+    fail "not read again: $killed_read"
+  # a run again over an input that changed: one file touched, one output removed, one file new
+  cp many/7.dcm many/new.dcm && dcmodify -nb -gin -gse -gst many/new.dcm >/dev/null 2>&1
+  touch many/5.dcm
+  rm "$(jq -r '.files[] | select(.in == "many/9.dcm") | .out' kout.report.json)"
+  expect 0 "the run again over the grown input" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout
+  entry() { jq -c --arg in "many/$1.dcm" '.files[] | select(.in == $in) | [.outcome, .not_read_again, .already_there]' kout.report.json; }
+  [ "$(jq -r '.not_read_again' kout.report.json)" = 1498 ] && [ "$(jq -r '.written' kout.report.json)" = 1501 ] &&
+    [ "$(entry 5)" = '["written",null,true]' ] && [ "$(entry 9)" = '["written",null,null]' ] &&
+    [ "$(entry new)" = '["written",null,null]' ] && [ "$(entry 6)" = '["written",true,null]' ] &&
+    grep -q "; 1498 not read again: unchanged since the earlier run's report" "$W/o" &&
+    ok "only the new file, the touched one and the one whose output was gone are read" ||
+    fail "grown input: $(cat "$W/o") $(entry 5) $(entry 9) $(entry new)"
+  expect 0 "its report verifies whole" -- "$MEDREG" deid verify --config $C --report kout.report.json
+  grep -q "^1501 outputs checked" "$W/o" && ok "all 1501, those not read again among them" || fail "verify: $(cat "$W/o")"
+  sed 's/ retain_device_identity//' $C > examples/deid/other.ini
+  expect 4 "another configuration trusts nothing of the earlier run" -- "$MEDREG" deid dicom --config examples/deid/other.ini \
+    --key hip.key --in many --out kout
+  grep -q "every file is read: kout.report.json was made under another key, configuration" "$W/e" && ok "and says so" ||
+    fail "another configuration: $(cat "$W/e")"
+  expect 0 "--read-all reads every file" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all
+  [ "$(jq -r '.not_read_again' kout.report.json)" = 0 ] && [ "$(jq -r '.already_there' kout.report.json)" = 1501 ] &&
+    ok "and finds every output there" || fail "--read-all: $(cat "$W/o")"
 else
   fail "the run ended before it could be killed"
 fi

@@ -160,6 +160,7 @@ if command -v dump2dcm >/dev/null && command -v dcmdump >/dev/null; then
   cp "$SRC/examples/hip.ini" dcm/examples/; cp "$SRC/examples/deid/"* dcm/examples/deid/; cp "$SRC/data/"* dcm/data/
   dump2dcm --write-xfer-little "$SRC/tests/data/dicom/ct1.dump" dcm/in/ct1.dcm
   dump2dcm --write-xfer-little "$SRC/tests/data/dicom/ct2.dump" dcm/in/sub/ct2.dcm
+  sleep 1.1 # files changed in the second before a run reads them are read again by the next: not these
   D=dcm/examples/deid/dicom.ini
   dtag() { dcmdump +P "$2" "$1" 2>/dev/null | sed -n 1p | sed -n 's/.*\[\(.*\)\].*/\1/p'; }
   expect 0 "deid dicom --oprf-key: network-wide PSNs online" -- as engineer deid dicom --config $D --oprf-key hip.pin \
@@ -184,6 +185,12 @@ if command -v dump2dcm >/dev/null && command -v dcmdump >/dev/null; then
   expect 0 "--finish writes the folder offline" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom --config $D \
     --oprf-key hip.pin --in dcm/in --finish dresp.json --state dst.json --out dcm/off
   diff -r dcm/net dcm/off >/dev/null && ok "offline output equals online output, file for file" || fail "offline DICOM differs"
+  expect 0 "--finish into the online run's folder" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom --config $D \
+    --oprf-key hip.pin --in dcm/in --finish dresp.json --state dst.json --out dcm/net
+  [ "$(jq .not_read_again dcm/net.report.json)" = 2 ] && [ "$(jq .written dcm/net.report.json)" = 2 ] &&
+    ok "takes the online run's report as its own: nothing read again (the same pinned key and configuration)" ||
+    fail "network-wide resume: $(cat "$W/o" "$W/e")"
+  expect 0 "and the report verifies" -- "$MEDREG" deid verify --config $D --report dcm/net.report.json
   touch -d '2001-01-01' dcm/in/sub/ct2.dcm
   expect 4 "--finish on a changed folder is refused" -- env -u MEDREG_IDENTITY "$MEDREG" deid dicom --config $D \
     --oprf-key hip.pin --in dcm/in --finish dresp.json --state dst.json --out dcm/off2

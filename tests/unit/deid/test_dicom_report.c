@@ -132,6 +132,49 @@ static void round_trip(void)
     json_decref(tail);
 }
 
+/* The reader under the walk: the head's fields before "files" are there
+ * to ask for (those after it are not: a run's counts); a report cut inside
+ * an entry (a killed run's .partial) gives the whole entries, then says it
+ * is cut; at the end NULL, again and again. */
+static void reader(void)
+{
+    char why[160];
+    mr_dicom_report_reader *r = NULL;
+    json_t *e = NULL;
+    FILE *fp = fmemopen((void *)WRITTEN, sizeof WRITTEN - 1, "r");
+    CHECK(fp && mr_dicom_report_open(fp, &r, why, sizeof why) == MEDREG_OK);
+    if (r == NULL)
+        return;
+    const json_t *head = mr_dicom_report_head(r);
+    CHECK_STR(json_string_value(json_object_get(head, "config")), "d.ini");
+    CHECK(json_object_get(head, "written") == NULL && json_object_get(head, "files") == NULL);
+    size_t n = 0;
+    while (mr_dicom_report_next(r, &e, why, sizeof why) == MEDREG_OK && e != NULL) {
+        n++;
+        json_decref(e);
+    }
+    CHECK(n == 3 && e == NULL && mr_dicom_report_next(r, &e, why, sizeof why) == MEDREG_OK && e == NULL);
+    mr_dicom_report_close(r);
+    fclose(fp);
+
+    const char *third = strstr(WRITTEN, "in/x.txt");
+    fp = fmemopen((void *)WRITTEN, (size_t)(third - WRITTEN), "r");
+    CHECK(fp && mr_dicom_report_open(fp, &r, why, sizeof why) == MEDREG_OK);
+    n = 0;
+    medreg_err rc;
+    while ((rc = mr_dicom_report_next(r, &e, why, sizeof why)) == MEDREG_OK && e != NULL) {
+        n++;
+        json_decref(e);
+    }
+    CHECK(n == 2 && rc == MEDREG_ERR_INVALID && why[0] != 0 && e == NULL);
+    mr_dicom_report_close(r);
+    fclose(fp);
+    /* refused at the head: nothing to close */
+    fp = fmemopen((void *)"{\"files\": []}", 13, "r");
+    CHECK(fp && mr_dicom_report_open(fp, &r, why, sizeof why) == MEDREG_ERR_INVALID && r == NULL);
+    fclose(fp);
+}
+
 int main(void)
 {
     round_trip();
@@ -192,5 +235,6 @@ int main(void)
     }
     CHECK(walk(BAD[3], strlen(BAD[3]), &s, why) == MEDREG_ERR_INVALID && strstr(why, "before") != NULL &&
           strstr(why, "byte") != NULL);
+    reader();
     return TEST_DONE();
 }

@@ -1,0 +1,200 @@
+#include "dicom_resume.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/code_identity.h"
+#include "dicom_report.h"
+
+struct mr_dicom_resume {
+    FILE *fp;
+    mr_dicom_report_reader *reader;
+    json_t *entry; /* the next entry not yet asked for, or NULL: none left to trust */
+    char *entry_in;
+    char *out, *quarantine; /* each with a '/' behind */
+};
+
+medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *out,
+                               const char *quarantine, char tag[65])
+{
+    static const char LABEL[] = "medreg/deid-dicom-resume/v1";
+    uint8_t code[32], h[32];
+    medreg_err rc = mr_code_identity(code);
+    if (rc != MEDREG_OK)
+        return rc;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, 32, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)LABEL, sizeof LABEL);
+    crypto_generichash_update(&st, code, sizeof code);
+    crypto_generichash_update(&st, cfg->digest, sizeof cfg->digest);
+    /* with their NULs: ("a", "bc") and ("ab", "c") differ */
+    crypto_generichash_update(&st, (const uint8_t *)out, strlen(out) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)quarantine, strlen(quarantine) + 1);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(tag, 65, h, sizeof h);
+    return MEDREG_OK;
+}
+
+/* The next entry of the earlier report, or none when it has ended, is cut
+ * short, or breaks the walk's order (then nothing after it is trusted). */
+static void advance(mr_dicom_resume *r)
+{
+    char why[160];
+    json_t *e = NULL;
+    char *in = NULL;
+    if (r->reader != NULL && mr_dicom_report_next(r->reader, &e, why, sizeof why) == MEDREG_OK && e != NULL &&
+        (in = mr_dicom_report_path(e, "in")) != NULL && r->entry_in != NULL && strcmp(r->entry_in, in) >= 0) {
+        free(in); /* not behind the one before */
+        in = NULL;
+    }
+    json_decref(r->entry);
+    free(r->entry_in);
+    r->entry = in != NULL ? e : NULL;
+    r->entry_in = in;
+    if (in == NULL)
+        json_decref(e);
+}
+
+medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out, const char *quarantine,
+                                mr_dicom_resume **out_r, char *why, size_t cap)
+{
+    *out_r = NULL;
+    snprintf(why, cap, "%s", "");
+    char *partial = NULL;
+    if (asprintf(&partial, "%s.partial", report) < 0)
+        return MEDREG_ERR_NOMEM;
+    FILE *fp = fopen(partial, "re");
+    const char *which = partial;
+    if (fp == NULL && errno == ENOENT) {
+        fp = fopen(report, "re");
+        which = report;
+    }
+    if (fp == NULL) {
+        if (errno != ENOENT)
+            snprintf(why, cap, "%s: %s", which, strerror(errno));
+        free(partial);
+        return MEDREG_OK; /* no earlier run: nothing to trust */
+    }
+    mr_dicom_resume *r = calloc(1, sizeof *r);
+    medreg_err rc = MEDREG_ERR_NOMEM;
+    if (r == NULL || asprintf(&r->out, "%s/", out) < 0 || asprintf(&r->quarantine, "%s/", quarantine) < 0)
+        goto out;
+    r->fp = fp;
+    fp = NULL;
+    char what[160];
+    rc = mr_dicom_report_open(r->fp, &r->reader, what, sizeof what);
+    const char *was = rc == MEDREG_OK ? json_string_value(json_object_get(mr_dicom_report_head(r->reader), "resume"))
+                                      : NULL;
+    if (rc == MEDREG_ERR_INVALID)
+        snprintf(why, cap, "%s is no report of deid dicom (%s)", which, what);
+    else if (rc == MEDREG_OK && (was == NULL || strlen(was) != 64 || sodium_memcmp(was, tag, 64) != 0))
+        snprintf(why, cap, "%s was made under another key, configuration, medreg or output folder", which);
+    if (rc == MEDREG_ERR_INVALID || why[0]) {
+        rc = MEDREG_OK;
+        goto out; /* nothing to trust */
+    }
+    if (rc != MEDREG_OK)
+        goto out;
+    advance(r);
+    *out_r = r;
+    r = NULL;
+out:
+    mr_dicom_resume_close(r);
+    if (fp != NULL)
+        fclose(fp);
+    free(partial);
+    return rc;
+}
+
+/* The stamp of a file: what the earlier run saw. */
+static int stamp_of(const struct stat *sb, char stamp[MR_DICOM_STAMP_MAX])
+{
+    int n = snprintf(stamp, MR_DICOM_STAMP_MAX, "%lld %llu %lld.%09ld %lld.%09ld", (long long)sb->st_size,
+                     (unsigned long long)sb->st_ino, (long long)sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec,
+                     (long long)sb->st_ctim.tv_sec, sb->st_ctim.tv_nsec);
+    return n > 0 && n < MR_DICOM_STAMP_MAX;
+}
+
+/* Is t at least a second before at? */
+static int second_before(const struct timespec *t, const struct timespec *at)
+{
+    return t->tv_sec + 1 < at->tv_sec || (t->tv_sec + 1 == at->tv_sec && t->tv_nsec <= at->tv_nsec);
+}
+
+int mr_dicom_input_stamp(const struct stat *before, const struct stat *after, const struct timespec *read_at,
+                         char stamp[MR_DICOM_STAMP_MAX])
+{
+    char again[MR_DICOM_STAMP_MAX];
+    stamp[0] = 0;
+    if (!S_ISREG(before->st_mode) || !stamp_of(before, stamp) || !stamp_of(after, again) || strcmp(stamp, again) ||
+        before->st_dev != after->st_dev || !second_before(&before->st_ctim, read_at)) {
+        stamp[0] = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* Does the earlier entry e for in stand for what this run would do? */
+static int trusted(const mr_dicom_resume *r, const json_t *e, const char *in)
+{
+    const char *outcome = json_string_value(json_object_get(e, "outcome"));
+    const char *was = json_string_value(json_object_get(e, "in_stat"));
+    char now[MR_DICOM_STAMP_MAX];
+    struct stat sb;
+    if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || !stamp_of(&sb, now) ||
+        strcmp(now, was) != 0)
+        return 0;
+    int written = !strcmp(outcome, "written"), quarantined = !strcmp(outcome, "quarantined");
+    if (!written && !quarantined)
+        return (!strcmp(outcome, "directory") || !strcmp(outcome, "not_dicom")) && json_object_get(e, "out") == NULL;
+    /* the output where this run writes, whole */
+    const char *under = written ? r->out : r->quarantine;
+    json_t *size = json_object_get(e, "out_size");
+    char *out = mr_dicom_report_path(e, "out");
+    int ok = out != NULL && json_is_integer(size) && !strncmp(out, under, strlen(under)) &&
+             strstr(out + strlen(under), "..") == NULL && lstat(out, &sb) == 0 && S_ISREG(sb.st_mode) &&
+             sb.st_size == json_integer_value(size);
+    free(out);
+    return ok;
+}
+
+medreg_err mr_dicom_resume_find(mr_dicom_resume *r, const char *in, json_t **entry)
+{
+    *entry = NULL;
+    while (r != NULL && r->entry != NULL) {
+        int cmp = strcmp(r->entry_in, in);
+        if (cmp > 0)
+            return MEDREG_OK; /* in is new */
+        if (cmp == 0 && trusted(r, r->entry, in)) {
+            json_t *e = json_incref(r->entry);
+            /* this run did not look: what the earlier one found there is its own */
+            json_object_del(e, "already_there");
+            if (json_object_set_new(e, "not_read_again", json_true()) != 0) {
+                json_decref(e);
+                return MEDREG_ERR_NOMEM;
+            }
+            *entry = e;
+        }
+        advance(r);
+        if (cmp == 0)
+            return MEDREG_OK;
+    }
+    return MEDREG_OK;
+}
+
+void mr_dicom_resume_close(mr_dicom_resume *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->entry);
+    free(r->entry_in);
+    mr_dicom_report_close(r->reader);
+    if (r->fp != NULL)
+        fclose(r->fp);
+    free(r->out);
+    free(r->quarantine);
+    free(r);
+}

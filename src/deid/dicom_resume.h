@@ -1,0 +1,61 @@
+/* A run of deid dicom that takes up where an earlier one stopped, without
+ * reading again what that one finished (docs/deid.md, "Runs that stop").
+ *
+ * An output is a function of its input's bytes, the key, the configuration
+ * and the code. Each entry of the report therefore records its input's
+ * identity (size, inode, modification and change times, seen alike before
+ * and after it was read) and its output's size, and the report's head a tag
+ * of key, configuration, code and output folders. A later run under the same
+ * tag trusts an entry when the input's identity and the output's size are
+ * still what it records; every other file is read and de-identified again. A
+ * stopped run's REPORT.partial serves as well as a finished run's REPORT, so
+ * an archive that grows is de-identified again at the cost of its new files. */
+#ifndef MR_DICOM_RESUME_H
+#define MR_DICOM_RESUME_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../core/safety.h"
+#include "dicom_deid.h"
+
+#define MR_DICOM_STAMP_MAX 112
+
+/* The run's tag (64 hex digits and a NUL): BLAKE2b-256 keyed with key
+ * (the module key; network-wide a hash of the pinned VOPRF key) over the
+ * code that runs (code_identity.h), the configuration's digest, and the
+ * output and quarantine folders as given. */
+MR_MUST_CHECK medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *out,
+                                             const char *quarantine, char tag[65]);
+
+typedef struct mr_dicom_resume mr_dicom_resume;
+
+/* The earlier run's report: report.partial when there is one (a run was
+ * stopped: it is the later), else report. *r is NULL when there is none,
+ * or when it was made under another tag; then why says so (else ""). */
+MR_MUST_CHECK medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out,
+                                              const char *quarantine, mr_dicom_resume **r, char *why, size_t cap);
+
+/* The earlier run's entry for the input in, when it may stand for this
+ * run's: its input unchanged, its outcome one that depends on the input
+ * alone (written, quarantined, a DICOMDIR, not DICOM), its output where this
+ * run writes and of the recorded size. The entry (the caller's reference)
+ * says "not_read_again"; *entry is NULL when the file must be read. Asked in
+ * the order of the walk (mr_file_tree's, which is the earlier report's);
+ * an earlier report cut short, or out of that order, is trusted up to there. */
+MR_MUST_CHECK medreg_err mr_dicom_resume_find(mr_dicom_resume *r, const char *in, json_t **entry);
+
+/* r may be NULL. */
+void mr_dicom_resume_close(mr_dicom_resume *r);
+
+/* The identity of an input in stamp, from lstat before it was read (at
+ * read_at, the real-time clock) and after: 1 when both agree and it had not
+ * changed in the second before it was read (a change within the file
+ * system's clock tick after the read would leave the same times); else 0,
+ * and the entry gets no stamp (a later run reads the file again). */
+int mr_dicom_input_stamp(const struct stat *before, const struct stat *after, const struct timespec *read_at,
+                         char stamp[MR_DICOM_STAMP_MAX]);
+
+#endif
