@@ -13,6 +13,7 @@
 
 #include "../check.h"
 #include "../../../src/core/code_identity.h"
+#include "../../../src/core/encode.h"
 #include "../../../src/deid/dicom_report.h"
 #include "../../../src/deid/dicom_resume.h"
 
@@ -43,7 +44,7 @@ static void stamp(const char *name, char out[MR_DICOM_STAMP_MAX])
 static json_t *entry(const char *in, const char *outcome, const char *out, long long out_size, int stamped)
 {
     char st[MR_DICOM_STAMP_MAX] = "";
-    json_t *e = json_pack("{s:s,s:s,s:b}", "in", in, "outcome", outcome, "already_there", 1);
+    json_t *e = json_pack("{s:s,s:s,s:b}", "in", mr_is_utf8(in) ? in : "?", "outcome", outcome, "already_there", 1);
     if (stamped)
         stamp(in, st);
     if (st[0])
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
     CHECK(mkdtemp(dir) != NULL && chdir(dir) == 0);
     CHECK(mkdir("in", 0755) == 0 && mkdir("out", 0755) == 0 && mkdir("out/x", 0755) == 0 && mkdir("q", 0755) == 0 &&
           mkdir("elsewhere", 0755) == 0);
-    const char *names[] = {"in/a", "in/b", "in/c", "in/d", "in/e", "in/f", "in/g", "in/h", "in/i", "in/j"};
+    const char *names[] = {"in/a", "in/b", "in/c", "in/d", "in/e", "in/f", "in/g", "in/h", "in/i", "in/j",
+                           "in/k\xe9"};
     for (size_t i = 0; i < MR_ARRAY_LEN(names); i++)
         put(names[i], names[i]);
     put("out/x/a.dcm", "12345");
@@ -195,7 +197,11 @@ int main(int argc, char **argv)
         entry("in/h", "written", "out/../out/h.dcm", 5, 1),
         entry("in/i", "quarantined", "q/i.dcm", 5, 1), /* trusted, in the quarantine */
         entry("in/j", "written", "out/x/j.dcm", 5, 0), /* no stamp: it changed while it was read */
+        entry("in/k\xe9", "not_dicom", NULL, 0, 1),   /* a Latin-1 name: found by its bytes */
     };
+    /* as deid dicom writes a name that is not UTF-8: shown with U+FFFD, its bytes in in_hex */
+    json_object_set_new(e[10], "in", json_string("in/k\xef\xbf\xbd"));
+    json_object_set_new(e[10], "in_hex", json_string("696e2f6be9"));
     write_report("r.json", tag, e, MR_ARRAY_LEN(e));
     sleep(1); /* in/b's times move on */
     put("in/b", "in/B");
@@ -215,7 +221,9 @@ int main(int argc, char **argv)
     CHECK(!found(r, "in/h"));
     CHECK(found(r, "in/i"));
     CHECK(!found(r, "in/j"));
-    CHECK(!found(r, "in/k")); /* new, behind the last */
+    CHECK(!found(r, "in/k")); /* new */
+    CHECK(found(r, "in/k\xe9"));
+    CHECK(!found(r, "in/l")); /* new, behind the last */
     mr_dicom_resume_close(r);
 
     /* the walk passes some by (removed from the input): the rest still found */
