@@ -110,7 +110,8 @@ typedef struct dcm_pass {
     const char *out_dir, *quarantine, *doing;
     mr_dicom_report_writer *report;
     mr_dicom_resume *resume; /* the earlier run's report, or NULL */
-    size_t counts[MR_DCM_N_OUTCOMES], done, total, already, not_read;
+    int read_all;            /* trust none of its entries (it still says which inputs are gone) */
+    size_t counts[MR_DCM_N_OUTCOMES], done, total, already, not_read, gone;
     cli_bar bar;
 } dcm_pass;
 
@@ -193,9 +194,22 @@ static medreg_err dcm_take(void *item, void *ctx)
     dcm_item *it = item;
     dcm_pass *d = ctx;
     medreg_err rc = it->rc;
+    const char *o = it->prior ? json_string_value(json_object_get(it->prior, "outcome")) : NULL;
+    if (o != NULL && !strcmp(o, "gone")) {
+        /* an input of the earlier run the walk passed by: its output stays, and is named */
+        char *in = mr_dicom_report_path(it->prior, "in"), *out = mr_dicom_report_path(it->prior, "out");
+        cli_bar_clear(&d->bar);
+        fprintf(stderr, "medreg: gone from the input since the earlier run: %s; its output stays: %s\n",
+                in ? in : "?", out ? out : "?");
+        free(in);
+        free(out);
+        rc = mr_dicom_report_add(d->report, it->prior);
+        json_decref(it->prior);
+        d->gone++;
+        return rc;
+    }
     if (it->prior != NULL) {
         /* what the earlier run did with this file stands */
-        const char *o = json_string_value(json_object_get(it->prior, "outcome"));
         it->res.outcome = !strcmp(o, "written") ? MR_DCM_WRITTEN
                           : !strcmp(o, "quarantined") ? MR_DCM_QUARANTINED
                           : !strcmp(o, "directory")   ? MR_DCM_DIRECTORY
@@ -226,6 +240,27 @@ static medreg_err dcm_take(void *item, void *ctx)
     return rc;
 }
 
+/* The earlier run's inputs the walk passed by before p (all that are left
+ * when p is NULL), through the window in their place in the order, whose
+ * outputs are still there. */
+static medreg_err pass_gone(dcm_pass *d, mr_work_window *w, const char *p)
+{
+    for (;;) {
+        json_t *gone;
+        dcm_item *it;
+        medreg_err rc = mr_dicom_resume_gone(d->resume, p, &gone);
+        if (rc != MEDREG_OK || gone == NULL)
+            return rc;
+        if ((rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK) {
+            json_decref(gone);
+            return rc;
+        }
+        memset(it, 0, sizeof *it);
+        it->prior = gone;
+        mr_work_window_submit(w);
+    }
+}
+
 /* Every file of the tree through the window, several at once, taken in
  * the tree's order; 0 when the output cannot be written or the tree read. */
 static int run_pass(dcm_pass *d, const char *in, long threads)
@@ -242,13 +277,18 @@ static int run_pass(dcm_pass *d, const char *in, long threads)
             tree_failed(in, p, rc); /* now, while errno says why */
             break;
         }
-        if (p == NULL || (rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
+        if ((rc = pass_gone(d, w, p)) != MEDREG_OK || p == NULL ||
+            (rc = mr_work_window_next(w, (void **)&it)) != MEDREG_OK)
             break; /* the end, or a file that could not be written (the caller says so) */
         memset(it, 0, sizeof *it);
         if ((it->in = strdup(p)) == NULL || (rc = mr_dicom_resume_find(d->resume, p, &it->prior)) != MEDREG_OK) {
             free(it->in);
             rc = rc != MEDREG_OK ? rc : MEDREG_ERR_NOMEM;
             break;
+        }
+        if (d->read_all) {
+            json_decref(it->prior);
+            it->prior = NULL;
         }
         mr_work_window_submit(w);
     }
@@ -313,8 +353,8 @@ static int tree_digest(void *ctx, uint8_t out[32])
 /* The run's tag (dicom_resume.h), keyed with the module key, or
  * network-wide with a hash of the pin file, which names the VOPRF key that
  * makes every PSN, UID and date shift. */
-static int resume_tag(const uint8_t *key, const char *pin_path, const mr_dicom_config *cfg, const char *out,
-                      const char *quarantine, char tag[65])
+static int resume_tag(const uint8_t *key, const char *pin_path, const mr_dicom_config *cfg, const char *in,
+                      const char *out, const char *quarantine, char tag[65])
 {
     uint8_t pin_hash[32];
     char *pin = NULL;
@@ -324,7 +364,7 @@ static int resume_tag(const uint8_t *key, const char *pin_path, const mr_dicom_c
         crypto_hash_sha256(pin_hash, (const uint8_t *)pin, len);
     free(pin);
     if (rc == MEDREG_OK)
-        rc = mr_dicom_resume_tag(key ? key : pin_hash, cfg, out, quarantine, tag);
+        rc = mr_dicom_resume_tag(key ? key : pin_hash, cfg, in, out, quarantine, tag);
     if (rc != MEDREG_OK)
         fprintf(stderr, "medreg: cannot tell which code, configuration and key make this run's outputs: %s\n",
                 medreg_strerror(rc));
@@ -408,7 +448,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     /* before anything else is loaded into the process: the network-wide
      * pass may load modules (a PKCS#11 provider of the TLS library) that
      * --finish does not, and the tag names every library mapped */
-    if (out && !resume_tag(key, pin_path, cfg, out, quarantine, tag))
+    if (out && !resume_tag(key, pin_path, cfg, in, out, quarantine, tag))
         goto out;
     if (!count_tree(in, &total))
         goto out;
@@ -435,7 +475,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     }
     /* what an earlier run into the same folders did and may stand: read
      * before the report is begun, which removes a REPORT.partial */
-    if (!read_all && mr_dicom_resume_open(rep_path, tag, out, quarantine, &resume, why, sizeof why) != MEDREG_OK) {
+    if (mr_dicom_resume_open(rep_path, tag, out, quarantine, &resume, why, sizeof why) != MEDREG_OK) {
         fprintf(stderr, "medreg: cannot read the earlier report %s: %s\n", rep_path, strerror(errno));
         goto out;
     }
@@ -452,7 +492,8 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         goto out;
     }
     dcm_pass d = {.cfg = cfg, .src = &src, .out_dir = out, .quarantine = quarantine, .doing = "de-identified",
-                  .report = report, .resume = resume, .total = total, .bar.on = isatty(STDERR_FILENO)};
+                  .report = report, .resume = resume, .read_all = read_all, .total = total,
+                  .bar.on = isatty(STDERR_FILENO)};
     if (!run_pass(&d, in, threads)) {
         fprintf(stderr, "medreg: stopped: the output folder or the report cannot be written\n");
         goto out;
@@ -463,9 +504,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         goto out;
     }
     const size_t *n = d.counts;
-    tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined", (json_int_t)n[1],
-                     "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom", (json_int_t)n[4],
-                     "already_there", (json_int_t)d.already, "not_read_again", (json_int_t)d.not_read);
+    tail = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "written", (json_int_t)n[0], "quarantined",
+                     (json_int_t)n[1], "skipped", (json_int_t)n[2], "directories", (json_int_t)n[3], "not_dicom",
+                     (json_int_t)n[4], "already_there", (json_int_t)d.already, "not_read_again",
+                     (json_int_t)d.not_read, "gone", (json_int_t)d.gone);
     medreg_err ended = MEDREG_ERR_NOMEM;
     if (tail != NULL) {
         ended = mr_dicom_report_end(report, tail);
@@ -486,6 +528,9 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         printf(", %zu DICOMDIR not copied (dcmmkdir makes one for the output)", n[3]);
     if (n[4])
         printf(", %zu not DICOM (programs, documents: not copied)", n[4]);
+    if (d.gone)
+        printf(", %zu gone from the input since the earlier run whose outputs stay (named on stderr and in the report: "
+               "remove them if the images were withdrawn)", d.gone);
     printf("; report in %s\n", rep_path);
     /* a DICOMDIR, and a file that is no image at all, are left out by
      * design, not a failure */
@@ -521,7 +566,7 @@ typedef struct check {
 typedef struct verify_run {
     const mr_dicom_config *cfg;
     mr_work_window *window;
-    size_t checked;
+    size_t checked, gone;
     unsigned long total;
     FILE *report; /* the share of it read is the progress */
     long report_size;
@@ -579,6 +624,11 @@ static medreg_err verify_entry(json_t *f, void *ctx)
     check *k;
     if (json_object_get(f, "out") == NULL)
         return MEDREG_OK; /* skipped: nothing was written */
+    const char *outcome = json_string_value(json_object_get(f, "outcome"));
+    if (outcome != NULL && !strcmp(outcome, "gone")) {
+        v->gone++; /* its input is gone: nothing to check it against */
+        return MEDREG_OK;
+    }
     medreg_err rc = mr_work_window_next(v->window, (void **)&k);
     if (rc != MEDREG_OK)
         return rc;
@@ -657,6 +707,9 @@ static int cmd_deid_verify(int argc, char **argv)
         code = EXIT_FAILURE_;
     } else {
         printf("%zu outputs checked against their inputs: no identifying value survives\n", v.checked);
+        if (v.gone)
+            printf("%zu outputs not checked: their inputs are gone since an earlier run (they were checked then, "
+                   "if that run was verified)\n", v.gone);
         code = EXIT_OK;
     }
 out:
@@ -688,7 +741,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  be run again into the same folder; other bytes under an output's name are never replaced.\n"
         "  A run again does not read a file the earlier report (REPORT.partial or REPORT) says was done\n"
         "  under the same key, configuration and medreg, when the file and its output are unchanged;\n"
-        "  --read-all reads every file.\n"
+        "  --read-all reads every file. Inputs of the earlier run gone since are named with their\n"
+        "  outputs, which stay (outcome gone), for as long as the outputs are there.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"
         "  from the identity service's VOPRF (as for pseudonymize csv): online, or --prepare here,\n"
         "  `medreg oprf evaluate` elsewhere, --finish here; PSN, UIDs and dates then agree across\n"

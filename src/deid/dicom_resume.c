@@ -17,7 +17,7 @@ struct mr_dicom_resume {
     char *out, *quarantine; /* each with a '/' behind */
 };
 
-medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *out,
+medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *in, const char *out,
                                const char *quarantine, char tag[65])
 {
     static const char LABEL[] = "medreg/deid-dicom-resume/v1";
@@ -30,7 +30,10 @@ medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg
     crypto_generichash_update(&st, (const uint8_t *)LABEL, sizeof LABEL);
     crypto_generichash_update(&st, code, sizeof code);
     crypto_generichash_update(&st, cfg->digest, sizeof cfg->digest);
-    /* with their NULs: ("a", "bc") and ("ab", "c") differ */
+    /* with their NULs: ("a", "bc") and ("ab", "c") differ. The input too:
+     * another input into the same folders is no continuation of this one,
+     * and its files would otherwise all seem gone */
+    crypto_generichash_update(&st, (const uint8_t *)in, strlen(in) + 1);
     crypto_generichash_update(&st, (const uint8_t *)out, strlen(out) + 1);
     crypto_generichash_update(&st, (const uint8_t *)quarantine, strlen(quarantine) + 1);
     crypto_generichash_final(&st, h, sizeof h);
@@ -91,7 +94,7 @@ medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char 
     if (rc == MEDREG_ERR_INVALID)
         snprintf(why, cap, "%s is no report of deid dicom (%s)", which, what);
     else if (rc == MEDREG_OK && (was == NULL || strlen(was) != 64 || sodium_memcmp(was, tag, 64) != 0))
-        snprintf(why, cap, "%s was made under another key, configuration, medreg or output folder", which);
+        snprintf(why, cap, "%s was made for another input or output, or under another key, configuration or medreg", which);
     if (rc == MEDREG_ERR_INVALID || why[0]) {
         rc = MEDREG_OK;
         goto out; /* nothing to trust */
@@ -137,6 +140,29 @@ int mr_dicom_input_stamp(const struct stat *before, const struct stat *after, co
     return 1;
 }
 
+/* Is the output the earlier entry e names (written, quarantined, or
+ * already gone) still there, where this run writes? */
+static int output_there(const mr_dicom_resume *r, const json_t *e, struct stat *sb)
+{
+    const char *outcome = json_string_value(json_object_get(e, "outcome"));
+    if (outcome == NULL)
+        return 0;
+    int written = !strcmp(outcome, "written"), quarantined = !strcmp(outcome, "quarantined"),
+        gone = !strcmp(outcome, "gone");
+    char *out = written || quarantined || gone ? mr_dicom_report_path(e, "out") : NULL;
+    int ok = 0;
+    if (out != NULL) {
+        const char *under = quarantined ? r->quarantine : r->out;
+        /* gone: it was one or the other */
+        if (gone && strncmp(out, under, strlen(under)))
+            under = r->quarantine;
+        ok = !strncmp(out, under, strlen(under)) && strstr(out + strlen(under), "..") == NULL && lstat(out, sb) == 0 &&
+             S_ISREG(sb->st_mode);
+    }
+    free(out);
+    return ok;
+}
+
 /* Does the earlier entry e for in stand for what this run would do? */
 static int trusted(const mr_dicom_resume *r, const json_t *e, const char *in)
 {
@@ -147,18 +173,33 @@ static int trusted(const mr_dicom_resume *r, const json_t *e, const char *in)
     if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || !stamp_of(&sb, now) ||
         strcmp(now, was) != 0)
         return 0;
-    int written = !strcmp(outcome, "written"), quarantined = !strcmp(outcome, "quarantined");
-    if (!written && !quarantined)
+    if (strcmp(outcome, "written") && strcmp(outcome, "quarantined"))
         return (!strcmp(outcome, "directory") || !strcmp(outcome, "not_dicom")) && json_object_get(e, "out") == NULL;
     /* the output where this run writes, whole */
-    const char *under = written ? r->out : r->quarantine;
     json_t *size = json_object_get(e, "out_size");
-    char *out = mr_dicom_report_path(e, "out");
-    int ok = out != NULL && json_is_integer(size) && !strncmp(out, under, strlen(under)) &&
-             strstr(out + strlen(under), "..") == NULL && lstat(out, &sb) == 0 && S_ISREG(sb.st_mode) &&
-             sb.st_size == json_integer_value(size);
-    free(out);
-    return ok;
+    return json_is_integer(size) && output_there(r, e, &sb) && sb.st_size == json_integer_value(size);
+}
+
+medreg_err mr_dicom_resume_gone(mr_dicom_resume *r, const char *in, json_t **entry)
+{
+    *entry = NULL;
+    while (r != NULL && r->entry != NULL && (in == NULL || strcmp(r->entry_in, in) < 0)) {
+        struct stat sb;
+        json_t *e = output_there(r, r->entry, &sb) ? json_incref(r->entry) : NULL;
+        advance(r);
+        if (e == NULL)
+            continue; /* nothing of it left: nothing to say */
+        json_object_del(e, "already_there");
+        json_object_del(e, "not_read_again");
+        json_object_del(e, "in_stat");
+        if (json_object_set_new(e, "outcome", json_string("gone")) != 0) {
+            json_decref(e);
+            return MEDREG_ERR_NOMEM;
+        }
+        *entry = e;
+        return MEDREG_OK;
+    }
+    return MEDREG_OK;
 }
 
 medreg_err mr_dicom_resume_find(mr_dicom_resume *r, const char *in, json_t **entry)

@@ -26,9 +26,9 @@
 /* The run's tag (64 hex digits and a NUL): BLAKE2b-256 keyed with key
  * (the module key; network-wide a hash of the pinned VOPRF key) over the
  * code that runs (code_identity.h), the configuration's digest, and the
- * output and quarantine folders as given. */
-MR_MUST_CHECK medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *out,
-                                             const char *quarantine, char tag[65]);
+ * input, output and quarantine as given. */
+MR_MUST_CHECK medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *in,
+                                             const char *out, const char *quarantine, char tag[65]);
 
 typedef struct mr_dicom_resume mr_dicom_resume;
 
@@ -46,6 +46,15 @@ MR_MUST_CHECK medreg_err mr_dicom_resume_open(const char *report, const char *ta
  * the order of the walk (mr_file_tree's, which is the earlier report's);
  * an earlier report cut short, or out of that order, is trusted up to there. */
 MR_MUST_CHECK medreg_err mr_dicom_resume_find(mr_dicom_resume *r, const char *in, json_t **entry);
+
+/* The next entry of the earlier run, before in in the walk's order (or
+ * anywhere, when in is NULL: the walk has ended), whose input the walk passed
+ * by, so it is gone from the input, while its output is still there: the
+ * entry (the caller's reference), its outcome now "gone"; NULL when there is
+ * none. Asked before mr_dicom_resume_find for each input, until NULL. An
+ * image withdrawn from the archive thus stays named in each later report for
+ * as long as its output is in the output folder. */
+MR_MUST_CHECK medreg_err mr_dicom_resume_gone(mr_dicom_resume *r, const char *in, json_t **entry);
 
 /* r may be NULL. */
 void mr_dicom_resume_close(mr_dicom_resume *r);

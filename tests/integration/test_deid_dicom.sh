@@ -396,24 +396,39 @@ if kill -9 $pid 2>/dev/null; then
   cp many/7.dcm many/new.dcm && dcmodify -nb -gin -gse -gst many/new.dcm >/dev/null 2>&1
   touch many/5.dcm
   rm "$(jq -r '.files[] | select(.in == "many/9.dcm") | .out' kout.report.json)"
+  gone_out=$(jq -r '.files[] | select(.in == "many/3.dcm") | .out' kout.report.json)
+  rm many/3.dcm # an image withdrawn from the archive
   expect 0 "the run again over the grown input" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout
   entry() { jq -c --arg in "many/$1.dcm" '.files[] | select(.in == $in) | [.outcome, .not_read_again, .already_there]' kout.report.json; }
-  [ "$(jq -r '.not_read_again' kout.report.json)" = 1498 ] && [ "$(jq -r '.written' kout.report.json)" = 1501 ] &&
+  [ "$(jq -r '.not_read_again' kout.report.json)" = 1497 ] && [ "$(jq -r '.written' kout.report.json)" = 1500 ] &&
     [ "$(entry 5)" = '["written",null,true]' ] && [ "$(entry 9)" = '["written",null,null]' ] &&
     [ "$(entry new)" = '["written",null,null]' ] && [ "$(entry 6)" = '["written",true,null]' ] &&
-    grep -q "; 1498 not read again: unchanged since the earlier run's report" "$W/o" &&
+    grep -q "; 1497 not read again: unchanged since the earlier run's report" "$W/o" &&
     ok "only the new file, the touched one and the one whose output was gone are read" ||
     fail "grown input: $(cat "$W/o") $(entry 5) $(entry 9) $(entry new)"
+  [ "$(jq -r '.gone' kout.report.json)" = 1 ] && [ "$(entry 3)" = '["gone",null,null]' ] &&
+    [ "$(jq -r '.files[] | select(.in == "many/3.dcm") | .out' kout.report.json)" = "$gone_out" ] && [ -f "$gone_out" ] &&
+    grep -q "gone from the input since the earlier run: many/3.dcm; its output stays: $gone_out" "$W/e" &&
+    grep -q "1 gone from the input since the earlier run whose outputs stay" "$W/o" &&
+    ok "the withdrawn image is named with its output, which stays, in the report and on stderr" ||
+    fail "gone: $(entry 3) $(cat "$W/e")"
   expect 0 "its report verifies whole" -- "$MEDREG" deid verify --config $C --report kout.report.json
-  grep -q "^1501 outputs checked" "$W/o" && ok "all 1501, those not read again among them" || fail "verify: $(cat "$W/o")"
+  grep -q "^1500 outputs checked" "$W/o" && grep -q "^1 outputs not checked: their inputs are gone" "$W/o" &&
+    ok "all 1500, those not read again among them; the one whose input is gone named apart" || fail "verify: $(cat "$W/o")"
+  expect 0 "--read-all reads every file" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all
+  [ "$(jq -r '.not_read_again' kout.report.json)" = 0 ] && [ "$(jq -r '.already_there' kout.report.json)" = 1500 ] &&
+    [ "$(jq -r '.gone' kout.report.json)" = 1 ] &&
+    ok "and finds every output there, the withdrawn image's still named" || fail "--read-all: $(cat "$W/o")"
+  rm "$gone_out"
+  expect 0 "once the withdrawn image's output is removed" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout
+  # (the two files changed just before the run before may be read again: they changed within a second of it)
+  [ "$(jq -r '.gone' kout.report.json)" = 0 ] && [ "$(jq -r '.not_read_again' kout.report.json)" -ge 1498 ] &&
+    ok "it is named no more" || fail "after removing the output: $(cat "$W/o")"
   sed 's/ retain_device_identity//' $C > examples/deid/other.ini
   expect 4 "another configuration trusts nothing of the earlier run" -- "$MEDREG" deid dicom --config examples/deid/other.ini \
     --key hip.key --in many --out kout
-  grep -q "every file is read: kout.report.json was made under another key, configuration" "$W/e" && ok "and says so" ||
+  grep -q "every file is read: kout.report.json was made for another input or output, or under another key, configuration" "$W/e" && ok "and says so" ||
     fail "another configuration: $(cat "$W/e")"
-  expect 0 "--read-all reads every file" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all
-  [ "$(jq -r '.not_read_again' kout.report.json)" = 0 ] && [ "$(jq -r '.already_there' kout.report.json)" = 1501 ] &&
-    ok "and finds every output there" || fail "--read-all: $(cat "$W/o")"
 else
   fail "the run ended before it could be killed"
 fi

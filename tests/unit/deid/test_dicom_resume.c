@@ -68,6 +68,25 @@ static void write_report(const char *path, const char *tag, json_t **entries, si
     json_decref(tail);
 }
 
+/* The earlier inputs r says are gone before in (NULL: the end), as
+ * "name name ...", compared with want; each says "gone" and has its output. */
+static int gone(mr_dicom_resume *r, const char *in, const char *want)
+{
+    char names[256] = "";
+    size_t n = 0;
+    json_t *e;
+    while (mr_dicom_resume_gone(r, in, &e) == MEDREG_OK && e != NULL) {
+        const char *name = json_string_value(json_object_get(e, "in"));
+        CHECK_STR(json_string_value(json_object_get(e, "outcome")), "gone");
+        CHECK(json_object_get(e, "out") != NULL && json_object_get(e, "in_stat") == NULL);
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? " " : "", name ? name : "?");
+        json_decref(e);
+    }
+    if (strcmp(names, want))
+        fprintf(stderr, "gone before %s: \"%s\", wanted \"%s\"\n", in ? in : "the end", names, want);
+    return !strcmp(names, want);
+}
+
 /* Is in trusted by r (asked in the walk's order)? */
 static int found(mr_dicom_resume *r, const char *in)
 {
@@ -123,12 +142,13 @@ static void tags(void)
     memset(&cfg, 0, sizeof cfg);
     uint8_t k1[32] = {1}, k2[32] = {2};
     char t1[65], t2[65];
-    CHECK(mr_dicom_resume_tag(k1, &cfg, "out", "q", t1) == MEDREG_OK && strlen(t1) == 64);
-    CHECK(mr_dicom_resume_tag(k1, &cfg, "out", "q", t2) == MEDREG_OK && !strcmp(t1, t2));
-    CHECK(mr_dicom_resume_tag(k2, &cfg, "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
-    CHECK(mr_dicom_resume_tag(k1, &cfg, "ou", "tq", t2) == MEDREG_OK && strcmp(t1, t2));
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t1) == MEDREG_OK && strlen(t1) == 64);
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t2) == MEDREG_OK && !strcmp(t1, t2));
+    CHECK(mr_dicom_resume_tag(k2, &cfg, "in", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "ou", "tq", t2) == MEDREG_OK && strcmp(t1, t2));
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in2", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
     cfg.digest[31] = 1;
-    CHECK(mr_dicom_resume_tag(k1, &cfg, "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
 }
 
 /* The code's identity is the same in another process of the same program,
@@ -178,16 +198,23 @@ int main(int argc, char **argv)
     put("out/h.dcm", "12345");
     put("q/i.dcm", "12345");
     put("out/x/j.dcm", "12345");
+    put("out/x/a2.dcm", "12345");
+    put("q/a3.dcm", "12345");
+    put("out/x/l.dcm", "12345");
     char tag[65], other[65];
     mr_dicom_config cfg;
     memset(&cfg, 0, sizeof cfg);
     uint8_t key[32] = {9};
-    CHECK(mr_dicom_resume_tag(key, &cfg, "out", "q", tag) == MEDREG_OK);
+    CHECK(mr_dicom_resume_tag(key, &cfg, "in", "out", "q", tag) == MEDREG_OK);
     key[0] = 8;
-    CHECK(mr_dicom_resume_tag(key, &cfg, "out", "q", other) == MEDREG_OK);
+    CHECK(mr_dicom_resume_tag(key, &cfg, "in", "out", "q", other) == MEDREG_OK);
 
     json_t *e[] = {
         entry("in/a", "written", "out/x/a.dcm", 5, 1),     /* trusted */
+        entry("in/a2", "written", "out/x/a2.dcm", 5, 0),   /* its input is gone, its output there */
+        entry("in/a3", "gone", "q/a3.dcm", 5, 0),          /* gone already, its output still there */
+        entry("in/a4", "written", "out/x/a4.dcm", 5, 0),   /* its input and its output gone */
+        entry("in/a5", "skipped", NULL, 0, 0),             /* its input gone, nothing was written */
         entry("in/b", "written", "out/x/b.dcm", 5, 1),     /* its input changes below */
         entry("in/c", "written", "out/x/c.dcm", 5, 1),     /* its output is gone */
         entry("in/d", "written", "out/x/d.dcm", 4, 1),     /* its output has another size */
@@ -198,10 +225,11 @@ int main(int argc, char **argv)
         entry("in/i", "quarantined", "q/i.dcm", 5, 1), /* trusted, in the quarantine */
         entry("in/j", "written", "out/x/j.dcm", 5, 0), /* no stamp: it changed while it was read */
         entry("in/k\xe9", "not_dicom", NULL, 0, 1),   /* a Latin-1 name: found by its bytes */
+        entry("in/l", "written", "out/x/l.dcm", 5, 0),  /* gone, the last */
     };
     /* as deid dicom writes a name that is not UTF-8: shown with U+FFFD, its bytes in in_hex */
-    json_object_set_new(e[10], "in", json_string("in/k\xef\xbf\xbd"));
-    json_object_set_new(e[10], "in_hex", json_string("696e2f6be9"));
+    json_object_set_new(e[14], "in", json_string("in/k\xef\xbf\xbd"));
+    json_object_set_new(e[14], "in_hex", json_string("696e2f6be9"));
     write_report("r.json", tag, e, MR_ARRAY_LEN(e));
     sleep(1); /* in/b's times move on */
     put("in/b", "in/B");
@@ -212,6 +240,7 @@ int main(int argc, char **argv)
           why[0] == 0);
     CHECK(!found(r, "in/0")); /* new, before the first */
     CHECK(found(r, "in/a"));
+    CHECK(gone(r, "in/b", "in/a2 in/a3")); /* the walk passed them by */
     CHECK(!found(r, "in/b"));
     CHECK(!found(r, "in/c"));
     CHECK(!found(r, "in/d"));
@@ -223,7 +252,7 @@ int main(int argc, char **argv)
     CHECK(!found(r, "in/j"));
     CHECK(!found(r, "in/k")); /* new */
     CHECK(found(r, "in/k\xe9"));
-    CHECK(!found(r, "in/l")); /* new, behind the last */
+    CHECK(gone(r, NULL, "in/l")); /* the walk has ended */
     mr_dicom_resume_close(r);
 
     /* the walk passes some by (removed from the input): the rest still found */
@@ -264,7 +293,7 @@ int main(int argc, char **argv)
     unlink("r.json.partial");
 
     /* out of order (not what a walk writes): trusted up to the break */
-    json_t *swapped[] = {e[4], e[0], e[8]};
+    json_t *swapped[] = {e[8], e[0], e[12]};
     write_report("s.json", tag, swapped, 3);
     CHECK(mr_dicom_resume_open("s.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
     CHECK(!found(r, "in/a") && found(r, "in/e") && !found(r, "in/i"));
