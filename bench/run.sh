@@ -218,8 +218,9 @@ dicom_line() { # WHERE (run in TMPDIR)
   read -r _ dc_fps dc_mbs _ < <(grep '^copy ' "$OUT.dicom")
   read -r _ dr_quarter dr_all < <(grep '^medreg-rss ' "$OUT.dicom")
   read -r _ dv_fps dv_cpu < <(grep '^verify ' "$OUT.dicom")
+  read -r _ da_fps da_cpu < <(grep '^again ' "$OUT.dicom")
   best=$(( dg_fps > dd_fps ? dg_fps : dd_fps ))
-  echo "dicom|DICOM files/s, $NDCM CT files of 512 KiB, $1|$dm_fps|$best|gdcmanon $dg_fps/s ($dg_mbs MB/s), dcmodify $dd_fps/s ($dd_mbs MB/s); cp -r + sync $dc_fps/s ($dc_mbs MB/s) = $(awk "BEGIN{printf \"%.2f\", $dc_fps/$best}")x the fastest; CPU ms per file: medreg $dm_cpu (all cores), gdcmanon $dg_cpu, dcmodify $dd_cpu; medreg $dm_mbs MB/s, peak RSS $((dr_all / 1024)) MiB ($((dr_quarter / 1024)) MiB on a quarter of the files); medreg deid verify of its outputs $dv_fps pairs/s (CPU $dv_cpu ms a pair); best of 2 runs each" >> "$OUT"
+  echo "dicom|DICOM files/s, $NDCM CT files of 512 KiB, $1|$dm_fps|$best|gdcmanon $dg_fps/s ($dg_mbs MB/s), dcmodify $dd_fps/s ($dd_mbs MB/s); cp -r + sync $dc_fps/s ($dc_mbs MB/s) = $(awk "BEGIN{printf \"%.2f\", $dc_fps/$best}")x the fastest; CPU ms per file: medreg $dm_cpu (all cores), gdcmanon $dg_cpu, dcmodify $dd_cpu; medreg $dm_mbs MB/s, peak RSS $((dr_all / 1024)) MiB ($((dr_quarter / 1024)) MiB on a quarter of the files); medreg deid verify of its outputs $dv_fps pairs/s (CPU $dv_cpu ms a pair); the same run again, nothing changed, $da_fps files/s (CPU $da_cpu ms a file); best of 2 runs each" >> "$OUT"
   rm -f "$OUT.dicom"
 }
 dicom_line "on disk, output synced"

@@ -97,8 +97,8 @@ typedef struct dcm_item {
     char *in;
     json_t *prior; /* an earlier run's entry that stands for this file: nothing to do */
     mr_dcm_result res;
-    char in_stat[MR_DICOM_STAMP_MAX]; /* "" when the input may have changed while it was read */
-    long long out_size;
+    char in_stat[MR_DICOM_STAMP_MAX];  /* "" when the input may have changed while it was read */
+    char out_stat[MR_DICOM_STAMP_MAX]; /* "" without an output */
     medreg_err rc;
 } dcm_item;
 
@@ -129,7 +129,9 @@ static void dcm_run(void *item, void *ctx)
     it->in_stat[0] = 0;
     if (seen && it->rc == MEDREG_OK && lstat(it->in, &after) == 0)
         mr_dicom_input_stamp(&before, &after, &at, it->in_stat);
-    it->out_size = it->res.out_path[0] && lstat(it->res.out_path, &out) == 0 ? (long long)out.st_size : -1;
+    it->out_stat[0] = 0;
+    if (seen && it->res.out_path[0] && lstat(it->res.out_path, &out) == 0)
+        mr_dicom_file_stamp(&out, it->out_stat);
 }
 
 static const char *outcome_name(mr_dcm_outcome o)
@@ -176,8 +178,8 @@ static json_t *report_entry(const dcm_item *it)
         json_object_set_new(o, "already_there", json_true());
     if (it->in_stat[0])
         json_object_set_new(o, "in_stat", json_string(it->in_stat));
-    if (it->out_size >= 0)
-        json_object_set_new(o, "out_size", json_integer(it->out_size));
+    if (it->out_stat[0])
+        json_object_set_new(o, "out_stat", json_string(it->out_stat));
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
                             json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed, "emptied",

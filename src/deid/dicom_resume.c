@@ -9,10 +9,14 @@
 #include "../core/code_identity.h"
 #include "dicom_report.h"
 
+/* The earlier run's entries come from up to two reports: the .partial of a
+ * run that was stopped, and behind its last entry the report of the run
+ * before it, which the stopped run was taking up again. */
 struct mr_dicom_resume {
-    FILE *fp;
-    mr_dicom_report_reader *reader;
-    json_t *entry; /* the next entry not yet asked for, or NULL: none left to trust */
+    FILE *fp[2];
+    mr_dicom_report_reader *reader[2]; /* the .partial, the report; NULL where there is none to trust */
+    int at;                            /* the one read now */
+    json_t *entry;                     /* the next entry not yet asked for, or NULL: none left to trust */
     char *entry_in;
     char *out, *quarantine; /* each with a '/' behind */
 };
@@ -41,24 +45,61 @@ medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg
     return MEDREG_OK;
 }
 
-/* The next entry of the earlier report, or none when it has ended, is cut
- * short, or breaks the walk's order (then nothing after it is trusted). */
+/* The next entry, from the .partial while it lasts (to its end, or where
+ * it was cut short), then from the report behind the .partial's last
+ * entry. An entry not behind the one before in the walk's order (a report
+ * someone changed) is passed over: nothing trusts it. */
 static void advance(mr_dicom_resume *r)
 {
     char why[160];
     json_t *e = NULL;
     char *in = NULL;
-    if (r->reader != NULL && mr_dicom_report_next(r->reader, &e, why, sizeof why) == MEDREG_OK && e != NULL &&
-        (in = mr_dicom_report_path(e, "in")) != NULL && r->entry_in != NULL && strcmp(r->entry_in, in) >= 0) {
-        free(in); /* not behind the one before */
+    while (r->at < 2) {
+        if (r->reader[r->at] == NULL || mr_dicom_report_next(r->reader[r->at], &e, why, sizeof why) != MEDREG_OK ||
+            e == NULL) {
+            r->at++; /* this one has ended, or was cut short */
+            continue;
+        }
+        if ((in = mr_dicom_report_path(e, "in")) != NULL && (r->entry_in == NULL || strcmp(r->entry_in, in) < 0))
+            break;
+        free(in);
         in = NULL;
+        json_decref(e);
+        e = NULL;
     }
     json_decref(r->entry);
     free(r->entry_in);
-    r->entry = in != NULL ? e : NULL;
+    r->entry = e;
     r->entry_in = in;
-    if (in == NULL)
-        json_decref(e);
+}
+
+/* One earlier report at path, if it was made under tag; else why says why
+ * not (when it is there at all). */
+static medreg_err open_one(mr_dicom_resume *r, int i, const char *path, const char *tag, char *why, size_t cap)
+{
+    char what[160];
+    FILE *fp = fopen(path, "re");
+    if (fp == NULL) {
+        if (errno != ENOENT)
+            snprintf(why, cap, "%s: %s", path, strerror(errno));
+        return MEDREG_OK;
+    }
+    medreg_err rc = mr_dicom_report_open(fp, &r->reader[i], what, sizeof what);
+    const char *was =
+        rc == MEDREG_OK ? json_string_value(json_object_get(mr_dicom_report_head(r->reader[i]), "resume")) : NULL;
+    if (rc == MEDREG_ERR_INVALID)
+        snprintf(why, cap, "%s is no report of deid dicom (%s)", path, what);
+    else if (rc == MEDREG_OK && (was == NULL || strlen(was) != 64 || sodium_memcmp(was, tag, 64) != 0))
+        snprintf(why, cap, "%s was made for another input or output, or under another key, configuration or medreg",
+                 path);
+    if (rc == MEDREG_OK && why[0] == 0) {
+        r->fp[i] = fp;
+        return MEDREG_OK;
+    }
+    mr_dicom_report_close(r->reader[i]);
+    r->reader[i] = NULL;
+    fclose(fp);
+    return rc == MEDREG_ERR_INVALID ? MEDREG_OK : rc; /* a report that is none: nothing to trust */
 }
 
 medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out, const char *quarantine,
@@ -66,54 +107,33 @@ medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char 
 {
     *out_r = NULL;
     snprintf(why, cap, "%s", "");
-    char *partial = NULL;
-    if (asprintf(&partial, "%s.partial", report) < 0)
-        return MEDREG_ERR_NOMEM;
-    FILE *fp = fopen(partial, "re");
-    const char *which = partial;
-    if (fp == NULL && errno == ENOENT) {
-        fp = fopen(report, "re");
-        which = report;
-    }
-    if (fp == NULL) {
-        if (errno != ENOENT)
-            snprintf(why, cap, "%s: %s", which, strerror(errno));
-        free(partial);
-        return MEDREG_OK; /* no earlier run: nothing to trust */
-    }
+    char *partial = NULL, why_report[256] = "";
     mr_dicom_resume *r = calloc(1, sizeof *r);
     medreg_err rc = MEDREG_ERR_NOMEM;
-    if (r == NULL || asprintf(&r->out, "%s/", out) < 0 || asprintf(&r->quarantine, "%s/", quarantine) < 0)
+    if (r == NULL || asprintf(&partial, "%s.partial", report) < 0 || asprintf(&r->out, "%s/", out) < 0 ||
+        asprintf(&r->quarantine, "%s/", quarantine) < 0) {
+        partial = NULL;
         goto out;
-    r->fp = fp;
-    fp = NULL;
-    char what[160];
-    rc = mr_dicom_report_open(r->fp, &r->reader, what, sizeof what);
-    const char *was = rc == MEDREG_OK ? json_string_value(json_object_get(mr_dicom_report_head(r->reader), "resume"))
-                                      : NULL;
-    if (rc == MEDREG_ERR_INVALID)
-        snprintf(why, cap, "%s is no report of deid dicom (%s)", which, what);
-    else if (rc == MEDREG_OK && (was == NULL || strlen(was) != 64 || sodium_memcmp(was, tag, 64) != 0))
-        snprintf(why, cap, "%s was made for another input or output, or under another key, configuration or medreg", which);
-    if (rc == MEDREG_ERR_INVALID || why[0]) {
-        rc = MEDREG_OK;
+    }
+    if ((rc = open_one(r, 0, partial, tag, why, cap)) != MEDREG_OK ||
+        (rc = open_one(r, 1, report, tag, why_report, sizeof why_report)) != MEDREG_OK)
+        goto out;
+    if (r->reader[0] == NULL && r->reader[1] == NULL) {
+        if (why[0] == 0)
+            snprintf(why, cap, "%s", why_report);
         goto out; /* nothing to trust */
     }
-    if (rc != MEDREG_OK)
-        goto out;
+    snprintf(why, cap, "%s", "");
     advance(r);
     *out_r = r;
     r = NULL;
 out:
     mr_dicom_resume_close(r);
-    if (fp != NULL)
-        fclose(fp);
     free(partial);
     return rc;
 }
 
-/* The stamp of a file: what the earlier run saw. */
-static int stamp_of(const struct stat *sb, char stamp[MR_DICOM_STAMP_MAX])
+int mr_dicom_file_stamp(const struct stat *sb, char stamp[MR_DICOM_STAMP_MAX])
 {
     int n = snprintf(stamp, MR_DICOM_STAMP_MAX, "%lld %llu %lld.%09ld %lld.%09ld", (long long)sb->st_size,
                      (unsigned long long)sb->st_ino, (long long)sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec,
@@ -132,7 +152,7 @@ int mr_dicom_input_stamp(const struct stat *before, const struct stat *after, co
 {
     char again[MR_DICOM_STAMP_MAX];
     stamp[0] = 0;
-    if (!S_ISREG(before->st_mode) || !stamp_of(before, stamp) || !stamp_of(after, again) || strcmp(stamp, again) ||
+    if (!S_ISREG(before->st_mode) || !mr_dicom_file_stamp(before, stamp) || !mr_dicom_file_stamp(after, again) || strcmp(stamp, again) ||
         before->st_dev != after->st_dev || !second_before(&before->st_ctim, read_at)) {
         stamp[0] = 0;
         return 0;
@@ -170,14 +190,14 @@ static int trusted(const mr_dicom_resume *r, const json_t *e, const char *in)
     const char *was = json_string_value(json_object_get(e, "in_stat"));
     char now[MR_DICOM_STAMP_MAX];
     struct stat sb;
-    if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || !stamp_of(&sb, now) ||
+    if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || !mr_dicom_file_stamp(&sb, now) ||
         strcmp(now, was) != 0)
         return 0;
     if (strcmp(outcome, "written") && strcmp(outcome, "quarantined"))
         return (!strcmp(outcome, "directory") || !strcmp(outcome, "not_dicom")) && json_object_get(e, "out") == NULL;
-    /* the output where this run writes, whole */
-    json_t *size = json_object_get(e, "out_size");
-    return json_is_integer(size) && output_there(r, e, &sb) && sb.st_size == json_integer_value(size);
+    /* the output where this run writes, as it was written */
+    const char *out_was = json_string_value(json_object_get(e, "out_stat"));
+    return out_was != NULL && output_there(r, e, &sb) && mr_dicom_file_stamp(&sb, now) && !strcmp(now, out_was);
 }
 
 medreg_err mr_dicom_resume_gone(mr_dicom_resume *r, const char *in, json_t **entry)
@@ -232,9 +252,11 @@ void mr_dicom_resume_close(mr_dicom_resume *r)
         return;
     json_decref(r->entry);
     free(r->entry_in);
-    mr_dicom_report_close(r->reader);
-    if (r->fp != NULL)
-        fclose(r->fp);
+    for (int i = 0; i < 2; i++) {
+        mr_dicom_report_close(r->reader[i]);
+        if (r->fp[i] != NULL)
+            fclose(r->fp[i]);
+    }
     free(r->out);
     free(r->quarantine);
     free(r);

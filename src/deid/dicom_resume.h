@@ -4,10 +4,9 @@
  * An output is a function of its input's bytes, the key, the configuration
  * and the code. Each entry of the report therefore records its input's
  * identity (size, inode, modification and change times, seen alike before
- * and after it was read) and its output's size, and the report's head a tag
- * of key, configuration, code and output folders. A later run under the same
- * tag trusts an entry when the input's identity and the output's size are
- * still what it records; every other file is read and de-identified again. A
+ * and after it was read) and its output's, and the report's head a tag of
+ * key, configuration, code, input and output folders. A later run under the
+ * same tag trusts an entry when both identities are still what it records; every other file is read and de-identified again. A
  * stopped run's REPORT.partial serves as well as a finished run's REPORT, so
  * an archive that grows is de-identified again at the cost of its new files. */
 #ifndef MR_DICOM_RESUME_H
@@ -32,19 +31,20 @@ MR_MUST_CHECK medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dic
 
 typedef struct mr_dicom_resume mr_dicom_resume;
 
-/* The earlier run's report: report.partial when there is one (a run was
- * stopped: it is the later), else report. *r is NULL when there is none,
- * or when it was made under another tag; then why says so (else ""). */
+/* The earlier runs' reports: report.partial (a run was stopped: it is the
+ * later), then report behind the .partial's last entry (the run before,
+ * which the stopped one was taking up again), each only when it was made
+ * under tag. *r is NULL when neither is; then why says why (else ""). */
 MR_MUST_CHECK medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out,
                                               const char *quarantine, mr_dicom_resume **r, char *why, size_t cap);
 
 /* The earlier run's entry for the input in, when it may stand for this
  * run's: its input unchanged, its outcome one that depends on the input
  * alone (written, quarantined, a DICOMDIR, not DICOM), its output where this
- * run writes and of the recorded size. The entry (the caller's reference)
+ * run writes and unchanged. The entry (the caller's reference)
  * says "not_read_again"; *entry is NULL when the file must be read. Asked in
- * the order of the walk (mr_file_tree's, which is the earlier report's);
- * an earlier report cut short, or out of that order, is trusted up to there. */
+ * the order of the walk (mr_file_tree's, which is the earlier report's). A
+ * .partial cut short is taken up to there, and the report behind it. */
 MR_MUST_CHECK medreg_err mr_dicom_resume_find(mr_dicom_resume *r, const char *in, json_t **entry);
 
 /* The next entry of the earlier run, before in in the walk's order (or
@@ -58,6 +58,10 @@ MR_MUST_CHECK medreg_err mr_dicom_resume_gone(mr_dicom_resume *r, const char *in
 
 /* r may be NULL. */
 void mr_dicom_resume_close(mr_dicom_resume *r);
+
+/* A file's identity as the report records it: size, inode, modification
+ * and change times. 0 when it does not fit (it always does). */
+int mr_dicom_file_stamp(const struct stat *sb, char stamp[MR_DICOM_STAMP_MAX]);
 
 /* The identity of an input in stamp, from lstat before it was read (at
  * read_at, the real-time clock) and after: 1 when both agree and it had not

@@ -424,6 +424,18 @@ if kill -9 $pid 2>/dev/null; then
   # (the two files changed just before the run before may be read again: they changed within a second of it)
   [ "$(jq -r '.gone' kout.report.json)" = 0 ] && [ "$(jq -r '.not_read_again' kout.report.json)" -ge 1498 ] &&
     ok "it is named no more" || fail "after removing the output: $(cat "$W/o")"
+  # a run that reads all again, killed: the next takes its .partial up to the cut and the report before it behind that
+  "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all --threads 1 >/dev/null 2>&1 & pid=$!
+  for _ in $(seq 1 1000); do [ "$(stat -c %s kout.report.json.partial 2>/dev/null || echo 0)" -gt 3000 ] && break; sleep 0.01; done
+  if kill -9 $pid 2>/dev/null; then
+    wait $pid 2>/dev/null || true
+    expect 0 "a run again after that one was killed" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout
+    [ "$(jq -r '.not_read_again' kout.report.json)" -ge 1498 ] &&
+      ok "takes the killed run's .partial, and the report before it behind the cut ($(jq -r '.not_read_again' kout.report.json) not read again)" ||
+      fail "after the second kill: $(cat "$W/o")"
+  else
+    fail "the run reading all ended before it could be killed"
+  fi
   sed 's/ retain_device_identity//' $C > examples/deid/other.ini
   expect 4 "another configuration trusts nothing of the earlier run" -- "$MEDREG" deid dicom --config examples/deid/other.ini \
     --key hip.key --in many --out kout

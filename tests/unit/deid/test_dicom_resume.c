@@ -41,7 +41,7 @@ static void stamp(const char *name, char out[MR_DICOM_STAMP_MAX])
     CHECK(lstat(name, &sb) == 0 && mr_dicom_input_stamp(&sb, &sb, &later, out) == 1);
 }
 
-static json_t *entry(const char *in, const char *outcome, const char *out, long long out_size, int stamped)
+static json_t *entry(const char *in, const char *outcome, const char *out, int stamped)
 {
     char st[MR_DICOM_STAMP_MAX] = "";
     json_t *e = json_pack("{s:s,s:s,s:b}", "in", mr_is_utf8(in) ? in : "?", "outcome", outcome, "already_there", 1);
@@ -50,8 +50,12 @@ static json_t *entry(const char *in, const char *outcome, const char *out, long 
     if (st[0])
         json_object_set_new(e, "in_stat", json_string(st));
     if (out) {
+        struct stat sb;
+        char os[MR_DICOM_STAMP_MAX] = "0 0 0.000000000 0.000000000"; /* of a file that is not there */
+        if (lstat(out, &sb) == 0)
+            CHECK(mr_dicom_file_stamp(&sb, os));
         json_object_set_new(e, "out", json_string(out));
-        json_object_set_new(e, "out_size", json_integer(out_size));
+        json_object_set_new(e, "out_stat", json_string(os));
     }
     return e;
 }
@@ -210,29 +214,30 @@ int main(int argc, char **argv)
     CHECK(mr_dicom_resume_tag(key, &cfg, "in", "out", "q", other) == MEDREG_OK);
 
     json_t *e[] = {
-        entry("in/a", "written", "out/x/a.dcm", 5, 1),     /* trusted */
-        entry("in/a2", "written", "out/x/a2.dcm", 5, 0),   /* its input is gone, its output there */
-        entry("in/a3", "gone", "q/a3.dcm", 5, 0),          /* gone already, its output still there */
-        entry("in/a4", "written", "out/x/a4.dcm", 5, 0),   /* its input and its output gone */
-        entry("in/a5", "skipped", NULL, 0, 0),             /* its input gone, nothing was written */
-        entry("in/b", "written", "out/x/b.dcm", 5, 1),     /* its input changes below */
-        entry("in/c", "written", "out/x/c.dcm", 5, 1),     /* its output is gone */
-        entry("in/d", "written", "out/x/d.dcm", 4, 1),     /* its output has another size */
-        entry("in/e", "not_dicom", NULL, 0, 1),            /* trusted: no output */
-        entry("in/f", "skipped", NULL, 0, 1),              /* skipped: may go otherwise now */
-        entry("in/g", "written", "elsewhere/g.dcm", 5, 1), /* an output outside out/ */
-        entry("in/h", "written", "out/../out/h.dcm", 5, 1),
-        entry("in/i", "quarantined", "q/i.dcm", 5, 1), /* trusted, in the quarantine */
-        entry("in/j", "written", "out/x/j.dcm", 5, 0), /* no stamp: it changed while it was read */
-        entry("in/k\xe9", "not_dicom", NULL, 0, 1),   /* a Latin-1 name: found by its bytes */
-        entry("in/l", "written", "out/x/l.dcm", 5, 0),  /* gone, the last */
+        entry("in/a", "written", "out/x/a.dcm", 1),     /* trusted */
+        entry("in/a2", "written", "out/x/a2.dcm", 0),   /* its input is gone, its output there */
+        entry("in/a3", "gone", "q/a3.dcm", 0),          /* gone already, its output still there */
+        entry("in/a4", "written", "out/x/a4.dcm", 0),   /* its input and its output gone */
+        entry("in/a5", "skipped", NULL, 0),             /* its input gone, nothing was written */
+        entry("in/b", "written", "out/x/b.dcm", 1),     /* its input changes below */
+        entry("in/c", "written", "out/x/c.dcm", 1),     /* its output is gone */
+        entry("in/d", "written", "out/x/d.dcm", 1),     /* its output changes below */
+        entry("in/e", "not_dicom", NULL, 1),            /* trusted: no output */
+        entry("in/f", "skipped", NULL, 1),              /* skipped: may go otherwise now */
+        entry("in/g", "written", "elsewhere/g.dcm", 1), /* an output outside out/ */
+        entry("in/h", "written", "out/../out/h.dcm", 1),
+        entry("in/i", "quarantined", "q/i.dcm", 1), /* trusted, in the quarantine */
+        entry("in/j", "written", "out/x/j.dcm", 0), /* no stamp: it changed while it was read */
+        entry("in/k\xe9", "not_dicom", NULL, 1),   /* a Latin-1 name: found by its bytes */
+        entry("in/l", "written", "out/x/l.dcm", 0),  /* gone, the last */
     };
     /* as deid dicom writes a name that is not UTF-8: shown with U+FFFD, its bytes in in_hex */
     json_object_set_new(e[14], "in", json_string("in/k\xef\xbf\xbd"));
     json_object_set_new(e[14], "in_hex", json_string("696e2f6be9"));
     write_report("r.json", tag, e, MR_ARRAY_LEN(e));
-    sleep(1); /* in/b's times move on */
+    sleep(1); /* in/b's and out/x/d.dcm's times move on */
     put("in/b", "in/B");
+    put("out/x/d.dcm", "54321"); /* edited in place, to the same size */
 
     mr_dicom_resume *r = NULL;
     char why[256];
@@ -271,11 +276,15 @@ int main(int argc, char **argv)
     CHECK(mr_dicom_resume_open("bad.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
           strstr(why, "no report") != NULL);
 
-    /* a killed run's .partial goes before the report, and is trusted up to
-     * where it was cut */
+    /* a killed run's .partial goes before the report up to where it was
+     * cut, and the report behind it: here the .partial says in/e was
+     * skipped (so it is read), the report trusted from in/i on */
+    json_object_set_new(e[8], "outcome", json_string("skipped"));
+    write_report("p.json", tag, e, MR_ARRAY_LEN(e));
+    json_object_set_new(e[8], "outcome", json_string("not_dicom"));
     char *text = NULL;
     size_t len = 0;
-    FILE *fp = fopen("r.json", "r");
+    FILE *fp = fopen("p.json", "r");
     CHECK(fp != NULL);
     if (fp) {
         text = malloc(1 << 16);
@@ -283,20 +292,41 @@ int main(int argc, char **argv)
         fclose(fp);
     }
     const char *cut = text ? strstr(text, "\"in/i\"") : NULL;
-    CHECK(cut != NULL);
+    CHECK(cut != NULL && len > 0);
     int fd = open("r.json.partial", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0 && cut != NULL && write(fd, text, (size_t)(cut - text)) == cut - text);
     close(fd);
     CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
-    CHECK(found(r, "in/a") && found(r, "in/e") && !found(r, "in/i"));
+    CHECK(found(r, "in/a") && !found(r, "in/e") && found(r, "in/i") && found(r, "in/k\xe9"));
+    CHECK(gone(r, NULL, "in/l"));
     mr_dicom_resume_close(r);
+    /* a .partial cut before its first entry (killed at once), or of
+     * another tag (a run with another configuration was stopped): the
+     * report alone */
+    fd = open("r.json.partial", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && write(fd, text, 20) == 20);
+    close(fd);
+    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(found(r, "in/a") && found(r, "in/e") && found(r, "in/i"));
+    mr_dicom_resume_close(r);
+    write_report("r.json.partial", other, e, 1);
+    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL &&
+          why[0] == 0);
+    CHECK(found(r, "in/a") && found(r, "in/e"));
+    mr_dicom_resume_close(r);
+    CHECK(access("r.json.partial", F_OK) == 0);
     unlink("r.json.partial");
+    /* neither: why gives the .partial's reason */
+    put("bad.json.partial", "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [");
+    CHECK(mr_dicom_resume_open("bad.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
+          strstr(why, "bad.json.partial was made for another input") != NULL);
 
-    /* out of order (not what a walk writes): trusted up to the break */
+    /* out of order (not what a walk writes): an entry behind the one
+     * before it is passed over, and the rest still taken */
     json_t *swapped[] = {e[8], e[0], e[12]};
     write_report("s.json", tag, swapped, 3);
     CHECK(mr_dicom_resume_open("s.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
-    CHECK(!found(r, "in/a") && found(r, "in/e") && !found(r, "in/i"));
+    CHECK(!found(r, "in/a") && found(r, "in/e") && found(r, "in/i"));
     mr_dicom_resume_close(r);
 
     for (size_t i = 0; i < MR_ARRAY_LEN(e); i++)
