@@ -152,8 +152,8 @@ int mr_dicom_input_stamp(const struct stat *before, const struct stat *after, co
 {
     char again[MR_DICOM_STAMP_MAX];
     stamp[0] = 0;
-    if (!S_ISREG(before->st_mode) || !mr_dicom_file_stamp(before, stamp) || !mr_dicom_file_stamp(after, again) || strcmp(stamp, again) ||
-        before->st_dev != after->st_dev || !second_before(&before->st_ctim, read_at)) {
+    if (!S_ISREG(before->st_mode) || !mr_dicom_file_stamp(before, stamp) || !mr_dicom_file_stamp(after, again) ||
+        strcmp(stamp, again) || before->st_dev != after->st_dev || !second_before(&before->st_ctim, read_at)) {
         stamp[0] = 0;
         return 0;
     }
@@ -190,8 +190,8 @@ static int trusted(const mr_dicom_resume *r, const json_t *e, const char *in)
     const char *was = json_string_value(json_object_get(e, "in_stat"));
     char now[MR_DICOM_STAMP_MAX];
     struct stat sb;
-    if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || !mr_dicom_file_stamp(&sb, now) ||
-        strcmp(now, was) != 0)
+    if (outcome == NULL || was == NULL || lstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        !mr_dicom_file_stamp(&sb, now) || strcmp(now, was) != 0)
         return 0;
     if (strcmp(outcome, "written") && strcmp(outcome, "quarantined"))
         return (!strcmp(outcome, "directory") || !strcmp(outcome, "not_dicom")) && json_object_get(e, "out") == NULL;

@@ -6,9 +6,11 @@
  * identity (size, inode, modification and change times, seen alike before
  * and after it was read) and its output's, and the report's head a tag of
  * key, configuration, code, input and output folders. A later run under the
- * same tag trusts an entry when both identities are still what it records; every other file is read and de-identified again. A
- * stopped run's REPORT.partial serves as well as a finished run's REPORT, so
- * an archive that grows is de-identified again at the cost of its new files. */
+ * same tag trusts an entry when both identities are still what it records;
+ * every other file is read and de-identified again. A stopped run's
+ * REPORT.partial serves as well as a finished run's REPORT, so an archive
+ * that grows is de-identified again at the cost of its new files, and inputs
+ * that are gone since are named. */
 #ifndef MR_DICOM_RESUME_H
 #define MR_DICOM_RESUME_H
 
