@@ -231,6 +231,8 @@ medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **
         goto out;
     if ((rc = mr_dcm_profile_load(st.profile_path, st.c->options, &st.c->profile, errmsg)) != MEDREG_OK)
         goto out;
+    if ((rc = mr_file_kinds_open(&st.c->kinds)) != MEDREG_OK)
+        goto out;
     const char *files[] = {path, st.module_path, st.profile_path, st.safe_path, st.pixel_path};
     if ((rc = digest_files(files, MR_ARRAY_LEN(files), st.c->digest)) != MEDREG_OK) {
         if (asprintf(errmsg, "%s: cannot read its files again", path) < 0)
@@ -257,6 +259,7 @@ void mr_dicom_config_free(mr_dicom_config *c)
     mr_dcm_profile_free(c->profile);
     free(c->safe);
     mr_pixel_rules_free(&c->pixel_rules);
+    mr_file_kinds_free(c->kinds);
     free(c->path);
     free(c);
 }

@@ -432,7 +432,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if (mr_dcm_load(in_path, MR_DCM_WHOLE, &f, &why) != MEDREG_OK) {
         int other = 0;
         char kind[160];
-        medreg_err krc = mr_file_not_dicom(in_path, &other, kind, sizeof kind);
+        medreg_err krc = mr_file_not_dicom(cfg->kinds, in_path, &other, kind, sizeof kind);
         if (krc == MEDREG_OK && other) {
             res->outcome = MR_DCM_NOT_DICOM;
             snprintf(res->reason, sizeof res->reason, "not DICOM: %s", kind);

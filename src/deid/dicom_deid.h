@@ -17,6 +17,7 @@
 #include "../core/safety.h"
 #include "dicom_io.h"
 #include "dicom_profile.h"
+#include "file_kind.h"
 #include "oprf_table.h"
 #include "pixel_rules.h"
 
@@ -48,6 +49,7 @@ typedef struct mr_dicom_config {
     const char *assumed_charset; /* what a file that declares no character set is written in; NULL: ASCII */
     char assumed_charset_buf[65];
     uint8_t digest[32]; /* SHA-256 of the bytes of every file it was read from */
+    mr_file_kinds *kinds; /* libmagic's database, read once when needed (NULL: by each call) */
 } mr_dicom_config;
 
 /* Parse the configuration (INI; docs/deid.md). *errmsg names the file,
