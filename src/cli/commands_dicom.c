@@ -359,18 +359,30 @@ static int resume_tag(const uint8_t *key, const char *pin_path, const mr_dicom_c
                       const char *out, const char *quarantine, char tag[65])
 {
     uint8_t pin_hash[32];
-    char *pin = NULL;
-    size_t len = 0;
-    medreg_err rc = MEDREG_OK;
-    if (key == NULL && (rc = mr_file_read(pin_path, 1u << 20, &pin, &len)) == MEDREG_OK)
+    if (key == NULL) {
+        char *pin = NULL;
+        size_t len = 0;
+        if (mr_file_read(pin_path, 1u << 20, &pin, &len) != MEDREG_OK) {
+            fprintf(stderr, "medreg: %s: %s\n", pin_path, strerror(errno));
+            return 0;
+        }
         crypto_hash_sha256(pin_hash, (const uint8_t *)pin, len);
-    free(pin);
-    if (rc == MEDREG_OK)
-        rc = mr_dicom_resume_tag(key ? key : pin_hash, cfg, in, out, quarantine, tag);
-    if (rc != MEDREG_OK)
-        fprintf(stderr, "medreg: cannot tell which code, configuration and key make this run's outputs: %s\n",
-                medreg_strerror(rc));
-    return rc == MEDREG_OK;
+        free(pin);
+    }
+    medreg_err rc = mr_dicom_resume_tag(key ? key : pin_hash, cfg, in, out, quarantine, tag);
+    if (rc == MEDREG_ERR_NOMEM) {
+        fprintf(stderr, "medreg: %s\n", medreg_strerror(rc));
+        return 0;
+    }
+    if (rc != MEDREG_OK) {
+        /* which code runs cannot be told (no /proc): a tag no run shares,
+         * so nothing is taken up, and every file is read */
+        uint8_t none[32];
+        randombytes_buf(none, sizeof none);
+        sodium_bin2hex(tag, 65, none, sizeof none);
+        fprintf(stderr, "medreg: every file is read: which code runs cannot be told here (/proc/self/maps)\n");
+    }
+    return 1;
 }
 
 static int cmd_deid_dicom(cli *c, int argc, char **argv)

@@ -446,6 +446,18 @@ else
 fi
 rm -rf many kout kout.*
 
+# where which code runs cannot be told (no /proc: a sandbox), nothing is taken up, and the run goes on
+if unshare -m sh -c 'mount -t tmpfs none /proc && "$0" key new "$1"' "$MEDREG" "$W/probe.key" >/dev/null 2>&1; then
+  "$MEDREG" deid dicom --config $C --key hip.key --in in/ct1.dcm --out pout1 >/dev/null 2>&1
+  expect 0 "a run again without /proc" -- unshare -m sh -c 'mount -t tmpfs none /proc && exec "$@"' sh "$MEDREG" \
+    deid dicom --config $C --key hip.key --in in/ct1.dcm --out pout1
+  grep -q "every file is read: which code runs cannot be told here" "$W/e" && [ "$(jq .not_read_again pout1.report.json)" = 0 ] &&
+    [ "$(jq .already_there pout1.report.json)" = 1 ] && ok "reads every file, and says why" || fail "no /proc: $(cat "$W/e")"
+  rm -rf pout1 pout1.*
+else
+  echo "skipped: no mount namespace here, or this build needs /proc to start (AddressSanitizer)"
+fi
+
 # an output inside the input would be walked into and read back as input
 expect 7 "an output folder inside the input folder is refused" -- "$MEDREG" deid dicom --config $C --key hip.key \
   --in in --out in/nested/research
