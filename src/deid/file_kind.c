@@ -29,6 +29,7 @@ static int may_start_dataset(const uint8_t *b, ssize_t n)
  * for every file it names): a document's or program's kind shows in its
  * first bytes */
 #define BYTES_NAMED (1u << 20)
+#define COMPILED_MAGIC 0xF11E041Cu /* the first word of a compiled database (libmagic's MAGICNO) */
 
 struct mr_file_kinds {
     pthread_mutex_t lock;
@@ -97,11 +98,18 @@ static int add_one(mr_file_kinds *k, const char *name, medreg_err *rc)
     if (stat(compiled, &sb) == 0 && S_ISREG(sb.st_mode)) {
         char *db = NULL;
         size_t n = 0;
+        uint32_t first = 0;
         ok = k->n < KINDS_MAX && (*rc = mr_file_read(compiled, DATABASE_MAX, &db, &n)) == MEDREG_OK;
+        if (ok && n >= sizeof first)
+            memcpy(&first, db, sizeof first);
+        /* in this machine's byte order, which libmagic only reads; the
+         * other it would swap in place, under every handle at once */
+        ok = ok && first == COMPILED_MAGIC;
         if (ok) {
             k->buf[k->n] = db;
             k->len[k->n++] = n;
-        }
+        } else
+            free(db);
     } else if (!is_mgc && stat(name, &sb) == 0)
         ok = S_ISREG(sb.st_mode) && !has_rules(name);
     free(compiled);
@@ -119,7 +127,12 @@ static int read_database(mr_file_kinds *k)
     for (char *name = copy ? strtok_r(copy, ":", &save) : NULL; usable && name; name = strtok_r(NULL, ":", &save))
         usable = add_one(k, name, &rc);
     free(copy);
-    return rc == MEDREG_OK && usable && k->n > 0;
+    if (rc == MEDREG_OK && usable && k->n > 0)
+        return 1;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->buf[i]);
+    k->n = 0;
+    return 0;
 }
 
 int mr_file_kinds_shared(mr_file_kinds *k)

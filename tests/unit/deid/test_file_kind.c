@@ -93,6 +93,11 @@ int main(void)
     CHECK(shareable(list) == 0); /* a folder of magic files */
     snprintf(list, sizeof list, "%s/none", dir);
     CHECK(shareable(list) == 0); /* no database at all */
+    snprintf(path, sizeof path, "%s/swapped.mgc", dir);
+    f = fopen(path, "wb");
+    CHECK(f && fwrite("\xf1\x1e\x04\x1c\x00\x00\x00\x12", 1, 8, f) == 8 && fclose(f) == 0);
+    CHECK(shareable(path) == 0); /* the other byte order: libmagic would swap it in place */
+    unlink(path);
 
     snprintf(path, sizeof path, "%s/f", dir);
     unlink(path);
