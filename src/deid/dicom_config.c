@@ -14,7 +14,7 @@
 #include "dicom_charset.h"
 #include "dicom_deid.h"
 
-#define CONFIG_FILE_MAX (16u << 20) /* far above any (a table may have 1 MiB) */
+#define CONFIG_FILE_MAX (4u << 20) /* far above any (a table may have 1 MiB) */
 
 typedef struct cfg_state {
     mr_dicom_config *c;

@@ -167,6 +167,12 @@ extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dc
     return MEDREG_OK;
 }
 
+extern "C" const char *mr_dcm_dictionary_path(void)
+{
+    const char *env = getenv(DCM_DICT_ENVIRONMENT_VARIABLE);
+    return env != NULL && *env ? env : DCM_DICT_DEFAULT_PATH;
+}
+
 extern "C" void mr_dcm_free(mr_dcm_file *f)
 {
     delete f;

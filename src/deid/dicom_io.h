@@ -44,6 +44,10 @@ typedef enum mr_dcm_load_mode {
  * malloc'ed description of DCMTK's error, or of the file's: one that
  * changes while it is read whole is refused. */
 MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dcm_file **out, char **why);
+/* The data dictionary files DCMTK reads when it starts, ':'-separated:
+ * $DCMDICTPATH, else its built-in list. Outputs depend on them (the VR of
+ * each element of an implicit-VR file), as on the code. */
+const char *mr_dcm_dictionary_path(void);
 void mr_dcm_free(mr_dcm_file *f);
 
 /* DCMTK's conversion of the dataset's text to UTF-8 (ISO_IR 192), from

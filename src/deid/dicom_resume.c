@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "../core/code_identity.h"
+#include "../core/secret.h"
 #include "dicom_report.h"
+
+#define DICTIONARY_MAX (4u << 20) /* DCMTK's two files have 0.4 MB */
 
 /* The earlier run's entries come from up to two reports: the .partial of a
  * run that was stopped, and behind its last entry the report of the run
@@ -20,6 +23,31 @@ struct mr_dicom_resume {
     char *entry_in;
     char *out, *quarantine; /* each with a '/' behind */
 };
+
+/* DCMTK's data dictionary files, each by name and bytes (a missing one by
+ * name). */
+static medreg_err hash_dictionary(crypto_generichash_state *st)
+{
+    char *list = strdup(mr_dcm_dictionary_path()), *save = NULL;
+    medreg_err rc = list ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    for (char *name = list ? strtok_r(list, ":", &save) : NULL; rc == MEDREG_OK && name;
+         name = strtok_r(NULL, ":", &save)) {
+        char *text = NULL, len_line[32];
+        size_t len = 0;
+        medreg_err read = mr_file_read(name, DICTIONARY_MAX, &text, &len);
+        if (read != MEDREG_OK && read != MEDREG_ERR_NOTFOUND) {
+            rc = read;
+            break;
+        }
+        int k = snprintf(len_line, sizeof len_line, "\n%zu %d\n", len, read == MEDREG_OK);
+        crypto_generichash_update(st, (const uint8_t *)name, strlen(name) + 1);
+        crypto_generichash_update(st, (const uint8_t *)len_line, (size_t)k);
+        crypto_generichash_update(st, (const uint8_t *)text, len);
+        free(text);
+    }
+    free(list);
+    return rc;
+}
 
 medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *in, const char *out,
                                const char *quarantine, char tag[65])
@@ -34,6 +62,8 @@ medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg
     crypto_generichash_update(&st, (const uint8_t *)LABEL, sizeof LABEL);
     crypto_generichash_update(&st, code, sizeof code);
     crypto_generichash_update(&st, cfg->digest, sizeof cfg->digest);
+    if ((rc = hash_dictionary(&st)) != MEDREG_OK)
+        return rc;
     /* with their NULs: ("a", "bc") and ("ab", "c") differ. The input too:
      * another input into the same folders is no continuation of this one,
      * and its files would otherwise all seem gone */

@@ -26,8 +26,9 @@
 
 /* The run's tag (64 hex digits and a NUL): BLAKE2b-256 keyed with key
  * (the module key; network-wide a hash of the pinned VOPRF key) over the
- * code that runs (code_identity.h), the configuration's digest, and the
- * input, output and quarantine as given. */
+ * code that runs (code_identity.h), DCMTK's data dictionary, the
+ * configuration's digest, and the input, output and quarantine as given.
+ * MEDREG_ERR_IO (errno) when the code or the dictionary cannot be read. */
 MR_MUST_CHECK medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg, const char *in,
                                              const char *out, const char *quarantine, char tag[65]);
 

@@ -153,6 +153,20 @@ static void tags(void)
     CHECK(mr_dicom_resume_tag(k1, &cfg, "in2", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
     cfg.digest[31] = 1;
     CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
+    cfg.digest[31] = 0;
+    /* DCMTK's data dictionary: another file, or the same file changed */
+    char dic[] = "/tmp/medreg-dic-XXXXXX";
+    int fd = mkstemp(dic);
+    CHECK(fd >= 0 && write(fd, "(0010,0010) PN PatientName 1 DICOM\n", 35) == 35);
+    setenv("DCMDICTPATH", dic, 1);
+    char t3[65];
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t2) == MEDREG_OK && strcmp(t1, t2));
+    CHECK(write(fd, "(0010,0020) LO PatientID 1 DICOM\n", 33) == 33);
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t3) == MEDREG_OK && strcmp(t2, t3));
+    close(fd);
+    unlink(dic);
+    unsetenv("DCMDICTPATH");
+    CHECK(mr_dicom_resume_tag(k1, &cfg, "in", "out", "q", t2) == MEDREG_OK && !strcmp(t1, t2));
 }
 
 /* The code's identity is the same in another process of the same program,
