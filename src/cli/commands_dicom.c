@@ -580,7 +580,8 @@ typedef struct check {
 typedef struct verify_run {
     const mr_dicom_config *cfg;
     mr_work_window *window;
-    size_t checked, gone;
+    size_t checked, gone, not_again;
+    int new_only; /* not the outputs a run took from an earlier one as they stood */
     unsigned long total;
     FILE *report; /* the share of it read is the progress */
     long report_size;
@@ -643,6 +644,10 @@ static medreg_err verify_entry(json_t *f, void *ctx)
         v->gone++; /* its input is gone: nothing to check it against */
         return MEDREG_OK;
     }
+    if (v->new_only && json_is_true(json_object_get(f, "not_read_again"))) {
+        v->not_again++;
+        return MEDREG_OK;
+    }
     medreg_err rc = mr_work_window_next(v->window, (void **)&k);
     if (rc != MEDREG_OK)
         return rc;
@@ -657,6 +662,7 @@ static int cmd_deid_verify(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"report", required_argument, NULL, 'R'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"new-only", no_argument, NULL, 'N'},
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *rep_path = NULL;
     mr_dicom_config *cfg = NULL;
@@ -671,6 +677,8 @@ static int cmd_deid_verify(int argc, char **argv)
             cfg_path = optarg;
         else if (opt == 'R')
             rep_path = optarg;
+        else if (opt == 'N')
+            v.new_only = 1;
         else if (opt != 't' || !cli_number("--threads", optarg, 1, 64, &threads))
             return EXIT_USAGE;
     }
@@ -724,6 +732,9 @@ static int cmd_deid_verify(int argc, char **argv)
         if (v.gone)
             printf("%zu outputs not checked: their inputs are gone since an earlier run (they were checked then, "
                    "if that run was verified)\n", v.gone);
+        if (v.not_again)
+            printf("%zu outputs not checked again (--new-only): the run took them from an earlier run's report, "
+                   "input and output unchanged; they were checked if that run was verified\n", v.not_again);
         code = EXIT_OK;
     }
 out:
@@ -742,7 +753,7 @@ int cmd_deid(cli *c, int argc, char **argv)
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
         "           [--quarantine FOLDER] [--report REPORT.json] [--threads N] [--read-all]\n"
-        "       medreg deid verify --config DICOM.ini --report REPORT.json [--threads N]\n"
+        "       medreg deid verify --config DICOM.ini --report REPORT.json [--threads N] [--new-only]\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine), unless a pixel rule\n"
@@ -764,6 +775,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
         "  in its output: every element, every sequence, private attributes, meta header, raw bytes;\n"
         "  and where an output says its burned-in text is gone, that the pixel rules' regions are 0.\n"
+        "  --new-only: only the outputs this run wrote, not those it took as they stood from an earlier\n"
+        "  run (check each run so, and every output is checked once).\n"
         "  Both use N threads (default: one per core); verify prints its findings in the report's order.\n";
     const char *sub = cli_subcommand(&argc, &argv, usage);
     int code;

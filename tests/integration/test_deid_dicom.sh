@@ -415,6 +415,9 @@ if kill -9 $pid 2>/dev/null; then
   expect 0 "its report verifies whole" -- "$MEDREG" deid verify --config $C --report kout.report.json
   grep -q "^1500 outputs checked" "$W/o" && grep -q "^1 outputs not checked: their inputs are gone" "$W/o" &&
     ok "all 1500, those not read again among them; the one whose input is gone named apart" || fail "verify: $(cat "$W/o")"
+  expect 0 "verify --new-only" -- "$MEDREG" deid verify --config $C --report kout.report.json --new-only
+  grep -q "^3 outputs checked" "$W/o" && grep -q "^1497 outputs not checked again (--new-only)" "$W/o" &&
+    ok "checks only the three this run wrote, and says so of the rest" || fail "verify --new-only: $(cat "$W/o")"
   expect 0 "--read-all reads every file" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all
   [ "$(jq -r '.not_read_again' kout.report.json)" = 0 ] && [ "$(jq -r '.already_there' kout.report.json)" = 1500 ] &&
     [ "$(jq -r '.gone' kout.report.json)" = 1 ] &&
