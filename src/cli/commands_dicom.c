@@ -397,9 +397,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                                          {"report", required_argument, NULL, 'R'},
                                          {"threads", required_argument, NULL, 't'},
                                          {"read-all", no_argument, NULL, 'A'},
+                                         {"since", required_argument, NULL, 's'},
                                          {NULL, 0, NULL, 0}};
     const char *cfg_path = NULL, *key_path = NULL, *in = NULL, *out = NULL, *quarantine = NULL, *rep_path = NULL;
-    const char *pin_path = NULL, *prepare = NULL, *finish = NULL, *state_path = NULL;
+    const char *pin_path = NULL, *prepare = NULL, *finish = NULL, *state_path = NULL, *since = NULL;
     mr_oprf_table *table = NULL;
     mr_psn_source src = {NULL, NULL, 0};
     char *q_default = NULL, *rep_default = NULL, *err = NULL;
@@ -427,6 +428,7 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
         case 'q': quarantine = optarg; break;
         case 'R': rep_path = optarg; break;
         case 'A': read_all = 1; break;
+        case 's': since = optarg; break;
         case 't':
             if (!cli_number("--threads", optarg, 1, 64, &threads))
                 return EXIT_USAGE;
@@ -489,8 +491,8 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
     }
     /* what an earlier run into the same folders did and may stand: read
      * before the report is begun, which removes a REPORT.partial */
-    if (mr_dicom_resume_open(rep_path, tag, out, quarantine, &resume, why, sizeof why) != MEDREG_OK) {
-        fprintf(stderr, "medreg: cannot read the earlier report %s: %s\n", rep_path, strerror(errno));
+    if (mr_dicom_resume_open(rep_path, since, tag, out, quarantine, &resume, why, sizeof why) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot read the earlier report %s: %s\n", since ? since : rep_path, strerror(errno));
         goto out;
     }
     if (why[0] && !read_all)
@@ -752,7 +754,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "usage: medreg deid dicom --config DICOM.ini --in FILE|FOLDER --out FOLDER\n"
         "           (--key MODULE.key | --oprf-key PIN.json [--prepare REQUEST.json --state STATE.json |\n"
         "                                                    --finish RESPONSE.json --state STATE.json])\n"
-        "           [--quarantine FOLDER] [--report REPORT.json] [--threads N] [--read-all]\n"
+        "           [--quarantine FOLDER] [--report REPORT.json] [--threads N]\n"
+        "           [--since EARLIER.json] [--read-all]\n"
         "       medreg deid verify --config DICOM.ini --report REPORT.json [--threads N] [--new-only]\n"
         "  dicom: PS3.15 Annex E's Basic Profile and the configured options (docs/deid.md) on every\n"
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
@@ -766,6 +769,7 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  be run again into the same folder; other bytes under an output's name are never replaced.\n"
         "  A run again does not read a file the earlier report (REPORT.partial or REPORT) says was done\n"
         "  under the same key, configuration and medreg, when the file and its output are unchanged;\n"
+        "  --since: that earlier report instead (runs that keep each report under a name of their own).\n"
         "  --read-all reads every file. Inputs of the earlier run gone since are named with their\n"
         "  outputs, which stay (outcome gone), for as long as the outputs are there.\n"
         "  --key: local PSNs, UIDs and date shifts under the module key. --oprf-key: network-wide,\n"

@@ -132,21 +132,33 @@ static medreg_err open_one(mr_dicom_resume *r, int i, const char *path, const ch
     return rc == MEDREG_ERR_INVALID ? MEDREG_OK : rc; /* a report that is none: nothing to trust */
 }
 
-medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out, const char *quarantine,
-                                mr_dicom_resume **out_r, char *why, size_t cap)
+/* s followed by tail, malloc'd (NULL when memory runs out). */
+static char *with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    char *p = malloc(n + t + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        memcpy(p + n, tail, t + 1);
+    }
+    return p;
+}
+
+medreg_err mr_dicom_resume_open(const char *report, const char *since, const char *tag, const char *out,
+                                const char *quarantine, mr_dicom_resume **out_r, char *why, size_t cap)
 {
     *out_r = NULL;
     snprintf(why, cap, "%s", "");
     char *partial = NULL, why_report[256] = "";
     mr_dicom_resume *r = calloc(1, sizeof *r);
     medreg_err rc = MEDREG_ERR_NOMEM;
-    if (r == NULL || asprintf(&partial, "%s.partial", report) < 0 || asprintf(&r->out, "%s/", out) < 0 ||
-        asprintf(&r->quarantine, "%s/", quarantine) < 0) {
-        partial = NULL;
+    if (r == NULL || (r->out = with(out, "/")) == NULL || (r->quarantine = with(quarantine, "/")) == NULL)
         goto out;
-    }
-    if ((rc = open_one(r, 0, partial, tag, why, cap)) != MEDREG_OK ||
-        (rc = open_one(r, 1, report, tag, why_report, sizeof why_report)) != MEDREG_OK)
+    if (since != NULL)
+        rc = open_one(r, 1, since, tag, why, cap); /* the one named, as it is */
+    else if ((partial = with(report, ".partial")) != NULL && (rc = open_one(r, 0, partial, tag, why, cap)) == MEDREG_OK)
+        rc = open_one(r, 1, report, tag, why_report, sizeof why_report);
+    if (rc != MEDREG_OK)
         goto out;
     if (r->reader[0] == NULL && r->reader[1] == NULL) {
         if (why[0] == 0)

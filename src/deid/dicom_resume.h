@@ -37,9 +37,12 @@ typedef struct mr_dicom_resume mr_dicom_resume;
 /* The earlier runs' reports: report.partial (a run was stopped: it is the
  * later), then report behind the .partial's last entry (the run before,
  * which the stopped one was taking up again), each only when it was made
- * under tag. *r is NULL when neither is; then why says why (else ""). */
-MR_MUST_CHECK medreg_err mr_dicom_resume_open(const char *report, const char *tag, const char *out,
-                                              const char *quarantine, mr_dicom_resume **r, char *why, size_t cap);
+ * under tag; or, when since is not NULL, that report alone (a run that
+ * writes each report under a name of its own). *r is NULL when none is;
+ * then why says why (else ""). */
+MR_MUST_CHECK medreg_err mr_dicom_resume_open(const char *report, const char *since, const char *tag,
+                                              const char *out, const char *quarantine, mr_dicom_resume **r,
+                                              char *why, size_t cap);
 
 /* The earlier run's entry for the input in, when it may stand for this
  * run's: its input unchanged, its outcome one that depends on the input

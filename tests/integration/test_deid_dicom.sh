@@ -427,6 +427,12 @@ if kill -9 $pid 2>/dev/null; then
   # (the two files changed just before the run before may be read again: they changed within a second of it)
   [ "$(jq -r '.gone' kout.report.json)" = 0 ] && [ "$(jq -r '.not_read_again' kout.report.json)" -ge 1498 ] &&
     ok "it is named no more" || fail "after removing the output: $(cat "$W/o")"
+  cp kout.report.json kout-2026-11.json
+  expect 0 "a run whose report gets a name of its own, --since the last one" -- "$MEDREG" deid dicom --config $C \
+    --key hip.key --in many --out kout --report kout-2026-12.json --since kout-2026-11.json
+  [ "$(jq -r '.not_read_again' kout-2026-12.json)" -ge 1498 ] && [ ! -e kout-2026-12.json.partial ] &&
+    ok "takes that report up" || fail "--since: $(cat "$W/o" "$W/e")"
+  rm -f kout-2026-1[12].json
   # a run that reads all again, killed: the next takes its .partial up to the cut and the report before it behind that
   "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all --threads 1 >/dev/null 2>&1 & pid=$!
   for _ in $(seq 1 1000); do [ "$(stat -c %s kout.report.json.partial 2>/dev/null || echo 0)" -gt 3000 ] && break; sleep 0.01; done

@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 
     mr_dicom_resume *r = NULL;
     char why[256];
-    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL &&
+    CHECK(mr_dicom_resume_open("r.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL &&
           why[0] == 0);
     CHECK(!found(r, "in/0")); /* new, before the first */
     CHECK(found(r, "in/a"));
@@ -275,19 +275,25 @@ int main(int argc, char **argv)
     mr_dicom_resume_close(r);
 
     /* the walk passes some by (removed from the input): the rest still found */
-    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(mr_dicom_resume_open("r.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
     CHECK(found(r, "in/e") && found(r, "in/i"));
     mr_dicom_resume_close(r);
 
+    /* --since: that report alone, whatever lies under the run's own name */
+    CHECK(mr_dicom_resume_open("none.json", "r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(found(r, "in/a") && found(r, "in/i"));
+    mr_dicom_resume_close(r);
+    CHECK(mr_dicom_resume_open("r.json", "none.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL);
+
     /* another tag (key, configuration, code, folders): nothing, and why */
-    CHECK(mr_dicom_resume_open("r.json", other, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
+    CHECK(mr_dicom_resume_open("r.json", NULL, other, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
           strstr(why, "another key") != NULL);
     /* no earlier report: nothing, silently */
-    CHECK(mr_dicom_resume_open("none.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
+    CHECK(mr_dicom_resume_open("none.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
           why[0] == 0);
     /* no report of deid dicom */
     put("bad.json", "{\"format\": \"medreg-deid-csv-report/v1\", \"files\": []}");
-    CHECK(mr_dicom_resume_open("bad.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
+    CHECK(mr_dicom_resume_open("bad.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
           strstr(why, "no report") != NULL);
 
     /* a killed run's .partial goes before the report up to where it was
@@ -310,7 +316,7 @@ int main(int argc, char **argv)
     int fd = open("r.json.partial", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0 && cut != NULL && write(fd, text, (size_t)(cut - text)) == cut - text);
     close(fd);
-    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(mr_dicom_resume_open("r.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
     CHECK(found(r, "in/a") && !found(r, "in/e") && found(r, "in/i") && found(r, "in/k\xe9"));
     CHECK(gone(r, NULL, "in/l"));
     mr_dicom_resume_close(r);
@@ -320,11 +326,11 @@ int main(int argc, char **argv)
     fd = open("r.json.partial", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0 && write(fd, text, 20) == 20);
     close(fd);
-    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(mr_dicom_resume_open("r.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
     CHECK(found(r, "in/a") && found(r, "in/e") && found(r, "in/i"));
     mr_dicom_resume_close(r);
     write_report("r.json.partial", other, e, 1);
-    CHECK(mr_dicom_resume_open("r.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL &&
+    CHECK(mr_dicom_resume_open("r.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL &&
           why[0] == 0);
     CHECK(found(r, "in/a") && found(r, "in/e"));
     mr_dicom_resume_close(r);
@@ -332,14 +338,14 @@ int main(int argc, char **argv)
     unlink("r.json.partial");
     /* neither: why gives the .partial's reason */
     put("bad.json.partial", "{\"format\": \"medreg-deid-dicom-report/v1\", \"files\": [");
-    CHECK(mr_dicom_resume_open("bad.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
+    CHECK(mr_dicom_resume_open("bad.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r == NULL &&
           strstr(why, "bad.json.partial was made for another input") != NULL);
 
     /* out of order (not what a walk writes): an entry behind the one
      * before it is passed over, and the rest still taken */
     json_t *swapped[] = {e[8], e[0], e[12]};
     write_report("s.json", tag, swapped, 3);
-    CHECK(mr_dicom_resume_open("s.json", tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
+    CHECK(mr_dicom_resume_open("s.json", NULL, tag, "out", "q", &r, why, sizeof why) == MEDREG_OK && r != NULL);
     CHECK(!found(r, "in/a") && found(r, "in/e") && found(r, "in/i"));
     mr_dicom_resume_close(r);
 
