@@ -461,6 +461,10 @@ static int cmd_deid_dicom(cli *c, int argc, char **argv)
                         "would read what it writes\n", in);
         goto out;
     }
+    if (since != NULL && access(since, R_OK) != 0) {
+        fprintf(stderr, "medreg: --since %s: %s\n", since, strerror(errno)); /* a name mistyped: not a whole run */
+        goto out;
+    }
     /* before anything else is loaded into the process: the network-wide
      * pass may load modules (a PKCS#11 provider of the TLS library) that
      * --finish does not, and the tag names every library mapped */

@@ -432,6 +432,11 @@ if kill -9 $pid 2>/dev/null; then
     --key hip.key --in many --out kout --report kout-2026-12.json --since kout-2026-11.json
   [ "$(jq -r '.not_read_again' kout-2026-12.json)" -ge 1498 ] && [ ! -e kout-2026-12.json.partial ] &&
     ok "takes that report up" || fail "--since: $(cat "$W/o" "$W/e")"
+  expect 7 "--since a report that is not there" -- "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout2 \
+    --report kout-2027-01.json --since kout-2026-10.json
+  grep -q "since kout-2026-10.json: No such file" "$W/e" && [ ! -e kout-2027-01.json ] && [ ! -e kout-2027-01.json.partial ] &&
+    [ ! -e kout2 ] &&
+    ok "is refused before anything is written" || fail "--since missing: $(cat "$W/e")"
   rm -f kout-2026-1[12].json
   # a run that reads all again, killed: the next takes its .partial up to the cut and the report before it behind that
   "$MEDREG" deid dicom --config $C --key hip.key --in many --out kout --read-all --threads 1 >/dev/null 2>&1 & pid=$!
