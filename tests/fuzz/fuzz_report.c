@@ -53,7 +53,7 @@ static void resume(const uint8_t *data, size_t size)
         abort();
     mr_dicom_resume *r = NULL;
     json_t *e;
-    if (mr_dicom_resume_open("report.json", TAG, "o", "q", &r, why, sizeof why) != MEDREG_OK)
+    if (mr_dicom_resume_open("report.json", NULL, TAG, "o", "q", &r, why, sizeof why) != MEDREG_OK)
         abort();
     for (size_t i = 0; r != NULL && i <= sizeof WALK / sizeof WALK[0]; i++) {
         const char *in = i < sizeof WALK / sizeof WALK[0] ? WALK[i] : NULL;
