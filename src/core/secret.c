@@ -138,6 +138,25 @@ out:
     return rc;
 }
 
+medreg_err mr_files_digest(const char *const *paths, size_t n, size_t max, uint8_t out[32])
+{
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    for (size_t i = 0; i < n; i++) {
+        char *text = NULL, len_line[32];
+        size_t len = 0;
+        medreg_err rc = paths[i] ? mr_file_read(paths[i], max, &text, &len) : MEDREG_ERR_NOTFOUND;
+        if (rc != MEDREG_OK && rc != MEDREG_ERR_NOTFOUND)
+            return rc;
+        int k = snprintf(len_line, sizeof len_line, "\n%zu %d\n", len, rc == MEDREG_OK);
+        crypto_hash_sha256_update(&st, (const uint8_t *)len_line, (size_t)k);
+        crypto_hash_sha256_update(&st, (const uint8_t *)text, len);
+        free(text);
+    }
+    crypto_hash_sha256_final(&st, out);
+    return MEDREG_OK;
+}
+
 medreg_err mr_file_write(const char *path, const void *data, size_t len)
 {
     medreg_err rc;

@@ -33,6 +33,11 @@ MR_MUST_CHECK medreg_err mr_secret_file_finish(const char *path, int fd, int ok)
 
 /* Read a public (non-secret) file up to max bytes, NUL-terminated. */
 MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len);
+/* SHA-256 over the bytes of n files, each at most max bytes, in order; a
+ * NULL path or a file that is not there counts as absent (unlike an empty
+ * one). What an output depends on besides its input (configuration files,
+ * a data dictionary). */
+MR_MUST_CHECK medreg_err mr_files_digest(const char *const *paths, size_t n, size_t max, uint8_t out[32]);
 /* Write a public file (mode 0644), replacing it atomically and durably. */
 MR_MUST_CHECK medreg_err mr_file_write(const char *path, const void *data, size_t len);
 /* fsync the directory that holds path: a file created or renamed there keeps

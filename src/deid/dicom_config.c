@@ -2,7 +2,6 @@
  * PSN and where each is found in a file, the profile table and options,
  * the safe private attributes, the modalities quarantined by default, and
  * where burned-in text may be blanked. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,31 +140,6 @@ static int on_safe_row(void *ctx, const mr_table_row *row, char *why, size_t why
     return 0;
 }
 
-/* The bytes of every file the configuration was read from: a run resumed
- * from an earlier one's report trusts its outputs only when this is the
- * same (the files are read again here, after they were parsed; an edit in
- * between would only make a later run read again what it need not). */
-static medreg_err digest_files(const char *const *paths, size_t n, uint8_t out[32])
-{
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    for (size_t i = 0; i < n; i++) {
-        char *text = NULL, len_line[32];
-        size_t len = 0;
-        if (paths[i] != NULL) {
-            medreg_err rc = mr_file_read(paths[i], CONFIG_FILE_MAX, &text, &len);
-            if (rc != MEDREG_OK)
-                return rc;
-        }
-        int k = snprintf(len_line, sizeof len_line, "\n%zu %d\n", len, paths[i] != NULL);
-        crypto_hash_sha256_update(&st, (const uint8_t *)len_line, (size_t)k);
-        crypto_hash_sha256_update(&st, (const uint8_t *)text, len);
-        free(text);
-    }
-    crypto_hash_sha256_final(&st, out);
-    return MEDREG_OK;
-}
-
 static medreg_err load_safe(mr_dicom_config *c, const char *path, char **errmsg)
 {
     return mr_table_read(path, "safe private attributes", on_safe_row, c, errmsg);
@@ -233,8 +207,12 @@ medreg_err mr_dicom_config_load(const char *path, mr_dicom_config **out, char **
         goto out;
     if ((rc = mr_file_kinds_open(&st.c->kinds)) != MEDREG_OK)
         goto out;
+    /* a run resumed from an earlier one's report trusts its outputs only
+     * when this is the same (the files are read again, after they were
+     * parsed: an edit in between only makes a later run read again what it
+     * need not) */
     const char *files[] = {path, st.module_path, st.profile_path, st.safe_path, st.pixel_path};
-    if ((rc = digest_files(files, MR_ARRAY_LEN(files), st.c->digest)) != MEDREG_OK) {
+    if ((rc = mr_files_digest(files, MR_ARRAY_LEN(files), CONFIG_FILE_MAX, st.c->digest)) != MEDREG_OK) {
         if (asprintf(errmsg, "%s: cannot read its files again", path) < 0)
             *errmsg = NULL;
         goto out;

@@ -11,6 +11,7 @@
 #include "dicom_report.h"
 
 #define DICTIONARY_MAX (4u << 20) /* DCMTK's two files have 0.4 MB */
+#define DICTIONARY_FILES_MAX 16
 
 /* The earlier run's entries come from up to two reports: the .partial of a
  * run that was stopped, and behind its last entry the report of the run
@@ -24,27 +25,17 @@ struct mr_dicom_resume {
     char *out, *quarantine; /* each with a '/' behind */
 };
 
-/* DCMTK's data dictionary files, each by name and bytes (a missing one by
- * name). */
-static medreg_err hash_dictionary(crypto_generichash_state *st)
+/* DCMTK's data dictionary files, by their bytes. */
+static medreg_err dictionary_digest(uint8_t out[32])
 {
     char *list = strdup(mr_dcm_dictionary_path()), *save = NULL;
-    medreg_err rc = list ? MEDREG_OK : MEDREG_ERR_NOMEM;
-    for (char *name = list ? strtok_r(list, ":", &save) : NULL; rc == MEDREG_OK && name;
-         name = strtok_r(NULL, ":", &save)) {
-        char *text = NULL, len_line[32];
-        size_t len = 0;
-        medreg_err read = mr_file_read(name, DICTIONARY_MAX, &text, &len);
-        if (read != MEDREG_OK && read != MEDREG_ERR_NOTFOUND) {
-            rc = read;
-            break;
-        }
-        int k = snprintf(len_line, sizeof len_line, "\n%zu %d\n", len, read == MEDREG_OK);
-        crypto_generichash_update(st, (const uint8_t *)name, strlen(name) + 1);
-        crypto_generichash_update(st, (const uint8_t *)len_line, (size_t)k);
-        crypto_generichash_update(st, (const uint8_t *)text, len);
-        free(text);
-    }
+    const char *names[DICTIONARY_FILES_MAX];
+    size_t n = 0;
+    if (list == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (char *name = strtok_r(list, ":", &save); name && n < DICTIONARY_FILES_MAX; name = strtok_r(NULL, ":", &save))
+        names[n++] = name;
+    medreg_err rc = mr_files_digest(names, n, DICTIONARY_MAX, out);
     free(list);
     return rc;
 }
@@ -62,8 +53,10 @@ medreg_err mr_dicom_resume_tag(const uint8_t key[32], const mr_dicom_config *cfg
     crypto_generichash_update(&st, (const uint8_t *)LABEL, sizeof LABEL);
     crypto_generichash_update(&st, code, sizeof code);
     crypto_generichash_update(&st, cfg->digest, sizeof cfg->digest);
-    if ((rc = hash_dictionary(&st)) != MEDREG_OK)
+    uint8_t dictionary[32];
+    if ((rc = dictionary_digest(dictionary)) != MEDREG_OK)
         return rc;
+    crypto_generichash_update(&st, dictionary, sizeof dictionary);
     /* with their NULs: ("a", "bc") and ("ab", "c") differ. The input too:
      * another input into the same folders is no continuation of this one,
      * and its files would otherwise all seem gone */

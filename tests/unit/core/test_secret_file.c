@@ -68,6 +68,19 @@ int main(void)
     memcpy(long_path + sizeof long_path - 3, "/x", 3);
     CHECK(mr_dir_sync(long_path) == MEDREG_ERR_TOOBIG);
 
+    /* a digest of several files: their order, an empty file against one that is not there, and a
+     * file above the bound (an error, not absent) all tell */
+    uint8_t d1[32], d2[32];
+    CHECK(mr_file_write("sub/a", "a", 1) == MEDREG_OK && mr_file_write("sub/e", "", 0) == MEDREG_OK);
+    const char *ae[] = {"sub/a", "sub/e"}, *ea[] = {"sub/e", "sub/a"}, *an[] = {"sub/a", "sub/none"},
+               *anull[] = {"sub/a", NULL};
+    CHECK(mr_files_digest(ae, 2, 16, d1) == MEDREG_OK && mr_files_digest(ea, 2, 16, d2) == MEDREG_OK &&
+          memcmp(d1, d2, 32) != 0);
+    CHECK(mr_files_digest(an, 2, 16, d2) == MEDREG_OK && memcmp(d1, d2, 32) != 0);
+    CHECK(mr_files_digest(anull, 2, 16, d1) == MEDREG_OK && memcmp(d1, d2, 32) == 0);
+    CHECK(mr_file_write("sub/e", "xy", 2) == MEDREG_OK && mr_files_digest(ae, 2, 1, d1) == MEDREG_ERR_TOOBIG);
+    CHECK(unlink("sub/a") == 0 && unlink("sub/e") == 0);
+
     CHECK(unlink("sub/k.key") == 0 && rmdir("sub") == 0 && unlink("pub.txt") == 0);
     CHECK(chdir("..") == 0 && rmdir(dir) == 0);
     return TEST_DONE();
