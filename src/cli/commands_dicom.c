@@ -212,10 +212,10 @@ static medreg_err dcm_take(void *item, void *ctx)
     }
     if (it->prior != NULL) {
         /* what the earlier run did with this file stands */
-        it->res.outcome = !strcmp(o, "written") ? MR_DCM_WRITTEN
-                          : !strcmp(o, "quarantined") ? MR_DCM_QUARANTINED
-                          : !strcmp(o, "directory")   ? MR_DCM_DIRECTORY
-                                                      : MR_DCM_NOT_DICOM;
+        it->res.outcome = MR_DCM_NOT_DICOM; /* one of the four resume trusts, by its name in the report */
+        for (int k = 0; k < MR_DCM_N_OUTCOMES; k++)
+            if (!strcmp(o, outcome_name((mr_dcm_outcome)k)))
+                it->res.outcome = (mr_dcm_outcome)k;
         rc = mr_dicom_report_add(d->report, it->prior);
         json_decref(it->prior);
         d->not_read++;
