@@ -42,8 +42,6 @@ typedef struct exchange {
 
 typedef struct server {
     mr_service *svc;
-    const mr_route *routes[MR_MAX_ROUTES + 8];
-    size_t n_routes;
     /* connections suspended for a commit; MHD_stop_daemon must not meet one */
     atomic_int in_flight;
     atomic_int stopping; /* set: commits are awaited on the HTTP thread */
@@ -51,7 +49,12 @@ typedef struct server {
 
 const char *mr_req_query(const mr_request *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (req->conn != NULL)
+        return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    for (const char *const *a = req->args; a != NULL && a[0] != NULL && a[1] != NULL; a += 2)
+        if (strcmp(a[0], name) == 0)
+            return a[1];
+    return NULL;
 }
 
 void mr_resp_error(mr_response *resp, int status, const char *code, const char *fmt, ...)
@@ -197,6 +200,42 @@ static int match(const char *pattern, const char *path, const char *params[2], c
         path++;
     }
     return *pattern == 0 && *path == 0;
+}
+
+static const mr_route *routes_of(const mr_service *s, size_t *n)
+{
+    return s->cfg->role == MR_ROLE_IDENTITY   ? mr_identity_routes(n)
+           : s->cfg->role == MR_ROLE_REGISTRY ? mr_registry_routes(n)
+           : s->cfg->role == MR_ROLE_LEDGER   ? mr_ledger_routes(n)
+                                              : mr_witness_routes(n);
+}
+
+const mr_route *mr_route_of(const mr_service *s, const char *method, const char *url, mr_request *req,
+                            char store[2][128], mr_response *resp, size_t *ix)
+{
+    size_t n_role;
+    const mr_route *role_routes = routes_of(s, &n_role);
+    size_t n = mr_n_common_routes + n_role > MR_MAX_ROUTES ? MR_MAX_ROUTES : mr_n_common_routes + n_role;
+    int path_known = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mr_route *r = i < mr_n_common_routes ? &mr_common_routes[i] : &role_routes[i - mr_n_common_routes];
+        const char *params[2] = {NULL, NULL};
+        if (!match(r->pattern, url, params, store))
+            continue;
+        path_known = 1;
+        if (strcmp(r->method, method) != 0)
+            continue;
+        req->params[0] = params[0];
+        req->params[1] = params[1];
+        *ix = i;
+        return r;
+    }
+    *ix = n; /* "unmatched" */
+    if (path_known)
+        mr_resp_error(resp, 405, "method_not_allowed", "method %s not allowed here", method);
+    else
+        mr_resp_error(resp, 404, "not_found", "no such endpoint");
+    return NULL;
 }
 
 /* Verify the peer certificate chain and take its fingerprint, CN and end
@@ -371,25 +410,35 @@ static void run_then(exchange *ex, medreg_err rc)
         d.free_state(d.state);
 }
 
+void mr_resp_settle(mr_service *s, mr_request *req, mr_response *resp)
+{
+    while (resp->defer.unit || resp->defer.compute) {
+        mr_deferred d = resp->defer;
+        medreg_err rc = MEDREG_OK;
+        memset(&resp->defer, 0, sizeof resp->defer);
+        if (d.compute)
+            d.compute(s, d.state);
+        else
+            rc = mr_group_commit_run(s->commits, d.unit, d.state);
+        d.then(s, req, resp, rc, d.state);
+        if (d.free_state && resp->defer.state != d.state)
+            d.free_state(d.state);
+    }
+}
+
 /* Queue the response's deferred unit (or work) and suspend the connection
  * until it is done; returns 0 when the daemon is stopping, after running
  * it and its then here (a suspended connection would outlive the daemon). */
 static int suspend_until_done(exchange *ex)
 {
     server *srv = ex->srv;
+    if (atomic_load(&srv->stopping)) {
+        mr_resp_settle(srv->svc, &ex->req, &ex->resp);
+        return 0;
+    }
     ex->waiting_for = ex->resp.defer;
     memset(&ex->resp.defer, 0, sizeof ex->resp.defer);
     atomic_fetch_add(&srv->in_flight, 1);
-    if (atomic_load(&srv->stopping)) {
-        atomic_fetch_sub(&srv->in_flight, 1);
-        medreg_err rc = MEDREG_OK;
-        if (ex->waiting_for.compute)
-            ex->waiting_for.compute(srv->svc, ex->waiting_for.state);
-        else
-            rc = mr_group_commit_run(srv->svc->commits, ex->waiting_for.unit, ex->waiting_for.state);
-        run_then(ex, rc);
-        return 0;
-    }
     ex->suspended = 1;
     MHD_suspend_connection(ex->conn);
     if (ex->waiting_for.compute) {
@@ -476,7 +525,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     ex->t0 = now_us();
-    ex->route_ix = srv->n_routes; /* "unmatched" */
     req = &ex->req;
     resp = &ex->resp;
     req->method = method;
@@ -485,30 +533,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req->body_len = ex->len;
     req->conn = conn;
 
-    if (ex->too_big) {
+    const mr_route *route = mr_route_of(svc, method, url, req, ex->params, resp, &ex->route_ix);
+    if (ex->too_big) { /* counted under the route it was sent to */
         mr_resp_error(resp, 413, "too_large", "request body exceeds %zu bytes", svc->cfg->max_body);
         return answer(ex);
     }
-    int path_known = 0;
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        const char *params[2] = {NULL, NULL};
-        if (!match(srv->routes[i]->pattern, url, params, ex->params))
-            continue;
-        path_known = 1;
-        if (strcmp(srv->routes[i]->method, method) != 0)
-            continue;
-        ex->route_ix = i;
-        req->params[0] = params[0];
-        req->params[1] = params[1];
-        break;
-    }
-    if (ex->route_ix == srv->n_routes) {
-        if (path_known)
-            mr_resp_error(resp, 405, "method_not_allowed", "method %s not allowed here", method);
-        else
-            mr_resp_error(resp, 404, "not_found", "no such endpoint");
+    if (route == NULL)
         return answer(ex);
-    }
     /* /healthz answers without a client certificate; everything else needs one */
     if (strcmp(url, "/healthz") != 0 && !connection_caller(conn, &req->caller)) {
         mr_resp_error(resp, 401, "client_certificate_required",
@@ -516,7 +547,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                       " or it is from another CA, expired or not yet valid)");
         return answer(ex);
     }
-    srv->routes[ex->route_ix]->handler(svc, req, resp);
+    route->handler(svc, req, resp);
     return answer(ex);
 }
 
@@ -545,14 +576,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static const mr_route *routes_of(const mr_service *s, size_t *n)
-{
-    return s->cfg->role == MR_ROLE_IDENTITY   ? mr_identity_routes(n)
-           : s->cfg->role == MR_ROLE_REGISTRY ? mr_registry_routes(n)
-           : s->cfg->role == MR_ROLE_LEDGER   ? mr_ledger_routes(n)
-                                              : mr_witness_routes(n);
-}
-
 /* The HTTP threads' default, per CPU. On PostgreSQL two: a handler blocks
  * its thread for its reads' round trips to the server. On SQLite one: reads
  * take microseconds and commits never block a thread (mr_resp_defer), so
@@ -573,14 +596,7 @@ medreg_err mr_http_serve(mr_service *s, volatile int *stop)
 {
     medreg_err rc = MEDREG_OK;
     server srv = {.svc = s};
-    size_t n;
     struct MHD_Daemon *d = NULL;
-    const mr_route *role_routes = routes_of(s, &n);
-
-    for (size_t i = 0; i < mr_n_common_routes; i++)
-        srv.routes[srv.n_routes++] = &mr_common_routes[i];
-    for (size_t i = 0; i < n && srv.n_routes < MR_MAX_ROUTES; i++)
-        srv.routes[srv.n_routes++] = &role_routes[i];
 
     /* the TLS key stays behind the token interface (src/token/tls_identity.c) */
     mr_tls_identity_install(s->tls);

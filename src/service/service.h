@@ -96,6 +96,9 @@ typedef struct mr_request {
     const uint8_t *body;
     size_t body_len;
     void *conn; /* struct MHD_Connection *, for query arguments */
+    /* without a connection (the route fuzzer): the query arguments as name,
+     * value, name, value, …, NULL */
+    const char *const *args;
     mr_caller caller;
 } mr_request;
 
@@ -149,6 +152,11 @@ void mr_resp_compute(mr_response *resp, mr_compute_fn compute, mr_then_fn then, 
 void mr_resp_after_audit(mr_response *resp, const char *subject, const char *actor,
                          const char *action, const char *module, const char *target, const char *outcome,
                          const char *detail);
+
+/* Run resp's deferred unit or work here and now, then its then, until an
+ * answer stands: what the HTTP layer does once the daemon is stopping, and
+ * what a caller without a connection does. */
+void mr_resp_settle(mr_service *s, mr_request *req, mr_response *resp);
 
 /* Query argument, or NULL. */
 const char *mr_req_query(const mr_request *req, const char *name);
@@ -254,6 +262,14 @@ void mr_oprf_evaluate_route(mr_service *s, mr_request *req, mr_response *resp);
 const mr_route *mr_registry_routes(size_t *n);
 extern const mr_route mr_common_routes[];
 extern const size_t mr_n_common_routes;
+
+/* The route of method and url among s's (common routes first, in the order
+ * /metrics lists them), its index there in *ix, its path parameters in
+ * req->params (copied into store). NULL when none matches: *ix is then the
+ * count of routes ("unmatched") and resp holds 404, or 405 when another
+ * method would match. */
+const mr_route *mr_route_of(const mr_service *s, const char *method, const char *url, mr_request *req,
+                            char store[2][128], mr_response *resp, size_t *ix);
 
 /* Run the HTTPS server until *stop becomes non-zero. */
 MR_MUST_CHECK medreg_err mr_http_serve(mr_service *s, volatile int *stop);

@@ -7,7 +7,6 @@
  * after a blanking, the check must find the regions at 0. Uses examples/deid/dicom.ini (run from the
  * source tree, as scripts/fuzz.sh does). */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "../../src/deid/dicom_charset.h"
 #include "../../src/deid/dicom_deid.h"
+#include "rm_tree.h"
 
 static void blank(const uint8_t *data, size_t size)
 {
@@ -56,20 +56,6 @@ static void japanese(const uint8_t *data, size_t size)
             abort();
         free(u);
     }
-}
-
-static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 ? 0 : -1;
-}
-
-/* in process: a shell and rm for each input were a fifth of the time */
-static void rm_tree(const char *dir)
-{
-    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
