@@ -1,16 +1,16 @@
 /* libFuzzer: the HTTP API as the services' handlers see it. Every route of
- * the identity service and the registry (the common ones included) is
- * reached through the same route lookup the HTTP layer uses, with a fuzzed
+ * the identity service, the registry and the ledger (the common ones
+ * included) is reached through the same route lookup the HTTP layer uses, with a fuzzed
  * method, path, query and body, by each kind of caller: an administrator,
  * two physicians, a module administrator (also a pseudonymizer), a
- * researcher, a monitor and a stranger whose certificate is from the
+ * researcher, a monitor (the ledger's appender) and a stranger whose certificate is from the
  * trusted CA but who holds no role. Answers that wait for a commit or for
  * the compute pool are settled in place (mr_resp_settle), and streamed
  * answers (exports) are read to their end.
  *
  * An input is one line, then the body:
  *   SERVICE CALLER METHOD PATH[?NAME=VALUE&…]\n BODY
- * SERVICE is i or r, CALLER a digit (the list above, in that order). In the
+ * SERVICE is i, r or l, CALLER a digit (the list above, in that order). In the
  * line and the body, placeholders stand for what the keys made at start
  * decide, which a static corpus cannot hold: @FPRn@ caller n's certificate
  * fingerprint; @CARD@ the PEM of a card certificate (JSON-escaped) and
@@ -35,6 +35,7 @@
 
 #include "../../src/config/service_config.h"
 #include "../../src/core/secret.h"
+#include "../../src/ledger/note.h"
 #include "../../src/pki/pki.h"
 #include "../../src/service/service.h"
 #include "rm_tree.h"
@@ -46,7 +47,7 @@
 
 static const char *const names[N_CALLERS] = {"admin", "dr-a", "dr-b", "modadmin", "researcher", "monitor", "stranger"};
 static mr_caller callers[N_CALLERS];
-static mr_service *identity, *registry;
+static mr_service *identity, *registry, *ledger;
 static char *card_pem_json; /* the card certificate as the inside of a JSON string */
 static char card_fpr[65], iid[2][64], pid[64], rid[64];
 static char dir[256];
@@ -139,6 +140,8 @@ static int add_roles(void)
     ok &= add_role(identity, 3, "pseudonymizer", "hip");
     ok &= add_role(registry, 4, "researcher", "hip");
     ok &= add_role(registry, 5, "monitor", "");
+    ok &= add_role(ledger, 0, "admin", "");
+    ok &= add_role(ledger, 5, "appender", "");
     return ok;
 }
 
@@ -267,6 +270,28 @@ static void init(void)
          "a configuration");
     registry = open_service(dir, "registry", cfg);
     free(cfg);
+    /* the ledger: its signing key, and a checkpoint every 50 ms by its own thread */
+    uint8_t seed[32];
+    mr_note_signer signer;
+    char *skey = NULL;
+    randombytes_buf(seed, sizeof seed);
+    snprintf(path, sizeof path, "%s/ledger.skey", dir);
+    need(mr_note_signer_from_seed("ledger.example/fuzz", MR_NOTE_ALG_ED25519, seed, &signer) == MEDREG_OK &&
+             mr_note_signer_format(&signer, seed, &skey) == MEDREG_OK &&
+             mr_secret_file_write(path, skey, strlen(skey)) == MEDREG_OK,
+         "the ledger's key");
+    mr_note_signer_clear(&signer);
+    mr_wipe(seed, sizeof seed);
+    mr_wipe(skey, strlen(skey));
+    free(skey);
+    need(asprintf(&cfg,
+                  "[service]\nrole = ledger\nlisten = 127.0.0.1:3\ndatabase = sqlite:%s/ledger.db\nsqlite_wal_mib = 4\n"
+                  "tls_cert = %s/identity.crt\ntls_key = %s/identity.key\nclient_ca = %s/ca.crt\n"
+                  "[ledger]\norigin = ledger.example/fuzz\nsigning_key = %s\ninterval_ms = 50\n",
+                  dir, pki, pki, pki, path) > 0,
+         "a configuration");
+    ledger = open_service(dir, "ledger", cfg);
+    free(cfg);
 
     need(add_roles(), "the roles");
     char token[1024], *answer = NULL;
@@ -381,10 +406,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mr_service *s;
 
     /* "S C METHOD URL": a NUL inside cuts it, as it would cut a header */
-    if (line == NULL || body == NULL || strlen(line) < 6 || (line[0] != 'i' && line[0] != 'r') || line[1] != ' ' ||
+    if (line == NULL || body == NULL || strlen(line) < 6 || strchr("irl", line[0]) == NULL || line[1] != ' ' ||
         line[2] < '0' || line[2] >= '0' + N_CALLERS || line[3] != ' ')
         goto out;
-    s = line[0] == 'i' ? identity : registry;
+    s = line[0] == 'i' ? identity : line[0] == 'r' ? registry : ledger;
     who = line[2] - '0';
     sp = strchr(line + 4, ' ');
     if (sp == NULL || sp == line + 4 || (size_t)(sp - (line + 4)) >= sizeof method)
