@@ -79,8 +79,8 @@ static void write_file(const char *path, const char *text)
     need(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, path);
 }
 
-/* One request as the HTTP layer makes it; the answer's status, and its body
- * in *body when asked for (malloc'ed). */
+/* One request as the HTTP layer makes it: the answer's status, and its
+ * body in *answer when asked for (malloc'ed). */
 static int call(mr_service *s, int who, const char *method, const char *url, const char *const *args,
                 const uint8_t *body, size_t len, char **answer)
 {
@@ -98,7 +98,8 @@ static int call(mr_service *s, int who, const char *method, const char *url, con
         char buf[4096];
         for (int i = 0; i < 100000 && resp.stream(resp.stream_state, buf, sizeof buf) > 0; i++)
             ;
-        resp.stream_free(resp.stream_state);
+        if (resp.stream_free != NULL)
+            resp.stream_free(resp.stream_state);
     }
     if (answer != NULL) {
         *answer = resp.body;
