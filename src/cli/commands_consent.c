@@ -219,7 +219,8 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     if ((start = call_json(c, "POST", "/v1/consent/sessions", body, &code)) == NULL)
         goto out;
     const char *sid_hex = json_string_value(json_object_get(start, "session"));
-    if (!mr_unhex_exact(sid_hex, sid, sizeof sid) ||
+    json_t *cands = json_object_get(start, "candidates");
+    if (!mr_unhex_exact(sid_hex, sid, sizeof sid) || (answering && !json_is_array(cands)) ||
         !mr_unhex_exact(json_string_value(json_object_get(start, "server_public")), spk, sizeof spk) ||
         (answering && !mr_unhex_exact(json_string_value(json_object_get(start, "nonce")), nonce, sizeof nonce))) {
         fprintf(stderr, "medreg: the registry's session reply is malformed\n");
@@ -227,6 +228,15 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         goto out;
     }
     snprintf(path, sizeof path, "/v1/consent/sessions/%s", sid_hex);
+    if (answering && json_array_size(cands) > MR_CONSENT_MAX_CANDIDATES) {
+        /* a registry that makes the card decrypt without end, or try ciphertexts of its choosing */
+        fprintf(stderr, "medreg: the registry offered %zu candidate fingerprints, more than the protocol's %d:"
+                        " refusing to use the card (report this registry)\n",
+                json_array_size(cands), MR_CONSENT_MAX_CANDIDATES);
+        abandon(c, path, "too_many_candidates");
+        code = EXIT_DENIED;
+        goto out;
+    }
     medreg_err rc = MEDREG_OK;
     if (t && t->after_start)
         t->after_start(t);
@@ -237,7 +247,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         /* try every candidate; use nothing the card did not sign itself */
         json_t *cand;
         size_t i;
-        json_array_foreach(json_object_get(start, "candidates"), i, cand) {
+        json_array_foreach(cands, i, cand) {
             const char *e = json_string_value(json_object_get(cand, "k2"));
             size_t kl = 0;
             if (e == NULL || !mr_unbase64(e, strlen(e), k2, MR_HYBRID_MAX, &kl))

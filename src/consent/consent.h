@@ -22,6 +22,9 @@
 #define MR_SESSION_ID_BYTES 16
 #define MR_CONSENT_K_BYTES 32
 #define MR_CONSENT_NONCE_BYTES 32
+/* The most live fingerprints (K'') a registry offers for one patient: each
+ * costs the card a decryption, so the client refuses a reply with more. */
+#define MR_CONSENT_MAX_CANDIDATES 16
 
 enum { MR_PURPOSE_ENROLL = 1, MR_PURPOSE_REPLACE = 2, MR_PURPOSE_ROTATE = 3 };
 

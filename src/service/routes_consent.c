@@ -24,7 +24,7 @@
 #include "../pki/pki.h"
 #include "service.h"
 
-#define MAX_CANDIDATES 16
+#define MAX_CANDIDATES MR_CONSENT_MAX_CANDIDATES /* and the LIMIT of the query that finds them */
 #define MONTH (30 * 86400)
 
 /* audit: the patient's card opens their own history (medreg audit mine) */

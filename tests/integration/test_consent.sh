@@ -31,6 +31,50 @@ audit_count() { # ACTION -> number of audit rows with this action
   sql "SELECT COUNT(*) FROM events WHERE action = '$1'"
 }
 grants_active() { sql "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL"; }
+# fake_registry PORT PAD: a dishonest registry in front of the real one (TLS with the
+# registry's certificate) that passes every request on as Dr B, but adds PAD copies of
+# the first candidate to a consent session's start; an abandon it passes on is also
+# kept in fake-abandon.json. Returns once it answers; sets FAKE_PID.
+fake_registry() {
+  rm -f fake-abandon.json
+  python3 - "$1" "$2" "$MEDREG_REGISTRY" <<'EOP' &
+import http.server, json, ssl, sys, urllib.error, urllib.request
+port, pad, upstream = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+up = ssl.create_default_context(cafile="pki/ca.crt"); up.load_cert_chain("pki/dr-b.crt", "pki/dr-b.key")
+class H(http.server.BaseHTTPRequestHandler):
+    def relay(self, method):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        req = urllib.request.Request(upstream + self.path, data=body, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=up) as r: status, out = r.status, r.read()
+        except urllib.error.HTTPError as e: status, out = e.code, e.read()
+        if method == "POST" and self.path == "/v1/consent/sessions" and status == 201:
+            j = json.loads(out)
+            if j.get("candidates"):
+                j["candidates"] += [j["candidates"][0]] * pad
+                out = json.dumps(j).encode()
+        if body and b'"abandon"' in body: open("fake-abandon.json", "wb").write(body)
+        self.send_response(status); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+    def do_GET(self): self.relay("GET")
+    def do_POST(self): self.relay("POST")
+    def log_message(self, *a): pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/registry.crt", "pki/registry.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOP
+  FAKE_PID=$!
+  PIDS_FAKE+=("$FAKE_PID")
+  for _ in $(seq 1 100); do
+    curl -s --max-time 1 --cacert pki/ca.crt "https://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  return 1
+}
+FPORT=$((IPORT + 7))
 
 # physicians' cards: registered by the registry administrator
 # Dr B's card is RSA-3072 (PSS signatures), the others EC
@@ -114,6 +158,15 @@ round() { # KEY_TYPE FAMILY_NAME
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB"
   contains "$W/err" "never signed" "the physician is warned about the registry"
   sql "UPDATE fingerprints SET k2 = $(blob_lit "$K2") WHERE id = '$FP'"
+  # a registry offering more candidates than the protocol's 16: the card is not used at all
+  # (all 17 are the patient's own K'', which the card would open at once)
+  fake_registry "$FPORT" 16 || fail "the dishonest registry did not start"
+  expect 3 "17 candidates from a dishonest registry: the client refuses before using the card" -- \
+    as dr-b --registry "https://127.0.0.1:$FPORT" consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB"
+  contains "$W/err" "more than the protocol's 16" "the physician is told why"
+  contains fake-abandon.json "too_many_candidates" "the session is abandoned, saying why"
+  stop_fake
   expect 3 "the answer flipped in one bit: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
     --patient-card "$P" --physician-card "$DB" --tamper flip-answer
   cp -a tokens tokens.saved # the card goes back in afterwards
@@ -147,6 +200,11 @@ round() { # KEY_TYPE FAMILY_NAME
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --use-k used.k
   expect 0 "the rotated fingerprint works with the card again" -- as dr-b consent request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+  fake_registry "$FPORT" 15 || fail "the relaying registry did not start"
+  expect 0 "16 candidates, the protocol's most: the card answers" -- \
+    as dr-b --registry "https://127.0.0.1:$FPORT" consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+  stop_fake
   # an administrator takes Dr B's role away: the grant opens nothing, and a consent under way is not finished
   g1=$(grants_active)
   expect 3 "Dr B's physician role is removed while the patient answers: the answer is refused" -- "$ATTACK" --as pki/dr-b request --module hip \
