@@ -283,30 +283,41 @@ ship_events() {
     start_daemon registry.ini registry "$MEDREG_REGISTRY" && REGISTRY_PID=$LAST_PID && PIDS+=("$LAST_PID")
 }
 
+# fake_server PORT NAME PROBE SCRIPT [ARGS...]: the python3 SCRIPT, which defines the
+# request handler class H (its ARGS in sys.argv[4:]), served over TLS with pki/NAME's
+# certificate on PORT until killed; returns once PROBE (a path) answers. Sets FAKE_PID.
+fake_server() {
+  local port=$1 name=$2 probe=$3 script=$4
+  shift 4
+  python3 -c '
+import http.server, ssl, sys
+exec(open(sys.argv[1]).read())
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/%s.crt" % sys.argv[3], "pki/%s.key" % sys.argv[3])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()' "$script" "$port" "$name" "$@" &
+  FAKE_PID=$!
+  PIDS_FAKE+=("$FAKE_PID")
+  for _ in $(seq 1 100); do
+    curl -s --max-time 1 --cacert pki/ca.crt "https://127.0.0.1:$port$probe" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # fake_ledger PORT NOTE [BUNDLE]: a dishonest ledger over TLS (with the
 # ledger's certificate) that serves NOTE as /checkpoint and BUNDLE for any
 # other path, until killed; returns once it answers. Sets FAKE_PID.
 fake_ledger() {
-  python3 - "$1" "$2" "${3:-}" <<'EOP' &
-import http.server, ssl, sys
-note = open(sys.argv[2], "rb").read()
-bundle = open(sys.argv[3], "rb").read() if sys.argv[3] else b""
+  cat > fake-ledger.py <<'EOP'
+note = open(sys.argv[4], "rb").read()
+bundle = open(sys.argv[5], "rb").read() if sys.argv[5] else b""
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = note if self.path == "/checkpoint" else bundle
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/ledger.crt", "pki/ledger.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
 EOP
-  FAKE_PID=$!
-  PIDS_FAKE+=("$FAKE_PID")
-  for _ in $(seq 1 100); do
-    curl -s --max-time 1 --cacert pki/ca.crt "https://127.0.0.1:$1/checkpoint" >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  return 1
+  fake_server "$1" ledger /checkpoint fake-ledger.py "$2" "${3:-}"
 }
 stop_fake() { kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; }

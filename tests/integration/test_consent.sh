@@ -37,9 +37,9 @@ grants_active() { sql "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL"; }
 # kept in fake-abandon.json. Returns once it answers; sets FAKE_PID.
 fake_registry() {
   rm -f fake-abandon.json
-  python3 - "$1" "$2" "$MEDREG_REGISTRY" <<'EOP' &
-import http.server, json, ssl, sys, urllib.error, urllib.request
-port, pad, upstream = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+  cat > fake-registry.py <<'EOP'
+import json, urllib.error, urllib.request
+pad, upstream = int(sys.argv[4]), sys.argv[5]
 up = ssl.create_default_context(cafile="pki/ca.crt"); up.load_cert_chain("pki/dr-b.crt", "pki/dr-b.key")
 class H(http.server.BaseHTTPRequestHandler):
     def relay(self, method):
@@ -61,18 +61,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self): self.relay("GET")
     def do_POST(self): self.relay("POST")
     def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("pki/registry.crt", "pki/registry.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
 EOP
-  FAKE_PID=$!
-  PIDS_FAKE+=("$FAKE_PID")
-  for _ in $(seq 1 100); do
-    curl -s --max-time 1 --cacert pki/ca.crt "https://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  return 1
+  fake_server "$1" registry /healthz fake-registry.py "$2" "$MEDREG_REGISTRY"
 }
 FPORT=$((IPORT + 7))
 
