@@ -125,7 +125,7 @@ int main(void)
     CHECK(w1.v.key_id == mr_note_key_id("witness.example/w1", MR_NOTE_ALG_COSIGNATURE, w1.v.pk) &&
           w1.v.key_id != mr_note_key_id("witness.example/w1", MR_NOTE_ALG_ED25519, w1.v.pk));
     char *wv = NULL, *cosline = NULL, *cosigned = NULL, *ns = NULL;
-    mr_note_verifier wpv;
+    mr_note_verifier wpv = {0}; /* read below even when the check before fails */
     CHECK(mr_note_verifier_format(&w1.v, &wv) == MEDREG_OK && mr_note_verifier_parse(wv, &wpv) == MEDREG_OK &&
           wpv.alg == MR_NOTE_ALG_COSIGNATURE);
     free(wv);
