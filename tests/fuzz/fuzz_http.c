@@ -14,12 +14,15 @@
  * line and the body, placeholders stand for what the keys made at start
  * decide, which a static corpus cannot hold: @FPRn@ caller n's certificate
  * fingerprint; @CARD@ the PEM of a card certificate (JSON-escaped) and
- * @CARDFPR@ its fingerprint; @IID@ and @IID2@ the internal IDs of one
+ * @CARDFPR@ its fingerprint, @CARD2@ the PEM of the card registered to the
+ * second physician; @IID@ and @IID2@ the internal IDs of one
  * patient at the first and the second physician, @PID@ the patient's id at
  * the identity service, @RID@ a record of theirs; @TOKEN@ a fresh PSN token
- * of that patient (the first physician registers them again for the input)
- * and @SESSION@ a consent session the first physician has just started
- * (an enrollment).
+ * of that patient (the first physician registers them again for the input);
+ * @SESSION@ a consent session the first physician has just started (a card
+ * replacement), @CSESSION@ one the second physician has just started (a
+ * consent): the patient's card is enrolled at start, through the client's
+ * own protocol code with key-file cards.
  *
  * The services stand on SQLite in a folder made at start ($TMPDIR, else
  * /dev/shm where it is, for fast commits) and removed at exit, so state
@@ -34,6 +37,8 @@
 #include <unistd.h>
 
 #include "../../src/config/service_config.h"
+#include "../../src/consent/consent.h"
+#include "../../src/core/encode.h"
 #include "../../src/core/secret.h"
 #include "../../src/ledger/note.h"
 #include "../../src/pki/pki.h"
@@ -48,7 +53,7 @@
 static const char *const names[N_CALLERS] = {"admin", "dr-a", "dr-b", "modadmin", "researcher", "monitor", "stranger"};
 static mr_caller callers[N_CALLERS];
 static mr_service *identity, *registry, *ledger;
-static char *card_pem_json; /* the card certificate as the inside of a JSON string */
+static char *card_pem_json, *card2_pem_json; /* card certificates as the inside of a JSON string */
 static char card_fpr[65], iid[2][64], pid[64], rid[64];
 static char dir[256];
 
@@ -191,27 +196,115 @@ static int fresh_token(int who, char *token, size_t cap)
     return ok;
 }
 
-/* POST body (taken; dr-a's internal ID and a fresh PSN token are set in
- * it) to the registry as dr-a; the answer's string field name into out. */
-static int as_dr_a(const char *url, json_t *body, const char *name, char *out, size_t cap)
+/* POST body (taken; the internal ID of physician who (1 or 2) and a fresh
+ * PSN token are set in it) to the registry as that physician; the answer
+ * (malloc'ed) in *answer when asked for, else its string field name into
+ * out. */
+static int as_physician(int who, const char *url, json_t *body, const char *name, char *out, size_t cap,
+                        char **answer)
 {
-    char token[1024], *text = NULL, *answer = NULL;
-    int ok = fresh_token(1, token, sizeof token);
-    ok = ok && json_object_set_new(body, "internal_id", json_string(iid[0])) == 0 &&
+    char token[1024], *text = NULL, *a = NULL;
+    int ok = fresh_token(who, token, sizeof token);
+    ok = ok && json_object_set_new(body, "internal_id", json_string(iid[who - 1])) == 0 &&
          json_object_set_new(body, "psn_token", json_string(token)) == 0 &&
          (text = json_dumps(body, JSON_COMPACT)) != NULL &&
-         call(registry, 1, "POST", url, NULL, (const uint8_t *)text, strlen(text), &answer) == 201 &&
-         field(answer, NULL, name, out, cap);
-    free(answer);
+         call(registry, who, "POST", url, NULL, (const uint8_t *)text, strlen(text), &a) == 201 &&
+         (answer != NULL || field(a, NULL, name, out, cap));
+    if (answer != NULL && ok)
+        *answer = a;
+    else
+        free(a);
     free(text);
     json_decref(body);
     return ok;
 }
 
-static int new_session(char out[64])
+/* A consent session just started: a card replacement by dr-a (who 1) or a
+ * consent by dr-b (who 2). */
+static int new_session(int who, char out[64])
 {
-    return as_dr_a("/v1/consent/sessions", json_pack("{s:s,s:s}", "module", "hip", "kind", "enroll"), "session",
-                   out, 64);
+    return as_physician(who, "/v1/consent/sessions",
+                        json_pack("{s:s,s:s}", "module", "hip", "kind", who == 1 ? "replace" : "consent"), "session",
+                        out, 64, NULL);
+}
+
+static mr_token *key_card(const char *pki, const char *name)
+{
+    char path[400], *err = NULL;
+    mr_token *t = NULL;
+    snprintf(path, sizeof path, "%s/%s.key", pki, name);
+    mr_token_spec ts = {.key = path};
+    need(mr_token_open(&ts, &t, &err) == MEDREG_OK, err ? err : path);
+    return t;
+}
+
+/* The patient's card enrolled at dr-a, as a physician's client does it:
+ * dr-a's card registered, a session started, the fingerprint made by the
+ * two cards (key files) and sent. */
+static void enroll_card(const char *pki)
+{
+    char *body = NULL, *answer = NULL, *text = NULL, path[128], cpk[65];
+    uint8_t sid[MR_SESSION_ID_BYTES], spk[32];
+    mr_fingerprint_msg fm;
+    mr_hybrid_to to;
+    memset(&fm, 0, sizeof fm);
+    need(mr_pki_issue(pki, "patient", 0, NULL) == MEDREG_OK, "the patient's card");
+    mr_token *patient = key_card(pki, "patient"), *physician = key_card(pki, "card");
+    need(asprintf(&body, "{\"physician\":\"%s\",\"cert\":\"%s\"}", callers[1].fpr, card_pem_json) > 0 &&
+             call(registry, 0, "POST", "/v1/cards", NULL, (const uint8_t *)body, strlen(body), NULL) == 201,
+         "dr-a's card");
+    free(body);
+    need(asprintf(&body, "{\"physician\":\"%s\",\"cert\":\"%s\"}", callers[2].fpr, card2_pem_json) > 0 &&
+             call(registry, 0, "POST", "/v1/cards", NULL, (const uint8_t *)body, strlen(body), NULL) == 201,
+         "dr-b's card");
+    need(as_physician(1, "/v1/consent/sessions", json_pack("{s:s,s:s}", "module", "hip", "kind", "enroll"), NULL,
+                      NULL, 0, &answer),
+         "an enrollment");
+    json_t *st = json_loads(answer, 0, NULL);
+    const char *session = json_string_value(json_object_get(st, "session"));
+    mr_hybrid_to_token(registry->consent, registry->consent_oaep, &to);
+    need(mr_unhex_exact(session, sid, sizeof sid) &&
+             mr_unhex_exact(json_string_value(json_object_get(st, "server_public")), spk, sizeof spk) &&
+             mr_consent_client_fingerprint(patient, physician, &to, sid, MR_PURPOSE_ENROLL, spk, "hip",
+                                           json_string_value(json_object_get(st, "internal_id")), NULL,
+                                           &fm) == MEDREG_OK,
+         "the fingerprint");
+    char *k3 = mr_base64(fm.k3, fm.k3_len), *sig = mr_base64(fm.physician_sig, fm.physician_sig_len);
+    char *pem = mr_cert_pem(mr_token_cert(physician));
+    sodium_bin2hex(cpk, sizeof cpk, fm.client_pk, sizeof fm.client_pk);
+    json_t *fin = json_pack("{s:{s:s,s:s,s:s,s:i,s:s}}", "fingerprint", "client_public", cpk, "k3", k3, "card_cert",
+                            pem, "sig_alg", (int)fm.physician_alg, "signature", sig);
+    snprintf(path, sizeof path, "/v1/consent/sessions/%s", session);
+    need(fin != NULL && (text = json_dumps(fin, JSON_COMPACT)) != NULL &&
+             call(registry, 1, "POST", path, NULL, (const uint8_t *)text, strlen(text), NULL) == 200,
+         "the enrollment's finish");
+    json_decref(fin);
+    json_decref(st);
+    mr_fingerprint_msg_clear(&fm);
+    free(text);
+    free(pem);
+    free(k3);
+    free(sig);
+    free(answer);
+    free(body);
+    mr_token_close(patient);
+    mr_token_close(physician);
+}
+
+/* pki/name.crt as the inside of a JSON string (malloc'ed), its fingerprint in fpr */
+static char *card_json(const char *pki, const char *name, char fpr[65])
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s.crt", pki, name);
+    char *pem = read_all(path);
+    need(mr_cert_fingerprint_pem(pem, strlen(pem), fpr) == MEDREG_OK, path);
+    json_t *js = json_string(pem);
+    char *dumped = json_dumps(js, JSON_ENCODE_ANY), *inside = NULL;
+    need(dumped != NULL && (inside = strndup(dumped + 1, strlen(dumped) - 2)) != NULL, "a card's PEM");
+    free(dumped);
+    json_decref(js);
+    free(pem);
+    return inside;
 }
 
 static void init(void)
@@ -233,16 +326,10 @@ static void init(void)
         snprintf(callers[i].cn, sizeof callers[i].cn, "%s", names[i]);
         free(pem);
     }
-    snprintf(path, sizeof path, "%s/card.crt", pki);
-    char *card = read_all(path);
-    need(mr_cert_fingerprint_pem(card, strlen(card), card_fpr) == MEDREG_OK, path);
-    json_t *js = json_string(card);
-    char *dumped = json_dumps(js, JSON_ENCODE_ANY);
-    need(dumped != NULL, "the card's PEM");
-    card_pem_json = strndup(dumped + 1, strlen(dumped) - 2); /* without the quotes */
-    free(dumped);
-    json_decref(js);
-    free(card);
+    card_pem_json = card_json(pki, "card", card_fpr);
+    need(mr_pki_issue(pki, "card2", 0, NULL) == MEDREG_OK, "the second card");
+    char card2_fpr[65];
+    card2_pem_json = card_json(pki, "card2", card2_fpr);
 
     const char *module = getenv("MEDREG_FUZZ_MODULE");
     char *hip = read_all(module ? module : "examples/hip.ini");
@@ -266,6 +353,7 @@ static void init(void)
                   "tls_cert = %s/registry.crt\ntls_key = %s/registry.key\nclient_ca = %s/ca.crt\n"
                   "[registry]\nseal_key = %s/registry.seal.key\nidentity_public = %s/identity.sign.pub\n"
                   "export_page = 2\nconsent_key = %s/registry-consent.key\nconsent_cert = %s/registry-consent.crt\n"
+                  "consent_fail_max = 1000\nconsent_fail_window = 60\n"
                   "[modules]\nhip = %s/hip.ini\n",
                   dir, pki, pki, pki, pki, pki, pki, pki, dir) > 0,
          "a configuration");
@@ -303,11 +391,12 @@ static void init(void)
          "a search");
     need(field(answer, "patients", "id", pid, sizeof pid), "the patient's id");
     free(answer);
-    need(as_dr_a("/v1/records",
+    need(as_physician(1, "/v1/records",
                  json_pack("{s:s,s:{s:s,s:s,s:s,s:i}}", "module", "hip", "data", "side", "left", "implant", "x",
                            "surgery_date", "2020-01-01", "harris_hip_score", 50),
-                 "record_id", rid, sizeof rid),
+                      "record_id", rid, sizeof rid, NULL),
          "a record");
+    enroll_card(pki);
 }
 
 /* Append s[0..n) to out, growing it; 0 when it would pass EXPANDED_MAX. */
@@ -335,7 +424,7 @@ static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
  * its length); NULL when too long. */
 static char *expand(const char *text, size_t n, size_t *len)
 {
-    char *out = NULL, token[1024] = "", session[64] = "", fpr[] = "@FPRn@";
+    char *out = NULL, token[1024] = "", session[64] = "", csession[64] = "", fpr[] = "@FPRn@";
     size_t cap = 0;
     *len = 0;
     int ok = put(&out, len, &cap, "", 0);
@@ -361,6 +450,8 @@ static char *expand(const char *text, size_t n, size_t *len)
             v = card_fpr;
         else if (IS("@CARD@"))
             v = card_pem_json;
+        else if (IS("@CARD2@"))
+            v = card2_pem_json;
         else if (IS("@IID@"))
             v = iid[0];
         else if (IS("@IID2@"))
@@ -372,9 +463,13 @@ static char *expand(const char *text, size_t n, size_t *len)
         else if (IS("@TOKEN@"))
             v = token;
         else if (IS("@SESSION@")) {
-            if (session[0] == 0 && !new_session(session))
+            if (session[0] == 0 && !new_session(1, session))
                 session[0] = 0; /* dr-a may be blocked, or have lost the role */
             v = session;
+        } else if (IS("@CSESSION@")) {
+            if (csession[0] == 0 && !new_session(2, csession))
+                csession[0] = 0;
+            v = csession;
         } else {
             v = "@";
             used = 1;
