@@ -56,6 +56,14 @@ static mr_service *identity, *registry, *ledger;
 static char *card_pem_json, *card2_pem_json; /* card certificates as the inside of a JSON string */
 static char card_fpr[65], iid[2][64], pid[64], rid[64];
 static char dir[256];
+/* the placeholders whose values are made at start (the others are made
+ * for each input: expand) */
+typedef struct placeholder {
+    char name[16];
+    const char *value;
+} placeholder;
+static placeholder fixed[N_CALLERS + 8];
+static size_t n_fixed;
 
 static void remove_dir(void)
 {
@@ -397,6 +405,15 @@ static void init(void)
                       "record_id", rid, sizeof rid, NULL),
          "a record");
     enroll_card(pki);
+    for (int c = 0; c < N_CALLERS; c++) {
+        snprintf(fixed[n_fixed].name, sizeof fixed[0].name, "@FPR%d@", c);
+        fixed[n_fixed++].value = callers[c].fpr;
+    }
+    const placeholder more[] = {{"@CARDFPR@", card_fpr}, {"@CARD@", card_pem_json}, {"@CARD2@", card2_pem_json},
+                                {"@IID@", iid[0]},        {"@IID2@", iid[1]},       {"@PID@", pid},
+                                {"@RID@", rid}};
+    for (size_t k = 0; k < MR_ARRAY_LEN(more); k++)
+        fixed[n_fixed++] = more[k];
 }
 
 /* Append s[0..n) to out, growing it; 0 when it would pass EXPANDED_MAX. */
@@ -420,11 +437,18 @@ static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
     return 1;
 }
 
+static int starts(const char *at, size_t rest, const char *name)
+{
+    size_t n = strlen(name);
+    return rest >= n && memcmp(at, name, n) == 0;
+}
+
 /* text with its placeholders replaced (malloc'ed, NUL-terminated; *len
  * its length); NULL when too long. */
 static char *expand(const char *text, size_t n, size_t *len)
 {
-    char *out = NULL, token[1024] = "", session[64] = "", csession[64] = "", fpr[] = "@FPRn@";
+    static const char *const session_names[2] = {"@SESSION@", "@CSESSION@"};
+    char *out = NULL, token[1024] = "", sessions[2][64] = {"", ""};
     size_t cap = 0;
     *len = 0;
     int ok = put(&out, len, &cap, "", 0);
@@ -432,49 +456,29 @@ static char *expand(const char *text, size_t n, size_t *len)
     if (memmem(text, n, "@TOKEN@", 7) != NULL && !fresh_token(1, token, sizeof token))
         token[0] = 0;
     for (size_t i = 0; ok && i < n;) {
-        const char *at = memchr(text + i, '@', n - i), *v = NULL;
+        const char *at = memchr(text + i, '@', n - i), *v = "@";
         size_t upto = at ? (size_t)(at - text) : n, rest = n - upto, used = 1;
         ok = put(&out, len, &cap, text + i, upto - i);
         i = upto;
         if (!ok || at == NULL)
             break;
-#define IS(p) (rest >= sizeof p - 1 && memcmp(at, p, sizeof p - 1) == 0 && (used = sizeof p - 1))
-        for (int c = 0; v == NULL && c < N_CALLERS; c++) {
-            fpr[4] = (char)('0' + c);
-            if (IS(fpr))
-                v = callers[c].fpr;
-        }
-        if (v != NULL)
-            ;
-        else if (IS("@CARDFPR@"))
-            v = card_fpr;
-        else if (IS("@CARD@"))
-            v = card_pem_json;
-        else if (IS("@CARD2@"))
-            v = card2_pem_json;
-        else if (IS("@IID@"))
-            v = iid[0];
-        else if (IS("@IID2@"))
-            v = iid[1];
-        else if (IS("@PID@"))
-            v = pid;
-        else if (IS("@RID@"))
-            v = rid;
-        else if (IS("@TOKEN@"))
+        for (size_t k = 0; k < n_fixed; k++)
+            if (starts(at, rest, fixed[k].name)) {
+                v = fixed[k].value;
+                used = strlen(fixed[k].name);
+            }
+        if (starts(at, rest, "@TOKEN@")) {
             v = token;
-        else if (IS("@SESSION@")) {
-            if (session[0] == 0 && !new_session(1, session))
-                session[0] = 0; /* dr-a may be blocked, or have lost the role */
-            v = session;
-        } else if (IS("@CSESSION@")) {
-            if (csession[0] == 0 && !new_session(2, csession))
-                csession[0] = 0;
-            v = csession;
-        } else {
-            v = "@";
-            used = 1;
+            used = 7;
         }
-#undef IS
+        for (int who = 1; who <= 2; who++)
+            if (starts(at, rest, session_names[who - 1])) {
+                /* a physician may be blocked, or have lost the role: then empty */
+                if (sessions[who - 1][0] == 0 && !new_session(who, sessions[who - 1]))
+                    sessions[who - 1][0] = 0;
+                v = sessions[who - 1];
+                used = strlen(session_names[who - 1]);
+            }
         ok = put(&out, len, &cap, v, strlen(v));
         i += used;
     }
