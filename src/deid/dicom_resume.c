@@ -125,16 +125,12 @@ static medreg_err open_one(mr_dicom_resume *r, int i, const char *path, const ch
     return rc == MEDREG_ERR_INVALID ? MEDREG_OK : rc; /* a report that is none: nothing to trust */
 }
 
-/* s followed by tail, malloc'd (NULL when memory runs out). */
+/* s followed by tail, malloc'd; NULL when memory runs out (asprintf leaves
+ * its pointer undefined then). */
 static char *with(const char *s, const char *tail)
 {
-    size_t n = strlen(s), t = strlen(tail);
-    char *p = malloc(n + t + 1);
-    if (p != NULL) {
-        memcpy(p, s, n);
-        memcpy(p + n, tail, t + 1);
-    }
-    return p;
+    char *p = NULL;
+    return asprintf(&p, "%s%s", s, tail) < 0 ? NULL : p;
 }
 
 medreg_err mr_dicom_resume_open(const char *report, const char *since, const char *tag, const char *out,
