@@ -210,15 +210,29 @@ static const mr_route *routes_of(const mr_service *s, size_t *n)
                                               : mr_witness_routes(n);
 }
 
-const mr_route *mr_route_of(const mr_service *s, const char *method, const char *url, mr_request *req,
-                            char store[2][128], mr_response *resp, size_t *ix)
+/* The routes s serves, by index (common ones first): the index counts
+ * requests in s->requests, whose last row is for requests no route took. */
+static size_t routes_served(const mr_service *s)
+{
+    size_t n_role;
+    (void)routes_of(s, &n_role);
+    return mr_n_common_routes + n_role > MR_MAX_ROUTES ? MR_MAX_ROUTES : mr_n_common_routes + n_role;
+}
+
+static const mr_route *route_at(const mr_service *s, size_t i)
 {
     size_t n_role;
     const mr_route *role_routes = routes_of(s, &n_role);
-    size_t n = mr_n_common_routes + n_role > MR_MAX_ROUTES ? MR_MAX_ROUTES : mr_n_common_routes + n_role;
+    return i < mr_n_common_routes ? &mr_common_routes[i] : &role_routes[i - mr_n_common_routes];
+}
+
+const mr_route *mr_route_of(const mr_service *s, const char *method, const char *url, mr_request *req,
+                            char store[2][128], mr_response *resp, size_t *ix)
+{
+    size_t n = routes_served(s);
     int path_known = 0;
     for (size_t i = 0; i < n; i++) {
-        const mr_route *r = i < mr_n_common_routes ? &mr_common_routes[i] : &role_routes[i - mr_n_common_routes];
+        const mr_route *r = route_at(s, i);
         const char *params[2] = {NULL, NULL};
         if (!match(r->pattern, url, params, store))
             continue;
@@ -664,8 +678,7 @@ out:
 void mr_metrics_render(mr_service *s, mr_response *resp);
 void mr_metrics_render(mr_service *s, mr_response *resp)
 {
-    size_t n;
-    const mr_route *role_routes = routes_of(s, &n);
+    size_t n = routes_served(s);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
@@ -675,24 +688,13 @@ void mr_metrics_render(mr_service *s, mr_response *resp)
     }
     fprintf(fp, "# HELP medreg_http_requests_total HTTP requests by route and status class.\n"
                 "# TYPE medreg_http_requests_total counter\n");
-    size_t ix = 0;
-    for (size_t pass = 0; pass < 2; pass++) {
-        const mr_route *rs = pass == 0 ? mr_common_routes : role_routes;
-        size_t cnt = pass == 0 ? mr_n_common_routes : n;
-        for (size_t i = 0; i < cnt; i++, ix++)
-            for (size_t c = 0; c < 5; c++) {
-                unsigned long v = atomic_load(&s->requests[ix][c]);
-                if (v)
-                    fprintf(fp, "medreg_http_requests_total{role=\"%s\",route=\"%s\",code=\"%zuxx\"} %lu\n",
-                            mr_role_name(s->cfg->role), rs[i].name, c + 1, v);
-            }
-    }
-    for (size_t c = 0; c < 5; c++) {
-        unsigned long v = atomic_load(&s->requests[ix][c]);
-        if (v)
-            fprintf(fp, "medreg_http_requests_total{role=\"%s\",route=\"unmatched\",code=\"%zuxx\"} %lu\n",
-                    mr_role_name(s->cfg->role), c + 1, v);
-    }
+    for (size_t ix = 0; ix <= n; ix++) /* the last: requests no route took */
+        for (size_t c = 0; c < 5; c++) {
+            unsigned long v = atomic_load(&s->requests[ix][c]);
+            if (v)
+                fprintf(fp, "medreg_http_requests_total{role=\"%s\",route=\"%s\",code=\"%zuxx\"} %lu\n",
+                        mr_role_name(s->cfg->role), ix < n ? route_at(s, ix)->name : "unmatched", c + 1, v);
+        }
     fprintf(fp, "# HELP medreg_http_request_seconds_total Time spent handling requests.\n"
                 "# TYPE medreg_http_request_seconds_total counter\n"
                 "medreg_http_request_seconds_total %.6f\n"

@@ -107,8 +107,10 @@ for a in record_write record_read record_correct export study_create; do
   contains "$W/out" "\"action\":\"$a\"" "audit has $a"
 done
 contains "$W/out" '"outcome":"refused"' "audit has the refusals"
+curl -s -o /dev/null --cacert pki/ca.crt --cert pki/monitor.crt --key pki/monitor.key "$MEDREG_REGISTRY/v1/no-such-route" || true
 expect 0 "metrics for the monitor" -- as monitor metrics --on registry
 contains "$W/out" 'medreg_http_requests_total{role="registry",route="record_add",code="2xx"}' "metrics count requests"
+contains "$W/out" 'medreg_http_requests_total{role="registry",route="unmatched",code="4xx"}' "and requests no route takes"
 expect 3 "metrics are not for physicians" -- as dr-a metrics --on registry
 expect 3 "an unregistered certificate from the trusted CA gets 403" -- as dr-x whoami --on registry
 expect 3 "... and cannot register patients" -- as dr-x patient register --module hip --id family_name=X --id given_name=Y --id birth_date=2000-01-01
