@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/secret.h"
 #include "cli.h"
 
 static const char HELP[] =
@@ -174,6 +175,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "medreg: library initialisation failed\n");
         return EXIT_FAILURE_;
     }
+    mr_json_wipe_freed();
     c.http = cli_http_new();
     int code = -1;
     const char *name = argv[optind];

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,18 @@ void mr_secret_free(void *p)
 {
     if (p != NULL)
         sodium_free(p); /* sodium_free wipes before unmapping */
+}
+
+void mr_free_wiped(void *p)
+{
+    if (p != NULL)
+        mr_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
+void mr_json_wipe_freed(void)
+{
+    json_set_alloc_funcs(malloc, mr_free_wiped);
 }
 
 medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_t **out,
@@ -124,9 +138,18 @@ medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_le
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? MEDREG_ERR_NOTFOUND : MEDREG_ERR_IO;
-    buf = malloc(max + 2);
+    /* a regular file's size is known: no more memory than it needs (max
+     * may be gigabytes), and one too large is refused before any read; one
+     * that grows while it is read counts as too large */
+    struct stat st;
+    size_t cap = max;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        ENSURE((uint64_t)st.st_size <= max, MEDREG_ERR_TOOBIG);
+        cap = (size_t)st.st_size;
+    }
+    buf = malloc(cap + 2);
     ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
-    TRY(mr_fd_read_all(fd, (uint8_t *)buf, max, &len));
+    TRY(mr_fd_read_all(fd, (uint8_t *)buf, cap, &len));
     buf[len] = 0;
     *out = buf;
     if (out_len)

@@ -21,6 +21,15 @@ int mr_ct_equal(const void *a, const void *b, size_t len);
 MR_MUST_CHECK medreg_err mr_secret_file_read(const char *path, size_t want, size_t max,
                                              uint8_t **out, size_t *out_len);
 void mr_secret_free(void *p);
+/* free(p) of a malloc'ed block after wiping all of it: for libraries that
+ * free buffers which held identifiers or secrets as they are (libcsv's
+ * field buffer, jansson's strings and parser buffers). */
+void mr_free_wiped(void *p);
+/* Have jansson free every block through mr_free_wiped: JSON carries what
+ * must not stay in freed memory (an offline run's blinding seed, the
+ * identifiers a physician registers). Called at the start of main, before
+ * any other jansson call. */
+void mr_json_wipe_freed(void);
 
 /* Create path with mode 0600 (fails if it exists) and write len bytes, fsync
  * the file and its directory. */

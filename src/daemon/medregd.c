@@ -146,6 +146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "medregd: libsodium failed to initialise\n");
         return 1;
     }
+    mr_json_wipe_freed();
     if (mr_service_config_load(config, role, &cfg, &err) != MEDREG_OK) {
         fprintf(stderr, "medregd: %s\n", err ? err : "cannot load the configuration");
         free(err);

@@ -147,18 +147,9 @@ static void *wiping_realloc(void *old, size_t n)
         memcpy(p, old, had < n ? had : n);
     }
     if (p != NULL || n == 0) { /* as realloc: a failure leaves the old block alone */
-        if (old)
-            mr_wipe(old, malloc_usable_size(old));
-        free(old);
+        mr_free_wiped(old);
     }
     return p;
-}
-
-static void wiping_free(void *p)
-{
-    if (p)
-        mr_wipe(p, malloc_usable_size(p));
-    free(p);
 }
 
 static void buf_free(buf *b, int secret)
@@ -960,7 +951,7 @@ medreg_err mr_csv_deid(const mr_csv_config *cfg, const mr_psn_source *src, FILE 
     csv_set_blk_size(&p, 4096);
     csv_set_delim(&p, (unsigned char)cfg->delim);
     csv_set_realloc_func(&p, wiping_realloc);
-    csv_set_free_func(&p, wiping_free);
+    csv_set_free_func(&p, mr_free_wiped);
     if (cfg->encoding[0] && (mr_recode_open(cfg->encoding, &recode) != MEDREG_OK ||
                              (conv = malloc(3 * sizeof data)) == NULL))
         s.err = MEDREG_ERR_NOMEM; /* the name was checked with the configuration */
