@@ -101,22 +101,18 @@ int cmd_audit_mine(cli *c, int argc, char **argv);
 int cli_ledger_audit_state(const cli *c, int argc, char **argv);
 int cli_ledger_events(const cli *c, int argc, char **argv);
 
-/* Network-wide PSNs (commands_oprf.c): a module's pinned VOPRF key. */
-typedef struct cli_oprf_pin {
-    char module[65];
-    uint32_t key_id;
-    uint8_t pk[32];
-} cli_oprf_pin;
-/* Read a JSON file of the given format carrying module, key_id and
- * public_key into pin; NULL (after a message) if it is not one. */
-json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *pin);
-/* {"format", "module", "key_id", "suite", "public_key"} */
-json_t *cli_oprf_pin_json(const cli_oprf_pin *pin, const char *format);
+/* Network-wide PSNs (commands_oprf.c; the files' formats: oprf_files.h).
+ * A file of the VOPRF exchange read whole (at most MR_OPRF_FILE_MAX
+ * bytes), NUL-terminated, or NULL after a message. */
+struct mr_oprf_pin;
+char *cli_oprf_file_load(const char *path, size_t *len);
+/* A pin file read and parsed: 1, else 0 after a message. */
+int cli_oprf_pin_load(const char *path, struct mr_oprf_pin *pin);
 /* Have the identity service evaluate n blinded elements in batches; fn
  * takes each batch with its proof (non-zero: stop, it said why). */
 typedef int (*cli_oprf_batch_fn)(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
                                  const uint8_t proof[64]);
-int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+int cli_oprf_evaluate(const cli *c, const struct mr_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
                       cli_oprf_batch_fn fn, void *ctx);
 
 /* A network-wide run of an offline tool (commands_deid.c): the first pass

@@ -15,6 +15,7 @@
 #include "../core/encode.h"
 #include "../core/secret.h"
 #include "../deid/csv_deid.h"
+#include "../deid/oprf_files.h"
 #include "cli.h"
 
 typedef struct progress {
@@ -66,7 +67,7 @@ static int sha256_file(FILE *fp, uint8_t out[32])
 static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
                           const uint8_t proof[64])
 {
-    cli_oprf_pin *pin = ((void **)ctx)[0];
+    mr_oprf_pin *pin = ((void **)ctx)[0];
     mr_oprf_table *t = ((void **)ctx)[1];
     medreg_err rc = mr_oprf_table_complete(t, pin->pk, blinded, evaluated, n, proof);
     if (rc == MEDREG_ERR_VERIFY)
@@ -82,16 +83,11 @@ static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t
 /* The response file of `oprf evaluate`: every batch through complete_batch,
  * on every core (an offline machine finishing a large table has nothing
  * else to do; the batches are independent). */
-typedef struct file_batch {
-    uint8_t (*b)[32], (*e)[32], proof[64];
-    size_t n;
-} file_batch;
-
 typedef struct finish_work {
-    cli_oprf_pin *pin;
+    mr_oprf_pin *pin;
     mr_oprf_table *t;
-    file_batch *batches;
-    size_t n_batches, next;
+    const mr_oprf_response *resp;
+    size_t next;
     int failed;
     pthread_mutex_t lock;
 } finish_work;
@@ -102,13 +98,13 @@ static void *finish_thread(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->lock);
         size_t i = w->next++;
-        int stop = w->failed || i >= w->n_batches;
+        int stop = w->failed || i >= w->resp->n_batches;
         pthread_mutex_unlock(&w->lock);
         if (stop)
             return NULL;
-        file_batch *fb = &w->batches[i];
-        if (complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])fb->b, (const uint8_t(*)[32])fb->e, fb->n,
-                           fb->proof) != 0) {
+        const mr_oprf_batch *b = &w->resp->batches[i];
+        if (complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b->blinded,
+                           (const uint8_t(*)[32])b->evaluated, b->n, b->proof) != 0) {
             pthread_mutex_lock(&w->lock);
             w->failed = 1; /* complete_batch said why */
             pthread_mutex_unlock(&w->lock);
@@ -116,48 +112,32 @@ static void *finish_thread(void *arg)
     }
 }
 
-static int finish_from_file(const char *path, cli_oprf_pin *pin, mr_oprf_table *t)
+static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t)
 {
-    cli_oprf_pin got;
-    json_t *j = cli_oprf_file_read(path, "medreg-oprf-response/v1", &got), *batch;
-    json_t *all = json_object_get(j, "batches");
-    size_t i, nb = json_array_size(all);
-    finish_work w = {pin, t, NULL, 0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
-    int ok = j != NULL;
-    if (ok && (strcmp(got.module, pin->module) || got.key_id != pin->key_id || memcmp(got.pk, pin->pk, 32))) {
+    size_t len = 0;
+    char *text = cli_oprf_file_load(path, &len), *err = NULL;
+    mr_oprf_response *resp = NULL;
+    if (text == NULL)
+        return 0;
+    medreg_err rc = mr_oprf_response_parse(text, len, &resp, &err);
+    free(text);
+    if (rc != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s: %s\n", path, err ? err : medreg_strerror(rc));
+        free(err);
+        return 0;
+    }
+    finish_work w = {pin, t, resp, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    int ok = 1;
+    if (strcmp(resp->pin.module, pin->module) || resp->pin.key_id != pin->key_id || memcmp(resp->pin.pk, pin->pk, 32)) {
         fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
         ok = 0;
     }
-    if (ok && (w.batches = calloc(nb ? nb : 1, sizeof *w.batches)) == NULL)
-        ok = 0;
-    json_array_foreach(all, i, batch) {
-        if (!ok)
-            break;
-        json_t *bl = json_object_get(batch, "blinded"), *ev = json_object_get(batch, "evaluated");
-        size_t n = json_array_size(bl), got_len = 0;
-        file_batch *fb = &w.batches[w.n_batches++];
-        fb->n = n;
-        fb->b = calloc(n ? n : 1, 32);
-        fb->e = calloc(n ? n : 1, 32);
-        const char *pr = json_string_value(json_object_get(batch, "proof"));
-        ok = fb->b && fb->e && n > 0 && json_array_size(ev) == n && pr &&
-             mr_unbase64(pr, strlen(pr), fb->proof, sizeof fb->proof, &got_len) && got_len == 64;
-        for (size_t k = 0; ok && k < n; k++) {
-            const char *x = json_string_value(json_array_get(bl, k)), *y = json_string_value(json_array_get(ev, k));
-            size_t lx = 0, ly = 0;
-            ok = x && y && mr_unbase64(x, strlen(x), fb->b[k], 32, &lx) && lx == 32 &&
-                 mr_unbase64(y, strlen(y), fb->e[k], 32, &ly) && ly == 32;
-        }
-        if (!ok)
-            fprintf(stderr, "medreg: %s: batch %zu is malformed\n", path, i);
-    }
-    json_decref(j);
     if (ok) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         size_t nt = cores < 1 ? 1 : cores > 64 ? 64 : (size_t)cores, started = 0;
         pthread_t th[64];
-        if (nt > w.n_batches)
-            nt = w.n_batches;
+        if (nt > resp->n_batches)
+            nt = resp->n_batches;
         for (size_t k = 1; k < nt; k++) /* and this thread */
             if (pthread_create(&th[started], NULL, finish_thread, &w) == 0)
                 started++;
@@ -166,11 +146,7 @@ static int finish_from_file(const char *path, cli_oprf_pin *pin, mr_oprf_table *
             pthread_join(th[k], NULL);
         ok = !w.failed;
     }
-    for (i = 0; i < w.n_batches; i++) {
-        free(w.batches[i].b);
-        free(w.batches[i].e);
-    }
-    free(w.batches);
+    mr_oprf_response_free(resp);
     pthread_mutex_destroy(&w.lock);
     return ok;
 }
@@ -219,18 +195,19 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
 {
     const char *pin_path = run->pin_path, *prepare = run->prepare, *finish = run->finish, *state_path = run->state_path,
                *in_path = run->in_path;
-    cli_oprf_pin pin;
-    uint8_t *seed = sodium_malloc(32), (*blinded)[32] = NULL;
-    json_t *pj = NULL, *stj = NULL, *req = NULL;
-    char *err = NULL, *text = NULL, hex[65];
+    mr_oprf_pin pin;
+    mr_oprf_state *st = sodium_malloc(sizeof *st); /* its seed makes every blind */
+    uint8_t(*blinded)[32] = NULL;
+    json_t *req = NULL;
+    char *err = NULL, *text = NULL;
     uint8_t *st_raw = NULL;
     size_t st_len = 0, n = 0;
     int code = EXIT_LOCAL;
 
     *prepared = 0;
-    if (seed == NULL)
+    if (st == NULL)
         goto out;
-    if ((pj = cli_oprf_file_read(pin_path, "medreg-oprf-key/v1", &pin)) == NULL)
+    if (!cli_oprf_pin_load(pin_path, &pin))
         goto out;
     if (strcmp(pin.module, module->name) != 0 || pin.key_id != module->key_id) {
         fprintf(stderr, "medreg: %s pins module %s key %u, the configuration is for module %s key %u\n", pin_path,
@@ -242,50 +219,44 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         fprintf(stderr, "medreg: %s: %s\n", in_path, strerror(errno));
         goto out;
     }
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     if (finish) {
-        /* the seed every blind of the prepared run came from */
-        const char *sh;
-        if (mr_secret_file_read(state_path, 0, 4096, &st_raw, &st_len) != MEDREG_OK ||
-            (stj = json_loadb((const char *)st_raw, st_len, 0, NULL)) == NULL ||
-            strcmp(json_string_value(json_object_get(stj, "format")) ?: "", "medreg-oprf-state/v1") != 0) {
+        if (mr_secret_file_read(state_path, 0, 4096, &st_raw, &st_len) != MEDREG_OK) {
             fprintf(stderr, "medreg: %s: not a state file of mode 0600 written by --prepare\n", state_path);
             goto out;
         }
-        const char *sd = json_string_value(json_object_get(stj, "seed"));
-        size_t sl = 0;
-        json_t *pinj = json_object_get(stj, "key");
-        if (!pinj || !sd || !mr_unbase64(sd, strlen(sd), seed, 32, &sl) || sl != 32 ||
-            !(sh = json_string_value(json_object_get(stj, "input_sha256")))) {
-            fprintf(stderr, "medreg: %s: malformed state file\n", state_path);
+        if (mr_oprf_state_parse((const char *)st_raw, st_len, st, &err) != MEDREG_OK) {
+            fprintf(stderr, "medreg: %s: %s\n", state_path, err ? err : "out of memory");
             goto out;
         }
-        const char *pm = json_string_value(json_object_get(pinj, "module"));
-        const char *ppk = json_string_value(json_object_get(pinj, "public_key"));
-        size_t pl = 0;
-        uint8_t ppkb[32];
-        if (!pm || strcmp(pm, pin.module) || json_integer_value(json_object_get(pinj, "key_id")) != pin.key_id ||
-            !ppk || !mr_unbase64(ppk, strlen(ppk), ppkb, 32, &pl) || pl != 32 || memcmp(ppkb, pin.pk, 32)) {
+        if (strcmp(st->pin.module, pin.module) || st->pin.key_id != pin.key_id || memcmp(st->pin.pk, pin.pk, 32)) {
             fprintf(stderr, "medreg: %s was prepared with another pinned key\n", state_path);
             goto out;
         }
-        if (strcmp(sh, hex) != 0) {
+        if (!mr_ct_equal(st->input_sha256, digest, 32)) {
             fprintf(stderr, "medreg: %s is not the input that was prepared (SHA-256 differs)\n", in_path);
             code = EXIT_INVALID;
             goto out;
         }
     } else {
-        randombytes_buf(seed, 32);
+        randombytes_buf(st->seed, sizeof st->seed);
+        st->pin = pin;
+        memcpy(st->input_sha256, digest, 32);
     }
-    if (mr_oprf_table_new(seed, table) != MEDREG_OK)
+    if (mr_oprf_table_new(st->seed, table) != MEDREG_OK)
         goto out;
     if ((code = run->collect(run->ctx, *table)) != EXIT_OK)
         goto out;
     code = EXIT_LOCAL;
     if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK)
         goto out;
+    if (prepare && n > MR_OPRF_RUN_MAX) {
+        fprintf(stderr, "medreg: %s: %zu distinct patients, more than the %zu one request may carry; split the input\n",
+                in_path, n, MR_OPRF_RUN_MAX);
+        code = EXIT_INVALID;
+        goto out;
+    }
     if (prepare) {
-        req = cli_oprf_pin_json(&pin, "medreg-oprf-request/v1");
+        req = mr_oprf_pin_json(&pin, MR_OPRF_FORMAT_REQUEST);
         json_t *arr = json_array();
         for (size_t i = 0; req && arr && i < n; i++)
             json_array_append_new(arr, mr_json_base64(blinded[i], 32));
@@ -296,16 +267,8 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             goto out;
         }
         free(text);
-        char *sd = mr_base64(seed, 32);
-        json_t *sj = json_pack("{s:s,s:o,s:s,s:s,s:I}", "format", "medreg-oprf-state/v1", "key",
-                               cli_oprf_pin_json(&pin, "medreg-oprf-key/v1"), "seed", sd ? sd : "", "input_sha256",
-                               hex, "inputs", (json_int_t)n);
-        text = sj ? json_dumps(sj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(sj);
-        if (sd) {
-            mr_wipe(sd, strlen(sd));
-            free(sd);
-        }
+        st->inputs = n;
+        text = mr_oprf_state_text(st);
         if (text == NULL || mr_secret_file_write(state_path, text, strlen(text)) != MEDREG_OK) {
             fprintf(stderr, "medreg: cannot create %s (it must not exist yet)\n", state_path);
             unlink(prepare);
@@ -344,10 +307,8 @@ out:
         mr_secret_free(st_raw);
     free(err);
     free(blinded);
-    json_decref(pj);
-    json_decref(stj);
     json_decref(req);
-    sodium_free(seed);
+    mr_secret_free(st);
     return code;
 }
 

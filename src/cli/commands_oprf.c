@@ -15,58 +15,39 @@
 #include "../core/encode.h"
 #include "../core/secret.h"
 #include "../crypto/oprf.h"
+#include "../deid/oprf_files.h"
 #include "cli.h"
 
 #define OPRF_BATCH 1024 /* the service's batch_max */
 #define OPRF_RETRIES 3   /* a batch is sent again after 1, 2 and 4 s */
 
-/* exactly n bytes of base64 */
-static int get_b64(json_t *j, uint8_t *out, size_t n)
+char *cli_oprf_file_load(const char *path, size_t *len)
 {
-    size_t got = 0;
-    return json_is_string(j) && mr_unbase64(json_string_value(j), json_string_length(j), out, n, &got) && got == n;
+    char *text = NULL;
+    medreg_err rc = mr_file_read(path, MR_OPRF_FILE_MAX, &text, len);
+    if (rc == MEDREG_ERR_TOOBIG)
+        fprintf(stderr, "medreg: %s: larger than %zu bytes, more than any run makes\n", path, MR_OPRF_FILE_MAX);
+    else if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: %s: %s\n", path, rc == MEDREG_ERR_NOMEM ? medreg_strerror(rc) : strerror(errno));
+    return rc == MEDREG_OK ? text : NULL;
 }
 
-static int get_b64_32(json_t *j, uint8_t out[32])
+/* "medreg: WHERE: ERR", err freed; 0 */
+static int say(const char *where, char *err)
 {
-    return get_b64(j, out, 32);
+    fprintf(stderr, "medreg: %s: %s\n", where, err ? err : "out of memory");
+    free(err);
+    return 0;
 }
 
-
-/* module, key_id and public_key of a pin, request, state or response file */
-static int read_pin_fields(json_t *j, cli_oprf_pin *pin)
+int cli_oprf_pin_load(const char *path, mr_oprf_pin *pin)
 {
-    const char *m = json_string_value(json_object_get(j, "module"));
-    json_t *kid = json_object_get(j, "key_id");
-    if (m == NULL || strlen(m) >= sizeof pin->module || !json_is_integer(kid) || json_integer_value(kid) < 0 ||
-        json_integer_value(kid) > UINT32_MAX || !get_b64_32(json_object_get(j, "public_key"), pin->pk))
-        return 0;
-    snprintf(pin->module, sizeof pin->module, "%s", m);
-    pin->key_id = (uint32_t)json_integer_value(kid);
-    return 1;
-}
-
-json_t *cli_oprf_pin_json(const cli_oprf_pin *pin, const char *format)
-{
-    return json_pack("{s:s,s:s,s:I,s:s,s:o}", "format", format, "module", pin->module, "key_id",
-                     (json_int_t)pin->key_id, "suite", "ristretto255-SHA512", "public_key", mr_json_base64(pin->pk, 32));
-}
-
-json_t *cli_oprf_file_read(const char *path, const char *format, cli_oprf_pin *pin)
-{
-    json_error_t e;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-    if (j == NULL) {
-        fprintf(stderr, "medreg: %s:%d: %s\n", path, e.line, e.text);
-        return NULL;
-    }
-    const char *f = json_string_value(json_object_get(j, "format"));
-    if (f == NULL || strcmp(f, format) != 0 || !read_pin_fields(j, pin)) {
-        fprintf(stderr, "medreg: %s: not a %s file (format, module, key_id, public_key)\n", path, format);
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    size_t len = 0;
+    char *text = cli_oprf_file_load(path, &len), *err = NULL;
+    int ok = text != NULL &&
+             (mr_oprf_pin_parse(text, len, MR_OPRF_FORMAT_KEY, pin, &err) == MEDREG_OK || say(path, err));
+    free(text);
+    return ok;
 }
 
 /* One answered batch being taken by fn in a thread of its own, so that the
@@ -109,7 +90,7 @@ static void pending_start(oprf_pending *p)
         pending_run(p);
 }
 
-int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+int cli_oprf_evaluate(const cli *c, const mr_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
                       cli_oprf_batch_fn fn, void *ctx)
 {
     char path[160], *mod = cli_escape(pin->module);
@@ -133,7 +114,7 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
     for (size_t off = 0, b = 0; off < n && code == EXIT_OK; off += OPRF_BATCH, b ^= 1) {
         size_t k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
         oprf_pending *p = &slot[b]; /* free: its batch was waited for before the last one started */
-        json_t *arr = json_array(), *body = NULL, *j = NULL;
+        json_t *arr = json_array(), *body = NULL;
         cli_reply r = {0};
         for (size_t i = 0; i < k; i++)
             json_array_append_new(arr, mr_json_base64(blinded[off + i], 32));
@@ -157,15 +138,11 @@ int cli_oprf_evaluate(const cli *c, const cli_oprf_pin *pin, const uint8_t (*bli
             code = cli_finish(c, &r, NULL);
             break;
         }
-        j = json_loadb(r.body, r.len, 0, NULL);
-        json_t *evj = json_object_get(j, "evaluated");
-        int ok = json_array_size(evj) == k && get_b64(json_object_get(j, "proof"), p->proof, sizeof p->proof);
-        for (size_t i = 0; ok && i < k; i++)
-            ok = get_b64_32(json_array_get(evj, i), p->ev[i]);
-        json_decref(j);
+        char *err = NULL;
+        int ok = mr_oprf_answer_parse(r.body, r.len, k, p->ev, p->proof, &err) == MEDREG_OK ||
+                 say("the identity service sent a malformed evaluation", err);
         cli_reply_free(&r);
         if (!ok) {
-            fprintf(stderr, "medreg: the identity service sent a malformed evaluation\n");
             code = EXIT_SERVER;
             break;
         }
@@ -224,15 +201,13 @@ static int cmd_oprf_key(cli *c, int argc, char **argv)
         return code;
     if (r.status != 200)
         return cli_finish(c, &r, NULL);
-    json_t *j = json_loadb(r.body, r.len, 0, NULL);
-    cli_oprf_pin pin;
-    char *text = NULL;
-    const char *suite = json_string_value(json_object_get(j, "suite"));
-    if (!read_pin_fields(j, &pin) || suite == NULL || strcmp(suite, "ristretto255-SHA512") != 0) {
-        fprintf(stderr, "medreg: the identity service sent a malformed key\n");
+    mr_oprf_pin pin;
+    char *text = NULL, *err = NULL;
+    if (mr_oprf_pin_parse(r.body, r.len, NULL, &pin, &err) != MEDREG_OK) {
+        say("the identity service sent a malformed key", err);
         code = EXIT_SERVER;
     } else {
-        json_t *f = cli_oprf_pin_json(&pin, "medreg-oprf-key/v1");
+        json_t *f = mr_oprf_pin_json(&pin, MR_OPRF_FORMAT_KEY);
         text = f ? json_dumps(f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(f);
         if (text == NULL || mr_file_write(out, text, strlen(text)) != MEDREG_OK) {
@@ -248,13 +223,12 @@ static int cmd_oprf_key(cli *c, int argc, char **argv)
         }
     }
     free(text);
-    json_decref(j);
     cli_reply_free(&r);
     return code;
 }
 
 typedef struct eval_ctx {
-    const cli_oprf_pin *pin;
+    const mr_oprf_pin *pin;
     json_t *batches;
 } eval_ctx;
 
@@ -293,25 +267,22 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
     }
     if (in == NULL || out == NULL || optind != argc)
         return EXIT_USAGE;
-    cli_oprf_pin pin;
-    json_t *req = cli_oprf_file_read(in, "medreg-oprf-request/v1", &pin), *resp = NULL;
+    mr_oprf_pin pin;
+    json_t *resp = NULL;
     uint8_t(*bl)[32] = NULL;
-    char *text = NULL;
-    if (req == NULL)
+    size_t n = 0, len = 0;
+    char *text = cli_oprf_file_load(in, &len), *err = NULL;
+    if (text == NULL)
         return EXIT_LOCAL;
-    json_t *arr = json_object_get(req, "blinded");
-    size_t n = json_array_size(arr);
-    if (n == 0 || (bl = calloc(n, 32)) == NULL) {
-        fprintf(stderr, "medreg: %s: no blinded elements\n", in);
-        goto out;
+    medreg_err rc = mr_oprf_request_parse(text, len, &pin, &bl, &n, &err);
+    free(text);
+    text = NULL;
+    if (rc != MEDREG_OK) {
+        say(in, err);
+        return EXIT_LOCAL;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!get_b64_32(json_array_get(arr, i), bl[i])) {
-            fprintf(stderr, "medreg: %s: blinded[%zu] is not 32 bytes of base64\n", in, i);
-            goto out;
-        }
     eval_ctx e = {&pin, json_array()};
-    resp = cli_oprf_pin_json(&pin, "medreg-oprf-response/v1");
+    resp = mr_oprf_pin_json(&pin, MR_OPRF_FORMAT_RESPONSE);
     if (resp == NULL || e.batches == NULL || json_object_set_new(resp, "batches", e.batches) != 0)
         goto out;
     code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])bl, n, append_batch, &e);
@@ -328,7 +299,6 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
 out:
     free(text);
     free(bl);
-    json_decref(req);
     json_decref(resp);
     return code;
 }

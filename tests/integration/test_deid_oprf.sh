@@ -81,6 +81,30 @@ expect 0 "a second prepare" -- "$MEDREG" pseudonymize csv --config visits.ini --
 expect 4 "a (valid) response to another run's request is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in sample.csv --finish resp.json --state st2.json --out bad.csv
 contains "$W/err" "never blinded" "the error says the answers are for other elements"
+# damaged and hostile files: refused before anything is used, saying what and where
+head -c 200 resp.json > cut.json
+expect 4 "a truncated response is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish cut.json --state st2.json --out bad.csv
+contains "$W/err" "cut.json: not JSON" "the error says it is not JSON"
+jq '.batches[0].evaluated[1] = "AAAA"' resp.json > short.json
+expect 4 "a response with an evaluation of 3 bytes is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish short.json --state st2.json --out bad.csv
+contains "$W/err" "batch 0: evaluated\\[1\\] is not 32 bytes of base64" "the error names the batch and the element"
+truncate -s 3G huge.json
+expect 4 "a response of 3 GB (a sparse file) is refused from its size" -- "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in sample.csv --finish huge.json --state st2.json --out bad.csv
+contains "$W/err" "larger than 2147483648 bytes" "the error gives the bound"
+rm -f huge.json
+[ ! -e bad.csv ] && [ ! -e bad.csv.tmp ] && ok "and nothing is written for any of them" || fail "output after a bad file"
+jq '.blinded[1] = 5' req.json > badreq.json
+expect 7 "oprf evaluate refuses a request with an element that is not base64" -- as engineer oprf evaluate \
+  --in badreq.json --out x.json
+contains "$W/err" "blinded\\[1\\] is not 32 bytes of base64" "the error names the element"
+[ ! -e x.json ] && ok "and writes no response" || fail "a response to a bad request"
+jq '.seed = "AAAA"' st2.json > st3.json && chmod 600 st3.json
+expect 7 "a state file with a damaged seed is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish resp.json --state st3.json --out bad.csv
+contains "$W/err" "seed is not 32 bytes of base64" "the error names the seed"
 
 # a service that evaluates with another key than the pinned one
 jq --arg k "$(jq -r .public_key knee.pin)" '.public_key = $k' hip.pin > wrong.pin

@@ -1,0 +1,93 @@
+/* What a network-wide run reads from elsewhere (docs/deid.md): the pinned
+ * key, the offline request, response and state files (which cross machines
+ * on a stick or a share), and the identity service's answers. Each is
+ * parsed whole and checked in full before any of it is used: a parse fills
+ * its out-parameters only when it returns MEDREG_OK (but the state, which
+ * it wipes), and otherwise, with MEDREG_ERR_INVALID, sets *err (NULL on
+ * entry; malloc'ed, the caller frees it) to what is wrong and where. */
+#ifndef MR_OPRF_FILES_H
+#define MR_OPRF_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/safety.h"
+#include "../crypto/oprf.h"
+
+struct json_t;
+
+/* The distinct inputs of one run: 2^24, more patients than any hospital
+ * has (the table keeps about 200 bytes for each). */
+#define MR_OPRF_RUN_MAX ((size_t)1 << 24)
+/* A request or response file of that many elements, with room to spare */
+#define MR_OPRF_FILE_MAX ((size_t)2 << 30)
+/* Elements of one evaluated batch: the proof's own bound */
+#define MR_OPRF_BATCH_MAX 65535
+#define MR_OPRF_MODULE_MAX 64
+
+typedef struct mr_oprf_pin {
+    char module[MR_OPRF_MODULE_MAX + 1];
+    uint32_t key_id;
+    uint8_t pk[MR_OPRF_ELEMENT_BYTES];
+} mr_oprf_pin;
+
+/* The format names: key is what `oprf key` pins */
+#define MR_OPRF_FORMAT_KEY "medreg-oprf-key/v1"
+#define MR_OPRF_FORMAT_REQUEST "medreg-oprf-request/v1"
+#define MR_OPRF_FORMAT_RESPONSE "medreg-oprf-response/v1"
+#define MR_OPRF_FORMAT_STATE "medreg-oprf-state/v1"
+
+/* {"format", "module", "key_id", "suite", "public_key"}; format NULL for
+ * the service's answer, which has none. New reference, or NULL. */
+struct json_t *mr_oprf_pin_json(const mr_oprf_pin *pin, const char *format);
+
+/* A pin file (format MR_OPRF_FORMAT_KEY), or the service's answer to GET
+ * /v1/oprf/{module} (format NULL: no format field is wanted). */
+MR_MUST_CHECK medreg_err mr_oprf_pin_parse(const char *text, size_t len, const char *format, mr_oprf_pin *pin,
+                                           char **err);
+
+/* A request file: its pin and the blinded elements (*blinded malloc'ed,
+ * *n of them, 1 to MR_OPRF_RUN_MAX). */
+MR_MUST_CHECK medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
+                                               uint8_t (**blinded)[MR_OPRF_ELEMENT_BYTES], size_t *n, char **err);
+
+typedef struct mr_oprf_batch {
+    uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES];
+    uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES];
+    uint8_t proof[MR_OPRF_PROOF_BYTES];
+    size_t n; /* 1 to MR_OPRF_BATCH_MAX */
+} mr_oprf_batch;
+
+typedef struct mr_oprf_response {
+    mr_oprf_pin pin;
+    mr_oprf_batch *batches;
+    size_t n_batches; /* at least one; MR_OPRF_RUN_MAX elements in all */
+} mr_oprf_response;
+
+/* A response file, every batch decoded (its proof not yet checked: that
+ * is mr_oprf_table_complete's). Free *out with mr_oprf_response_free. */
+MR_MUST_CHECK medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response **out, char **err);
+void mr_oprf_response_free(mr_oprf_response *r);
+
+/* The service's answer to one batch of n: n evaluated elements and the
+ * proof. */
+MR_MUST_CHECK medreg_err mr_oprf_answer_parse(const char *text, size_t len, size_t n,
+                                              uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES],
+                                              uint8_t proof[MR_OPRF_PROOF_BYTES], char **err);
+
+typedef struct mr_oprf_state {
+    mr_oprf_pin pin;
+    uint8_t seed[32]; /* secret: keep the struct in sodium_malloc'ed memory */
+    uint8_t input_sha256[32];
+    uint64_t inputs;
+} mr_oprf_state;
+
+/* A state file's contents (the caller reads it, 0600). The seed's text in
+ * jansson's tree is wiped before it is freed; its parser's buffers only
+ * when the program frees jansson's memory wiped (mr_json_wipe_freed). *st
+ * is wiped when the file is refused. */
+MR_MUST_CHECK medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, char **err);
+/* Its text (JSON, indented), or NULL; free with mr_wipe and free. */
+char *mr_oprf_state_text(const mr_oprf_state *st);
+
+#endif
