@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../config/module.h"
 #include "../core/safety.h"
 #include "../crypto/oprf.h"
 
@@ -23,7 +24,7 @@ struct json_t;
 #define MR_OPRF_FILE_MAX ((size_t)2 << 30)
 /* Elements of one evaluated batch: the proof's own bound */
 #define MR_OPRF_BATCH_MAX 65535
-#define MR_OPRF_MODULE_MAX 64
+#define MR_OPRF_MODULE_MAX MR_NAME_MAX /* a module's name */
 
 typedef struct mr_oprf_pin {
     char module[MR_OPRF_MODULE_MAX + 1];
