@@ -2,6 +2,7 @@
  * no temporary file left behind, and the directory sync that makes a new
  * name durable (its errors included). Runs in a fresh directory of its own. */
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,5 +96,18 @@ int main(void)
 
     CHECK(unlink("sub/k.key") == 0 && rmdir("sub") == 0 && unlink("pub.txt") == 0);
     CHECK(chdir("..") == 0 && rmdir(dir) == 0);
+
+    /* jansson frees through mr_free_wiped once asked to, and still works */
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    mr_json_wipe_freed();
+    json_get_alloc_funcs(&m, &f);
+    CHECK(m == malloc && f == mr_free_wiped);
+    json_t *j = json_pack("{s:s}", "seed", "c2VjcmV0");
+    char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    CHECK(t != NULL && !strcmp(t, "{\"seed\":\"c2VjcmV0\"}"));
+    free(t);
+    json_decref(j);
+    mr_free_wiped(NULL);
     return TEST_DONE();
 }
