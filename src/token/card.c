@@ -55,7 +55,10 @@ static EVP_PKEY *read_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT
     ASN1_OCTET_STRING *os = NULL; /* the builder keeps pointers until to_param */
     if (curve == NULL) {
         CK_ATTRIBUTE at[2] = {{CKA_MODULUS, a, sizeof a}, {CKA_PUBLIC_EXPONENT, b, sizeof b}};
-        if (f->C_GetAttributeValue(s, pub, at, 2) != CKR_OK)
+        /* a module that breaks the standard may say CKR_OK with a length
+         * past the buffer (or CK_UNAVAILABLE_INFORMATION) */
+        if (f->C_GetAttributeValue(s, pub, at, 2) != CKR_OK || at[0].ulValueLen > sizeof a ||
+            at[1].ulValueLen > sizeof b)
             goto out;
         n = BN_bin2bn(a, (int)at[0].ulValueLen, NULL);
         e = BN_bin2bn(b, (int)at[1].ulValueLen, NULL);
@@ -64,7 +67,7 @@ static EVP_PKEY *read_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT
             goto out;
     } else {
         CK_ATTRIBUTE at = {CKA_EC_POINT, a, sizeof a};
-        if (f->C_GetAttributeValue(s, pub, &at, 1) != CKR_OK || at.ulValueLen < 3)
+        if (f->C_GetAttributeValue(s, pub, &at, 1) != CKR_OK || at.ulValueLen < 3 || at.ulValueLen > sizeof a)
             goto out;
         /* CKA_EC_POINT is a DER OCTET STRING around the point */
         const unsigned char *d = a;

@@ -232,7 +232,8 @@ static medreg_err open_token(const mr_token_spec *spec, mr_key25519_kind kind, m
         rc = mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no private key matching the URI on", k->ses->desc);
         goto out;
     }
-    if (f->C_GetAttributeValue(s, k->key, at, 2) != CKR_OK || (kt != CKK_EC_EDWARDS && kt != CKK_EC_MONTGOMERY)) {
+    if (f->C_GetAttributeValue(s, k->key, at, 2) != CKR_OK || (kt != CKK_EC_EDWARDS && kt != CKK_EC_MONTGOMERY) ||
+        at[1].ulValueLen > sizeof id) { /* past the buffer: a module that breaks the standard */
         rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "not a Curve25519 key (CKK_EC_EDWARDS or CKK_EC_MONTGOMERY) on",
                            k->ses->desc);
         goto out;
