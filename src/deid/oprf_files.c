@@ -121,11 +121,11 @@ medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
 
     if (j == NULL || !format_is(j, MR_OPRF_FORMAT_REQUEST, err) || !read_pin(j, &p, err))
         goto out;
-    if (!json_is_array(arr) || k == 0 || k > MR_OPRF_RUN_MAX) {
-        fail(err, "blinded is not an array of 1 to %zu elements", MR_OPRF_RUN_MAX);
+    if (!json_is_array(arr) || k > MR_OPRF_RUN_MAX) {
+        fail(err, "blinded is not an array of at most %zu elements", MR_OPRF_RUN_MAX);
         goto out;
     }
-    if ((b = malloc(k * sizeof *b)) == NULL) {
+    if ((b = malloc(k ? k * sizeof *b : 1)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
@@ -192,11 +192,11 @@ medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response
     }
     if (j == NULL || !format_is(j, MR_OPRF_FORMAT_RESPONSE, err) || !read_pin(j, &r->pin, err))
         goto out;
-    if (!json_is_array(all) || nb == 0 || nb > MR_OPRF_RUN_MAX) {
-        fail(err, "batches is not an array of 1 to %zu batches", MR_OPRF_RUN_MAX);
+    if (!json_is_array(all) || nb > MR_OPRF_RUN_MAX) {
+        fail(err, "batches is not an array of at most %zu batches", MR_OPRF_RUN_MAX);
         goto out;
     }
-    if ((r->batches = calloc(nb, sizeof *r->batches)) == NULL) {
+    if ((r->batches = calloc(nb ? nb : 1, sizeof *r->batches)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }

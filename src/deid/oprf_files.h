@@ -48,7 +48,8 @@ MR_MUST_CHECK medreg_err mr_oprf_pin_parse(const char *text, size_t len, const c
                                            char **err);
 
 /* A request file: its pin and the blinded elements (*blinded malloc'ed,
- * *n of them, 1 to MR_OPRF_RUN_MAX). */
+ * *n of them, at most MR_OPRF_RUN_MAX; none for an input that has no
+ * patient, whose run still goes through the files like any other). */
 MR_MUST_CHECK medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
                                                uint8_t (**blinded)[MR_OPRF_ELEMENT_BYTES], size_t *n, char **err);
 
@@ -62,7 +63,7 @@ typedef struct mr_oprf_batch {
 typedef struct mr_oprf_response {
     mr_oprf_pin pin;
     mr_oprf_batch *batches;
-    size_t n_batches; /* at least one; MR_OPRF_RUN_MAX elements in all */
+    size_t n_batches; /* MR_OPRF_RUN_MAX elements in all, at most */
 } mr_oprf_response;
 
 /* A response file, every batch decoded (its proof not yet checked: that

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         uint8_t(*blinded)[MR_OPRF_ELEMENT_BYTES] = NULL;
         rc = mr_oprf_request_parse(text, len, &pin, &blinded, &n, &err);
-        if (rc == MEDREG_OK && (blinded == NULL || n == 0 || n > MR_OPRF_RUN_MAX))
+        if (rc == MEDREG_OK && (blinded == NULL || n > MR_OPRF_RUN_MAX))
             abort();
         if (rc == MEDREG_OK)
             pin_round_trip(&pin, MR_OPRF_FORMAT_REQUEST);
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = mr_oprf_response_parse(text, len, &r, &err);
         if (rc == MEDREG_OK) {
             size_t total = 0;
-            if (r == NULL || r->n_batches == 0)
+            if (r == NULL || r->n_batches > MR_OPRF_RUN_MAX)
                 abort();
             for (size_t i = 0; i < r->n_batches; i++) {
                 if (r->batches[i].n == 0 || r->batches[i].n > MR_OPRF_BATCH_MAX)

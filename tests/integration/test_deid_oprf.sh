@@ -81,6 +81,18 @@ expect 0 "a second prepare" -- "$MEDREG" pseudonymize csv --config visits.ini --
 expect 4 "a (valid) response to another run's request is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in sample.csv --finish resp.json --state st2.json --out bad.csv
 contains "$W/err" "never blinded" "the error says the answers are for other elements"
+# an input without a patient (the header alone) goes through the files like any other
+head -1 sample.csv > none.csv
+expect 0 "online, an input without a patient" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in none.csv --out none-net.csv
+expect 0 "offline: --prepare of it" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin \
+  --in none.csv --prepare none-req.json --state none-st.json
+expect 0 "the empty request evaluates to an empty response" -- as engineer oprf evaluate --in none-req.json \
+  --out none-resp.json
+expect 0 "--finish of it" -- "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in none.csv \
+  --finish none-resp.json --state none-st.json --out none-off.csv
+cmp -s none-net.csv none-off.csv && [ "$(wc -l < none-off.csv)" = 1 ] &&
+  ok "online and offline agree: the header and no row" || fail "empty input: $(cat none-off.csv)"
 # damaged and hostile files: refused before anything is used, saying what and where
 head -c 200 resp.json > cut.json
 expect 4 "a truncated response is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
