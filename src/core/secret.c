@@ -138,18 +138,33 @@ medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_le
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? MEDREG_ERR_NOTFOUND : MEDREG_ERR_IO;
-    /* a regular file's size is known: no more memory than it needs (max
-     * may be gigabytes), and one too large is refused before any read; one
-     * that grows while it is read counts as too large */
+    /* no more memory than the bytes need (max may be gigabytes): a regular
+     * file's size is known, and one too large is refused before any read;
+     * other files (a pipe) and one that grows while it is read take a
+     * buffer that doubles */
     struct stat st;
-    size_t cap = max;
+    size_t cap = max < 65536 ? max : 65536;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         ENSURE((uint64_t)st.st_size <= max, MEDREG_ERR_TOOBIG);
         cap = (size_t)st.st_size;
     }
-    buf = malloc(cap + 2);
-    ENSURE(buf != NULL, MEDREG_ERR_NOMEM);
-    TRY(mr_fd_read_all(fd, (uint8_t *)buf, cap, &len));
+    ENSURE((buf = malloc(cap + 2)) != NULL, MEDREG_ERR_NOMEM);
+    for (;;) {
+        if (len == cap + 1) { /* a byte past cap: there is more */
+            ENSURE(cap < max, MEDREG_ERR_TOOBIG);
+            cap = max - cap <= cap + 1 ? max : cap * 2 + 1; /* the lesser of max and 2 cap + 1 */
+            char *more = realloc(buf, cap + 2);
+            ENSURE(more != NULL, MEDREG_ERR_NOMEM);
+            buf = more;
+        }
+        ssize_t got = read(fd, buf + len, cap + 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        ENSURE(got >= 0, MEDREG_ERR_IO);
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
     buf[len] = 0;
     *out = buf;
     if (out_len)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../../src/core/secret.h"
@@ -64,6 +65,38 @@ int main(void)
     CHECK(mr_file_read("pub.txt", (size_t)1 << 40, &text, &n) == MEDREG_OK && n == 8);
     free(text);
     unlink("sparse.json");
+    /* a pipe: its size is not known, the buffer grows; exactly max bytes
+     * pass, one more is too many */
+    for (size_t extra = 0; extra < 2; extra++) {
+        const size_t max = 200001;
+        int pfd[2];
+        CHECK(pipe(pfd) == 0);
+        pid_t writer = fork();
+        if (writer == 0) {
+            static char chunk[4096];
+            memset(chunk, 'x', sizeof chunk);
+            close(pfd[0]);
+            for (size_t left = max + extra; left > 0;) {
+                size_t k = left < sizeof chunk ? left : sizeof chunk;
+                if (write(pfd[1], chunk, k) != (ssize_t)k)
+                    _exit(1);
+                left -= k;
+            }
+            _exit(0);
+        }
+        close(pfd[1]);
+        char dev[64];
+        snprintf(dev, sizeof dev, "/dev/fd/%d", pfd[0]);
+        text = NULL;
+        n = 0;
+        medreg_err rc = mr_file_read(dev, max, &text, &n);
+        close(pfd[0]);
+        CHECK(extra == 0 ? rc == MEDREG_OK && n == max && text[0] == 'x' && text[max - 1] == 'x' && text[max] == 0
+                         : rc == MEDREG_ERR_TOOBIG && text == NULL);
+        free(text);
+        int status = 0;
+        waitpid(writer, &status, 0);
+    }
     char tmp[64];
     snprintf(tmp, sizeof tmp, "pub.txt.tmp.%ld", (long)getpid());
     CHECK(access(tmp, F_OK) != 0);
