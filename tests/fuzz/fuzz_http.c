@@ -319,6 +319,7 @@ static void init(void)
 {
     char pki[300], path[600], *cfg = NULL;
     const char *tmp = getenv("TMPDIR");
+    mr_json_wipe_freed(); /* as medregd does */
     snprintf(dir, sizeof dir, "%s/medreg-fuzz-XXXXXX",
              tmp && *tmp ? tmp : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     need(sodium_init() >= 0 && mkdtemp(dir) != NULL && atexit(remove_dir) == 0, "a folder");

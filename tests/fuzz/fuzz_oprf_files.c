@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ready) {
         if (sodium_init() < 0)
             abort();
+        mr_json_wipe_freed(); /* as medreg does */
         ready = 1;
     }
     if (size < 1)
