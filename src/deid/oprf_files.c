@@ -16,7 +16,9 @@
 
 #define SUITE "ristretto255-SHA512"
 
-/* 0, after saying why in *err */
+/* 0, after saying why in *err. The words may quote the file (a format,
+ * jansson's "near '…'"), which goes to a terminal: every byte but printable
+ * ASCII becomes '?', so that a file cannot send escape sequences. */
 __attribute__((format(printf, 2, 3))) static int fail(char **err, const char *fmt, ...)
 {
     va_list ap;
@@ -24,6 +26,9 @@ __attribute__((format(printf, 2, 3))) static int fail(char **err, const char *fm
     if (err != NULL && *err == NULL && vasprintf(err, fmt, ap) < 0)
         *err = NULL; /* the first word stands */
     va_end(ap);
+    for (char *c = err ? *err : NULL; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
     return 0;
 }
 
@@ -53,7 +58,7 @@ static int format_is(const json_t *j, const char *format, char **err)
     const char *f = json_string_value(json_object_get(j, "format"));
     if (f != NULL && strcmp(f, format) == 0)
         return 1;
-    fail(err, "not a %s file (its format is %s)", format, f ? f : "missing");
+    fail(err, "not a %s file (its format is %.64s)", format, f ? f : "missing");
     return 0;
 }
 

@@ -110,6 +110,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if ((rc == MEDREG_ERR_INVALID) != (err != NULL) || (rc != MEDREG_OK && rc != MEDREG_ERR_INVALID))
         abort(); /* a refusal says why; nothing else fails on input */
+    for (const char *c = err; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            abort(); /* and never with a byte a terminal would take for a command */
     free(err);
     return 0;
 }

@@ -115,6 +115,10 @@ static void test_pin(void)
                           "\"public_key\":\"%s\"}",
                           pk),
                       NULL, "duplicate object key"));
+    /* what the file says is quoted for a terminal: no escape sequence passes */
+    CHECK(pin_refused("{\"format\":\"\\u001b]0;owned\\u0007\\u009b31m\"}", MR_OPRF_FORMAT_KEY,
+                      "(its format is ?]0;owned???31m)"));
+    CHECK(pin_refused("{\"format\":\"\x1b\"}", MR_OPRF_FORMAT_KEY, "not JSON: line 1: control character 0x1b"));
     CHECK(pin_refused("[1,2]", NULL, "not a JSON object"));
     CHECK(pin_refused("{\"module\":", NULL, "not JSON: line 1"));
     CHECK(pin_refused("", NULL, "not JSON"));
