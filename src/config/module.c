@@ -447,6 +447,23 @@ static int valid_iso_date(const char *s)
     return same;
 }
 
+/* A text value holds no control character but tab and line breaks: no C0
+ * (ESC starts a terminal's escape sequences), no DEL, no C1 (U+0080 to
+ * U+009F, in UTF-8 C2 80 to C2 9F, which some terminals obey as well).
+ * Another physician reads the value in a terminal under the patient's
+ * consent, and a researcher in an export: neither may receive commands for
+ * their terminal from a record. jansson has checked the UTF-8. */
+static int text_is_clean(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f ||
+            (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f))
+            return 0;
+    }
+    return 1;
+}
+
 medreg_err mr_module_validate_record(const mr_module *m, json_t *data, const char **field,
                                      const char **why)
 {
@@ -477,6 +494,10 @@ medreg_err mr_module_validate_record(const mr_module *m, json_t *data, const cha
         case MR_FT_TEXT:
             if (!json_is_string(v) || json_string_length(v) > f->max_length) {
                 *why = "must be a string within max_length";
+                return MEDREG_ERR_INVALID;
+            }
+            if (!text_is_clean(json_string_value(v), json_string_length(v))) {
+                *why = "must not contain control characters (tab and line breaks are allowed)";
                 return MEDREG_ERR_INVALID;
             }
             break;

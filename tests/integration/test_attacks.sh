@@ -137,6 +137,14 @@ expect 4 "a record that does not fit the schema" -- as dr-a record add --module 
 contains "$W/err" "data.side" "the error names the field"
 expect 4 "a record with an unknown field" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
   --data '{"side":"left","implant":"x","surgery_date":"2022-01-10","patient_name":"Anna Meier"}'
+# a value that would command the terminal of whoever reads it: another physician under consent, a
+# researcher (OSC 52 writes the reader's clipboard; U+009B is C1's CSI)
+expect 4 "a text value with an escape sequence" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
+  --data '{"side":"left","implant":"\u001b]52;c;Y3VybCBldmlsfHNo\u0007Corail","surgery_date":"2022-01-10"}'
+contains "$W/err" "data.implant" "the error names the field"
+contains "$W/err" "control characters" "and says why"
+expect 4 "a text value with C1's CSI" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
+  --data '{"side":"left","implant":"\u009b2JCorail","surgery_date":"2022-01-10"}'
 [ "$(records)" = "$R0" ] && [ "$(subjects)" = "$S0" ] && ok "nothing was stored by the refused requests" || fail "partial data stored"
 expect 0 "the genuine token still works once" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
 expect 3 "the same token replayed" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"

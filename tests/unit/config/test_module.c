@@ -48,6 +48,11 @@ int main(int argc, char **argv)
                                "revision", 0);
         CHECK(mr_module_validate_record(m, ok, &field, &why) == MEDREG_OK);
         json_decref(ok);
+        /* tab and line breaks, and any other script, are text */
+        ok = json_pack("{s:s,s:s,s:s}", "side", "left", "implant", "Corail\tKA\r\nΠαπαδόπουλος \u00a0 \u00a9",
+                       "surgery_date", "2020-02-29");
+        CHECK(mr_module_validate_record(m, ok, &field, &why) == MEDREG_OK);
+        json_decref(ok);
         struct { const char *json, *field; } bad[] = {
             {"{\"implant\":\"x\",\"surgery_date\":\"2020-01-01\"}", "side"},
             {"{\"side\":\"up\",\"implant\":\"x\",\"surgery_date\":\"2020-01-01\"}", "side"},
@@ -60,6 +65,11 @@ int main(int argc, char **argv)
             {"{\"side\":\"left\",\"implant\":\"x\",\"surgery_date\":\"2020-01-01\",\"revision\":1}", "revision"},
             {"{\"side\":\"left\",\"implant\":\"x\",\"surgery_date\":\"2020-01-01\",\"name\":\"Müller\"}", "name"},
             {"{\"side\":null,\"implant\":\"x\",\"surgery_date\":\"2020-01-01\"}", "side"},
+            /* commands for the reader's terminal: ESC (OSC 52 writes the
+             * clipboard), BEL, DEL, C1's CSI (U+009B) */
+            {"{\"side\":\"left\",\"implant\":\"\\u001b]52;c;cm0gLXJmIH4=\\u0007\",\"surgery_date\":\"2020-01-01\"}", "implant"},
+            {"{\"side\":\"left\",\"implant\":\"x\\u007f\",\"surgery_date\":\"2020-01-01\"}", "implant"},
+            {"{\"side\":\"left\",\"implant\":\"\\u009b31mx\",\"surgery_date\":\"2020-01-01\"}", "implant"},
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             json_t *j = json_loads(bad[i].json, 0, NULL);
