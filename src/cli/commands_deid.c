@@ -128,7 +128,7 @@ static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t
     }
     finish_work w = {pin, t, resp, 0, 0, PTHREAD_MUTEX_INITIALIZER};
     int ok = 1;
-    if (strcmp(resp->pin.module, pin->module) || resp->pin.key_id != pin->key_id || memcmp(resp->pin.pk, pin->pk, 32)) {
+    if (!mr_oprf_pin_equal(&resp->pin, pin)) {
         fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
         ok = 0;
     }
@@ -228,7 +228,7 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             fprintf(stderr, "medreg: %s: %s\n", state_path, err ? err : "out of memory");
             goto out;
         }
-        if (strcmp(st->pin.module, pin.module) || st->pin.key_id != pin.key_id || memcmp(st->pin.pk, pin.pk, 32)) {
+        if (!mr_oprf_pin_equal(&st->pin, &pin)) {
             fprintf(stderr, "medreg: %s was prepared with another pinned key\n", state_path);
             goto out;
         }

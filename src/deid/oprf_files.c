@@ -83,6 +83,11 @@ static int read_pin(const json_t *j, mr_oprf_pin *pin, char **err)
     return 1;
 }
 
+int mr_oprf_pin_equal(const mr_oprf_pin *a, const mr_oprf_pin *b)
+{
+    return strcmp(a->module, b->module) == 0 && a->key_id == b->key_id && memcmp(a->pk, b->pk, sizeof a->pk) == 0;
+}
+
 json_t *mr_oprf_pin_json(const mr_oprf_pin *pin, const char *format)
 {
     json_t *pk = mr_json_base64(pin->pk, sizeof pin->pk);

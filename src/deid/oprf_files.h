@@ -38,6 +38,9 @@ typedef struct mr_oprf_pin {
 #define MR_OPRF_FORMAT_RESPONSE "medreg-oprf-response/v1"
 #define MR_OPRF_FORMAT_STATE "medreg-oprf-state/v1"
 
+/* 1 if a and b name the same module, key generation and public key */
+int mr_oprf_pin_equal(const mr_oprf_pin *a, const mr_oprf_pin *b);
+
 /* {"format", "module", "key_id", "suite", "public_key"}; format NULL for
  * the service's answer, which has none. New reference, or NULL. */
 struct json_t *mr_oprf_pin_json(const mr_oprf_pin *pin, const char *format);

@@ -13,18 +13,13 @@
 #include "../../src/core/secret.h"
 #include "../../src/deid/oprf_files.h"
 
-static int pin_eq(const mr_oprf_pin *a, const mr_oprf_pin *b)
-{
-    return !strcmp(a->module, b->module) && a->key_id == b->key_id && !memcmp(a->pk, b->pk, sizeof a->pk);
-}
-
 /* the pin written again (with format) parses to itself */
 static void pin_round_trip(const mr_oprf_pin *pin, const char *format)
 {
     json_t *j = mr_oprf_pin_json(pin, format);
     char *t = json_dumps(j, JSON_COMPACT), *err = NULL;
     mr_oprf_pin back;
-    if (t == NULL || mr_oprf_pin_parse(t, strlen(t), format, &back, &err) != MEDREG_OK || !pin_eq(&back, pin))
+    if (t == NULL || mr_oprf_pin_parse(t, strlen(t), format, &back, &err) != MEDREG_OK || !mr_oprf_pin_equal(&back, pin))
         abort();
     free(t);
     json_decref(j);
@@ -97,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == MEDREG_OK) {
             char *t = mr_oprf_state_text(st), *e2 = NULL;
             if (t == NULL || mr_oprf_state_parse(t, strlen(t), back, &e2) != MEDREG_OK ||
-                !pin_eq(&back->pin, &st->pin) || memcmp(back->seed, st->seed, 32) ||
+                !mr_oprf_pin_equal(&back->pin, &st->pin) || memcmp(back->seed, st->seed, 32) ||
                 memcmp(back->input_sha256, st->input_sha256, 32) || back->inputs != st->inputs)
                 abort();
             mr_wipe(t, strlen(t));

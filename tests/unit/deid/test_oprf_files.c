@@ -21,11 +21,6 @@ static mr_oprf_pin the_pin(void)
     return p;
 }
 
-static int pin_eq(const mr_oprf_pin *a, const mr_oprf_pin *b)
-{
-    return !strcmp(a->module, b->module) && a->key_id == b->key_id && !memcmp(a->pk, b->pk, sizeof a->pk);
-}
-
 /* json (consumed) as compact text, malloc'ed */
 static char *text_of(json_t *j)
 {
@@ -40,7 +35,7 @@ static int pin_refused(const char *s, const char *format, const char *want)
     mr_oprf_pin p = the_pin(), before = p;
     char *err = NULL;
     int refused = mr_oprf_pin_parse(s, strlen(s), format, &p, &err) == MEDREG_ERR_INVALID && err != NULL &&
-                  strstr(err, want) != NULL && pin_eq(&p, &before);
+                  strstr(err, want) != NULL && mr_oprf_pin_equal(&p, &before);
     if (!refused)
         fprintf(stderr, "  %s: %s\n", s, err ? err : "(accepted)");
     free(err);
@@ -63,14 +58,14 @@ static void test_pin(void)
     CHECK(t != NULL && !strncmp(t, "{\"format\":\"medreg-oprf-key/v1\",\"module\":\"hip\",\"key_id\":7,", 57));
     memset(&back, 0, sizeof back);
     CHECK(mr_oprf_pin_parse(t, strlen(t), MR_OPRF_FORMAT_KEY, &back, &err) == MEDREG_OK && err == NULL);
-    CHECK(pin_eq(&back, &pin));
+    CHECK(mr_oprf_pin_equal(&back, &pin));
     CHECK(pin_refused(t, MR_OPRF_FORMAT_REQUEST, "not a medreg-oprf-request/v1 file (its format is medreg-oprf-key/v1)"));
     free(t);
 
     /* the service's answer has no format */
     t = text_of(mr_oprf_pin_json(&pin, NULL));
     CHECK(t != NULL && strstr(t, "format") == NULL);
-    CHECK(mr_oprf_pin_parse(t, strlen(t), NULL, &back, &err) == MEDREG_OK && pin_eq(&back, &pin));
+    CHECK(mr_oprf_pin_parse(t, strlen(t), NULL, &back, &err) == MEDREG_OK && mr_oprf_pin_equal(&back, &pin));
     CHECK(pin_refused(t, MR_OPRF_FORMAT_KEY, "its format is missing"));
     free(t);
 
@@ -144,7 +139,7 @@ static void test_request(void)
     json_object_set_new(j, "blinded", elements((const uint8_t(*)[32])el, 3));
     char *t = text_of(json_incref(j));
     CHECK(mr_oprf_request_parse(t, strlen(t), &back, &got, &n, &err) == MEDREG_OK && n == 3 && got &&
-          !memcmp(got, el, sizeof el) && pin_eq(&back, &pin));
+          !memcmp(got, el, sizeof el) && mr_oprf_pin_equal(&back, &pin));
     free(got);
     free(t);
 
@@ -222,7 +217,7 @@ static void test_response(void)
     mr_oprf_response *r = NULL;
     CHECK(mr_oprf_response_parse(t, strlen(t), &r, &err) == MEDREG_OK && r != NULL && err == NULL);
     if (r != NULL) {
-        CHECK(pin_eq(&r->pin, &pin) && r->n_batches == 2 && r->batches[0].n == 3 && r->batches[1].n == 2);
+        CHECK(mr_oprf_pin_equal(&r->pin, &pin) && r->n_batches == 2 && r->batches[0].n == 3 && r->batches[1].n == 2);
         CHECK(!memcmp(r->batches[0].blinded, b, 96) && !memcmp(r->batches[1].evaluated, e[3], 64));
         CHECK(!memcmp(r->batches[0].proof, proof[0], 64) && !memcmp(r->batches[1].proof, proof[1], 64));
     }
@@ -304,7 +299,7 @@ static void test_state(void)
     st->inputs = 2500;
     char *t = mr_oprf_state_text(st);
     CHECK(t != NULL && strstr(t, "\"format\": \"medreg-oprf-state/v1\"") && strstr(t, "\"inputs\": 2500"));
-    CHECK(mr_oprf_state_parse(t, strlen(t), back, &err) == MEDREG_OK && pin_eq(&back->pin, &st->pin) &&
+    CHECK(mr_oprf_state_parse(t, strlen(t), back, &err) == MEDREG_OK && mr_oprf_pin_equal(&back->pin, &st->pin) &&
           !memcmp(back->seed, st->seed, 32) && !memcmp(back->input_sha256, st->input_sha256, 32) &&
           back->inputs == 2500);
 
