@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../pki/pki.h"
+#include "p11_session.h"
 #include "token_impl.h"
 
 /* DER OIDs of the curves a card may carry (CKA_EC_PARAMS) */
@@ -29,7 +30,7 @@ static int find_slot(CK_FUNCTION_LIST *f, const char *label, int want_free, CK_S
     CK_TOKEN_INFO ti;
     CK_UTF8CHAR padded[32];
     pad32(padded, label ? label : "");
-    if (f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+    if (mr_p11_slots_with_token(f, slots, &n) != CKR_OK)
         return 0;
     for (CK_ULONG i = 0; i < n; i++) {
         if (f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
@@ -55,10 +56,7 @@ static EVP_PKEY *read_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT
     ASN1_OCTET_STRING *os = NULL; /* the builder keeps pointers until to_param */
     if (curve == NULL) {
         CK_ATTRIBUTE at[2] = {{CKA_MODULUS, a, sizeof a}, {CKA_PUBLIC_EXPONENT, b, sizeof b}};
-        /* a module that breaks the standard may say CKR_OK with a length
-         * past the buffer (or CK_UNAVAILABLE_INFORMATION) */
-        if (f->C_GetAttributeValue(s, pub, at, 2) != CKR_OK || at[0].ulValueLen > sizeof a ||
-            at[1].ulValueLen > sizeof b)
+        if (mr_p11_get_attributes(f, s, pub, at, 2) != CKR_OK)
             goto out;
         n = BN_bin2bn(a, (int)at[0].ulValueLen, NULL);
         e = BN_bin2bn(b, (int)at[1].ulValueLen, NULL);
@@ -67,7 +65,7 @@ static EVP_PKEY *read_public(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT
             goto out;
     } else {
         CK_ATTRIBUTE at = {CKA_EC_POINT, a, sizeof a};
-        if (f->C_GetAttributeValue(s, pub, &at, 1) != CKR_OK || at.ulValueLen < 3 || at.ulValueLen > sizeof a)
+        if (mr_p11_get_attributes(f, s, pub, &at, 1) != CKR_OK || at.ulValueLen < 3)
             goto out;
         /* CKA_EC_POINT is a DER OCTET STRING around the point */
         const unsigned char *d = a;
@@ -167,9 +165,12 @@ medreg_err mr_card_init(const mr_card_spec *sp, char **errmsg)
     CK_MECHANISM gen = {bits ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
     CK_OBJECT_HANDLE hpub, hpriv;
     /* an EC template has no public exponent */
-    if (f->C_GenerateKeyPair(s, &gen, pub_t, bits ? 7 : 6, priv_t, 8, &hpub, &hpriv) != CKR_OK ||
-        (pub = read_public(f, s, hpub, curve)) == NULL) {
+    if (f->C_GenerateKeyPair(s, &gen, pub_t, bits ? 7 : 6, priv_t, 8, &hpub, &hpriv) != CKR_OK) {
         rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, "cannot generate a key pair on", sp->label);
+        goto out;
+    }
+    if ((pub = read_public(f, s, hpub, curve)) == NULL) {
+        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, "cannot read the generated public key back from", sp->label);
         goto out;
     }
     if ((rc = mr_pki_certify(sp->pki_dir, sp->name, pub, &crt)) != MEDREG_OK) {

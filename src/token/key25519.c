@@ -137,7 +137,7 @@ static medreg_err token_agree(mr_key25519 *k, const uint8_t peer[32], uint8_t z[
     pthread_mutex_lock(&k->ses->mu);
     CK_RV rv = k->ses->f->C_DeriveKey(k->ses->s, &m, k->key, tmpl, sizeof tmpl / sizeof tmpl[0], &h);
     if (rv == CKR_OK) {
-        rv = k->ses->f->C_GetAttributeValue(k->ses->s, h, &get, 1);
+        rv = mr_p11_get_attributes(k->ses->f, k->ses->s, h, &get, 1);
         k->ses->f->C_DestroyObject(k->ses->s, h);
     }
     pthread_mutex_unlock(&k->ses->mu);
@@ -232,8 +232,12 @@ static medreg_err open_token(const mr_token_spec *spec, mr_key25519_kind kind, m
         rc = mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no private key matching the URI on", k->ses->desc);
         goto out;
     }
-    if (f->C_GetAttributeValue(s, k->key, at, 2) != CKR_OK || (kt != CKK_EC_EDWARDS && kt != CKK_EC_MONTGOMERY) ||
-        at[1].ulValueLen > sizeof id) { /* past the buffer: a module that breaks the standard */
+    CK_RV rv = mr_p11_get_attributes(f, s, k->key, at, 2);
+    if (rv == MR_CKR_PAST_BUFFER) {
+        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, MR_P11_PAST_BUFFER_SAYS " on", k->ses->desc);
+        goto out;
+    }
+    if (rv != CKR_OK || (kt != CKK_EC_EDWARDS && kt != CKK_EC_MONTGOMERY)) {
         rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "not a Curve25519 key (CKK_EC_EDWARDS or CKK_EC_MONTGOMERY) on",
                            k->ses->desc);
         goto out;
@@ -245,8 +249,10 @@ static medreg_err open_token(const mr_token_spec *spec, mr_key25519_kind kind, m
         goto out;
     }
     CK_ATTRIBUTE pa[2] = {{CKA_EC_PARAMS, params, sizeof params}, {CKA_EC_POINT, point, sizeof point}};
-    if (f->C_GetAttributeValue(s, pub, pa, 2) != CKR_OK) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "unreadable public key on", k->ses->desc);
+    if ((rv = mr_p11_get_attributes(f, s, pub, pa, 2)) != CKR_OK) {
+        rc = mr_token_fail(errmsg, rv == MR_CKR_PAST_BUFFER ? MEDREG_ERR_TOKEN : MEDREG_ERR_INVALID,
+                           rv == MR_CKR_PAST_BUFFER ? MR_P11_PAST_BUFFER_SAYS " on" : "unreadable public key on",
+                           k->ses->desc);
         goto out;
     }
     int ed = params_are(params, pa[0].ulValueLen, OID_ED25519, sizeof OID_ED25519, NAME_ED25519, sizeof NAME_ED25519);
@@ -352,7 +358,7 @@ medreg_err mr_key25519_generate(const mr_token_spec *spec, mr_key25519_kind kind
     }
     uint8_t point[64];
     CK_ATTRIBUTE pa = {CKA_EC_POINT, point, sizeof point};
-    if (rv != CKR_OK || ses.f->C_GetAttributeValue(ses.s, hpub, &pa, 1) != CKR_OK ||
+    if (rv != CKR_OK || mr_p11_get_attributes(ses.f, ses.s, hpub, &pa, 1) != CKR_OK ||
         !raw_point(point, pa.ulValueLen, pk)) {
         rc = mr_token_fail(errmsg, rv == CKR_OK ? MEDREG_ERR_TOKEN : mr_p11_error(rv, MEDREG_ERR_TOKEN),
                            kind == MR_KEY_ED25519 ? "cannot make an Ed25519 key pair (CKM_EC_EDWARDS_KEY_PAIR_GEN) on"

@@ -25,11 +25,38 @@ medreg_err mr_p11_error(CK_RV rv, medreg_err otherwise)
     case CKR_OBJECT_HANDLE_INVALID:
     case CKR_KEY_HANDLE_INVALID:
     case CKR_USER_NOT_LOGGED_IN:
-    case CKR_GENERAL_ERROR: return MEDREG_ERR_TOKEN;
+    case CKR_GENERAL_ERROR:
+    case MR_CKR_PAST_BUFFER: return MEDREG_ERR_TOKEN;
     case CKR_MECHANISM_INVALID:
     case CKR_MECHANISM_PARAM_INVALID: return MEDREG_ERR_INVALID;
     default: return otherwise;
     }
+}
+
+CK_RV mr_p11_get_attributes(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE *at,
+                            CK_ULONG n)
+{
+    CK_ULONG cap[8];
+    if (n > 8)
+        return CKR_ARGUMENTS_BAD;
+    for (CK_ULONG i = 0; i < n; i++)
+        cap[i] = at[i].ulValueLen;
+    CK_RV rv = f->C_GetAttributeValue(s, obj, at, n);
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++)
+        if (at[i].pValue != NULL && at[i].ulValueLen > cap[i]) /* CK_UNAVAILABLE_INFORMATION too */
+            rv = MR_CKR_PAST_BUFFER;
+    return rv;
+}
+
+CK_RV mr_p11_slots_with_token(CK_FUNCTION_LIST *f, CK_SLOT_ID *slots, CK_ULONG *n)
+{
+    CK_ULONG cap = *n;
+    CK_RV rv = f->C_GetSlotList(CK_TRUE, slots, n);
+    if (rv == CKR_OK && *n > cap)
+        rv = MR_CKR_PAST_BUFFER;
+    if (rv != CKR_OK)
+        *n = 0;
+    return rv;
 }
 
 CK_RV mr_p11_find(mr_p11_session *p, P11KitUri *uri, CK_OBJECT_CLASS cls, const uint8_t *id, CK_ULONG id_len,
@@ -112,8 +139,10 @@ medreg_err mr_p11_session_open(const mr_token_spec *spec, int rw, mr_p11_session
         goto out;
     }
     p->initialized = 1;
-    if (p->f->C_GetSlotList(CK_TRUE, slots, &n_slots) != CKR_OK)
-        n_slots = 0;
+    if (mr_p11_slots_with_token(p->f, slots, &n_slots) == MR_CKR_PAST_BUFFER) {
+        rc = mr_token_fail(errmsg, MEDREG_ERR_TOKEN, MR_P11_PAST_BUFFER_SAYS " in its slot list", module);
+        goto out;
+    }
     for (CK_ULONG i = 0; i < n_slots && !have; i++)
         if (p->f->C_GetTokenInfo(slots[i], &ti) == CKR_OK && (ti.flags & CKF_TOKEN_INITIALIZED) &&
             p11_kit_uri_match_token_info(uri, &ti) == 1) {

@@ -33,6 +33,24 @@ void mr_p11_session_close(mr_p11_session *p);
 CK_RV mr_p11_find(mr_p11_session *p, P11KitUri *uri, CK_OBJECT_CLASS cls, const uint8_t *id, CK_ULONG id_len,
                   CK_OBJECT_HANDLE *out);
 
+/* What the two calls below answer when a module says CKR_OK with a length
+ * or a count past the buffer it was given, or CK_UNAVAILABLE_INFORMATION
+ * (the standard forbids both; a broken module or card may do it): the
+ * caller would otherwise read past its own buffer. */
+#define MR_CKR_PAST_BUFFER (CKR_VENDOR_DEFINED | 0x6d72UL)
+#define MR_P11_PAST_BUFFER_SAYS "the PKCS#11 module answered a length past the buffer it was given (a broken module)"
+
+/* C_GetAttributeValue of at[0..n-1] (n <= 8), held to the buffers given:
+ * an attribute whose answered length exceeds the length it had on entry
+ * fails the call with MR_CKR_PAST_BUFFER. A size query (pValue NULL) is
+ * passed through. */
+CK_RV mr_p11_get_attributes(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE *at,
+                            CK_ULONG n);
+
+/* C_GetSlotList of the slots with a token, into slots[0..*n-1] (*n the
+ * capacity on entry, the count on return), held to the capacity. */
+CK_RV mr_p11_slots_with_token(CK_FUNCTION_LIST *f, CK_SLOT_ID *slots, CK_ULONG *n);
+
 /* The PKCS#11 return values mapped onto medreg's: a refused PIN, a token
  * gone, a mechanism missing; anything else is `otherwise`. */
 medreg_err mr_p11_error(CK_RV rv, medreg_err otherwise);

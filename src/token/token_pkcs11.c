@@ -47,6 +47,8 @@ static medreg_err p11_sign(mr_token *t, uint8_t alg, const uint8_t *msg, size_t 
     if (rv == CKR_OK)
         rv = p->ses.f->C_Sign(p->ses.s, (CK_BYTE_PTR)in, inl, raw, &sl);
     pthread_mutex_unlock(&p->ses.mu);
+    if (rv == CKR_OK && sl > sizeof raw)
+        rv = MR_CKR_PAST_BUFFER;
     if ((rc = mr_p11_error(rv, MEDREG_ERR_TOKEN)) != MEDREG_OK)
         return rc;
     if (m.mechanism != CKM_ECDSA) {
@@ -92,6 +94,8 @@ static medreg_err p11_decrypt_oaep(mr_token *t, int hash, const uint8_t *ct, siz
     if (rv == CKR_GENERAL_ERROR && p->ses.f->C_GetSessionInfo(p->ses.s, &si) == CKR_OK)
         rv = CKR_ENCRYPTED_DATA_INVALID;
     pthread_mutex_unlock(&p->ses.mu);
+    if (rv == CKR_OK && n > sizeof buf)
+        rv = MR_CKR_PAST_BUFFER;
     medreg_err rc = mr_p11_error(rv, MEDREG_ERR_VERIFY);
     if (rc == MEDREG_OK && n > pt_cap)
         rc = MEDREG_ERR_TOOBIG;
@@ -123,7 +127,7 @@ static medreg_err p11_ecdh(mr_token *t, const uint8_t *peer, size_t peer_len, ui
     pthread_mutex_lock(&p->ses.mu);
     CK_RV rv = p->ses.f->C_DeriveKey(p->ses.s, &m, p->key, tmpl, sizeof tmpl / sizeof tmpl[0], &h);
     if (rv == CKR_OK) {
-        rv = p->ses.f->C_GetAttributeValue(p->ses.s, h, &get, 1);
+        rv = mr_p11_get_attributes(p->ses.f, p->ses.s, h, &get, 1);
         p->ses.f->C_DestroyObject(p->ses.s, h);
     }
     pthread_mutex_unlock(&p->ses.mu);
@@ -180,21 +184,25 @@ medreg_err mr_token_pkcs11_open(const mr_token_spec *spec, mr_token *t, char **e
     CK_ATTRIBUTE a = {CKA_ID, id, sizeof id};
     CK_OBJECT_HANDLE ch;
     CK_FUNCTION_LIST *f = p->ses.f;
-    if (f->C_GetAttributeValue(p->ses.s, p->key, &a, 1) != CKR_OK ||
-        mr_p11_find(&p->ses, uri, CKO_CERTIFICATE, id, a.ulValueLen, &ch) != CKR_OK) {
-        rc = mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no certificate for the key on", t->desc);
+    CK_RV rv = mr_p11_get_attributes(f, p->ses.s, p->key, &a, 1);
+    if (rv != CKR_OK || mr_p11_find(&p->ses, uri, CKO_CERTIFICATE, id, a.ulValueLen, &ch) != CKR_OK) {
+        rc = rv == MR_CKR_PAST_BUFFER ? mr_token_fail(errmsg, MEDREG_ERR_TOKEN, MR_P11_PAST_BUFFER_SAYS " on", t->desc)
+                                      : mr_token_fail(errmsg, MEDREG_ERR_NOTFOUND, "no certificate for the key on",
+                                                      t->desc);
         goto out;
     }
     CK_ATTRIBUTE v = {CKA_VALUE, NULL, 0};
-    if (f->C_GetAttributeValue(p->ses.s, ch, &v, 1) == CKR_OK && v.ulValueLen > 0 && v.ulValueLen < 65536 &&
+    if (mr_p11_get_attributes(f, p->ses.s, ch, &v, 1) == CKR_OK && v.ulValueLen > 0 && v.ulValueLen < 65536 &&
         (val = malloc(v.ulValueLen)) != NULL) {
         v.pValue = val;
         const unsigned char *d = val;
-        if (f->C_GetAttributeValue(p->ses.s, ch, &v, 1) == CKR_OK)
+        if ((rv = mr_p11_get_attributes(f, p->ses.s, ch, &v, 1)) == CKR_OK) /* the same length again */
             t->cert = d2i_X509(NULL, &d, (long)v.ulValueLen);
     }
     if (t->cert == NULL)
-        rc = mr_token_fail(errmsg, MEDREG_ERR_INVALID, "the certificate on the token is unreadable", t->desc);
+        rc = rv == MR_CKR_PAST_BUFFER
+                 ? mr_token_fail(errmsg, MEDREG_ERR_TOKEN, MR_P11_PAST_BUFFER_SAYS " on", t->desc)
+                 : mr_token_fail(errmsg, MEDREG_ERR_INVALID, "the certificate on the token is unreadable", t->desc);
 out:
     free(val);
     p11_kit_uri_free(uri);
