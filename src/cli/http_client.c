@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "../core/buf.h"
@@ -326,8 +327,12 @@ void cli_bar_draw(cli_bar *b, int pct, const char *what, int last)
 
 void cli_bar_clear(cli_bar *b)
 {
-    if (b->shown)
-        fputs("\r\033[K", stderr);
+    if (b->shown) {
+        /* medreg's own control sequence, past the terminal guard (tty_guard.h) */
+        fflush(stderr);
+        if (write(STDERR_FILENO, "\r\033[K", 4) != 4)
+            fputc('\n', stderr);
+    }
     b->shown = 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "../core/secret.h"
 #include "cli.h"
+#include "tty_guard.h"
 
 static const char HELP[] =
     "usage: medreg [GLOBAL OPTIONS] COMMAND [ARGS]\n"
@@ -143,6 +144,11 @@ int main(int argc, char **argv)
     cli c;
     int opt;
 
+    /* before anything is printed: what reaches a terminal cannot command it */
+    if (cli_tty_guard(&stdout) != 0 || cli_tty_guard(&stderr) != 0) {
+        fputs("medreg: cannot guard the terminal's output\n", stderr);
+        return EXIT_FAILURE_;
+    }
     memset(&c, 0, sizeof c);
     c.identity_url = getenv("MEDREG_IDENTITY");
     c.registry_url = getenv("MEDREG_REGISTRY");

@@ -48,6 +48,28 @@ expect() {
   fi
 }
 # contains FILE TEXT DESCRIPTION / lacks FILE TEXT DESCRIPTION
+# on_tty CMD...: run CMD on a pseudo-terminal (stdout and stderr both), what
+# it printed in $W/tty; returns CMD's exit status
+on_tty() {
+  python3 - "$@" >"$W/tty" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+}
 contains() { if grep -q -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' missing)"; fi; }
 . "$(dirname "${BASH_SOURCE[0]}")/leaks.sh"
 lacks() { if grep -qi -- "$2" "$1"; then fail "$3 ('$2' present)"; else ok "$3"; fi; }

@@ -145,6 +145,17 @@ contains "$W/err" "data.implant" "the error names the field"
 contains "$W/err" "control characters" "and says why"
 expect 4 "a text value with C1's CSI" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" \
   --data '{"side":"left","implant":"\u009b2JCorail","surgery_date":"2022-01-10"}'
+# what a service says reaches a terminal without its control characters:
+# the identity service quotes an unknown identifier's name in its refusal
+ESCNAME=$(printf 'x\033]52;c;Y3VybCBldmlsfHNo\007\302\2332J')
+rc=0; on_tty "$MEDREG" --as pki/dr-a patient register --module hip --id "$ESCNAME=1" --id family_name=Tty || rc=$?
+[ "$rc" = 4 ] && ok "an unknown identifier with escape sequences in its name is refused" || fail "exit $rc, wanted 4"
+if grep -q "identifiers.x?]52;c;Y3VybCBldmlsfHNo??2J" "$W/tty" && ! LC_ALL=C grep -q $'[\x1b\x07\x9b]' "$W/tty"; then
+  ok "on a terminal, the refusal shows its escape sequences as '?'"
+else fail "control characters reached the terminal"; od -c "$W/tty" | head; fi
+rc=0; as dr-a patient register --module hip --id "$ESCNAME=1" --id family_name=Tty 2>"$W/err" || rc=$?
+LC_ALL=C grep -q $'\x1b]52' "$W/err" && ok "into a file the message keeps its bytes (for whoever reads it)" \
+  || fail "the message was changed for a file"
 [ "$(records)" = "$R0" ] && [ "$(subjects)" = "$S0" ] && ok "nothing was stored by the refused requests" || fail "partial data stored"
 expect 0 "the genuine token still works once" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
 expect 3 "the same token replayed" -- as dr-a record add --module hip --internal-id "$IA" --token "$TA" --data "$REC"
