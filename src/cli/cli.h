@@ -54,6 +54,14 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
                 cli_reply *reply);
 void cli_reply_free(cli_reply *r);
 
+/* GET a download (an export): a 2xx body goes, as it arrives, to the file
+ * out (a temporary file renamed over out only once the whole body came and
+ * was synced; on any failure out is untouched) or, out NULL, to stdout; any
+ * other reply is held in *reply for cli_finish. No overall time limit: only
+ * 300 s without a byte ends it. *bytes: what was written. Returns an exit
+ * code as cli_request does, EXIT_LOCAL when the output cannot be written. */
+int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, cli_reply *reply);
+
 /* cli_request, then cli_finish: the whole round trip of most commands. */
 int cli_call(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
              void (*human)(const cli *c, json_t *j));

@@ -136,12 +136,18 @@ int cmd_record(cli *c, int argc, char **argv)
 
 int cmd_export(cli *c, int argc, char **argv)
 {
+    static const char USAGE[] =
+        "usage: medreg export --module M --study STUDY [--spreadsheet] [-o FILE]\n"
+        "  the study's CSV extract, streamed to FILE (replaced only once all of it came) or stdout\n"
+        "  --spreadsheet  a text value that a spreadsheet would evaluate as a formula (it starts\n"
+        "                 with = + - @, a tab or a CR) gets a leading apostrophe\n";
     static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
                                          {"study", required_argument, NULL, 's'},
                                          {"output", required_argument, NULL, 'o'},
+                                         {"spreadsheet", no_argument, NULL, 'S'},
                                          {NULL, 0, NULL, 0}};
     const char *module = NULL, *study = NULL, *out = NULL;
-    int opt, code = EXIT_USAGE;
+    int opt, code = EXIT_USAGE, spreadsheet = 0;
     while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (opt == 'm')
             module = optarg;
@@ -149,28 +155,29 @@ int cmd_export(cli *c, int argc, char **argv)
             study = optarg;
         else if (opt == 'o')
             out = optarg;
+        else if (opt == 'S')
+            spreadsheet = 1;
         else
             return EXIT_USAGE;
     }
     if (module == NULL || study == NULL || optind != argc) {
-        fputs("usage: medreg export --module M --study STUDY [-o FILE]\n", stderr);
+        fputs(USAGE, stderr);
         return EXIT_USAGE;
     }
     char *em = cli_escape(module), *es = cli_escape(study), *path = NULL;
     cli_reply r;
-    if (em && es && asprintf(&path, "/v1/export?module=%s&study=%s", em, es) > 0) {
-        code = cli_request(c, SVC_REGISTRY, "GET", path, NULL, &r);
-        if (code == EXIT_OK && r.status == 200) {
-            if (out) {
-                code = mr_file_write(out, r.body, r.len) == MEDREG_OK ? EXIT_OK : EXIT_LOCAL;
-                if (code == EXIT_OK)
-                    fprintf(stderr, "wrote %zu bytes to %s\n", r.len, out);
-            } else {
-                fwrite(r.body, 1, r.len, stdout);
-            }
+    size_t bytes = 0;
+    if (em && es &&
+        asprintf(&path, "/v1/export?module=%s&study=%s%s", em, es, spreadsheet ? "&cells=spreadsheet" : "") > 0) {
+        code = cli_download(c, SVC_REGISTRY, path, out, &bytes, &r);
+        if (code == EXIT_OK && r.status >= 200 && r.status < 300) {
+            if (out)
+                fprintf(stderr, "wrote %zu bytes to %s\n", bytes, out);
             cli_reply_free(&r);
         } else if (code == EXIT_OK) {
             code = cli_finish(c, &r, NULL);
+        } else {
+            cli_reply_free(&r);
         }
     }
     free(em);

@@ -10,11 +10,13 @@
 #include <time.h>
 
 #include "../core/buf.h"
+#include "../core/fd_io.h"
 #include "../core/secret.h"
 #include "../core/encode.h"
 #include "cli.h"
 
-#define REPLY_MAX ((size_t)1 << 30) /* exports can be large; everything else is small */
+#define REPLY_MAX ((size_t)1 << 30) /* a reply held in memory (long lists); a download is not */
+#define REFUSAL_MAX ((size_t)1 << 20) /* the error body of a download */
 
 int cli_fingerprint_arg(const char *arg, char out[65])
 {
@@ -92,8 +94,75 @@ void cli_http_free(cli_http *h)
     free(h);
 }
 
+/* Where a reply's body goes: memory, or, for a download that succeeds (2xx),
+ * a descriptor or a stream as it arrives */
+typedef struct reply_sink {
+    mr_writer mem;
+    CURL *h;
+    int fd;    /* >= 0: the download's file */
+    FILE *out; /* else, if set: the download's stream */
+    size_t written;
+    int write_failed;
+} reply_sink;
+
+static size_t reply_take(char *p, size_t size, size_t n, void *u)
+{
+    reply_sink *s = u;
+    long status = 0;
+    if (s->fd < 0 && s->out == NULL)
+        return mr_writer_take(p, size, n, &s->mem);
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status >= 300)
+        return mr_writer_take(p, size, n, &s->mem);
+    size_t len = size * n; /* curl's size is 1 */
+    if ((s->fd >= 0 ? mr_fd_write_all(s->fd, p, len) != MEDREG_OK : fwrite(p, 1, len, s->out) != len)) {
+        s->write_failed = 1;
+        return 0;
+    }
+    s->written += len;
+    return len;
+}
+
+static int request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+                   reply_sink *sink, cli_reply *reply);
+
 int cli_request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
                 cli_reply *reply)
+{
+    reply_sink sink = {.fd = -1};
+    mr_writer_init(&sink.mem, REPLY_MAX + 1); /* and a NUL */
+    return request(c, svc, method, path, body, &sink, reply);
+}
+
+int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, cli_reply *reply)
+{
+    char tmp[MR_TMP_PATH_MAX];
+    reply_sink sink = {.fd = -1, .out = stdout};
+    mr_writer_init(&sink.mem, REFUSAL_MAX + 1);
+    memset(reply, 0, sizeof *reply);
+    *bytes = 0;
+    if (out != NULL && mr_file_replace_begin(out, tmp, &sink.fd) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write beside %s: %s\n", out, strerror(errno));
+        return EXIT_LOCAL;
+    }
+    int code = request(c, svc, "GET", path, NULL, &sink, reply);
+    int whole = code == EXIT_OK && reply->status >= 200 && reply->status < 300;
+    if (sink.write_failed)
+        fprintf(stderr, "medreg: cannot write %s: %s\n", out ? out : "the output", strerror(errno));
+    if (out != NULL && mr_file_replace_end(out, tmp, sink.fd, whole) != MEDREG_OK && whole) {
+        fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
+        code = EXIT_LOCAL;
+    }
+    if (out == NULL && whole && fflush(stdout) != 0)
+        code = EXIT_LOCAL;
+    if (sink.write_failed)
+        code = EXIT_LOCAL;
+    *bytes = sink.written;
+    return code;
+}
+
+static int request(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
+                   reply_sink *sink, cli_reply *reply)
 {
     static const char *const NAMES[][2] = {{"identity", "IDENTITY"}, {"registry", "REGISTRY"}, {"ledger", "LEDGER"}};
     const char *base = svc == SVC_IDENTITY ? c->identity_url : svc == SVC_REGISTRY ? c->registry_url : c->ledger_url;
@@ -102,10 +171,9 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     struct curl_slist *headers = NULL;
     int code = EXIT_NETWORK;
     CURL *h = NULL;
-    mr_writer sink;
+    int download = sink->fd >= 0 || sink->out != NULL;
 
     memset(reply, 0, sizeof *reply);
-    mr_writer_init(&sink, REPLY_MAX + 1); /* and a NUL */
     if (base == NULL) {
         fprintf(stderr, "medreg: no %s service URL: use --%s URL or MEDREG_%s\n", NAMES[svc][0], NAMES[svc][0],
                 NAMES[svc][1]);
@@ -118,7 +186,7 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     }
     if (asprintf(&url, "%s%s", base, path) < 0)
         return EXIT_FAILURE_;
-    h = curl_easy_init();
+    h = sink->h = curl_easy_init();
     if (h == NULL)
         goto out;
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -131,11 +199,16 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+    if (download) { /* as long as it takes, while data keeps coming */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 300L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+    }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mr_writer_take);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_take);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "medreg/0.1");
     if (c->http != NULL)
@@ -159,7 +232,7 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply->status);
-    if (mr_writer_string(&sink, &reply->body, &reply->len) != MEDREG_OK)
+    if (mr_writer_string(&sink->mem, &reply->body, &reply->len) != MEDREG_OK)
         goto out;
     code = EXIT_OK;
 out:
@@ -170,7 +243,7 @@ out:
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
-    mr_writer_free(&sink);
+    mr_writer_free(&sink->mem);
     free(url);
     return code;
 }

@@ -62,7 +62,7 @@ static const char HELP[] =
     "  record list --module M [--internal-id ID]   your records (latest versions)\n"
     "  record show RECORD_ID        every version of one of your records\n"
     "  study create --module M --name STUDY   (registry administrators)\n"
-    "  export --module M --study STUDY [-o FILE]   study extract as CSV (researchers)\n"
+    "  export --module M --study STUDY [--spreadsheet] [-o FILE]   study extract as CSV (researchers)\n"
     "  stats                        counts per module (registry administrators)\n"
     "  card init --label L --name CN --pki DIR [--key-type T]   make a SoftHSM2 card\n"
     "  card show --card CARD        what a card holds (PKCS#11 URI or key file)\n"

@@ -195,20 +195,22 @@ medreg_err mr_files_digest(const char *const *paths, size_t n, size_t max, uint8
     return MEDREG_OK;
 }
 
-medreg_err mr_file_write(const char *path, const void *data, size_t len)
+medreg_err mr_file_replace_begin(const char *path, char tmp[MR_TMP_PATH_MAX], int *fd)
 {
-    medreg_err rc;
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
+    int n = snprintf(tmp, MR_TMP_PATH_MAX, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= MR_TMP_PATH_MAX)
         return MEDREG_ERR_TOOBIG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return MEDREG_ERR_IO;
-    rc = mr_fd_write_all(fd, data, len);
+    *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    return *fd < 0 ? MEDREG_ERR_IO : MEDREG_OK;
+}
+
+medreg_err mr_file_replace_end(const char *path, const char *tmp, int fd, int ok)
+{
+    medreg_err rc = ok ? MEDREG_OK : MEDREG_ERR_IO;
     if (rc == MEDREG_OK && fsync(fd) != 0)
         rc = MEDREG_ERR_IO;
-    close(fd);
+    if (close(fd) != 0 && rc == MEDREG_OK)
+        rc = MEDREG_ERR_IO;
     if (rc == MEDREG_OK && rename(tmp, path) != 0)
         rc = MEDREG_ERR_IO;
     if (rc != MEDREG_OK)
@@ -216,4 +218,16 @@ medreg_err mr_file_write(const char *path, const void *data, size_t len)
     else
         rc = mr_dir_sync(path);
     return rc;
+}
+
+medreg_err mr_file_write(const char *path, const void *data, size_t len)
+{
+    char tmp[MR_TMP_PATH_MAX];
+    int fd = -1;
+    medreg_err rc = mr_file_replace_begin(path, tmp, &fd);
+    if (rc != MEDREG_OK)
+        return rc;
+    rc = mr_fd_write_all(fd, data, len);
+    medreg_err end = mr_file_replace_end(path, tmp, fd, rc == MEDREG_OK);
+    return rc != MEDREG_OK ? rc : end;
 }

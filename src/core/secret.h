@@ -49,6 +49,14 @@ MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, 
 MR_MUST_CHECK medreg_err mr_files_digest(const char *const *paths, size_t n, size_t max, uint8_t out[32]);
 /* Write a public file (mode 0644), replacing it atomically and durably. */
 MR_MUST_CHECK medreg_err mr_file_write(const char *path, const void *data, size_t len);
+/* The same in steps, for a file written as it arrives (a download): begin
+ * opens a temporary file beside path for *fd (its name into tmp); end, with
+ * ok, syncs it and renames it over path, else (or when that fails) removes
+ * it, so that path holds either its old content or all of the new. end
+ * closes fd. */
+#define MR_TMP_PATH_MAX 4096
+MR_MUST_CHECK medreg_err mr_file_replace_begin(const char *path, char tmp[MR_TMP_PATH_MAX], int *fd);
+MR_MUST_CHECK medreg_err mr_file_replace_end(const char *path, const char *tmp, int fd, int ok);
 /* fsync the directory that holds path: a file created or renamed there keeps
  * its name after a crash only then, however well its data was synced. */
 MR_MUST_CHECK medreg_err mr_dir_sync(const char *path);

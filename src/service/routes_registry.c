@@ -709,13 +709,32 @@ static void study_pseudonym(const uint8_t key[32], const char *kind, const char 
 }
 
 
-static void csv_value(FILE *fp, json_t *v)
+/* Whether a spreadsheet would read a text cell as a formula (CSV
+ * injection): it starts with '=', '+', '-' or '@', or with a tab or a CR
+ * before one of them. */
+static int formula_like(const char *t, size_t n)
+{
+    return n > 0 && strchr("=+-@\t\r", t[0]) != NULL;
+}
+
+/* for_spreadsheet: a text cell that a spreadsheet would evaluate gets a
+ * leading apostrophe, which spreadsheets take as "text" and do not show */
+static void csv_value(FILE *fp, json_t *v, int for_spreadsheet)
 {
     char *s = NULL;
     if (v == NULL || json_is_null(v))
         return;
     if (json_is_string(v)) {
-        mr_csv_field(fp, json_string_value(v), json_string_length(v));
+        const char *t = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (for_spreadsheet && formula_like(t, n) && (s = malloc(n + 1)) != NULL) {
+            s[0] = '\'';
+            memcpy(s + 1, t, n);
+            mr_csv_field(fp, s, n + 1);
+            free(s);
+        } else {
+            mr_csv_field(fp, t, n);
+        }
         return;
     }
     s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -735,6 +754,7 @@ typedef struct export_state {
     char *buf;
     size_t len, off;
     int header_done, done;
+    int for_spreadsheet; /* cells=spreadsheet */
 } export_state;
 
 static void export_free(void *p)
@@ -799,7 +819,7 @@ static int export_page(export_state *st)
         json_t *data = json_loads(mr_rows_text(r, i, 4), 0, NULL);
         for (size_t f = 0; f < m->n_fields; f++) {
             fputc(',', fp);
-            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL);
+            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL, st->for_spreadsheet);
         }
         json_decref(data);
         fputs("\r\n", fp);
@@ -836,7 +856,8 @@ static long export_read(void *p, char *buf, size_t max)
 
 static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
 {
-    const char *module = mr_req_query(req, "module"), *study = mr_req_query(req, "study");
+    const char *module = mr_req_query(req, "module"), *study = mr_req_query(req, "study"),
+               *cells = mr_req_query(req, "cells");
     const mr_module *m;
     mr_conn *c = NULL;
     mr_rows *k = NULL;
@@ -845,6 +866,10 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
 
     if (module == NULL || (m = mr_service_module(s, module, NULL)) == NULL || !valid_study_name(study)) {
         mr_resp_error(resp, 400, "invalid_query", "queries 'module' (a module) and 'study' (a study name) are required");
+        return;
+    }
+    if (cells != NULL && strcmp(cells, "exact") != 0 && strcmp(cells, "spreadsheet") != 0) {
+        mr_resp_error(resp, 400, "invalid_query", "query 'cells' is 'exact' (the default) or 'spreadsheet'");
         return;
     }
     if (!mr_require_role(s, req, resp, "export", "researcher", module, "admin"))
@@ -871,10 +896,11 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     }
     st->s = s;
     st->m = m;
+    st->for_spreadsheet = cells != NULL && strcmp(cells, "spreadsheet") == 0;
     memcpy(st->key, kp, 32);
     /* the export is on record before a single row leaves */
-    char detail[96];
-    snprintf(detail, sizeof detail, "study=%s", study);
+    char detail[112];
+    snprintf(detail, sizeof detail, "study=%s%s", study, st->for_spreadsheet ? " cells=spreadsheet" : "");
     resp->status = 200;
     resp->content_type = "text/csv; charset=utf-8";
     resp->stream = export_read;

