@@ -800,7 +800,7 @@ static int export_page(export_state *st)
                      "SELECT r.subject, r.record_id, r.version, r.created_at, r.data FROM records r"
                      " WHERE r.module = $1"
                      " AND r.version = (SELECT MAX(v.version) FROM records v WHERE v.record_id = r.record_id)"
-                     " AND (r.subject > $2 OR (r.subject = $2 AND r.record_id > $3))"
+                     " AND (r.subject, r.record_id) > ($2, $3)"
                      " ORDER BY r.subject, r.record_id LIMIT $4",
                      p, 4, &r) != MEDREG_OK)
         goto out;

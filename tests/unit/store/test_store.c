@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     CHECK(mr_db_acquire(db, &c) == MEDREG_OK);
 
     CHECK(mr_conn_exec(c, "SELECT COUNT(*) FROM schema_version", NULL, 0, &r) == MEDREG_OK);
-    CHECK(mr_rows_int(r, 0, 0) == 12); /* the registry's steps: 1, 3, 6, 9, 10, 11, 12, 14, 16, 17, 18 and 19 */
+    CHECK(mr_rows_int(r, 0, 0) == 13); /* the registry's steps: 1, 3, 6, 9, 10, 11, 12, 14, 16, 17, 18, 19 and 20 */
     mr_rows_free(r);
     r = NULL;
 
