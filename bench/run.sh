@@ -57,6 +57,26 @@ for engine in sqlite postgres; do
         /^Requests per second:/ {r = $4} /^Failed requests:/ {f += $3} /^Non-2xx responses:/ {f += $3}
         /^  50%/ {p50 = $2} /^  99%/ {p99 = $2} END {printf "%.0f %s %s %d", r, p50, p99, f}' ab.txt)"
     fi
+    if [ "$engine" = sqlite ]; then
+      # the research export: NEXP records (synthetic rows written into the database, five a
+      # subject) streamed as CSV to a file; baseline: the sqlite3 shell reading the same rows in
+      # the same order from the same database as CSV
+      NEXP=${BENCH_EXPORT_RECORDS:-200000}
+      DB=${REGISTRY_DB#sqlite:}
+      sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $NEXP / 5)
+          INSERT INTO subjects SELECT printf('b%031x', i), 'hip', 1, randomblob(32), 0 FROM n;
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $NEXP)
+          INSERT INTO records SELECT printf('b%031x', i), 1, 'hip', printf('b%031x', 1 + i % ($NEXP / 5)),
+            internal_id, physician, created_at, data FROM records, n WHERE record_id = '$RID';"
+      as admin study create --module hip --name bench >/dev/null
+      /usr/bin/time -f "%e %M" -o e.txt "$MEDREG" --as pki/researcher export --module hip --study bench -o bench.csv 2>/dev/null
+      read -r esecs ekib < e.txt
+      erows=$(($(wc -l < bench.csv) - 1))
+      /usr/bin/time -f "%e" -o s.txt sqlite3 -csv "$DB" \
+        "SELECT subject, record_id, version, created_at, data FROM records WHERE module = 'hip' ORDER BY subject, record_id" > raw.csv
+      echo "export|research export rows/s, $engine, $erows records to a file|$(awk -v r="$erows" -v s="$esecs" 'BEGIN{printf "%.0f", r / (s > 0 ? s : 0.01)}') $ekib $(stat -c %s bench.csv)|$(awk -v r="$erows" -v s="$(cat s.txt)" 'BEGIN{printf "%.0f", r / (s > 0 ? s : 0.01)}')"
+      rm -f bench.csv raw.csv
+    fi
     echo "rss|daemon peak RSS MiB, $engine (identity / registry)|$(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$IDENTITY_PID/status) / $(awk '/VmHWM/{printf "%.1f", $2/1024}' /proc/$REGISTRY_PID/status)"
     PIDS=() ; kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true
   ) >> "$OUT"
@@ -252,6 +272,9 @@ while IFS='|' read -r kind name vals bound what extra; do
   errs=""; [ "${err:-0}" != 0 ] && errs=" (failed requests: $err)"
   case $kind in
     rss) printf '%-58s %12s %9s %9s  %s\n' "$name" "$vals" "" "" "target < 64 MiB" ;;
+    export) read -r rate kib bytes <<<"$vals"
+      printf '%-58s %12s %9s %9s  %s\n' "$name" "$rate" "" "" \
+        "sqlite3 -csv of the same rows: $bound/s ($(awk "BEGIN{printf \"%.2f\", $rate/$bound}")x; no target); the client's peak RSS $((kib / 1024)) MiB for $((bytes / 1048576)) MiB of CSV (streamed)" ;;
     reg|batch|read)
       runs=""; [ -z "$bound" ] || runs="; median of runs $bound"
       case $kind in
