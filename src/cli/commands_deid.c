@@ -198,7 +198,6 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
     mr_oprf_pin pin;
     mr_oprf_state *st = sodium_malloc(sizeof *st); /* its seed makes every blind */
     uint8_t(*blinded)[32] = NULL;
-    json_t *req = NULL;
     char *err = NULL, *text = NULL;
     uint8_t *st_raw = NULL;
     size_t st_len = 0, n = 0;
@@ -256,17 +255,18 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         goto out;
     }
     if (prepare) {
-        req = mr_oprf_pin_json(&pin, MR_OPRF_FORMAT_REQUEST);
-        json_t *arr = json_array();
-        for (size_t i = 0; req && arr && i < n; i++)
-            json_array_append_new(arr, mr_json_base64(blinded[i], 32));
-        json_object_set_new(req, "blinded", arr);
-        text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (text == NULL || mr_file_write(prepare, text, strlen(text)) != MEDREG_OK) {
-            fprintf(stderr, "medreg: cannot write %s\n", prepare);
+        mr_oprf_writer w;
+        medreg_err wr = mr_oprf_writer_open(&w, prepare, &pin, MR_OPRF_FORMAT_REQUEST);
+        if (wr == MEDREG_OK) {
+            for (size_t i = 0; wr == MEDREG_OK && i < n; i++)
+                wr = mr_oprf_writer_element(&w, blinded[i]);
+            medreg_err closed = mr_oprf_writer_close(&w, wr == MEDREG_OK);
+            wr = wr == MEDREG_OK ? closed : wr;
+        }
+        if (wr != MEDREG_OK) {
+            fprintf(stderr, "medreg: cannot write %s: %s\n", prepare, strerror(errno));
             goto out;
         }
-        free(text);
         st->inputs = n;
         text = mr_oprf_state_text(st);
         if (text == NULL || mr_secret_file_write(state_path, text, strlen(text)) != MEDREG_OK) {
@@ -307,7 +307,6 @@ out:
         mr_secret_free(st_raw);
     free(err);
     free(blinded);
-    json_decref(req);
     mr_secret_free(st);
     return code;
 }

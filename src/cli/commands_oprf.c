@@ -229,7 +229,7 @@ static int cmd_oprf_key(cli *c, int argc, char **argv)
 
 typedef struct eval_ctx {
     const mr_oprf_pin *pin;
-    json_t *batches;
+    mr_oprf_writer *w;
 } eval_ctx;
 
 static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
@@ -241,13 +241,11 @@ static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (
         fprintf(stderr, "medreg: the identity service's proof does not verify against the pinned key\n");
         return -1;
     }
-    json_t *bl = json_array(), *ev = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(bl, mr_json_base64(blinded[i], 32));
-        json_array_append_new(ev, mr_json_base64(evaluated[i], 32));
+    if (mr_oprf_writer_batch(e->w, blinded, evaluated, n, proof) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write %s: %s\n", e->w->path, strerror(errno));
+        return -1;
     }
-    return json_array_append_new(e->batches,
-                                 json_pack("{s:o,s:o,s:o}", "blinded", bl, "evaluated", ev, "proof", mr_json_base64(proof, 64)));
+    return 0;
 }
 
 static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
@@ -268,7 +266,7 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
     if (in == NULL || out == NULL || optind != argc)
         return EXIT_USAGE;
     mr_oprf_pin pin;
-    json_t *resp = NULL;
+    mr_oprf_writer w;
     uint8_t(*bl)[32] = NULL;
     size_t n = 0, len = 0;
     char *text = cli_oprf_file_load(in, &len), *err = NULL;
@@ -276,30 +274,27 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
         return EXIT_LOCAL;
     medreg_err rc = mr_oprf_request_parse(text, len, &pin, &bl, &n, &err);
     free(text);
-    text = NULL;
     if (rc != MEDREG_OK) {
         say(in, err);
         return EXIT_LOCAL;
     }
-    eval_ctx e = {&pin, json_array()};
-    resp = mr_oprf_pin_json(&pin, MR_OPRF_FORMAT_RESPONSE);
-    if (resp == NULL || e.batches == NULL || json_object_set_new(resp, "batches", e.batches) != 0)
-        goto out;
-    code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])bl, n, append_batch, &e);
-    if (code != EXIT_OK)
-        goto out;
-    text = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (text == NULL || mr_file_write(out, text, strlen(text)) != MEDREG_OK) {
-        fprintf(stderr, "medreg: cannot write %s\n", out);
-        code = EXIT_LOCAL;
-        goto out;
+    /* the response is written batch by batch as the service answers, and
+     * appears at out only once whole */
+    if (mr_oprf_writer_open(&w, out, &pin, MR_OPRF_FORMAT_RESPONSE) != MEDREG_OK) {
+        fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
+        free(bl);
+        return EXIT_LOCAL;
     }
-    printf("%zu elements evaluated by the identity service for module %s; take %s back to the offline machine\n",
-           n, pin.module, out);
-out:
-    free(text);
+    eval_ctx e = {&pin, &w};
+    code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])bl, n, append_batch, &e);
+    if (mr_oprf_writer_close(&w, code == EXIT_OK) != MEDREG_OK && code == EXIT_OK) {
+        fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
+        code = EXIT_LOCAL;
+    }
+    if (code == EXIT_OK)
+        printf("%zu elements evaluated by the identity service for module %s; take %s back to the offline machine\n",
+               n, pin.module, out);
     free(bl);
-    json_decref(resp);
     return code;
 }
 

@@ -122,7 +122,7 @@ static void set_as(cli *c, const char *prefix)
     c->cacert = c->as_ca;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     static const struct option opts[] = {{"identity", required_argument, NULL, 'i'},
                                          {"registry", required_argument, NULL, 'r'},
@@ -144,11 +144,6 @@ int main(int argc, char **argv)
     cli c;
     int opt;
 
-    /* before anything is printed: what reaches a terminal cannot command it */
-    if (cli_tty_guard(&stdout) != 0 || cli_tty_guard(&stderr) != 0) {
-        fputs("medreg: cannot guard the terminal's output\n", stderr);
-        return EXIT_FAILURE_;
-    }
     memset(&c, 0, sizeof c);
     c.identity_url = getenv("MEDREG_IDENTITY");
     c.registry_url = getenv("MEDREG_REGISTRY");
@@ -217,5 +212,19 @@ int main(int argc, char **argv)
     }
     cli_http_free(c.http);
     curl_global_cleanup();
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    FILE *out = stdout, *err = stderr;
+    /* before anything is printed: what reaches a terminal cannot command it */
+    if (cli_tty_guard(&stdout) != 0 || cli_tty_guard(&stderr) != 0) {
+        fputs("medreg: cannot guard the terminal's output\n", stderr);
+        return EXIT_FAILURE_;
+    }
+    int code = run(argc, argv);
+    cli_tty_unguard(&stdout, out);
+    cli_tty_unguard(&stderr, err);
     return code;
 }

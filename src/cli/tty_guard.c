@@ -129,3 +129,11 @@ int cli_tty_guard(FILE **stream)
     *stream = f;
     return 0;
 }
+
+void cli_tty_unguard(FILE **stream, FILE *original)
+{
+    if (*stream == original)
+        return;
+    fclose(*stream); /* guard_close frees the guard */
+    *stream = original;
+}

@@ -34,5 +34,8 @@ void cli_tty_clean(cli_tty_state *st, const char *in, size_t len, int last, char
  * buffered for stdout, unbuffered for stderr, as before. Returns 0, or -1
  * if the guard could not be made (the stream is left as it was). */
 int cli_tty_guard(FILE **stream);
+/* Take the guard off again (flushing what it holds): *stream becomes
+ * original, what it was before cli_tty_guard. Nothing if it had none. */
+void cli_tty_unguard(FILE **stream, FILE *original);
 
 #endif

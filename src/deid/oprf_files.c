@@ -1,7 +1,10 @@
-/* The VOPRF client's inputs from elsewhere, parsed whole with jansson and
- * checked before use. Every element and proof is canonical base64 of its
- * exact size (sodium's decoder refuses stray bits); the bounds keep a
- * damaged or hostile file from making the tool allocate without end. */
+/* The VOPRF client's inputs from elsewhere, checked before use. Every
+ * element and proof is canonical base64 of its exact size (sodium's decoder
+ * refuses stray bits); the bounds keep a damaged or hostile file from making
+ * the tool allocate without end. A file is walked a member and an element at
+ * a time (json_walk.h), each piece parsed by jansson alone: a response of a
+ * million patients, whole in jansson's values, took twice the memory of its
+ * own elements decoded. */
 #include "oprf_files.h"
 
 #include <jansson.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "../core/encode.h"
+#include "../core/fd_io.h"
+#include "../core/json_walk.h"
 #include "../core/secret.h"
 
 #define SUITE "ristretto255-SHA512"
@@ -39,18 +44,96 @@ static int get_b64(const json_t *j, uint8_t *out, size_t n)
     return json_is_string(j) && mr_unbase64(json_string_value(j), json_string_length(j), out, n, &got) && got == n;
 }
 
-static json_t *load(const char *text, size_t len, char **err)
+/* One piece of text (a key, a value) through jansson, its refusal placed
+ * at the piece's line in the whole text */
+static json_t *load_piece(const char *text, mr_json_span sp, char **err)
 {
     json_error_t e;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+    json_t *j = json_loadb(text + sp.start, sp.end - sp.start, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
     if (j == NULL)
-        fail(err, "not JSON: line %d: %s", e.line, e.text);
-    else if (!json_is_object(j)) {
-        fail(err, "not a JSON object");
-        json_decref(j);
-        j = NULL;
-    }
+        fail(err, "not JSON: line %d: %s", mr_json_line(text, sp.start) + e.line - 1, e.text);
     return j;
+}
+
+/* The object text is, member by member. The member named big (the file's
+ * bulk, an array) is left unparsed, its span in *big_span (end 0 when it is
+ * absent), for a walk of its own; it is in the object as null. */
+static json_t *load_object(const char *text, size_t len, const char *big, mr_json_span *big_span, char **err)
+{
+    mr_json_span all, k, v;
+    mr_json_cursor c;
+    size_t where = 0, after;
+    int r = 0;
+    json_t *obj = NULL, *key = NULL;
+
+    if (big_span != NULL)
+        *big_span = (mr_json_span){0, 0};
+    if (!mr_json_value_at(text, len, 0, &all)) {
+        fail(err, "not JSON: line %d: no whole JSON value", mr_json_line(text, len));
+        return NULL;
+    }
+    for (after = all.end; after < len && strchr(" \t\r\n", text[after]) != NULL && text[after] != 0; after++)
+        ;
+    if (after < len) {
+        fail(err, "not JSON: line %d: end of file expected", mr_json_line(text, after));
+        return NULL;
+    }
+    if (!mr_json_enter(text, all, '{', &c)) {
+        fail(err, "not a JSON object");
+        return NULL;
+    }
+    if ((obj = json_object()) == NULL)
+        return NULL;
+    while ((r = mr_json_next(&c, &k, &v, &where)) == 1) {
+        json_t *val = NULL;
+        if ((key = load_piece(text, k, err)) == NULL)
+            goto bad;
+        const char *name = json_string_value(key);
+        if (json_object_get(obj, name) != NULL) {
+            fail(err, "not JSON: line %d: duplicate object key", mr_json_line(text, k.start));
+            goto bad;
+        }
+        if (big != NULL && strcmp(name, big) == 0) {
+            *big_span = v;
+            val = json_null();
+        } else if ((val = load_piece(text, v, err)) == NULL) {
+            goto bad;
+        }
+        if (json_object_set_new(obj, name, val) != 0)
+            goto bad;
+        json_decref(key);
+        key = NULL;
+    }
+    if (r < 0) {
+        fail(err, "not JSON: line %d: ',' or '}' expected", mr_json_line(text, where));
+        goto bad;
+    }
+    return obj;
+bad:
+    json_decref(key);
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *load(const char *text, size_t len, char **err)
+{
+    return load_object(text, len, NULL, NULL, err);
+}
+
+/* How many elements the array span holds; -2 if it is absent or not an
+ * array, -1 if its structure is broken (*where says where) */
+static long long count_elements(const char *text, mr_json_span sp, size_t *where)
+{
+    mr_json_cursor c;
+    mr_json_span v;
+    long long n = 0;
+    int r;
+    *where = sp.start;
+    if (sp.end == 0 || !mr_json_enter(text, sp, '[', &c))
+        return -2;
+    while ((r = mr_json_next(&c, NULL, &v, where)) == 1)
+        n++;
+    return r < 0 ? -1 : n;
 }
 
 static int format_is(const json_t *j, const char *format, char **err)
@@ -125,22 +208,38 @@ medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
 {
     mr_oprf_pin p;
     uint8_t(*b)[MR_OPRF_ELEMENT_BYTES] = NULL;
-    json_t *j = load(text, len, err), *arr = json_object_get(j, "blinded");
-    size_t k = json_array_size(arr);
+    mr_json_span bs, v;
+    mr_json_cursor c;
+    size_t where = 0, k = 0;
+    json_t *j = load_object(text, len, "blinded", &bs, err);
+    long long count = -2;
     medreg_err rc = MEDREG_ERR_INVALID;
 
     if (j == NULL || !format_is(j, MR_OPRF_FORMAT_REQUEST, err) || !read_pin(j, &p, err))
         goto out;
-    if (!json_is_array(arr) || k > MR_OPRF_RUN_MAX) {
+    if ((count = count_elements(text, bs, &where)) == -1) {
+        fail(err, "not JSON: line %d: ',' or ']' expected", mr_json_line(text, where));
+        goto out;
+    }
+    if (count < 0 || (unsigned long long)count > MR_OPRF_RUN_MAX) {
         fail(err, "blinded is not an array of at most %zu elements", MR_OPRF_RUN_MAX);
         goto out;
     }
-    if ((b = malloc(k ? k * sizeof *b : 1)) == NULL) {
+    if ((b = malloc(count ? (size_t)count * sizeof *b : 1)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
-    if (!read_elements(arr, k, b, "blinded", err))
+    if (!mr_json_enter(text, bs, '[', &c))
         goto out;
+    for (; k < (size_t)count && mr_json_next(&c, NULL, &v, &where) == 1; k++) {
+        json_t *e = load_piece(text, v, err);
+        int ok = e != NULL && get_b64(e, b[k], MR_OPRF_ELEMENT_BYTES);
+        json_decref(e);
+        if (!ok) {
+            fail(err, "blinded[%zu] is not %d bytes of base64", k, MR_OPRF_ELEMENT_BYTES);
+            goto out;
+        }
+    }
     *pin = p;
     *blinded = b;
     *n = k;
@@ -191,8 +290,11 @@ static int read_batch(const json_t *bj, size_t i, size_t *total, mr_oprf_batch *
 
 medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response **out, char **err)
 {
-    json_t *j = load(text, len, err), *all = json_object_get(j, "batches");
-    size_t nb = json_array_size(all), total = 0;
+    mr_json_span bs, v;
+    mr_json_cursor c;
+    size_t where = 0, total = 0;
+    json_t *j = load_object(text, len, "batches", &bs, err);
+    long long nb = -2;
     mr_oprf_response *r = calloc(1, sizeof *r);
     medreg_err rc = MEDREG_ERR_INVALID;
 
@@ -202,17 +304,27 @@ medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response
     }
     if (j == NULL || !format_is(j, MR_OPRF_FORMAT_RESPONSE, err) || !read_pin(j, &r->pin, err))
         goto out;
-    if (!json_is_array(all) || nb > MR_OPRF_RUN_MAX) {
+    if ((nb = count_elements(text, bs, &where)) == -1) {
+        fail(err, "not JSON: line %d: ',' or ']' expected", mr_json_line(text, where));
+        goto out;
+    }
+    if (nb < 0 || (unsigned long long)nb > MR_OPRF_RUN_MAX) {
         fail(err, "batches is not an array of at most %zu batches", MR_OPRF_RUN_MAX);
         goto out;
     }
-    if ((r->batches = calloc(nb ? nb : 1, sizeof *r->batches)) == NULL) {
+    if ((r->batches = calloc(nb ? (size_t)nb : 1, sizeof *r->batches)) == NULL) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < nb; i++) {
+    if (!mr_json_enter(text, bs, '[', &c))
+        goto out;
+    /* one batch's values at a time */
+    for (size_t i = 0; i < (size_t)nb && mr_json_next(&c, NULL, &v, &where) == 1; i++) {
+        json_t *bj = load_piece(text, v, err);
         r->n_batches = i + 1; /* what to free */
-        if (!read_batch(json_array_get(all, i), i, &total, &r->batches[i], err))
+        int ok = bj != NULL && read_batch(bj, i, &total, &r->batches[i], err);
+        json_decref(bj);
+        if (!ok)
             goto out;
     }
     *out = r;
@@ -282,4 +394,113 @@ char *mr_oprf_state_text(const mr_oprf_state *st)
         free(sd);
     }
     return text;
+}
+
+#define WRITER_BUF ((size_t)1 << 20)
+
+/* append n bytes, writing the buffer out when it is full */
+static medreg_err put(mr_oprf_writer *w, const char *p, size_t n)
+{
+    if (w->failed)
+        return MEDREG_ERR_IO;
+    if (w->len + n > WRITER_BUF) {
+        if (mr_fd_write_all(w->fd, w->buf, w->len) != MEDREG_OK) {
+            w->failed = 1;
+            return MEDREG_ERR_IO;
+        }
+        w->len = 0;
+    }
+    if (n > WRITER_BUF) { /* not for these files' pieces, but correct anyway */
+        medreg_err rc = mr_fd_write_all(w->fd, p, n);
+        w->failed = rc != MEDREG_OK;
+        return rc;
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return MEDREG_OK;
+}
+
+/* a quoted base64 string (its alphabet needs no JSON escape) */
+static medreg_err put_b64(mr_oprf_writer *w, const uint8_t *b, size_t n)
+{
+    char q[132];
+    if (sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) + 2 > sizeof q)
+        return MEDREG_ERR_INVALID;
+    q[0] = '"';
+    sodium_bin2base64(q + 1, sizeof q - 2, b, n, sodium_base64_VARIANT_ORIGINAL);
+    size_t l = strlen(q);
+    q[l++] = '"';
+    return put(w, q, l);
+}
+
+medreg_err mr_oprf_writer_open(mr_oprf_writer *w, const char *path, const mr_oprf_pin *pin, const char *format)
+{
+    int request = strcmp(format, MR_OPRF_FORMAT_REQUEST) == 0;
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    w->path = path;
+    if (!request && strcmp(format, MR_OPRF_FORMAT_RESPONSE) != 0)
+        return MEDREG_ERR_INVALID;
+    json_t *head = mr_oprf_pin_json(pin, format);
+    char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(head);
+    medreg_err rc = text == NULL || (w->buf = malloc(WRITER_BUF)) == NULL ? MEDREG_ERR_NOMEM : MEDREG_OK;
+    if (rc == MEDREG_OK)
+        rc = mr_file_replace_begin(path, w->tmp, &w->fd);
+    if (rc == MEDREG_OK) { /* the pin's object, open for the bulk array */
+        rc = put(w, text, strlen(text) - 1);
+        if (rc == MEDREG_OK)
+            rc = put(w, request ? ",\"blinded\":[" : ",\"batches\":[", strlen(",\"blinded\":["));
+    }
+    free(text);
+    if (rc != MEDREG_OK) {
+        if (w->fd >= 0 && mr_file_replace_end(path, w->tmp, w->fd, 0) != MEDREG_OK)
+            rc = MEDREG_ERR_IO; /* removing it: nothing more to say */
+        free(w->buf);
+        memset(w, 0, sizeof *w);
+        w->fd = -1;
+    }
+    return rc;
+}
+
+medreg_err mr_oprf_writer_element(mr_oprf_writer *w, const uint8_t e[MR_OPRF_ELEMENT_BYTES])
+{
+    medreg_err rc = w->count++ > 0 ? put(w, ",", 1) : MEDREG_OK;
+    return rc == MEDREG_OK ? put_b64(w, e, MR_OPRF_ELEMENT_BYTES) : rc;
+}
+
+medreg_err mr_oprf_writer_batch(mr_oprf_writer *w, const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                const uint8_t proof[MR_OPRF_PROOF_BYTES])
+{
+    medreg_err rc = w->count++ > 0 ? put(w, ",", 1) : MEDREG_OK;
+    if (rc == MEDREG_OK)
+        rc = put(w, "{\"blinded\":[", 12);
+    for (size_t i = 0; rc == MEDREG_OK && i < n; i++)
+        if ((rc = i > 0 ? put(w, ",", 1) : MEDREG_OK) == MEDREG_OK)
+            rc = put_b64(w, blinded[i], MR_OPRF_ELEMENT_BYTES);
+    if (rc == MEDREG_OK)
+        rc = put(w, "],\"evaluated\":[", 15);
+    for (size_t i = 0; rc == MEDREG_OK && i < n; i++)
+        if ((rc = i > 0 ? put(w, ",", 1) : MEDREG_OK) == MEDREG_OK)
+            rc = put_b64(w, evaluated[i], MR_OPRF_ELEMENT_BYTES);
+    if (rc == MEDREG_OK)
+        rc = put(w, "],\"proof\":", 10);
+    if (rc == MEDREG_OK)
+        rc = put_b64(w, proof, MR_OPRF_PROOF_BYTES);
+    return rc == MEDREG_OK ? put(w, "}", 1) : rc;
+}
+
+medreg_err mr_oprf_writer_close(mr_oprf_writer *w, int ok)
+{
+    if (w->fd < 0)
+        return MEDREG_ERR_INVALID;
+    medreg_err rc = ok && !w->failed ? put(w, "]}\n", 3) : MEDREG_ERR_IO;
+    if (rc == MEDREG_OK)
+        rc = mr_fd_write_all(w->fd, w->buf, w->len);
+    medreg_err end = mr_file_replace_end(w->path, w->tmp, w->fd, rc == MEDREG_OK);
+    free(w->buf);
+    w->buf = NULL;
+    w->fd = -1;
+    return ok ? (rc != MEDREG_OK ? rc : end) : MEDREG_OK;
 }

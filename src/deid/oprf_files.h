@@ -1,7 +1,7 @@
 /* What a network-wide run reads from elsewhere (docs/deid.md): the pinned
  * key, the offline request, response and state files (which cross machines
  * on a stick or a share), and the identity service's answers. Each is
- * parsed whole and checked in full before any of it is used: a parse fills
+ * checked in full before any of it is used: a parse fills
  * its out-parameters only when it returns MEDREG_OK (but the state, which
  * it wipes), and otherwise, with MEDREG_ERR_INVALID, sets *err (NULL on
  * entry; malloc'ed, the caller frees it) to what is wrong and where. */
@@ -13,6 +13,7 @@
 
 #include "../config/module.h"
 #include "../core/safety.h"
+#include "../core/secret.h"
 #include "../crypto/oprf.h"
 
 struct json_t;
@@ -79,6 +80,31 @@ void mr_oprf_response_free(mr_oprf_response *r);
 MR_MUST_CHECK medreg_err mr_oprf_answer_parse(const char *text, size_t len, size_t n,
                                               uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES],
                                               uint8_t proof[MR_OPRF_PROOF_BYTES], char **err);
+
+/* Writing a request or response file as it is made: the pin's fields,
+ * then the bulk array (the request's "blinded", the response's "batches")
+ * an element or a batch at a time, so that neither file is ever whole in
+ * memory. The file appears at path only when closed with ok, synced; until
+ * then it is a temporary file beside it, removed on failure. */
+typedef struct mr_oprf_writer {
+    const char *path;
+    char tmp[MR_TMP_PATH_MAX];
+    int fd, count, failed;
+    char *buf;
+    size_t len;
+} mr_oprf_writer;
+
+MR_MUST_CHECK medreg_err mr_oprf_writer_open(mr_oprf_writer *w, const char *path, const mr_oprf_pin *pin,
+                                             const char *format);
+/* The request's next blinded element */
+MR_MUST_CHECK medreg_err mr_oprf_writer_element(mr_oprf_writer *w, const uint8_t e[MR_OPRF_ELEMENT_BYTES]);
+/* The response's next batch */
+MR_MUST_CHECK medreg_err mr_oprf_writer_batch(mr_oprf_writer *w, const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                              const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                              const uint8_t proof[MR_OPRF_PROOF_BYTES]);
+/* Finish the file (ok: MEDREG_OK only if it is whole at path, synced) or
+ * remove it (not ok). */
+MR_MUST_CHECK medreg_err mr_oprf_writer_close(mr_oprf_writer *w, int ok);
 
 typedef struct mr_oprf_state {
     mr_oprf_pin pin;

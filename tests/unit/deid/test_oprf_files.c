@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../../src/core/encode.h"
 #include "../../../src/core/secret.h"
@@ -338,6 +339,72 @@ static void test_state(void)
     sodium_free(back);
 }
 
+/* the files as mr_oprf_writer makes them, a piece at a time: they read
+ * back the same, appear only when closed with ok, and leave nothing when
+ * not */
+static void test_writer(void)
+{
+    char dir[] = "/tmp/medreg-oprf-writer-XXXXXX", path[256], *text = NULL, *err = NULL;
+    mr_oprf_pin pin = the_pin(), back;
+    mr_oprf_writer w;
+    size_t len = 0, n = 0;
+    uint8_t el[2500][32], (*got)[32] = NULL;
+    CHECK(mkdtemp(dir) != NULL);
+    randombytes_buf(el, sizeof el);
+    snprintf(path, sizeof path, "%s/req.json", dir);
+
+    CHECK(mr_oprf_writer_open(&w, path, &pin, MR_OPRF_FORMAT_REQUEST) == MEDREG_OK);
+    for (size_t i = 0; i < 2500; i++)
+        CHECK(mr_oprf_writer_element(&w, el[i]) == MEDREG_OK);
+    CHECK(access(path, F_OK) != 0); /* not before it is whole */
+    CHECK(mr_oprf_writer_close(&w, 1) == MEDREG_OK);
+    CHECK(mr_file_read(path, MR_OPRF_FILE_MAX, &text, &len) == MEDREG_OK);
+    CHECK(text && mr_oprf_request_parse(text, len, &back, &got, &n, &err) == MEDREG_OK && err == NULL);
+    CHECK(n == 2500 && got && memcmp(got, el, sizeof el) == 0 && mr_oprf_pin_equal(&back, &pin));
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL; /* and jansson reads it whole the same */
+    CHECK(json_array_size(json_object_get(j, "blinded")) == 2500);
+    json_decref(j);
+    free(text);
+    free(got);
+
+    /* a response of three batches, the last of one element */
+    mr_oprf_response *r = NULL;
+    uint8_t proof[3][64];
+    randombytes_buf(proof, sizeof proof);
+    snprintf(path, sizeof path, "%s/resp.json", dir);
+    CHECK(mr_oprf_writer_open(&w, path, &pin, MR_OPRF_FORMAT_RESPONSE) == MEDREG_OK);
+    CHECK(mr_oprf_writer_batch(&w, (const uint8_t(*)[32])el, (const uint8_t(*)[32])el + 1000, 1000, proof[0]) == MEDREG_OK);
+    CHECK(mr_oprf_writer_batch(&w, (const uint8_t(*)[32])el + 2000, (const uint8_t(*)[32])el + 1000, 499, proof[1]) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_writer_batch(&w, (const uint8_t(*)[32])el + 2499, (const uint8_t(*)[32])el, 1, proof[2]) == MEDREG_OK);
+    CHECK(mr_oprf_writer_close(&w, 1) == MEDREG_OK);
+    text = NULL;
+    CHECK(mr_file_read(path, MR_OPRF_FILE_MAX, &text, &len) == MEDREG_OK);
+    CHECK(text && mr_oprf_response_parse(text, len, &r, &err) == MEDREG_OK && err == NULL);
+    CHECK(r && r->n_batches == 3 && r->batches[0].n == 1000 && r->batches[1].n == 499 && r->batches[2].n == 1);
+    CHECK(r && memcmp(r->batches[1].blinded, el[2000], 499 * 32) == 0 &&
+          memcmp(r->batches[1].evaluated, el[1000], 499 * 32) == 0 && memcmp(r->batches[2].proof, proof[2], 64) == 0);
+    CHECK(r && mr_oprf_pin_equal(&r->pin, &pin));
+    mr_oprf_response_free(r);
+    free(text);
+
+    /* closed without ok: no file, no temporary one */
+    snprintf(path, sizeof path, "%s/failed.json", dir);
+    CHECK(mr_oprf_writer_open(&w, path, &pin, MR_OPRF_FORMAT_RESPONSE) == MEDREG_OK);
+    CHECK(mr_oprf_writer_batch(&w, (const uint8_t(*)[32])el, (const uint8_t(*)[32])el, 10, proof[0]) == MEDREG_OK);
+    CHECK(mr_oprf_writer_close(&w, 0) == MEDREG_OK);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test \"$(ls -A %s | wc -l)\" = 2", dir); /* req.json and resp.json alone */
+    CHECK(system(cmd) == 0);
+    /* a folder that is not there; a format that has no bulk array */
+    snprintf(path, sizeof path, "%s/no-dir/x.json", dir);
+    CHECK(mr_oprf_writer_open(&w, path, &pin, MR_OPRF_FORMAT_REQUEST) != MEDREG_OK);
+    snprintf(path, sizeof path, "%s/x.json", dir);
+    CHECK(mr_oprf_writer_open(&w, path, &pin, MR_OPRF_FORMAT_STATE) == MEDREG_ERR_INVALID);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -347,5 +414,6 @@ int main(void)
     test_response();
     test_answer();
     test_state();
+    test_writer();
     return TEST_DONE();
 }
