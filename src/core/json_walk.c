@@ -70,7 +70,6 @@ int mr_json_enter(const char *text, mr_json_span span, char open, mr_json_cursor
     c->text = text;
     c->at = span.start + 1;
     c->end = span.end - 1;
-    c->len = span.end - 1;
     c->close = open == '{' ? '}' : ']';
     c->count = 0;
     return 1;

@@ -18,7 +18,7 @@ typedef struct mr_json_span {
 
 typedef struct mr_json_cursor {
     const char *text;
-    size_t len, at, end; /* the container's inside: text[at..end) */
+    size_t at, end; /* the container's inside still to walk: text[at..end) */
     char close;          /* '}' or ']' */
     int count;           /* pieces so far */
 } mr_json_cursor;
