@@ -87,6 +87,7 @@ typedef struct finish_work {
     mr_oprf_pin *pin;
     mr_oprf_table *t;
     const mr_oprf_response *resp;
+    const size_t *offset; /* an IN_ORDER table's: where each batch's answers go; else NULL */
     size_t next;
     int failed;
     pthread_mutex_t lock;
@@ -103,8 +104,21 @@ static void *finish_thread(void *arg)
         if (stop)
             return NULL;
         const mr_oprf_batch *b = &w->resp->batches[i];
-        if (complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b->blinded,
-                           (const uint8_t(*)[32])b->evaluated, b->n, b->proof) != 0) {
+        int bad;
+        if (w->offset != NULL) {
+            medreg_err rc = mr_oprf_table_complete_at(w->t, w->pin->pk, w->offset[i], (const uint8_t(*)[32])b->blinded,
+                                                      (const uint8_t(*)[32])b->evaluated, b->n, b->proof);
+            bad = rc != MEDREG_OK;
+            if (bad)
+                fprintf(stderr, "medreg: batch %zu: %s\n", i,
+                        rc == MEDREG_ERR_VERIFY ? "the evaluation's proof does not verify against the pinned key: it "
+                                                  "was made with another key or altered; nothing was used"
+                                                : medreg_strerror(rc));
+        } else {
+            bad = complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b->blinded,
+                                 (const uint8_t(*)[32])b->evaluated, b->n, b->proof) != 0;
+        }
+        if (bad) {
             pthread_mutex_lock(&w->lock);
             w->failed = 1; /* complete_batch said why */
             pthread_mutex_unlock(&w->lock);
@@ -112,9 +126,34 @@ static void *finish_thread(void *arg)
     }
 }
 
-static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t)
+/* An IN_ORDER table takes the answers by position: only once the response's
+ * blinded elements, in order, are the request's that the state file
+ * commits to. *offset (malloc'ed): where each batch's answers go. */
+static int answers_the_request(const char *path, const mr_oprf_response *resp, const mr_oprf_state *st,
+                               size_t count, size_t **offset)
 {
-    size_t len = 0;
+    crypto_hash_sha256_state h;
+    uint8_t d[32];
+    size_t total = 0;
+    if ((*offset = malloc((resp->n_batches ? resp->n_batches : 1) * sizeof **offset)) == NULL)
+        return 0;
+    crypto_hash_sha256_init(&h);
+    for (size_t i = 0; i < resp->n_batches; i++) {
+        (*offset)[i] = total;
+        total += resp->batches[i].n;
+        crypto_hash_sha256_update(&h, (const uint8_t *)resp->batches[i].blinded, resp->batches[i].n * 32);
+    }
+    crypto_hash_sha256_final(&h, d);
+    if (total == count && mr_ct_equal(d, st->request_sha256, 32))
+        return 1;
+    fprintf(stderr, "medreg: %s does not answer the request that was prepared with this state file (%zu elements "
+                    "for %zu patients, or other ones); nothing was used\n", path, total, count);
+    return 0;
+}
+
+static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t, const mr_oprf_state *st)
+{
+    size_t len = 0, *offset = NULL;
     char *text = cli_oprf_file_load(path, &len), *err = NULL;
     mr_oprf_response *resp = NULL;
     if (text == NULL)
@@ -126,11 +165,15 @@ static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t
         free(err);
         return 0;
     }
-    finish_work w = {pin, t, resp, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    finish_work w = {pin, t, resp, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
     int ok = 1;
     if (!mr_oprf_pin_equal(&resp->pin, pin)) {
         fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
         ok = 0;
+    }
+    if (ok && st->ordered) {
+        ok = answers_the_request(path, resp, st, mr_oprf_table_count(t), &offset);
+        w.offset = offset;
     }
     if (ok) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -147,6 +190,7 @@ static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t
         ok = !w.failed;
     }
     mr_oprf_response_free(resp);
+    free(offset);
     pthread_mutex_destroy(&w.lock);
     return ok;
 }
@@ -241,13 +285,31 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         st->pin = pin;
         memcpy(st->input_sha256, digest, 32);
     }
-    if (mr_oprf_table_new(st->seed, table) != MEDREG_OK)
+    if (!finish)
+        st->ordered = 0; /* until --prepare commits to its request below */
+    /* a --finish whose state commits to the request takes the answers by
+     * position and blinds nothing again */
+    mr_oprf_table_mode mode = finish && st->ordered ? MR_OPRF_TABLE_IN_ORDER : MR_OPRF_TABLE_BLIND;
+    if (mr_oprf_table_new(st->seed, mode, table) != MEDREG_OK)
         goto out;
     if ((code = run->collect(run->ctx, *table)) != EXIT_OK)
         goto out;
     code = EXIT_LOCAL;
-    if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK)
+    if (mode == MR_OPRF_TABLE_IN_ORDER) {
+        uint8_t entries[32];
+        n = mr_oprf_table_count(*table);
+        if (mr_oprf_table_digests(*table, entries, NULL) != MEDREG_OK)
+            goto out;
+        if (n != st->inputs || !mr_ct_equal(entries, st->entries_sha256, 32)) {
+            fprintf(stderr, "medreg: %s: its %zu distinct patients are not the %llu that %s was prepared for (is the "
+                            "configuration the same?); no output was written\n",
+                    in_path, n, (unsigned long long)st->inputs, state_path);
+            code = EXIT_INVALID;
+            goto out;
+        }
+    } else if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK) {
         goto out;
+    }
     if (prepare && n > MR_OPRF_RUN_MAX) {
         fprintf(stderr, "medreg: %s: %zu distinct patients, more than the %zu one request may carry; split the input\n",
                 in_path, n, MR_OPRF_RUN_MAX);
@@ -268,6 +330,9 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             goto out;
         }
         st->inputs = n;
+        st->ordered = 1;
+        if (mr_oprf_table_digests(*table, st->entries_sha256, st->request_sha256) != MEDREG_OK)
+            goto out;
         text = mr_oprf_state_text(st);
         if (text == NULL || mr_secret_file_write(state_path, text, strlen(text)) != MEDREG_OK) {
             fprintf(stderr, "medreg: cannot create %s (it must not exist yet)\n", state_path);
@@ -282,7 +347,7 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         goto out;
     }
     if (finish) {
-        if (!finish_from_file(finish, &pin, *table)) {
+        if (!finish_from_file(finish, &pin, *table, st)) {
             code = EXIT_INVALID;
             goto out;
         }

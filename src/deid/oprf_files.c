@@ -350,22 +350,33 @@ medreg_err mr_oprf_answer_parse(const char *text, size_t len, size_t n, uint8_t 
     return ok ? MEDREG_OK : MEDREG_ERR_INVALID;
 }
 
+/* 64 hexadecimal digits into out; 0 if j is not that */
+static int get_hex32(const json_t *j, uint8_t out[32])
+{
+    const char *h = json_string_value(j);
+    size_t got = 0;
+    return h != NULL && json_string_length(j) == 64 && sodium_hex2bin(out, 32, h, 64, NULL, &got, NULL) == 0 &&
+           got == 32;
+}
+
 medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, char **err)
 {
     json_t *j = load(text, len, err), *seed = json_object_get(j, "seed"), *n = json_object_get(j, "inputs");
-    const char *sh = json_string_value(json_object_get(j, "input_sha256"));
-    size_t got = 0;
+    const json_t *es = json_object_get(j, "entries_sha256"), *rs = json_object_get(j, "request_sha256");
     int ok = j != NULL && format_is(j, MR_OPRF_FORMAT_STATE, err);
     ok = ok && read_pin(json_object_get(j, "key"), &st->pin, err);
     if (ok && !get_b64(seed, st->seed, sizeof st->seed))
         ok = fail(err, "seed is not 32 bytes of base64");
-    if (ok && (sh == NULL || strlen(sh) != 64 ||
-               sodium_hex2bin(st->input_sha256, 32, sh, 64, NULL, &got, NULL) != 0 || got != 32))
+    if (ok && !get_hex32(json_object_get(j, "input_sha256"), st->input_sha256))
         ok = fail(err, "input_sha256 is not 64 hexadecimal digits");
     if (ok && (!json_is_integer(n) || json_integer_value(n) < 0 || (size_t)json_integer_value(n) > MR_OPRF_RUN_MAX))
         ok = fail(err, "inputs is not a count from 0 to %zu", MR_OPRF_RUN_MAX);
     if (ok)
         st->inputs = (uint64_t)json_integer_value(n);
+    /* both commitments, or (a file of an older medreg) neither */
+    st->ordered = es != NULL || rs != NULL;
+    if (ok && st->ordered && (!get_hex32(es, st->entries_sha256) || !get_hex32(rs, st->request_sha256)))
+        ok = fail(err, "entries_sha256 and request_sha256 are not both 64 hexadecimal digits");
     if (json_is_string(seed)) /* jansson frees it unwiped */
         mr_wipe((char *)json_string_value(seed), json_string_length(seed));
     json_decref(j);
@@ -376,13 +387,23 @@ medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, 
 
 char *mr_oprf_state_text(const mr_oprf_state *st)
 {
-    char hex[65], *sd = mr_base64(st->seed, sizeof st->seed), *text = NULL;
+    char hex[65], ehex[65], rhex[65], *sd = mr_base64(st->seed, sizeof st->seed), *text = NULL;
     json_t *j = NULL;
     sodium_bin2hex(hex, sizeof hex, st->input_sha256, sizeof st->input_sha256);
+    sodium_bin2hex(ehex, sizeof ehex, st->entries_sha256, sizeof st->entries_sha256);
+    sodium_bin2hex(rhex, sizeof rhex, st->request_sha256, sizeof st->request_sha256);
     if (sd != NULL)
         j = json_pack("{s:s,s:o,s:s,s:s,s:I}", "format", MR_OPRF_FORMAT_STATE, "key",
                       mr_oprf_pin_json(&st->pin, MR_OPRF_FORMAT_KEY), "seed", sd, "input_sha256", hex, "inputs",
                       (json_int_t)st->inputs);
+    if (j != NULL && st->ordered &&
+        (json_object_set_new(j, "entries_sha256", json_string(ehex)) != 0 ||
+         json_object_set_new(j, "request_sha256", json_string(rhex)) != 0)) {
+        json_t *s = json_object_get(j, "seed");
+        mr_wipe((char *)json_string_value(s), json_string_length(s));
+        json_decref(j);
+        j = NULL;
+    }
     if (j != NULL) {
         text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_t *s = json_object_get(j, "seed"); /* jansson's copy */

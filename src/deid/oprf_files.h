@@ -111,6 +111,11 @@ typedef struct mr_oprf_state {
     uint8_t seed[32]; /* secret: keep the struct in sodium_malloc'ed memory */
     uint8_t input_sha256[32];
     uint64_t inputs;
+    /* what --prepare committed to (mr_oprf_table_digests), so that --finish
+     * takes the answers by position; a state file of an older medreg has
+     * neither (ordered 0), and its --finish blinds every input again */
+    int ordered;
+    uint8_t entries_sha256[32], request_sha256[32];
 } mr_oprf_state;
 
 /* A state file's contents (the caller reads it, 0600). The seed's text in

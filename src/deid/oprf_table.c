@@ -1,8 +1,9 @@
 /* The run's distinct PSN inputs, their blinds and, once evaluated, their
  * OPRF outputs. A tree (glibc tsearch) keyed by a keyed BLAKE2b of the
- * input finds an input; a sorted array of the entries by blinded element
- * matches the service's answers. An input is kept only until its output
- * is known, then wiped. */
+ * input finds an input; the entries in key order are the request's order,
+ * and a copy sorted by blinded element matches the service's answers (or,
+ * IN_ORDER, an answer's position does). An input is kept only until its
+ * output is known, then wiped. */
 #include <pthread.h>
 #include <search.h>
 #include <sodium.h>
@@ -27,6 +28,8 @@ struct mr_oprf_table {
     void *root;
     pthread_mutex_t lock;
     size_t count, missing;
+    mr_oprf_table_mode mode;
+    oprf_entry **by_key;     /* once every input is added (in_key_order) */
     oprf_entry **by_blinded; /* after mr_oprf_table_blinded */
 };
 
@@ -51,8 +54,10 @@ static void entry_free(void *p)
     free(e);
 }
 
-medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table **out)
+medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr_oprf_table **out)
 {
+    if (mode != MR_OPRF_TABLE_BLIND && mode != MR_OPRF_TABLE_IN_ORDER)
+        return MEDREG_ERR_INVALID;
     mr_oprf_table *t = calloc(1, sizeof *t);
     if (t == NULL || (t->secrets = sodium_malloc(64)) == NULL) {
         free(t);
@@ -62,6 +67,7 @@ medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table **out)
     crypto_kdf_derive_from_key(t->secrets, 32, 1, "mr-oprfb", seed);
     crypto_kdf_derive_from_key(t->secrets + 32, 32, 2, "mr-oprfl", seed);
     pthread_mutex_init(&t->lock, NULL);
+    t->mode = mode;
     *out = t;
     return MEDREG_OK;
 }
@@ -71,6 +77,7 @@ void mr_oprf_table_free(mr_oprf_table *t)
     if (t == NULL)
         return;
     tdestroy(t->root, entry_free);
+    free(t->by_key);
     free(t->by_blinded);
     sodium_free(t->secrets);
     pthread_mutex_destroy(&t->lock);
@@ -82,10 +89,22 @@ static void lookup_key(const mr_oprf_table *t, const uint8_t *input, size_t len,
     crypto_generichash(key, 32, input, len, t->secrets + 32, 32);
 }
 
+/* the input's blind, from the seed: the same on the day of --prepare and
+ * on the day of --finish */
+static medreg_err derive_blind(const mr_oprf_table *t, const uint8_t *input, size_t len,
+                               uint8_t r[MR_OPRF_SCALAR_BYTES])
+{
+    uint8_t wide[64];
+    crypto_generichash(wide, sizeof wide, input, len, t->secrets, 32);
+    crypto_core_ristretto255_scalar_reduce(r, wide);
+    mr_wipe(wide, sizeof wide);
+    return sodium_is_zero(r, MR_OPRF_SCALAR_BYTES) ? MEDREG_ERR_CRYPTO : MEDREG_OK;
+}
+
 medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
 {
     oprf_entry probe, *e = NULL;
-    uint8_t wide[64], r[MR_OPRF_SCALAR_BYTES];
+    uint8_t r[MR_OPRF_SCALAR_BYTES];
     medreg_err rc = MEDREG_OK;
 
     if (len > MR_OPRF_INPUT_MAX)
@@ -106,13 +125,12 @@ medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
     if (len)
         memcpy(e->input, input, len);
     e->input_len = len;
-    crypto_generichash(wide, sizeof wide, input, len, t->secrets, 32);
-    crypto_core_ristretto255_scalar_reduce(r, wide);
-    mr_wipe(wide, sizeof wide);
-    rc = sodium_is_zero(r, sizeof r)
-             ? MEDREG_ERR_CRYPTO
-             : mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, r, e->blind, e->blinded);
-    mr_wipe(r, sizeof r);
+    if (t->mode == MR_OPRF_TABLE_BLIND) {
+        rc = derive_blind(t, input, len, r);
+        if (rc == MEDREG_OK)
+            rc = mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, r, e->blind, e->blinded);
+        mr_wipe(r, sizeof r);
+    }
     if (rc != MEDREG_OK) {
         entry_free(e);
         return rc;
@@ -154,26 +172,73 @@ static void collect(const void *node, VISIT v, void *ctx)
         w->out[w->n++] = *(oprf_entry *const *)node;
 }
 
+/* by_key: every entry, in key order (the tree's), once */
+static medreg_err in_key_order(mr_oprf_table *t)
+{
+    if (t->by_key != NULL)
+        return MEDREG_OK;
+    if ((t->by_key = calloc(t->count ? t->count : 1, sizeof *t->by_key)) == NULL)
+        return MEDREG_ERR_NOMEM;
+    walk w = {t->by_key, 0};
+    twalk_r(t->root, collect, &w);
+    return MEDREG_OK;
+}
+
 medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n)
 {
     uint8_t(*arr)[MR_OPRF_ELEMENT_BYTES] = NULL;
     *out = NULL;
     *n = 0;
+    if (t->mode != MR_OPRF_TABLE_BLIND)
+        return MEDREG_ERR_CONFLICT;
+    if (in_key_order(t) != MEDREG_OK)
+        return MEDREG_ERR_NOMEM;
     free(t->by_blinded);
-    t->by_blinded = calloc(t->count ? t->count : 1, sizeof *t->by_blinded);
+    t->by_blinded = malloc((t->count ? t->count : 1) * sizeof *t->by_blinded);
     arr = calloc(t->count ? t->count : 1, sizeof *arr);
     if (t->by_blinded == NULL || arr == NULL) {
         free(arr);
         return MEDREG_ERR_NOMEM;
     }
-    walk w = {t->by_blinded, 0};
-    twalk_r(t->root, collect, &w);
-    qsort(t->by_blinded, w.n, sizeof *t->by_blinded, cmp_blinded);
-    for (size_t i = 0; i < w.n; i++)
-        memcpy(arr[i], t->by_blinded[i]->blinded, MR_OPRF_ELEMENT_BYTES);
+    for (size_t i = 0; i < t->count; i++)
+        memcpy(arr[i], t->by_key[i]->blinded, MR_OPRF_ELEMENT_BYTES);
+    memcpy(t->by_blinded, t->by_key, t->count * sizeof *t->by_blinded);
+    qsort(t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
     *out = arr;
-    *n = w.n;
+    *n = t->count;
     return MEDREG_OK;
+}
+
+medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t *request)
+{
+    crypto_hash_sha256_state a, b;
+    if (request != NULL && t->mode != MR_OPRF_TABLE_BLIND)
+        return MEDREG_ERR_CONFLICT;
+    if (in_key_order(t) != MEDREG_OK)
+        return MEDREG_ERR_NOMEM;
+    crypto_hash_sha256_init(&a);
+    crypto_hash_sha256_init(&b);
+    for (size_t i = 0; i < t->count; i++) {
+        crypto_hash_sha256_update(&a, t->by_key[i]->key, sizeof t->by_key[i]->key);
+        crypto_hash_sha256_update(&b, t->by_key[i]->blinded, MR_OPRF_ELEMENT_BYTES);
+    }
+    crypto_hash_sha256_final(&a, entries);
+    if (request != NULL)
+        crypto_hash_sha256_final(&b, request);
+    return MEDREG_OK;
+}
+
+/* an entry's output is known: wipe what made it */
+static void entry_done(mr_oprf_table *t, oprf_entry *e)
+{
+    e->done = 1;
+    t->missing--;
+    mr_wipe(e->blind, sizeof e->blind);
+    if (e->input) {
+        mr_wipe(e->input, e->input_len);
+        free(e->input);
+        e->input = NULL;
+    }
 }
 
 medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
@@ -222,18 +287,55 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
             mr_wipe(e->out, sizeof e->out); /* nothing of a failed batch is kept */
             continue;
         }
-        e->done = 1;
-        t->missing--;
-        mr_wipe(e->blind, sizeof e->blind);
-        if (e->input) {
-            mr_wipe(e->input, e->input_len);
-            free(e->input);
-            e->input = NULL;
-        }
+        entry_done(t, e);
     }
     pthread_mutex_unlock(&t->lock);
     free(items);
     free(which);
+    return rc;
+}
+
+medreg_err mr_oprf_table_complete_at(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES], size_t offset,
+                                     const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                     const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                     const uint8_t proof[MR_OPRF_PROOF_BYTES])
+{
+    medreg_err rc;
+    if (t->mode != MR_OPRF_TABLE_IN_ORDER || t->by_key == NULL || offset > t->count || n > t->count - offset)
+        return MEDREG_ERR_CONFLICT;
+    /* the positions are this batch's alone (no other thread touches them);
+     * one answered already is refused before anything changes */
+    for (size_t i = 0; i < n; i++)
+        if (t->by_key[offset + i]->done || t->by_key[offset + i]->input == NULL)
+            return MEDREG_ERR_CONFLICT;
+    if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
+        return rc;
+    mr_oprf_final *items = malloc((n ? n : 1) * sizeof *items);
+    uint8_t(*blinds)[MR_OPRF_SCALAR_BYTES] = sodium_malloc((n ? n : 1) * MR_OPRF_SCALAR_BYTES);
+    if (items == NULL || blinds == NULL) {
+        free(items);
+        if (blinds)
+            sodium_free(blinds);
+        return MEDREG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
+        oprf_entry *e = t->by_key[offset + i];
+        rc = derive_blind(t, e->input, e->input_len, blinds[i]);
+        items[i] = (mr_oprf_final){e->input, e->input_len, blinds[i], evaluated[i], e->out};
+    }
+    if (rc == MEDREG_OK)
+        rc = mr_oprf_finalize_many(items, n);
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < n; i++) {
+        oprf_entry *e = t->by_key[offset + i];
+        if (rc != MEDREG_OK)
+            mr_wipe(e->out, sizeof e->out); /* nothing of a failed batch is kept */
+        else
+            entry_done(t, e);
+    }
+    pthread_mutex_unlock(&t->lock);
+    sodium_free(blinds); /* wipes them */
+    free(items);
     return rc;
 }
 

@@ -17,7 +17,17 @@
 
 typedef struct mr_oprf_table mr_oprf_table;
 
-MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table **out);
+/* How a table takes its answers. BLIND: every new input is blinded when it
+ * is added, and an answer finds its input by the blinded element (online
+ * runs, --prepare, and --finish of a state file without the commitments
+ * of mr_oprf_table_digests). IN_ORDER: inputs are only recorded, and an
+ * answer is taken by its position in the request, which lists the inputs
+ * in key order (mr_oprf_table_blinded's): a --finish whose request the
+ * state file commits to needs no blinding again, the costlier half of its
+ * work. */
+typedef enum { MR_OPRF_TABLE_BLIND = 0, MR_OPRF_TABLE_IN_ORDER = 1 } mr_oprf_table_mode;
+
+MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr_oprf_table **out);
 /* Wipes every blind, input and output. */
 void mr_oprf_table_free(mr_oprf_table *t);
 
@@ -25,9 +35,18 @@ void mr_oprf_table_free(mr_oprf_table *t);
 MR_MUST_CHECK medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len);
 size_t mr_oprf_table_count(const mr_oprf_table *t);
 
-/* The distinct blinded elements in ascending byte order: *out has *n
- * elements, malloc'ed. Call once every input is added. */
+/* The distinct blinded elements (BLIND), in the inputs' key order (a keyed
+ * hash: it says nothing of the inputs): *out has *n elements, malloc'ed.
+ * Call once every input is added. */
 MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n);
+
+/* What --prepare commits to in the state file, so that --finish can take
+ * the answers by position: entries, SHA-256 over the inputs' keys in key
+ * order (which inputs, in which order: a changed configuration changes
+ * them); and request, SHA-256 over the blinded elements in that order
+ * (what the service was asked; BLIND tables only, NULL otherwise). Call
+ * once every input is added. */
+MR_MUST_CHECK medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t *request);
 
 /* Take one evaluated batch: verify its proof against the pinned public key
  * (MEDREG_ERR_VERIFY if it fails), then finalise each of its elements, all
@@ -37,6 +56,14 @@ MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t 
                                                 const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
                                                 const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
                                                 const uint8_t proof[MR_OPRF_PROOF_BYTES]);
+/* IN_ORDER: take the evaluated batch that answers the request's elements
+ * offset .. offset + n - 1, whose blinded elements the caller has checked
+ * against the request's digest: verify its proof, then finalise each input
+ * at those positions, all or none. Thread-safe for disjoint batches. */
+MR_MUST_CHECK medreg_err mr_oprf_table_complete_at(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
+                                                   size_t offset, const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
+                                                   const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
+                                                   const uint8_t proof[MR_OPRF_PROOF_BYTES]);
 /* How many inputs still lack an evaluation. */
 size_t mr_oprf_table_missing(const mr_oprf_table *t);
 

@@ -80,7 +80,35 @@ expect 0 "a second prepare" -- "$MEDREG" pseudonymize csv --config visits.ini --
   --prepare req2.json --state st2.json
 expect 4 "a (valid) response to another run's request is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in sample.csv --finish resp.json --state st2.json --out bad.csv
-contains "$W/err" "never blinded" "the error says the answers are for other elements"
+contains "$W/err" "does not answer the request that was prepared with this state file" \
+  "the error says the answers are for another request"
+chmod 600 st.json
+# the state commits to the request and to the run's patients, so --finish takes the answers by
+# position and blinds nothing again; each commitment is checked before anything is used
+[ "$(jq -r '.entries_sha256 | length' st.json)" = 64 ] && [ "$(jq -r '.request_sha256 | length' st.json)" = 64 ] &&
+  ok "the state file commits to the run's patients and to its request" || fail "no commitments in the state file"
+jq '.blinded |= reverse' req.json > rev-req.json
+expect 0 "the same elements in another order, evaluated (a valid response)" -- as engineer oprf evaluate \
+  --in rev-req.json --out rev-resp.json
+expect 4 "is refused: the answers would go to other patients by position" -- "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in sample.csv --finish rev-resp.json --state st.json --out bad.csv
+contains "$W/err" "does not answer the request" "the error says so"
+# surname and first name swapped: the same input makes other patients
+sed -e 's/^Surname = identifier family_name/Surname = identifier given_name/' \
+    -e 's/^First name = identifier given_name/First name = identifier family_name/' visits.ini > swapped-roles.ini
+expect 4 "a configuration that makes other patients of the same input is refused at --finish" -- "$MEDREG" \
+  pseudonymize csv --config swapped-roles.ini --oprf-key hip.pin --in sample.csv --finish resp.json --state st.json \
+  --out bad.csv
+contains "$W/err" "is the configuration the same" "the error asks about the configuration"
+# a state file of an older medreg (no commitments) still finishes, blinding every patient again
+( umask 077; jq 'del(.entries_sha256, .request_sha256)' st.json > st-old.json )
+expect 0 "--finish with a state file without commitments" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish resp.json --state st-old.json --out old-state.csv
+cmp -s old-state.csv off.csv && ok "the same output" || fail "an old state file gives another output"
+( umask 077; jq 'del(.request_sha256)' st.json > st-half.json )
+expect 7 "a state file with one commitment of two is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key hip.pin --in sample.csv --finish resp.json --state st-half.json --out bad.csv
+contains "$W/err" "entries_sha256 and request_sha256" "the error names them"
 # an input without a patient (the header alone) goes through the files like any other
 head -1 sample.csv > none.csv
 expect 0 "online, an input without a patient" -- as engineer pseudonymize csv --config visits.ini \

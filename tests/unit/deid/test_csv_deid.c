@@ -56,7 +56,7 @@ static void test_network(const mr_csv_config *cfg)
     seed[1] = 1;
     CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, seed, 32, (const uint8_t *)"k", 1, other_sk, other_pk) ==
           MEDREG_OK);
-    CHECK(mr_oprf_table_new(seed, &t) == MEDREG_OK);
+    CHECK(mr_oprf_table_new(seed, MR_OPRF_TABLE_BLIND, &t) == MEDREG_OK);
     mr_psn_source collect = {NULL, t, 1}, use = {NULL, t, 0};
     char *o = run_src(cfg, &collect, csv, &rep);
     CHECK(o != NULL && strcmp(o, "psn,note\r\n") == 0); /* the first pass writes no row */

@@ -1,0 +1,117 @@
+/* The run's table (oprf_table.h) in both modes: an IN_ORDER table, which
+ * takes the answers by position and blinds nothing, gives every input the
+ * same output as a BLIND table; its commitments are the same whatever order
+ * the inputs came in, and change with the inputs; answers past the end,
+ * given twice, or under another key are refused, nothing used. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../src/deid/oprf_table.h"
+#include "../check.h"
+
+#define N 700 /* two batches of 512 and 188 below */
+
+static void input(size_t i, char *s, size_t cap, size_t *len)
+{
+    *len = (size_t)snprintf(s, cap, "patient-%zu", i * 7919 % 100003);
+}
+
+static mr_oprf_table *filled(const uint8_t seed[32], mr_oprf_table_mode mode, int reverse, size_t n)
+{
+    mr_oprf_table *t = NULL;
+    char s[64];
+    size_t len;
+    CHECK(mr_oprf_table_new(seed, mode, &t) == MEDREG_OK);
+    for (size_t k = 0; t && k < n; k++) {
+        input(reverse ? n - 1 - k : k, s, sizeof s, &len);
+        CHECK(mr_oprf_table_add(t, (const uint8_t *)s, len) == MEDREG_OK);
+        CHECK(mr_oprf_table_add(t, (const uint8_t *)s, len) == MEDREG_OK); /* seen twice, kept once */
+    }
+    return t;
+}
+
+int main(void)
+{
+    uint8_t seed[32] = {7}, kseed[32] = {9}, sk[32], pk[32], osk[32], opk[32], proof[64], oproof[64];
+    uint8_t entries[32], request[32], entries2[32], entries3[32], a[64], b[64];
+    if (sodium_init() < 0)
+        return 1;
+    CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, kseed, 32, (const uint8_t *)"k", 1, sk, pk) == MEDREG_OK);
+    kseed[0] = 10;
+    CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, kseed, 32, (const uint8_t *)"k", 1, osk, opk) == MEDREG_OK);
+
+    /* --prepare: a BLIND table, its request in key order and its commitments */
+    mr_oprf_table *prep = filled(seed, MR_OPRF_TABLE_BLIND, 0, N);
+    uint8_t(*bl)[32] = NULL, (*ev)[32] = calloc(N, 32);
+    size_t n = 0;
+    CHECK(mr_oprf_table_blinded(prep, &bl, &n) == MEDREG_OK && n == N);
+    CHECK(mr_oprf_table_digests(prep, entries, request) == MEDREG_OK);
+    crypto_hash_sha256(a, (const uint8_t *)bl, n * 32);
+    CHECK(memcmp(a, request, 32) == 0); /* the request's digest is over the elements as sent */
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])bl, 512, ev, NULL, proof, NULL) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])bl + 512, N - 512, ev + 512, NULL,
+                           oproof, NULL) == MEDREG_OK);
+    /* the online way, for reference */
+    CHECK(mr_oprf_table_complete(prep, pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) == MEDREG_OK);
+    CHECK(mr_oprf_table_complete(prep, pk, (const uint8_t(*)[32])bl + 512, (const uint8_t(*)[32])ev + 512, N - 512,
+                                 oproof) == MEDREG_OK);
+    CHECK(mr_oprf_table_missing(prep) == 0);
+
+    /* --finish: the same inputs in another order, IN_ORDER */
+    mr_oprf_table *fin = filled(seed, MR_OPRF_TABLE_IN_ORDER, 1, N);
+    uint8_t(*none)[32] = NULL;
+    size_t m = 0;
+    CHECK(mr_oprf_table_blinded(fin, &none, &m) == MEDREG_ERR_CONFLICT && none == NULL); /* nothing was blinded */
+    CHECK(mr_oprf_table_digests(fin, entries2, request) == MEDREG_ERR_CONFLICT);
+    CHECK(mr_oprf_table_digests(fin, entries2, NULL) == MEDREG_OK && memcmp(entries, entries2, 32) == 0);
+    /* answers: under another key, past the end, then right, then again */
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, osk, opk, (const uint8_t(*)[32])bl, 512, ev, NULL, proof, NULL) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_table_complete_at(fin, pk, 0, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_VERIFY);
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])bl, 512, ev, NULL, proof, NULL) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_table_complete_at(fin, pk, N - 100, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_CONFLICT);
+    CHECK(mr_oprf_table_missing(fin) == N);
+    CHECK(mr_oprf_table_complete_at(fin, pk, 512, (const uint8_t(*)[32])bl + 512, (const uint8_t(*)[32])ev + 512,
+                                    N - 512, oproof) == MEDREG_OK);
+    CHECK(mr_oprf_table_complete_at(fin, pk, 0, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_OK);
+    CHECK(mr_oprf_table_missing(fin) == 0);
+    CHECK(mr_oprf_table_complete_at(fin, pk, 0, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_CONFLICT); /* answered twice */
+    CHECK(mr_oprf_table_complete(fin, pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_CONFLICT); /* not the way of this mode */
+
+    /* every input has the same output both ways */
+    int same = 1;
+    for (size_t i = 0; i < N; i++) {
+        char s[64];
+        size_t len;
+        input(i, s, sizeof s, &len);
+        same &= mr_oprf_table_lookup(prep, (const uint8_t *)s, len, a) == MEDREG_OK &&
+                mr_oprf_table_lookup(fin, (const uint8_t *)s, len, b) == MEDREG_OK && memcmp(a, b, 64) == 0;
+    }
+    CHECK(same);
+
+    /* one input fewer, or another seed: other commitments */
+    mr_oprf_table *fewer = filled(seed, MR_OPRF_TABLE_IN_ORDER, 0, N - 1);
+    CHECK(mr_oprf_table_digests(fewer, entries3, NULL) == MEDREG_OK && memcmp(entries, entries3, 32) != 0);
+    seed[0] = 8;
+    mr_oprf_table *other = filled(seed, MR_OPRF_TABLE_IN_ORDER, 0, N);
+    CHECK(mr_oprf_table_digests(other, entries3, NULL) == MEDREG_OK && memcmp(entries, entries3, 32) != 0);
+    mr_oprf_table *bad = NULL;
+    CHECK(mr_oprf_table_new(seed, (mr_oprf_table_mode)2, &bad) == MEDREG_ERR_INVALID && bad == NULL);
+
+    mr_oprf_table_free(prep);
+    mr_oprf_table_free(fin);
+    mr_oprf_table_free(fewer);
+    mr_oprf_table_free(other);
+    free(bl);
+    free(ev);
+    return TEST_DONE();
+}
