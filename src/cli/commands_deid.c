@@ -250,6 +250,7 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
     *prepared = 0;
     if (st == NULL)
         goto out;
+    memset(st, 0, sizeof *st);
     if (!cli_oprf_pin_load(pin_path, &pin))
         goto out;
     if (strcmp(pin.module, module->name) != 0 || pin.key_id != module->key_id) {
@@ -285,8 +286,6 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         st->pin = pin;
         memcpy(st->input_sha256, digest, 32);
     }
-    if (!finish)
-        st->ordered = 0; /* until --prepare commits to its request below */
     /* a --finish whose state commits to the request takes the answers by
      * position and blinds nothing again */
     mr_oprf_table_mode mode = finish && st->ordered ? MR_OPRF_TABLE_IN_ORDER : MR_OPRF_TABLE_BLIND;

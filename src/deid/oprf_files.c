@@ -375,6 +375,8 @@ medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, 
         st->inputs = (uint64_t)json_integer_value(n);
     /* both commitments, or (a file of an older medreg) neither */
     st->ordered = es != NULL || rs != NULL;
+    memset(st->entries_sha256, 0, sizeof st->entries_sha256);
+    memset(st->request_sha256, 0, sizeof st->request_sha256);
     if (ok && st->ordered && (!get_hex32(es, st->entries_sha256) || !get_hex32(rs, st->request_sha256)))
         ok = fail(err, "entries_sha256 and request_sha256 are not both 64 hexadecimal digits");
     if (json_is_string(seed)) /* jansson frees it unwiped */

@@ -93,7 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *t = mr_oprf_state_text(st), *e2 = NULL;
             if (t == NULL || mr_oprf_state_parse(t, strlen(t), back, &e2) != MEDREG_OK ||
                 !mr_oprf_pin_equal(&back->pin, &st->pin) || memcmp(back->seed, st->seed, 32) ||
-                memcmp(back->input_sha256, st->input_sha256, 32) || back->inputs != st->inputs)
+                memcmp(back->input_sha256, st->input_sha256, 32) || back->inputs != st->inputs ||
+                back->ordered != st->ordered || memcmp(back->entries_sha256, st->entries_sha256, 32) ||
+                memcmp(back->request_sha256, st->request_sha256, 32))
                 abort();
             mr_wipe(t, strlen(t));
             free(t);
