@@ -33,8 +33,13 @@ static int by_hash(const void *a, const void *b)
  * offsets 0 to s - 1, the scan looks only at every s-th position, and a
  * hit there is compared, for each piece of that hash, as an occurrence
  * starting the piece's offset before. */
-medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens, size_t k,
-                         uint8_t *found)
+static int digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens,
+                         const uint8_t *apart, size_t k, uint8_t *found)
 {
     uint64_t bits[(1u << BITMAP_BITS) / 64];
     size_t shortest = SIZE_MAX, left = 0, n_pieces = 0;
@@ -75,7 +80,8 @@ medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needle
         }
         for (; lo < n_pieces && pieces[lo].h == h; lo++) {
             size_t i = pieces[lo].needle, at = p - pieces[lo].at;
-            if (!found[i] && pieces[lo].at <= p && lens[i] <= n - at && memcmp(hay + at, needles[i], lens[i]) == 0) {
+            if (!found[i] && pieces[lo].at <= p && lens[i] <= n - at && memcmp(hay + at, needles[i], lens[i]) == 0 &&
+                !(apart && apart[i] && ((at > 0 && digit(hay[at - 1])) || (at + lens[i] < n && digit(hay[at + lens[i]]))))) {
                 found[i] = 1;
                 left--;
             }

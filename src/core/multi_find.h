@@ -21,8 +21,11 @@
 /* found[i] = 1 where needles[i] (lens[i] bytes, at least MR_MULTI_FIND_MIN)
  * occurs in hay[0..n); k needles. found[i] already 1 stays so and is not
  * looked for (a buffer read in pieces: the caller zeroes found once).
- * MEDREG_ERR_NOMEM, found unchanged. */
+ * apart (NULL: none): where apart[i] is 1, an occurrence counts only with
+ * no ASCII digit right before or after it (a number inside a longer number
+ * is another number); at either end of hay it counts. MEDREG_ERR_NOMEM,
+ * found unchanged. */
 MR_MUST_CHECK medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens,
-                                       size_t k, uint8_t *found);
+                                       const uint8_t *apart, size_t k, uint8_t *found);
 
 #endif

@@ -153,14 +153,34 @@ static int word_in(const char *value, size_t len, const char *v, size_t n)
     return 0;
 }
 
+int mr_dcm_token_is_number(const char *token)
+{
+    return token[0] != 0 && token[strspn(token, "0123456789")] == 0;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* the number v (n digits) somewhere in value, not inside a longer one */
+static int number_in(const char *value, size_t len, const char *v, size_t n)
+{
+    for (const char *p = value; (p = memmem(p, len - (size_t)(p - value), v, n)) != NULL; p++)
+        if ((p == value || !is_digit(p[-1])) && (p + n == value + len || !is_digit(p[n])))
+            return 1;
+    return 0;
+}
+
 int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
 {
     size_t len = strlen(value);
     for (size_t i = 0; i < t->n; i++) {
         size_t n = strlen(t->v[i]);
         size_t at, hit;
-        if (n >= MR_DCM_SHORT_TOKEN ? mr_text_casefind(value, len, t->v[i], n, &at, &hit)
-                                    : n >= 3 && word_in(value, len, t->v[i], n))
+        if (n >= MR_DCM_SHORT_TOKEN && mr_dcm_token_is_number(t->v[i]) ? number_in(value, len, t->v[i], n)
+            : n >= MR_DCM_SHORT_TOKEN                                  ? mr_text_casefind(value, len, t->v[i], n, &at, &hit)
+                                                                       : n >= 3 && word_in(value, len, t->v[i], n))
             return 1;
     }
     /* two-byte tokens: only a whole component */

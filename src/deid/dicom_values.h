@@ -38,8 +38,14 @@ void mr_dcm_tokens_free(mr_dcm_tokens *t);
 char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text);
 
 /* Does value hold a token, in any case: one of MR_DCM_SHORT_TOKEN bytes or
- * more anywhere, a shorter one of three or more as a word of its own, a
- * two-byte one as a whole component? As strict as the cleaning is. */
+ * more anywhere (but a number, a token of digits alone, not inside a longer
+ * number: a date inside the 39 random digits of a 2.25 UID is no date), a
+ * shorter one of three or more as a word of its own, a two-byte one as a
+ * whole component? As strict as the cleaning is. */
 int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
+
+/* Whether a token is a number (ASCII digits alone): found only apart from
+ * other digits. */
+int mr_dcm_token_is_number(const char *token);
 
 #endif

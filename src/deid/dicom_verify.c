@@ -72,13 +72,14 @@ static medreg_err check_blanked(const mr_dicom_config *cfg, mr_dcm_file *in, mr_
  * in the second): outputs can be large, and a mapping of the file would
  * die of SIGBUS if the file were cut while it is read. An empty file is an
  * error, as it cannot be an output. */
-static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_t *lens, uint8_t *hit)
+static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_t *lens, const uint8_t *apart,
+                           uint8_t *hit)
 {
     size_t longest = 0, have = 0, total = 0;
     for (size_t i = 0; i < t->n; i++)
         longest = lens[i] > longest ? lens[i] : longest;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint8_t *buf = fd >= 0 ? malloc(RAW_PIECE + longest) : NULL;
+    uint8_t *buf = fd >= 0 ? malloc(RAW_PIECE + longest + 1) : NULL;
     medreg_err rc = fd < 0 ? MEDREG_ERR_IO : buf == NULL ? MEDREG_ERR_NOMEM : MEDREG_OK;
     while (rc == MEDREG_OK) {
         ssize_t n = read(fd, buf + have, RAW_PIECE);
@@ -90,9 +91,12 @@ static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_
         }
         have += (size_t)n;
         total += (size_t)n;
-        if (longest > 0 && (rc = mr_multi_find(buf, have, (const char *const *)t->v, lens, t->n, hit)) != MEDREG_OK)
+        if (longest > 0 &&
+            (rc = mr_multi_find(buf, have, (const char *const *)t->v, lens, apart, t->n, hit)) != MEDREG_OK)
             break;
-        size_t keep = longest == 0 ? 0 : have < longest ? have : longest - 1; /* then room for a piece */
+        /* a value cut by the piece's end is found whole in the next, with the
+         * byte before it (a number must not be part of a longer one) */
+        size_t keep = longest == 0 ? 0 : have < longest ? have : longest;
         memmove(buf, buf + have - keep, keep);
         have = keep;
     }
@@ -109,7 +113,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     mr_dcm_tokens t;
     char *why = NULL;
     size_t *lens = NULL;
-    uint8_t *hit = NULL;
+    uint8_t *hit = NULL, *apart = NULL;
     medreg_err rc;
 
     memset(&t, 0, sizeof t);
@@ -130,15 +134,17 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     scan_ctx s = {&t, out_path, findings, 0};
     if ((rc = mr_dcm_walk(out, scan, &s, &why)) != MEDREG_OK)
         goto out;
-    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = calloc(t.n, 1)) == NULL)) {
+    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = calloc(t.n, 1)) == NULL ||
+                    (apart = malloc(t.n)) == NULL)) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
     for (size_t i = 0; i < t.n; i++) {
         lens[i] = strlen(t.v[i]);
         lens[i] = lens[i] >= MR_DCM_SHORT_TOKEN ? lens[i] : 0; /* a short one only as a whole value, above */
+        apart[i] = (uint8_t)mr_dcm_token_is_number(t.v[i]);
     }
-    if ((rc = raw_scan(out_path, &t, lens, hit)) != MEDREG_OK)
+    if ((rc = raw_scan(out_path, &t, lens, apart, hit)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < t.n; i++)
         if (hit[i]) {
@@ -153,6 +159,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
 out:
     free(lens);
     free(hit);
+    free(apart);
     mr_dcm_tokens_free(&t);
     free(why);
     mr_dcm_free(in);

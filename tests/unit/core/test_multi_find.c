@@ -13,7 +13,7 @@
 static int agrees(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens, size_t k)
 {
     uint8_t found[64] = {0};
-    if (mr_multi_find(hay, n, needles, lens, k, found) != MEDREG_OK)
+    if (mr_multi_find(hay, n, needles, lens, NULL, k, found) != MEDREG_OK)
         return 0;
     for (size_t i = 0; i < k; i++) {
         int want = lens[i] >= MR_MULTI_FIND_MIN && memmem(hay, n, needles[i], lens[i]) != NULL;
@@ -40,7 +40,7 @@ int main(void)
     memcpy(hay + 20000, "ab", 2);
     memcpy(hay + sizeof hay - 10, "tail-of-it", 10);
     uint8_t found[8] = {0};
-    CHECK(mr_multi_find(hay, sizeof hay, needles, lens, 8, found) == MEDREG_OK);
+    CHECK(mr_multi_find(hay, sizeof hay, needles, lens, NULL, 8, found) == MEDREG_OK);
     CHECK(found[0] && found[1] && found[2] && found[3] && found[4] && found[7]);
     CHECK(!found[5]); /* too short to be looked for */
     CHECK(!found[6]);
@@ -51,6 +51,20 @@ int main(void)
     const char *whole[] = {"tail-of-it"};
     size_t whole_len[] = {10};
     CHECK(agrees((const uint8_t *)"tail-of-it", 10, whole, whole_len, 1));
+
+    /* a number apart from other digits only; at either end of the
+     * haystack it counts */
+    const char *num[] = {"20210504"};
+    size_t num_len[] = {8};
+    uint8_t yes = 1, f1 = 0;
+    static const char *const INSIDE = "2.25.124034365447612122021050459191796096596";
+    CHECK(mr_multi_find((const uint8_t *)INSIDE, strlen(INSIDE), num, num_len, &yes, 1, &f1) == MEDREG_OK && !f1);
+    CHECK(mr_multi_find((const uint8_t *)INSIDE, strlen(INSIDE), num, num_len, NULL, 1, &f1) == MEDREG_OK && f1);
+    static const char *const APART[] = {"x20210504.", "20210504", "a 20210504", "20210504 b", "9920210504 20210504"};
+    for (size_t i = 0; i < 5; i++) {
+        f1 = 0;
+        CHECK(mr_multi_find((const uint8_t *)APART[i], strlen(APART[i]), num, num_len, &yes, 1, &f1) == MEDREG_OK && f1);
+    }
 
     /* small alphabet: many partial matches */
     int same = 1;

@@ -40,6 +40,22 @@ int main(void)
     CHECK(mr_dcm_tokens_found(&t, "AB\\px"));   /* a whole component */
     CHECK(!mr_dcm_tokens_found(&t, "PX scan")); /* not a component */
     CHECK(!mr_dcm_tokens_found(&t, "CT of hip"));
+
+    /* a number (a date, an ID of digits) is found apart from other digits
+     * only: the 39 random digits of a 2.25 UID may hold any date, once in a
+     * few hundred thousand UIDs, and that is no survivor */
+    char *nv[] = {"20210504", "M\xc3\xbcller"};
+    mr_dcm_tokens nt = {nv, 2, 2};
+    CHECK(mr_dcm_token_is_number("20210504") && !mr_dcm_token_is_number("2021-05-04") && !mr_dcm_token_is_number(""));
+    CHECK(!mr_dcm_tokens_found(&nt, "2.25.124034365447612122021050459191796096596"));
+    CHECK(!mr_dcm_tokens_found(&nt, "320210504"));
+    CHECK(!mr_dcm_tokens_found(&nt, "202105041"));
+    CHECK(mr_dcm_tokens_found(&nt, "20210504"));
+    CHECK(mr_dcm_tokens_found(&nt, "Study of 20210504"));
+    CHECK(mr_dcm_tokens_found(&nt, "ID20210504X"));   /* letters around it: still the number */
+    CHECK(mr_dcm_tokens_found(&nt, "1.2.20210504.9")); /* in a UID, between its dots */
+    CHECK(mr_dcm_tokens_found(&nt, "3202105041 20210504"));
+    CHECK(mr_dcm_tokens_found(&nt, "12M\xc3\xbcller34")); /* a name is found anywhere */
     free(last);
     return TEST_DONE();
 }
