@@ -317,6 +317,10 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
     }
     if (prepare) {
         mr_oprf_writer w;
+        st->inputs = n;
+        st->ordered = 1;
+        if (mr_oprf_table_digests(*table, st->entries_sha256, st->request_sha256) != MEDREG_OK)
+            goto out;
         medreg_err wr = mr_oprf_writer_open(&w, prepare, &pin, MR_OPRF_FORMAT_REQUEST);
         if (wr == MEDREG_OK) {
             for (size_t i = 0; wr == MEDREG_OK && i < n; i++)
@@ -328,10 +332,6 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             fprintf(stderr, "medreg: cannot write %s: %s\n", prepare, strerror(errno));
             goto out;
         }
-        st->inputs = n;
-        st->ordered = 1;
-        if (mr_oprf_table_digests(*table, st->entries_sha256, st->request_sha256) != MEDREG_OK)
-            goto out;
         text = mr_oprf_state_text(st);
         if (text == NULL || mr_secret_file_write(state_path, text, strlen(text)) != MEDREG_OK) {
             fprintf(stderr, "medreg: cannot create %s (it must not exist yet)\n", state_path);

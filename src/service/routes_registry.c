@@ -711,7 +711,7 @@ static void study_pseudonym(const uint8_t key[32], const char *kind, const char 
 
 /* Whether a spreadsheet would read a text cell as a formula (CSV
  * injection): it starts with '=', '+', '-' or '@', or with a tab or a CR
- * before one of them. */
+ * (which some spreadsheets skip before looking). */
 static int formula_like(const char *t, size_t n)
 {
     return n > 0 && strchr("=+-@\t\r", t[0]) != NULL;
@@ -719,28 +719,32 @@ static int formula_like(const char *t, size_t n)
 
 /* for_spreadsheet: a text cell that a spreadsheet would evaluate gets a
  * leading apostrophe, which spreadsheets take as "text" and do not show */
-static void csv_value(FILE *fp, json_t *v, int for_spreadsheet)
+static int csv_value(FILE *fp, json_t *v, int for_spreadsheet)
 {
     char *s = NULL;
     if (v == NULL || json_is_null(v))
-        return;
+        return 0;
     if (json_is_string(v)) {
         const char *t = json_string_value(v);
         size_t n = json_string_length(v);
-        if (for_spreadsheet && formula_like(t, n) && (s = malloc(n + 1)) != NULL) {
-            s[0] = '\'';
-            memcpy(s + 1, t, n);
-            mr_csv_field(fp, s, n + 1);
-            free(s);
-        } else {
+        if (!for_spreadsheet || !formula_like(t, n)) {
             mr_csv_field(fp, t, n);
+            return 0;
         }
-        return;
+        if ((s = malloc(n + 1)) == NULL)
+            return -1; /* never the cell undefanged */
+        s[0] = '\'';
+        memcpy(s + 1, t, n);
+        mr_csv_field(fp, s, n + 1);
+        free(s);
+        return 0;
     }
     s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    if (s)
-        mr_csv_field(fp, s, strlen(s));
+    if (s == NULL)
+        return -1;
+    mr_csv_field(fp, s, strlen(s));
     free(s);
+    return 0;
 }
 
 /* A study extract is streamed page by page (keyset paging on subject and
@@ -817,11 +821,14 @@ static int export_page(export_state *st)
         strftime(day, sizeof day, "%Y-%m-%d", &tm);
         fprintf(fp, "%s,%s,%lld,%s", sp, rp, (long long)mr_rows_int(r, i, 2), day);
         json_t *data = json_loads(mr_rows_text(r, i, 4), 0, NULL);
-        for (size_t f = 0; f < m->n_fields; f++) {
+        int bad = data == NULL; /* a stored record that is not JSON: the extract stops, cut */
+        for (size_t f = 0; f < m->n_fields && !bad; f++) {
             fputc(',', fp);
-            csv_value(fp, data ? json_object_get(data, m->fields[f].name) : NULL, st->for_spreadsheet);
+            bad = csv_value(fp, json_object_get(data, m->fields[f].name), st->for_spreadsheet) != 0;
         }
         json_decref(data);
+        if (bad)
+            goto out;
         fputs("\r\n", fp);
     }
     if (n > 0) {
