@@ -755,6 +755,8 @@ typedef struct export_state {
     const mr_module *m;
     uint8_t key[32];
     char last_subject[33], last_record[33];
+    char study[65];      /* for the log line of an export that stops */
+    unsigned long rows;  /* sent so far */
     char *buf;
     size_t len, off;
     int header_done, done;
@@ -829,6 +831,7 @@ static int export_page(export_state *st)
         json_decref(data);
         if (bad)
             goto out;
+        st->rows++;
         fputs("\r\n", fp);
     }
     if (n > 0) {
@@ -852,8 +855,15 @@ static long export_read(void *p, char *buf, size_t max)
     while (st->off == st->len) {
         if (st->done)
             return 0;
-        if (export_page(st) != 0)
+        if (export_page(st) != 0) {
+            /* the client sees a body cut short and keeps no file; the
+             * operator sees why here */
+            fprintf(stderr,
+                    "medregd: an export of module %s, study %s, stopped after %lu records: the database could not "
+                    "be read, or a stored record does not parse\n",
+                    st->m->name, st->study, st->rows);
             return -1;
+        }
     }
     size_t n = st->len - st->off < max ? st->len - st->off : max;
     memcpy(buf, st->buf + st->off, n);
@@ -904,6 +914,7 @@ static void export_csv(mr_service *s, mr_request *req, mr_response *resp)
     st->s = s;
     st->m = m;
     st->for_spreadsheet = cells != NULL && strcmp(cells, "spreadsheet") == 0;
+    snprintf(st->study, sizeof st->study, "%s", study); /* a valid study name: 1 to 64 of [A-Za-z0-9._-] */
     memcpy(st->key, kp, 32);
     /* the export is on record before a single row leaves */
     char detail[112];

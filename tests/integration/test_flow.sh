@@ -243,4 +243,13 @@ st=0; timeout 10 "$MEDREGD" --config registry.ini > second.log 2>&1 || st=$?
 [ "$st" = 1 ] && ok "a second registry on the same port exits 1" || fail "a second registry on the same port: status $st"
 contains second.log "cannot start HTTPS" "and says it cannot listen"
 expect 0 "the first one still answers" -- as dr-a record list --module hip
+# last (it leaves a damaged row): a stored record that does not parse stops the export, which the
+# client keeps no file of, and the registry says why
+if [ "$ENGINE" = sqlite ]; then
+  sqlite3 -cmd ".timeout 10000" "${REGISTRY_DB#sqlite:}" "INSERT INTO records SELECT 'ffffffffffffffffffffffffffffffff', 1,
+    module, subject, internal_id, physician, created_at, 'not json' FROM records LIMIT 1"
+  expect 6 "an export over a damaged record stops" -- as researcher export --module hip --study study-3 -o damaged.csv
+  [ ! -e damaged.csv ] && ok "and leaves no file" || fail "a file from a stopped export"
+  contains "$W/registry.log" "an export of module hip, study study-3, stopped after" "the registry's log says which export stopped"
+fi
 finish
