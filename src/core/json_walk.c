@@ -7,9 +7,9 @@ static int is_ws(char ch)
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-static size_t skip_ws(const char *t, size_t len, size_t at)
+size_t mr_json_skip_space(const char *text, size_t len, size_t at)
 {
-    while (at < len && is_ws(t[at]))
+    while (at < len && is_ws(text[at]))
         at++;
     return at;
 }
@@ -28,7 +28,7 @@ static size_t string_end(const char *t, size_t len, size_t at)
 
 int mr_json_value_at(const char *text, size_t len, size_t at, mr_json_span *span)
 {
-    at = skip_ws(text, len, at);
+    at = mr_json_skip_space(text, len, at);
     if (at >= len)
         return 0;
     size_t i = at, depth = 0;
@@ -77,7 +77,7 @@ int mr_json_enter(const char *text, mr_json_span span, char open, mr_json_cursor
 
 int mr_json_next(mr_json_cursor *c, mr_json_span *key, mr_json_span *value, size_t *where)
 {
-    size_t at = skip_ws(c->text, c->end, c->at);
+    size_t at = mr_json_skip_space(c->text, c->end, c->at);
     if (at >= c->end) {
         c->at = at;
         return 0;
@@ -91,7 +91,7 @@ int mr_json_next(mr_json_cursor *c, mr_json_span *key, mr_json_span *value, size
         mr_json_span k;
         if (!mr_json_value_at(c->text, c->end, at, &k) || c->text[k.start] != '"')
             goto bad;
-        at = skip_ws(c->text, c->end, k.end);
+        at = mr_json_skip_space(c->text, c->end, k.end);
         if (at >= c->end || c->text[at] != ':')
             goto bad;
         at++;
@@ -104,7 +104,7 @@ int mr_json_next(mr_json_cursor *c, mr_json_span *key, mr_json_span *value, size
     c->count++;
     return 1;
 bad:
-    *where = skip_ws(c->text, c->end, at);
+    *where = mr_json_skip_space(c->text, c->end, at);
     return -1;
 }
 

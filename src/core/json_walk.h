@@ -39,6 +39,10 @@ int mr_json_enter(const char *text, mr_json_span span, char open, mr_json_cursor
  * the offset of the fault. */
 int mr_json_next(mr_json_cursor *c, mr_json_span *key, mr_json_span *value, size_t *where);
 
+/* The first offset from at on that is not JSON white space (len if none):
+ * after a whole text, anything but len is data after it. */
+size_t mr_json_skip_space(const char *text, size_t len, size_t at);
+
 /* The 1-based line of text[at], for messages. */
 int mr_json_line(const char *text, size_t at);
 

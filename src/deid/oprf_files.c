@@ -72,9 +72,7 @@ static json_t *load_object(const char *text, size_t len, const char *big, mr_jso
         fail(err, "not JSON: line %d: no whole JSON value", mr_json_line(text, len));
         return NULL;
     }
-    for (after = all.end; after < len && strchr(" \t\r\n", text[after]) != NULL && text[after] != 0; after++)
-        ;
-    if (after < len) {
+    if ((after = mr_json_skip_space(text, len, all.end)) < len) {
         fail(err, "not JSON: line %d: end of file expected", mr_json_line(text, after));
         return NULL;
     }

@@ -53,10 +53,7 @@ static json_t *walk_text(const char *text, size_t len)
     mr_json_span all;
     if (!mr_json_value_at(text, len, 0, &all))
         return NULL;
-    for (size_t i = all.end; i < len; i++)
-        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
-            return NULL;
-    return walk_value(text, all, 0);
+    return mr_json_skip_space(text, len, all.end) == len ? walk_value(text, all, 0) : NULL;
 }
 
 /* 1 when the walk and jansson agree on text */
