@@ -288,7 +288,9 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
     }
     /* a --finish whose state commits to the request takes the answers by
      * position and blinds nothing again */
-    mr_oprf_table_mode mode = finish && st->ordered ? MR_OPRF_TABLE_IN_ORDER : MR_OPRF_TABLE_BLIND;
+    mr_oprf_table_mode mode = prepare                  ? MR_OPRF_TABLE_PREPARE
+                              : finish && st->ordered ? MR_OPRF_TABLE_IN_ORDER
+                                                      : MR_OPRF_TABLE_BLIND;
     if (mr_oprf_table_new(st->seed, mode, table) != MEDREG_OK)
         goto out;
     if ((code = run->collect(run->ctx, *table)) != EXIT_OK)
@@ -306,6 +308,8 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             code = EXIT_INVALID;
             goto out;
         }
+    } else if (mode == MR_OPRF_TABLE_PREPARE) {
+        n = mr_oprf_table_count(*table);
     } else if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK) {
         goto out;
     }
@@ -324,7 +328,7 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
         medreg_err wr = mr_oprf_writer_open(&w, prepare, &pin, MR_OPRF_FORMAT_REQUEST);
         if (wr == MEDREG_OK) {
             for (size_t i = 0; wr == MEDREG_OK && i < n; i++)
-                wr = mr_oprf_writer_element(&w, blinded[i]);
+                wr = mr_oprf_writer_element(&w, mr_oprf_table_request_at(*table, i));
             medreg_err closed = mr_oprf_writer_close(&w, wr == MEDREG_OK);
             wr = wr == MEDREG_OK ? closed : wr;
         }

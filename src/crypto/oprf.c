@@ -367,48 +367,54 @@ medreg_err mr_oprf_verify(const uint8_t pk[MR_OPRF_ELEMENT_BYTES], const uint8_t
     return sodium_memcmp(expect, pc, MR_OPRF_SCALAR_BYTES) == 0 ? MEDREG_OK : MEDREG_ERR_VERIFY;
 }
 
-/* Finalize with the blind's inverse already at hand. */
-static medreg_err finalize_inverted(const uint8_t *input, size_t input_len, const uint8_t inv[MR_OPRF_SCALAR_BYTES],
-                                    const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
+/* An evaluated element unblinded with the blind's inverse at hand. */
+static medreg_err unblind_inverted(const uint8_t inv[MR_OPRF_SCALAR_BYTES],
+                                   const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES],
+                                   uint8_t unblinded[MR_OPRF_ELEMENT_BYTES])
 {
-    static const uint8_t label[] = "Finalize";
-    uint8_t nn[MR_OPRF_ELEMENT_BYTES], l[2];
-    crypto_hash_sha512_state st;
-
-    if ((input == NULL && input_len) || input_len > MR_OPRF_INPUT_MAX || evaluated == NULL || out == NULL)
+    if (evaluated == NULL || unblinded == NULL)
         return MEDREG_ERR_INVALID;
     if (!element_ok(evaluated))
         return MEDREG_ERR_VERIFY;
-    if (crypto_scalarmult_ristretto255(nn, inv, evaluated) != 0) {
-        mr_wipe(nn, sizeof nn);
-        return MEDREG_ERR_CRYPTO;
-    }
+    return crypto_scalarmult_ristretto255(unblinded, inv, evaluated) == 0 ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+}
+
+medreg_err mr_oprf_finalize_unblinded(const uint8_t *input, size_t input_len,
+                                      const uint8_t unblinded[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
+{
+    static const uint8_t label[] = "Finalize";
+    uint8_t l[2];
+    crypto_hash_sha512_state st;
+
+    if ((input == NULL && input_len) || input_len > MR_OPRF_INPUT_MAX || unblinded == NULL || out == NULL)
+        return MEDREG_ERR_INVALID;
     crypto_hash_sha512_init(&st);
     put_u16(l, input_len);
     crypto_hash_sha512_update(&st, l, 2);
     crypto_hash_sha512_update(&st, input, input_len);
-    put_u16(l, sizeof nn);
+    put_u16(l, MR_OPRF_ELEMENT_BYTES);
     crypto_hash_sha512_update(&st, l, 2);
-    crypto_hash_sha512_update(&st, nn, sizeof nn);
+    crypto_hash_sha512_update(&st, unblinded, MR_OPRF_ELEMENT_BYTES);
     crypto_hash_sha512_update(&st, label, sizeof label - 1);
     crypto_hash_sha512_final(&st, out);
     mr_wipe(&st, sizeof st);
-    mr_wipe(nn, sizeof nn);
     return MEDREG_OK;
 }
 
 medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len, const uint8_t blind[MR_OPRF_SCALAR_BYTES],
                             const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES], uint8_t out[MR_OPRF_OUTPUT_BYTES])
 {
-    uint8_t inv[MR_OPRF_SCALAR_BYTES];
+    uint8_t inv[MR_OPRF_SCALAR_BYTES], nn[MR_OPRF_ELEMENT_BYTES];
     medreg_err rc;
 
-    if (blind == NULL)
+    if (blind == NULL || (input == NULL && input_len) || input_len > MR_OPRF_INPUT_MAX || out == NULL)
         return MEDREG_ERR_INVALID;
-    rc = crypto_core_ristretto255_scalar_invert(inv, blind) == 0
-             ? finalize_inverted(input, input_len, inv, evaluated, out)
-             : MEDREG_ERR_CRYPTO;
+    rc = crypto_core_ristretto255_scalar_invert(inv, blind) == 0 ? unblind_inverted(inv, evaluated, nn)
+                                                                  : MEDREG_ERR_CRYPTO;
+    if (rc == MEDREG_OK)
+        rc = mr_oprf_finalize_unblinded(input, input_len, nn, out);
     mr_wipe(inv, sizeof inv);
+    mr_wipe(nn, sizeof nn);
     return rc;
 }
 
@@ -416,8 +422,8 @@ medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len, const uint8_
  * inversion of the whole product, then each inverse from the running
  * inverse and the prefix before it. Every value here is secret (products
  * of blinds) and is wiped. */
-#define FINALIZE_CHUNK 1024
-medreg_err mr_oprf_finalize_many(const mr_oprf_final *items, size_t n)
+#define UNBLIND_CHUNK 1024
+medreg_err mr_oprf_unblind_many(const mr_oprf_unblind *items, size_t n)
 {
     uint8_t(*prefix)[MR_OPRF_SCALAR_BYTES] = NULL, run[MR_OPRF_SCALAR_BYTES], inv[MR_OPRF_SCALAR_BYTES];
     medreg_err rc = MEDREG_OK;
@@ -426,11 +432,11 @@ medreg_err mr_oprf_finalize_many(const mr_oprf_final *items, size_t n)
         return MEDREG_ERR_INVALID;
     if (n == 0)
         return MEDREG_OK;
-    if ((prefix = malloc((n < FINALIZE_CHUNK ? n : FINALIZE_CHUNK) * sizeof *prefix)) == NULL)
+    if ((prefix = malloc((n < UNBLIND_CHUNK ? n : UNBLIND_CHUNK) * sizeof *prefix)) == NULL)
         return MEDREG_ERR_NOMEM;
-    for (size_t base = 0; base < n && rc == MEDREG_OK; base += FINALIZE_CHUNK) {
-        size_t m = n - base < FINALIZE_CHUNK ? n - base : FINALIZE_CHUNK;
-        const mr_oprf_final *it = items + base;
+    for (size_t base = 0; base < n && rc == MEDREG_OK; base += UNBLIND_CHUNK) {
+        size_t m = n - base < UNBLIND_CHUNK ? n - base : UNBLIND_CHUNK;
+        const mr_oprf_unblind *it = items + base;
         for (size_t i = 0; i < m && rc == MEDREG_OK; i++) {
             if (it[i].blind == NULL)
                 rc = MEDREG_ERR_INVALID;
@@ -449,7 +455,7 @@ medreg_err mr_oprf_finalize_many(const mr_oprf_final *items, size_t n)
             } else {
                 memcpy(inv, run, sizeof inv);
             }
-            rc = finalize_inverted(it[i].input, it[i].input_len, inv, it[i].evaluated, it[i].out);
+            rc = unblind_inverted(inv, it[i].evaluated, it[i].unblinded);
         }
         mr_wipe(prefix, m * sizeof *prefix);
     }

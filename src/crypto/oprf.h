@@ -66,19 +66,26 @@ MR_MUST_CHECK medreg_err mr_oprf_finalize(const uint8_t *input, size_t input_len
                                           const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES],
                                           uint8_t out[MR_OPRF_OUTPUT_BYTES]);
 
-/* One input of mr_oprf_finalize_many. */
-typedef struct mr_oprf_final {
-    const uint8_t *input;
-    size_t input_len;
+/* Finalize in two steps, for a caller that holds many elements for a
+ * while: unblinding (the scalar work, done once per patient) keeps 32 bytes
+ * a patient instead of the input and its blind; the hash with the input is
+ * done when the input is at hand again. mr_oprf_finalize is the two in one. */
+typedef struct mr_oprf_unblind {
     const uint8_t *blind;     /* MR_OPRF_SCALAR_BYTES */
     const uint8_t *evaluated; /* MR_OPRF_ELEMENT_BYTES */
-    uint8_t *out;             /* MR_OPRF_OUTPUT_BYTES */
-} mr_oprf_final;
+    uint8_t *unblinded;       /* MR_OPRF_ELEMENT_BYTES, out: evaluated / blind (secret) */
+} mr_oprf_unblind;
 
-/* Finalize for n inputs, with one scalar inversion for all their blinds
- * (Montgomery's trick) instead of one each: an inversion costs half a
- * scalar multiplication. The same outputs as n calls of mr_oprf_finalize;
- * on an error no output is to be used. */
-MR_MUST_CHECK medreg_err mr_oprf_finalize_many(const mr_oprf_final *items, size_t n);
+/* Unblind n evaluated elements with one scalar inversion for all their
+ * blinds (Montgomery's trick) instead of one each: an inversion costs half
+ * a scalar multiplication. unblinded may not overlap blind. On an error no
+ * unblinded element is to be used. */
+MR_MUST_CHECK medreg_err mr_oprf_unblind_many(const mr_oprf_unblind *items, size_t n);
+
+/* The output of an input whose evaluated element is unblinded: Finalize's
+ * hash (§3.3.1). */
+MR_MUST_CHECK medreg_err mr_oprf_finalize_unblinded(const uint8_t *input, size_t input_len,
+                                                    const uint8_t unblinded[MR_OPRF_ELEMENT_BYTES],
+                                                    uint8_t out[MR_OPRF_OUTPUT_BYTES]);
 
 #endif

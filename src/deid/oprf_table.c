@@ -1,9 +1,11 @@
-/* The run's distinct PSN inputs, their blinds and, once evaluated, their
- * OPRF outputs. A tree (glibc tsearch) keyed by a keyed BLAKE2b of the
- * input finds an input; the entries in key order are the request's order,
- * and a copy sorted by blinded element matches the service's answers (or,
- * IN_ORDER, an answer's position does). An input is kept only until its
- * output is known, then wiped. */
+/* The run's distinct PSN inputs, their blinded elements and, once
+ * evaluated, their unblinded elements. A tree (glibc tsearch) keyed by a
+ * keyed BLAKE2b of the input finds an input; the entries in key order are
+ * the request's order, and a copy sorted by blinded element matches the
+ * service's answers (or, IN_ORDER, an answer's position does). No input is
+ * kept: a lookup brings its input, and the output is Finalize's hash of the
+ * input and the unblinded element. A run of 2^24 patients must fit a
+ * hospital's desktop: an entry is 66 bytes (98 in a BLIND table). */
 #include <pthread.h>
 #include <search.h>
 #include <sodium.h>
@@ -14,13 +16,14 @@
 #include "oprf_table.h"
 
 typedef struct oprf_entry {
-    uint8_t key[32]; /* BLAKE2b(lookup key, input) */
-    uint8_t blind[MR_OPRF_SCALAR_BYTES];
-    uint8_t blinded[MR_OPRF_ELEMENT_BYTES];
-    uint8_t out[MR_OPRF_OUTPUT_BYTES];
-    uint8_t *input; /* until done */
-    size_t input_len;
-    int done, queued; /* queued: in the batch being completed */
+    uint8_t key[32]; /* BLAKE2b(lookup key, input): the tree's order */
+    /* PREPARE: the blinded element, all that the request needs. BLIND and
+     * IN_ORDER: the blind (secret, from the seed) until the answer comes,
+     * then the evaluated element unblinded (secret: the output is its hash
+     * with the input). */
+    uint8_t slot[32];
+    uint8_t done, queued; /* queued: in the batch being completed */
+    uint8_t blinded[];    /* BLIND: the blinded element, to match answers */
 } oprf_entry;
 
 struct mr_oprf_table {
@@ -33,30 +36,37 @@ struct mr_oprf_table {
     oprf_entry **by_blinded; /* after mr_oprf_table_blinded */
 };
 
+static const uint8_t *entry_blinded(const mr_oprf_table *t, const oprf_entry *e)
+{
+    return t->mode == MR_OPRF_TABLE_PREPARE ? e->slot : e->blinded;
+}
+
 static int cmp_key(const void *a, const void *b)
 {
     return memcmp(((const oprf_entry *)a)->key, ((const oprf_entry *)b)->key, 32);
 }
 
+/* by_blinded's order (BLIND tables only), and its search by an element */
 static int cmp_blinded(const void *a, const void *b)
 {
     return memcmp((*(oprf_entry *const *)a)->blinded, (*(oprf_entry *const *)b)->blinded, MR_OPRF_ELEMENT_BYTES);
 }
 
+static int is_blinded(const void *element, const void *b)
+{
+    return memcmp(element, (*(oprf_entry *const *)b)->blinded, MR_OPRF_ELEMENT_BYTES);
+}
+
+/* the secrets are in the fixed part; a blinded element is public */
 static void entry_free(void *p)
 {
-    oprf_entry *e = p;
-    if (e->input) {
-        mr_wipe(e->input, e->input_len);
-        free(e->input);
-    }
-    mr_wipe(e, sizeof *e);
-    free(e);
+    mr_wipe(p, sizeof(oprf_entry));
+    free(p);
 }
 
 medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr_oprf_table **out)
 {
-    if (mode != MR_OPRF_TABLE_BLIND && mode != MR_OPRF_TABLE_IN_ORDER)
+    if (mode != MR_OPRF_TABLE_BLIND && mode != MR_OPRF_TABLE_IN_ORDER && mode != MR_OPRF_TABLE_PREPARE)
         return MEDREG_ERR_INVALID;
     mr_oprf_table *t = calloc(1, sizeof *t);
     if (t == NULL || (t->secrets = sodium_malloc(64)) == NULL) {
@@ -104,7 +114,7 @@ static medreg_err derive_blind(const mr_oprf_table *t, const uint8_t *input, siz
 medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
 {
     oprf_entry probe, *e = NULL;
-    uint8_t r[MR_OPRF_SCALAR_BYTES];
+    uint8_t blind[MR_OPRF_SCALAR_BYTES], used[MR_OPRF_SCALAR_BYTES];
     medreg_err rc = MEDREG_OK;
 
     if (len > MR_OPRF_INPUT_MAX)
@@ -117,20 +127,17 @@ medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
         return MEDREG_OK;
 
     /* blind outside the lock: the expensive part, in the caller's thread */
-    if ((e = calloc(1, sizeof *e)) == NULL || (len && (e->input = malloc(len)) == NULL)) {
-        free(e);
+    if ((e = calloc(1, sizeof *e + (t->mode == MR_OPRF_TABLE_BLIND ? MR_OPRF_ELEMENT_BYTES : 0))) == NULL)
         return MEDREG_ERR_NOMEM;
-    }
     memcpy(e->key, probe.key, 32);
-    if (len)
-        memcpy(e->input, input, len);
-    e->input_len = len;
-    if (t->mode == MR_OPRF_TABLE_BLIND) {
-        rc = derive_blind(t, input, len, r);
-        if (rc == MEDREG_OK)
-            rc = mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, r, e->blind, e->blinded);
-        mr_wipe(r, sizeof r);
-    }
+    rc = derive_blind(t, input, len, blind);
+    if (rc == MEDREG_OK && t->mode != MR_OPRF_TABLE_IN_ORDER)
+        rc = mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, blind, used,
+                           t->mode == MR_OPRF_TABLE_PREPARE ? e->slot : e->blinded);
+    if (t->mode != MR_OPRF_TABLE_PREPARE)
+        memcpy(e->slot, blind, sizeof blind);
+    mr_wipe(blind, sizeof blind);
+    mr_wipe(used, sizeof used);
     if (rc != MEDREG_OK) {
         entry_free(e);
         return rc;
@@ -200,9 +207,10 @@ medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEME
         free(arr);
         return MEDREG_ERR_NOMEM;
     }
-    for (size_t i = 0; i < t->count; i++)
+    for (size_t i = 0; i < t->count; i++) {
         memcpy(arr[i], t->by_key[i]->blinded, MR_OPRF_ELEMENT_BYTES);
-    memcpy(t->by_blinded, t->by_key, t->count * sizeof *t->by_blinded);
+        t->by_blinded[i] = t->by_key[i];
+    }
     qsort(t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
     *out = arr;
     *n = t->count;
@@ -212,7 +220,7 @@ medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEME
 medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t *request)
 {
     crypto_hash_sha256_state a, b;
-    if (request != NULL && t->mode != MR_OPRF_TABLE_BLIND)
+    if (request != NULL && t->mode == MR_OPRF_TABLE_IN_ORDER)
         return MEDREG_ERR_CONFLICT;
     if (in_key_order(t) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
@@ -220,7 +228,8 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
     crypto_hash_sha256_init(&b);
     for (size_t i = 0; i < t->count; i++) {
         crypto_hash_sha256_update(&a, t->by_key[i]->key, sizeof t->by_key[i]->key);
-        crypto_hash_sha256_update(&b, t->by_key[i]->blinded, MR_OPRF_ELEMENT_BYTES);
+        if (request != NULL)
+            crypto_hash_sha256_update(&b, entry_blinded(t, t->by_key[i]), MR_OPRF_ELEMENT_BYTES);
     }
     crypto_hash_sha256_final(&a, entries);
     if (request != NULL)
@@ -228,17 +237,42 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
     return MEDREG_OK;
 }
 
-/* an entry's output is known: wipe what made it */
-static void entry_done(mr_oprf_table *t, oprf_entry *e)
+const uint8_t *mr_oprf_table_request_at(const mr_oprf_table *t, size_t i)
 {
-    e->done = 1;
-    t->missing--;
-    mr_wipe(e->blind, sizeof e->blind);
-    if (e->input) {
-        mr_wipe(e->input, e->input_len);
-        free(e->input);
-        e->input = NULL;
+    if (t->mode != MR_OPRF_TABLE_PREPARE || t->by_key == NULL || i >= t->count)
+        return NULL;
+    return t->by_key[i]->slot;
+}
+
+/* Unblind the n entries that evaluated answers (one inversion for all
+ * their blinds), all or none: each entry's blind becomes its unblinded
+ * element and it is done. The caller holds the entries: queued (BLIND) or
+ * at its own positions (IN_ORDER). */
+static medreg_err unblind_entries(mr_oprf_table *t, oprf_entry *const *e, const uint8_t *const *evaluated, size_t n)
+{
+    medreg_err rc = MEDREG_OK;
+    mr_oprf_unblind *items = malloc((n ? n : 1) * sizeof *items);
+    uint8_t(*unblinded)[MR_OPRF_ELEMENT_BYTES] = sodium_malloc((n ? n : 1) * MR_OPRF_ELEMENT_BYTES);
+    if (items == NULL || unblinded == NULL)
+        rc = MEDREG_ERR_NOMEM;
+    for (size_t i = 0; i < n && rc == MEDREG_OK; i++)
+        items[i] = (mr_oprf_unblind){e[i]->slot, evaluated[i], unblinded[i]};
+    if (rc == MEDREG_OK)
+        rc = mr_oprf_unblind_many(items, n);
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < n; i++) {
+        e[i]->queued = 0;
+        if (rc != MEDREG_OK)
+            continue; /* the blinds stay: the batch may come again */
+        memcpy(e[i]->slot, unblinded[i], MR_OPRF_ELEMENT_BYTES);
+        e[i]->done = 1;
+        t->missing--;
     }
+    pthread_mutex_unlock(&t->lock);
+    if (unblinded)
+        sodium_free(unblinded); /* wipes them */
+    free(items);
+    return rc;
 }
 
 medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
@@ -247,50 +281,41 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
                                   const uint8_t proof[MR_OPRF_PROOF_BYTES])
 {
     medreg_err rc;
-    if (t->by_blinded == NULL)
+    if (t->mode != MR_OPRF_TABLE_BLIND || t->by_blinded == NULL)
         return MEDREG_ERR_CONFLICT;
     /* nothing is used before the whole batch's proof holds */
     if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
         return rc;
-    mr_oprf_final *items = malloc(n * sizeof *items);
-    oprf_entry **which = malloc(n * sizeof *which);
+    const uint8_t **ev = malloc((n ? n : 1) * sizeof *ev);
+    oprf_entry **which = malloc((n ? n : 1) * sizeof *which);
     size_t m = 0;
-    if (items == NULL || which == NULL) {
-        free(items);
+    if (ev == NULL || which == NULL) {
+        free(ev);
         free(which);
         return MEDREG_ERR_NOMEM;
     }
     /* by_blinded is read-only now; an entry's flags change under the lock */
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        oprf_entry probe, *pp = &probe, **hit;
-        memcpy(probe.blinded, blinded[i], MR_OPRF_ELEMENT_BYTES);
-        hit = bsearch(&pp, t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
+        oprf_entry **hit = bsearch(blinded[i], t->by_blinded, t->count, sizeof *t->by_blinded, is_blinded);
         if (hit == NULL)
             rc = MEDREG_ERR_NOTFOUND;
         else if (!(*hit)->done && !(*hit)->queued) {
-            oprf_entry *e = *hit;
-            e->queued = 1; /* an element sent twice is finalised once */
-            which[m] = e;
-            items[m++] = (mr_oprf_final){e->input, e->input_len, e->blind, evaluated[i], e->out};
+            (*hit)->queued = 1; /* an element sent twice is unblinded once */
+            which[m] = *hit;
+            ev[m++] = evaluated[i];
         }
     }
     pthread_mutex_unlock(&t->lock);
-    /* the batch's blinds inverted together: one inversion, not one each */
-    if (rc == MEDREG_OK)
-        rc = mr_oprf_finalize_many(items, m);
-    pthread_mutex_lock(&t->lock);
-    for (size_t k = 0; k < m; k++) {
-        oprf_entry *e = which[k];
-        e->queued = 0;
-        if (rc != MEDREG_OK) {
-            mr_wipe(e->out, sizeof e->out); /* nothing of a failed batch is kept */
-            continue;
-        }
-        entry_done(t, e);
+    if (rc == MEDREG_OK) {
+        rc = unblind_entries(t, which, ev, m);
+    } else {
+        pthread_mutex_lock(&t->lock);
+        for (size_t k = 0; k < m; k++)
+            which[k]->queued = 0;
+        pthread_mutex_unlock(&t->lock);
     }
-    pthread_mutex_unlock(&t->lock);
-    free(items);
+    free(ev);
     free(which);
     return rc;
 }
@@ -303,39 +328,21 @@ medreg_err mr_oprf_table_complete_at(mr_oprf_table *t, const uint8_t pk[MR_OPRF_
     medreg_err rc;
     if (t->mode != MR_OPRF_TABLE_IN_ORDER || t->by_key == NULL || offset > t->count || n > t->count - offset)
         return MEDREG_ERR_CONFLICT;
+    oprf_entry **at = t->by_key + offset;
     /* the positions are this batch's alone (no other thread touches them);
      * one answered already is refused before anything changes */
     for (size_t i = 0; i < n; i++)
-        if (t->by_key[offset + i]->done || t->by_key[offset + i]->input == NULL)
+        if (at[i]->done)
             return MEDREG_ERR_CONFLICT;
     if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
         return rc;
-    mr_oprf_final *items = malloc((n ? n : 1) * sizeof *items);
-    uint8_t(*blinds)[MR_OPRF_SCALAR_BYTES] = sodium_malloc((n ? n : 1) * MR_OPRF_SCALAR_BYTES);
-    if (items == NULL || blinds == NULL) {
-        free(items);
-        if (blinds)
-            sodium_free(blinds);
+    const uint8_t **ev = malloc((n ? n : 1) * sizeof *ev);
+    if (ev == NULL)
         return MEDREG_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        oprf_entry *e = t->by_key[offset + i];
-        rc = derive_blind(t, e->input, e->input_len, blinds[i]);
-        items[i] = (mr_oprf_final){e->input, e->input_len, blinds[i], evaluated[i], e->out};
-    }
-    if (rc == MEDREG_OK)
-        rc = mr_oprf_finalize_many(items, n);
-    pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; i < n; i++) {
-        oprf_entry *e = t->by_key[offset + i];
-        if (rc != MEDREG_OK)
-            mr_wipe(e->out, sizeof e->out); /* nothing of a failed batch is kept */
-        else
-            entry_done(t, e);
-    }
-    pthread_mutex_unlock(&t->lock);
-    sodium_free(blinds); /* wipes them */
-    free(items);
+    for (size_t i = 0; i < n; i++)
+        ev[i] = evaluated[i];
+    rc = unblind_entries(t, at, ev, n);
+    free(ev);
     return rc;
 }
 
@@ -343,11 +350,12 @@ medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, si
                                 uint8_t out[MR_OPRF_OUTPUT_BYTES])
 {
     oprf_entry probe;
+    if (t->mode == MR_OPRF_TABLE_PREPARE)
+        return MEDREG_ERR_NOTFOUND;
     lookup_key(t, input, len, probe.key);
     /* read-only after completion: tfind does not modify the tree */
     oprf_entry *const *hit = tfind(&probe, &t->root, cmp_key);
     if (hit == NULL || !(*hit)->done)
         return MEDREG_ERR_NOTFOUND;
-    memcpy(out, (*hit)->out, MR_OPRF_OUTPUT_BYTES);
-    return MEDREG_OK;
+    return mr_oprf_finalize_unblinded(input, len, (*hit)->slot, out);
 }

@@ -19,16 +19,18 @@ typedef struct mr_oprf_table mr_oprf_table;
 
 /* How a table takes its answers. BLIND: every new input is blinded when it
  * is added, and an answer finds its input by the blinded element (online
- * runs, --prepare, and --finish of a state file without the commitments
- * of mr_oprf_table_digests). IN_ORDER: inputs are only recorded, and an
+ * runs, and --finish of a state file without the commitments of
+ * mr_oprf_table_digests). IN_ORDER: inputs are only recorded, and an
  * answer is taken by its position in the request, which lists the inputs
  * in key order (mr_oprf_table_blinded's): a --finish whose request the
  * state file commits to needs no blinding again, the costlier half of its
- * work. */
-typedef enum { MR_OPRF_TABLE_BLIND = 0, MR_OPRF_TABLE_IN_ORDER = 1 } mr_oprf_table_mode;
+ * work. PREPARE: every new input is blinded, and the table keeps its key
+ * and blinded element alone, enough to write the request and its
+ * commitments; it takes no answers. */
+typedef enum { MR_OPRF_TABLE_BLIND = 0, MR_OPRF_TABLE_IN_ORDER = 1, MR_OPRF_TABLE_PREPARE = 2 } mr_oprf_table_mode;
 
 MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr_oprf_table **out);
-/* Wipes every blind, input and output. */
+/* Wipes every blind and unblinded element. */
 void mr_oprf_table_free(mr_oprf_table *t);
 
 /* Record one input (thread-safe); a new one is blinded at once. */
@@ -44,12 +46,16 @@ MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)
  * the answers by position: entries, SHA-256 over the inputs' keys in key
  * order (which inputs, in which order: a changed configuration changes
  * them); and request, SHA-256 over the blinded elements in that order
- * (what the service was asked; BLIND tables only, NULL otherwise). Call
- * once every input is added. */
+ * (what the service was asked; BLIND and PREPARE tables only, NULL
+ * otherwise). Call once every input is added. */
 MR_MUST_CHECK medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t *request);
 
+/* PREPARE, after mr_oprf_table_digests: the request's element at position i
+ * (key order), pointing into the table; NULL past the last. */
+const uint8_t *mr_oprf_table_request_at(const mr_oprf_table *t, size_t i);
+
 /* Take one evaluated batch: verify its proof against the pinned public key
- * (MEDREG_ERR_VERIFY if it fails), then finalise each of its elements, all
+ * (MEDREG_ERR_VERIFY if it fails), then unblind each of its elements, all
  * or none. MEDREG_ERR_NOTFOUND for a blinded element this table never made.
  * Thread-safe: batches may be completed in parallel. */
 MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
@@ -58,7 +64,7 @@ MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t 
                                                 const uint8_t proof[MR_OPRF_PROOF_BYTES]);
 /* IN_ORDER: take the evaluated batch that answers the request's elements
  * offset .. offset + n - 1, whose blinded elements the caller has checked
- * against the request's digest: verify its proof, then finalise each input
+ * against the request's digest: verify its proof, then unblind each input
  * at those positions, all or none. Thread-safe for disjoint batches. */
 MR_MUST_CHECK medreg_err mr_oprf_table_complete_at(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
                                                    size_t offset, const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],

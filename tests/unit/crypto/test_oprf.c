@@ -140,10 +140,12 @@ static void test_voprf_mode(void)
     CHECK(mr_oprf_verify(pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 2, proof) == MEDREG_OK);
     CHECK(mr_oprf_finalize(in1, 1, blind[0], ev[0], out) == MEDREG_OK && eq_hex(out, 64, VO_OUT1));
     CHECK(mr_oprf_finalize(in2, 17, blind[1], ev[1], out) == MEDREG_OK && eq_hex(out, 64, VO_OUT2));
-    /* the same two with one inversion for both blinds */
-    uint8_t outs[2][64];
-    mr_oprf_final two[2] = {{in1, 1, blind[0], ev[0], outs[0]}, {in2, 17, blind[1], ev[1], outs[1]}};
-    CHECK(mr_oprf_finalize_many(two, 2) == MEDREG_OK && eq_hex(outs[0], 64, VO_OUT1) && eq_hex(outs[1], 64, VO_OUT2));
+    /* the same two in two steps, with one inversion for both blinds */
+    uint8_t outs[2][64], nn[2][32];
+    mr_oprf_unblind two[2] = {{blind[0], ev[0], nn[0]}, {blind[1], ev[1], nn[1]}};
+    CHECK(mr_oprf_unblind_many(two, 2) == MEDREG_OK);
+    CHECK(mr_oprf_finalize_unblinded(in1, 1, nn[0], outs[0]) == MEDREG_OK && eq_hex(outs[0], 64, VO_OUT1));
+    CHECK(mr_oprf_finalize_unblinded(in2, 17, nn[1], outs[1]) == MEDREG_OK && eq_hex(outs[1], 64, VO_OUT2));
 
     /* attacks a verifying client must catch */
     uint8_t sw[2][32], p2[64];
@@ -205,31 +207,38 @@ static void test_voprf_mode(void)
     CHECK(memcmp(o1, o2, 64) == 0);
 }
 
-/* mr_oprf_finalize_many gives what one mr_oprf_finalize each gives, across
- * its chunks, and refuses what finalize refuses */
-static void test_finalize_many(void)
+/* mr_oprf_unblind_many then mr_oprf_finalize_unblinded give what one
+ * mr_oprf_finalize each gives, across its chunks, and refuse what finalize
+ * refuses */
+static void test_unblind_many(void)
 {
     enum { N = 1500 };
-    static uint8_t in[N][8], blind[N][32], ev[N][32], one[N][64], many[N][64];
-    static mr_oprf_final it[N];
+    static uint8_t in[N][8], blind[N][32], ev[N][32], nn[N][32], one[N][64], two[N][64];
+    static mr_oprf_unblind it[N];
     int same = 1;
     for (size_t i = 0; i < N; i++) {
         randombytes_buf(in[i], sizeof in[i]);
         crypto_core_ristretto255_scalar_random(blind[i]);
         crypto_core_ristretto255_random(ev[i]);
-        it[i] = (mr_oprf_final){in[i], 1 + i % 8, blind[i], ev[i], many[i]};
+        it[i] = (mr_oprf_unblind){blind[i], ev[i], nn[i]};
         same &= mr_oprf_finalize(in[i], 1 + i % 8, blind[i], ev[i], one[i]) == MEDREG_OK;
     }
     CHECK(same);
-    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_OK);
-    CHECK(memcmp(one, many, sizeof one) == 0);
-    CHECK(mr_oprf_finalize_many(it, 1) == MEDREG_OK && memcmp(one[0], many[0], 64) == 0);
-    CHECK(mr_oprf_finalize_many(NULL, 0) == MEDREG_OK);
+    CHECK(mr_oprf_unblind_many(it, N) == MEDREG_OK);
+    for (size_t i = 0; i < N; i++)
+        same &= mr_oprf_finalize_unblinded(in[i], 1 + i % 8, nn[i], two[i]) == MEDREG_OK;
+    CHECK(same && memcmp(one, two, sizeof one) == 0);
+    memset(nn, 0, sizeof nn);
+    CHECK(mr_oprf_unblind_many(it, 1) == MEDREG_OK &&
+          mr_oprf_finalize_unblinded(in[0], 1, nn[0], two[0]) == MEDREG_OK && memcmp(one[0], two[0], 64) == 0);
+    CHECK(mr_oprf_unblind_many(NULL, 0) == MEDREG_OK);
+    CHECK(mr_oprf_finalize_unblinded(NULL, 1, nn[0], two[0]) == MEDREG_ERR_INVALID);
+    CHECK(mr_oprf_finalize_unblinded(in[0], MR_OPRF_INPUT_MAX + 1, nn[0], two[0]) == MEDREG_ERR_INVALID);
     memset(ev[1200], 0, 32); /* the identity, in the second chunk */
-    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_ERR_VERIFY);
+    CHECK(mr_oprf_unblind_many(it, N) == MEDREG_ERR_VERIFY);
     crypto_core_ristretto255_random(ev[1200]);
     memset(blind[7], 0, 32); /* a zero blind: the product has no inverse */
-    CHECK(mr_oprf_finalize_many(it, N) == MEDREG_ERR_CRYPTO);
+    CHECK(mr_oprf_unblind_many(it, N) == MEDREG_ERR_CRYPTO);
 }
 
 int main(void)
@@ -238,6 +247,6 @@ int main(void)
     test_expand_xmd();
     test_oprf_mode();
     test_voprf_mode();
-    test_finalize_many();
+    test_unblind_many();
     return TEST_DONE();
 }

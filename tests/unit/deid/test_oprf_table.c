@@ -1,8 +1,9 @@
-/* The run's table (oprf_table.h) in both modes: an IN_ORDER table, which
+/* The run's table (oprf_table.h) in its three modes: an IN_ORDER table, which
  * takes the answers by position and blinds nothing, gives every input the
  * same output as a BLIND table; its commitments are the same whatever order
  * the inputs came in, and change with the inputs; answers past the end,
- * given twice, or under another key are refused, nothing used. */
+ * given twice, or under another key are refused, nothing used; a PREPARE
+ * table writes the same request as a BLIND one and takes no answers. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,29 @@ int main(void)
                                  oproof) == MEDREG_OK);
     CHECK(mr_oprf_table_missing(prep) == 0);
 
+    /* --prepare as medreg runs it: a PREPARE table (heads alone) gives the same
+     * request and commitments, and takes no answers */
+    mr_oprf_table *lean = filled(seed, MR_OPRF_TABLE_PREPARE, 1, N);
+    uint8_t(*none0)[32] = NULL;
+    size_t m0 = 1, same_request = 1;
+    CHECK(mr_oprf_table_request_at(lean, 0) == NULL); /* not before the digests */
+    CHECK(mr_oprf_table_digests(lean, entries2, a) == MEDREG_OK);
+    CHECK(memcmp(entries, entries2, 32) == 0 && memcmp(a, request, 32) == 0);
+    for (size_t i = 0; i < N; i++)
+        same_request &= mr_oprf_table_request_at(lean, i) != NULL && memcmp(mr_oprf_table_request_at(lean, i), bl[i], 32) == 0;
+    CHECK(same_request);
+    CHECK(mr_oprf_table_request_at(lean, N) == NULL);
+    CHECK(mr_oprf_table_request_at(prep, 0) == NULL); /* a BLIND table's request is mr_oprf_table_blinded's */
+    CHECK(mr_oprf_table_blinded(lean, &none0, &m0) == MEDREG_ERR_CONFLICT && none0 == NULL && m0 == 0);
+    CHECK(mr_oprf_table_complete(lean, pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_CONFLICT);
+    CHECK(mr_oprf_table_complete_at(lean, pk, 0, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
+          MEDREG_ERR_CONFLICT);
+    input(3, (char *)a, sizeof a, &m0);
+    CHECK(mr_oprf_table_lookup(lean, a, m0, b) == MEDREG_ERR_NOTFOUND);
+    CHECK(mr_oprf_table_missing(lean) == N);
+    mr_oprf_table_free(lean);
+
     /* --finish: the same inputs in another order, IN_ORDER */
     mr_oprf_table *fin = filled(seed, MR_OPRF_TABLE_IN_ORDER, 1, N);
     uint8_t(*none)[32] = NULL;
@@ -105,7 +129,7 @@ int main(void)
     mr_oprf_table *other = filled(seed, MR_OPRF_TABLE_IN_ORDER, 0, N);
     CHECK(mr_oprf_table_digests(other, entries3, NULL) == MEDREG_OK && memcmp(entries, entries3, 32) != 0);
     mr_oprf_table *bad = NULL;
-    CHECK(mr_oprf_table_new(seed, (mr_oprf_table_mode)2, &bad) == MEDREG_ERR_INVALID && bad == NULL);
+    CHECK(mr_oprf_table_new(seed, (mr_oprf_table_mode)3, &bad) == MEDREG_ERR_INVALID && bad == NULL);
 
     mr_oprf_table_free(prep);
     mr_oprf_table_free(fin);
