@@ -114,6 +114,10 @@ int cli_ledger_events(const cli *c, int argc, char **argv);
  * bytes), NUL-terminated, or NULL after a message. */
 struct mr_oprf_pin;
 char *cli_oprf_file_load(const char *path, size_t *len);
+/* A request or response file opened to be read a piece at a time: a regular
+ * file of at most MR_OPRF_FILE_MAX bytes. The descriptor, or -1 after saying
+ * why. */
+int cli_oprf_file_open(const char *path);
 /* A pin file read and parsed: 1, else 0 after a message. */
 int cli_oprf_pin_load(const char *path, struct mr_oprf_pin *pin);
 /* Have the identity service evaluate n blinded elements in batches; fn

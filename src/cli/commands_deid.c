@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/encode.h"
+#include "../core/fd_io.h"
 #include "../core/secret.h"
 #include "../deid/csv_deid.h"
 #include "../deid/oprf_files.h"
@@ -80,117 +81,178 @@ static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t
     return rc == MEDREG_OK ? 0 : -1;
 }
 
-/* The response file of `oprf evaluate`: every batch through complete_batch,
- * on every core (an offline machine finishing a large table has nothing
- * else to do; the batches are independent). */
+/* The response file of `oprf evaluate`, read twice and never whole. The
+ * first reading checks all of it a batch at a time and notes where each
+ * batch is, its elements' place in the request and a digest of its blinded
+ * elements; nothing is used unless all of it is good (and, for a table
+ * that takes the answers by position, unless it answers exactly the
+ * request the state file commits to). The second reads each batch again
+ * from where it is, on every core (an offline machine finishing a large
+ * table has nothing else to do; the batches are independent), refuses one
+ * that is not what the first reading saw, and completes it. */
+typedef struct batch_place {
+    uint64_t offset, first; /* its text in the file; its first element's place in the request */
+    uint32_t len, n;
+    uint8_t blinded_sha256[32];
+} batch_place;
+
+typedef struct response_index {
+    batch_place *at;
+    size_t n, cap, total, patients;
+    crypto_hash_sha256_state request; /* every blinded element, in order */
+} response_index;
+
+static medreg_err note_batch(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset, size_t len)
+{
+    response_index *x = ctx;
+    (void)index;
+    if (b->n > x->patients - x->total)
+        return MEDREG_ERR_TOOBIG; /* more answers than the run has patients */
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        batch_place *at = realloc(x->at, cap * sizeof *at);
+        if (at == NULL)
+            return MEDREG_ERR_NOMEM;
+        x->at = at;
+        x->cap = cap;
+    }
+    batch_place *p = &x->at[x->n++];
+    *p = (batch_place){offset, x->total, (uint32_t)len, (uint32_t)b->n, {0}};
+    crypto_hash_sha256(p->blinded_sha256, (const uint8_t *)b->blinded, b->n * sizeof *b->blinded);
+    crypto_hash_sha256_update(&x->request, (const uint8_t *)b->blinded, b->n * sizeof *b->blinded);
+    x->total += b->n;
+    return MEDREG_OK;
+}
+
 typedef struct finish_work {
+    const char *path;
+    int fd;
     mr_oprf_pin *pin;
     mr_oprf_table *t;
-    const mr_oprf_response *resp;
-    const size_t *offset; /* an IN_ORDER table's: where each batch's answers go; else NULL */
+    const response_index *x;
+    int by_position; /* an IN_ORDER table: x->at[i].first says where batch i's answers go */
     size_t next;
     int failed;
     pthread_mutex_t lock;
 } finish_work;
 
+static int finish_batch(finish_work *w, size_t i, char **buf, size_t *cap)
+{
+    const batch_place *p = &w->x->at[i];
+    mr_oprf_batch b = {0};
+    char *err = NULL;
+    uint8_t sha[32];
+    if (*cap < p->len) {
+        char *more = realloc(*buf, p->len);
+        if (more == NULL) {
+            fprintf(stderr, "medreg: batch %zu: out of memory\n", i);
+            return 0;
+        }
+        *buf = more;
+        *cap = p->len;
+    }
+    int same = mr_fd_pread_all(w->fd, *buf, p->len, p->offset) == MEDREG_OK &&
+               mr_oprf_batch_parse(*buf, p->len, i, &b, &err) == MEDREG_OK && b.n == p->n;
+    if (same) {
+        crypto_hash_sha256(sha, (const uint8_t *)b.blinded, b.n * sizeof *b.blinded);
+        same = mr_ct_equal(sha, p->blinded_sha256, 32);
+    }
+    free(err);
+    if (!same) {
+        fprintf(stderr, "medreg: %s changed while it was read (batch %zu); nothing was used\n", w->path, i);
+        mr_oprf_batch_clear(&b);
+        return 0;
+    }
+    int ok;
+    if (w->by_position) {
+        medreg_err rc = mr_oprf_table_complete_at(w->t, w->pin->pk, p->first, (const uint8_t(*)[32])b.blinded,
+                                                  (const uint8_t(*)[32])b.evaluated, b.n, b.proof);
+        ok = rc == MEDREG_OK;
+        if (!ok)
+            fprintf(stderr, "medreg: batch %zu: %s\n", i,
+                    rc == MEDREG_ERR_VERIFY ? "the evaluation's proof does not verify against the pinned key: it "
+                                              "was made with another key or altered; nothing was used"
+                                            : medreg_strerror(rc));
+    } else {
+        ok = complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b.blinded,
+                            (const uint8_t(*)[32])b.evaluated, b.n, b.proof) == 0; /* it said why */
+    }
+    mr_oprf_batch_clear(&b);
+    return ok;
+}
+
 static void *finish_thread(void *arg)
 {
     finish_work *w = arg;
+    char *buf = NULL;
+    size_t cap = 0;
     for (;;) {
         pthread_mutex_lock(&w->lock);
         size_t i = w->next++;
-        int stop = w->failed || i >= w->resp->n_batches;
+        int stop = w->failed || i >= w->x->n;
         pthread_mutex_unlock(&w->lock);
         if (stop)
-            return NULL;
-        const mr_oprf_batch *b = &w->resp->batches[i];
-        int bad;
-        if (w->offset != NULL) {
-            medreg_err rc = mr_oprf_table_complete_at(w->t, w->pin->pk, w->offset[i], (const uint8_t(*)[32])b->blinded,
-                                                      (const uint8_t(*)[32])b->evaluated, b->n, b->proof);
-            bad = rc != MEDREG_OK;
-            if (bad)
-                fprintf(stderr, "medreg: batch %zu: %s\n", i,
-                        rc == MEDREG_ERR_VERIFY ? "the evaluation's proof does not verify against the pinned key: it "
-                                                  "was made with another key or altered; nothing was used"
-                                                : medreg_strerror(rc));
-        } else {
-            bad = complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b->blinded,
-                                 (const uint8_t(*)[32])b->evaluated, b->n, b->proof) != 0;
-        }
-        if (bad) {
+            break;
+        if (!finish_batch(w, i, &buf, &cap)) {
             pthread_mutex_lock(&w->lock);
-            w->failed = 1; /* complete_batch said why */
+            w->failed = 1;
             pthread_mutex_unlock(&w->lock);
         }
     }
-}
-
-/* An IN_ORDER table takes the answers by position: only once the response's
- * blinded elements, in order, are the request's that the state file
- * commits to. *offset (malloc'ed): where each batch's answers go. */
-static int answers_the_request(const char *path, const mr_oprf_response *resp, const mr_oprf_state *st,
-                               size_t count, size_t **offset)
-{
-    crypto_hash_sha256_state h;
-    uint8_t d[32];
-    size_t total = 0;
-    if ((*offset = malloc((resp->n_batches ? resp->n_batches : 1) * sizeof **offset)) == NULL)
-        return 0;
-    crypto_hash_sha256_init(&h);
-    for (size_t i = 0; i < resp->n_batches; i++) {
-        (*offset)[i] = total;
-        total += resp->batches[i].n;
-        crypto_hash_sha256_update(&h, (const uint8_t *)resp->batches[i].blinded, resp->batches[i].n * 32);
-    }
-    crypto_hash_sha256_final(&h, d);
-    if (total == count && mr_ct_equal(d, st->request_sha256, 32))
-        return 1;
-    fprintf(stderr, "medreg: %s does not answer the request that was prepared with this state file (%zu elements "
-                    "for %zu patients, or other ones); nothing was used\n", path, total, count);
-    return 0;
+    free(buf);
+    return NULL;
 }
 
 static int finish_from_file(const char *path, mr_oprf_pin *pin, mr_oprf_table *t, const mr_oprf_state *st)
 {
-    size_t len = 0, *offset = NULL;
-    char *text = cli_oprf_file_load(path, &len), *err = NULL;
-    mr_oprf_response *resp = NULL;
-    if (text == NULL)
-        return 0;
-    medreg_err rc = mr_oprf_response_parse(text, len, &resp, &err);
-    free(text);
-    if (rc != MEDREG_OK) {
-        fprintf(stderr, "medreg: %s: %s\n", path, err ? err : medreg_strerror(rc));
-        free(err);
-        return 0;
-    }
-    finish_work w = {pin, t, resp, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
-    int ok = 1;
-    if (!mr_oprf_pin_equal(&resp->pin, pin)) {
+    response_index x = {.patients = mr_oprf_table_count(t)};
+    finish_work w = {path, -1, pin, t, &x, st->ordered, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    mr_oprf_pin rpin;
+    char *err = NULL;
+    uint8_t d[32];
+    int ok = 0;
+
+    crypto_hash_sha256_init(&x.request);
+    if ((w.fd = cli_oprf_file_open(path)) < 0)
+        goto out;
+    mr_fd_bounded f = {w.fd, MR_OPRF_FILE_MAX};
+    mr_json_source src = {mr_fd_read_bounded, &f};
+    medreg_err rc = mr_oprf_response_walk(&src, &rpin, note_batch, &x, &err);
+    if (rc == MEDREG_ERR_TOOBIG)
+        fprintf(stderr, "medreg: %s answers more elements than the run's %zu patients; nothing was used\n", path,
+                x.patients);
+    else if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: %s: %s\n", path,
+                err ? err : rc == MEDREG_ERR_IO ? strerror(errno) : medreg_strerror(rc));
+    if (rc != MEDREG_OK)
+        goto out;
+    if (!mr_oprf_pin_equal(&rpin, pin)) {
         fprintf(stderr, "medreg: %s was made for another module or key than the pinned one\n", path);
-        ok = 0;
+        goto out;
     }
-    if (ok && st->ordered) {
-        ok = answers_the_request(path, resp, st, mr_oprf_table_count(t), &offset);
-        w.offset = offset;
+    crypto_hash_sha256_final(&x.request, d);
+    if (st->ordered && (x.total != x.patients || !mr_ct_equal(d, st->request_sha256, 32))) {
+        fprintf(stderr, "medreg: %s does not answer the request that was prepared with this state file (%zu elements "
+                        "for %zu patients, or other ones); nothing was used\n", path, x.total, x.patients);
+        goto out;
     }
-    if (ok) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        size_t nt = cores < 1 ? 1 : cores > 64 ? 64 : (size_t)cores, started = 0;
-        pthread_t th[64];
-        if (nt > resp->n_batches)
-            nt = resp->n_batches;
-        for (size_t k = 1; k < nt; k++) /* and this thread */
-            if (pthread_create(&th[started], NULL, finish_thread, &w) == 0)
-                started++;
-        finish_thread(&w);
-        for (size_t k = 0; k < started; k++)
-            pthread_join(th[k], NULL);
-        ok = !w.failed;
-    }
-    mr_oprf_response_free(resp);
-    free(offset);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores < 1 ? 1 : cores > 64 ? 64 : (size_t)cores, started = 0;
+    pthread_t th[64];
+    if (nt > x.n)
+        nt = x.n;
+    for (size_t k = 1; k < nt; k++) /* and this thread */
+        if (pthread_create(&th[started], NULL, finish_thread, &w) == 0)
+            started++;
+    finish_thread(&w);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    ok = !w.failed;
+out:
+    if (w.fd >= 0)
+        close(w.fd);
+    free(err);
+    free(x.at);
     pthread_mutex_destroy(&w.lock);
     return ok;
 }

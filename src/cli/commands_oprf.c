@@ -4,15 +4,18 @@
  *                  file (from an offline machine) into a response file
  * and the batch loop `pseudonymize csv` uses online. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/encode.h"
+#include "../core/fd_io.h"
 #include "../core/secret.h"
 #include "../crypto/oprf.h"
 #include "../deid/oprf_files.h"
@@ -50,17 +53,35 @@ int cli_oprf_pin_load(const char *path, mr_oprf_pin *pin)
     return ok;
 }
 
+int cli_oprf_file_open(const char *path)
+{
+    struct stat sb;
+    /* O_NONBLOCK: a pipe is refused below, not waited on (it changes nothing for a file) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &sb) != 0)
+        fprintf(stderr, "medreg: %s: %s\n", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        fprintf(stderr, "medreg: %s: not a regular file\n", path);
+    else if ((uint64_t)sb.st_size > MR_OPRF_FILE_MAX)
+        fprintf(stderr, "medreg: %s: larger than %zu bytes, more than any run makes\n", path, MR_OPRF_FILE_MAX);
+    else
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 /* One answered batch being taken by fn in a thread of its own, so that the
  * next request is on its way meanwhile: checking a proof and unblinding
  * cost the client about as long as the service takes to evaluate. Batches
- * reach fn one at a time and in order (each waits for the one before). */
+ * reach fn one at a time and in order (each waits for the one before).
+ * Each slot holds its own copy of its batch's blinded elements. */
 typedef struct oprf_pending {
     pthread_t thread;
     int running, rc;
     cli_oprf_batch_fn fn;
     void *ctx;
-    const uint8_t (*blinded)[32];
-    uint8_t (*ev)[32];
+    uint8_t (*blinded)[32], (*ev)[32];
     size_t k;
     uint8_t proof[64];
 } oprf_pending;
@@ -68,7 +89,7 @@ typedef struct oprf_pending {
 static void *pending_run(void *arg)
 {
     oprf_pending *p = arg;
-    p->rc = p->fn(p->ctx, p->blinded, (const uint8_t(*)[32])p->ev, p->k, p->proof);
+    p->rc = p->fn(p->ctx, (const uint8_t(*)[32])p->blinded, (const uint8_t(*)[32])p->ev, p->k, p->proof);
     return NULL;
 }
 
@@ -90,87 +111,125 @@ static void pending_start(oprf_pending *p)
         pending_run(p);
 }
 
+/* The batch loop, fed a batch at a time (from an array, or from a request
+ * file as it is read): oprf_eval_begin, oprf_eval_batch for each batch of
+ * at most OPRF_BATCH in order, then oprf_eval_end for the exit code. */
+typedef struct oprf_eval {
+    const cli *c;
+    const mr_oprf_pin *pin;
+    char path[160];
+    oprf_pending slot[2];
+    size_t b, sent, n; /* b: the slot of the next batch; sent of n elements */
+    int code, failed, bar;
+} oprf_eval;
+
+static int oprf_eval_begin(oprf_eval *e, const cli *c, const mr_oprf_pin *pin, size_t n, cli_oprf_batch_fn fn,
+                           void *ctx)
+{
+    char *mod = cli_escape(pin->module);
+    memset(e, 0, sizeof *e);
+    e->c = c;
+    e->pin = pin;
+    e->n = n;
+    e->bar = isatty(STDERR_FILENO);
+    e->code = EXIT_LOCAL;
+    if (mod == NULL)
+        return 0;
+    snprintf(e->path, sizeof e->path, "/v1/oprf/%s/evaluate", mod);
+    free(mod);
+    for (size_t i = 0; i < 2; i++) {
+        e->slot[i].fn = fn;
+        e->slot[i].ctx = ctx;
+        if ((e->slot[i].ev = calloc(OPRF_BATCH, 32)) == NULL || (e->slot[i].blinded = calloc(OPRF_BATCH, 32)) == NULL)
+            return 0;
+    }
+    e->code = EXIT_OK;
+    return 1;
+}
+
+/* 1 to go on, 0 once the run has failed (oprf_eval_end says how) */
+static int oprf_eval_batch(oprf_eval *e, const uint8_t (*blinded)[32], size_t k)
+{
+    oprf_pending *p = &e->slot[e->b]; /* free: its batch was waited for before the last one started */
+    size_t batches = (e->n + OPRF_BATCH - 1) / OPRF_BATCH, at = e->sent / OPRF_BATCH + 1;
+    char what[64];
+    if (e->code != EXIT_OK || e->failed || k == 0 || k > OPRF_BATCH)
+        return 0;
+    json_t *arr = json_array(), *body = NULL;
+    cli_reply r = {0};
+    for (size_t i = 0; i < k; i++)
+        json_array_append_new(arr, mr_json_base64(blinded[i], 32));
+    body = json_pack("{s:I,s:o}", "key_id", (json_int_t)e->pin->key_id, "blinded", arr);
+    /* an evaluation changes nothing at the service: a batch that got no
+     * answer, or a busy one, is safely sent again */
+    for (unsigned attempt = 0;; attempt++) {
+        e->code = body ? cli_request(e->c, SVC_IDENTITY, "POST", e->path, body, &r) : EXIT_LOCAL;
+        int busy = e->code == EXIT_OK && (r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504);
+        if (attempt == OPRF_RETRIES || !(busy || (e->code == EXIT_NETWORK && r.transient)))
+            break;
+        fprintf(stderr, "%smedreg: batch %zu of %zu: %s; sending it again in %u s\n", e->bar ? "\n" : "", at, batches,
+                busy ? "the identity service is busy" : "no answer", 1u << attempt);
+        cli_reply_free(&r);
+        sleep(1u << attempt);
+    }
+    json_decref(body);
+    if (e->code != EXIT_OK)
+        return 0;
+    if (r.status != 200) {
+        e->code = cli_finish(e->c, &r, NULL);
+        return 0;
+    }
+    char *err = NULL;
+    int ok = mr_oprf_answer_parse(r.body, r.len, k, p->ev, p->proof, &err) == MEDREG_OK ||
+             say("the identity service sent a malformed evaluation", err);
+    cli_reply_free(&r);
+    if (!ok) {
+        e->code = EXIT_SERVER;
+        return 0;
+    }
+    if (pending_wait(&e->slot[e->b ^ 1]) != 0) {
+        e->failed = 1; /* fn said why */
+        return 0;
+    }
+    memcpy(p->blinded, blinded, k * 32);
+    p->k = k;
+    pending_start(p);
+    e->sent += k;
+    e->b ^= 1;
+    if (e->bar) { /* thousands of batches take minutes */
+        snprintf(what, sizeof what, "%zu of %zu batches evaluated", at, batches);
+        cli_progress((int)(100 * e->sent / (e->n ? e->n : 1)), what);
+    }
+    if (!p->running && p->rc != 0) {
+        e->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int oprf_eval_end(oprf_eval *e)
+{
+    for (size_t i = 0; i < 2; i++) {
+        e->failed |= pending_wait(&e->slot[i]) != 0;
+        free(e->slot[i].ev);
+        free(e->slot[i].blinded);
+    }
+    if (e->bar && e->n > 0)
+        fputc('\n', stderr);
+    if (e->failed && e->code == EXIT_OK)
+        e->code = EXIT_SERVER;
+    return e->code;
+}
+
 int cli_oprf_evaluate(const cli *c, const mr_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
                       cli_oprf_batch_fn fn, void *ctx)
 {
-    char path[160], *mod = cli_escape(pin->module);
-    oprf_pending slot[2];
-    int code = EXIT_OK, failed = 0, bar = isatty(STDERR_FILENO);
-    size_t batches = (n + OPRF_BATCH - 1) / OPRF_BATCH;
-    char what[64];
-    if (mod == NULL)
-        return EXIT_LOCAL;
-    snprintf(path, sizeof path, "/v1/oprf/%s/evaluate", mod);
-    free(mod);
-    memset(slot, 0, sizeof slot);
-    for (size_t i = 0; i < 2; i++) {
-        slot[i].fn = fn;
-        slot[i].ctx = ctx;
-        if ((slot[i].ev = calloc(OPRF_BATCH, 32)) == NULL) {
-            free(slot[0].ev);
-            return EXIT_LOCAL;
-        }
-    }
-    for (size_t off = 0, b = 0; off < n && code == EXIT_OK; off += OPRF_BATCH, b ^= 1) {
-        size_t k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
-        oprf_pending *p = &slot[b]; /* free: its batch was waited for before the last one started */
-        json_t *arr = json_array(), *body = NULL;
-        cli_reply r = {0};
-        for (size_t i = 0; i < k; i++)
-            json_array_append_new(arr, mr_json_base64(blinded[off + i], 32));
-        body = json_pack("{s:I,s:o}", "key_id", (json_int_t)pin->key_id, "blinded", arr);
-        /* an evaluation changes nothing at the service: a batch that got no
-         * answer, or a busy one, is safely sent again */
-        for (unsigned attempt = 0;; attempt++) {
-            code = body ? cli_request(c, SVC_IDENTITY, "POST", path, body, &r) : EXIT_LOCAL;
-            int busy = code == EXIT_OK && (r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504);
-            if (attempt == OPRF_RETRIES || !(busy || (code == EXIT_NETWORK && r.transient)))
+    oprf_eval e;
+    if (oprf_eval_begin(&e, c, pin, n, fn, ctx))
+        for (size_t off = 0; off < n; off += OPRF_BATCH)
+            if (!oprf_eval_batch(&e, blinded + off, n - off < OPRF_BATCH ? n - off : OPRF_BATCH))
                 break;
-            fprintf(stderr, "%smedreg: batch %zu of %zu: %s; sending it again in %u s\n", bar ? "\n" : "",
-                    off / OPRF_BATCH + 1, batches, busy ? "the identity service is busy" : "no answer", 1u << attempt);
-            cli_reply_free(&r);
-            sleep(1u << attempt);
-        }
-        json_decref(body);
-        if (code != EXIT_OK)
-            break;
-        if (r.status != 200) {
-            code = cli_finish(c, &r, NULL);
-            break;
-        }
-        char *err = NULL;
-        int ok = mr_oprf_answer_parse(r.body, r.len, k, p->ev, p->proof, &err) == MEDREG_OK ||
-                 say("the identity service sent a malformed evaluation", err);
-        cli_reply_free(&r);
-        if (!ok) {
-            code = EXIT_SERVER;
-            break;
-        }
-        if (pending_wait(&slot[b ^ 1]) != 0) {
-            failed = 1; /* fn said why */
-            break;
-        }
-        p->blinded = blinded + off;
-        p->k = k;
-        pending_start(p);
-        if (bar) { /* thousands of batches take minutes */
-            snprintf(what, sizeof what, "%zu of %zu batches evaluated", off / OPRF_BATCH + 1, batches);
-            cli_progress((int)(100 * (off + k) / n), what);
-        }
-        if (!p->running && p->rc != 0) {
-            failed = 1;
-            break;
-        }
-    }
-    for (size_t i = 0; i < 2; i++)
-        failed |= pending_wait(&slot[i]) != 0;
-    if (bar && n > 0)
-        fputc('\n', stderr);
-    if (failed && code == EXIT_OK)
-        code = EXIT_SERVER;
-    free(slot[0].ev);
-    free(slot[1].ev);
-    return code;
+    return oprf_eval_end(&e);
 }
 
 static int cmd_oprf_key(cli *c, int argc, char **argv)
@@ -248,13 +307,65 @@ static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (
     return 0;
 }
 
+/* The request file's second reading: its elements gathered into batches
+ * and each batch sent as it fills */
+typedef struct feed {
+    oprf_eval *e;
+    uint8_t (*batch)[32];
+    size_t k, seen;
+} feed;
+
+static medreg_err count_element(void *ctx, size_t index, const uint8_t e[32])
+{
+    (void)index;
+    (void)e;
+    ++*(size_t *)ctx;
+    return MEDREG_OK;
+}
+
+static medreg_err feed_element(void *ctx, size_t index, const uint8_t e[32])
+{
+    feed *f = ctx;
+    (void)index;
+    memcpy(f->batch[f->k++], e, 32);
+    f->seen++;
+    if (f->k == OPRF_BATCH) {
+        if (!oprf_eval_batch(f->e, (const uint8_t(*)[32])f->batch, f->k))
+            return MEDREG_ERR_NET; /* oprf_eval_end says why */
+        f->k = 0;
+    }
+    return MEDREG_OK;
+}
+
+/* The request, walked from its start: 1, or 0 after saying why */
+static int walk_request(const char *in, int fd, mr_oprf_pin *pin, mr_oprf_element_fn each, void *ctx)
+{
+    char *err = NULL;
+    mr_fd_bounded f = {fd, MR_OPRF_FILE_MAX};
+    mr_json_source src = {mr_fd_read_bounded, &f};
+    medreg_err rc = lseek(fd, 0, SEEK_SET) == 0 ? mr_oprf_request_walk(&src, pin, each, ctx, &err) : MEDREG_ERR_IO;
+    if (rc == MEDREG_ERR_NET)
+        return 0;
+    if (rc != MEDREG_OK) {
+        fprintf(stderr, "medreg: %s: %s\n", in, err ? err : rc == MEDREG_ERR_IO ? strerror(errno) : medreg_strerror(rc));
+        free(err);
+        return 0;
+    }
+    return 1;
+}
+
+/* The request is read twice and never whole: first checked to its end
+ * (nothing is sent for a damaged file, and the response needs the pin
+ * first), then sent a batch at a time as it is read again; the response is
+ * written batch by batch as the service answers, and appears at out only
+ * once whole. */
 static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"in", required_argument, NULL, 'i'},
                                          {"out", required_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     const char *in = NULL, *out = NULL;
-    int opt, code = EXIT_LOCAL;
+    int opt, code = EXIT_LOCAL, fd;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'i')
             in = optarg;
@@ -265,28 +376,38 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
     }
     if (in == NULL || out == NULL || optind != argc)
         return EXIT_USAGE;
-    mr_oprf_pin pin;
+    mr_oprf_pin pin, again;
     mr_oprf_writer w;
-    uint8_t(*bl)[32] = NULL;
-    size_t n = 0, len = 0;
-    char *text = cli_oprf_file_load(in, &len), *err = NULL;
-    if (text == NULL)
+    size_t n = 0;
+    if ((fd = cli_oprf_file_open(in)) < 0)
         return EXIT_LOCAL;
-    medreg_err rc = mr_oprf_request_parse(text, len, &pin, &bl, &n, &err);
-    free(text);
-    if (rc != MEDREG_OK) {
-        say(in, err);
+    if (!walk_request(in, fd, &pin, count_element, &n)) {
+        close(fd);
         return EXIT_LOCAL;
     }
-    /* the response is written batch by batch as the service answers, and
-     * appears at out only once whole */
     if (mr_oprf_writer_open(&w, out, &pin, MR_OPRF_FORMAT_RESPONSE) != MEDREG_OK) {
         fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
-        free(bl);
+        close(fd);
         return EXIT_LOCAL;
     }
-    eval_ctx e = {&pin, &w};
-    code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])bl, n, append_batch, &e);
+    oprf_eval e;
+    eval_ctx ec = {&pin, &w};
+    feed f = {&e, calloc(OPRF_BATCH, 32), 0, 0};
+    int began = oprf_eval_begin(&e, c, &pin, n, append_batch, &ec); /* e is set up either way */
+    if (began && f.batch != NULL && walk_request(in, fd, &again, feed_element, &f)) {
+        if (f.seen != n || !mr_oprf_pin_equal(&pin, &again)) {
+            fprintf(stderr, "medreg: %s changed while it was read; no response is written\n", in);
+        } else {
+            if (f.k > 0)
+                (void)oprf_eval_batch(&e, (const uint8_t(*)[32])f.batch, f.k); /* oprf_eval_end says how it went */
+            code = EXIT_OK;
+        }
+    }
+    int eval = oprf_eval_end(&e);
+    if (eval != EXIT_OK) /* the service's or the batch's failure says more than the reading's */
+        code = eval;
+    free(f.batch);
+    close(fd);
     if (mr_oprf_writer_close(&w, code == EXIT_OK) != MEDREG_OK && code == EXIT_OK) {
         fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
         code = EXIT_LOCAL;
@@ -294,7 +415,6 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
     if (code == EXIT_OK)
         printf("%zu elements evaluated by the identity service for module %s; take %s back to the offline machine\n",
                n, pin.module, out);
-    free(bl);
     return code;
 }
 

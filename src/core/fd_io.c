@@ -39,3 +39,38 @@ medreg_err mr_fd_write_all(int fd, const void *data, size_t len)
     }
     return MEDREG_OK;
 }
+
+medreg_err mr_fd_pread_all(int fd, void *buf, size_t len, uint64_t offset)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, (off_t)offset);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            errno = EIO; /* the file ends before: it changed since it was walked */
+        if (r <= 0)
+            return MEDREG_ERR_IO;
+        p += r;
+        len -= (size_t)r;
+        offset += (uint64_t)r;
+    }
+    return MEDREG_OK;
+}
+
+long mr_fd_read_bounded(void *file, char *buf, size_t cap)
+{
+    mr_fd_bounded *f = file;
+    for (;;) {
+        ssize_t r = read(f->fd, buf, cap);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0 && (uint64_t)r > f->left) {
+            errno = EFBIG; /* it grew past its bound while it was read */
+            return -1;
+        }
+        if (r > 0)
+            f->left -= (uint64_t)r;
+        return (long)r;
+    }
+}

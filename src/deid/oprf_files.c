@@ -16,6 +16,7 @@
 
 #include "../core/encode.h"
 #include "../core/fd_io.h"
+#include "../core/json_stream.h"
 #include "../core/json_walk.h"
 #include "../core/secret.h"
 
@@ -55,10 +56,9 @@ static json_t *load_piece(const char *text, mr_json_span sp, char **err)
     return j;
 }
 
-/* The object text is, member by member. The member named big (the file's
- * bulk, an array) is left unparsed, its span in *big_span (end 0 when it is
- * absent), for a walk of its own; it is in the object as null. */
-static json_t *load_object(const char *text, size_t len, const char *big, mr_json_span *big_span, char **err)
+/* The object text is, member by member (the small files: a pin, a state,
+ * the service's answer; the bulk files are streamed) */
+static json_t *load(const char *text, size_t len, char **err)
 {
     mr_json_span all, k, v;
     mr_json_cursor c;
@@ -66,8 +66,6 @@ static json_t *load_object(const char *text, size_t len, const char *big, mr_jso
     int r = 0;
     json_t *obj = NULL, *key = NULL;
 
-    if (big_span != NULL)
-        *big_span = (mr_json_span){0, 0};
     if (!mr_json_value_at(text, len, 0, &all)) {
         fail(err, "not JSON: line %d: no whole JSON value", mr_json_line(text, len));
         return NULL;
@@ -91,12 +89,8 @@ static json_t *load_object(const char *text, size_t len, const char *big, mr_jso
             fail(err, "not JSON: line %d: duplicate object key", mr_json_line(text, k.start));
             goto bad;
         }
-        if (big != NULL && strcmp(name, big) == 0) {
-            *big_span = v;
-            val = json_null();
-        } else if ((val = load_piece(text, v, err)) == NULL) {
+        if ((val = load_piece(text, v, err)) == NULL)
             goto bad;
-        }
         if (json_object_set_new(obj, name, val) != 0)
             goto bad;
         json_decref(key);
@@ -113,34 +107,20 @@ bad:
     return NULL;
 }
 
-static json_t *load(const char *text, size_t len, char **err)
-{
-    return load_object(text, len, NULL, NULL, err);
-}
 
-/* How many elements the array span holds; -2 if it is absent or not an
- * array, -1 if its structure is broken (*where says where) */
-static long long count_elements(const char *text, mr_json_span sp, size_t *where)
+/* the value of a file's "format" (NULL if it has none) names format */
+static int format_value_is(const json_t *value, const char *format, char **err)
 {
-    mr_json_cursor c;
-    mr_json_span v;
-    long long n = 0;
-    int r;
-    *where = sp.start;
-    if (sp.end == 0 || !mr_json_enter(text, sp, '[', &c))
-        return -2;
-    while ((r = mr_json_next(&c, NULL, &v, where)) == 1)
-        n++;
-    return r < 0 ? -1 : n;
-}
-
-static int format_is(const json_t *j, const char *format, char **err)
-{
-    const char *f = json_string_value(json_object_get(j, "format"));
+    const char *f = json_string_value(value);
     if (f != NULL && strcmp(f, format) == 0)
         return 1;
     fail(err, "not a %s file (its format is %.64s)", format, f ? f : "missing");
     return 0;
+}
+
+static int format_is(const json_t *j, const char *format, char **err)
+{
+    return format_value_is(json_object_get(j, "format"), format, err);
 }
 
 /* module, key_id, suite and public_key */
@@ -201,66 +181,25 @@ static int read_elements(const json_t *arr, size_t n, uint8_t (*out)[MR_OPRF_ELE
     return 1;
 }
 
-medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
-                                 uint8_t (**blinded)[MR_OPRF_ELEMENT_BYTES], size_t *n, char **err)
+void mr_oprf_batch_clear(mr_oprf_batch *b)
 {
-    mr_oprf_pin p;
-    uint8_t(*b)[MR_OPRF_ELEMENT_BYTES] = NULL;
-    mr_json_span bs, v;
-    mr_json_cursor c;
-    size_t where = 0, k = 0;
-    json_t *j = load_object(text, len, "blinded", &bs, err);
-    long long count = -2;
-    medreg_err rc = MEDREG_ERR_INVALID;
-
-    if (j == NULL || !format_is(j, MR_OPRF_FORMAT_REQUEST, err) || !read_pin(j, &p, err))
-        goto out;
-    if ((count = count_elements(text, bs, &where)) == -1) {
-        fail(err, "not JSON: line %d: ',' or ']' expected", mr_json_line(text, where));
-        goto out;
-    }
-    if (count < 0 || (unsigned long long)count > MR_OPRF_RUN_MAX) {
-        fail(err, "blinded is not an array of at most %zu elements", MR_OPRF_RUN_MAX);
-        goto out;
-    }
-    if ((b = malloc(count ? (size_t)count * sizeof *b : 1)) == NULL) {
-        rc = MEDREG_ERR_NOMEM;
-        goto out;
-    }
-    if (!mr_json_enter(text, bs, '[', &c))
-        goto out;
-    for (; k < (size_t)count && mr_json_next(&c, NULL, &v, &where) == 1; k++) {
-        json_t *e = load_piece(text, v, err);
-        int ok = e != NULL && get_b64(e, b[k], MR_OPRF_ELEMENT_BYTES);
-        json_decref(e);
-        if (!ok) {
-            fail(err, "blinded[%zu] is not %d bytes of base64", k, MR_OPRF_ELEMENT_BYTES);
-            goto out;
-        }
-    }
-    *pin = p;
-    *blinded = b;
-    *n = k;
-    b = NULL;
-    rc = MEDREG_OK;
-out:
-    free(b);
-    json_decref(j);
-    return rc;
+    free(b->blinded);
+    free(b->evaluated);
+    memset(b, 0, sizeof *b);
 }
 
 void mr_oprf_response_free(mr_oprf_response *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n_batches; i++) {
-        free(r->batches[i].blinded);
-        free(r->batches[i].evaluated);
-    }
+    for (size_t i = 0; i < r->n_batches; i++)
+        mr_oprf_batch_clear(&r->batches[i]);
     free(r->batches);
     free(r);
 }
 
+/* batch i of the response, from its JSON value; *total counts the
+ * elements so far (bounded by MR_OPRF_RUN_MAX) */
 static int read_batch(const json_t *bj, size_t i, size_t *total, mr_oprf_batch *b, char **err)
 {
     const json_t *bl = json_object_get(bj, "blinded"), *ev = json_object_get(bj, "evaluated");
@@ -286,52 +225,225 @@ static int read_batch(const json_t *bj, size_t i, size_t *total, mr_oprf_batch *
     return read_elements(ev, n, b->evaluated, what, err);
 }
 
-medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response **out, char **err)
+/* a piece of a streamed file through jansson, its refusal placed at the
+ * piece's line */
+static json_t *load_streamed(const mr_json_piece *p, char **err)
 {
-    mr_json_span bs, v;
-    mr_json_cursor c;
-    size_t where = 0, total = 0;
-    json_t *j = load_object(text, len, "batches", &bs, err);
-    long long nb = -2;
-    mr_oprf_response *r = calloc(1, sizeof *r);
-    medreg_err rc = MEDREG_ERR_INVALID;
+    json_error_t e;
+    json_t *j = json_loadb(p->text, p->len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (j == NULL)
+        fail(err, "not JSON: line %d: %s", p->line + e.line - 1, e.text);
+    return j;
+}
 
-    if (r == NULL) {
-        rc = MEDREG_ERR_NOMEM;
+static medreg_err batch_from(json_t *bj, size_t i, size_t *total, mr_oprf_batch *b, char **err)
+{
+    memset(b, 0, sizeof *b);
+    if (bj != NULL && read_batch(bj, i, total, b, err))
+        return MEDREG_OK;
+    mr_oprf_batch_clear(b);
+    return MEDREG_ERR_INVALID;
+}
+
+medreg_err mr_oprf_batch_parse(const char *text, size_t len, size_t index, mr_oprf_batch *b, char **err)
+{
+    size_t total = 0;
+    json_t *bj = load_piece(text, (mr_json_span){0, len}, err);
+    medreg_err rc = batch_from(bj, index, &total, b, err);
+    json_decref(bj);
+    return rc;
+}
+
+/* The walk of a request or a response: its small members into an object
+ * (the pin's fields, checked once the walk is over; the format at once, so
+ * that another kind of file is named before its bulk is read), and each
+ * element of its bulk array (big) decoded by element() */
+typedef struct bulk_walk {
+    const char *format, *big;
+    json_t *members;
+    int big_seen; /* the stream's: big was an array */
+    size_t total; /* elements (a response's: in all its batches) */
+    medreg_err (*element)(struct bulk_walk *bw, json_t *value, size_t index);
+    void *each; /* the caller's mr_oprf_element_fn or mr_oprf_batch_fn, with ctx */
+    void *ctx;
+    const mr_json_piece *piece; /* the element's, during element() */
+    char **err;
+} bulk_walk;
+
+static medreg_err bulk_member(void *ctx, const mr_json_piece *key, const mr_json_piece *value)
+{
+    bulk_walk *bw = ctx;
+    json_t *k = load_streamed(key, bw->err), *v = NULL;
+    medreg_err rc = MEDREG_ERR_INVALID;
+    const char *name = json_string_value(k);
+    if (name == NULL)
+        goto out;
+    if (json_object_get(bw->members, name) != NULL || (bw->big_seen && strcmp(name, bw->big) == 0)) {
+        fail(bw->err, "not JSON: line %d: duplicate object key", key->line);
         goto out;
     }
-    if (j == NULL || !format_is(j, MR_OPRF_FORMAT_RESPONSE, err) || !read_pin(j, &r->pin, err))
+    if ((v = load_streamed(value, bw->err)) == NULL)
         goto out;
-    if ((nb = count_elements(text, bs, &where)) == -1) {
-        fail(err, "not JSON: line %d: ',' or ']' expected", mr_json_line(text, where));
+    if (strcmp(name, "format") == 0 && !format_value_is(v, bw->format, bw->err))
+        goto out;
+    rc = json_object_set_new(bw->members, name, v) == 0 ? MEDREG_OK : MEDREG_ERR_NOMEM;
+    v = NULL;
+out:
+    json_decref(k);
+    json_decref(v);
+    return rc;
+}
+
+static medreg_err bulk_element(void *ctx, const mr_json_piece *value, size_t index)
+{
+    bulk_walk *bw = ctx;
+    json_t *v = load_streamed(value, bw->err);
+    bw->piece = value;
+    medreg_err rc = v != NULL ? bw->element(bw, v, index) : MEDREG_ERR_INVALID;
+    json_decref(v);
+    return rc;
+}
+
+static medreg_err walk_bulk(const mr_json_source *src, bulk_walk *bw, size_t max_piece, const char *what,
+                            mr_oprf_pin *pin)
+{
+    mr_json_stream_fns fns = {bulk_member, bulk_element, bw};
+    mr_oprf_pin p;
+    medreg_err rc = MEDREG_ERR_NOMEM;
+    if ((bw->members = json_object()) == NULL)
+        goto out;
+    if ((rc = mr_json_stream_object(src, bw->big, max_piece, &fns, &bw->big_seen, bw->err)) != MEDREG_OK)
+        goto out;
+    rc = MEDREG_ERR_INVALID;
+    if (!format_is(bw->members, bw->format, bw->err) || !read_pin(bw->members, &p, bw->err))
+        goto out;
+    if (!bw->big_seen) {
+        fail(bw->err, "%s is not an array of at most %zu %s", bw->big, MR_OPRF_RUN_MAX, what);
         goto out;
     }
-    if (nb < 0 || (unsigned long long)nb > MR_OPRF_RUN_MAX) {
-        fail(err, "batches is not an array of at most %zu batches", MR_OPRF_RUN_MAX);
-        goto out;
-    }
-    if ((r->batches = calloc(nb ? (size_t)nb : 1, sizeof *r->batches)) == NULL) {
-        rc = MEDREG_ERR_NOMEM;
-        goto out;
-    }
-    if (!mr_json_enter(text, bs, '[', &c))
-        goto out;
-    /* one batch's values at a time */
-    for (size_t i = 0; i < (size_t)nb && mr_json_next(&c, NULL, &v, &where) == 1; i++) {
-        json_t *bj = load_piece(text, v, err);
-        r->n_batches = i + 1; /* what to free */
-        int ok = bj != NULL && read_batch(bj, i, &total, &r->batches[i], err);
-        json_decref(bj);
-        if (!ok)
-            goto out;
-    }
-    *out = r;
-    r = NULL;
+    *pin = p;
     rc = MEDREG_OK;
 out:
-    mr_oprf_response_free(r);
-    json_decref(j);
+    json_decref(bw->members);
     return rc;
+}
+
+static medreg_err response_batch(bulk_walk *bw, json_t *value, size_t index)
+{
+    mr_oprf_batch b;
+    medreg_err rc = batch_from(value, index, &bw->total, &b, bw->err);
+    if (rc == MEDREG_OK)
+        rc = ((mr_oprf_batch_fn)bw->each)(bw->ctx, index, &b, bw->piece->offset, bw->piece->len);
+    mr_oprf_batch_clear(&b);
+    return rc;
+}
+
+medreg_err mr_oprf_response_walk(const mr_json_source *src, mr_oprf_pin *pin, mr_oprf_batch_fn each, void *ctx,
+                                 char **err)
+{
+    bulk_walk bw = {MR_OPRF_FORMAT_RESPONSE, "batches", NULL, 0, 0, response_batch, (void *)each, ctx, NULL, err};
+    return walk_bulk(src, &bw, MR_OPRF_BATCH_TEXT_MAX, "batches", pin);
+}
+
+static medreg_err request_element(bulk_walk *bw, json_t *value, size_t index)
+{
+    uint8_t e[MR_OPRF_ELEMENT_BYTES];
+    if (index >= MR_OPRF_RUN_MAX)
+        return fail(bw->err, "blinded is not an array of at most %zu elements", MR_OPRF_RUN_MAX), MEDREG_ERR_INVALID;
+    if (!get_b64(value, e, sizeof e))
+        return fail(bw->err, "blinded[%zu] is not %d bytes of base64", index, MR_OPRF_ELEMENT_BYTES),
+               MEDREG_ERR_INVALID;
+    bw->total++;
+    return ((mr_oprf_element_fn)bw->each)(bw->ctx, index, e);
+}
+
+medreg_err mr_oprf_request_walk(const mr_json_source *src, mr_oprf_pin *pin, mr_oprf_element_fn each, void *ctx,
+                                char **err)
+{
+    bulk_walk bw = {MR_OPRF_FORMAT_REQUEST, "blinded", NULL, 0, 0, request_element, (void *)each, ctx, NULL, err};
+    return walk_bulk(src, &bw, MR_OPRF_ELEMENT_TEXT_MAX, "elements", pin);
+}
+
+/* mr_oprf_request_parse's each(): every element, in an array that doubles */
+typedef struct element_list {
+    uint8_t (*e)[MR_OPRF_ELEMENT_BYTES];
+    size_t n;
+} element_list;
+
+static medreg_err keep_element(void *ctx, size_t index, const uint8_t e[MR_OPRF_ELEMENT_BYTES])
+{
+    element_list *l = ctx;
+    if ((index & (index + 1)) == 0) { /* 0, 1, 3, 7, …: double the room */
+        uint8_t(*more)[MR_OPRF_ELEMENT_BYTES] = realloc(l->e, 2 * (index + 1) * sizeof *more);
+        if (more == NULL)
+            return MEDREG_ERR_NOMEM;
+        l->e = more;
+    }
+    memcpy(l->e[index], e, MR_OPRF_ELEMENT_BYTES);
+    l->n = index + 1;
+    return MEDREG_OK;
+}
+
+medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
+                                 uint8_t (**blinded)[MR_OPRF_ELEMENT_BYTES], size_t *n, char **err)
+{
+    mr_json_memory m = {text, len, 0, 0};
+    mr_json_source src = {mr_json_memory_read, &m};
+    element_list l = {NULL, 0};
+    mr_oprf_pin p;
+    medreg_err rc = mr_oprf_request_walk(&src, &p, keep_element, &l, err);
+    if (rc != MEDREG_OK) {
+        free(l.e);
+        return rc;
+    }
+    *pin = p;
+    *blinded = l.e != NULL ? l.e : malloc(1); /* none: still an array to free */
+    *n = l.n;
+    if (*blinded == NULL)
+        return MEDREG_ERR_NOMEM;
+    return MEDREG_OK;
+}
+
+/* mr_oprf_response_parse's each(): a copy of every batch */
+static medreg_err keep_batch(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset, size_t len)
+{
+    mr_oprf_response *r = ctx;
+    (void)offset;
+    (void)len;
+    if ((index & (index + 1)) == 0) { /* 0, 1, 3, 7, …: double the room */
+        mr_oprf_batch *more = realloc(r->batches, 2 * (index + 1) * sizeof *more);
+        if (more == NULL)
+            return MEDREG_ERR_NOMEM;
+        r->batches = more;
+    }
+    mr_oprf_batch *c = &r->batches[index];
+    memset(c, 0, sizeof *c);
+    r->n_batches = index + 1;
+    c->blinded = malloc(b->n * sizeof *c->blinded);
+    c->evaluated = malloc(b->n * sizeof *c->evaluated);
+    if (c->blinded == NULL || c->evaluated == NULL)
+        return MEDREG_ERR_NOMEM;
+    memcpy(c->blinded, b->blinded, b->n * sizeof *c->blinded);
+    memcpy(c->evaluated, b->evaluated, b->n * sizeof *c->evaluated);
+    memcpy(c->proof, b->proof, sizeof c->proof);
+    c->n = b->n;
+    return MEDREG_OK;
+}
+
+medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response **out, char **err)
+{
+    mr_json_memory m = {text, len, 0, 0};
+    mr_json_source src = {mr_json_memory_read, &m};
+    mr_oprf_response *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return MEDREG_ERR_NOMEM;
+    medreg_err rc = mr_oprf_response_walk(&src, &r->pin, keep_batch, r, err);
+    if (rc != MEDREG_OK) {
+        mr_oprf_response_free(r);
+        return rc;
+    }
+    *out = r;
+    return MEDREG_OK;
 }
 
 medreg_err mr_oprf_answer_parse(const char *text, size_t len, size_t n, uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES],

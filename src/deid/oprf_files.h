@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../config/module.h"
+#include "../core/json_stream.h"
 #include "../core/safety.h"
 #include "../core/secret.h"
 #include "../crypto/oprf.h"
@@ -57,6 +58,20 @@ MR_MUST_CHECK medreg_err mr_oprf_pin_parse(const char *text, size_t len, const c
 MR_MUST_CHECK medreg_err mr_oprf_request_parse(const char *text, size_t len, mr_oprf_pin *pin,
                                                uint8_t (**blinded)[MR_OPRF_ELEMENT_BYTES], size_t *n, char **err);
 
+/* The longest text one element of a request may take, with room to spare */
+#define MR_OPRF_ELEMENT_TEXT_MAX ((size_t)4096)
+
+/* An element as a request's walk meets it, decoded; MEDREG_OK goes on. */
+typedef medreg_err (*mr_oprf_element_fn)(void *ctx, size_t index, const uint8_t e[MR_OPRF_ELEMENT_BYTES]);
+
+/* A request read from src an element at a time, never more than one in
+ * memory (mr_oprf_request_parse is this on a text): each element goes to
+ * each() in order as it is met, before the rest of the file is checked;
+ * the file is good, and its pin in *pin, only if the walk returns
+ * MEDREG_OK. */
+MR_MUST_CHECK medreg_err mr_oprf_request_walk(const mr_json_source *src, mr_oprf_pin *pin, mr_oprf_element_fn each,
+                                              void *ctx, char **err);
+
 typedef struct mr_oprf_batch {
     uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES];
     uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES];
@@ -74,6 +89,31 @@ typedef struct mr_oprf_response {
  * is mr_oprf_table_complete's). Free *out with mr_oprf_response_free. */
 MR_MUST_CHECK medreg_err mr_oprf_response_parse(const char *text, size_t len, mr_oprf_response **out, char **err);
 void mr_oprf_response_free(mr_oprf_response *r);
+
+/* The longest text one batch may take in a response file: 65,535 elements
+ * in each array written one to a line and indented, with room to spare */
+#define MR_OPRF_BATCH_TEXT_MAX ((size_t)16 << 20)
+
+/* A batch as a response's walk meets it: decoded and bounded (its proof
+ * not checked), and where its text is in the file (offset, length). It is
+ * the walk's, during the call only; MEDREG_OK goes on. */
+typedef medreg_err (*mr_oprf_batch_fn)(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset,
+                                       size_t len);
+
+/* A response read from src a batch at a time, never more than one batch
+ * in memory (mr_oprf_response_parse is this on a text): each batch goes to
+ * each() in order as it is met, before the rest of the file is checked, so
+ * each() only takes note; the file is good, and its pin in *pin, only if
+ * the walk returns MEDREG_OK. */
+MR_MUST_CHECK medreg_err mr_oprf_response_walk(const mr_json_source *src, mr_oprf_pin *pin, mr_oprf_batch_fn each,
+                                               void *ctx, char **err);
+
+/* One batch's text again (read back from where the walk said it was),
+ * decoded as the walk decodes it (index names it in messages). Free with
+ * mr_oprf_batch_clear. */
+MR_MUST_CHECK medreg_err mr_oprf_batch_parse(const char *text, size_t len, size_t index, mr_oprf_batch *b,
+                                             char **err);
+void mr_oprf_batch_clear(mr_oprf_batch *b);
 
 /* The service's answer to one batch of n: n evaluated elements and the
  * proof. */

@@ -13,6 +13,26 @@
 #include "../../src/core/secret.h"
 #include "../../src/deid/oprf_files.h"
 
+/* a response's walk: each batch is where the walk says its text is */
+typedef struct placed {
+    const char *text;
+    size_t batches;
+} placed;
+
+static medreg_err batch_in_place(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset, size_t len)
+{
+    placed *p = ctx;
+    mr_oprf_batch again = {0};
+    char *err = NULL;
+    if (mr_oprf_batch_parse(p->text + offset, len, index, &again, &err) != MEDREG_OK || again.n != b->n ||
+        memcmp(again.blinded, b->blinded, b->n * 32) || memcmp(again.evaluated, b->evaluated, b->n * 32) ||
+        memcmp(again.proof, b->proof, sizeof b->proof))
+        abort();
+    mr_oprf_batch_clear(&again);
+    p->batches++;
+    return MEDREG_OK;
+}
+
 /* the pin written again (with format) parses to itself */
 static void pin_round_trip(const mr_oprf_pin *pin, const char *format)
 {
@@ -76,6 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (total > MR_OPRF_RUN_MAX)
                 abort();
         }
+        /* read a few bytes at a time, the walk agrees with the parse */
+        placed pl = {text, 0};
+        mr_json_memory m = {text, len, 0, (size_t)(data[0] / 6 % 7) + 1};
+        mr_json_source src = {mr_json_memory_read, &m};
+        char *e2 = NULL;
+        mr_oprf_pin p2;
+        medreg_err walked = mr_oprf_response_walk(&src, &p2, batch_in_place, &pl, &e2);
+        if ((walked == MEDREG_OK) != (rc == MEDREG_OK) ||
+            (rc == MEDREG_OK && (pl.batches != r->n_batches || !mr_oprf_pin_equal(&p2, &r->pin))))
+            abort();
+        free(e2);
         mr_oprf_response_free(r);
         break;
     }

@@ -135,6 +135,26 @@ expect 4 "a response of 3 GB (a sparse file) is refused from its size" -- "$MEDR
   --config visits.ini --oprf-key hip.pin --in sample.csv --finish huge.json --state st2.json --out bad.csv
 contains "$W/err" "larger than 2147483648 bytes" "the error gives the bound"
 rm -f huge.json
+jq '.batches += .batches' resp.json > twice.json
+expect 4 "a response with every batch twice is refused before any proof is checked" -- "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in sample.csv --finish twice.json --state st2.json --out bad.csv
+contains "$W/err" "twice.json answers more elements than the run's [0-9]* patients" "the error says so"
+expect 4 "the request given as the response is named for what it is" -- "$MEDREG" pseudonymize csv \
+  --config visits.ini --oprf-key hip.pin --in sample.csv --finish req.json --state st2.json --out bad.csv
+contains "$W/err" "not a medreg-oprf-response/v1 file (its format is medreg-oprf-request/v1)" "the error names both"
+mkfifo pipe.json
+expect 4 "a response that is not a regular file (a pipe) is refused without reading it" -- "$MEDREG" \
+  pseudonymize csv --config visits.ini --oprf-key hip.pin --in sample.csv --finish pipe.json --state st2.json \
+  --out bad.csv
+contains "$W/err" "pipe.json: not a regular file" "the error says so"
+rm -f pipe.json
+# read twice: a file written between the two readings (pread_changes.so changes a blinded element
+# in every batch --finish reads again) is refused, not used
+expect 4 "a response that changes between its two readings is refused" -- env MEDREG_TEST_CHANGED_FILE=resp.json \
+  LD_PRELOAD="$BIN/tests/pread_changes.so" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+  "$MEDREG" pseudonymize csv --config visits.ini --oprf-key hip.pin --in sample.csv --finish resp.json \
+  --state st.json --out bad.csv
+contains "$W/err" "resp.json changed while it was read (batch [0-9]*); nothing was used" "the error says so"
 [ ! -e bad.csv ] && [ ! -e bad.csv.tmp ] && ok "and nothing is written for any of them" || fail "output after a bad file"
 jq '.blinded[1] = 5' req.json > badreq.json
 expect 7 "oprf evaluate refuses a request with an element that is not base64" -- as engineer oprf evaluate \

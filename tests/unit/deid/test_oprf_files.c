@@ -190,6 +190,26 @@ static json_t *batch(const uint8_t (*b)[32], const uint8_t (*e)[32], size_t n, c
                      mr_json_base64(proof, 64));
 }
 
+typedef struct walked {
+    const char *text;
+    size_t batches;
+    int same;
+} walked;
+
+static medreg_err batch_where_said(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset, size_t len)
+{
+    walked *w = ctx;
+    mr_oprf_batch again = {0};
+    char *err = NULL;
+    w->same &= index == w->batches && mr_oprf_batch_parse(w->text + offset, len, index, &again, &err) == MEDREG_OK &&
+               again.n == b->n && !memcmp(again.blinded, b->blinded, b->n * 32) &&
+               !memcmp(again.evaluated, b->evaluated, b->n * 32) && !memcmp(again.proof, b->proof, 64);
+    mr_oprf_batch_clear(&again);
+    free(err);
+    w->batches++;
+    return MEDREG_OK;
+}
+
 /* the response j (not consumed) refused with want in the message */
 static int response_refused(json_t *j, const char *want)
 {
@@ -223,6 +243,15 @@ static void test_response(void)
         CHECK(!memcmp(r->batches[0].proof, proof[0], 64) && !memcmp(r->batches[1].proof, proof[1], 64));
     }
     mr_oprf_response_free(r);
+    /* walked three bytes a read: each batch found again where the walk says it is */
+    for (size_t step = 1; step <= 3; step++) {
+        walked w = {t, 0, 1};
+        mr_json_memory m = {t, strlen(t), 0, step};
+        mr_json_source src = {mr_json_memory_read, &m};
+        mr_oprf_pin p2;
+        CHECK(mr_oprf_response_walk(&src, &p2, batch_where_said, &w, &err) == MEDREG_OK && err == NULL);
+        CHECK(w.batches == 2 && w.same && mr_oprf_pin_equal(&p2, &pin));
+    }
     free(t);
 
     json_t *b1 = json_array_get(json_object_get(j, "batches"), 1);
