@@ -102,7 +102,7 @@ typedef struct reply_sink {
     int fd;    /* >= 0: the download's file */
     FILE *out; /* else, if set: the download's stream */
     size_t written;
-    int write_failed;
+    int write_failed, write_errno; /* the write's errno: curl's work after it may change errno */
 } reply_sink;
 
 static size_t reply_take(char *p, size_t size, size_t n, void *u)
@@ -117,6 +117,7 @@ static size_t reply_take(char *p, size_t size, size_t n, void *u)
     size_t len = size * n; /* curl's size is 1 */
     if ((s->fd >= 0 ? mr_fd_write_all(s->fd, p, len) != MEDREG_OK : fwrite(p, 1, len, s->out) != len)) {
         s->write_failed = 1;
+        s->write_errno = errno;
         return 0;
     }
     s->written += len;
@@ -148,13 +149,15 @@ int cli_download(const cli *c, cli_service svc, const char *path, const char *ou
     int code = request(c, svc, "GET", path, NULL, &sink, reply);
     int whole = code == EXIT_OK && reply->status >= 200 && reply->status < 300;
     if (sink.write_failed)
-        fprintf(stderr, "medreg: cannot write %s: %s\n", out ? out : "the output", strerror(errno));
+        fprintf(stderr, "medreg: cannot write %s: %s\n", out ? out : "the output", strerror(sink.write_errno));
     if (out != NULL && mr_file_replace_end(out, tmp, sink.fd, whole) != MEDREG_OK && whole) {
         fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
         code = EXIT_LOCAL;
     }
-    if (out == NULL && whole && fflush(stdout) != 0)
+    if (out == NULL && whole && !sink.write_failed && fflush(stdout) != 0) {
+        fprintf(stderr, "medreg: cannot write the output: %s\n", strerror(errno));
         code = EXIT_LOCAL;
+    }
     if (sink.write_failed)
         code = EXIT_LOCAL;
     *bytes = sink.written;

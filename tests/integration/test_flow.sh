@@ -225,6 +225,10 @@ contains "$W/err" "outstanding read data" "curl says the body was cut short (not
   || fail "a partial extract was left: $(ls cut.csv* 2>/dev/null)"
 expect 0 "the extract to stdout is the same as to a file" -- as researcher export --module hip --study study-3
 cmp -s "$W/out" exact.csv && ok "stdout and file extracts match" || fail "stdout extract differs"
+got=0
+as researcher export --module hip --study study-3 > /dev/full 2> "$W/err" || got=$?
+[ "$got" = 7 ] && ok "an extract to stdout on a full disk (/dev/full): a local error" || fail "extract to /dev/full: exit $got"
+contains "$W/err" "cannot write the output: No space left on device" "the error says why"
 
 # The registry never holds identifying data; the identity service holds it only encrypted.
 dump() {
