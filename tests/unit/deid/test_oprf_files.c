@@ -12,6 +12,7 @@
 #include "../../../src/core/encode.h"
 #include "../../../src/core/secret.h"
 #include "../../../src/deid/oprf_files.h"
+#include "oprf_batch_same.h"
 #include "../check.h"
 
 static mr_oprf_pin the_pin(void)
@@ -199,13 +200,7 @@ typedef struct walked {
 static medreg_err batch_where_said(void *ctx, size_t index, const mr_oprf_batch *b, uint64_t offset, size_t len)
 {
     walked *w = ctx;
-    mr_oprf_batch again = {0};
-    char *err = NULL;
-    w->same &= index == w->batches && mr_oprf_batch_parse(w->text + offset, len, index, &again, &err) == MEDREG_OK &&
-               again.n == b->n && !memcmp(again.blinded, b->blinded, b->n * 32) &&
-               !memcmp(again.evaluated, b->evaluated, b->n * 32) && !memcmp(again.proof, b->proof, 64);
-    mr_oprf_batch_clear(&again);
-    free(err);
+    w->same &= index == w->batches && batch_same_at(w->text, index, b, offset, len);
     w->batches++;
     return MEDREG_OK;
 }
