@@ -151,8 +151,12 @@ static int finish_batch(finish_work *w, size_t i, char **buf, size_t *cap)
         *buf = more;
         *cap = p->len;
     }
-    int same = mr_fd_pread_all(w->fd, *buf, p->len, p->offset) == MEDREG_OK &&
-               mr_oprf_batch_parse(*buf, p->len, i, &b, &err) == MEDREG_OK && b.n == p->n;
+    if (mr_fd_pread_all(w->fd, *buf, p->len, p->offset) != MEDREG_OK) { /* EIO too if it was cut short */
+        fprintf(stderr, "medreg: %s: batch %zu cannot be read again: %s; nothing was used\n", w->path, i,
+                strerror(errno));
+        return 0;
+    }
+    int same = mr_oprf_batch_parse(*buf, p->len, i, &b, &err) == MEDREG_OK && b.n == p->n;
     if (same) {
         crypto_hash_sha256(sha, (const uint8_t *)b.blinded, b.n * sizeof *b.blinded);
         same = mr_ct_equal(sha, p->blinded_sha256, 32);
