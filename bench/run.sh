@@ -169,7 +169,7 @@ read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
   "$MEDREG" pseudonymize csv --config visits.ini --key hip.key --in net-in.csv --out loc-out.csv >/dev/null
   t2=$(date +%s.%N)
   # the offline exchange (prepare here, evaluate "elsewhere", finish here) at 20,000 and 200,000
-  # patients: each step's seconds and peak RSS. The table grows with the patients (docs/deid.md:
+  # patients (BENCH_OFFLINE_PATIENTS): each step's seconds and peak RSS. The table grows with the patients (docs/deid.md:
   # about 120 bytes each); the files are read a piece at a time and should not.
   offline() { # IN.csv: "seconds KiB" of prepare, evaluate, finish
     local t=(/usr/bin/time -f "%e %M" -o step.txt) out=""
@@ -182,8 +182,9 @@ read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
       --finish resp.json --state st.json >/dev/null; out="$out $(cat step.txt)"
     echo $out
   }
-  python3 "$SRC/bench/csv/generate.py" 200000 distinct > off-in.csv
-  echo "offline|offline VOPRF exchange: prepare / evaluate / finish|$(offline net-in.csv) $(offline off-in.csv)"
+  NOFF=${BENCH_OFFLINE_PATIENTS:-200000}
+  python3 "$SRC/bench/csv/generate.py" "$NOFF" distinct > off-in.csv
+  echo "offline|offline VOPRF exchange: prepare / evaluate / finish|$(offline net-in.csv) $(offline off-in.csv)|$NOFF"
   kill "$IDENTITY_PID" "$REGISTRY_PID"; wait "$IDENTITY_PID" "$REGISTRY_PID" 2>/dev/null || true; PIDS=()
   read -r b2 i2 <<<"$("$BUILD/bench/bench_oprf" 2)"
   echo "netcsv|network-wide pseudonymize csv rows/s, 20000 rows, each a new patient|$(awk \
@@ -315,7 +316,7 @@ while IFS='|' read -r kind name vals bound what extra; do
       "bound: $bound ristretto255 scalar mults/s ($(nproc) cores): $(awk "BEGIN{printf \"%.0f\", 100*$v/$bound}")% (target >= 80%); in process $what/s = $(awk "BEGIN{printf \"%.0f\", 100*$what/$bound}")%$errs" ;;
     offline) read -r _ pk _ ek _ fk ps PK es EK fs FK <<<"$vals"
       printf '%-58s %12s %9s %9s  %s\n' "$name" "" "" "" \
-        "peak RSS at 20,000 patients $((pk / 1024)) / $((ek / 1024)) / $((fk / 1024)) MiB, at 200,000 $((PK / 1024)) / $((EK / 1024)) / $((FK / 1024)) MiB ($(awk "BEGIN{printf \"%.0f / %.0f\", 1024 * ($PK - $pk) / 180000, 1024 * ($FK - $fk) / 180000}") bytes a patient more for prepare / finish; evaluate flat); at 200,000: $ps / $es / $fs s (no target)" ;;
+        "peak RSS at 20000 patients $((pk / 1024)) / $((ek / 1024)) / $((fk / 1024)) MiB, at $bound $((PK / 1024)) / $((EK / 1024)) / $((FK / 1024)) MiB ($(awk "BEGIN{printf \"%.0f / %.0f\", 1024 * ($PK - $pk) / ($bound - 20000), 1024 * ($FK - $fk) / ($bound - 20000)}") bytes a patient more for prepare / finish; evaluate flat); at $bound: $ps / $es / $fs s (no target; BENCH_OFFLINE_PATIENTS sets the larger run)" ;;
     netcsv) printf '%-58s %12s %9s %9s  %s\n' "$name" "$vals" "" "" \
       "the same table with the local key: $bound rows/s (no target; the client and the identity service share these cores)" ;;
     abread) printf '%-58s %12s %9s %9s  %s\n' "$name" "$v" "$p50" "$p99" \

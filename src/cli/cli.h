@@ -109,16 +109,14 @@ int cmd_audit_mine(cli *c, int argc, char **argv);
 int cli_ledger_audit_state(const cli *c, int argc, char **argv);
 int cli_ledger_events(const cli *c, int argc, char **argv);
 
-/* Network-wide PSNs (commands_oprf.c; the files' formats: oprf_files.h).
- * A file of the VOPRF exchange read whole (at most MR_OPRF_FILE_MAX
- * bytes), NUL-terminated, or NULL after a message. */
+/* Network-wide PSNs (commands_oprf.c; the files' formats: oprf_files.h). */
 struct mr_oprf_pin;
-char *cli_oprf_file_load(const char *path, size_t *len);
 /* A request or response file opened to be read a piece at a time: a regular
  * file of at most MR_OPRF_FILE_MAX bytes. The descriptor, or -1 after saying
  * why. */
 int cli_oprf_file_open(const char *path);
-/* A pin file read and parsed: 1, else 0 after a message. */
+/* A pin file (at most MR_OPRF_PIN_FILE_MAX bytes) read and parsed: 1,
+ * else 0 after a message. */
 int cli_oprf_pin_load(const char *path, struct mr_oprf_pin *pin);
 /* Have the identity service evaluate n blinded elements in batches; fn
  * takes each batch with its proof (non-zero: stop, it said why). */

@@ -24,17 +24,6 @@
 #define OPRF_BATCH 1024 /* the service's batch_max */
 #define OPRF_RETRIES 3   /* a batch is sent again after 1, 2 and 4 s */
 
-char *cli_oprf_file_load(const char *path, size_t *len)
-{
-    char *text = NULL;
-    medreg_err rc = mr_file_read(path, MR_OPRF_FILE_MAX, &text, len);
-    if (rc == MEDREG_ERR_TOOBIG)
-        fprintf(stderr, "medreg: %s: larger than %zu bytes, more than any run makes\n", path, MR_OPRF_FILE_MAX);
-    else if (rc != MEDREG_OK)
-        fprintf(stderr, "medreg: %s: %s\n", path, rc == MEDREG_ERR_NOMEM ? medreg_strerror(rc) : strerror(errno));
-    return rc == MEDREG_OK ? text : NULL;
-}
-
 /* "medreg: WHERE: ERR", err freed; 0 */
 static int say(const char *where, char *err)
 {
@@ -46,8 +35,14 @@ static int say(const char *where, char *err)
 int cli_oprf_pin_load(const char *path, mr_oprf_pin *pin)
 {
     size_t len = 0;
-    char *text = cli_oprf_file_load(path, &len), *err = NULL;
-    int ok = text != NULL &&
+    char *text = NULL, *err = NULL;
+    medreg_err rc = mr_file_read(path, MR_OPRF_PIN_FILE_MAX, &text, &len);
+    if (rc == MEDREG_ERR_TOOBIG)
+        fprintf(stderr, "medreg: %s: larger than %zu bytes: not a pin file (`medreg oprf key` writes one)\n", path,
+                MR_OPRF_PIN_FILE_MAX);
+    else if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: %s: %s\n", path, rc == MEDREG_ERR_NOMEM ? medreg_strerror(rc) : strerror(errno));
+    int ok = rc == MEDREG_OK &&
              (mr_oprf_pin_parse(text, len, MR_OPRF_FORMAT_KEY, pin, &err) == MEDREG_OK || say(path, err));
     free(text);
     return ok;

@@ -24,6 +24,8 @@ struct json_t;
 #define MR_OPRF_RUN_MAX ((size_t)1 << 24)
 /* A request or response file of that many elements, with room to spare */
 #define MR_OPRF_FILE_MAX ((size_t)2 << 30)
+/* A pin file: a few hundred bytes (a bigger file given as the pin is refused unread) */
+#define MR_OPRF_PIN_FILE_MAX ((size_t)64 << 10)
 /* Elements of one evaluated batch: the proof's own bound */
 #define MR_OPRF_BATCH_MAX 65535
 #define MR_OPRF_MODULE_MAX MR_NAME_MAX /* a module's name */

@@ -173,6 +173,14 @@ expect 5 "online: a proof under another key than the pinned one is refused" -- a
 [ ! -e bad.csv ] && ok "and nothing is written" || fail "output after a wrong key"
 expect 7 "a pin for another module" -- as engineer pseudonymize csv --config visits.ini --oprf-key knee.pin \
   --in sample.csv --out bad.csv
+expect 7 "the response given as the pin is named for what it is" -- as engineer pseudonymize csv \
+  --config visits.ini --oprf-key resp.json --in sample.csv --out bad.csv
+contains "$W/err" "not a medreg-oprf-key/v1 file (its format is medreg-oprf-response/v1)" "the error names both"
+head -c 100000 /dev/zero > big.pin
+expect 7 "a pin file of 100 kB is refused unread" -- as engineer pseudonymize csv --config visits.ini \
+  --oprf-key big.pin --in sample.csv --out bad.csv
+contains "$W/err" "big.pin: larger than 65536 bytes: not a pin file" "the error gives the bound"
+rm -f big.pin
 expect 7 "the network mode needs a regular file" -- as engineer pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in /dev/stdin --out bad.csv
 
