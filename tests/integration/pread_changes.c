@@ -1,7 +1,7 @@
 /* A file that changes under its reader, for integration.deid_oprf: loaded
  * with LD_PRELOAD, every pread(2) on a descriptor open on the file that
- * MEDREG_TEST_CHANGED_FILE names returns its bytes with one letter of the
- * first blinded element it holds changed ('A' to 'B'), as if the file had
+ * MEDREG_TEST_CHANGED_FILE names returns its bytes with the first letter
+ * of the first blinded element it holds changed, as if the file had
  * been written between a first reading with read(2) and a second with
  * pread(2). `--finish` reads each batch of a response again that way. */
 #ifndef _GNU_SOURCE
@@ -29,14 +29,16 @@ static int is_the_file(int fd)
     return strcmp(open_as, wanted) == 0;
 }
 
+/* the first character of the first blinded element, which carries six
+ * whole bits of it (a later one might be a padding character) */
 static void change(void *buf, ssize_t got)
 {
-    char *b = buf, *at;
-    if (got <= 0 || (at = memmem(b, (size_t)got, "\"blinded\"", 9)) == NULL)
+    char *b = buf, *end = b + (got > 0 ? got : 0), *at;
+    if ((at = memmem(b, (size_t)(end - b), "\"blinded\"", 9)) == NULL ||
+        (at = memchr(at + 9, '[', (size_t)(end - at - 9))) == NULL ||
+        (at = memchr(at, '"', (size_t)(end - at))) == NULL || at + 1 >= end)
         return;
-    at = memchr(at, 'A', (size_t)(b + got - at));
-    if (at != NULL)
-        *at = 'B';
+    at[1] = at[1] == 'A' ? 'B' : 'A';
 }
 
 /* exported whatever the build hides by default: the dynamic linker must see them */
