@@ -170,7 +170,7 @@ read -r OPRF_BOUND OPRF_INPROC <<<"$("$BUILD/bench/bench_oprf" 2)"
   t2=$(date +%s.%N)
   # the offline exchange (prepare here, evaluate "elsewhere", finish here) at 20,000 and 200,000
   # patients (BENCH_OFFLINE_PATIENTS): each step's seconds and peak RSS. The table grows with the patients (docs/deid.md:
-  # about 120 bytes each); the files are read a piece at a time and should not.
+  # about 80 bytes each at its peak); the files are read a piece at a time and should not.
   offline() { # IN.csv: "seconds KiB" of prepare, evaluate, finish
     local t=(/usr/bin/time -f "%e %M" -o step.txt) out=""
     rm -f req.json resp.json st.json

@@ -20,7 +20,7 @@
 struct json_t;
 
 /* The distinct inputs of one run: 2^24, more patients than any hospital
- * has (the table keeps about 120 bytes for each). */
+ * has (the table keeps 65 bytes for each, about 80 while it is filled). */
 #define MR_OPRF_RUN_MAX ((size_t)1 << 24)
 /* A request or response file of that many elements, with room to spare */
 #define MR_OPRF_FILE_MAX ((size_t)2 << 30)

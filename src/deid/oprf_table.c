@@ -1,13 +1,18 @@
 /* The run's distinct PSN inputs, their blinded elements and, once
- * evaluated, their unblinded elements. A tree (glibc tsearch) keyed by a
- * keyed BLAKE2b of the input finds an input; the entries in key order are
- * the request's order, and a copy sorted by blinded element matches the
- * service's answers (or, IN_ORDER, an answer's position does). No input is
- * kept: a lookup brings its input, and the output is Finalize's hash of the
- * input and the unblinded element. A run of 2^24 patients must fit a
- * hospital's desktop: an entry is 66 bytes (98 in a BLIND table). */
+ * evaluated, their unblinded elements. No input is kept: an entry is a
+ * keyed BLAKE2b of its input, one 32-byte slot and a flag byte (and, in a
+ * BLIND table, the blinded element that matches the service's answer); a
+ * lookup brings its input, and the output is Finalize's hash of the input
+ * and the unblinded element.
+ *
+ * A run of 2^24 patients must fit a hospital's desktop, so the entries lie
+ * packed in blocks (65 bytes each, 97 in a BLIND table), found while they
+ * are collected through an open-addressing index of 4-byte positions. Once
+ * every input is in, the entries are sorted in place into key order (the
+ * request's order, and the positions IN_ORDER answers name) and the index
+ * is dropped: a lookup is then a binary search. A glibc tree took about
+ * 120 bytes an entry (its node, a pointer array and malloc's rounding). */
 #include <pthread.h>
-#include <search.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,53 +20,47 @@
 #include "../core/secret.h"
 #include "oprf_table.h"
 
-typedef struct oprf_entry {
-    uint8_t key[32]; /* BLAKE2b(lookup key, input): the tree's order */
-    /* PREPARE: the blinded element, all that the request needs. BLIND and
-     * IN_ORDER: the blind (secret, from the seed) until the answer comes,
-     * then the evaluated element unblinded (secret: the output is its hash
-     * with the input). */
-    uint8_t slot[32];
-    uint8_t done, queued; /* queued: in the batch being completed */
-    uint8_t blinded[];    /* BLIND: the blinded element, to match answers */
-} oprf_entry;
+/* an entry's fields, at these offsets of its stride */
+enum {
+    KEY = 0,  /* BLAKE2b(lookup key, input): the sort order */
+    SLOT = 32, /* PREPARE: the blinded element, all the request needs. BLIND
+                * and IN_ORDER: the blind (secret, from the seed) until the
+                * answer comes, then the evaluated element unblinded (secret:
+                * the output is its hash with the input). */
+    FLAGS = 64,
+    BLINDED = 65, /* BLIND: the blinded element, to match answers */
+    LEAN_STRIDE = 65,
+    BLIND_STRIDE = 65 + MR_OPRF_ELEMENT_BYTES
+};
+enum { DONE = 1, QUEUED = 2 }; /* QUEUED: in the batch being completed */
+
+#define BLOCK_SHIFT 12 /* 4,096 entries a block: 260 or 388 KiB */
+#define BLOCK_ENTRIES ((size_t)1 << BLOCK_SHIFT)
+#define INDEX_FIRST 1024
+#define ENTRIES_MAX ((size_t)UINT32_MAX - 1) /* the index holds position + 1 */
 
 struct mr_oprf_table {
     uint8_t *secrets; /* sodium_malloc: blind key ‖ lookup key */
-    void *root;
     pthread_mutex_t lock;
-    size_t count, missing;
     mr_oprf_table_mode mode;
-    oprf_entry **by_key;     /* once every input is added (in_key_order) */
-    oprf_entry **by_blinded; /* after mr_oprf_table_blinded */
+    size_t stride;
+    uint8_t **blocks;
+    size_t nblocks, blocks_cap;
+    size_t count, missing;
+    uint32_t *index; /* while collecting: position + 1, or 0 for none */
+    size_t index_cap; /* a power of two, at most 3/4 full */
+    int sorted;       /* in key order: the index is gone, no entry comes */
+    uint32_t *by_blinded; /* BLIND, after mr_oprf_table_blinded */
 };
 
-static const uint8_t *entry_blinded(const mr_oprf_table *t, const oprf_entry *e)
+static uint8_t *entry_at(const mr_oprf_table *t, size_t i)
 {
-    return t->mode == MR_OPRF_TABLE_PREPARE ? e->slot : e->blinded;
+    return t->blocks[i >> BLOCK_SHIFT] + (i & (BLOCK_ENTRIES - 1)) * t->stride;
 }
 
-static int cmp_key(const void *a, const void *b)
+static const uint8_t *entry_blinded(const mr_oprf_table *t, const uint8_t *e)
 {
-    return memcmp(((const oprf_entry *)a)->key, ((const oprf_entry *)b)->key, 32);
-}
-
-/* by_blinded's order (BLIND tables only), and its search by an element */
-static int cmp_blinded(const void *a, const void *b)
-{
-    return memcmp((*(oprf_entry *const *)a)->blinded, (*(oprf_entry *const *)b)->blinded, MR_OPRF_ELEMENT_BYTES);
-}
-
-static int is_blinded(const void *element, const void *b)
-{
-    return memcmp(element, (*(oprf_entry *const *)b)->blinded, MR_OPRF_ELEMENT_BYTES);
-}
-
-/* the secrets are in the fixed part; a blinded element is public */
-static void entry_free(void *p)
-{
-    mr_wipe(p, sizeof(oprf_entry));
-    free(p);
+    return e + (t->mode == MR_OPRF_TABLE_PREPARE ? SLOT : BLINDED);
 }
 
 medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr_oprf_table **out)
@@ -69,7 +68,10 @@ medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr
     if (mode != MR_OPRF_TABLE_BLIND && mode != MR_OPRF_TABLE_IN_ORDER && mode != MR_OPRF_TABLE_PREPARE)
         return MEDREG_ERR_INVALID;
     mr_oprf_table *t = calloc(1, sizeof *t);
-    if (t == NULL || (t->secrets = sodium_malloc(64)) == NULL) {
+    if (t == NULL || (t->secrets = sodium_malloc(64)) == NULL ||
+        (t->index = calloc(INDEX_FIRST, sizeof *t->index)) == NULL) {
+        if (t != NULL && t->secrets != NULL)
+            sodium_free(t->secrets);
         free(t);
         return MEDREG_ERR_NOMEM;
     }
@@ -78,6 +80,8 @@ medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table_mode mode, mr
     crypto_kdf_derive_from_key(t->secrets + 32, 32, 2, "mr-oprfl", seed);
     pthread_mutex_init(&t->lock, NULL);
     t->mode = mode;
+    t->stride = mode == MR_OPRF_TABLE_BLIND ? BLIND_STRIDE : LEAN_STRIDE;
+    t->index_cap = INDEX_FIRST;
     *out = t;
     return MEDREG_OK;
 }
@@ -86,8 +90,12 @@ void mr_oprf_table_free(mr_oprf_table *t)
 {
     if (t == NULL)
         return;
-    tdestroy(t->root, entry_free);
-    free(t->by_key);
+    for (size_t b = 0; b < t->nblocks; b++) {
+        mr_wipe(t->blocks[b], BLOCK_ENTRIES * t->stride); /* the slots are secret */
+        free(t->blocks[b]);
+    }
+    free(t->blocks);
+    free(t->index);
     free(t->by_blinded);
     sodium_free(t->secrets);
     pthread_mutex_destroy(&t->lock);
@@ -111,49 +119,94 @@ static medreg_err derive_blind(const mr_oprf_table *t, const uint8_t *input, siz
     return sodium_is_zero(r, MR_OPRF_SCALAR_BYTES) ? MEDREG_ERR_CRYPTO : MEDREG_OK;
 }
 
+/* The index's cell for key: the one that holds its entry, or the empty one
+ * where it would go. The keys are uniform (a keyed hash), so their first
+ * bytes are the hash. */
+static uint32_t *index_cell(const mr_oprf_table *t, const uint32_t *index, size_t cap, const uint8_t key[32])
+{
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (index[i] == 0 || memcmp(entry_at(t, index[i] - 1) + KEY, key, 32) == 0)
+            return (uint32_t *)&index[i];
+}
+
+static medreg_err index_grow(mr_oprf_table *t)
+{
+    size_t cap = t->index_cap * 2;
+    uint32_t *index = calloc(cap, sizeof *index);
+    if (index == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (size_t i = 0; i < t->index_cap; i++)
+        if (t->index[i] != 0)
+            *index_cell(t, index, cap, entry_at(t, t->index[i] - 1) + KEY) = t->index[i];
+    free(t->index);
+    t->index = index;
+    t->index_cap = cap;
+    return MEDREG_OK;
+}
+
+/* Under the lock: copy entry e in as the last, unless its key is there. */
+static medreg_err append(mr_oprf_table *t, const uint8_t *e)
+{
+    if (t->count >= ENTRIES_MAX)
+        return MEDREG_ERR_TOOBIG;
+    if ((t->count + 1) * 4 > t->index_cap * 3 && index_grow(t) != MEDREG_OK)
+        return MEDREG_ERR_NOMEM;
+    uint32_t *cell = index_cell(t, t->index, t->index_cap, e + KEY);
+    if (*cell != 0)
+        return MEDREG_OK; /* another thread added it meanwhile */
+    if ((t->count >> BLOCK_SHIFT) == t->nblocks) {
+        if (t->nblocks == t->blocks_cap) {
+            size_t cap = t->blocks_cap ? t->blocks_cap * 2 : 16;
+            uint8_t **blocks = realloc(t->blocks, cap * sizeof *blocks);
+            if (blocks == NULL)
+                return MEDREG_ERR_NOMEM;
+            t->blocks = blocks;
+            t->blocks_cap = cap;
+        }
+        if ((t->blocks[t->nblocks] = malloc(BLOCK_ENTRIES * t->stride)) == NULL)
+            return MEDREG_ERR_NOMEM;
+        t->nblocks++;
+    }
+    memcpy(entry_at(t, t->count), e, t->stride);
+    *cell = (uint32_t)++t->count;
+    t->missing++;
+    return MEDREG_OK;
+}
+
 medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len)
 {
-    oprf_entry probe, *e = NULL;
+    uint8_t e[BLIND_STRIDE] = {0};
     uint8_t blind[MR_OPRF_SCALAR_BYTES], used[MR_OPRF_SCALAR_BYTES];
     medreg_err rc = MEDREG_OK;
 
     if (len > MR_OPRF_INPUT_MAX)
         return MEDREG_ERR_TOOBIG;
-    lookup_key(t, input, len, probe.key);
+    lookup_key(t, input, len, e + KEY);
     pthread_mutex_lock(&t->lock);
-    int known = tfind(&probe, &t->root, cmp_key) != NULL;
+    int sorted = t->sorted, known = !sorted && *index_cell(t, t->index, t->index_cap, e + KEY) != 0;
     pthread_mutex_unlock(&t->lock);
+    if (sorted)
+        return MEDREG_ERR_CONFLICT;
     if (known)
         return MEDREG_OK;
 
     /* blind outside the lock: the expensive part, in the caller's thread */
-    if ((e = calloc(1, sizeof *e + (t->mode == MR_OPRF_TABLE_BLIND ? MR_OPRF_ELEMENT_BYTES : 0))) == NULL)
-        return MEDREG_ERR_NOMEM;
-    memcpy(e->key, probe.key, 32);
     rc = derive_blind(t, input, len, blind);
     if (rc == MEDREG_OK && t->mode != MR_OPRF_TABLE_IN_ORDER)
         rc = mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, input, len, blind, used,
-                           t->mode == MR_OPRF_TABLE_PREPARE ? e->slot : e->blinded);
+                           e + (t->mode == MR_OPRF_TABLE_PREPARE ? SLOT : BLINDED));
     if (t->mode != MR_OPRF_TABLE_PREPARE)
-        memcpy(e->slot, blind, sizeof blind);
+        memcpy(e + SLOT, blind, sizeof blind);
+    if (rc == MEDREG_OK) {
+        pthread_mutex_lock(&t->lock);
+        rc = t->sorted ? MEDREG_ERR_CONFLICT : append(t, e);
+        pthread_mutex_unlock(&t->lock);
+    }
     mr_wipe(blind, sizeof blind);
     mr_wipe(used, sizeof used);
-    if (rc != MEDREG_OK) {
-        entry_free(e);
-        return rc;
-    }
-    pthread_mutex_lock(&t->lock);
-    oprf_entry **slot = tsearch(e, &t->root, cmp_key);
-    if (slot == NULL) {
-        rc = MEDREG_ERR_NOMEM;
-    } else if (*slot == e) {
-        t->count++;
-        t->missing++;
-        e = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
-    if (e) /* another thread added it meanwhile, or no memory */
-        entry_free(e);
+    mr_wipe(e, sizeof e);
     return rc;
 }
 
@@ -167,28 +220,83 @@ size_t mr_oprf_table_missing(const mr_oprf_table *t)
     return t->missing;
 }
 
-typedef struct walk {
-    oprf_entry **out;
-    size_t n;
-} walk;
+typedef struct order_by {
+    const mr_oprf_table *t;
+    size_t field; /* KEY, or where the blinded element is */
+} order_by;
 
-static void collect(const void *node, VISIT v, void *ctx)
+static int cmp_positions(const void *a, const void *b, void *ctx)
 {
-    walk *w = ctx;
-    if (v == postorder || v == leaf)
-        w->out[w->n++] = *(oprf_entry *const *)node;
+    const order_by *o = ctx;
+    return memcmp(entry_at(o->t, *(const uint32_t *)a) + o->field, entry_at(o->t, *(const uint32_t *)b) + o->field,
+                  32);
 }
 
-/* by_key: every entry, in key order (the tree's), once */
+/* Positions 0 .. count - 1 sorted by a field: malloc'ed. The index, if
+ * any, is dropped once they are allocated: sorting needs a copy of them,
+ * and the index is no longer needed. */
+static medreg_err sorted_positions(mr_oprf_table *t, size_t field, uint32_t **out)
+{
+    order_by o = {t, field};
+    if ((*out = malloc((t->count ? t->count : 1) * sizeof **out)) == NULL)
+        return MEDREG_ERR_NOMEM;
+    free(t->index);
+    t->index = NULL;
+    for (size_t i = 0; i < t->count; i++)
+        (*out)[i] = (uint32_t)i;
+    qsort_r(*out, t->count, sizeof **out, cmp_positions, &o);
+    return MEDREG_OK;
+}
+
+/* Put the entries in key order, once every input is added: entry i moves
+ * to where order says, following each cycle of the permutation with one
+ * entry in hand, so no second copy of the table is ever made. */
 static medreg_err in_key_order(mr_oprf_table *t)
 {
-    if (t->by_key != NULL)
+    uint32_t *order = NULL;
+    uint8_t held[BLIND_STRIDE];
+    if (t->sorted)
         return MEDREG_OK;
-    if ((t->by_key = calloc(t->count ? t->count : 1, sizeof *t->by_key)) == NULL)
+    if (sorted_positions(t, KEY, &order) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
-    walk w = {t->by_key, 0};
-    twalk_r(t->root, collect, &w);
+    t->sorted = 1; /* the index is gone: no entry comes any more */
+    for (size_t i = 0; i < t->count; i++) {
+        if (order[i] == i)
+            continue;
+        /* position j takes the entry at order[j], until the cycle closes */
+        memcpy(held, entry_at(t, i), t->stride);
+        size_t j = i;
+        while (order[j] != i) {
+            size_t from = order[j];
+            memcpy(entry_at(t, j), entry_at(t, from), t->stride);
+            order[j] = (uint32_t)j;
+            j = from;
+        }
+        memcpy(entry_at(t, j), held, t->stride);
+        order[j] = (uint32_t)j;
+    }
+    mr_wipe(held, sizeof held);
+    free(order);
     return MEDREG_OK;
+}
+
+/* Binary search for the entry whose field is target, over the entries
+ * themselves (key order) or through positions sorted by that field. */
+static uint8_t *find_sorted(const mr_oprf_table *t, const uint32_t *positions, size_t field, const uint8_t *target)
+{
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint8_t *e = entry_at(t, positions ? positions[mid] : mid);
+        int c = memcmp(target, e + field, 32);
+        if (c == 0)
+            return e;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n)
@@ -201,17 +309,12 @@ medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEME
     if (in_key_order(t) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
     free(t->by_blinded);
-    t->by_blinded = malloc((t->count ? t->count : 1) * sizeof *t->by_blinded);
-    arr = calloc(t->count ? t->count : 1, sizeof *arr);
-    if (t->by_blinded == NULL || arr == NULL) {
-        free(arr);
+    t->by_blinded = NULL;
+    if (sorted_positions(t, BLINDED, &t->by_blinded) != MEDREG_OK ||
+        (arr = calloc(t->count ? t->count : 1, sizeof *arr)) == NULL)
         return MEDREG_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < t->count; i++) {
-        memcpy(arr[i], t->by_key[i]->blinded, MR_OPRF_ELEMENT_BYTES);
-        t->by_blinded[i] = t->by_key[i];
-    }
-    qsort(t->by_blinded, t->count, sizeof *t->by_blinded, cmp_blinded);
+    for (size_t i = 0; i < t->count; i++)
+        memcpy(arr[i], entry_at(t, i) + BLINDED, MR_OPRF_ELEMENT_BYTES);
     *out = arr;
     *n = t->count;
     return MEDREG_OK;
@@ -227,9 +330,10 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
     crypto_hash_sha256_init(&a);
     crypto_hash_sha256_init(&b);
     for (size_t i = 0; i < t->count; i++) {
-        crypto_hash_sha256_update(&a, t->by_key[i]->key, sizeof t->by_key[i]->key);
+        const uint8_t *e = entry_at(t, i);
+        crypto_hash_sha256_update(&a, e + KEY, 32);
         if (request != NULL)
-            crypto_hash_sha256_update(&b, entry_blinded(t, t->by_key[i]), MR_OPRF_ELEMENT_BYTES);
+            crypto_hash_sha256_update(&b, entry_blinded(t, e), MR_OPRF_ELEMENT_BYTES);
     }
     crypto_hash_sha256_final(&a, entries);
     if (request != NULL)
@@ -239,16 +343,16 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
 
 const uint8_t *mr_oprf_table_request_at(const mr_oprf_table *t, size_t i)
 {
-    if (t->mode != MR_OPRF_TABLE_PREPARE || t->by_key == NULL || i >= t->count)
+    if (t->mode != MR_OPRF_TABLE_PREPARE || !t->sorted || i >= t->count)
         return NULL;
-    return t->by_key[i]->slot;
+    return entry_at(t, i) + SLOT;
 }
 
 /* Unblind the n entries that evaluated answers (one inversion for all
  * their blinds), all or none: each entry's blind becomes its unblinded
  * element and it is done. The caller holds the entries: queued (BLIND) or
  * at its own positions (IN_ORDER). */
-static medreg_err unblind_entries(mr_oprf_table *t, oprf_entry *const *e, const uint8_t *const *evaluated, size_t n)
+static medreg_err unblind_entries(mr_oprf_table *t, uint8_t *const *e, const uint8_t *const *evaluated, size_t n)
 {
     medreg_err rc = MEDREG_OK;
     mr_oprf_unblind *items = malloc((n ? n : 1) * sizeof *items);
@@ -256,16 +360,16 @@ static medreg_err unblind_entries(mr_oprf_table *t, oprf_entry *const *e, const 
     if (items == NULL || unblinded == NULL)
         rc = MEDREG_ERR_NOMEM;
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++)
-        items[i] = (mr_oprf_unblind){e[i]->slot, evaluated[i], unblinded[i]};
+        items[i] = (mr_oprf_unblind){e[i] + SLOT, evaluated[i], unblinded[i]};
     if (rc == MEDREG_OK)
         rc = mr_oprf_unblind_many(items, n);
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < n; i++) {
-        e[i]->queued = 0;
+        e[i][FLAGS] &= (uint8_t)~QUEUED;
         if (rc != MEDREG_OK)
             continue; /* the blinds stay: the batch may come again */
-        memcpy(e[i]->slot, unblinded[i], MR_OPRF_ELEMENT_BYTES);
-        e[i]->done = 1;
+        memcpy(e[i] + SLOT, unblinded[i], MR_OPRF_ELEMENT_BYTES);
+        e[i][FLAGS] |= DONE;
         t->missing--;
     }
     pthread_mutex_unlock(&t->lock);
@@ -287,22 +391,22 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
     if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
         return rc;
     const uint8_t **ev = malloc((n ? n : 1) * sizeof *ev);
-    oprf_entry **which = malloc((n ? n : 1) * sizeof *which);
+    uint8_t **which = malloc((n ? n : 1) * sizeof *which);
     size_t m = 0;
     if (ev == NULL || which == NULL) {
         free(ev);
         free(which);
         return MEDREG_ERR_NOMEM;
     }
-    /* by_blinded is read-only now; an entry's flags change under the lock */
+    /* the order is read-only now; an entry's flags change under the lock */
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < n && rc == MEDREG_OK; i++) {
-        oprf_entry **hit = bsearch(blinded[i], t->by_blinded, t->count, sizeof *t->by_blinded, is_blinded);
+        uint8_t *hit = find_sorted(t, t->by_blinded, BLINDED, blinded[i]);
         if (hit == NULL)
             rc = MEDREG_ERR_NOTFOUND;
-        else if (!(*hit)->done && !(*hit)->queued) {
-            (*hit)->queued = 1; /* an element sent twice is unblinded once */
-            which[m] = *hit;
+        else if (!(hit[FLAGS] & (DONE | QUEUED))) {
+            hit[FLAGS] |= QUEUED; /* an element sent twice is unblinded once */
+            which[m] = hit;
             ev[m++] = evaluated[i];
         }
     }
@@ -312,7 +416,7 @@ medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELE
     } else {
         pthread_mutex_lock(&t->lock);
         for (size_t k = 0; k < m; k++)
-            which[k]->queued = 0;
+            which[k][FLAGS] &= (uint8_t)~QUEUED;
         pthread_mutex_unlock(&t->lock);
     }
     free(ev);
@@ -326,36 +430,42 @@ medreg_err mr_oprf_table_complete_at(mr_oprf_table *t, const uint8_t pk[MR_OPRF_
                                      const uint8_t proof[MR_OPRF_PROOF_BYTES])
 {
     medreg_err rc;
-    if (t->mode != MR_OPRF_TABLE_IN_ORDER || t->by_key == NULL || offset > t->count || n > t->count - offset)
+    if (t->mode != MR_OPRF_TABLE_IN_ORDER || !t->sorted || offset > t->count || n > t->count - offset)
         return MEDREG_ERR_CONFLICT;
-    oprf_entry **at = t->by_key + offset;
     /* the positions are this batch's alone (no other thread touches them);
      * one answered already is refused before anything changes */
     for (size_t i = 0; i < n; i++)
-        if (at[i]->done)
+        if (entry_at(t, offset + i)[FLAGS] & DONE)
             return MEDREG_ERR_CONFLICT;
     if ((rc = mr_oprf_verify(pk, blinded, evaluated, n, proof)) != MEDREG_OK)
         return rc;
     const uint8_t **ev = malloc((n ? n : 1) * sizeof *ev);
-    if (ev == NULL)
+    uint8_t **at = malloc((n ? n : 1) * sizeof *at);
+    if (ev == NULL || at == NULL) {
+        free(ev);
+        free(at);
         return MEDREG_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < n; i++) {
         ev[i] = evaluated[i];
+        at[i] = entry_at(t, offset + i);
+    }
     rc = unblind_entries(t, at, ev, n);
     free(ev);
+    free(at);
     return rc;
 }
 
 medreg_err mr_oprf_table_lookup(const mr_oprf_table *t, const uint8_t *input, size_t len,
                                 uint8_t out[MR_OPRF_OUTPUT_BYTES])
 {
-    oprf_entry probe;
-    if (t->mode == MR_OPRF_TABLE_PREPARE)
+    uint8_t key[32];
+    if (t->mode == MR_OPRF_TABLE_PREPARE || !t->sorted)
         return MEDREG_ERR_NOTFOUND;
-    lookup_key(t, input, len, probe.key);
-    /* read-only after completion: tfind does not modify the tree */
-    oprf_entry *const *hit = tfind(&probe, &t->root, cmp_key);
-    if (hit == NULL || !(*hit)->done)
+    lookup_key(t, input, len, key);
+    /* read-only after completion */
+    const uint8_t *hit = find_sorted(t, NULL, KEY, key);
+    if (hit == NULL || !(hit[FLAGS] & DONE))
         return MEDREG_ERR_NOTFOUND;
-    return mr_oprf_finalize_unblinded(input, len, (*hit)->slot, out);
+    return mr_oprf_finalize_unblinded(input, len, hit + SLOT, out);
 }

@@ -33,7 +33,9 @@ MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table
 /* Wipes every blind and unblinded element. */
 void mr_oprf_table_free(mr_oprf_table *t);
 
-/* Record one input (thread-safe); a new one is blinded at once. */
+/* Record one input (thread-safe); a new one is blinded at once.
+ * MEDREG_ERR_CONFLICT once the entries are in key order (after
+ * mr_oprf_table_blinded or mr_oprf_table_digests): every input comes first. */
 MR_MUST_CHECK medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len);
 size_t mr_oprf_table_count(const mr_oprf_table *t);
 

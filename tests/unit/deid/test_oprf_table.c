@@ -3,7 +3,9 @@
  * same output as a BLIND table; its commitments are the same whatever order
  * the inputs came in, and change with the inputs; answers past the end,
  * given twice, or under another key are refused, nothing used; a PREPARE
- * table writes the same request as a BLIND one and takes no answers. */
+ * table writes the same request as a BLIND one and takes no answers. The
+ * same over more inputs than a block of entries holds, inserted in
+ * opposite orders; and no input is taken once the entries are in order. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "../check.h"
 
 #define N 700 /* two batches of 512 and 188 below */
+#define MANY 9000 /* three blocks of 4,096 entries, the index grown four times */
 
 static void input(size_t i, char *s, size_t cap, size_t *len)
 {
@@ -31,6 +34,60 @@ static mr_oprf_table *filled(const uint8_t seed[32], mr_oprf_table_mode mode, in
         CHECK(mr_oprf_table_add(t, (const uint8_t *)s, len) == MEDREG_OK); /* seen twice, kept once */
     }
     return t;
+}
+
+/* MANY inputs: a PREPARE table's request answered by position into an
+ * IN_ORDER table filled the other way round, and by element into a BLIND
+ * one; both give every input the same output, and no two inputs in a row
+ * the same one. */
+static void many(const uint8_t seed[32], const uint8_t sk[32], const uint8_t pk[32])
+{
+    mr_oprf_table *lean = filled(seed, MR_OPRF_TABLE_PREPARE, 0, MANY);
+    mr_oprf_table *fin = filled(seed, MR_OPRF_TABLE_IN_ORDER, 1, MANY);
+    mr_oprf_table *online = filled(seed, MR_OPRF_TABLE_BLIND, 1, MANY);
+    uint8_t e1[32], e2[32], r1[32], r2[32], proof[64], a[64], b[64];
+    uint8_t(*req)[32] = calloc(MANY, 32), (*ev)[32] = calloc(MANY, 32), (*bl)[32] = NULL;
+    size_t n = 0;
+    CHECK(mr_oprf_table_digests(lean, e1, r1) == MEDREG_OK && mr_oprf_table_digests(fin, e2, NULL) == MEDREG_OK);
+    CHECK(memcmp(e1, e2, 32) == 0);
+    CHECK(mr_oprf_table_blinded(online, &bl, &n) == MEDREG_OK && n == MANY);
+    CHECK(mr_oprf_table_digests(online, e2, r2) == MEDREG_OK && memcmp(e1, e2, 32) == 0 && memcmp(r1, r2, 32) == 0);
+    for (size_t i = 0; req && i < MANY; i++)
+        memcpy(req[i], mr_oprf_table_request_at(lean, i), 32);
+    CHECK(memcmp(req, bl, (size_t)MANY * 32) == 0);
+    /* once the entries are in order, no input comes in */
+    const char *more = "patient-new";
+    CHECK(mr_oprf_table_add(fin, (const uint8_t *)more, strlen(more)) == MEDREG_ERR_CONFLICT);
+    CHECK(mr_oprf_table_count(fin) == MANY);
+    /* batches that straddle the blocks' edges (4,096 and 8,192) */
+    for (size_t off = 0; off < MANY; off += 3000) {
+        CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, sk, pk, (const uint8_t(*)[32])req + off, 3000, ev + off, NULL,
+                               proof, NULL) == MEDREG_OK);
+        CHECK(mr_oprf_table_complete_at(fin, pk, off, (const uint8_t(*)[32])req + off, (const uint8_t(*)[32])ev + off,
+                                        3000, proof) == MEDREG_OK);
+        CHECK(mr_oprf_table_complete(online, pk, (const uint8_t(*)[32])req + off, (const uint8_t(*)[32])ev + off, 3000,
+                                     proof) == MEDREG_OK);
+    }
+    CHECK(mr_oprf_table_missing(fin) == 0 && mr_oprf_table_missing(online) == 0);
+    int same = 1, distinct = 1;
+    uint8_t prev[64] = {0};
+    for (size_t i = 0; i < MANY; i++) {
+        char s[64];
+        size_t len;
+        input(i, s, sizeof s, &len);
+        same &= mr_oprf_table_lookup(fin, (const uint8_t *)s, len, a) == MEDREG_OK &&
+                mr_oprf_table_lookup(online, (const uint8_t *)s, len, b) == MEDREG_OK && memcmp(a, b, 64) == 0;
+        distinct &= memcmp(a, prev, 64) != 0;
+        memcpy(prev, a, 64);
+    }
+    CHECK(same && distinct);
+    CHECK(mr_oprf_table_lookup(fin, (const uint8_t *)more, strlen(more), a) == MEDREG_ERR_NOTFOUND);
+    mr_oprf_table_free(lean);
+    mr_oprf_table_free(fin);
+    mr_oprf_table_free(online);
+    free(req);
+    free(ev);
+    free(bl);
 }
 
 int main(void)
@@ -130,6 +187,9 @@ int main(void)
     CHECK(mr_oprf_table_digests(other, entries3, NULL) == MEDREG_OK && memcmp(entries, entries3, 32) != 0);
     mr_oprf_table *bad = NULL;
     CHECK(mr_oprf_table_new(seed, (mr_oprf_table_mode)3, &bad) == MEDREG_ERR_INVALID && bad == NULL);
+
+    seed[0] = 7;
+    many(seed, sk, pk);
 
     mr_oprf_table_free(prep);
     mr_oprf_table_free(fin);
