@@ -58,9 +58,13 @@ void cli_reply_free(cli_reply *r);
  * out (a temporary file renamed over out only once the whole body came and
  * was synced; on any failure out is untouched) or, out NULL, to stdout; any
  * other reply is held in *reply for cli_finish. No overall time limit: only
- * 300 s without a byte ends it. *bytes: what was written. Returns an exit
- * code as cli_request does, EXIT_LOCAL when the output cannot be written. */
-int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, cli_reply *reply);
+ * 300 s without a byte ends it. *bytes: what was written; *records: the CSV
+ * records it ended (line breaks outside quotes). On a terminal (stderr, and
+ * stdout unless out is set) a line counts the rows (records after the
+ * header) and bytes as they come. Returns an exit code as cli_request does,
+ * EXIT_LOCAL when the output cannot be written. */
+int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, size_t *records,
+                 cli_reply *reply);
 
 /* cli_request, then cli_finish: the whole round trip of most commands. */
 int cli_call(const cli *c, cli_service svc, const char *method, const char *path, json_t *body,
@@ -158,8 +162,8 @@ int cli_key25519_on_token(const char *uri, const char *module, const char *pin_f
 int cli_number(const char *opt, const char *s, long min, long max, long *out);
 
 /* One progress line on stderr, over the last one: a 40-wide bar at pct
- * (0-100), then what (rows, files). For terminals only: the caller checks
- * isatty. */
+ * (0-100), then what (rows, files); what alone when pct is negative (no
+ * total known). For terminals only: the caller checks isatty. */
 void cli_progress(int pct, const char *what);
 
 /* A progress bar drawn at most five times a second, and only when on (the

