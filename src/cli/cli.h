@@ -122,11 +122,14 @@ int cli_oprf_file_open(const char *path);
 /* A pin file (at most MR_OPRF_PIN_FILE_MAX bytes) read and parsed: 1,
  * else 0 after a message. */
 int cli_oprf_pin_load(const char *path, struct mr_oprf_pin *pin);
-/* Have the identity service evaluate n blinded elements in batches; fn
- * takes each batch with its proof (non-zero: stop, it said why). */
+/* Have the identity service evaluate n blinded elements in batches, the
+ * i-th being at(src, i) (read as its batch is sent, so that they need not
+ * be copied all at once); fn takes each batch with its proof (non-zero:
+ * stop, it said why). */
+typedef const uint8_t *(*cli_oprf_element_fn)(const void *src, size_t i);
 typedef int (*cli_oprf_batch_fn)(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
                                  const uint8_t proof[64]);
-int cli_oprf_evaluate(const cli *c, const struct mr_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+int cli_oprf_evaluate(const cli *c, const struct mr_oprf_pin *pin, cli_oprf_element_fn at, const void *src, size_t n,
                       cli_oprf_batch_fn fn, void *ctx);
 
 /* A network-wide run of an offline tool (commands_deid.c): the first pass

@@ -65,6 +65,12 @@ static int sha256_file(FILE *fp, uint8_t out[32])
     return ok;
 }
 
+/* the request's element i, read from the table as each batch is sent */
+static const uint8_t *table_element(const void *t, size_t i)
+{
+    return mr_oprf_table_request_at(t, i);
+}
+
 static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
                           const uint8_t proof[64])
 {
@@ -307,7 +313,6 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
                *in_path = run->in_path;
     mr_oprf_pin pin;
     mr_oprf_state *st = sodium_malloc(sizeof *st); /* its seed makes every blind */
-    uint8_t(*blinded)[32] = NULL;
     char *err = NULL, *text = NULL;
     uint8_t *st_raw = NULL;
     size_t st_len = 0, n = 0;
@@ -374,10 +379,10 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             code = EXIT_INVALID;
             goto out;
         }
-    } else if (mode == MR_OPRF_TABLE_PREPARE) {
+    } else {
         n = mr_oprf_table_count(*table);
-    } else if (mr_oprf_table_blinded(*table, &blinded, &n) != MEDREG_OK) {
-        goto out;
+        if (mr_oprf_table_seal(*table) != MEDREG_OK)
+            goto out;
     }
     if (prepare && n > MR_OPRF_RUN_MAX) {
         fprintf(stderr, "medreg: %s: %zu distinct patients, more than the %zu one request may carry; split the input\n",
@@ -421,7 +426,7 @@ int cli_network_psns(cli *c, const mr_module *module, const cli_network_run *run
             goto out;
         }
     } else if (n > 0) {
-        code = cli_oprf_evaluate(c, &pin, (const uint8_t(*)[32])blinded, n, complete_batch, (void *[]){&pin, *table});
+        code = cli_oprf_evaluate(c, &pin, table_element, *table, n, complete_batch, (void *[]){&pin, *table});
         if (code != EXIT_OK)
             goto out;
     }
@@ -440,7 +445,6 @@ out:
     if (st_raw)
         mr_secret_free(st_raw);
     free(err);
-    free(blinded);
     mr_secret_free(st);
     return code;
 }

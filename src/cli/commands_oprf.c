@@ -216,14 +216,28 @@ static int oprf_eval_end(oprf_eval *e)
     return e->code;
 }
 
-int cli_oprf_evaluate(const cli *c, const mr_oprf_pin *pin, const uint8_t (*blinded)[32], size_t n,
+int cli_oprf_evaluate(const cli *c, const mr_oprf_pin *pin, cli_oprf_element_fn at, const void *src, size_t n,
                       cli_oprf_batch_fn fn, void *ctx)
 {
     oprf_eval e;
-    if (oprf_eval_begin(&e, c, pin, n, fn, ctx))
-        for (size_t off = 0; off < n; off += OPRF_BATCH)
-            if (!oprf_eval_batch(&e, blinded + off, n - off < OPRF_BATCH ? n - off : OPRF_BATCH))
+    uint8_t(*batch)[32] = malloc(OPRF_BATCH * 32);
+    if (batch == NULL)
+        return EXIT_LOCAL;
+    if (oprf_eval_begin(&e, c, pin, n, fn, ctx)) {
+        for (size_t off = 0, k; off < n && e.code == EXIT_OK; off += k) {
+            k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
+            for (size_t i = 0; i < k && e.code == EXIT_OK; i++) {
+                const uint8_t *el = at(src, off + i);
+                if (el == NULL)
+                    e.code = EXIT_LOCAL;
+                else
+                    memcpy(batch[i], el, 32);
+            }
+            if (e.code != EXIT_OK || !oprf_eval_batch(&e, (const uint8_t(*)[32])batch, k))
                 break;
+        }
+    }
+    free(batch);
     return oprf_eval_end(&e);
 }
 

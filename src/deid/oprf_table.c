@@ -50,7 +50,7 @@ struct mr_oprf_table {
     uint32_t *index; /* while collecting: position + 1, or 0 for none */
     size_t index_cap; /* a power of two, at most 3/4 full */
     int sorted;       /* in key order: the index is gone, no entry comes */
-    uint32_t *by_blinded; /* BLIND, after mr_oprf_table_blinded */
+    uint32_t *by_blinded; /* BLIND, once sealed: positions in element order */
 };
 
 static uint8_t *entry_at(const mr_oprf_table *t, size_t i)
@@ -299,24 +299,14 @@ static uint8_t *find_sorted(const mr_oprf_table *t, const uint32_t *positions, s
     return NULL;
 }
 
-medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n)
+medreg_err mr_oprf_table_seal(mr_oprf_table *t)
 {
-    uint8_t(*arr)[MR_OPRF_ELEMENT_BYTES] = NULL;
-    *out = NULL;
-    *n = 0;
-    if (t->mode != MR_OPRF_TABLE_BLIND)
-        return MEDREG_ERR_CONFLICT;
     if (in_key_order(t) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
-    free(t->by_blinded);
-    t->by_blinded = NULL;
-    if (sorted_positions(t, BLINDED, &t->by_blinded) != MEDREG_OK ||
-        (arr = calloc(t->count ? t->count : 1, sizeof *arr)) == NULL)
+    /* a BLIND table finds an answer's entry by its blinded element */
+    if (t->mode == MR_OPRF_TABLE_BLIND && t->by_blinded == NULL &&
+        sorted_positions(t, BLINDED, &t->by_blinded) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
-    for (size_t i = 0; i < t->count; i++)
-        memcpy(arr[i], entry_at(t, i) + BLINDED, MR_OPRF_ELEMENT_BYTES);
-    *out = arr;
-    *n = t->count;
     return MEDREG_OK;
 }
 
@@ -325,7 +315,7 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
     crypto_hash_sha256_state a, b;
     if (request != NULL && t->mode == MR_OPRF_TABLE_IN_ORDER)
         return MEDREG_ERR_CONFLICT;
-    if (in_key_order(t) != MEDREG_OK)
+    if (mr_oprf_table_seal(t) != MEDREG_OK)
         return MEDREG_ERR_NOMEM;
     crypto_hash_sha256_init(&a);
     crypto_hash_sha256_init(&b);
@@ -343,9 +333,9 @@ medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t 
 
 const uint8_t *mr_oprf_table_request_at(const mr_oprf_table *t, size_t i)
 {
-    if (t->mode != MR_OPRF_TABLE_PREPARE || !t->sorted || i >= t->count)
+    if (t->mode == MR_OPRF_TABLE_IN_ORDER || !t->sorted || i >= t->count)
         return NULL;
-    return entry_at(t, i) + SLOT;
+    return entry_blinded(t, entry_at(t, i));
 }
 
 /* Unblind the n entries that evaluated answers (one inversion for all

@@ -22,7 +22,7 @@ typedef struct mr_oprf_table mr_oprf_table;
  * runs, and --finish of a state file without the commitments of
  * mr_oprf_table_digests). IN_ORDER: inputs are only recorded, and an
  * answer is taken by its position in the request, which lists the inputs
- * in key order (mr_oprf_table_blinded's): a --finish whose request the
+ * in key order (mr_oprf_table_request_at's): a --finish whose request the
  * state file commits to needs no blinding again, the costlier half of its
  * work. PREPARE: every new input is blinded, and the table keeps its key
  * and blinded element alone, enough to write the request and its
@@ -34,15 +34,14 @@ MR_MUST_CHECK medreg_err mr_oprf_table_new(const uint8_t seed[32], mr_oprf_table
 void mr_oprf_table_free(mr_oprf_table *t);
 
 /* Record one input (thread-safe); a new one is blinded at once.
- * MEDREG_ERR_CONFLICT once the entries are in key order (after
- * mr_oprf_table_blinded or mr_oprf_table_digests): every input comes first. */
+ * MEDREG_ERR_CONFLICT once the table is sealed: every input comes first. */
 MR_MUST_CHECK medreg_err mr_oprf_table_add(mr_oprf_table *t, const uint8_t *input, size_t len);
 size_t mr_oprf_table_count(const mr_oprf_table *t);
 
-/* The distinct blinded elements (BLIND), in the inputs' key order (a keyed
- * hash: it says nothing of the inputs): *out has *n elements, malloc'ed.
- * Call once every input is added. */
-MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)[MR_OPRF_ELEMENT_BYTES], size_t *n);
+/* Once every input is added: put the entries in the inputs' key order (a
+ * keyed hash: it says nothing of the inputs), the request's order, and
+ * make ready to take answers. mr_oprf_table_digests seals too. */
+MR_MUST_CHECK medreg_err mr_oprf_table_seal(mr_oprf_table *t);
 
 /* What --prepare commits to in the state file, so that --finish can take
  * the answers by position: entries, SHA-256 over the inputs' keys in key
@@ -52,19 +51,19 @@ MR_MUST_CHECK medreg_err mr_oprf_table_blinded(mr_oprf_table *t, uint8_t (**out)
  * otherwise). Call once every input is added. */
 MR_MUST_CHECK medreg_err mr_oprf_table_digests(mr_oprf_table *t, uint8_t entries[32], uint8_t *request);
 
-/* PREPARE, after mr_oprf_table_digests: the request's element at position i
- * (key order), pointing into the table; NULL past the last. */
+/* PREPARE and BLIND, once sealed: the request's element at position i (key
+ * order), pointing into the table; NULL past the last. */
 const uint8_t *mr_oprf_table_request_at(const mr_oprf_table *t, size_t i);
 
-/* Take one evaluated batch: verify its proof against the pinned public key
- * (MEDREG_ERR_VERIFY if it fails), then unblind each of its elements, all
- * or none. MEDREG_ERR_NOTFOUND for a blinded element this table never made.
- * Thread-safe: batches may be completed in parallel. */
+/* BLIND, once sealed: take one evaluated batch: verify its proof against
+ * the pinned public key (MEDREG_ERR_VERIFY if it fails), then unblind each
+ * of its elements, all or none. MEDREG_ERR_NOTFOUND for a blinded element
+ * this table never made. Thread-safe: batches may be completed in parallel. */
 MR_MUST_CHECK medreg_err mr_oprf_table_complete(mr_oprf_table *t, const uint8_t pk[MR_OPRF_ELEMENT_BYTES],
                                                 const uint8_t (*blinded)[MR_OPRF_ELEMENT_BYTES],
                                                 const uint8_t (*evaluated)[MR_OPRF_ELEMENT_BYTES], size_t n,
                                                 const uint8_t proof[MR_OPRF_PROOF_BYTES]);
-/* IN_ORDER: take the evaluated batch that answers the request's elements
+/* IN_ORDER, once sealed: take the evaluated batch that answers the request's elements
  * offset .. offset + n - 1, whose blinded elements the caller has checked
  * against the request's digest: verify its proof, then unblind each input
  * at those positions, all or none. Thread-safe for disjoint batches. */

@@ -22,6 +22,19 @@ static void input(size_t i, char *s, size_t cap, size_t *len)
     *len = (size_t)snprintf(s, cap, "patient-%zu", i * 7919 % 100003);
 }
 
+/* The request a sealed table sends: its elements in key order, copied. */
+static uint8_t (*request_of(mr_oprf_table *t, size_t *n))[32]
+{
+    uint8_t(*r)[32] = NULL;
+    *n = mr_oprf_table_count(t);
+    if (mr_oprf_table_seal(t) != MEDREG_OK || (r = calloc(*n ? *n : 1, 32)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        if (mr_oprf_table_request_at(t, i) != NULL)
+            memcpy(r[i], mr_oprf_table_request_at(t, i), 32);
+    return r;
+}
+
 static mr_oprf_table *filled(const uint8_t seed[32], mr_oprf_table_mode mode, int reverse, size_t n)
 {
     mr_oprf_table *t = NULL;
@@ -50,7 +63,7 @@ static void many(const uint8_t seed[32], const uint8_t sk[32], const uint8_t pk[
     size_t n = 0;
     CHECK(mr_oprf_table_digests(lean, e1, r1) == MEDREG_OK && mr_oprf_table_digests(fin, e2, NULL) == MEDREG_OK);
     CHECK(memcmp(e1, e2, 32) == 0);
-    CHECK(mr_oprf_table_blinded(online, &bl, &n) == MEDREG_OK && n == MANY);
+    CHECK((bl = request_of(online, &n)) != NULL && n == MANY);
     CHECK(mr_oprf_table_digests(online, e2, r2) == MEDREG_OK && memcmp(e1, e2, 32) == 0 && memcmp(r1, r2, 32) == 0);
     for (size_t i = 0; req && i < MANY; i++)
         memcpy(req[i], mr_oprf_table_request_at(lean, i), 32);
@@ -104,7 +117,10 @@ int main(void)
     mr_oprf_table *prep = filled(seed, MR_OPRF_TABLE_BLIND, 0, N);
     uint8_t(*bl)[32] = NULL, (*ev)[32] = calloc(N, 32);
     size_t n = 0;
-    CHECK(mr_oprf_table_blinded(prep, &bl, &n) == MEDREG_OK && n == N);
+    /* answers before the table is sealed are refused, the proof unread */
+    CHECK(mr_oprf_table_complete(prep, pk, (const uint8_t(*)[32])ev, (const uint8_t(*)[32])ev, 1, proof) ==
+          MEDREG_ERR_CONFLICT);
+    CHECK((bl = request_of(prep, &n)) != NULL && n == N);
     CHECK(mr_oprf_table_digests(prep, entries, request) == MEDREG_OK);
     crypto_hash_sha256(a, (const uint8_t *)bl, n * 32);
     CHECK(memcmp(a, request, 32) == 0); /* the request's digest is over the elements as sent */
@@ -121,7 +137,6 @@ int main(void)
     /* --prepare as medreg runs it: a PREPARE table (heads alone) gives the same
      * request and commitments, and takes no answers */
     mr_oprf_table *lean = filled(seed, MR_OPRF_TABLE_PREPARE, 1, N);
-    uint8_t(*none0)[32] = NULL;
     size_t m0 = 1, same_request = 1;
     CHECK(mr_oprf_table_request_at(lean, 0) == NULL); /* not before the digests */
     CHECK(mr_oprf_table_digests(lean, entries2, a) == MEDREG_OK);
@@ -130,8 +145,6 @@ int main(void)
         same_request &= mr_oprf_table_request_at(lean, i) != NULL && memcmp(mr_oprf_table_request_at(lean, i), bl[i], 32) == 0;
     CHECK(same_request);
     CHECK(mr_oprf_table_request_at(lean, N) == NULL);
-    CHECK(mr_oprf_table_request_at(prep, 0) == NULL); /* a BLIND table's request is mr_oprf_table_blinded's */
-    CHECK(mr_oprf_table_blinded(lean, &none0, &m0) == MEDREG_ERR_CONFLICT && none0 == NULL && m0 == 0);
     CHECK(mr_oprf_table_complete(lean, pk, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
           MEDREG_ERR_CONFLICT);
     CHECK(mr_oprf_table_complete_at(lean, pk, 0, (const uint8_t(*)[32])bl, (const uint8_t(*)[32])ev, 512, proof) ==
@@ -143,9 +156,7 @@ int main(void)
 
     /* --finish: the same inputs in another order, IN_ORDER */
     mr_oprf_table *fin = filled(seed, MR_OPRF_TABLE_IN_ORDER, 1, N);
-    uint8_t(*none)[32] = NULL;
-    size_t m = 0;
-    CHECK(mr_oprf_table_blinded(fin, &none, &m) == MEDREG_ERR_CONFLICT && none == NULL); /* nothing was blinded */
+    CHECK(mr_oprf_table_seal(fin) == MEDREG_OK && mr_oprf_table_request_at(fin, 0) == NULL); /* nothing was blinded */
     CHECK(mr_oprf_table_digests(fin, entries2, request) == MEDREG_ERR_CONFLICT);
     CHECK(mr_oprf_table_digests(fin, entries2, NULL) == MEDREG_OK && memcmp(entries, entries2, 32) == 0);
     /* answers: under another key, past the end, then right, then again */
