@@ -122,13 +122,13 @@ static medreg_err derive_blind(const mr_oprf_table *t, const uint8_t *input, siz
 /* The index's cell for key: the one that holds its entry, or the empty one
  * where it would go. The keys are uniform (a keyed hash), so their first
  * bytes are the hash. */
-static uint32_t *index_cell(const mr_oprf_table *t, const uint32_t *index, size_t cap, const uint8_t key[32])
+static uint32_t *index_cell(const mr_oprf_table *t, uint32_t *index, size_t cap, const uint8_t key[32])
 {
     uint64_t h;
     memcpy(&h, key, sizeof h);
     for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
         if (index[i] == 0 || memcmp(entry_at(t, index[i] - 1) + KEY, key, 32) == 0)
-            return (uint32_t *)&index[i];
+            return &index[i];
 }
 
 static medreg_err index_grow(mr_oprf_table *t)
