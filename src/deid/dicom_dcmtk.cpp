@@ -118,6 +118,57 @@ static void start_dcmtk()
     });
 }
 
+// Move the element at position i of from into to; 0 when to holds its tag
+// already (the element stays where it was).
+static int move_element(DcmItem *from, unsigned long i, DcmItem *to)
+{
+    DcmElement *e = from->remove(i);
+    if (e == nullptr)
+        return 0;
+    if (to->insert(e, OFFalse).good())
+        return 1;
+    if (from->insert(e, OFFalse).bad()) // back where it was, free as it was a moment ago
+        delete e;
+    return 0;
+}
+
+// A meta header whose group length is wrong (some writers get it wrong;
+// a crafted file may on purpose) leaves DCMTK holding dataset elements in
+// the meta header, or meta elements in the dataset. Each is moved where it
+// belongs before anything looks at the file, so that the profile and the
+// check see it for what it is: a Patient's Address kept "in the meta
+// header" went through as a meta element, and a Source AE Title "in the
+// dataset" as an unknown one (found by fuzz_dicom_io). The same tag in
+// both leaves no way to tell which is meant: the file is refused.
+static medreg_err put_in_place(mr_dcm_file *f, char **why)
+{
+    DcmMetaInfo *meta = f->ff.getMetaInfo();
+    DcmDataset *ds = f->ff.getDataset();
+    if (meta == nullptr || ds == nullptr)
+        return MEDREG_OK;
+    DcmItem *sides[2] = {meta, ds};
+    for (int side = 0; side < 2; side++) {
+        DcmItem *from = sides[side], *to = sides[side ^ 1];
+        for (unsigned long i = 0; i < from->card();) {
+            DcmElement *e = from->getElement(i);
+            Uint16 g = e ? e->getGTag() : 0x0002, el = e ? e->getETag() : 0;
+            if ((g == 0x0002) == (from == meta)) {
+                i++;
+            } else if (g == 0x0002 && el == 0x0000) {
+                delete from->remove(i); // a second group length: written anew anyway
+            } else if (!move_element(from, i, to)) {
+                char msg[160];
+                snprintf(msg, sizeof msg,
+                         "(%04x,%04x) is both in its file meta header and in its dataset (a wrong meta group length?)",
+                         g, el);
+                *why = dup_cstr(msg);
+                return MEDREG_ERR_INVALID;
+            }
+        }
+    }
+    return MEDREG_OK;
+}
+
 extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dcm_file **out, char **why)
 {
     start_dcmtk();
@@ -159,6 +210,8 @@ extern "C" medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dc
         *why = dup_cstr(c.text());
         rc = MEDREG_ERR_INVALID;
     }
+    if (rc == MEDREG_OK)
+        rc = put_in_place(f, why);
     if (rc != MEDREG_OK) {
         delete f;
         return rc;
@@ -541,6 +594,21 @@ static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, const char *tmp_path, char **why)
 {
     *why = nullptr;
+    // DCMTK keeps what a damaged file's meta header held (a big-endian one,
+    // say) and writes it there in explicit VR, but past the group length it
+    // computes for group 0002: a reader takes those bytes for the dataset,
+    // and the output cannot be read (found by fuzz_dicom_io)
+    DcmMetaInfo *meta = f->ff.getMetaInfo();
+    for (unsigned long i = 0; meta != nullptr && i < meta->card(); i++) {
+        DcmElement *e = meta->getElement(i);
+        if (e != nullptr && e->getGTag() != 0x0002) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "its file meta header holds (%04x,%04x), not of group 0002: a damaged header",
+                     e->getGTag(), e->getETag());
+            *why = dup_cstr(msg);
+            return MEDREG_ERR_INVALID;
+        }
+    }
     OFString tmp(tmp_path);
     unlink(tmp.c_str());
     medreg_err rc = write_file(f, tmp.c_str(), why);

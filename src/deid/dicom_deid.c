@@ -51,6 +51,10 @@ void mr_dicom_uid_remap(const uint8_t key[32], const char *uid, size_t len, char
 mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, int *psn)
 {
     *psn = 0;
+    /* mr_dcm_load puts every element where its group belongs; one found
+     * elsewhere all the same is removed, never judged by the other's rules */
+    if (e->in_meta != (e->group == 0x0002))
+        return MR_RULE_REMOVE;
     if (e->in_meta) {
         switch (e->element) {
         case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped */

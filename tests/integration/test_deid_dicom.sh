@@ -514,6 +514,62 @@ expect 1 "verify finds a value across the MiB its raw bytes are read in" -- "$ME
 grep -q "raw bytes" "$W/o" && ok "in the raw bytes" || fail "straddling: $(cat "$W/o" "$W/e")"
 rm -rf sizes osz osz.* px-*.raw ct-*.dump
 
+# A meta header whose group length is wrong (some writers get it wrong; a crafted file may on
+# purpose) makes DCMTK hold dataset elements in the meta header, or meta elements in the dataset.
+# Each must be judged where it belongs: a Patient's Address smuggled into the meta header, and a
+# Source AE Title left in the dataset, once went through as a meta element and an unknown one.
+mkdir -p misplaced
+python3 - in/ct1.dcm misplaced <<'EOP'
+import struct, sys
+src = open(sys.argv[1], "rb").read()
+def meta(d):
+    i = d.index(b"\x02\x00\x00\x00UL\x04\x00")
+    return i, struct.unpack_from("<I", d, i + 8)[0]
+def element(d, tag_vr):
+    j = d.index(tag_vr)
+    return j, j + 8 + struct.unpack_from("<H", d, j + 6)[0]
+def write(name, d, uid):  # each its own SOP Instance UID, so that each has its own output
+    old = b"1.2.826.0.1.3680043.2.1125.9.111"
+    open(f"{sys.argv[2]}/{name}.dcm", "wb").write(bytes(d).replace(old, uid.ljust(len(old), b"0")))
+d = bytearray(src); i, gl = meta(d)  # the address moved in behind the meta group, its length stretched
+a, b = element(d, b"\x10\x00\x40\x10LO"); e = bytes(d[a:b]); del d[a:b]
+d[i + 12 + gl:i + 12 + gl] = e; struct.pack_into("<I", d, i + 8, gl + len(e)); write("address", d, b"1.2.826.0.1.3680043.2.1125.9.201")
+d = bytearray(src); i, gl = meta(d)  # the length stops before the Source AE Title
+a, _ = element(d, b"\x02\x00\x16\x00AE"); struct.pack_into("<I", d, i + 8, a - (i + 12))
+write("ae-title", d, b"1.2.826.0.1.3680043.2.1125.9.202")
+d = bytearray(src); i, gl = meta(d)  # the accession number in both
+a, b = element(d, b"\x08\x00\x50\x00SH"); e = bytes(d[a:b])
+d[i + 12 + gl:i + 12 + gl] = e; struct.pack_into("<I", d, i + 8, gl + len(e)); write("twice", d, b"1.2.826.0.1.3680043.2.1125.9.203")
+EOP
+dcmdump -M misplaced/address.dcm > "$W/d1" 2>&1 || true; dcmdump -M misplaced/ae-title.dcm > "$W/d2" 2>&1 || true
+grep -q "Invalid Element (0010,1040) found in Meta" "$W/d1" && grep -q "Invalid Element (0002,0016) found in data set" "$W/d2" &&
+  ok "DCMTK reads the address into the meta header, the AE title into the dataset" || fail "misplaced inputs"
+expect 4 "deid dicom of them" -- "$MEDREG" deid dicom --config $C --key hip.key --in misplaced --out omis
+leaked=0
+for n in address ae-title; do
+  o=$(jq -r --arg f "misplaced/$n.dcm" '.files[] | select(.in == $f) | .out' omis.report.json)
+  { [ -f "$o" ] && dcmdump "$o" >/dev/null 2>&1; } || leaked=1
+  grep -a -q -e Bahnhofstrasse -e MUELLERPACS "$o" && leaked=1
+done
+[ $leaked = 0 ] && ok "both written, readable, without the address or the AE title" || fail "misplaced: $(cat "$W/e")"
+grep -q "skipped misplaced/twice.dcm: .*(0008,0050) is both in its file meta header and in its dataset" "$W/e" &&
+  ok "an element in both places: skipped, saying which" || fail "twice: $(cat "$W/e")"
+expect 0 "deid verify of them" -- "$MEDREG" deid verify --config $C --report omis.report.json
+# an output of a tool that kept the address where DCMTK put it: verify must find it
+o=$(jq -r '.files[] | select(.in == "misplaced/address.dcm") | .out' omis.report.json)
+python3 - "$o" <<'EOP'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(b"\x02\x00\x00\x00UL\x04\x00"); gl = struct.unpack_from("<I", d, i + 8)[0]
+e = b"\x10\x00\x40\x10LO" + struct.pack("<H", 24) + b"Bahnhofstrasse 1, Berlin"
+d[i + 12 + gl:i + 12 + gl] = e; struct.pack_into("<I", d, i + 8, gl + len(e))
+open(sys.argv[1], "wb").write(d)
+EOP
+expect 1 "verify finds an address kept in an output's meta header" -- "$MEDREG" deid verify --config $C \
+  --report omis.report.json
+grep -q "(0010,1040),an identifying value" "$W/o" && ok "naming the element" || fail "meta leak: $(cat "$W/o" "$W/e")"
+rm -rf misplaced omis omis.*
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3

@@ -1,13 +1,16 @@
 /* Table E.1-1 read and resolved: the basic profile's codes, the combined
  * codes, the options' K and C, the repeating groups and private rule; the
- * UID remapping against an independent computation (Python's hmac); and a
- * broken table refused with its line.  usage: test_dicom_profile TABLE.csv */
+ * UID remapping against an independent computation (Python's hmac); an
+ * element where its group does not belong (a meta header's group length
+ * gone wrong) removed; and a broken table refused with its line.
+ * usage: test_dicom_profile TABLE.csv */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../../src/deid/dicom_deid.h"
+#include "../../../src/deid/dicom_values.h"
 #include "../check.h"
 
 static mr_dcm_rule rule(const char *table, unsigned options, uint16_t g, uint16_t e)
@@ -53,6 +56,26 @@ int main(int argc, char **argv)
     CHECK(rule(t, MR_OPT_RETAIN_DEVICE_IDENTITY, 0x0018, 0x1000) == MR_RULE_KEEP);        /* serial */
     CHECK(rule(t, MR_OPT_CLEAN_DESCRIPTORS, 0x0008, 0x1030) == MR_RULE_CLEAN);            /* study desc. */
     CHECK(rule(t, MR_OPT_RETAIN_SAFE_PRIVATE, 0x0029, 0x1010) == MR_RULE_CLEAN);
+
+    /* mr_dcm_load moves a dataset element out of the meta header and back;
+     * one found where its group does not belong all the same is removed,
+     * never judged by the other place's rules (a Patient's Address was kept
+     * as a meta element, a Source AE Title as an unknown dataset element) */
+    mr_dicom_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int psn = 0;
+    CHECK(mr_dcm_profile_load(t, 0, &cfg.profile, &err) == MEDREG_OK);
+    mr_dcm_elem address_in_meta = {.group = 0x0010, .element = 0x1040, .vr = "LO", .in_meta = 1},
+                ae_in_dataset = {.group = 0x0002, .element = 0x0016, .vr = "AE"},
+                ae_in_meta = {.group = 0x0002, .element = 0x0016, .vr = "AE", .in_meta = 1},
+                syntax_in_meta = {.group = 0x0002, .element = 0x0010, .vr = "UI", .in_meta = 1},
+                rows = {.group = 0x0028, .element = 0x0010, .vr = "US"};
+    CHECK(mr_dicom_classify(&cfg, &address_in_meta, &psn) == MR_RULE_REMOVE);
+    CHECK(mr_dicom_classify(&cfg, &ae_in_dataset, &psn) == MR_RULE_REMOVE);
+    CHECK(mr_dicom_classify(&cfg, &ae_in_meta, &psn) == MR_RULE_REMOVE);
+    CHECK(mr_dicom_classify(&cfg, &syntax_in_meta, &psn) == MR_RULE_KEEP);
+    CHECK(mr_dicom_classify(&cfg, &rows, &psn) == MR_RULE_KEEP);
+    mr_dcm_profile_free(cfg.profile);
     CHECK(rule(t, MR_OPT_RETAIN_INSTITUTION_IDENTITY, 0x0008, 0x0080) == MR_RULE_KEEP);
     /* options that exclude each other */
     CHECK(mr_dcm_profile_load(t, MR_OPT_RETAIN_LONGITUDINAL_FULL_DATES | MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES,
