@@ -16,6 +16,7 @@
 
 #include "../../src/deid/dicom_charset.h"
 #include "../../src/deid/dicom_deid.h"
+#include "input_file.h"
 #include "rm_tree.h"
 
 static void blank(const uint8_t *data, size_t size)
@@ -23,9 +24,10 @@ static void blank(const uint8_t *data, size_t size)
     char path[] = "/tmp/medreg-fuzz-blank-XXXXXX", *why = NULL;
     int fd = mkstemp(path);
     mr_dcm_file *f = NULL;
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+    if (fd < 0)
         abort();
     close(fd);
+    input_file(path, data, size);
     if (mr_dcm_load(path, MR_DCM_WHOLE, &f, &why) == MEDREG_OK) {
         static const mr_dcm_region r[2] = {{0, 0, 8, 8}, {3, 1, 65535, 2}}; /* the second leaves any image */
         unsigned long left = 0;
@@ -77,10 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(in, sizeof in, "%s/in.dcm", dir);
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(q, sizeof q, "%s/q", dir);
-    int fd = open(in, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
-        abort();
-    close(fd);
+    input_file(in, data, size);
     mr_dcm_result res;
     mr_psn_source src = {key, NULL, 0};
     if (mr_dicom_deid_file(cfg, &src, in, out, q, &res) == MEDREG_OK &&

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "../../src/deid/dicom_io.h"
+#include "input_file.h"
 
 /* top-level values that name the file: both paths must read them alike,
  * and they must survive a save and a load again */
@@ -79,10 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(in, sizeof in, "%s/in.dcm", dir);
     snprintf(out, sizeof out, "%s/out.dcm", dir);
     snprintf(tmp, sizeof tmp, "%s/out.tmp", dir);
-    int fd = open(in, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
-        abort();
-    close(fd);
+    input_file(in, data, size);
 
     mr_dcm_file *w = load(in, MR_DCM_WHOLE, whole), *l = load(in, MR_DCM_LAZY, lazy);
     if ((w == NULL) != (l == NULL)) {
