@@ -187,6 +187,36 @@ static char *shift_dates(const char *v, long days)
     return out;
 }
 
+/* Text of this file's identifying values taken out of e's value: REPLACE
+ * with the rest, or KEEP when there were none. */
+static mr_dcm_action clean_text(file_ctx *x, const mr_dcm_elem *e, char **rep)
+{
+    char *c = mr_dcm_tokens_clean(&x->tokens, e->value);
+    if (c == NULL)
+        return MR_DCM_EMPTY;
+    if (!strcmp(c, e->value)) {
+        free(c);
+        return MR_DCM_KEEP;
+    }
+    x->res->cleaned++;
+    *rep = c;
+    return MR_DCM_REPLACE;
+}
+
+/* The value representations of text a person wrote or a name: where an
+ * identifying value may stand in an element the profile keeps (the Text
+ * Value of a structured report's content, which Clean Structured Content
+ * keeps item by item; a safe private attribute). deid verify looks for
+ * the values in every element, so every kept text is cleaned of them. */
+static int free_text_vr(const char *vr)
+{
+    static const char *const VRS[] = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"};
+    for (size_t i = 0; i < sizeof VRS / sizeof VRS[0]; i++)
+        if (!strcmp(vr, VRS[i]))
+            return 1;
+    return 0;
+}
+
 static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
 {
     file_ctx *x = arg;
@@ -200,7 +230,7 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
     }
     switch (rule) {
     case MR_RULE_KEEP:
-        return MR_DCM_KEEP;
+        return e->value && free_text_vr(e->vr) ? clean_text(x, e, rep) : MR_DCM_KEEP;
     case MR_RULE_REMOVE:
         x->res->removed++;
         return MR_DCM_DELETE;
@@ -238,18 +268,8 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
             x->res->shifted++;
             return MR_DCM_REPLACE;
         }
-        if (e->value) {
-            char *c = mr_dcm_tokens_clean(&x->tokens, e->value);
-            if (c == NULL)
-                return MR_DCM_EMPTY;
-            if (!strcmp(c, e->value)) {
-                free(c);
-                return MR_DCM_KEEP;
-            }
-            x->res->cleaned++;
-            *rep = c;
-            return MR_DCM_REPLACE;
-        }
+        if (e->value)
+            return clean_text(x, e, rep);
         x->res->removed++;
         return MR_DCM_DELETE; /* binary content cannot be cleaned */
     }

@@ -570,6 +570,24 @@ expect 1 "verify finds an address kept in an output's meta header" -- "$MEDREG" 
 grep -q "(0010,1040),an identifying value" "$W/o" && ok "naming the element" || fail "meta leak: $(cat "$W/o" "$W/e")"
 rm -rf misplaced omis omis.*
 
+# Clean Structured Content keeps a report's Content Sequence and cleans it item by item; a Text
+# Value has no row of its own in the table, and once went through with the patient's name and ID
+mkdir -p sr
+cp in/ct1.dcm sr/report.dcm
+dcmodify -nb -i "(0040,A730)[0].(0040,A010)=CONTAINS" -i "(0040,A730)[0].(0040,A040)=TEXT" \
+  -i "(0040,A730)[0].(0040,A160)=Patient Müller Jürgen (PID-4711) reports hip pain" sr/report.dcm
+sed 's/^options = .*/options = retain_longitudinal_modified_dates clean_structured_content clean_descriptors/' $C \
+  > examples/deid/sr.ini
+expect 0 "deid dicom with clean_structured_content" -- "$MEDREG" deid dicom --config examples/deid/sr.ini \
+  --key hip.key --in sr --out osr
+o=$(jq -r '.files[0].out' osr.report.json)
+text=$(dcmdump +P 0040,a160 "$o" 2>/dev/null)
+case "$text" in *"reports hip pain"*) ok "the report's text is kept" ;; *) fail "text: $text" ;; esac
+grep -a -q -i -e "Müller" -e "Jürgen" -e "PID-4711" "$o" && fail "the name or ID survived: $text" \
+  || ok "without the patient's name and ID"
+expect 0 "deid verify of it" -- "$MEDREG" deid verify --config examples/deid/sr.ini --report osr.report.json
+rm -rf sr osr osr.*
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3
