@@ -384,6 +384,21 @@ static int may_show_text(const mr_dicom_config *cfg, mr_dcm_file *f)
     return yes == 1;
 }
 
+/* An overlay kept in the pixel data's unused high bits (an overlay group,
+ * 60xx, without its own Overlay Data (60xx,3000)): the profile removes
+ * the group, which only hides the bits, and the pixel rules blank the
+ * pixels' values, not those bits. Such an overlay may hold a name (a
+ * retired form, common in older archives). *group: the first such group. */
+static int embedded_overlay(mr_dcm_file *f, unsigned *group)
+{
+    for (unsigned g = 0x6000; g <= 0x601E; g += 2)
+        if (mr_dcm_has(f, (uint16_t)g, 0x0010) && !mr_dcm_has(f, (uint16_t)g, 0x3000)) {
+            *group = g;
+            return mr_dcm_has(f, 0x7FE0, 0x0010);
+        }
+    return 0;
+}
+
 static int mkdirs(char *path)
 {
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
@@ -500,7 +515,8 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         goto out;
     if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
         goto out;
-    int quarantine = may_show_text(cfg, f);
+    unsigned overlay = 0;
+    int embedded = embedded_overlay(f, &overlay), quarantine = embedded || may_show_text(cfg, f);
     if (quarantine && (rc = mr_pixel_rules_for(&cfg->pixel_rules, f, &regions, &n_regions, &rule_line)) != MEDREG_OK)
         goto out;
     if (mr_dcm_walk(f, visit, &x, &why) != MEDREG_OK) {
@@ -513,7 +529,7 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if (n_regions > 0) {
         char *bw = NULL;
         if (mr_dcm_blank(f, regions, n_regions, &bw) == MEDREG_OK) {
-            quarantine = 0;
+            quarantine = embedded; /* blanking leaves the overlay's bits */
             res->blanked = n_regions;
         } else {
             snprintf(blank_why, sizeof blank_why, "%s", bw ? bw : "?");
@@ -591,7 +607,10 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     }
     res->outcome = quarantine ? MR_DCM_QUARANTINED : MR_DCM_WRITTEN;
     res->already = saved == MEDREG_ERR_EXISTS;
-    if (quarantine && blank_why[0])
+    if (embedded)
+        snprintf(res->reason, sizeof res->reason,
+                 "an overlay (group %04X) lies in the pixel data's unused bits and may show text: check it", overlay);
+    else if (quarantine && blank_why[0])
         snprintf(res->reason, sizeof res->reason,
                  "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_line,
                  blank_why);

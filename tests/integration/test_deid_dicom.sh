@@ -588,6 +588,23 @@ grep -a -q -i -e "Müller" -e "Jürgen" -e "PID-4711" "$o" && fail "the name or 
 expect 0 "deid verify of it" -- "$MEDREG" deid verify --config examples/deid/sr.ini --report osr.report.json
 rm -rf sr osr osr.*
 
+# An overlay kept in the pixel data's unused high bits (a retired form; older archives have it):
+# removing group 6000 only hides it, so the image is quarantined even when it says it has no
+# burned-in text; an overlay with its own Overlay Data is removed with its group, and written
+mkdir -p ov
+cp in/ct1.dcm ov/embedded.dcm
+dcmodify -nb -i "(0028,0301)=NO" -i "(6000,0010)=2" -i "(6000,0011)=2" -i "(6000,0040)=G" -i "(6000,0050)=1\\1" \
+  -i "(6000,0100)=16" -i "(6000,0102)=12" ov/embedded.dcm
+cp ov/embedded.dcm ov/separate.dcm
+head -c 2 /dev/zero > "$W/ovd.raw"
+dcmodify -nb -if "(6000,3000)=$W/ovd.raw" -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.301" ov/separate.dcm
+expect 0 "deid dicom of two images with overlays" -- "$MEDREG" deid dicom --config $C --key hip.key --in ov --out oov
+[ "$(jq -r '.files[] | select(.in == "ov/embedded.dcm") | "\(.outcome) \(.reason)"' oov.report.json)" = \
+  "quarantined an overlay (group 6000) lies in the pixel data's unused bits and may show text: check it" ] &&
+  [ "$(jq -r '.files[] | select(.in == "ov/separate.dcm") | .outcome' oov.report.json)" = written ] &&
+  ok "the embedded overlay quarantined, saying why; the separate one written" || fail "overlays: $(cat oov.report.json)"
+rm -rf ov oov oov.*
+
 # configurations that must stop before anything is read
 printf '[deid]\nmodule = hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_everything\n' > examples/deid/bad.ini
 expect 7 "an unknown option is refused" -- "$MEDREG" deid dicom --config examples/deid/bad.ini --key hip.key --in in --out o3
