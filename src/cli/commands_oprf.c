@@ -66,11 +66,11 @@ int cli_oprf_file_open(const char *path)
     return -1;
 }
 
-/* One answered batch being taken by fn in a thread of its own, so that the
- * next request is on its way meanwhile: checking a proof and unblinding
- * cost the client about as long as the service takes to evaluate. Batches
- * reach fn one at a time and in order (each waits for the one before).
- * Each slot holds its own copy of its batch's blinded elements. */
+/* One batch: gathered into blinded (k elements), sent, then its answer
+ * taken by fn in a thread of its own, so that the next request is on its
+ * way meanwhile: checking a proof and unblinding cost the client about as
+ * long as the service takes to evaluate. Batches reach fn one at a time
+ * and in order (each waits for the one before). */
 typedef struct oprf_pending {
     pthread_t thread;
     int running, rc;
@@ -106,9 +106,10 @@ static void pending_start(oprf_pending *p)
         pending_run(p);
 }
 
-/* The batch loop, fed a batch at a time (from an array, or from a request
- * file as it is read): oprf_eval_begin, oprf_eval_batch for each batch of
- * at most OPRF_BATCH in order, then oprf_eval_end for the exit code. */
+/* The batch loop, fed an element at a time (from the run's table, or from
+ * a request file as it is read): oprf_eval_begin, oprf_eval_add for each
+ * element in order (a full batch is sent), oprf_eval_send for the last
+ * batch, then oprf_eval_end for the exit code. */
 typedef struct oprf_eval {
     const cli *c;
     const mr_oprf_pin *pin;
@@ -142,18 +143,21 @@ static int oprf_eval_begin(oprf_eval *e, const cli *c, const mr_oprf_pin *pin, s
     return 1;
 }
 
-/* 1 to go on, 0 once the run has failed (oprf_eval_end says how) */
-static int oprf_eval_batch(oprf_eval *e, const uint8_t (*blinded)[32], size_t k)
+/* Send the batch gathered in the current slot (none: nothing to do). 1 to
+ * go on, 0 once the run has failed (oprf_eval_end says how). */
+static int oprf_eval_send(oprf_eval *e)
 {
     oprf_pending *p = &e->slot[e->b]; /* free: its batch was waited for before the last one started */
-    size_t batches = (e->n + OPRF_BATCH - 1) / OPRF_BATCH, at = e->sent / OPRF_BATCH + 1;
+    size_t batches = (e->n + OPRF_BATCH - 1) / OPRF_BATCH, at = e->sent / OPRF_BATCH + 1, k = p->k;
     char what[64];
-    if (e->code != EXIT_OK || e->failed || k == 0 || k > OPRF_BATCH)
+    if (e->code != EXIT_OK || e->failed)
         return 0;
+    if (k == 0)
+        return 1;
     json_t *arr = json_array(), *body = NULL;
     cli_reply r = {0};
     for (size_t i = 0; i < k; i++)
-        json_array_append_new(arr, mr_json_base64(blinded[i], 32));
+        json_array_append_new(arr, mr_json_base64(p->blinded[i], 32));
     body = json_pack("{s:I,s:o}", "key_id", (json_int_t)e->pin->key_id, "blinded", arr);
     /* an evaluation changes nothing at the service: a batch that got no
      * answer, or a busy one, is safely sent again */
@@ -186,11 +190,10 @@ static int oprf_eval_batch(oprf_eval *e, const uint8_t (*blinded)[32], size_t k)
         e->failed = 1; /* fn said why */
         return 0;
     }
-    memcpy(p->blinded, blinded, k * 32);
-    p->k = k;
     pending_start(p);
     e->sent += k;
     e->b ^= 1;
+    e->slot[e->b].k = 0; /* waited for above: the next batch gathers there */
     if (e->bar) { /* thousands of batches take minutes */
         snprintf(what, sizeof what, "%zu of %zu batches evaluated", at, batches);
         cli_progress((int)(100 * e->sent / (e->n ? e->n : 1)), what);
@@ -200,6 +203,17 @@ static int oprf_eval_batch(oprf_eval *e, const uint8_t (*blinded)[32], size_t k)
         return 0;
     }
     return 1;
+}
+
+/* Gather one element; a full batch is sent. 1 to go on, 0 once the run
+ * has failed. */
+static int oprf_eval_add(oprf_eval *e, const uint8_t element[32])
+{
+    oprf_pending *p = &e->slot[e->b];
+    if (e->code != EXIT_OK || e->failed)
+        return 0;
+    memcpy(p->blinded[p->k++], element, 32);
+    return p->k < OPRF_BATCH || oprf_eval_send(e);
 }
 
 static int oprf_eval_end(oprf_eval *e)
@@ -220,24 +234,17 @@ int cli_oprf_evaluate(const cli *c, const mr_oprf_pin *pin, cli_oprf_element_fn 
                       cli_oprf_batch_fn fn, void *ctx)
 {
     oprf_eval e;
-    uint8_t(*batch)[32] = malloc(OPRF_BATCH * 32);
-    if (batch == NULL)
-        return EXIT_LOCAL;
     if (oprf_eval_begin(&e, c, pin, n, fn, ctx)) {
-        for (size_t off = 0, k; off < n && e.code == EXIT_OK; off += k) {
-            k = n - off < OPRF_BATCH ? n - off : OPRF_BATCH;
-            for (size_t i = 0; i < k && e.code == EXIT_OK; i++) {
-                const uint8_t *el = at(src, off + i);
-                if (el == NULL)
-                    e.code = EXIT_LOCAL;
-                else
-                    memcpy(batch[i], el, 32);
-            }
-            if (e.code != EXIT_OK || !oprf_eval_batch(&e, (const uint8_t(*)[32])batch, k))
-                break;
+        int go = 1;
+        for (size_t i = 0; i < n && go; i++) {
+            const uint8_t *element = at(src, i);
+            if (element == NULL)
+                e.code = EXIT_LOCAL;
+            go = element != NULL && oprf_eval_add(&e, element);
         }
+        if (go)
+            (void)oprf_eval_send(&e); /* oprf_eval_end says how it went */
     }
-    free(batch);
     return oprf_eval_end(&e);
 }
 
@@ -320,8 +327,7 @@ static int append_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (
  * and each batch sent as it fills */
 typedef struct feed {
     oprf_eval *e;
-    uint8_t (*batch)[32];
-    size_t k, seen;
+    size_t seen;
 } feed;
 
 static medreg_err count_element(void *ctx, size_t index, const uint8_t e[32])
@@ -336,14 +342,8 @@ static medreg_err feed_element(void *ctx, size_t index, const uint8_t e[32])
 {
     feed *f = ctx;
     (void)index;
-    memcpy(f->batch[f->k++], e, 32);
     f->seen++;
-    if (f->k == OPRF_BATCH) {
-        if (!oprf_eval_batch(f->e, (const uint8_t(*)[32])f->batch, f->k))
-            return MEDREG_ERR_NET; /* oprf_eval_end says why */
-        f->k = 0;
-    }
-    return MEDREG_OK;
+    return oprf_eval_add(f->e, e) ? MEDREG_OK : MEDREG_ERR_NET; /* oprf_eval_end says why */
 }
 
 /* The request, walked from its start: 1, or 0 after saying why */
@@ -401,21 +401,19 @@ static int cmd_oprf_evaluate(cli *c, int argc, char **argv)
     }
     oprf_eval e;
     eval_ctx ec = {&pin, &w};
-    feed f = {&e, calloc(OPRF_BATCH, 32), 0, 0};
+    feed f = {&e, 0};
     int began = oprf_eval_begin(&e, c, &pin, n, append_batch, &ec); /* e is set up either way */
-    if (began && f.batch != NULL && walk_request(in, fd, &again, feed_element, &f)) {
+    if (began && walk_request(in, fd, &again, feed_element, &f)) {
         if (f.seen != n || !mr_oprf_pin_equal(&pin, &again)) {
             fprintf(stderr, "medreg: %s changed while it was read; no response is written\n", in);
         } else {
-            if (f.k > 0)
-                (void)oprf_eval_batch(&e, (const uint8_t(*)[32])f.batch, f.k); /* oprf_eval_end says how it went */
+            (void)oprf_eval_send(&e); /* the last batch; oprf_eval_end says how it went */
             code = EXIT_OK;
         }
     }
     int eval = oprf_eval_end(&e);
     if (eval != EXIT_OK) /* the service's or the batch's failure says more than the reading's */
         code = eval;
-    free(f.batch);
     close(fd);
     if (mr_oprf_writer_close(&w, code == EXIT_OK) != MEDREG_OK && code == EXIT_OK) {
         fprintf(stderr, "medreg: cannot write %s: %s\n", out, strerror(errno));
