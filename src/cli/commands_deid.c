@@ -71,20 +71,26 @@ static const uint8_t *table_element(const void *t, size_t i)
     return mr_oprf_table_request_at(t, i);
 }
 
+/* Why a batch's answers were not taken (where, e.g. "batch 3: ", first):
+ * 0, or -1 after saying why. */
+static int say_completed(medreg_err rc, const char *where)
+{
+    if (rc == MEDREG_ERR_VERIFY)
+        fprintf(stderr, "medreg: %sthe evaluation's proof does not verify against the pinned key: it was made with "
+                        "another key or altered; nothing was used\n", where);
+    else if (rc == MEDREG_ERR_NOTFOUND)
+        fprintf(stderr, "medreg: %sthe evaluation answers elements this run never blinded\n", where);
+    else if (rc != MEDREG_OK)
+        fprintf(stderr, "medreg: %scannot finish the evaluation: %s\n", where, medreg_strerror(rc));
+    return rc == MEDREG_OK ? 0 : -1;
+}
+
 static int complete_batch(void *ctx, const uint8_t (*blinded)[32], const uint8_t (*evaluated)[32], size_t n,
                           const uint8_t proof[64])
 {
     mr_oprf_pin *pin = ((void **)ctx)[0];
     mr_oprf_table *t = ((void **)ctx)[1];
-    medreg_err rc = mr_oprf_table_complete(t, pin->pk, blinded, evaluated, n, proof);
-    if (rc == MEDREG_ERR_VERIFY)
-        fprintf(stderr, "medreg: the evaluation's proof does not verify against the pinned key: it was made with "
-                        "another key or altered; nothing was used\n");
-    else if (rc == MEDREG_ERR_NOTFOUND)
-        fprintf(stderr, "medreg: the evaluation answers elements this run never blinded\n");
-    else if (rc != MEDREG_OK)
-        fprintf(stderr, "medreg: cannot finish the evaluation: %s\n", medreg_strerror(rc));
-    return rc == MEDREG_OK ? 0 : -1;
+    return say_completed(mr_oprf_table_complete(t, pin->pk, blinded, evaluated, n, proof), "");
 }
 
 /* The response file of `oprf evaluate`, read twice and never whole. The
@@ -173,22 +179,15 @@ static int finish_batch(finish_work *w, size_t i, char **buf, size_t *cap)
         mr_oprf_batch_clear(&b);
         return 0;
     }
-    int ok;
-    if (w->by_position) {
-        medreg_err rc = mr_oprf_table_complete_at(w->t, w->pin->pk, p->first, (const uint8_t(*)[32])b.blinded,
-                                                  (const uint8_t(*)[32])b.evaluated, b.n, b.proof);
-        ok = rc == MEDREG_OK;
-        if (!ok)
-            fprintf(stderr, "medreg: batch %zu: %s\n", i,
-                    rc == MEDREG_ERR_VERIFY ? "the evaluation's proof does not verify against the pinned key: it "
-                                              "was made with another key or altered; nothing was used"
-                                            : medreg_strerror(rc));
-    } else {
-        ok = complete_batch((void *[]){w->pin, w->t}, (const uint8_t(*)[32])b.blinded,
-                            (const uint8_t(*)[32])b.evaluated, b.n, b.proof) == 0; /* it said why */
-    }
+    char where[48];
+    snprintf(where, sizeof where, "batch %zu: ", i);
+    medreg_err rc = w->by_position ? mr_oprf_table_complete_at(w->t, w->pin->pk, p->first,
+                                                               (const uint8_t(*)[32])b.blinded,
+                                                               (const uint8_t(*)[32])b.evaluated, b.n, b.proof)
+                                   : mr_oprf_table_complete(w->t, w->pin->pk, (const uint8_t(*)[32])b.blinded,
+                                                            (const uint8_t(*)[32])b.evaluated, b.n, b.proof);
     mr_oprf_batch_clear(&b);
-    return ok;
+    return say_completed(rc, where) == 0;
 }
 
 static void *finish_thread(void *arg)
