@@ -594,21 +594,6 @@ static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
 extern "C" medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, const char *tmp_path, char **why)
 {
     *why = nullptr;
-    // DCMTK keeps what a damaged file's meta header held (a big-endian one,
-    // say) and writes it there in explicit VR, but past the group length it
-    // computes for group 0002: a reader takes those bytes for the dataset,
-    // and the output cannot be read (found by fuzz_dicom_io)
-    DcmMetaInfo *meta = f->ff.getMetaInfo();
-    for (unsigned long i = 0; meta != nullptr && i < meta->card(); i++) {
-        DcmElement *e = meta->getElement(i);
-        if (e != nullptr && e->getGTag() != 0x0002) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "its file meta header holds (%04x,%04x), not of group 0002: a damaged header",
-                     e->getGTag(), e->getETag());
-            *why = dup_cstr(msg);
-            return MEDREG_ERR_INVALID;
-        }
-    }
     OFString tmp(tmp_path);
     unlink(tmp.c_str());
     medreg_err rc = write_file(f, tmp.c_str(), why);

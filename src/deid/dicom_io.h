@@ -103,9 +103,7 @@ MR_MUST_CHECK medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_reg
  * exist yet: written to tmp (a name of this thread's own), then linked to
  * path, so path is whole or absent. Not flushed: a run of many files flushes once (syncfs).
  * MEDREG_ERR_EXISTS when path holds these very bytes already (nothing is
- * written); MEDREG_ERR_IO, with why, when it holds others;
- * MEDREG_ERR_INVALID, with why, when the meta header holds an element of
- * another group than 0002 (DCMTK would write a file no reader can parse). */
+ * written); MEDREG_ERR_IO, with why, when it holds others. */
 MR_MUST_CHECK medreg_err mr_dcm_save(mr_dcm_file *f, const char *path, const char *tmp, char **why);
 
 #ifdef __cplusplus
