@@ -6,6 +6,8 @@
 #include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmdata/dcwcache.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
@@ -512,6 +514,92 @@ extern "C" medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region
 {
     *count = 0;
     return regions(f, r, n, false, count, why);
+}
+
+// The top-level Pixel Data and its fragments, when it is encapsulated in
+// the dataset's current transfer syntax (not after mr_dcm_blank decoded it).
+static DcmPixelSequence *compressed_fragments(mr_dcm_file *f, DcmPixelData **pd)
+{
+    DcmDataset *ds = f->ff.getDataset();
+    E_TransferSyntax xs = ds->getCurrentXfer();
+    DcmElement *e = nullptr;
+    DcmPixelSequence *seq = nullptr;
+    if (!DcmXfer(xs).isEncapsulated() || ds->findAndGetElement(DCM_PixelData, e, OFFalse).bad() ||
+        (*pd = dynamic_cast<DcmPixelData *>(e)) == nullptr ||
+        (*pd)->getEncapsulatedRepresentation(xs, nullptr, seq).bad())
+        return nullptr;
+    return seq;
+}
+
+extern "C" medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65])
+{
+    *bytes = nullptr;
+    *n = 0;
+    DcmPixelData *pd = nullptr;
+    DcmPixelSequence *seq = compressed_fragments(f, &pd);
+    if (seq == nullptr)
+        return MEDREG_ERR_NOTFOUND;
+    snprintf(xfer, 65, "%s", DcmXfer(f->ff.getDataset()->getCurrentXfer()).getXferID());
+    size_t total = 0;
+    for (unsigned long i = 1; i < seq->card(); i++) { // item 0: the offset table
+        DcmPixelItem *item = nullptr;
+        if (seq->getItem(item, i).good())
+            total += item->getLength();
+    }
+    uint8_t *all = static_cast<uint8_t *>(malloc(total ? total : 1));
+    if (all == nullptr)
+        return MEDREG_ERR_NOMEM;
+    size_t used = 0;
+    for (unsigned long i = 1; i < seq->card(); i++) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *p = nullptr;
+        if (seq->getItem(item, i).bad() || item->getLength() == 0)
+            continue;
+        if (item->getUint8Array(p).bad() || p == nullptr || item->getLength() > total - used) {
+            sodium_memzero(all, used);
+            free(all);
+            return MEDREG_ERR_INVALID; // a fragment DCMTK cannot give (a file cut short)
+        }
+        memcpy(all + used, p, item->getLength());
+        used += item->getLength();
+    }
+    *bytes = all;
+    *n = used;
+    return MEDREG_OK;
+}
+
+extern "C" medreg_err mr_dcm_put_compressed_frames(mr_dcm_file *f, const uint8_t *bytes, size_t n, const size_t *at,
+                                                   size_t n_frames)
+{
+    DcmPixelData *pd = nullptr;
+    if (compressed_fragments(f, &pd) == nullptr)
+        return MEDREG_ERR_NOTFOUND;
+    DcmPixelSequence *seq = new (std::nothrow) DcmPixelSequence(DCM_PixelSequenceTag);
+    DcmPixelItem *table = new (std::nothrow) DcmPixelItem(DCM_PixelItemTag);
+    if (seq == nullptr || table == nullptr || seq->insert(table).bad()) {
+        delete seq;
+        delete table;
+        return MEDREG_ERR_NOMEM;
+    }
+    DcmOffsetList sizes;
+    for (size_t i = 0; i < n_frames; i++) {
+        size_t end = i + 1 < n_frames ? at[i + 1] : n;
+        if (end < at[i] || end > n || end - at[i] > 0xFFFFFFF0u ||
+            seq->storeCompressedFrame(sizes, const_cast<Uint8 *>(bytes + at[i]), static_cast<Uint32>(end - at[i]), 0)
+                .bad()) {
+            delete seq;
+            return MEDREG_ERR_INVALID;
+        }
+    }
+    if (table->createOffsetTable(sizes).bad()) {
+        delete seq;
+        return MEDREG_ERR_INVALID;
+    }
+    DcmDataset *ds = f->ff.getDataset();
+    pd->putOriginalRepresentation(ds->getCurrentXfer(), nullptr, seq); // owns seq; the old fragments go
+    ds->findAndDeleteElement(DCM_ExtendedOffsetTable);
+    ds->findAndDeleteElement(DcmTagKey(0x7FE0, 0x0002)); // its lengths
+    return MEDREG_OK;
 }
 
 // Do files a and b hold the same bytes? 0 when they differ or either

@@ -399,6 +399,37 @@ static int embedded_overlay(mr_dcm_file *f, unsigned *group)
     return 0;
 }
 
+/* Comments and application segments out of compressed pixels
+ * (codestream_text.h): MEDREG_OK when there were none, or they are out
+ * (*removed counts them); MEDREG_ERR_INVALID, with why, when the pixels
+ * cannot be looked through (another compression than JPEG, JPEG-LS, JPEG
+ * 2000 and RLE: MPEG, say). */
+static medreg_err strip_pixel_text(mr_dcm_file *f, unsigned long *removed, char *why, size_t why_len)
+{
+    mr_codestream_frames c;
+    medreg_err rc = mr_dcm_pixel_frames(f, &c, why, why_len);
+    if (rc == MEDREG_ERR_NOTFOUND)
+        return MEDREG_OK;
+    char *frames = NULL;
+    long said = 1; /* what is left out must never be a frame the walk did not recognise */
+    if (rc == MEDREG_OK && c.removed > 0 && mr_dcm_get(f, 0x0028, 0x0008, &frames) == MEDREG_OK && frames)
+        said = strtol(frames, NULL, 10);
+    free(frames);
+    if (rc == MEDREG_OK && c.removed > 0 && (size_t)said != c.n_frames) {
+        snprintf(why, why_len, "%zu frames found where the file says %ld", c.n_frames, said);
+        rc = MEDREG_ERR_INVALID;
+    }
+    if (rc == MEDREG_OK && c.removed > 0) {
+        rc = mr_dcm_put_compressed_frames(f, c.bytes, c.n, c.frame_at, c.n_frames);
+        if (rc == MEDREG_ERR_INVALID)
+            snprintf(why, why_len, "DCMTK refused its compressed frames without their text");
+        if (rc == MEDREG_OK)
+            *removed = c.removed;
+    }
+    mr_codestream_frames_free(&c);
+    return rc;
+}
+
 static int mkdirs(char *path)
 {
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
@@ -536,6 +567,15 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         }
         free(bw);
     }
+    /* text beside the image in compressed pixels; pixels that cannot be
+     * looked through stay in the quarantine */
+    char text_why[160] = "";
+    rc = strip_pixel_text(f, &res->pixel_text, text_why, sizeof text_why);
+    if (rc == MEDREG_ERR_NOMEM)
+        goto out;
+    if (rc != MEDREG_OK)
+        quarantine = 1;
+    rc = MEDREG_OK;
     /* what was done, in the file itself (PS3.15 E.1.1, CID 7050) */
     const char *codes[2 + MR_DCM_N_OPTIONS][3];
     size_t n_codes = 0;
@@ -610,6 +650,9 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     if (embedded)
         snprintf(res->reason, sizeof res->reason,
                  "an overlay (group %04X) lies in the pixel data's unused bits and may show text: check it", overlay);
+    else if (text_why[0])
+        snprintf(res->reason, sizeof res->reason,
+                 "its compressed pixels may carry text medreg cannot take out (%s): check them", text_why);
     else if (quarantine && blank_why[0])
         snprintf(res->reason, sizeof res->reason,
                  "the pixels may show burned-in text: check them (the pixel rule of line %lu matches, but %s)", rule_line,

@@ -76,6 +76,7 @@ typedef struct mr_dcm_result {
     char out_path[4096];
     char reason[256];
     unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked; /* blanked: pixel regions */
+    unsigned long pixel_text; /* text segments taken out of compressed pixels (codestream_text.h) */
     int already; /* written or quarantined: the same bytes were there already (a run again, an image twice) */
 } mr_dcm_result;
 

@@ -99,6 +99,18 @@ MR_MUST_CHECK medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, si
 MR_MUST_CHECK medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region *r, size_t n,
                                                 unsigned long *count, char **why);
 
+/* The top-level Pixel Data's compressed fragments, one after another (the
+ * offset table left out: a frame may span fragments), in *bytes
+ * (malloc'ed), and the transfer syntax's UID in xfer. MEDREG_ERR_NOTFOUND
+ * when there is no Pixel Data or it is not encapsulated. */
+MR_MUST_CHECK medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65]);
+/* Replace the compressed fragments by one fragment per frame (frame i is
+ * bytes[at[i] .. at[i + 1]), the last to n; padded to an even length),
+ * with a basic offset table; an extended offset table (7FE0,0001-0002),
+ * which would no longer fit, is removed. The transfer syntax stays. */
+MR_MUST_CHECK medreg_err mr_dcm_put_compressed_frames(mr_dcm_file *f, const uint8_t *bytes, size_t n,
+                                                      const size_t *at, size_t n_frames);
+
 /* Write the file (the original transfer syntax) to path, which must not
  * exist yet: written to tmp (a name of this thread's own), then linked to
  * path, so path is whole or absent. Not flushed: a run of many files flushes once (syncfs).

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../core/secret.h"
+#include "dicom_io.h"
 #include "free_text.h"
 
 int mr_dcm_value_equals(const char *value, const char *want)
@@ -203,4 +204,24 @@ int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value)
         p += clen + 1;
     }
     return 0;
+}
+
+medreg_err mr_dcm_pixel_frames(mr_dcm_file *f, mr_codestream_frames *c, char *why, size_t why_len)
+{
+    static const char RLE[] = "1.2.840.10008.1.2.5";
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    char xfer[65] = "";
+    memset(c, 0, sizeof *c);
+    medreg_err rc = mr_dcm_compressed_pixels(f, &bytes, &n, xfer);
+    if (rc == MEDREG_ERR_INVALID)
+        snprintf(why, why_len, "DCMTK cannot give its compressed pixels");
+    if (rc == MEDREG_OK && strcmp(xfer, RLE) == 0)
+        rc = MEDREG_ERR_NOTFOUND;
+    if (rc == MEDREG_OK)
+        rc = mr_codestream_strip_text(bytes, n, c, why, why_len);
+    if (bytes)
+        mr_wipe(bytes, n);
+    free(bytes);
+    return rc;
 }

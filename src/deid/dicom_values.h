@@ -4,6 +4,7 @@
 #ifndef MR_DICOM_VALUES_H
 #define MR_DICOM_VALUES_H
 
+#include "codestream_text.h"
 #include "dicom_deid.h"
 
 /* The rule for e under cfg; *psn set for PatientName/PatientID at the top
@@ -47,5 +48,12 @@ int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
 /* Whether a token is a number (ASCII digits alone): found only apart from
  * other digits. */
 int mr_dcm_token_is_number(const char *token);
+
+/* The frames of f's compressed pixels without their text, in *c
+ * (codestream_text.h; c->removed: what was taken out). MEDREG_ERR_NOTFOUND
+ * when its pixels are not compressed, or compressed as RLE (runs of
+ * samples: no segments); MEDREG_ERR_INVALID, with why, when they cannot be
+ * looked through. */
+MR_MUST_CHECK medreg_err mr_dcm_pixel_frames(mr_dcm_file *f, mr_codestream_frames *c, char *why, size_t why_len);
 
 #endif

@@ -199,6 +199,73 @@ xfer() { dcmdump -Un +P 0002,0010 "$1" | sed -n 's/.*\[\(.*\)\].*/\1/p'; } # num
   || fail "compressed: $jo"
 expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report jout.report.json
 
+# text beside the image inside compressed pixels: a comment and an Exif segment with the name and
+# ID in a single-frame file, and in the second of three frames; no attribute holds them, so only
+# a look inside the JPEG streams finds them
+mkdir -p tin && cp jin/ct1j.dcm tin/ct1-text.dcm && "$SRC/tests/integration/jpeg_text.py" tin/ct1-text.dcm 1 "Müller^Jürgen PID-4711"
+cat > frames.dump <<'EOF'
+(0008,0016) UI =CTImageStorage
+(0008,0018) UI [1.2.826.0.1.3680043.2.1125.9.500]
+(0008,0060) CS [CT]
+(0010,0010) PN [Müller^Jürgen]
+(0010,0020) LO [PID-4711]
+(0010,0030) DA [19610307]
+(0020,000d) UI [1.2.826.0.1.3680043.2.1125.9.501]
+(0020,000e) UI [1.2.826.0.1.3680043.2.1125.9.502]
+(0028,0002) US 1
+(0028,0004) CS [MONOCHROME2]
+(0028,0008) IS [3]
+(0028,0010) US 4
+(0028,0011) US 4
+(0028,0100) US 8
+(0028,0101) US 8
+(0028,0102) US 7
+(0028,0103) US 0
+(7fe0,0010) OB 00\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10\11\12\13\14\15\16\17\18\19\1a\1b\1c\1d\1e\1f\20\21\22\23\24\25\26\27\28\29\2a\2b\2c\2d\2e\2f
+EOF
+dump2dcm --write-xfer-little frames.dump frames.dcm && dcmcjpeg +e1 frames.dcm jin/frames.dcm
+cp jin/frames.dcm tin/frames-text.dcm && "$SRC/tests/integration/jpeg_text.py" tin/frames-text.dcm 2 "Müller^Jürgen PID-4711"
+cp tin/frames-text.dcm frames-text.dcm # pixels() writes beside its file
+grep -qa PID-4711 tin/ct1-text.dcm && grep -qa PID-4711 tin/frames-text.dcm && [ "$(pixels frames-text.dcm)" = "$(pixels jin/frames.dcm)" ] \
+  && ok "JPEG files with the name in a comment and an Exif segment, still decoding to their pixels" || fail "inputs with text"
+expect 0 "deid dicom of JPEG files whose streams carry text" -- "$MEDREG" deid dicom --config $C --key hip.key --in tin --out tout
+for f in ct1-text frames-text; do
+  o=$(jq -r --arg f $f '.files[] | select(.in | endswith($f + ".dcm")) | .out' tout.report.json)
+  ref=jin/$([ $f = ct1-text ] && echo ct1j || echo frames).dcm
+  [ "$(jq -r --arg f $f '.files[] | select(.in | endswith($f + ".dcm")) | "\(.outcome) \(.actions.pixel_text_removed)"' \
+    tout.report.json)" = "written 2" ] && ! grep -qa -e PID-4711 -e "ller^J" "$o" && dcmdump "$o" > /dev/null &&
+    [ "$(xfer "$o")" = 1.2.840.10008.1.2.4.70 ] && [ "$(pixels "$o")" = "$(pixels "$ref")" ] &&
+    ok "$f: both segments taken out (the report counts 2), the same transfer syntax and pixels" || fail "$f: $o"
+done
+o=$(jq -r '.files[] | select(.in | endswith("frames-text.dcm")) | .out' tout.report.json)
+# one fragment a frame, and an offset table that points at each (dcmcjpeg's own file has the same)
+[ "$(dcmdump "$o" | grep -c '(fffe,e000) pi ff\\d8')" = 3 ] &&
+  [ "$(dcmdump "$o" | grep -m1 '(fffe,e000) pi' | cut -c1-60)" = "$(dcmdump jin/frames.dcm | grep -m1 '(fffe,e000) pi' | cut -c1-60)" ] \
+  && ok "three frames in three fragments, the offset table as the encoder wrote it" || fail "offset table: $(dcmdump "$o" | tail -5)"
+expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report tout.report.json
+# verify finds a comment put back (text that names no one of the input, and which the search for
+# the input's values would therefore miss)
+"$SRC/tests/integration/jpeg_text.py" "$o" 1 "scanned at ward 7"
+expect 1 "verify finds a comment in compressed pixels" -- "$MEDREG" deid verify --config $C --report tout.report.json
+grep -q "(7FE0,0010),the compressed pixels carry text: 2 comment or application segments" "$W/o" \
+  && ok "named with the element" || fail "finding: $(cat "$W/o")"
+# pixels that cannot be looked through, and a frame lost with them, are never written as clean
+mkdir -p bin && cp jin/ct1j.dcm bin/not-jpeg.dcm && cp tin/frames-text.dcm bin/lost-frame.dcm
+python3 - bin/not-jpeg.dcm bin/lost-frame.dcm <<'EOP'
+import sys
+for path, frame in ((sys.argv[1], 1), (sys.argv[2], 1)):
+    data = bytearray(open(path, "rb").read())
+    at = [i for i in range(len(data)) if data[i:i + 2] == b"\xff\xd8"][frame - 1]
+    data[at:at + 2] = b"\x00\x00"  # no start of image: not a JPEG stream any more
+    open(path, "wb").write(data)
+EOP
+expect 0 "deid dicom of compressed pixels it cannot look through" -- "$MEDREG" deid dicom --config $C --key hip.key --in bin --out bout
+[ "$(jq -r '.files[] | select(.in | endswith("not-jpeg.dcm")) | .reason' bout.report.json)" = \
+  "its compressed pixels may carry text medreg cannot take out (the compressed pixels hold no JPEG, JPEG-LS or JPEG 2000 frame): check them" ] &&
+  [ "$(jq -r '.files[] | select(.in | endswith("lost-frame.dcm")) | .reason' bout.report.json)" = \
+  "its compressed pixels may carry text medreg cannot take out (2 frames found where the file says 3): check them" ] &&
+  [ "$(jq '.quarantined' bout.report.json)" = 2 ] && ok "both quarantined, saying why" || fail "$(jq -c '.files[] | [.outcome, .reason]' bout.report.json)"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
