@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-15}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DMEDREG_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-targets=(normalize psn_token module record internal_id consent csv oprf oprf_files json_walk dicom dicom_io note report http)
+targets=(normalize psn_token module record internal_id consent csv oprf oprf_files json_walk dicom dicom_io codestream note report http)
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
 mkdir -p build-fuzz/crashes
 for t in "${targets[@]}"; do

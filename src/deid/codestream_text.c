@@ -109,14 +109,16 @@ static medreg_err jpeg_frame(walk *w)
             w->at += 2;
             return MEDREG_OK;
         }
-        if (m == 0x00 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
-            if (m == 0x01) { /* TEM: a marker alone, harmless */
-                keep(w, w->at, w->at + 2);
-                w->at += 2;
-                continue;
-            }
-            return refuse(w, "a marker stands where none may");
+        if (m == 0x01) { /* TEM: a marker alone, harmless */
+            keep(w, w->at, w->at + 2);
+            w->at += 2;
+            continue;
         }
+        /* 0x02-0xBF are reserved (and in JPEG-LS data, not markers): one
+         * taken for a segment here would be data once a comment before it
+         * is gone (found by fuzz_codestream) */
+        if (m < 0xC0 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7))
+            return refuse(w, "a marker stands where none may");
         size_t end;
         medreg_err rc = segment(w, &end);
         if (rc != MEDREG_OK)

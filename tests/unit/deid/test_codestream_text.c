@@ -231,6 +231,13 @@ static void test_refused(void)
     put(&longer, SOI, 2);
     put(&longer, "\xFF\xFE\x01\x00MUE", 7); /* says 256 bytes, has 3 */
     CHECK(strip(&longer, &c, why) == MEDREG_ERR_INVALID && strstr(why, "longer than"));
+    /* a reserved marker (0x02-0xBF) taken for a segment: after a removed
+     * comment it would be JPEG-LS data (once made output and input differ) */
+    bytes reserved = {0};
+    put(&reserved, SOI, 2);
+    seg(&reserved, 0x78, "MUE", 3);
+    put(&reserved, EOI, 2);
+    CHECK(strip(&reserved, &c, why) == MEDREG_ERR_INVALID && strstr(why, "where none may"));
     bytes junk = {0};
     put(&junk, SOI, 2);
     put(&junk, "MUELLER", 7); /* bytes where a marker belongs */
