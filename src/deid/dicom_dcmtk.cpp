@@ -648,6 +648,11 @@ static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
         DcmOutputBufferStream out(buf, WRITE_CHUNK);
         DcmWriteCache wcache; // for values DCMTK left in a large input
         OFCondition c;
+        // DCMTK writes the preamble it read: 128 bytes a writer may fill as
+        // it likes (a TIFF header, a name and a birth date), which no
+        // attribute shows. Written as PS3.10 7.1 says when unused: zeros.
+        static const offile_off_t PREAMBLE = 128;
+        bool first = true;
         f->ff.transferInit();
         // the buffer full, DCMTK asks for it to be emptied and is called again
         do {
@@ -659,6 +664,9 @@ static medreg_err write_file(mr_dcm_file *f, const char *path, char **why)
             offile_off_t n = 0;
             if (c.good() || c == EC_StreamNotifyClient) {
                 out.flushBuffer(p, n);
+                if (first && n >= PREAMBLE + 4 && memcmp(static_cast<char *>(p) + PREAMBLE, "DICM", 4) == 0)
+                    memset(p, 0, PREAMBLE);
+                first = first && n == 0;
                 if (n > 0 && mr_fd_write_all(fd, p, (size_t)n) != MEDREG_OK)
                     failed = strerror(errno);
             } else {

@@ -111,7 +111,8 @@ MR_MUST_CHECK medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **byte
 MR_MUST_CHECK medreg_err mr_dcm_put_compressed_frames(mr_dcm_file *f, const uint8_t *bytes, size_t n,
                                                       const size_t *at, size_t n_frames);
 
-/* Write the file (the original transfer syntax) to path, which must not
+/* Write the file (the original transfer syntax), with a preamble of
+ * zeros whatever the input's held, to path, which must not
  * exist yet: written to tmp (a name of this thread's own), then linked to
  * path, so path is whole or absent. Not flushed: a run of many files flushes once (syncfs).
  * MEDREG_ERR_EXISTS when path holds these very bytes already (nothing is

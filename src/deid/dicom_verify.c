@@ -4,8 +4,8 @@
  * private attributes and every sequence item included) and in the output's
  * raw bytes, which also covers values DCMTK would not show as text; and
  * where an output says its burned-in text is gone, it reads the pixels of
- * the regions the pixel rules give for the input, and that compressed
- * pixels carry no text segments. */
+ * the regions the pixel rules give for the input; and that compressed
+ * pixels carry no text segments and the preamble is zeros. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +83,30 @@ static medreg_err check_pixel_text(mr_dcm_file *out, const char *out_path, FILE 
     }
     mr_codestream_frames_free(&c);
     return rc == MEDREG_ERR_NOMEM ? rc : MEDREG_OK;
+}
+
+/* A Part 10 file's preamble, the 128 bytes before "DICM", must be zeros:
+ * a writer may fill it as it likes (a TIFF header, a name), and only a
+ * value of the input would be found there by the search below. */
+static medreg_err check_preamble(const char *out_path, FILE *findings, unsigned long *found)
+{
+    uint8_t head[132];
+    int fd = open(out_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return MEDREG_ERR_IO;
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    close(fd);
+    if (n < 0)
+        return MEDREG_ERR_IO;
+    int used = 0;
+    for (size_t i = 0; n == (ssize_t)sizeof head && memcmp(head + 128, "DICM", 4) == 0 && i < 128; i++)
+        used |= head[i];
+    if (used) {
+        (*found)++;
+        if (findings)
+            fprintf(findings, "%s,preamble,the file preamble holds bytes other than 0\n", out_path);
+    }
+    return MEDREG_OK;
 }
 
 #define RAW_PIECE (1u << 20)
@@ -175,7 +199,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
                         out_path);
         }
     if ((rc = check_blanked(cfg, in, out, out_path, findings, &s.found)) != MEDREG_OK ||
-        (rc = check_pixel_text(out, out_path, findings, &s.found)) != MEDREG_OK)
+        (rc = check_pixel_text(out, out_path, findings, &s.found)) != MEDREG_OK ||
+        (rc = check_preamble(out_path, findings, &s.found)) != MEDREG_OK)
         goto out;
     *survivors = s.found;
 out:

@@ -266,6 +266,25 @@ expect 0 "deid dicom of compressed pixels it cannot look through" -- "$MEDREG" d
   "its compressed pixels may carry text medreg cannot take out (2 frames found where the file says 3): check them" ] &&
   [ "$(jq '.quarantined' bout.report.json)" = 2 ] && ok "both quarantined, saying why" || fail "$(jq -c '.files[] | [.outcome, .reason]' bout.report.json)"
 
+# the preamble: 128 bytes before "DICM" that a writer may fill as it likes (here the name spelled
+# as no attribute spells it, and the ID); DCMTK writes again what it read
+mkdir -p prein && cp in/ct1.dcm prein/preamble.dcm
+python3 - prein/preamble.dcm <<'EOP'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+text = b"MUELLER JUERGEN PID-4711 *1961-03-07"
+data[:len(text)] = text
+open(sys.argv[1], "wb").write(data)
+EOP
+expect 0 "deid dicom of a file whose preamble names the patient" -- "$MEDREG" deid dicom --config $C --key hip.key --in prein --out preout
+o=$(find preout -name '*.dcm' | head -1)
+[ -n "$o" ] && [ "$(head -c 128 "$o" | tr -d '\0' | wc -c)" = 0 ] && [ "$(head -c 132 "$o" | tail -c 4)" = DICM ] &&
+  head -c 40 prein/preamble.dcm | grep -qa JUERGEN && ok "the output's preamble is zeros" || fail "preamble: $(head -c 132 "$o" | od -c | head -3)"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report preout.report.json
+printf 'TIFF-ward-7' | dd of="$o" conv=notrunc status=none
+expect 1 "verify finds text put back into the preamble" -- "$MEDREG" deid verify --config $C --report preout.report.json
+grep -q "^$o,preamble,the file preamble holds bytes other than 0" "$W/o" && ok "named as the preamble" || fail "finding: $(cat "$W/o")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
