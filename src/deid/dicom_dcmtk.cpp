@@ -299,6 +299,23 @@ static medreg_err walk_item(walk_state *w, DcmItem *item, int depth)
         bool is_string = vr.isaString() && e->ident() != EVR_SQ;
         if (is_string && e->getOFStringArray(value, OFFalse).bad())
             value.clear();
+        // A NUL inside a text value ends it for C, and so for the visitor:
+        // "ACME\0Müller" was seen as "ACME", kept, and written whole. Such
+        // NULs (not those that only pad the end) become spaces, in the
+        // element too, so that what is judged is what is written.
+        size_t seen = strlen(value.c_str()), last = value.find_last_not_of('\0');
+        if (seen < value.size() && last != OFString_npos && last > seen) {
+            for (size_t k = seen; k < last; k++)
+                if (value[k] == '\0')
+                    value[k] = ' ';
+            if (e->putOFStringArray(value).bad()) {
+                memset(&value[0], 0, value.size());
+                char msg[160];
+                snprintf(msg, sizeof msg, "(%04X,%04X): a NUL inside its value", tag.getGroup(), tag.getElement());
+                *w->why = dup_cstr(msg);
+                return MEDREG_ERR_INVALID;
+            }
+        }
         bool has_creator = private_creator(item, tag, creator);
         mr_dcm_elem el;
         el.group = tag.getGroup();

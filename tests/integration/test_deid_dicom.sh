@@ -285,6 +285,22 @@ printf 'TIFF-ward-7' | dd of="$o" conv=notrunc status=none
 expect 1 "verify finds text put back into the preamble" -- "$MEDREG" deid verify --config $C --report preout.report.json
 grep -q "^$o,preamble,the file preamble holds bytes other than 0" "$W/o" && ok "named as the preamble" || fail "finding: $(cat "$W/o")"
 
+# a NUL inside a value the profile keeps: C, and a viewer, see "ACME" only, while the bytes after it
+# hold the name
+mkdir -p nulin && cp in/ct1.dcm nulin/nul.dcm
+python3 - nulin/nul.dcm <<'EOP'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.find(b"ACME Medical")
+data[at:at + 12] = "ACME\0Müller".encode()
+open(sys.argv[1], "wb").write(data)
+EOP
+expect 0 "deid dicom of a kept value with the name behind a NUL" -- "$MEDREG" deid dicom --config $C --key hip.key --in nulin --out nulout
+o=$(find nulout -name '*.dcm' | head -1)
+grep -qa "ACME.Müller" nulin/nul.dcm && [ "$(tag "$o" 0008,0070)" = ACME ] && ! grep -qa "Müller" "$o" \
+  && ok "the name is cleaned out of it, as out of any kept text" || fail "NUL: $(dcmdump +P 0008,0070 "$o")"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report nulout.report.json
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
