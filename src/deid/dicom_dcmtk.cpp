@@ -110,10 +110,14 @@ static char *dup_cstr(const char *s)
 static void start_dcmtk()
 {
     // DCMTK logs parse warnings to stderr; medreg reports errors itself.
-    // The decoders serve mr_dcm_blank; nothing is decoded otherwise.
+    // The decoders serve mr_dcm_blank; nothing is decoded otherwise. An
+    // element of an explicit VR file that says UN (unknown) while the
+    // dictionary knows its VR is read as that VR: a kept Manufacturer
+    // written as UN went through as bytes, its text never cleaned.
     static std::once_flag once;
     std::call_once(once, [] {
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        dcmEnableUnknownVRConversion.set(OFTrue);
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();

@@ -300,6 +300,24 @@ o=$(find nulout -name '*.dcm' | head -1)
 grep -qa "ACME.Müller" nulin/nul.dcm && [ "$(tag "$o" 0008,0070)" = ACME ] && ! grep -qa "Müller" "$o" \
   && ok "the name is cleaned out of it, as out of any kept text" || fail "NUL: $(dcmdump +P 0008,0070 "$o")"
 expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report nulout.report.json
+# a value the profile keeps, written as UN (unknown VR) in an explicit VR file: bytes to whoever
+# does not look the tag up, text to any viewer that does
+mkdir -p unin && cp in/ct1.dcm unin/un.dcm
+python3 - unin/un.dcm <<'EOP'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.find(b"\x08\x00\x70\x00LO")  # Manufacturer, LO
+n, = struct.unpack_from("<H", data, at + 6)
+value = "Müller ACME!".encode()
+data[at:at + 8 + n] = b"\x08\x00\x70\x00UN\x00\x00" + struct.pack("<I", len(value)) + value
+open(sys.argv[1], "wb").write(data)
+EOP
+expect 0 "deid dicom of a kept value written as UN" -- "$MEDREG" deid dicom --config $C --key hip.key --in unin --out unout
+o=$(find unout -name '*.dcm' | head -1)
+dcmdump +P 0008,0070 unin/un.dcm | grep -q " UN " && dcmdump +P 0008,0070 "$o" | grep -q " LO " &&
+  [ "$(tag "$o" 0008,0070)" = " ACME!" ] && ! grep -qa "Müller" "$o" \
+  && ok "read as the LO it is, and cleaned" || fail "UN: $(dcmdump +P 0008,0070 "$o")"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report unout.report.json
 
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
