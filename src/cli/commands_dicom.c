@@ -182,11 +182,12 @@ static json_t *report_entry(const dcm_item *it)
         json_object_set_new(o, "out_stat", json_string(it->out_stat));
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
-                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
                                       "emptied", (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced,
                                       "uids_remapped", (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted,
                                       "cleaned", (json_int_t)r->cleaned, "pixel_regions_blanked",
-                                      (json_int_t)r->blanked, "pixel_text_removed", (json_int_t)r->pixel_text));
+                                      (json_int_t)r->blanked, "pixel_text_removed", (json_int_t)r->pixel_text,
+                                      "pixel_bytes_past_image_removed", (json_int_t)r->pixel_tail));
     return o;
 }
 

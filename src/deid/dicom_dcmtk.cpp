@@ -537,6 +537,56 @@ extern "C" medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region
     return regions(f, r, n, false, count, why);
 }
 
+// The top-level Pixel Data, when it is not encapsulated.
+static DcmElement *native_pixels(mr_dcm_file *f)
+{
+    DcmDataset *ds = f->ff.getDataset();
+    DcmElement *e = nullptr;
+    if (DcmXfer(ds->getCurrentXfer()).isEncapsulated() || ds->findAndGetElement(DCM_PixelData, e, OFFalse).bad())
+        return nullptr;
+    return e;
+}
+
+extern "C" medreg_err mr_dcm_native_pixel_lengths(mr_dcm_file *f, uint64_t *have, uint64_t *need)
+{
+    DcmDataset *ds = f->ff.getDataset();
+    DcmElement *e = native_pixels(f);
+    Uint16 rows = 0, cols = 0, spp = 1, bits = 0;
+    Sint32 frames = 1;
+    if (e == nullptr || ds->findAndGetUint16(DCM_Rows, rows).bad() || ds->findAndGetUint16(DCM_Columns, cols).bad() ||
+        ds->findAndGetUint16(DCM_BitsAllocated, bits).bad() || (bits != 1 && (bits == 0 || bits % 8 != 0)))
+        return MEDREG_ERR_NOTFOUND;
+    ds->findAndGetUint16(DCM_SamplesPerPixel, spp);
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1)
+        frames = 1;
+    uint64_t samples = static_cast<uint64_t>(rows) * cols * (spp ? spp : 1) * static_cast<uint64_t>(frames);
+    uint64_t bytes = bits == 1 ? (samples + 7) / 8 : samples * (bits / 8);
+    *need = bytes + (bytes & 1);
+    *have = e->getLength();
+    return MEDREG_OK;
+}
+
+extern "C" medreg_err mr_dcm_cut_pixels(mr_dcm_file *f, uint64_t n)
+{
+    DcmElement *e = native_pixels(f);
+    if (e == nullptr || (n & 1) || n > e->getLength())
+        return MEDREG_ERR_INVALID;
+    bool words = e->getVR() == EVR_OW; // in memory in this machine's byte order: taken and put back as such
+    Uint8 *p8 = nullptr;
+    Uint16 *p16 = nullptr;
+    if ((words ? e->getUint16Array(p16).bad() : e->getUint8Array(p8).bad()) || (n > 0 && p8 == nullptr && p16 == nullptr))
+        return MEDREG_ERR_INVALID;
+    // DCMTK frees the old value as it takes the new one: copied out first
+    void *kept = malloc(n ? n : 1);
+    if (kept == nullptr)
+        return MEDREG_ERR_NOMEM;
+    memcpy(kept, words ? static_cast<void *>(p16) : static_cast<void *>(p8), n);
+    OFCondition c = words ? e->putUint16Array(static_cast<Uint16 *>(kept), n / 2)
+                          : e->putUint8Array(static_cast<Uint8 *>(kept), n);
+    free(kept);
+    return c.good() ? MEDREG_OK : MEDREG_ERR_INVALID;
+}
+
 // The top-level Pixel Data and its fragments, when it is encapsulated in
 // the dataset's current transfer syntax (not after mr_dcm_blank decoded it).
 static DcmPixelSequence *compressed_fragments(mr_dcm_file *f, DcmPixelData **pd)

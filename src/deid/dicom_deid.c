@@ -567,6 +567,19 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
         }
         free(bw);
     }
+    /* bytes past the image in pixel data longer than its attributes say:
+     * no viewer shows them, and they may hold anything */
+    uint64_t have = 0, need = 0;
+    if (mr_dcm_native_pixel_lengths(f, &have, &need) == MEDREG_OK && have > need) {
+        if ((rc = mr_dcm_cut_pixels(f, need)) == MEDREG_ERR_NOMEM)
+            goto out;
+        if (rc != MEDREG_OK) {
+            snprintf(res->reason, sizeof res->reason, "DCMTK refused to cut its pixel data to the image");
+            rc = MEDREG_OK; /* this file's failure: skipped */
+            goto out;
+        }
+        res->pixel_tail = (unsigned long)(have - need);
+    }
     /* text beside the image in compressed pixels; pixels that cannot be
      * looked through stay in the quarantine */
     char text_why[160] = "";

@@ -77,6 +77,7 @@ typedef struct mr_dcm_result {
     char reason[256];
     unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked; /* blanked: pixel regions */
     unsigned long pixel_text; /* text segments taken out of compressed pixels (codestream_text.h) */
+    unsigned long pixel_tail; /* bytes cut from the end of pixel data longer than its image */
     int already; /* written or quarantined: the same bytes were there already (a run again, an image twice) */
 } mr_dcm_result;
 

@@ -99,6 +99,17 @@ MR_MUST_CHECK medreg_err mr_dcm_blank(mr_dcm_file *f, const mr_dcm_region *r, si
 MR_MUST_CHECK medreg_err mr_dcm_regions_nonzero(mr_dcm_file *f, const mr_dcm_region *r, size_t n,
                                                 unsigned long *count, char **why);
 
+/* The top-level Pixel Data, when it is not compressed: its length in
+ * *have, and in *need what its attributes make of the image (Rows x
+ * Columns x Samples per Pixel x Number of Frames x Bits Allocated / 8,
+ * rounded up to an even length). MEDREG_ERR_NOTFOUND when there is none,
+ * it is compressed, or those attributes are missing or odd (bits
+ * allocated neither 1 nor a multiple of 8). */
+MR_MUST_CHECK medreg_err mr_dcm_native_pixel_lengths(mr_dcm_file *f, uint64_t *have, uint64_t *need);
+/* Cut the top-level Pixel Data (not compressed) to its first n bytes, n
+ * even and no more than its length. */
+MR_MUST_CHECK medreg_err mr_dcm_cut_pixels(mr_dcm_file *f, uint64_t n);
+
 /* The top-level Pixel Data's compressed fragments, one after another (the
  * offset table left out: a frame may span fragments), in *bytes
  * (malloc'ed), and the transfer syntax's UID in xfer. MEDREG_ERR_NOTFOUND

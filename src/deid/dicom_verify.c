@@ -5,7 +5,8 @@
  * raw bytes, which also covers values DCMTK would not show as text; and
  * where an output says its burned-in text is gone, it reads the pixels of
  * the regions the pixel rules give for the input; and that compressed
- * pixels carry no text segments and the preamble is zeros. */
+ * pixels carry no text segments, pixel data nothing past its image, and
+ * the preamble zeros. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +84,19 @@ static medreg_err check_pixel_text(mr_dcm_file *out, const char *out_path, FILE 
     }
     mr_codestream_frames_free(&c);
     return rc == MEDREG_ERR_NOMEM ? rc : MEDREG_OK;
+}
+
+/* Pixel data (not compressed) no longer than its image: bytes past it
+ * are shown by no viewer and may hold anything. */
+static void check_pixel_tail(mr_dcm_file *out, const char *out_path, FILE *findings, unsigned long *found)
+{
+    uint64_t have = 0, need = 0;
+    if (mr_dcm_native_pixel_lengths(out, &have, &need) == MEDREG_OK && have > need) {
+        (*found)++;
+        if (findings)
+            fprintf(findings, "%s,(7FE0,0010),%llu bytes past the image in the pixel data\n", out_path,
+                    (unsigned long long)(have - need));
+    }
 }
 
 /* A Part 10 file's preamble, the 128 bytes before "DICM", must be zeros:
@@ -202,6 +216,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         (rc = check_pixel_text(out, out_path, findings, &s.found)) != MEDREG_OK ||
         (rc = check_preamble(out_path, findings, &s.found)) != MEDREG_OK)
         goto out;
+    check_pixel_tail(out, out_path, findings, &s.found);
     *survivors = s.found;
 out:
     free(lens);

@@ -319,6 +319,33 @@ dcmdump +P 0008,0070 unin/un.dcm | grep -q " UN " && dcmdump +P 0008,0070 "$o" |
   && ok "read as the LO it is, and cleaned" || fail "UN: $(dcmdump +P 0008,0070 "$o")"
 expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report unout.report.json
 
+# pixel data longer than its image (2 x 2 x 16 bits: 8 bytes), the name and ID in the bytes past it,
+# which no viewer shows
+mkdir -p tailin && cp in/ct1.dcm tailin/tail.dcm
+tail_pixels() { # FILE TEXT: TEXT appended to FILE's Pixel Data, the last element
+python3 - "$1" "$2" <<'EOP'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.rfind(b"\xe0\x7f\x10\x00OW\x00\x00")
+n, = struct.unpack_from("<I", data, at + 8)
+assert at + 12 + n == len(data)
+text = sys.argv[2].encode()
+text += b" " * (len(text) % 2)
+struct.pack_into("<I", data, at + 8, n + len(text))
+open(sys.argv[1], "wb").write(data + text)
+EOP
+}
+tail_pixels tailin/tail.dcm "Müller^Jürgen PID-4711"
+expect 0 "deid dicom of pixel data with the name past its image" -- "$MEDREG" deid dicom --config $C --key hip.key --in tailin --out tailout
+o=$(find tailout -name '*.dcm' | head -1)
+[ "$(jq '.files[0].actions.pixel_bytes_past_image_removed' tailout.report.json)" = 24 ] && ! grep -qa PID-4711 "$o" &&
+  [ "$(dcmdump +P 7fe0,0010 "$o" | sed 's/#.*//')" = "$(dcmdump +P 7fe0,0010 in/ct1.dcm | sed 's/#.*//')" ] \
+  && ok "cut to the image (24 bytes counted), the image's own samples unchanged" || fail "tail: $(dcmdump +P 7fe0,0010 "$o")"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report tailout.report.json
+tail_pixels "$o" "ward 7"
+expect 1 "verify finds bytes put back past the image" -- "$MEDREG" deid verify --config $C --report tailout.report.json
+grep -q "^$o,(7FE0,0010),6 bytes past the image in the pixel data" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
