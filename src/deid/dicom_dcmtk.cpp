@@ -329,6 +329,13 @@ static medreg_err walk_item(walk_state *w, DcmItem *item, int depth)
         el.depth = depth;
         el.creator = has_creator ? creator.c_str() : nullptr;
         el.value = is_string ? value.c_str() : nullptr;
+        Uint8 *raw = nullptr;
+        el.bytes = nullptr;
+        el.n_bytes = 0;
+        if (e->ident() == EVR_UN && e->getLength() > 0 && e->getUint8Array(raw).good() && raw != nullptr) {
+            el.bytes = raw;
+            el.n_bytes = e->getLength();
+        }
         char *rep = nullptr;
         mr_dcm_action a = w->fn(w->ctx, &el, &rep);
         // the value may hold identifiers: wipe the copy

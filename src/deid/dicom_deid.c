@@ -230,6 +230,13 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
     }
     switch (rule) {
     case MR_RULE_KEEP:
+        /* bytes of a VR no one knows (an attribute newer than the
+         * dictionary, a safe private one) cannot be cleaned: they go if
+         * they hold an identifying value */
+        if (e->bytes && mr_dcm_tokens_found_bytes(&x->tokens, e->bytes, e->n_bytes) != 0) {
+            x->res->removed++;
+            return MR_DCM_DELETE;
+        }
         return e->value && free_text_vr(e->vr) ? clean_text(x, e, rep) : MR_DCM_KEEP;
     case MR_RULE_REMOVE:
         x->res->removed++;

@@ -24,6 +24,8 @@ typedef struct mr_dcm_elem {
     int depth;           /* 0: top level; n: inside n sequences */
     const char *creator; /* private data elements: their private creator, else NULL */
     const char *value;   /* string VRs: the whole value, components split by '\\'; else NULL */
+    const uint8_t *bytes; /* UN (a VR the dictionary does not know either): its bytes; else NULL */
+    size_t n_bytes;
 } mr_dcm_elem;
 
 typedef enum mr_dcm_action {

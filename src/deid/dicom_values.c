@@ -225,3 +225,17 @@ medreg_err mr_dcm_pixel_frames(mr_dcm_file *f, mr_codestream_frames *c, char *wh
     free(bytes);
     return rc;
 }
+
+int mr_dcm_tokens_found_bytes(const mr_dcm_tokens *t, const uint8_t *bytes, size_t n)
+{
+    char *text = malloc(n + 1);
+    if (text == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        text[i] = bytes[i] ? (char)bytes[i] : ' ';
+    text[n] = 0;
+    int found = mr_dcm_tokens_found(t, text);
+    mr_wipe(text, n);
+    free(text);
+    return found;
+}

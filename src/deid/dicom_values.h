@@ -45,6 +45,10 @@ char *mr_dcm_tokens_clean(const mr_dcm_tokens *t, const char *text);
  * whole component? As strict as the cleaning is. */
 int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
 
+/* mr_dcm_tokens_found on n bytes of unknown meaning (a UN value), read as
+ * text: NUL bytes as spaces. -1 when out of memory. */
+int mr_dcm_tokens_found_bytes(const mr_dcm_tokens *t, const uint8_t *bytes, size_t n);
+
 /* Whether a token is a number (ASCII digits alone): found only apart from
  * other digits. */
 int mr_dcm_token_is_number(const char *token);

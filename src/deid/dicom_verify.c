@@ -30,7 +30,8 @@ static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
 {
     scan_ctx *s = arg;
     (void)rep;
-    if (e->value && mr_dcm_tokens_found(s->t, e->value)) {
+    if ((e->value && mr_dcm_tokens_found(s->t, e->value)) ||
+        (e->bytes && mr_dcm_tokens_found_bytes(s->t, e->bytes, e->n_bytes) != 0)) {
         s->found++;
         if (s->findings)
             fprintf(s->findings, "%s,(%04X,%04X),an identifying value of the input survives in this element\n",
