@@ -110,14 +110,10 @@ static char *dup_cstr(const char *s)
 static void start_dcmtk()
 {
     // DCMTK logs parse warnings to stderr; medreg reports errors itself.
-    // The decoders serve mr_dcm_blank; nothing is decoded otherwise. An
-    // element of an explicit VR file that says UN (unknown) while the
-    // dictionary knows its VR is read as that VR: a kept Manufacturer
-    // written as UN went through as bytes, its text never cleaned.
+    // The decoders serve mr_dcm_blank; nothing is decoded otherwise.
     static std::once_flag once;
     std::call_once(once, [] {
         OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
-        dcmEnableUnknownVRConversion.set(OFTrue);
         DcmRLEDecoderRegistration::registerCodecs();
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
@@ -293,10 +289,35 @@ struct walk_state {
     bool in_meta;
 };
 
+// An element that says UN (unknown), or a VR code that is none, while the
+// dictionary gives its tag a text VR, is put back as that VR: a kept
+// Manufacturer written as UN went through as bytes, its text never
+// cleaned. Only text: DCMTK's own conversion (dcmEnableUnknownVRConversion)
+// also reads a UN sequence's bytes as items, and wrote what it then could
+// not read again (found by fuzz_dicom_io). The element at i afterwards.
+static DcmElement *text_for_unknown(DcmItem *item, unsigned long i)
+{
+    DcmElement *e = item->getElement(i);
+    DcmTagKey key = e->getTag();
+    if (e->ident() != EVR_UN || (key.getGroup() & 1) || e->getLength() == 0)
+        return e;
+    DcmTag known(key); // the dictionary's VR
+    DcmVR vr(known.getEVR());
+    Uint8 *raw = nullptr;
+    if (!vr.isaString() || known.getEVR() == EVR_UN || known.getEVR() == EVR_SQ || e->getUint8Array(raw).bad() ||
+        raw == nullptr)
+        return e;
+    OFString text(reinterpret_cast<const char *>(raw), e->getLength());
+    if (item->putAndInsertString(known, text.c_str(), static_cast<Uint32>(text.size()), OFTrue).good())
+        e = item->getElement(i);
+    memset(&text[0], 0, text.size());
+    return e;
+}
+
 static medreg_err walk_item(walk_state *w, DcmItem *item, int depth)
 {
     for (unsigned long i = 0; i < item->card();) {
-        DcmElement *e = item->getElement(i);
+        DcmElement *e = text_for_unknown(item, i);
         DcmTag tag = e->getTag();
         DcmVR vr(e->ident());
         OFString value, creator;

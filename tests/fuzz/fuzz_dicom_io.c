@@ -28,6 +28,13 @@ static mr_dcm_action keep(void *ctx, const mr_dcm_elem *e, char **replacement)
     return MR_DCM_KEEP;
 }
 
+static void values(mr_dcm_file *f, char *v[NTAGS])
+{
+    for (size_t i = 0; i < NTAGS; i++)
+        if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) != MEDREG_OK)
+            v[i] = NULL;
+}
+
 /* load path in mode: NULL when DCMTK refuses it; else its values in v */
 static mr_dcm_file *load(const char *path, mr_dcm_load_mode mode, char *v[NTAGS])
 {
@@ -37,9 +44,7 @@ static mr_dcm_file *load(const char *path, mr_dcm_load_mode mode, char *v[NTAGS]
     free(why);
     if (rc != MEDREG_OK)
         return NULL;
-    for (size_t i = 0; i < NTAGS; i++)
-        if (mr_dcm_get(f, TAGS[i][0], TAGS[i][1], &v[i]) != MEDREG_OK)
-            v[i] = NULL;
+    values(f, v);
     return f;
 }
 
@@ -93,6 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* nothing is replaced: nothing to refuse */
         free(why);
         why = NULL;
+        /* the walk turns a NUL inside a text value into a space, and text
+         * of unknown VR into its dictionary's VR: what is saved is the
+         * file as walked */
+        clear(whole);
+        values(w, whole);
         /* what medreg writes, medreg (and so DCMTK) reads back, the same */
         unlink(out);
         if (mr_dcm_save(w, out, tmp, &why) == MEDREG_OK) {
