@@ -661,6 +661,7 @@ extern "C" medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, 
         }
         memcpy(all + used, p, item->getLength());
         used += item->getLength();
+        item->compact(); // DCMTK's copy goes where it can read the fragment again (a large file)
     }
     *bytes = all;
     *n = used;
