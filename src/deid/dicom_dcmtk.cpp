@@ -164,7 +164,7 @@ static medreg_err put_in_place(mr_dcm_file *f, char **why)
                          "(%04x,%04x) is both in its file meta header and in its dataset (a wrong meta group length?)",
                          g, el);
                 *why = dup_cstr(msg);
-                return MEDREG_ERR_INVALID;
+                return MEDREG_ERR_CONFLICT;
             }
         }
     }

@@ -506,7 +506,12 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     memset(res, 0, sizeof *res);
     memset(&x, 0, sizeof x);
     res->outcome = MR_DCM_SKIPPED;
-    if (mr_dcm_load(in_path, MR_DCM_WHOLE, &f, &why) != MEDREG_OK) {
+    medreg_err lrc = mr_dcm_load(in_path, MR_DCM_WHOLE, &f, &why);
+    if (lrc == MEDREG_ERR_CONFLICT) {
+        snprintf(res->reason, sizeof res->reason, "refused: %s", why ? why : "?");
+        goto out;
+    }
+    if (lrc != MEDREG_OK) {
         int other = 0;
         char kind[160];
         medreg_err krc = mr_file_not_dicom(cfg->kinds, in_path, &other, kind, sizeof kind);

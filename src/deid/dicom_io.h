@@ -44,7 +44,9 @@ typedef enum mr_dcm_load_mode {
 
 /* Load a DICOM file (Part 10, or a bare dataset). On failure *why is a
  * malloc'ed description of DCMTK's error, or of the file's: one that
- * changes while it is read whole is refused. */
+ * changes while it is read whole is refused; MEDREG_ERR_CONFLICT when
+ * DCMTK read it but it cannot be taken for what it says (the same element
+ * in its meta header and its dataset). */
 MR_MUST_CHECK medreg_err mr_dcm_load(const char *path, mr_dcm_load_mode mode, mr_dcm_file **out, char **why);
 /* The data dictionary files DCMTK reads when it starts, ':'-separated:
  * $DCMDICTPATH, else its built-in list. Outputs depend on them (the VR of

@@ -711,7 +711,7 @@ for n in address ae-title; do
   grep -a -q -e Bahnhofstrasse -e MUELLERPACS "$o" && leaked=1
 done
 [ $leaked = 0 ] && ok "both written, readable, without the address or the AE title" || fail "misplaced: $(cat "$W/e")"
-grep -q "skipped misplaced/twice.dcm: .*(0008,0050) is both in its file meta header and in its dataset" "$W/e" &&
+grep -q "skipped misplaced/twice.dcm: refused: (0008,0050) is both in its file meta header and in its dataset" "$W/e" &&
   ok "an element in both places: skipped, saying which" || fail "twice: $(cat "$W/e")"
 expect 0 "deid verify of them" -- "$MEDREG" deid verify --config $C --report omis.report.json
 # an output of a tool that kept the address where DCMTK put it: verify must find it
