@@ -125,6 +125,84 @@ static int save_fails(size_t px_bytes, const char *tmp_name, rlim_t fsize, const
     return ok;
 }
 
+/* A bare dataset with the image attributes given (frames 0: none) and
+ * pixel data (OB) of n bytes: 0, 1, 2, ... */
+static int image(const char *path, unsigned rows, unsigned cols, unsigned spp, unsigned bits, unsigned frames,
+                 size_t n)
+{
+    uint8_t head[256], v[2];
+    bare_dataset ds = {head, 0};
+    char nf[8];
+    bare_elem(&ds, 0x0008, 0x0018, "UI", "1.2.3.4.5.6.7.8.9\0", 18);
+    v[0] = (uint8_t)spp, v[1] = 0;
+    bare_elem(&ds, 0x0028, 0x0002, "US", v, 2);
+    int nfl = snprintf(nf, sizeof nf, "%u", frames);
+    if (frames)
+        bare_elem(&ds, 0x0028, 0x0008, "IS", nf, (size_t)nfl);
+    v[0] = (uint8_t)rows;
+    bare_elem(&ds, 0x0028, 0x0010, "US", v, 2);
+    v[0] = (uint8_t)cols;
+    bare_elem(&ds, 0x0028, 0x0011, "US", v, 2);
+    v[0] = (uint8_t)bits;
+    bare_elem(&ds, 0x0028, 0x0100, "US", v, 2);
+    bare_pixels_head(&ds, "OB", (uint32_t)n);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(head, 1, ds.len, f) == ds.len;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = fputc((int)(i & 0xFF), f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    return ok;
+}
+
+/* the lengths of pixel data that a file's image attributes give, and the
+ * pixel data cut to them: what is kept is the image's bytes, unchanged */
+static void test_pixel_lengths(void)
+{
+    static const struct {
+        unsigned rows, cols, spp, bits, frames;
+        size_t have, need;
+    } C[] = {
+        {3, 3, 1, 8, 0, 20, 10},  /* 9 bytes, even: 10 */
+        {4, 4, 3, 8, 2, 100, 96}, /* 4 x 4 x 3 x 2 */
+        {3, 3, 1, 1, 0, 8, 2},    /* 9 bits: 2 bytes */
+        {4, 4, 1, 16, 3, 96, 96}, /* as long as its image */
+        {4, 4, 1, 16, 3, 40, 96}, /* shorter: never cut */
+    };
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        char in[128], out[128], tmp[128], *why = NULL;
+        snprintf(in, sizeof in, "%s/image.dcm", dir);
+        snprintf(out, sizeof out, "%s/image-out.dcm", dir);
+        snprintf(tmp, sizeof tmp, "%s/image.tmp", dir);
+        mr_dcm_file *f = NULL, *g = NULL;
+        uint64_t have = 0, need = 0;
+        CHECK(image(in, C[i].rows, C[i].cols, C[i].spp, C[i].bits, C[i].frames, C[i].have));
+        CHECK(mr_dcm_load(in, MR_DCM_WHOLE, &f, &why) == MEDREG_OK);
+        CHECK(f && mr_dcm_native_pixel_lengths(f, &have, &need) == MEDREG_OK);
+        CHECK(have == C[i].have && need == C[i].need);
+        if (f && have > need) {
+            CHECK(mr_dcm_cut_pixels(f, need + 1) == MEDREG_ERR_INVALID); /* odd */
+            CHECK(mr_dcm_cut_pixels(f, have + 2) == MEDREG_ERR_INVALID); /* longer */
+            CHECK(mr_dcm_cut_pixels(f, need) == MEDREG_OK);
+            CHECK(mr_dcm_save(f, out, tmp, &why) == MEDREG_OK);
+            CHECK(mr_dcm_load(out, MR_DCM_LAZY, &g, &why) == MEDREG_OK);
+            CHECK(g && mr_dcm_native_pixel_lengths(g, &have, &need) == MEDREG_OK && have == need);
+            /* the kept bytes are the first ones: the file's last bytes */
+            FILE *o = fopen(out, "rb");
+            uint8_t last[2] = {0, 0};
+            CHECK(o && fseek(o, -2, SEEK_END) == 0 && fread(last, 1, 2, o) == 2);
+            CHECK(last[0] == (uint8_t)(need - 2) && last[1] == (uint8_t)(need - 1));
+            if (o)
+                fclose(o);
+            mr_dcm_free(g);
+            unlink(out);
+        }
+        mr_dcm_free(f);
+        free(why);
+        unlink(in);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/medreg-dicom-io-%ld", (long)getpid());
@@ -195,6 +273,8 @@ int main(void)
      * (the file size limit: EFBIG after the first 100 KiB of 3 MiB) */
     CHECK(save_fails(100, "no-such-folder/tmp.dcm", 0, "No such file"));
     CHECK(save_fails(3u << 20, "tmp.dcm", 100u << 10, "too large"));
+
+    test_pixel_lengths();
 
     CHECK(rmdir(dir) == 0);
     return TEST_DONE();
