@@ -630,10 +630,78 @@ static DcmPixelSequence *compressed_fragments(mr_dcm_file *f, DcmPixelData **pd)
     return seq;
 }
 
-extern "C" medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65])
+// Do the n offsets of width bytes each (little endian) at p, if any, start
+// at 0 and ascend, each where a fragment starts (starts: ascending)?
+static bool offsets_only(const Uint8 *p, size_t n, size_t width, const OFVector<Uint64> &starts)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        Uint64 v = 0;
+        for (size_t b = width; b-- > 0;)
+            v = v << 8 | p[i * width + b];
+        if (i == 0 ? v != 0 : false)
+            return false;
+        while (k < starts.size() && starts[k] < v)
+            k++;
+        if (k == starts.size() || starts[k] != v)
+            return false;
+        k++; // the next offset must be further on
+    }
+    return true;
+}
+
+// Do the offset tables hold offsets alone? The basic one (item 0) empty or
+// offsets of fragments; an extended one (7FE0,0001) likewise, with as many
+// lengths (7FE0,0002), none beyond the fragments' bytes. Anything else
+// there is bytes no reader shows.
+static bool tables_hold_offsets(mr_dcm_file *f, DcmPixelSequence *seq, size_t total)
+{
+    OFVector<Uint64> starts;
+    Uint64 at = 0;
+    for (unsigned long i = 1; i < seq->card(); i++) {
+        DcmPixelItem *item = nullptr;
+        if (seq->getItem(item, i).bad())
+            return false;
+        starts.push_back(at);
+        at += 8 + item->getLength();
+    }
+    DcmPixelItem *table = nullptr;
+    Uint8 *p = nullptr;
+    if (seq->getItem(table, 0).bad())
+        return false;
+    Uint32 len = table->getLength();
+    if (len > 0 && ((len & 3) != 0 || table->getUint8Array(p).bad() || p == nullptr ||
+                    !offsets_only(p, len / 4, 4, starts)))
+        return false;
+    DcmDataset *ds = f->ff.getDataset();
+    DcmElement *eot = nullptr, *lengths = nullptr;
+    bool has_eot = ds->findAndGetElement(DCM_ExtendedOffsetTable, eot, OFFalse).good();
+    bool has_lengths = ds->findAndGetElement(DcmTagKey(0x7FE0, 0x0002), lengths, OFFalse).good();
+    if (!has_eot && !has_lengths)
+        return true;
+    Uint8 *e = nullptr, *l = nullptr;
+    if (!has_eot || !has_lengths || eot->getLength() % 8 != 0 || eot->getLength() != lengths->getLength() ||
+        (eot->getLength() > 0 && (eot->getUint8Array(e).bad() || lengths->getUint8Array(l).bad() || e == nullptr ||
+                                  l == nullptr)))
+        return false;
+    if (!offsets_only(e, eot->getLength() / 8, 8, starts))
+        return false;
+    for (size_t i = 0; i < lengths->getLength() / 8; i++) {
+        Uint64 v = 0;
+        for (size_t b = 8; b-- > 0;)
+            v = v << 8 | l[i * 8 + b];
+        if (v > total)
+            return false;
+    }
+    return true;
+}
+
+extern "C" medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65],
+                                               int *tables_ok)
 {
     *bytes = nullptr;
     *n = 0;
+    *tables_ok = 0;
     DcmPixelData *pd = nullptr;
     DcmPixelSequence *seq = compressed_fragments(f, &pd);
     if (seq == nullptr)
@@ -645,6 +713,7 @@ extern "C" medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, 
         if (seq->getItem(item, i).good())
             total += item->getLength();
     }
+    *tables_ok = tables_hold_offsets(f, seq, total);
     uint8_t *all = static_cast<uint8_t *>(malloc(total ? total : 1));
     if (all == nullptr)
         return MEDREG_ERR_NOMEM;

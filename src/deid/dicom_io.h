@@ -116,9 +116,14 @@ MR_MUST_CHECK medreg_err mr_dcm_cut_pixels(mr_dcm_file *f, uint64_t n);
 
 /* The top-level Pixel Data's compressed fragments, one after another (the
  * offset table left out: a frame may span fragments), in *bytes
- * (malloc'ed), and the transfer syntax's UID in xfer. MEDREG_ERR_NOTFOUND
- * when there is no Pixel Data or it is not encapsulated. */
-MR_MUST_CHECK medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65]);
+ * (malloc'ed), and the transfer syntax's UID in xfer. *tables_ok: 1 when
+ * the offset tables hold offsets alone (the basic one empty or ascending
+ * from 0, each where a fragment starts; an extended one, if any, likewise,
+ * with as many lengths, none beyond the fragments' bytes), 0 when they
+ * hold anything else. MEDREG_ERR_NOTFOUND when there is no Pixel Data or
+ * it is not encapsulated. */
+MR_MUST_CHECK medreg_err mr_dcm_compressed_pixels(mr_dcm_file *f, uint8_t **bytes, size_t *n, char xfer[65],
+                                                  int *tables_ok);
 /* Replace the compressed fragments by one fragment per frame (frame i is
  * bytes[at[i] .. at[i + 1]), the last to n; padded to an even length),
  * with a basic offset table; an extended offset table (7FE0,0001-0002),

@@ -212,14 +212,21 @@ medreg_err mr_dcm_pixel_frames(mr_dcm_file *f, mr_codestream_frames *c, char *wh
     uint8_t *bytes = NULL;
     size_t n = 0;
     char xfer[65] = "";
+    int tables_ok = 0;
     memset(c, 0, sizeof *c);
-    medreg_err rc = mr_dcm_compressed_pixels(f, &bytes, &n, xfer);
+    medreg_err rc = mr_dcm_compressed_pixels(f, &bytes, &n, xfer, &tables_ok);
     if (rc == MEDREG_ERR_INVALID)
         snprintf(why, why_len, "DCMTK cannot give its compressed pixels");
-    if (rc == MEDREG_OK && strcmp(xfer, RLE) == 0)
+    if (rc == MEDREG_OK && strcmp(xfer, RLE) == 0 && !tables_ok) {
+        snprintf(why, why_len, "its offset table holds more than offsets");
+        rc = MEDREG_ERR_INVALID; /* RLE frames are not walked, so not written anew */
+    } else if (rc == MEDREG_OK && strcmp(xfer, RLE) == 0) {
         rc = MEDREG_ERR_NOTFOUND;
+    }
     if (rc == MEDREG_OK)
         rc = mr_codestream_strip_text(bytes, n, c, why, why_len);
+    if (rc == MEDREG_OK && !tables_ok)
+        c->removed++; /* an offset table that holds more than offsets: written anew */
     if (bytes)
         mr_wipe(bytes, n);
     free(bytes);

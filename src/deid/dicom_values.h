@@ -54,10 +54,11 @@ int mr_dcm_tokens_found_bytes(const mr_dcm_tokens *t, const uint8_t *bytes, size
 int mr_dcm_token_is_number(const char *token);
 
 /* The frames of f's compressed pixels without their text, in *c
- * (codestream_text.h; c->removed: what was taken out). MEDREG_ERR_NOTFOUND
+ * (codestream_text.h; c->removed: what was taken out, an offset table
+ * that holds anything but offsets counted as one). MEDREG_ERR_NOTFOUND
  * when its pixels are not compressed, or compressed as RLE (runs of
- * samples: no segments); MEDREG_ERR_INVALID, with why, when they cannot be
- * looked through. */
+ * samples: no segments) with offset tables that hold offsets alone;
+ * MEDREG_ERR_INVALID, with why, when they cannot be looked through. */
 MR_MUST_CHECK medreg_err mr_dcm_pixel_frames(mr_dcm_file *f, mr_codestream_frames *c, char *why, size_t why_len);
 
 #endif

@@ -80,8 +80,10 @@ static medreg_err check_pixel_text(mr_dcm_file *out, const char *out_path, FILE 
     if (rc == MEDREG_OK && c.removed > 0) {
         (*found)++;
         if (findings)
-            fprintf(findings, "%s,(7FE0,0010),the compressed pixels carry text: %lu comment or application segment%s\n",
-                    out_path, c.removed, c.removed == 1 ? "" : "s");
+            fprintf(findings,
+                    "%s,(7FE0,0010),the compressed pixels carry text: %lu comment, application segment or offset "
+                    "table that is no image\n",
+                    out_path, c.removed);
     }
     mr_codestream_frames_free(&c);
     return rc == MEDREG_ERR_NOMEM ? rc : MEDREG_OK;

@@ -247,8 +247,38 @@ expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report tout.re
 # the input's values would therefore miss)
 "$SRC/tests/integration/jpeg_text.py" "$o" 1 "scanned at ward 7"
 expect 1 "verify finds a comment in compressed pixels" -- "$MEDREG" deid verify --config $C --report tout.report.json
-grep -q "(7FE0,0010),the compressed pixels carry text: 2 comment or application segments" "$W/o" \
+grep -q "(7FE0,0010),the compressed pixels carry text: 2 comment, application segment or offset table that is no image" "$W/o" \
   && ok "named with the element" || fail "finding: $(cat "$W/o")"
+# offset tables that hold text instead of offsets: the basic one of a JPEG file ("MUELLER "), and an
+# extended one with its lengths (7FE0,0001-0002) beside an empty basic one; no reader shows either
+mkdir -p otin && cp jin/ct1j.dcm otin/basic.dcm && cp jin/frames.dcm otin/extended.dcm
+python3 - otin/basic.dcm otin/extended.dcm <<'EOP'
+import struct, sys
+for path, kind in ((sys.argv[1], "basic"), (sys.argv[2], "extended")):
+    data = bytearray(open(path, "rb").read())
+    px = data.rfind(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff")
+    at = px + 12
+    tag, n = struct.unpack_from("<II", data, at)  # the basic offset table item
+    if kind == "basic":
+        data[at:at + 8 + n] = struct.pack("<II", tag, 8) + b"MUELLER "
+    else:
+        data[at:at + 8 + n] = struct.pack("<II", tag, 0)
+        ext = b"\xe0\x7f\x01\x00OV\x00\x00" + struct.pack("<I", 16) + b"MUELLER JUERGEN "
+        ext += b"\xe0\x7f\x02\x00OV\x00\x00" + struct.pack("<I", 16) + b"PID-4711PID-4711"
+        data[px:px] = ext
+    open(path, "wb").write(data)
+EOP
+expect 0 "deid dicom of offset tables that hold text" -- "$MEDREG" deid dicom --config $C --key hip.key --in otin --out otout
+for f in basic extended; do
+  o=$(jq -r --arg f $f '.files[] | select(.in | endswith($f + ".dcm")) | .out' otout.report.json)
+  ref=jin/$([ $f = basic ] && echo ct1j || echo frames).dcm
+  [ "$(jq -r --arg f $f '.files[] | select(.in | endswith($f + ".dcm")) | .outcome' otout.report.json)" = written ] &&
+    ! grep -qa -e MUELLER -e PID-4711 "$o" && [ -z "$(dcmdump +P 7fe0,0001 "$o")" ] && [ "$(pixels "$o")" = "$(pixels "$ref")" ] &&
+    [ "$(dcmdump "$o" | grep -m1 '(fffe,e000) pi' | cut -c1-60)" = "$(dcmdump "$ref" | grep -m1 '(fffe,e000) pi' | cut -c1-60)" ] \
+    && ok "$f: written anew with offsets alone, the same pixels" || fail "$f offset table: $(dcmdump "$o" | tail -5)"
+done
+expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report otout.report.json
+
 # pixels that cannot be looked through, and a frame lost with them, are never written as clean
 mkdir -p bin && cp jin/ct1j.dcm bin/not-jpeg.dcm && cp tin/frames-text.dcm bin/lost-frame.dcm
 python3 - bin/not-jpeg.dcm bin/lost-frame.dcm <<'EOP'
