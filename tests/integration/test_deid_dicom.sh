@@ -249,6 +249,37 @@ expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report tout.re
 expect 1 "verify finds a comment in compressed pixels" -- "$MEDREG" deid verify --config $C --report tout.report.json
 grep -q "(7FE0,0010),the compressed pixels carry text: 2 comment, application segment or offset table that is no image" "$W/o" \
   && ok "named with the element" || fail "finding: $(cat "$W/o")"
+# JPEG 2000 (which DCMTK does not decode, and medreg need not): a codestream with the name in a
+# comment of its main header and the ID in one of its tile-part header, in place of the JPEG stream
+mkdir -p j2kin && python3 - jin/ct1j.dcm j2kin/j2k.dcm <<'EOP'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+data = data.replace(b"1.2.840.10008.1.2.4.70", b"1.2.840.10008.1.2.4.90")  # JPEG 2000 lossless, same length
+def seg(m, body): return bytes([0xFF, m]) + struct.pack(">H", len(body) + 2) + body
+siz = struct.pack(">HIIIIIIIIH", 0, 2, 2, 0, 0, 2, 2, 0, 0, 1) + b"\x0b\x01\x01"
+main = b"\xff\x4f" + seg(0x51, siz) + seg(0x52, bytes([0, 0, 0, 1, 0, 0, 4, 4, 0, 0])) + seg(0x5c, b"\x20\x40")
+main += seg(0x64, b"\x00\x01" + "Müller^Jürgen".encode())
+tile = seg(0x64, b"\x00\x01PID-4711")
+body = b"\xff\x93" + bytes([0x80, 0x11, 0x22, 0x33])
+cs = main + b"\xff\x90" + struct.pack(">HHIBB", 10, 0, 12 + len(tile) + len(body), 0, 1) + tile + body + b"\xff\xd9"
+cs += b"\0" * (len(cs) % 2)
+at = data.rfind(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff") + 12
+tag, n = struct.unpack_from("<II", data, at)
+at += 8 + n
+tag, n = struct.unpack_from("<II", data, at)
+data[at:at + 8 + n] = struct.pack("<II", tag, len(cs)) + cs
+open(sys.argv[2], "wb").write(data)
+EOP
+expect 0 "deid dicom of a JPEG 2000 file with comments" -- "$MEDREG" deid dicom --config $C --key hip.key --in j2kin --out j2kout
+o=$(find j2kout -name '*.dcm' | head -1)
+# the tile-part's length (Psot) is 14 bytes shorter, by the comment taken out of its header
+psot() { python3 -c "import sys; d = open(sys.argv[1], 'rb').read(); i = d.find(b'\xff\x90'); print(int.from_bytes(d[i + 6:i + 10], 'big'))" "$1"; }
+[ "$(jq -r '.files[0] | "\(.outcome) \(.actions.pixel_text_removed)"' j2kout.report.json)" = "written 2" ] &&
+  ! grep -qa -e PID-4711 -e "ller^J" "$o" && [ "$(xfer "$o")" = 1.2.840.10008.1.2.4.90 ] &&
+  [ "$(psot "$o")" = $(($(psot j2kin/j2k.dcm) - 14)) ] \
+  && ok "both comments out, the transfer syntax kept, the tile-part's length corrected" || fail "j2k: $(dcmdump "$o" | tail -3)"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report j2kout.report.json
+
 # offset tables that hold text instead of offsets: the basic one of a JPEG file ("MUELLER "), and an
 # extended one with its lengths (7FE0,0001-0002) beside an empty basic one; no reader shows either
 mkdir -p otin && cp jin/ct1j.dcm otin/basic.dcm && cp jin/frames.dcm otin/extended.dcm
