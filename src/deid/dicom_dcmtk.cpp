@@ -154,7 +154,14 @@ static medreg_err put_in_place(mr_dcm_file *f, char **why)
         for (unsigned long i = 0; i < from->card();) {
             DcmElement *e = from->getElement(i);
             Uint16 g = e ? e->getGTag() : 0x0002, el = e ? e->getETag() : 0;
-            if ((g == 0x0002) == (from == meta)) {
+            if (g == 0x0002 && e != nullptr && (e->ident() == EVR_SQ || e->getLengthField() == DCM_UndefinedLength)) {
+                // no meta element is a sequence: in the meta header, DCMTK
+                // wrote one it could not read again (found by fuzz_dicom_io)
+                char msg[160];
+                snprintf(msg, sizeof msg, "(%04x,%04x) is a sequence in group 0002, where none belongs", g, el);
+                *why = dup_cstr(msg);
+                return MEDREG_ERR_CONFLICT;
+            } else if ((g == 0x0002) == (from == meta)) {
                 i++;
             } else if (g == 0x0002 && el == 0x0000) {
                 delete from->remove(i); // a second group length: written anew anyway

@@ -59,14 +59,18 @@ mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, 
         switch (e->element) {
         case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped */
             return MR_RULE_UID;
-        case 0x0016: /* Source, Sending and Receiving Application Entity Titles */
-        case 0x0017:
-        case 0x0018:
-        case 0x0100: /* Private Information Creator UID and Private Information */
-        case 0x0102:
-            return MR_RULE_REMOVE;
-        default:
+        case 0x0000: /* group length, version, SOP class, transfer syntax, */
+        case 0x0001: /* implementation: what a reader needs, rewritten on */
+        case 0x0002: /* writing anyway */
+        case 0x0010:
+        case 0x0012:
+        case 0x0013:
             return MR_RULE_KEEP;
+        default:
+            /* the rest names who sent it where (AE titles, presentation
+             * addresses: a hospital's PACS URL), a stream's source (RTV),
+             * or anything (private information, elements of no edition) */
+            return MR_RULE_REMOVE;
         }
     }
     if (e->group & 1) {

@@ -346,6 +346,17 @@ printf 'TIFF-ward-7' | dd of="$o" conv=notrunc status=none
 expect 1 "verify finds text put back into the preamble" -- "$MEDREG" deid verify --config $C --report preout.report.json
 grep -q "^$o,preamble,the file preamble holds bytes other than 0" "$W/o" && ok "named as the preamble" || fail "finding: $(cat "$W/o")"
 
+# the meta header keeps only what a reader needs: a Source Presentation Address (a PACS's URL) and
+# an element of no edition naming the hospital and the patient go
+mkdir -p metain && sed 's#^(0002,0016) AE .*#&\n(0002,0026) UR [https://pacs.klinik-sonnenberg.example/]\n(0002,fd00) LO [Sonnenberg MUELLER]#' \
+  "$SRC/tests/data/dicom/ct1.dump" > meta.dump && dump2dcm --write-xfer-little meta.dump metain/meta.dcm
+expect 0 "deid dicom of a meta header with more than a reader needs" -- "$MEDREG" deid dicom --config $C --key hip.key --in metain --out metaout
+o=$(find metaout -name '*.dcm' | head -1)
+[ "$(tag metain/meta.dcm 0002,0026)" = https://pacs.klinik-sonnenberg.example/ ] && [ -n "$o" ] &&
+  [ -z "$(dcmdump +P 0002,0026 "$o")" ] && [ -z "$(dcmdump +P 0002,fd00 "$o")" ] && ! grep -qa -e sonnenberg -e MUELLER "$o" \
+  && ok "both removed" || fail "meta: $(dcmdump "$o" | grep '(0002')"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report metaout.report.json
+
 # a NUL inside a value the profile keeps: C, and a viewer, see "ACME" only, while the bytes after it
 # hold the name
 mkdir -p nulin && cp in/ct1.dcm nulin/nul.dcm

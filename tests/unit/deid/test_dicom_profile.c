@@ -70,6 +70,16 @@ int main(int argc, char **argv)
                 ae_in_meta = {.group = 0x0002, .element = 0x0016, .vr = "AE", .in_meta = 1},
                 syntax_in_meta = {.group = 0x0002, .element = 0x0010, .vr = "UI", .in_meta = 1},
                 rows = {.group = 0x0028, .element = 0x0010, .vr = "US"};
+    /* in the meta header only what a reader needs is kept: a presentation
+     * address (a PACS's URL), an element of no edition go */
+    mr_dcm_elem address_url = {.group = 0x0002, .element = 0x0026, .vr = "UR", .in_meta = 1},
+                no_edition = {.group = 0x0002, .element = 0xFD00, .vr = "LO", .in_meta = 1},
+                version = {.group = 0x0002, .element = 0x0001, .vr = "OB", .in_meta = 1},
+                instance = {.group = 0x0002, .element = 0x0003, .vr = "UI", .in_meta = 1};
+    CHECK(mr_dicom_classify(&cfg, &address_url, &psn) == MR_RULE_REMOVE);
+    CHECK(mr_dicom_classify(&cfg, &no_edition, &psn) == MR_RULE_REMOVE);
+    CHECK(mr_dicom_classify(&cfg, &version, &psn) == MR_RULE_KEEP);
+    CHECK(mr_dicom_classify(&cfg, &instance, &psn) == MR_RULE_UID);
     CHECK(mr_dicom_classify(&cfg, &address_in_meta, &psn) == MR_RULE_REMOVE);
     CHECK(mr_dicom_classify(&cfg, &ae_in_dataset, &psn) == MR_RULE_REMOVE);
     CHECK(mr_dicom_classify(&cfg, &ae_in_meta, &psn) == MR_RULE_REMOVE);
