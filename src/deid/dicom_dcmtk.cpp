@@ -637,16 +637,23 @@ static DcmPixelSequence *compressed_fragments(mr_dcm_file *f, DcmPixelData **pd)
     return seq;
 }
 
+// The little-endian number of width bytes at p.
+static Uint64 little_endian(const Uint8 *p, size_t width)
+{
+    Uint64 v = 0;
+    for (size_t b = width; b-- > 0;)
+        v = v << 8 | p[b];
+    return v;
+}
+
 // Do the n offsets of width bytes each (little endian) at p, if any, start
 // at 0 and ascend, each where a fragment starts (starts: ascending)?
 static bool offsets_only(const Uint8 *p, size_t n, size_t width, const OFVector<Uint64> &starts)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        Uint64 v = 0;
-        for (size_t b = width; b-- > 0;)
-            v = v << 8 | p[i * width + b];
-        if (i == 0 ? v != 0 : false)
+        Uint64 v = little_endian(p + i * width, width);
+        if (i == 0 && v != 0)
             return false;
         while (k < starts.size() && starts[k] < v)
             k++;
@@ -693,13 +700,9 @@ static bool tables_hold_offsets(mr_dcm_file *f, DcmPixelSequence *seq, size_t to
         return false;
     if (!offsets_only(e, eot->getLength() / 8, 8, starts))
         return false;
-    for (size_t i = 0; i < lengths->getLength() / 8; i++) {
-        Uint64 v = 0;
-        for (size_t b = 8; b-- > 0;)
-            v = v << 8 | l[i * 8 + b];
-        if (v > total)
+    for (size_t i = 0; i < lengths->getLength() / 8; i++)
+        if (little_endian(l + i * 8, 8) > total)
             return false;
-    }
     return true;
 }
 

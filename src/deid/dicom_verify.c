@@ -68,7 +68,8 @@ static medreg_err check_blanked(const mr_dicom_config *cfg, mr_dcm_file *in, mr_
 }
 
 /* Compressed pixels must carry no comment or free-form application
- * segment (the de-identifier takes every one out): the search for values
+ * segment, and offset tables nothing but offsets (the de-identifier takes
+ * every one out, mr_dcm_pixel_frames counts them): the search for values
  * misses one whose text a fragment's end cuts in two, or that is in
  * another character set. Pixels that cannot be looked through are left to
  * that search (their file is in the quarantine, saying why). */
