@@ -182,12 +182,13 @@ static json_t *report_entry(const dcm_item *it)
         json_object_set_new(o, "out_stat", json_string(it->out_stat));
     if (r->outcome == MR_DCM_WRITTEN || r->outcome == MR_DCM_QUARANTINED)
         json_object_set_new(o, "actions",
-                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "removed", (json_int_t)r->removed,
                                       "emptied", (json_int_t)r->emptied, "replaced", (json_int_t)r->replaced,
                                       "uids_remapped", (json_int_t)r->uids, "dates_shifted", (json_int_t)r->shifted,
                                       "cleaned", (json_int_t)r->cleaned, "pixel_regions_blanked",
                                       (json_int_t)r->blanked, "pixel_text_removed", (json_int_t)r->pixel_text,
-                                      "pixel_bytes_past_image_removed", (json_int_t)r->pixel_tail));
+                                      "pixel_bytes_past_image_removed", (json_int_t)r->pixel_tail,
+                                      "ages_over_89_aggregated", (json_int_t)r->ages));
     return o;
 }
 
@@ -767,9 +768,11 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  file under IN; outputs under OUT/<study>/<series>/<instance>.dcm with new UIDs; images that\n"
         "  may show burned-in text go to the quarantine (default OUT.quarantine), unless a pixel rule\n"
         "  of the configuration says where it is: then it is blanked and the image written. Text in\n"
-        "  any DICOM character set is written as UTF-8. Beyond the attributes: the preamble is zeroed,\n"
-        "  bytes past the image in pixel data are cut, comments and application segments leave\n"
-        "  compressed pixels (JPEG, JPEG-LS, JPEG 2000; other compressions are quarantined).\n"
+        "  any DICOM character set is written as UTF-8. Ages of 90 years or more become 090Y (Safe\n"
+        "  Harbor's \"90 or older\"; ages_over_89 = keep in the configuration keeps them). Beyond\n"
+        "  the attributes: the preamble is zeroed, bytes past the image in pixel data are cut,\n"
+        "  comments and application segments leave compressed pixels (JPEG, JPEG-LS, JPEG 2000;\n"
+        "  other compressions are quarantined).\n"
         "  Unreadable files are skipped and listed (exit 4); a DICOMDIR and files that are no DICOM\n"
         "  at all (a CD's viewer, a PDF) are never copied and listed apart. The report (default\n"
         "  OUT.report.json, 0600) names every file's fate; it is REPORT.partial until the run has\n"
@@ -788,8 +791,8 @@ int cmd_deid(cli *c, int argc, char **argv)
         "  verify: read each input again and fail (exit 1) if any of its identifying values survives\n"
         "  in its output: every element, every sequence, private attributes, meta header, raw bytes;\n"
         "  and where an output says its burned-in text is gone, that the pixel rules' regions are 0;\n"
-        "  and that its preamble is zeros, its pixel data no longer than its image, and its compressed\n"
-        "  pixels without text segments.\n"
+        "  and that its preamble is zeros, its pixel data no longer than its image, its compressed\n"
+        "  pixels without text segments, and its ages no more than 090Y (unless kept).\n"
         "  --new-only: only the outputs this run wrote, not those it took as they stood from an earlier\n"
         "  run (check each run so, and every output is checked once).\n"
         "  Both use N threads (default: one per core); verify prints its findings in the report's order.\n";

@@ -81,6 +81,14 @@ static int on_entry(void *user, const char *section, const char *key, const char
             c->assumed_charset = c->assumed_charset_buf;
             return 1;
         }
+        if (!strcmp(key, "ages_over_89")) {
+            /* Safe Harbor's "90 or older"; a registry of the very old
+             * whose data use agreement allows more says keep */
+            if (strcmp(v, "aggregate") != 0 && strcmp(v, "keep") != 0)
+                return fail(st, "ages_over_89 is aggregate (the default: \"090Y\") or keep:", v);
+            c->keep_ages_over_89 = !strcmp(v, "keep");
+            return 1;
+        }
         if (!strcmp(key, "quarantine_modalities")) {
             c->n_modalities = 0;
             st->modalities_set = 1;

@@ -221,6 +221,26 @@ static int free_text_vr(const char *vr)
     return 0;
 }
 
+/* An age the profile keeps (Retain Patient Characteristics): 90 years or
+ * more becomes "090Y"; a value that is no age string is emptied. */
+static mr_dcm_action cap_age(file_ctx *x, const mr_dcm_elem *e, char **rep)
+{
+    int changed = 0;
+    char *v = NULL;
+    medreg_err rc = mr_dcm_age_aggregate(e->value, &v, &changed);
+    if (rc == MEDREG_OK && !changed) {
+        free(v);
+        return MR_DCM_KEEP;
+    }
+    if (rc != MEDREG_OK) {
+        x->res->emptied++;
+        return MR_DCM_EMPTY;
+    }
+    x->res->ages++;
+    *rep = v;
+    return MR_DCM_REPLACE;
+}
+
 static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
 {
     file_ctx *x = arg;
@@ -232,6 +252,9 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
         *rep = strdup(x->psn_hex);
         return *rep ? MR_DCM_REPLACE : MR_DCM_EMPTY;
     }
+    if ((rule == MR_RULE_KEEP || rule == MR_RULE_CLEAN) && e->value && !strcmp(e->vr, "AS") &&
+        !x->cfg->keep_ages_over_89)
+        return cap_age(x, e, rep);
     switch (rule) {
     case MR_RULE_KEEP:
         /* bytes of a VR no one knows (an attribute newer than the

@@ -48,6 +48,7 @@ typedef struct mr_dicom_config {
     mr_pixel_rules pixel_rules; /* where burned-in text is blanked instead (pixel_rules.h) */
     const char *assumed_charset; /* what a file that declares no character set is written in; NULL: ASCII */
     char assumed_charset_buf[65];
+    int keep_ages_over_89; /* ages_over_89 = keep: Patient's Age as written (else "090Y") */
     uint8_t digest[32]; /* SHA-256 of the bytes of every file it was read from */
     mr_file_kinds *kinds; /* libmagic's database, read once when needed (NULL: by each call) */
 } mr_dicom_config;
@@ -78,6 +79,7 @@ typedef struct mr_dcm_result {
     unsigned long removed, emptied, replaced, uids, shifted, cleaned, blanked; /* blanked: pixel regions */
     unsigned long pixel_text; /* text segments taken out of compressed pixels (codestream_text.h) */
     unsigned long pixel_tail; /* bytes cut from the end of pixel data longer than its image */
+    unsigned long ages; /* ages of 90 years or more written "090Y" */
     int already; /* written or quarantined: the same bytes were there already (a run again, an image twice) */
 } mr_dcm_result;
 

@@ -164,6 +164,43 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+medreg_err mr_dcm_age_aggregate(const char *value, char **out, int *changed)
+{
+    size_t len = strlen(value);
+    char *o = malloc(len + 1), *w = o;
+    *out = NULL;
+    *changed = 0;
+    if (o == NULL)
+        return MEDREG_ERR_NOMEM;
+    for (const char *p = value;;) {
+        const char *end = strchr(p, '\\');
+        size_t a = 0, b = end ? (size_t)(end - p) : strlen(p);
+        while (a < b && (p[a] == ' ' || p[a] == 0))
+            a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == 0))
+            b--;
+        if (b > a) {
+            if (b - a != 4 || !is_digit(p[a]) || !is_digit(p[a + 1]) || !is_digit(p[a + 2]) ||
+                p[a + 3] == 0 || strchr("DWMY", p[a + 3]) == NULL) {
+                free(o);
+                return MEDREG_ERR_INVALID;
+            }
+            /* 999 months, weeks or days are all under 90 years */
+            int over = p[a + 3] == 'Y' && (p[a] - '0') * 100 + (p[a + 1] - '0') * 10 + (p[a + 2] - '0') >= 90;
+            memcpy(w, over ? "090Y" : p + a, 4);
+            *changed |= over && memcmp(p + a, "090Y", 4) != 0;
+            w += 4;
+        }
+        if (end == NULL)
+            break;
+        *w++ = '\\';
+        p = end + 1;
+    }
+    *w = 0;
+    *out = o;
+    return MEDREG_OK;
+}
+
 /* the number v (n digits) somewhere in value, not inside a longer one */
 static int number_in(const char *value, size_t len, const char *v, size_t n)
 {

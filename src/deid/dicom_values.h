@@ -49,6 +49,13 @@ int mr_dcm_tokens_found(const mr_dcm_tokens *t, const char *value);
  * text: NUL bytes as spaces. -1 when out of memory. */
 int mr_dcm_tokens_found_bytes(const mr_dcm_tokens *t, const uint8_t *bytes, size_t n);
 
+/* An age string (AS: "nnnD", "nnnW", "nnnM" or "nnnY", components split by
+ * '\\') with every age of 90 years or more written "090Y", HIPAA Safe
+ * Harbor's single category "90 or older" (AS has no way to say "or
+ * older"); *changed when one was. MEDREG_ERR_INVALID for a value that is
+ * not an age string: it may hold anything. *out is malloc'ed. */
+MR_MUST_CHECK medreg_err mr_dcm_age_aggregate(const char *value, char **out, int *changed);
+
 /* Whether a token is a number (ASCII digits alone): found only apart from
  * other digits. */
 int mr_dcm_token_is_number(const char *token);

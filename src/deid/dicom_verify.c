@@ -5,8 +5,9 @@
  * raw bytes, which also covers values DCMTK would not show as text; and
  * where an output says its burned-in text is gone, it reads the pixels of
  * the regions the pixel rules give for the input; and that compressed
- * pixels carry no text segments, pixel data nothing past its image, and
- * the preamble zeros. */
+ * pixels carry no text segments, pixel data nothing past its image, the
+ * preamble zeros, and no age stands above Safe Harbor's "90 or older"
+ * (090Y). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,10 +21,12 @@
 #include "pixel_rules.h"
 
 typedef struct scan_ctx {
+    const mr_dicom_config *cfg;
     const mr_dcm_tokens *t;
     const char *out_path;
     FILE *findings;
     unsigned long found;
+    int nomem;
 } scan_ctx;
 
 static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
@@ -36,6 +39,22 @@ static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
         if (s->findings)
             fprintf(s->findings, "%s,(%04X,%04X),an identifying value of the input survives in this element\n",
                     s->out_path, e->group, e->element);
+    }
+    /* an age over 89 identifies under HIPAA Safe Harbor whatever the input
+     * said: checked in the output alone */
+    char *aged = NULL;
+    int changed = 0;
+    if (e->value && !strcmp(e->vr, "AS") && !s->cfg->keep_ages_over_89) {
+        medreg_err rc = mr_dcm_age_aggregate(e->value, &aged, &changed);
+        s->nomem |= rc == MEDREG_ERR_NOMEM;
+        if (rc == MEDREG_ERR_INVALID || changed) {
+            s->found++;
+            if (s->findings)
+                fprintf(s->findings, "%s,(%04X,%04X),%s\n", s->out_path, e->group, e->element,
+                        changed ? "an age over 90 years (ages_over_89 = aggregate writes 090Y)"
+                                : "an age string that is no age");
+        }
+        free(aged);
     }
     return MR_DCM_KEEP;
 }
@@ -194,8 +213,11 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = mr_dcm_load(out_path, MR_DCM_LAZY, &out, &why)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(out, cfg->assumed_charset, &why)) != MEDREG_OK)
         goto out;
-    scan_ctx s = {&t, out_path, findings, 0};
-    if ((rc = mr_dcm_walk(out, scan, &s, &why)) != MEDREG_OK)
+    scan_ctx s = {cfg, &t, out_path, findings, 0, 0};
+    rc = mr_dcm_walk(out, scan, &s, &why);
+    if (rc == MEDREG_OK && s.nomem)
+        rc = MEDREG_ERR_NOMEM;
+    if (rc != MEDREG_OK)
         goto out;
     if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = calloc(t.n, 1)) == NULL ||
                     (apart = malloc(t.n)) == NULL)) {

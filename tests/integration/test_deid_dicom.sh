@@ -430,6 +430,39 @@ tail_pixels "$o" "ward 7"
 expect 1 "verify finds bytes put back past the image" -- "$MEDREG" deid verify --config $C --report tailout.report.json
 grep -q "^$o,(7FE0,0010),6 bytes past the image in the pixel data" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
 
+# ages (Retain Patient Characteristics keeps Patient's Age): 90 years or more become Safe Harbor's
+# "90 or older" (090Y); a value that is no age string may hold anything and is emptied
+mkdir -p agein
+age_file() { # NAME AGE INSTANCE
+  sed "s#^(0010,0040) CS .*#&\n(0010,1010) AS [$2]#" "$SRC/tests/data/dicom/ct1.dump" > age.dump
+  dump2dcm --write-xfer-little age.dump "agein/$1.dcm" 2>/dev/null
+  dcmodify -nb -i "(0008,0018)=1.2.826.0.1.3680043.2.1125.9.$3" "agein/$1.dcm"
+}
+age_file old 095Y 140; age_file young 045Y 141; age_file prose "95 years" 142
+[ "$(tag agein/old.dcm 0010,1010)" = 095Y ] && [ "$(tag agein/prose.dcm 0010,1010)" = "95 years" ] \
+  && ok "inputs with Patient's Age 095Y, 045Y and '95 years'" || fail "age inputs"
+expect 0 "deid dicom of the ages" -- "$MEDREG" deid dicom --config $C --key hip.key --in agein --out ageout
+aged() { tag "$(jq -r ".files[] | select(.in | endswith(\"/$1.dcm\")) | .out" "$2.report.json")" 0010,1010; }
+[ "$(aged old ageout)" = 090Y ] && [ "$(aged young ageout)" = 045Y ] && [ -z "$(aged prose ageout)" ] &&
+  [ "$(jq '[.files[].actions.ages_over_89_aggregated] | add' ageout.report.json)" = 1 ] \
+  && ok "095Y written 090Y (counted), 045Y kept, '95 years' emptied" \
+  || fail "ages: $(aged old ageout) $(aged young ageout) '$(aged prose ageout)'"
+expect 0 "and they verify" -- "$MEDREG" deid verify --config $C --report ageout.report.json
+old=$(jq -r '.files[] | select(.in | endswith("/old.dcm")) | .out' ageout.report.json)
+dcmodify -nb -m "(0010,1010)=097Y" "$old"
+expect 1 "verify finds an age over 90 put back" -- "$MEDREG" deid verify --config $C --report ageout.report.json
+grep -q "^$old,(0010,1010),an age over 90 years" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
+sed 's/^options = /ages_over_89 = keep\noptions = /' $C > examples/deid/ages-kept.ini
+expect 0 "with ages_over_89 = keep" -- "$MEDREG" deid dicom --config examples/deid/ages-kept.ini --key hip.key --in agein \
+  --out agekept
+[ "$(aged old agekept)" = 095Y ] && ok "the age is written as it was" || fail "kept: $(aged old agekept)"
+expect 0 "and that verifies under the same configuration" -- "$MEDREG" deid verify --config examples/deid/ages-kept.ini \
+  --report agekept.report.json
+sed 's/^options = /ages_over_89 = 85\noptions = /' $C > examples/deid/ages-bad.ini
+expect 7 "any other ages_over_89 is refused" -- "$MEDREG" deid dicom --config examples/deid/ages-bad.ini --key hip.key \
+  --in agein --out o3
+grep -q "ages-bad.ini:.*ages_over_89 is aggregate" "$W/e" && ok "saying what it may be" || fail "message: $(cat "$W/e")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done

@@ -2,7 +2,8 @@
  * the same rules: a value of six bytes or more wherever it stands and in any
  * case; a shorter one of three or more only as a word of its own ("Eva"
  * leaves "Evaluation" alone, not "CT Eva, hip"); a two-byte one only as a
- * whole component, and never cleaned out of text. */
+ * whole component, and never cleaned out of text. And ages over 89 years
+ * written as Safe Harbor's single category. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,30 @@ int main(void)
     CHECK(mr_dcm_tokens_found(&nt, "1.2.20210504.9")); /* in a UID, between its dots */
     CHECK(mr_dcm_tokens_found(&nt, "3202105041 20210504"));
     CHECK(mr_dcm_tokens_found(&nt, "12M\xc3\xbcller34")); /* a name is found anywhere */
+
+    /* ages: 90 years or more become Safe Harbor's "90 or older" */
+    static const struct {
+        const char *in, *out;
+        int changed;
+    } AGES[] = {{"089Y", "089Y", 0},  {"090Y", "090Y", 0},  {"091Y", "090Y", 1},       {"105Y ", "090Y", 1},
+                {"999Y", "090Y", 1},  {"999M", "999M", 0},  {"999W", "999W", 0},       {"030D", "030D", 0},
+                {"", "", 0},          {"045Y\\095Y", "045Y\\090Y", 1}, {" 090Y", "090Y", 0}};
+    for (size_t i = 0; i < sizeof AGES / sizeof AGES[0]; i++) {
+        char *a = NULL;
+        int changed = -1;
+        CHECK(mr_dcm_age_aggregate(AGES[i].in, &a, &changed) == MEDREG_OK);
+        CHECK_STR(a, AGES[i].out);
+        CHECK(changed == AGES[i].changed);
+        free(a);
+    }
+    /* anything else may hold anything: refused, the caller empties it */
+    static const char *const NOT_AGES[] = {"95", "95Y", "0950Y", "95 years", "09 Y", "095y", "095A", "M\xc3\xbcller",
+                                           "045Y\\old"};
+    for (size_t i = 0; i < sizeof NOT_AGES / sizeof NOT_AGES[0]; i++) {
+        char *a = (char *)"untouched";
+        int changed = -1;
+        CHECK(mr_dcm_age_aggregate(NOT_AGES[i], &a, &changed) == MEDREG_ERR_INVALID && a == NULL);
+    }
     free(last);
     return TEST_DONE();
 }
