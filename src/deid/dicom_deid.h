@@ -107,6 +107,14 @@ MR_MUST_CHECK medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr
  * is searched for in every element of out_path and in its raw bytes. Each
  * survivor is written to findings as "out_path,(gggg,eeee),what" (never
  * the value itself) and counted in *survivors. */
+/* The direct identifiers verify looks for whatever the configured table
+ * says ((group << 16) | element, *n of them): rows of table E.1-1 that no
+ * option keeps or cleans (the patient's names, IDs, birth, address and
+ * telephone, accession and admission numbers, the names of physicians and
+ * staff). A table edited wrongly, or a classifier gone wrong, would blind
+ * the de-identifier and the rule-driven search alike; not these. */
+const uint32_t *mr_dicom_direct_identifiers(size_t *n);
+
 MR_MUST_CHECK medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, const char *out_path,
                                          FILE *findings, unsigned long *survivors);
 

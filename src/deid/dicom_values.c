@@ -55,23 +55,38 @@ static int add_value(mr_dcm_tokens *t, const char *v, int person_name)
 }
 
 typedef struct collect_ctx {
-    const mr_dicom_config *cfg;
+    const mr_dicom_config *cfg; /* by the rules, or */
+    const uint32_t *tags;       /* these elements, whatever the rules say */
+    size_t n_tags;
     mr_dcm_tokens *t;
     int with_dates, nomem;
 } collect_ctx;
 
+static int listed(const collect_ctx *c, const mr_dcm_elem *e)
+{
+    uint32_t tag = (uint32_t)e->group << 16 | e->element;
+    for (size_t i = 0; i < c->n_tags; i++)
+        if (c->tags[i] == tag)
+            return !e->in_meta;
+    return 0;
+}
+
 static mr_dcm_action collect(void *arg, const mr_dcm_elem *e, char **rep)
 {
     collect_ctx *c = arg;
-    int psn = 0;
+    int psn = 0, take;
     (void)rep;
     if (e->value == NULL)
         return MR_DCM_KEEP;
-    mr_dcm_rule r = mr_dicom_classify(c->cfg, e, &psn);
-    int date = !strcmp(e->vr, "DA") || !strcmp(e->vr, "DT");
-    if (psn || (r != MR_RULE_KEEP && r != MR_RULE_CLEAN) || (c->with_dates && r == MR_RULE_CLEAN && date))
-        if (!add_value(c->t, e->value, !strcmp(e->vr, "PN")))
-            c->nomem = 1;
+    if (c->tags) {
+        take = listed(c, e);
+    } else {
+        mr_dcm_rule r = mr_dicom_classify(c->cfg, e, &psn);
+        int date = !strcmp(e->vr, "DA") || !strcmp(e->vr, "DT");
+        take = psn || (r != MR_RULE_KEEP && r != MR_RULE_CLEAN) || (c->with_dates && r == MR_RULE_CLEAN && date);
+    }
+    if (take && !add_value(c->t, e->value, !strcmp(e->vr, "PN")))
+        c->nomem = 1;
     return MR_DCM_KEEP; /* look only; every item is walked */
 }
 
@@ -82,9 +97,10 @@ static int longest_first(const void *a, const void *b)
     return lx != ly ? (lx < ly ? 1 : -1) : strcmp(x, y);
 }
 
-medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates, mr_dcm_tokens *t)
+/* the walk of either, then the tokens longest first without duplicates */
+static medreg_err collect_walk(collect_ctx c, mr_dcm_file *f)
 {
-    collect_ctx c = {cfg, t, with_dates, 0};
+    mr_dcm_tokens *t = c.t;
     char *why = NULL;
     medreg_err rc = mr_dcm_walk(f, collect, &c, &why);
     free(why);
@@ -106,6 +122,18 @@ medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int
     }
     t->n = k;
     return MEDREG_OK;
+}
+
+medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates, mr_dcm_tokens *t)
+{
+    return collect_walk((collect_ctx){cfg, NULL, 0, t, with_dates, 0}, f);
+}
+
+medreg_err mr_dcm_collect_tokens_of(mr_dcm_file *f, const uint32_t *tags, size_t n_tags, mr_dcm_tokens *t)
+{
+    if (tags == NULL || n_tags == 0)
+        return MEDREG_ERR_INVALID;
+    return collect_walk((collect_ctx){NULL, tags, n_tags, t, 0, 0}, f);
 }
 
 void mr_dcm_tokens_free(mr_dcm_tokens *t)

@@ -1,13 +1,14 @@
 /* The independent check: it trusts nothing the de-identifier recorded. It
  * reads the input again, takes every value the profile says must not
- * survive, and looks for each in every element of the output (meta header,
- * private attributes and every sequence item included) and in the output's
- * raw bytes, which also covers values DCMTK would not show as text; and
- * where an output says its burned-in text is gone, it reads the pixels of
- * the regions the pixel rules give for the input; and that compressed
- * pixels carry no text segments, pixel data nothing past its image, the
- * preamble zeros, and no age stands above Safe Harbor's "90 or older"
- * (090Y). */
+ * survive, and the direct identifiers whatever the profile says (the
+ * patient's names, IDs, birth, address; the staff's names), and looks for
+ * each in every element of the output (meta header, private attributes and
+ * every sequence item included) and in the output's raw bytes, which also
+ * covers values DCMTK would not show as text; and where an output says its
+ * burned-in text is gone, it reads the pixels of the regions the pixel
+ * rules give for the input; and that compressed pixels carry no text
+ * segments, pixel data nothing past its image, the preamble zeros, and no
+ * age stands above Safe Harbor's "90 or older" (090Y). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -146,6 +147,46 @@ static medreg_err check_preamble(const char *out_path, FILE *findings, unsigned 
     return MEDREG_OK;
 }
 
+static const uint32_t DIRECT[] = {
+    0x00080050, /* Accession Number */
+    0x00080090, /* Referring Physician's Name */
+    0x00080092, /* Referring Physician's Address */
+    0x00080094, /* Referring Physician's Telephone Numbers */
+    0x0008009C, /* Consulting Physician's Name */
+    0x00081048, /* Physician(s) of Record */
+    0x00081050, /* Performing Physician's Name */
+    0x00081060, /* Name of Physician(s) Reading Study */
+    0x00081070, /* Operators' Name */
+    0x00100010, /* Patient's Name */
+    0x00100012, /* Name to Use */
+    0x00100020, /* Patient ID */
+    0x00100030, /* Patient's Birth Date */
+    0x00100032, /* Patient's Birth Time */
+    0x00101000, /* Other Patient IDs */
+    0x00101001, /* Other Patient Names */
+    0x00101005, /* Patient's Birth Name */
+    0x00101040, /* Patient's Address */
+    0x00101050, /* Insurance Plan Identification */
+    0x00101060, /* Patient's Mother's Birth Name */
+    0x00101090, /* Medical Record Locator */
+    0x00102154, /* Patient's Telephone Numbers */
+    0x00102155, /* Patient's Telecom Information */
+    0x00102297, /* Responsible Person */
+    0x00321032, /* Requesting Physician */
+    0x00380010, /* Admission ID */
+    0x00400006, /* Scheduled Performing Physician's Name */
+    0x00401010, /* Names of Intended Recipients of Results */
+    0x00404037, /* Human Performer's Name */
+    0x0040A075, /* Verifying Observer Name */
+    0x0040A123, /* Person Name */
+};
+
+const uint32_t *mr_dicom_direct_identifiers(size_t *n)
+{
+    *n = MR_ARRAY_LEN(DIRECT);
+    return DIRECT;
+}
+
 #define RAW_PIECE (1u << 20)
 
 /* Which tokens (lens[i] bytes; 0: not looked for) occur in the file's raw
@@ -205,8 +246,10 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
      * character set; medreg writes UTF-8) */
     if ((rc = mr_dcm_load(in_path, MR_DCM_LAZY, &in, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(in, cfg->assumed_charset, &why)) != MEDREG_OK ||
-        (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK)
+        (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK)
         goto out;
     free(why);
     why = NULL;

@@ -463,6 +463,26 @@ expect 7 "any other ages_over_89 is refused" -- "$MEDREG" deid dicom --config ex
   --in agein --out o3
 grep -q "ages-bad.ini:.*ages_over_89 is aggregate" "$W/e" && ok "saying what it may be" || fail "message: $(cat "$W/e")"
 
+# a profile table edited wrongly (the birth date, the address and the referring physician kept): the
+# de-identifier follows it, and verify, given the same table, still finds them (it looks for the
+# direct identifiers whatever the table says)
+sed -e 's#^"(0010,0030)",Patient.s Birth Date,N,Z,#"(0010,0030)",Patient'"'"'s Birth Date,N,K,#' \
+    -e 's#^"(0010,1040)",Patient.s Address,N,X,#"(0010,1040)",Patient'"'"'s Address,N,K,#' \
+    -e 's#^"(0008,0090)",Referring Physician.s Name,N,Z,#"(0008,0090)",Referring Physician'"'"'s Name,N,K,#' \
+    data/dicom-ps3.15-table-e1-1.csv > data/tampered.csv
+sed 's#^profile_table = .*#profile_table = ../../data/tampered.csv#' $C > examples/deid/tampered.ini
+mkdir -p tamperin && cp in/ct1.dcm tamperin/
+expect 0 "deid dicom under a table that keeps three direct identifiers" -- "$MEDREG" deid dicom \
+  --config examples/deid/tampered.ini --key hip.key --in tamperin --out tamperout
+o=$(find tamperout -name '*.dcm' | head -1)
+[ "$(tag "$o" 0010,0030)" = 19610307 ] && [ "$(tag "$o" 0008,0090)" = "Hausarzt^Helga" ] \
+  && ok "the de-identifier follows the table (the test's premise)" || fail "tampered table not followed"
+expect 1 "verify under that table still fails the output" -- "$MEDREG" deid verify --config examples/deid/tampered.ini \
+  --report tamperout.report.json
+grep -q "^$o,(0010,0030),an identifying value" "$W/o" && grep -q "^$o,(0010,1040),an identifying value" "$W/o" &&
+  grep -q "^$o,(0008,0090),an identifying value" "$W/o" && ok "naming the birth date, the address and the physician" \
+  || fail "findings: $(cat "$W/o")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done

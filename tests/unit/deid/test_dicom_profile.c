@@ -2,7 +2,8 @@
  * codes, the options' K and C, the repeating groups and private rule; the
  * UID remapping against an independent computation (Python's hmac); an
  * element where its group does not belong (a meta header's group length
- * gone wrong) removed; and a broken table refused with its line.
+ * gone wrong) removed; a broken table refused with its line; and none of
+ * verify's direct identifiers kept or cleaned by any option.
  * usage: test_dicom_profile TABLE.csv */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,25 @@ int main(int argc, char **argv)
     CHECK(err && strstr(err, ":5: unknown action code")); /* FILE:LINE, as the ini files */
     free(err);
     unlink(bad);
+
+    /* verify's direct identifiers are looked for whatever the table says:
+     * so none of them may be kept or cleaned under the table as shipped,
+     * by no option (an option's K or C beats the basic profile), or a
+     * correct output would fail */
+    size_t nd = 0;
+    const uint32_t *direct = mr_dicom_direct_identifiers(&nd);
+    CHECK(nd >= 30);
+    for (size_t i = 0; i < nd; i++) {
+        for (unsigned o = 0; o <= MR_DCM_N_OPTIONS; o++) {
+            mr_dcm_rule r = rule(t, o < MR_DCM_N_OPTIONS ? 1u << o : 0, (uint16_t)(direct[i] >> 16),
+                                 (uint16_t)direct[i]);
+            if (r == MR_RULE_KEEP || r == MR_RULE_CLEAN || r == (mr_dcm_rule)-1) {
+                fprintf(stderr, "(%04X,%04X) is kept or cleaned under option %u\n", (unsigned)(direct[i] >> 16),
+                        (unsigned)(direct[i] & 0xFFFF), o);
+                CHECK(0);
+            }
+        }
+    }
 
     /* UIDs: 2.25. + the first 128 bits of the HMAC, as Python computes them */
     uint8_t key[32];
