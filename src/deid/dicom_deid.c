@@ -110,22 +110,6 @@ typedef struct file_ctx {
     mr_dcm_result *res;
 } file_ctx;
 
-static const char *dummy_for(const char *vr)
-{
-    static const struct {
-        const char *vr, *value;
-    } D[] = {{"DA", "19000101"}, {"TM", "000000"}, {"DT", "19000101000000"}, {"AS", "000Y"}, {"DS", "0"},
-             {"IS", "0"},        {"US", "0"},      {"SS", "0"},             {"UL", "0"},   {"SL", "0"},
-             {"FL", "0"},        {"FD", "0"},      {"UV", "0"},             {"SV", "0"},   {"PN", "ANONYMIZED"},
-             {"CS", "ANONYMIZED"}, {"AE", "ANONYMIZED"}, {"SH", "ANONYMIZED"}, {"LO", "ANONYMIZED"},
-             {"ST", "ANONYMIZED"}, {"LT", "ANONYMIZED"}, {"UT", "ANONYMIZED"}, {"UC", "ANONYMIZED"},
-             {"UR", ""}};
-    for (size_t i = 0; i < MR_ARRAY_LEN(D); i++)
-        if (!strcmp(D[i].vr, vr))
-            return D[i].value;
-    return NULL; /* binary VRs, sequences: emptied */
-}
-
 /* Every '\\'-separated UID remapped. */
 static char *remap_uids(const uint8_t key[32], const char *v)
 {
@@ -282,7 +266,7 @@ static mr_dcm_action visit(void *arg, const mr_dcm_elem *e, char **rep)
             *rep = remap_uids(x->key, e->value);
             return *rep ? MR_DCM_REPLACE : MR_DCM_EMPTY;
         }
-        const char *d = is_sq ? NULL : dummy_for(e->vr);
+        const char *d = is_sq ? NULL : mr_dcm_dummy_for(e->vr);
         x->res->emptied += d == NULL;
         x->res->replaced += d != NULL;
         if (d == NULL || (*rep = strdup(d)) == NULL)

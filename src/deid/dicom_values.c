@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/secret.h"
 #include "dicom_io.h"
@@ -17,13 +18,41 @@ int mr_dcm_value_equals(const char *value, const char *want)
     return b - a == n && memcmp(value + a, want, n) == 0;
 }
 
+static const struct {
+    const char *vr, *value;
+} DUMMY[] = {{"DA", "19000101"}, {"TM", "000000"}, {"DT", "19000101000000"}, {"AS", "000Y"}, {"DS", "0"},
+             {"IS", "0"},        {"US", "0"},      {"SS", "0"},             {"UL", "0"},   {"SL", "0"},
+             {"FL", "0"},        {"FD", "0"},      {"UV", "0"},             {"SV", "0"},   {"PN", "ANONYMIZED"},
+             {"CS", "ANONYMIZED"}, {"AE", "ANONYMIZED"}, {"SH", "ANONYMIZED"}, {"LO", "ANONYMIZED"},
+             {"ST", "ANONYMIZED"}, {"LT", "ANONYMIZED"}, {"UT", "ANONYMIZED"}, {"UC", "ANONYMIZED"},
+             {"UR", ""}};
+
+const char *mr_dcm_dummy_for(const char *vr)
+{
+    for (size_t i = 0; i < MR_ARRAY_LEN(DUMMY); i++)
+        if (!strcmp(DUMMY[i].vr, vr))
+            return DUMMY[i].value;
+    return NULL; /* binary VRs, sequences: emptied */
+}
+
+/* A dummy is what the de-identifier writes itself: in an input (a file
+ * another tool de-identified, "ANONYMIZED" as the institution) it names
+ * no one, and as a token it would fail every output that gets it again. */
+static int is_dummy(const char *p, size_t len)
+{
+    for (size_t i = 0; i < MR_ARRAY_LEN(DUMMY); i++)
+        if (strlen(DUMMY[i].value) == len && strncasecmp(DUMMY[i].value, p, len) == 0)
+            return 1;
+    return 0;
+}
+
 static int add(mr_dcm_tokens *t, const char *p, size_t len)
 {
     while (len && (*p == ' ' || *p == 0))
         p++, len--;
     while (len && (p[len - 1] == ' ' || p[len - 1] == 0))
         len--;
-    if (len < 2)
+    if (len < 2 || is_dummy(p, len))
         return 1; /* "M", "F": too short to mean anything alone */
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 64;

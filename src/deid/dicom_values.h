@@ -14,6 +14,11 @@ mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, 
 /* A DICOM string value equal to want, ignoring padding (spaces, NULs). */
 int mr_dcm_value_equals(const char *value, const char *want);
 
+/* The fixed value the de-identifier writes for a D of this VR
+ * ("ANONYMIZED", "19000101", "0", …); NULL for binary VRs and sequences,
+ * which are emptied. Never taken as an identifying value. */
+const char *mr_dcm_dummy_for(const char *vr);
+
 /* A value shorter than this (in bytes) counts only as a word or component
  * of its own, longer ones wherever they stand: "Eva" must not take the
  * "Eva" out of "Evaluation", while "Müller" goes from "Müllerstrasse" too. */

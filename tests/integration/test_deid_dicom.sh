@@ -483,6 +483,18 @@ grep -q "^$o,(0010,0030),an identifying value" "$W/o" && grep -q "^$o,(0010,1040
   grep -q "^$o,(0008,0090),an identifying value" "$W/o" && ok "naming the birth date, the address and the physician" \
   || fail "findings: $(cat "$W/o")"
 
+# a file another tool de-identified before (institution and referring physician "ANONYMIZED", birth
+# date 19000101): the values medreg writes itself for such attributes name no one, and the output verifies
+sed -e 's#^(0008,0080) LO .*#(0008,0080) LO [ANONYMIZED]#' -e 's#^(0008,0090) PN .*#(0008,0090) PN [Anonymized]#' \
+    -e 's#^(0010,0030) DA .*#(0010,0030) DA [19000101]#' "$SRC/tests/data/dicom/ct1.dump" > anon.dump
+mkdir -p anonin && dump2dcm --write-xfer-little anon.dump anonin/anon.dcm 2>/dev/null
+expect 0 "deid dicom of a file de-identified before" -- "$MEDREG" deid dicom --config $C --key hip.key --in anonin --out anonout
+expect 0 "its output verifies (ANONYMIZED and 19000101 are no survivors)" -- "$MEDREG" deid verify --config $C \
+  --report anonout.report.json
+o=$(find anonout -name '*.dcm' | head -1)
+dcmodify -nb -m "(0008,1030)=CT hip Requester" "$o"
+expect 1 "while the same file's other values are still found" -- "$MEDREG" deid verify --config $C --report anonout.report.json
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
