@@ -21,21 +21,111 @@
 #include "dicom_values.h"
 #include "pixel_rules.h"
 
+/* The input's values the profile keeps, each as "GGGGEEEE|value" (padding
+ * trimmed), sorted. A Study ID "400" is an identifying value, and so was
+ * the Window Width beside it, "400"; a department "CT", and so was the
+ * Modality. A short value (under MR_DCM_SHORT_TOKEN bytes: a word, a
+ * code, a number) found in an output element that holds just what the
+ * input held there, the profile keeping it, is that element's own value,
+ * not a survivor: the de-identifier leaves codes and numbers as they are.
+ * A longer one is a survivor wherever it stands (the raw bytes would show
+ * it anyway). Never for a direct identifier's own element, or a value the
+ * profile changes. */
+typedef struct kept_set {
+    const mr_dicom_config *cfg;
+    char **v;
+    size_t n, cap;
+    int nomem;
+} kept_set;
+
+static int direct_identifier(const mr_dcm_elem *e);
+
+static char *kept_key(const mr_dcm_elem *e)
+{
+    const char *v = e->value;
+    size_t a = 0, b = strlen(v);
+    while (a < b && v[a] == ' ')
+        a++;
+    while (b > a && (v[b - 1] == ' ' || v[b - 1] == 0))
+        b--;
+    char *k = NULL;
+    return asprintf(&k, "%04X%04X|%.*s", e->group, e->element, (int)(b - a), v + a) < 0 ? NULL : k;
+}
+
+static mr_dcm_action note_kept(void *arg, const mr_dcm_elem *e, char **rep)
+{
+    kept_set *k = arg;
+    int psn = 0;
+    (void)rep;
+    if (e->value == NULL || direct_identifier(e))
+        return MR_DCM_KEEP;
+    mr_dcm_rule r = mr_dicom_classify(k->cfg, e, &psn);
+    if (psn || r != MR_RULE_KEEP)
+        return MR_DCM_KEEP;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 64;
+        char **v = realloc(k->v, cap * sizeof *v);
+        if (v == NULL) {
+            k->nomem = 1;
+            return MR_DCM_KEEP;
+        }
+        k->v = v;
+        k->cap = cap;
+    }
+    if ((k->v[k->n] = kept_key(e)) == NULL)
+        k->nomem = 1;
+    else
+        k->n++;
+    return MR_DCM_KEEP;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void kept_free(kept_set *k)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        mr_wipe(k->v[i], strlen(k->v[i]));
+        free(k->v[i]);
+    }
+    free(k->v);
+}
+
 typedef struct scan_ctx {
     const mr_dicom_config *cfg;
     const mr_dcm_tokens *t;
+    mr_dcm_tokens long_tokens; /* t's first ones (longest first), of MR_DCM_SHORT_TOKEN bytes or more */
+    const kept_set *kept;
     const char *out_path;
     FILE *findings;
     unsigned long found;
     int nomem;
 } scan_ctx;
 
+/* Does the output element hold what the input held there, kept? */
+static int kept_as_it_was(scan_ctx *s, const mr_dcm_elem *e)
+{
+    char *key = kept_key(e);
+    if (key == NULL) {
+        s->nomem = 1;
+        return 0;
+    }
+    int hit = bsearch(&key, s->kept->v, s->kept->n, sizeof *s->kept->v, by_string) != NULL;
+    mr_wipe(key, strlen(key));
+    free(key);
+    return hit;
+}
+
 static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
 {
     scan_ctx *s = arg;
     (void)rep;
-    if ((e->value && mr_dcm_tokens_found(s->t, e->value)) ||
-        (e->bytes && mr_dcm_tokens_found_bytes(s->t, e->bytes, e->n_bytes) != 0)) {
+    int found = e->value && mr_dcm_tokens_found(s->t, e->value);
+    if (found && kept_as_it_was(s, e))
+        found = mr_dcm_tokens_found(&s->long_tokens, e->value);
+    if (found || (e->bytes && mr_dcm_tokens_found_bytes(s->t, e->bytes, e->n_bytes) != 0)) {
         s->found++;
         if (s->findings)
             fprintf(s->findings, "%s,(%04X,%04X),an identifying value of the input survives in this element\n",
@@ -187,6 +277,15 @@ const uint32_t *mr_dicom_direct_identifiers(size_t *n)
     return DIRECT;
 }
 
+static int direct_identifier(const mr_dcm_elem *e)
+{
+    uint32_t tag = (uint32_t)e->group << 16 | e->element;
+    for (size_t i = 0; i < MR_ARRAY_LEN(DIRECT); i++)
+        if (DIRECT[i] == tag)
+            return !e->in_meta;
+    return 0;
+}
+
 #define RAW_PIECE (1u << 20)
 
 /* Which tokens (lens[i] bytes; 0: not looked for) occur in the file's raw
@@ -234,6 +333,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
 {
     mr_dcm_file *in = NULL, *out = NULL;
     mr_dcm_tokens t;
+    kept_set kept = {0};
     char *why = NULL;
     size_t *lens = NULL;
     uint8_t *hit = NULL, *apart = NULL;
@@ -256,7 +356,18 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = mr_dcm_load(out_path, MR_DCM_LAZY, &out, &why)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(out, cfg->assumed_charset, &why)) != MEDREG_OK)
         goto out;
-    scan_ctx s = {cfg, &t, out_path, findings, 0, 0};
+    /* what the input keeps, read in UTF-8 as the output is */
+    kept = (kept_set){cfg, NULL, 0, 0, 0};
+    if ((rc = mr_dcm_walk(in, note_kept, &kept, &why)) != MEDREG_OK)
+        goto out;
+    if (kept.nomem) {
+        rc = MEDREG_ERR_NOMEM;
+        goto out;
+    }
+    qsort(kept.v, kept.n, sizeof *kept.v, by_string);
+    scan_ctx s = {cfg, &t, {t.v, 0, 0}, &kept, out_path, findings, 0, 0};
+    while (s.long_tokens.n < t.n && strlen(t.v[s.long_tokens.n]) >= MR_DCM_SHORT_TOKEN)
+        s.long_tokens.n++;
     rc = mr_dcm_walk(out, scan, &s, &why);
     if (rc == MEDREG_OK && s.nomem)
         rc = MEDREG_ERR_NOMEM;
@@ -292,6 +403,7 @@ out:
     free(hit);
     free(apart);
     mr_dcm_tokens_free(&t);
+    kept_free(&kept);
     free(why);
     mr_dcm_free(in);
     mr_dcm_free(out);

@@ -495,6 +495,35 @@ o=$(find anonout -name '*.dcm' | head -1)
 dcmodify -nb -m "(0008,1030)=CT hip Requester" "$o"
 expect 1 "while the same file's other values are still found" -- "$MEDREG" deid verify --config $C --report anonout.report.json
 
+# short identifying values that are also codes and numbers of the same file: Study ID "400" and the
+# Window Width 400, Series Number 12 and Admission ID "12", the department "CT" and the Modality CT.
+# The outputs keep the width, number and modality (the input's own values there) and verify; the
+# same short value moved into another element, and a long one in a kept code string, are found
+sed -e 's#^(0020,0010) SH .*#(0020,0010) SH [400]#' -e 's#^(0008,0060) CS .*#&\n(0008,1040) LO [CT]\n(0018,0015) CS [HIP]#' \
+    -e 's#^(0020,0013) IS .*#&\n(0020,0011) IS [12]\n(0028,1050) DS [40]\n(0028,1051) DS [400]\n(0038,0010) LO [12]#' \
+    "$SRC/tests/data/dicom/ct1.dump" > codes.dump
+mkdir -p codesin && dump2dcm --write-xfer-little codes.dump codesin/codes.dcm 2>/dev/null
+sed -e 's#^(0008,0060) CS .*#&\n(0018,0015) CS [PID-4711]#' -e 's#^(0020,0010) SH .*#(0020,0010) SH [400]#' \
+    -e 's#^(0020,0013) IS .*#&\n(0028,1051) DS [350]#' -e 's#^(0008,0018) UI .*#(0008,0018) UI [1.2.826.0.1.3680043.2.1125.9.150]#' \
+    "$SRC/tests/data/dicom/ct1.dump" > codes2.dump
+dump2dcm --write-xfer-little codes2.dump codesin/codes2.dcm 2>/dev/null
+expect 0 "deid dicom of files whose short identifying values are also their codes" -- "$MEDREG" deid dicom --config $C \
+  --key hip.key --in codesin --out codesout
+oc=$(jq -r '.files[] | select(.in | endswith("/codes.dcm")) | .out' codesout.report.json)
+oc2=$(jq -r '.files[] | select(.in | endswith("/codes2.dcm")) | .out' codesout.report.json)
+[ "$(tag "$oc" 0028,1051)" = 400 ] && [ "$(tag "$oc" 0020,0011)" = 12 ] && [ "$(tag "$oc" 0008,0060)" = CT ] \
+  && ok "the width, the series number and the modality kept" || fail "codes: $(dcmdump "$oc" | grep -E '0028,1051|0020,0011|0008,0060')"
+expect 1 "verify: the patient ID in a kept code string is found, nothing else" -- "$MEDREG" deid verify --config $C \
+  --report codesout.report.json
+[ "$(grep -c . "$W/o")" = 2 ] && grep -q "^$oc2,(0018,0015),an identifying value" "$W/o" && grep -q "^$oc2,raw bytes" "$W/o" \
+  && ok "one finding in its element and one in the raw bytes, none for the codes" || fail "findings: $(cat "$W/o")"
+dcmodify -nb -m "(0018,0015)=CHEST" "$oc2"
+expect 0 "with it gone the outputs verify" -- "$MEDREG" deid verify --config $C --report codesout.report.json
+dcmodify -nb -m "(0028,1051)=400" "$oc2"
+expect 1 "the Study ID moved into a width that was 350 is found" -- "$MEDREG" deid verify --config $C \
+  --report codesout.report.json
+grep -q "^$oc2,(0028,1051),an identifying value" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
