@@ -21,26 +21,40 @@
 #include "dicom_values.h"
 #include "pixel_rules.h"
 
-/* The input's values the profile keeps, each as "GGGGEEEE|value" (padding
- * trimmed), sorted. A Study ID "400" is an identifying value, and so was
- * the Window Width beside it, "400"; a department "CT", and so was the
- * Modality. A short value (under MR_DCM_SHORT_TOKEN bytes: a word, a
- * code, a number) found in an output element that holds just what the
- * input held there, the profile keeping it, is that element's own value,
- * not a survivor: the de-identifier leaves codes and numbers as they are.
- * A longer one is a survivor wherever it stands (the raw bytes would show
- * it anyway). Never for a direct identifier's own element, or a value the
- * profile changes. */
-typedef struct kept_set {
+/* The input's values by element, padding trimmed, sorted: "kGGGGEEEE|v"
+ * for those the profile keeps, "dGGGGEEEE|v" for the dates it shifts.
+ *
+ * Kept: a Study ID "400" is an identifying value, and so was the Window
+ * Width beside it, "400"; a department "CT", and so was the Modality. A
+ * short value (under MR_DCM_SHORT_TOKEN bytes: a word, a code, a number)
+ * found in an output element that holds just what the input held there,
+ * the profile keeping it, is that element's own value, not a survivor:
+ * the de-identifier leaves codes and numbers as they are. A longer one is
+ * a survivor wherever it stands (the raw bytes would show it anyway).
+ * Never for a direct identifier's own element.
+ *
+ * Shifted: every date of the input is an identifying value, and one moved
+ * by the patient's shift may land on another (a study date and a content
+ * date as many days apart as the shift). A date the profile shifts is a
+ * survivor where the output holds the input's own date there, unshifted;
+ * equal to another of the input's dates, it is one shifted onto it. */
+typedef struct in_values {
     const mr_dicom_config *cfg;
     char **v;
     size_t n, cap;
     int nomem;
-} kept_set;
+} in_values;
 
 static int direct_identifier(const mr_dcm_elem *e);
 
-static char *kept_key(const mr_dcm_elem *e)
+/* a date the profile shifts, not empty (an empty one shows nothing) */
+static int shifted_date(const mr_dcm_elem *e, mr_dcm_rule r)
+{
+    return r == MR_RULE_CLEAN && (!strcmp(e->vr, "DA") || !strcmp(e->vr, "DT")) && e->value &&
+           e->value[strspn(e->value, " \\")] != 0;
+}
+
+static char *value_key(char kind, const mr_dcm_elem *e)
 {
     const char *v = e->value;
     size_t a = 0, b = strlen(v);
@@ -49,33 +63,38 @@ static char *kept_key(const mr_dcm_elem *e)
     while (b > a && (v[b - 1] == ' ' || v[b - 1] == 0))
         b--;
     char *k = NULL;
-    return asprintf(&k, "%04X%04X|%.*s", e->group, e->element, (int)(b - a), v + a) < 0 ? NULL : k;
+    return asprintf(&k, "%c%04X%04X|%.*s", kind, e->group, e->element, (int)(b - a), v + a) < 0 ? NULL : k;
 }
 
-static mr_dcm_action note_kept(void *arg, const mr_dcm_elem *e, char **rep)
+static int push(char ***v, size_t *n, size_t *cap, char *s)
 {
-    kept_set *k = arg;
+    if (s == NULL)
+        return 0;
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        char **nv = realloc(*v, c * sizeof *nv);
+        if (nv == NULL) {
+            free(s);
+            return 0;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = s;
+    return 1;
+}
+
+static mr_dcm_action note_value(void *arg, const mr_dcm_elem *e, char **rep)
+{
+    in_values *k = arg;
     int psn = 0;
     (void)rep;
     if (e->value == NULL || direct_identifier(e))
         return MR_DCM_KEEP;
     mr_dcm_rule r = mr_dicom_classify(k->cfg, e, &psn);
-    if (psn || r != MR_RULE_KEEP)
-        return MR_DCM_KEEP;
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 64;
-        char **v = realloc(k->v, cap * sizeof *v);
-        if (v == NULL) {
-            k->nomem = 1;
-            return MR_DCM_KEEP;
-        }
-        k->v = v;
-        k->cap = cap;
-    }
-    if ((k->v[k->n] = kept_key(e)) == NULL)
+    char kind = psn ? 0 : r == MR_RULE_KEEP ? 'k' : shifted_date(e, r) ? 'd' : 0;
+    if (kind && !push(&k->v, &k->n, &k->cap, value_key(kind, e)))
         k->nomem = 1;
-    else
-        k->n++;
     return MR_DCM_KEEP;
 }
 
@@ -84,47 +103,73 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void kept_free(kept_set *k)
+static void strings_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < k->n; i++) {
-        mr_wipe(k->v[i], strlen(k->v[i]));
-        free(k->v[i]);
+    for (size_t i = 0; i < n; i++) {
+        mr_wipe(v[i], strlen(v[i]));
+        free(v[i]);
     }
-    free(k->v);
+    free(v);
 }
 
 typedef struct scan_ctx {
     const mr_dicom_config *cfg;
     const mr_dcm_tokens *t;
     mr_dcm_tokens long_tokens; /* t's first ones (longest first), of MR_DCM_SHORT_TOKEN bytes or more */
-    const kept_set *kept;
+    const in_values *in;
+    char **onto; /* shifted dates of the output that are dates of the input: not survivors in the raw bytes */
+    size_t n_onto, cap_onto;
     const char *out_path;
     FILE *findings;
     unsigned long found;
     int nomem;
 } scan_ctx;
 
-/* Does the output element hold what the input held there, kept? */
-static int kept_as_it_was(scan_ctx *s, const mr_dcm_elem *e)
+/* Does the output element hold what the input held there (kind 'k' or 'd')? */
+static int as_it_was(scan_ctx *s, char kind, const mr_dcm_elem *e)
 {
-    char *key = kept_key(e);
+    char *key = value_key(kind, e);
     if (key == NULL) {
         s->nomem = 1;
         return 0;
     }
-    int hit = bsearch(&key, s->kept->v, s->kept->n, sizeof *s->kept->v, by_string) != NULL;
+    int hit = bsearch(&key, s->in->v, s->in->n, sizeof *s->in->v, by_string) != NULL;
     mr_wipe(key, strlen(key));
     free(key);
     return hit;
 }
 
+/* A shifted date of the output equal to another date of the input: its
+ * components, for the raw scan to pass over. */
+static void note_onto(scan_ctx *s, const char *v)
+{
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, "\\"), a = 0, b = len;
+        while (a < b && (p[a] == ' ' || p[a] == 0))
+            a++;
+        while (b > a && (p[b - 1] == ' ' || p[b - 1] == 0))
+            b--;
+        if (b > a && !push(&s->onto, &s->n_onto, &s->cap_onto, strndup(p + a, b - a)))
+            s->nomem = 1;
+        if (p[len] == 0)
+            break;
+        p += len + 1;
+    }
+}
+
 static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
 {
     scan_ctx *s = arg;
+    int psn = 0, found = 0;
     (void)rep;
-    int found = e->value && mr_dcm_tokens_found(s->t, e->value);
-    if (found && kept_as_it_was(s, e))
-        found = mr_dcm_tokens_found(&s->long_tokens, e->value);
+    mr_dcm_rule r = e->value ? mr_dicom_classify(s->cfg, e, &psn) : MR_RULE_KEEP;
+    if (e->value && shifted_date(e, r)) {
+        found = as_it_was(s, 'd', e);
+        if (!found && mr_dcm_tokens_found(s->t, e->value))
+            note_onto(s, e->value);
+    } else if (e->value && mr_dcm_tokens_found(s->t, e->value)) {
+        found = !as_it_was(s, 'k', e) || mr_dcm_tokens_found(&s->long_tokens, e->value);
+    }
     if (found || (e->bytes && mr_dcm_tokens_found_bytes(s->t, e->bytes, e->n_bytes) != 0)) {
         s->found++;
         if (s->findings)
@@ -286,6 +331,16 @@ static int direct_identifier(const mr_dcm_elem *e)
     return 0;
 }
 
+/* A value of the raw bytes that is a shifted date of an element, which
+ * the element scan found to be one shifted onto another date */
+static int onto(const scan_ctx *s, const char *token)
+{
+    for (size_t i = 0; i < s->n_onto; i++)
+        if (!strcmp(s->onto[i], token))
+            return 1;
+    return 0;
+}
+
 #define RAW_PIECE (1u << 20)
 
 /* Which tokens (lens[i] bytes; 0: not looked for) occur in the file's raw
@@ -333,7 +388,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
 {
     mr_dcm_file *in = NULL, *out = NULL;
     mr_dcm_tokens t;
-    kept_set kept = {0};
+    in_values iv = {0};
+    scan_ctx s = {0};
     char *why = NULL;
     size_t *lens = NULL;
     uint8_t *hit = NULL, *apart = NULL;
@@ -356,16 +412,16 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = mr_dcm_load(out_path, MR_DCM_LAZY, &out, &why)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(out, cfg->assumed_charset, &why)) != MEDREG_OK)
         goto out;
-    /* what the input keeps, read in UTF-8 as the output is */
-    kept = (kept_set){cfg, NULL, 0, 0, 0};
-    if ((rc = mr_dcm_walk(in, note_kept, &kept, &why)) != MEDREG_OK)
+    /* what the input keeps and shifts, read in UTF-8 as the output is */
+    iv.cfg = cfg;
+    if ((rc = mr_dcm_walk(in, note_value, &iv, &why)) != MEDREG_OK)
         goto out;
-    if (kept.nomem) {
+    if (iv.nomem) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
-    qsort(kept.v, kept.n, sizeof *kept.v, by_string);
-    scan_ctx s = {cfg, &t, {t.v, 0, 0}, &kept, out_path, findings, 0, 0};
+    qsort(iv.v, iv.n, sizeof *iv.v, by_string);
+    s = (scan_ctx){cfg, &t, {t.v, 0, 0}, &iv, NULL, 0, 0, out_path, findings, 0, 0};
     while (s.long_tokens.n < t.n && strlen(t.v[s.long_tokens.n]) >= MR_DCM_SHORT_TOKEN)
         s.long_tokens.n++;
     rc = mr_dcm_walk(out, scan, &s, &why);
@@ -386,7 +442,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = raw_scan(out_path, &t, lens, apart, hit)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < t.n; i++)
-        if (hit[i]) {
+        if (hit[i] && !onto(&s, t.v[i])) {
             s.found++;
             if (findings)
                 fprintf(findings, "%s,raw bytes,an identifying value of the input survives in the file's bytes\n",
@@ -403,7 +459,8 @@ out:
     free(hit);
     free(apart);
     mr_dcm_tokens_free(&t);
-    kept_free(&kept);
+    strings_free(iv.v, iv.n);
+    strings_free(s.onto, s.n_onto);
     free(why);
     mr_dcm_free(in);
     mr_dcm_free(out);

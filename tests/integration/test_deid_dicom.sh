@@ -524,6 +524,22 @@ expect 1 "the Study ID moved into a width that was 350 is found" -- "$MEDREG" de
   --report codesout.report.json
 grep -q "^$oc2,(0028,1051),an identifying value" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
 
+# a content date as many days after the study date as the patient's shift: the study date, shifted,
+# lands on the input's content date. That is no survivor; the study date left unshifted is
+sed -e "s#^(0008,0021) DA .*#&\\n(0008,0023) DA [$d1]#" -e 's#^(0008,0018) UI .*#(0008,0018) UI [1.2.826.0.1.3680043.2.1125.9.160]#' \
+    "$SRC/tests/data/dicom/ct1.dump" > onto.dump
+mkdir -p ontoin && dump2dcm --write-xfer-little onto.dump ontoin/onto.dcm 2>/dev/null
+expect 0 "deid dicom of a file with two dates the shift apart" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in ontoin --out ontoout
+o=$(find ontoout -name '*.dcm' | head -1)
+[ "$(tag "$o" 0008,0020)" = "$d1" ] && [ "$(tag "$o" 0008,0023)" != "$d1" ] \
+  && ok "the study date shifted onto the input's content date (the test's premise)" || fail "dates: $(dcmdump "$o" | grep DA)"
+expect 0 "which verifies" -- "$MEDREG" deid verify --config $C --report ontoout.report.json
+dcmodify -nb -m "(0008,0020)=20210504" "$o"
+expect 1 "the study date put back unshifted is found" -- "$MEDREG" deid verify --config $C --report ontoout.report.json
+grep -q "^$o,(0008,0020),an identifying value" "$W/o" && grep -q "^$o,raw bytes" "$W/o" \
+  && ok "in its element and in the raw bytes" || fail "finding: $(cat "$W/o")"
+
 # the same instance twice (an export that repeats an image): one output, the other named as such,
 # whichever of two threads gets there first
 mkdir -p dup && for i in 1 2 3 4; do cp in/ct1.dcm dup/copy$i.dcm; done
