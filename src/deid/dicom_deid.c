@@ -57,8 +57,9 @@ mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, 
         return MR_RULE_REMOVE;
     if (e->in_meta) {
         switch (e->element) {
-        case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped */
-            return MR_RULE_UID;
+        case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped or */
+                     /* kept as (0008,0018) is, and set from it after the walk */
+            return mr_dcm_profile_rule(cfg->profile, 0x0008, 0x0018);
         case 0x0000: /* group length, version, SOP class, transfer syntax, */
         case 0x0001: /* implementation: what a reader needs, rewritten on */
         case 0x0002: /* writing anyway */
@@ -182,6 +183,14 @@ static mr_dcm_action clean_text(file_ctx *x, const mr_dcm_elem *e, char **rep)
     char *c = mr_dcm_tokens_clean(&x->tokens, e->value);
     if (c == NULL)
         return MR_DCM_EMPTY;
+    if (mr_dcm_tokens_found(&x->tokens, c)) {
+        /* a two-byte value standing alone, which is never cleaned out of
+         * text: a comment "Li^Li" that is the patient's name; "CT hip"
+         * without the requesting physician "Hip" is "CT", the institution */
+        free(c);
+        x->res->emptied++;
+        return MR_DCM_EMPTY;
+    }
     if (!strcmp(c, e->value)) {
         free(c);
         return MR_DCM_KEEP;
@@ -567,7 +576,9 @@ medreg_err mr_dicom_deid_file(const mr_dicom_config *cfg, const mr_psn_source *s
     x.shift = (cfg->options & MR_OPT_RETAIN_LONGITUDINAL_MODIFIED_DATES) != 0;
     if ((rc = mr_date_shift_days(NULL, key, psn, &x.shift_days)) != MEDREG_OK)
         goto out;
-    if ((rc = mr_dcm_collect_tokens(cfg, f, 0, &x.tokens)) != MEDREG_OK)
+    /* the dates the profile shifts too: one written into a description is
+     * the date unshifted */
+    if ((rc = mr_dcm_collect_tokens(cfg, f, 1, &x.tokens)) != MEDREG_OK)
         goto out;
     unsigned overlay = 0;
     int embedded = embedded_overlay(f, &overlay), quarantine = embedded || may_show_text(cfg, f);

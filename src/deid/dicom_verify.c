@@ -25,13 +25,14 @@
  * for those the profile keeps, "dGGGGEEEE|v" for the dates it shifts.
  *
  * Kept: a Study ID "400" is an identifying value, and so was the Window
- * Width beside it, "400"; a department "CT", and so was the Modality. A
- * short value (under MR_DCM_SHORT_TOKEN bytes: a word, a code, a number)
- * found in an output element that holds just what the input held there,
- * the profile keeping it, is that element's own value, not a survivor:
- * the de-identifier leaves codes and numbers as they are. A longer one is
- * a survivor wherever it stands (the raw bytes would show it anyway).
- * Never for a direct identifier's own element.
+ * Width beside it, "400"; a department "CT", and so was the Modality; a
+ * Study Description "PELVIS" (removed by the basic profile), and so was
+ * the Body Part Examined. A value found in an output element that holds
+ * just what the input held there, the profile keeping it, is that
+ * element's own value, not a survivor: the de-identifier does what the
+ * profile says. But for a direct identifier's value of MR_DCM_SHORT_TOKEN
+ * bytes or more (a patient ID in a kept code string: a profile that keeps
+ * it is wrong), and never in a direct identifier's own element.
  *
  * Shifted: every date of the input is an identifying value, and one moved
  * by the patient's shift may land on another (a study date and a content
@@ -114,11 +115,12 @@ static void strings_free(char **v, size_t n)
 
 typedef struct scan_ctx {
     const mr_dicom_config *cfg;
-    const mr_dcm_tokens *t;
-    mr_dcm_tokens long_tokens; /* t's first ones (longest first), of MR_DCM_SHORT_TOKEN bytes or more */
+    const mr_dcm_tokens *t;            /* every identifying value of the input */
+    const mr_dcm_tokens *direct;       /* the direct identifiers' */
+    mr_dcm_tokens long_direct;         /* direct's first ones (longest first), of MR_DCM_SHORT_TOKEN bytes or more */
     const in_values *in;
-    char **onto; /* shifted dates of the output that are dates of the input: not survivors in the raw bytes */
-    size_t n_onto, cap_onto;
+    char **explained; /* output values where a value found is no survivor (kept as they were, shifted dates) */
+    size_t n_explained, cap_explained;
     const char *out_path;
     FILE *findings;
     unsigned long found;
@@ -139,22 +141,12 @@ static int as_it_was(scan_ctx *s, char kind, const mr_dcm_elem *e)
     return hit;
 }
 
-/* A shifted date of the output equal to another date of the input: its
- * components, for the raw scan to pass over. */
-static void note_onto(scan_ctx *s, const char *v)
+/* An output value in which a value found is no survivor: the raw scan
+ * passes over that value too (but for a direct identifier's). */
+static void explain(scan_ctx *s, const char *v)
 {
-    for (const char *p = v;;) {
-        size_t len = strcspn(p, "\\"), a = 0, b = len;
-        while (a < b && (p[a] == ' ' || p[a] == 0))
-            a++;
-        while (b > a && (p[b - 1] == ' ' || p[b - 1] == 0))
-            b--;
-        if (b > a && !push(&s->onto, &s->n_onto, &s->cap_onto, strndup(p + a, b - a)))
-            s->nomem = 1;
-        if (p[len] == 0)
-            break;
-        p += len + 1;
-    }
+    if (!push(&s->explained, &s->n_explained, &s->cap_explained, strdup(v)))
+        s->nomem = 1;
 }
 
 static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
@@ -166,9 +158,11 @@ static mr_dcm_action scan(void *arg, const mr_dcm_elem *e, char **rep)
     if (e->value && shifted_date(e, r)) {
         found = as_it_was(s, 'd', e);
         if (!found && mr_dcm_tokens_found(s->t, e->value))
-            note_onto(s, e->value);
+            explain(s, e->value); /* a date shifted onto another */
     } else if (e->value && mr_dcm_tokens_found(s->t, e->value)) {
-        found = !as_it_was(s, 'k', e) || mr_dcm_tokens_found(&s->long_tokens, e->value);
+        found = !as_it_was(s, 'k', e) || mr_dcm_tokens_found(&s->long_direct, e->value);
+        if (!found)
+            explain(s, e->value); /* kept as it was */
     }
     if (found || (e->bytes && mr_dcm_tokens_found_bytes(s->t, e->bytes, e->n_bytes) != 0)) {
         s->found++;
@@ -331,12 +325,18 @@ static int direct_identifier(const mr_dcm_elem *e)
     return 0;
 }
 
-/* A value of the raw bytes that is a shifted date of an element, which
- * the element scan found to be one shifted onto another date */
-static int onto(const scan_ctx *s, const char *token)
+/* A value the raw scan found that the element scan explained: found in a
+ * value kept as it was or a date shifted onto another, and no direct
+ * identifier's. (A second copy of it elsewhere in the bytes is then
+ * passed over too: the scan says which values occur, not how often.) */
+static int explained(const scan_ctx *s, char *token)
 {
-    for (size_t i = 0; i < s->n_onto; i++)
-        if (!strcmp(s->onto[i], token))
+    for (size_t i = 0; i < s->direct->n; i++)
+        if (!strcmp(s->direct->v[i], token))
+            return 0;
+    mr_dcm_tokens one = {&token, 1, 1};
+    for (size_t i = 0; i < s->n_explained; i++)
+        if (mr_dcm_tokens_found(&one, s->explained[i]))
             return 1;
     return 0;
 }
@@ -387,7 +387,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
                            unsigned long *survivors)
 {
     mr_dcm_file *in = NULL, *out = NULL;
-    mr_dcm_tokens t;
+    mr_dcm_tokens t, direct;
     in_values iv = {0};
     scan_ctx s = {0};
     char *why = NULL;
@@ -396,6 +396,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     medreg_err rc;
 
     memset(&t, 0, sizeof t);
+    memset(&direct, 0, sizeof direct);
     *survivors = 0;
     /* the input's values as its bytes hold them and, converted, as UTF-8:
      * an output may keep either (another tool's output keeps the input's
@@ -403,9 +404,11 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = mr_dcm_load(in_path, MR_DCM_LAZY, &in, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK ||
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &direct)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(in, cfg->assumed_charset, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
-        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK)
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK ||
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &direct)) != MEDREG_OK)
         goto out;
     free(why);
     why = NULL;
@@ -421,9 +424,9 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         goto out;
     }
     qsort(iv.v, iv.n, sizeof *iv.v, by_string);
-    s = (scan_ctx){cfg, &t, {t.v, 0, 0}, &iv, NULL, 0, 0, out_path, findings, 0, 0};
-    while (s.long_tokens.n < t.n && strlen(t.v[s.long_tokens.n]) >= MR_DCM_SHORT_TOKEN)
-        s.long_tokens.n++;
+    s = (scan_ctx){cfg, &t, &direct, {direct.v, 0, 0}, &iv, NULL, 0, 0, out_path, findings, 0, 0};
+    while (s.long_direct.n < direct.n && strlen(direct.v[s.long_direct.n]) >= MR_DCM_SHORT_TOKEN)
+        s.long_direct.n++;
     rc = mr_dcm_walk(out, scan, &s, &why);
     if (rc == MEDREG_OK && s.nomem)
         rc = MEDREG_ERR_NOMEM;
@@ -442,7 +445,7 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     if ((rc = raw_scan(out_path, &t, lens, apart, hit)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < t.n; i++)
-        if (hit[i] && !onto(&s, t.v[i])) {
+        if (hit[i] && !explained(&s, t.v[i])) {
             s.found++;
             if (findings)
                 fprintf(findings, "%s,raw bytes,an identifying value of the input survives in the file's bytes\n",
@@ -460,7 +463,8 @@ out:
     free(apart);
     mr_dcm_tokens_free(&t);
     strings_free(iv.v, iv.n);
-    strings_free(s.onto, s.n_onto);
+    strings_free(s.explained, s.n_explained);
+    mr_dcm_tokens_free(&direct);
     free(why);
     mr_dcm_free(in);
     mr_dcm_free(out);

@@ -524,6 +524,49 @@ expect 1 "the Study ID moved into a width that was 350 is found" -- "$MEDREG" de
   --report codesout.report.json
 grep -q "^$oc2,(0028,1051),an identifying value" "$W/o" && ok "named with the element" || fail "finding: $(cat "$W/o")"
 
+# what cleaning leaves, and what the profile keeps as it was: a series description "CT hip" without the
+# requesting physician "Hip" is "CT", the institution (a two-byte value, never cleaned out of text, is
+# found standing alone): emptied; a comment that is the operator's two-letter name: emptied; the study
+# date written into a description: taken out. Under the basic profile with retain_uids, the study
+# description "PELVIS" beside the Body Part Examined PELVIS, and the kept instance UID in the meta
+# header: the outputs verify
+sed -e 's#^(0008,0080) LO .*#(0008,0080) LO [CT]#' -e 's#^(0032,1032) PN .*#(0032,1032) PN [Hip]#' \
+    -e 's#^(0008,1030) LO .*#(0008,1030) LO [Follow-up 20210504]\n(0008,103e) LO [CT hip]\n(0008,1070) PN [Ng]\n(0020,4000) LT [Ng]#' \
+    "$SRC/tests/data/dicom/ct1.dump" > left.dump
+mkdir -p leftin && dump2dcm --write-xfer-little left.dump leftin/left.dcm 2>/dev/null
+expect 0 "deid dicom of text that cleaning leaves a short value" -- "$MEDREG" deid dicom --config $C --key hip.key \
+  --in leftin --out leftout
+o=$(find leftout -name '*.dcm' | head -1)
+[ -z "$(tag "$o" 0008,103e)" ] && [ -z "$(tag "$o" 0020,4000)" ] && [ "$(tag "$o" 0008,1030)" = "Follow-up" ] \
+  && ok "'CT hip' and 'Ng' emptied, the date taken out of 'Follow-up 20210504'" \
+  || fail "left: '$(tag "$o" 0008,103e)' '$(tag "$o" 0020,4000)' '$(tag "$o" 0008,1030)'"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config $C --report leftout.report.json
+printf '[deid]\nmodule = ../hip.ini\nprofile_table = ../../data/dicom-ps3.15-table-e1-1.csv\noptions = retain_uids\n' > examples/deid/uids.ini
+sed -n '/^\[identifiers\]/,$p' $C >> examples/deid/uids.ini
+sed -e 's#^(0008,1030) LO .*#(0008,1030) LO [PELVIS]\n(0018,0015) CS [PELVIS]#' "$SRC/tests/data/dicom/ct1.dump" > pelvis.dump
+mkdir -p pelvisin && dump2dcm --write-xfer-little pelvis.dump pelvisin/pelvis.dcm 2>/dev/null
+expect 0 "deid dicom under the basic profile with retain_uids" -- "$MEDREG" deid dicom --config examples/deid/uids.ini \
+  --key hip.key --in pelvisin --out pelvisout
+o=$(find pelvisout -name '*.dcm' | head -1)
+[ "$(tag "$o" 0002,0003)" = "$(tag pelvisin/pelvis.dcm 0008,0018)" ] && [ "$(tag "$o" 0008,0018)" = "$(tag pelvisin/pelvis.dcm 0008,0018)" ] &&
+  [ -z "$(tag "$o" 0008,1030)" ] && [ "$(tag "$o" 0018,0015)" = PELVIS ] \
+  && ok "both instance UIDs kept, the description gone, the body part kept" || fail "uids: $(dcmdump "$o" | grep -E '0002,0003|0008,0018|0008,1030|0018,0015')"
+expect 0 "and it verifies" -- "$MEDREG" deid verify --config examples/deid/uids.ini --report pelvisout.report.json
+
+# an archive's mix (dicom_mix.py): 200 files whose identifying values collide with each other and with
+# what the profile keeps, under three option sets: every output verifies, and dcmdump finds none of the
+# patients' IDs, accession and admission numbers or names of four characters or more in any output
+mkdir -p mixin && "$SRC/tests/integration/dicom_mix.py" 7 200 mixin
+sed 's/^options = .*/options = clean_descriptors retain_patient_characteristics/' $C > examples/deid/mix3.ini
+for mc in $C examples/deid/uids.ini examples/deid/mix3.ini; do
+  rm -rf mixout mixout.quarantine mixout.report.json
+  "$MEDREG" deid dicom --config "$mc" --key hip.key --in mixin --out mixout >/dev/null 2>&1 || true
+  [ "$(jq .written mixout.report.json)" = 200 ] && "$MEDREG" deid verify --config "$mc" --report mixout.report.json \
+    >"$W/o" 2>&1 && "$SRC/tests/integration/dicom_mix.py" check mixout.report.json >>"$W/o" \
+    && ok "the mix under $(basename "$mc"): 200 written, verified, no ID or name left" \
+    || fail "the mix under $(basename "$mc"): $(head -5 "$W/o")"
+done
+
 # a content date as many days after the study date as the patient's shift: the study date, shifted,
 # lands on the input's content date. That is no survivor; the study date left unshifted is
 sed -e "s#^(0008,0021) DA .*#&\\n(0008,0023) DA [$d1]#" -e 's#^(0008,0018) UI .*#(0008,0018) UI [1.2.826.0.1.3680043.2.1125.9.160]#' \
