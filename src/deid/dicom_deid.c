@@ -177,7 +177,8 @@ static char *shift_dates(const char *v, long days)
 }
 
 /* Text of this file's identifying values taken out of e's value: REPLACE
- * with the rest, or KEEP when there were none. */
+ * with the rest, KEEP when there were none, EMPTY when one is left that
+ * cleaning does not take (a two-byte value standing alone). */
 static mr_dcm_action clean_text(file_ctx *x, const mr_dcm_elem *e, char **rep)
 {
     char *c = mr_dcm_tokens_clean(&x->tokens, e->value);

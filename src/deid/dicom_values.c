@@ -91,11 +91,11 @@ typedef struct collect_ctx {
     int with_dates, nomem;
 } collect_ctx;
 
-static int listed(const collect_ctx *c, const mr_dcm_elem *e)
+int mr_dcm_elem_listed(const mr_dcm_elem *e, const uint32_t *tags, size_t n_tags)
 {
     uint32_t tag = (uint32_t)e->group << 16 | e->element;
-    for (size_t i = 0; i < c->n_tags; i++)
-        if (c->tags[i] == tag)
+    for (size_t i = 0; i < n_tags; i++)
+        if (tags[i] == tag)
             return !e->in_meta;
     return 0;
 }
@@ -108,7 +108,7 @@ static mr_dcm_action collect(void *arg, const mr_dcm_elem *e, char **rep)
     if (e->value == NULL)
         return MR_DCM_KEEP;
     if (c->tags) {
-        take = listed(c, e);
+        take = mr_dcm_elem_listed(e, c->tags, c->n_tags);
     } else {
         mr_dcm_rule r = mr_dicom_classify(c->cfg, e, &psn);
         int date = !strcmp(e->vr, "DA") || !strcmp(e->vr, "DT");

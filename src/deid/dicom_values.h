@@ -36,6 +36,9 @@ typedef struct mr_dcm_tokens {
  * to what t holds already (zeroed at first); on failure t is freed. */
 MR_MUST_CHECK medreg_err mr_dcm_collect_tokens(const mr_dicom_config *cfg, mr_dcm_file *f, int with_dates,
                                                mr_dcm_tokens *t);
+/* Whether e is one of tags[] ((group << 16) | element) in the dataset. */
+int mr_dcm_elem_listed(const mr_dcm_elem *e, const uint32_t *tags, size_t n_tags);
+
 /* The same for the values of the elements tags[] ((group << 16) |
  * element, dataset only, at any depth), whatever the rules say. */
 MR_MUST_CHECK medreg_err mr_dcm_collect_tokens_of(mr_dcm_file *f, const uint32_t *tags, size_t n_tags,

@@ -318,11 +318,7 @@ const uint32_t *mr_dicom_direct_identifiers(size_t *n)
 
 static int direct_identifier(const mr_dcm_elem *e)
 {
-    uint32_t tag = (uint32_t)e->group << 16 | e->element;
-    for (size_t i = 0; i < MR_ARRAY_LEN(DIRECT); i++)
-        if (DIRECT[i] == tag)
-            return !e->in_meta;
-    return 0;
+    return mr_dcm_elem_listed(e, DIRECT, MR_ARRAY_LEN(DIRECT));
 }
 
 /* A value the raw scan found that the element scan explained: found in a
