@@ -57,8 +57,9 @@ mr_dcm_rule mr_dicom_classify(const mr_dicom_config *cfg, const mr_dcm_elem *e, 
         return MR_RULE_REMOVE;
     if (e->in_meta) {
         switch (e->element) {
-        case 0x0003: /* Media Storage SOP Instance UID: the instance's own, remapped or */
-                     /* kept as (0008,0018) is, and set from it after the walk */
+        case 0x0003:
+            /* Media Storage SOP Instance UID: the instance's own, remapped or
+             * kept as (0008,0018) is, and set from it after the walk */
             return mr_dcm_profile_rule(cfg->profile, 0x0008, 0x0018);
         case 0x0000: /* group length, version, SOP class, transfer syntax, */
         case 0x0001: /* implementation: what a reader needs, rewritten on */

@@ -126,7 +126,23 @@ static int longest_first(const void *a, const void *b)
     return lx != ly ? (lx < ly ? 1 : -1) : strcmp(x, y);
 }
 
-/* the walk of either, then the tokens longest first without duplicates */
+/* the tokens longest first, without duplicates */
+static void tidy(mr_dcm_tokens *t)
+{
+    qsort(t->v, t->n, sizeof *t->v, longest_first);
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (k > 0 && !strcmp(t->v[k - 1], t->v[i])) {
+            mr_wipe(t->v[i], strlen(t->v[i]));
+            free(t->v[i]);
+            continue;
+        }
+        t->v[k++] = t->v[i];
+    }
+    t->n = k;
+}
+
+/* the walk of either, then tidy */
 static medreg_err collect_walk(collect_ctx c, mr_dcm_file *f)
 {
     mr_dcm_tokens *t = c.t;
@@ -139,17 +155,7 @@ static medreg_err collect_walk(collect_ctx c, mr_dcm_file *f)
         mr_dcm_tokens_free(t);
         return rc;
     }
-    qsort(t->v, t->n, sizeof *t->v, longest_first);
-    size_t k = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        if (k > 0 && !strcmp(t->v[k - 1], t->v[i])) {
-            mr_wipe(t->v[i], strlen(t->v[i]));
-            free(t->v[i]);
-            continue;
-        }
-        t->v[k++] = t->v[i];
-    }
-    t->n = k;
+    tidy(t);
     return MEDREG_OK;
 }
 
@@ -163,6 +169,17 @@ medreg_err mr_dcm_collect_tokens_of(mr_dcm_file *f, const uint32_t *tags, size_t
     if (tags == NULL || n_tags == 0)
         return MEDREG_ERR_INVALID;
     return collect_walk((collect_ctx){NULL, tags, n_tags, t, 0, 0}, f);
+}
+
+medreg_err mr_dcm_tokens_add(mr_dcm_tokens *t, const mr_dcm_tokens *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        if (!add(t, from->v[i], strlen(from->v[i]))) {
+            mr_dcm_tokens_free(t);
+            return MEDREG_ERR_NOMEM;
+        }
+    tidy(t);
+    return MEDREG_OK;
 }
 
 void mr_dcm_tokens_free(mr_dcm_tokens *t)

@@ -43,6 +43,8 @@ int mr_dcm_elem_listed(const mr_dcm_elem *e, const uint32_t *tags, size_t n_tags
  * element, dataset only, at any depth), whatever the rules say. */
 MR_MUST_CHECK medreg_err mr_dcm_collect_tokens_of(mr_dcm_file *f, const uint32_t *tags, size_t n_tags,
                                                   mr_dcm_tokens *t);
+/* from's tokens added to t (copies); on failure t is freed. */
+MR_MUST_CHECK medreg_err mr_dcm_tokens_add(mr_dcm_tokens *t, const mr_dcm_tokens *from);
 void mr_dcm_tokens_free(mr_dcm_tokens *t);
 
 /* text without any token of three or more characters (any case; a short

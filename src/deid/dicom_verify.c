@@ -399,12 +399,11 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
      * character set; medreg writes UTF-8) */
     if ((rc = mr_dcm_load(in_path, MR_DCM_LAZY, &in, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
-        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &direct)) != MEDREG_OK ||
         (rc = mr_dicom_text_to_utf8(in, cfg->assumed_charset, &why)) != MEDREG_OK ||
         (rc = mr_dcm_collect_tokens(cfg, in, 1, &t)) != MEDREG_OK ||
-        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &t)) != MEDREG_OK ||
-        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &direct)) != MEDREG_OK)
+        (rc = mr_dcm_collect_tokens_of(in, DIRECT, MR_ARRAY_LEN(DIRECT), &direct)) != MEDREG_OK ||
+        (rc = mr_dcm_tokens_add(&t, &direct)) != MEDREG_OK)
         goto out;
     free(why);
     why = NULL;
