@@ -4,26 +4,30 @@
  * configuration (medregd --config). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "../../src/config/module.h"
 #include "../../src/config/service_config.h"
 #include "../../src/deid/csv_deid.h"
 #include "../../src/deid/dicom_deid.h"
+#include "rm_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[64];
-    int fd = memfd_create("module.ini", 0);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    /* a file of its own in a folder of its own: the paths a configuration
+     * names are taken relative to its folder, and under /proc/self/fd
+     * "module = 5" named the sanitizer's pipe to its symbolizer, whose
+     * reading then waited for ever */
+    char dir[] = "/tmp/medreg-fuzz-module-XXXXXX", path[64];
+    if (mkdtemp(dir) == NULL)
+        abort();
+    snprintf(path, sizeof path, "%s/module.ini", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+        abort();
+    close(fd);
     /* each parser: success only with a result, and whatever it returns freed */
 #define PARSE_AS(type, load, release)                                                                                \
     do {                                                                                                             \
@@ -52,6 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mr_pixel_rules_free(&rules);
     }
     free(err);
-    close(fd);
+    rm_tree(dir);
     return 0;
 }
