@@ -28,6 +28,8 @@ static void tree_failed(const char *in, const char *where, medreg_err rc)
         fprintf(stderr, "medreg: %s: folders nested deeper than 256\n", where ? where : in);
     else if (rc == MEDREG_ERR_NOTFOUND)
         fprintf(stderr, "medreg: %s: no such file or folder\n", in);
+    else if (rc == MEDREG_ERR_INVALID)
+        fprintf(stderr, "medreg: %s: neither a regular file nor a folder\n", in);
     else
         fprintf(stderr, "medreg: %s: cannot read it: %s\n", where ? where : in, errno ? strerror(errno) : "?");
 }

@@ -60,10 +60,13 @@ medreg_err mr_table_read(const char *path, const char *what, mr_table_row_fn fn,
     }
     r->fn = fn;
     r->ctx = ctx;
-    medreg_err frc = mr_file_read(path, TABLE_MAX, &text, &len);
+    medreg_err frc = mr_regular_file_read(path, TABLE_MAX, &text, &len);
     if (frc != MEDREG_OK) {
-        if (asprintf(errmsg, frc == MEDREG_ERR_TOOBIG ? "%s: larger than 1 MiB" : "%s: cannot read the %s", path,
-                     what) < 0)
+        if (asprintf(errmsg,
+                     frc == MEDREG_ERR_TOOBIG    ? "%s: larger than 1 MiB"
+                     : frc == MEDREG_ERR_INVALID ? "%s: not a regular file, so not the %s"
+                                                 : "%s: cannot read the %s",
+                     path, what) < 0)
             *errmsg = NULL;
         goto out;
     }

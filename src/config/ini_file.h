@@ -7,7 +7,12 @@
 
 #include "../core/safety.h"
 
-/* Parse path with handler; a handler that refuses a line writes why into
+/* The bounds of an INI file: its size, and a line's length without its
+ * line break. */
+#define MR_INI_FILE_MAX (1u << 20)
+#define MR_INI_LINE_MAX 199
+
+/* Parse path with handler (a regular file, text within the bounds above); a handler that refuses a line writes why into
  * err (read once parsing stops). MEDREG_ERR_CONFIG with *errmsg (malloc'ed)
  * on failure. */
 MR_MUST_CHECK medreg_err mr_ini_parse(const char *path, ini_handler handler, void *user, const char *err,

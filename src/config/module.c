@@ -1,11 +1,12 @@
 #include "module.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ini_file.h"
 
 int mr_valid_name(const char *s)
 {
@@ -315,18 +316,6 @@ static int on_entry(void *user, const char *section, const char *key, const char
     return set_err(st, "key '%s' outside of any section", key, NULL);
 }
 
-static char *fmt_err(const char *path, long line, const char *msg)
-{
-    char *s = NULL;
-    if (line > 0) {
-        if (asprintf(&s, "%s:%ld: %s", path, line, msg) < 0)
-            s = NULL;
-    } else if (asprintf(&s, "%s: %s", path, msg) < 0) {
-        s = NULL;
-    }
-    return s;
-}
-
 /* Checks that need the whole file. Returns 0 and fills st->err on failure. */
 static int check_complete(parse_state *st)
 {
@@ -372,8 +361,6 @@ medreg_err mr_module_load(const char *path, mr_module **out, char **errmsg)
 {
     medreg_err rc = MEDREG_ERR_CONFIG;
     parse_state st;
-    FILE *fp = NULL;
-    int line;
 
     *out = NULL;
     *errmsg = NULL;
@@ -382,26 +369,17 @@ medreg_err mr_module_load(const char *path, mr_module **out, char **errmsg)
     ENSURE(st.m != NULL, MEDREG_ERR_NOMEM);
     st.m->path = strdup(path);
     ENSURE(st.m->path != NULL, MEDREG_ERR_NOMEM);
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        *errmsg = fmt_err(path, 0, strerror(errno));
+    if (mr_ini_parse(path, on_entry, &st, st.err, errmsg) != MEDREG_OK)
         goto out;
-    }
-    line = ini_parse_file(fp, on_entry, &st);
-    if (line != 0) {
-        *errmsg = fmt_err(path, line, st.err[0] ? st.err : "syntax error");
-        goto out;
-    }
     if (!check_complete(&st)) {
-        *errmsg = fmt_err(path, 0, st.err);
+        if (asprintf(errmsg, "%s: %s", path, st.err) < 0)
+            *errmsg = NULL;
         goto out;
     }
     *out = st.m;
     st.m = NULL;
     rc = MEDREG_OK;
 out:
-    if (fp)
-        fclose(fp);
     mr_module_free(st.m);
     return rc;
 }

@@ -52,7 +52,8 @@ medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_
     int fd = -1;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO is refused below, not waited on */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     ENSURE(fd >= 0, MEDREG_ERR_IO);
     ENSURE(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), MEDREG_ERR_IO);
     /* a key others can read is a key already lost: refuse it loudly */
@@ -127,7 +128,7 @@ medreg_err mr_secret_file_write(const char *path, const void *data, size_t len)
     return rc != MEDREG_OK ? rc : done;
 }
 
-medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len)
+static medreg_err file_read(const char *path, size_t max, int regular_only, char **out, size_t *out_len)
 {
     medreg_err rc = MEDREG_OK;
     char *buf = NULL;
@@ -135,16 +136,21 @@ medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_le
     int fd;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO waits for a writer, which may never come */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno == ENOENT ? MEDREG_ERR_NOTFOUND : MEDREG_ERR_IO;
+    struct stat st;
+    ENSURE(fstat(fd, &st) == 0, MEDREG_ERR_IO);
+    ENSURE(S_ISREG(st.st_mode) || !regular_only, MEDREG_ERR_INVALID);
+    /* a pipe's reads wait for its writer's bytes again */
+    ENSURE(S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0, MEDREG_ERR_IO);
     /* no more memory than the bytes need (max may be gigabytes): a regular
      * file's size is known, and one too large is refused before any read;
      * other files (a pipe) and one that grows while it is read take a
      * buffer that doubles */
-    struct stat st;
     size_t cap = max < 65536 ? max : 65536;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (S_ISREG(st.st_mode)) {
         ENSURE((uint64_t)st.st_size <= max, MEDREG_ERR_TOOBIG);
         cap = (size_t)st.st_size;
     }
@@ -174,6 +180,22 @@ out:
     free(buf);
     close(fd);
     return rc;
+}
+
+medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len)
+{
+    return file_read(path, max, 0, out, out_len);
+}
+
+medreg_err mr_regular_file_read(const char *path, size_t max, char **out, size_t *out_len)
+{
+    return file_read(path, max, 1, out, out_len);
+}
+
+int mr_path_is_irregular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
 medreg_err mr_files_digest(const char *const *paths, size_t n, size_t max, uint8_t out[32])

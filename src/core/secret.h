@@ -40,8 +40,19 @@ MR_MUST_CHECK medreg_err mr_secret_file_write(const char *path, const void *data
 MR_MUST_CHECK medreg_err mr_secret_file_create(const char *path, int *fd);
 MR_MUST_CHECK medreg_err mr_secret_file_finish(const char *path, int fd, int ok);
 
-/* Read a public (non-secret) file up to max bytes, NUL-terminated. */
+/* Read a public (non-secret) file up to max bytes, NUL-terminated. A pipe
+ * is read too (a pin given as <(...)); a FIFO nobody writes to reads as
+ * empty rather than waiting for a writer. */
 MR_MUST_CHECK medreg_err mr_file_read(const char *path, size_t max, char **out, size_t *out_len);
+/* The same for a file a configuration names (a table, a certificate, a
+ * public key): a regular file only. A FIFO, a device or a folder is
+ * refused unread (MEDREG_ERR_INVALID): /dev/zero or a pipe named by
+ * mistake would otherwise be read for ever, or wait for a writer. */
+MR_MUST_CHECK medreg_err mr_regular_file_read(const char *path, size_t max, char **out, size_t *out_len);
+/* 1 when path names something that is there and is no regular file (a
+ * FIFO, a device, a folder), after symbolic links: for a path handed to a
+ * library that would open it and wait (a PKCS#11 module, a database). */
+int mr_path_is_irregular(const char *path);
 /* SHA-256 over the bytes of n files, each at most max bytes, in order; a
  * NULL path or a file that is not there counts as absent (unlike an empty
  * one). What an output depends on besides its input (configuration files,

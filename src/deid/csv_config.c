@@ -171,8 +171,10 @@ static medreg_err load_zip3(mr_csv_config *c, const char *path, char **errmsg)
 {
     char *text = NULL, *save = NULL;
     size_t len = 0;
-    if (mr_file_read(path, 1 << 20, &text, &len) != MEDREG_OK) {
-        if (asprintf(errmsg, "%s: cannot read the restricted ZIP table", path) < 0)
+    medreg_err rc = mr_regular_file_read(path, 1 << 20, &text, &len);
+    if (rc != MEDREG_OK) {
+        if (asprintf(errmsg, "%s: cannot read the restricted ZIP table%s", path,
+                     rc == MEDREG_ERR_INVALID ? ": not a regular file" : "") < 0)
             *errmsg = NULL;
         return MEDREG_ERR_CONFIG;
     }

@@ -22,13 +22,13 @@ static medreg_err read_public(const char *path, uint8_t *dst, size_t len, char *
 {
     char *buf = NULL;
     size_t n = 0;
-    medreg_err rc = mr_file_read(path, len, &buf, &n);
+    medreg_err rc = mr_regular_file_read(path, len, &buf, &n);
+    const char *why = rc == MEDREG_ERR_INVALID ? "not a regular file" : medreg_strerror(rc);
     if (rc == MEDREG_OK && n != len)
         rc = MEDREG_ERR_INVALID;
     if (rc == MEDREG_OK)
         memcpy(dst, buf, len);
-    else if (asprintf(errmsg, "%s: cannot read a %zu-byte public key: %s", path, len,
-                      medreg_strerror(rc)) < 0)
+    else if (asprintf(errmsg, "%s: cannot read a %zu-byte public key: %s", path, len, why) < 0)
         *errmsg = NULL;
     free(buf);
     return rc;
@@ -48,10 +48,11 @@ static medreg_err read_pem(const char *path, char *dst, size_t cap, char **errms
 {
     char *buf = NULL;
     size_t n = 0;
-    medreg_err rc = mr_file_read(path, cap - 1, &buf, &n);
+    medreg_err rc = mr_regular_file_read(path, cap - 1, &buf, &n);
     if (rc == MEDREG_OK) {
         memcpy(dst, buf, n + 1);
-    } else if (asprintf(errmsg, "%s: cannot read: %s", path, medreg_strerror(rc)) < 0) {
+    } else if (asprintf(errmsg, "%s: cannot read: %s", path,
+                        rc == MEDREG_ERR_INVALID ? "not a regular file" : medreg_strerror(rc)) < 0) {
         *errmsg = NULL;
     }
     free(buf);

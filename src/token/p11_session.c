@@ -130,6 +130,10 @@ medreg_err mr_p11_session_open(const mr_token_spec *spec, int rw, mr_p11_session
                            spec->key);
         goto out;
     }
+    if (mr_path_is_irregular(module)) {
+        rc = mr_token_fail(errmsg, MEDREG_ERR_CONFIG, "the PKCS#11 module is not a regular file", module);
+        goto out;
+    }
     if ((p->f = p11_kit_module_load(module, 0)) == NULL) {
         rc = mr_token_fail(errmsg, MEDREG_ERR_CONFIG, "cannot load the PKCS#11 module", module);
         goto out;

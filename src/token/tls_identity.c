@@ -79,8 +79,10 @@ medreg_err mr_tls_identity_load(const mr_tls_key_source *src, mr_tls_identity **
     id = calloc(1, sizeof *id);
     if (id == NULL)
         return MEDREG_ERR_NOMEM;
-    if (mr_file_read(src->cert_path, 1 << 16, &cert_pem, &cert_len) != MEDREG_OK) {
-        fail(errmsg, "cannot read the certificate", src->cert_path, 0);
+    medreg_err frc = mr_regular_file_read(src->cert_path, 1 << 16, &cert_pem, &cert_len);
+    if (frc != MEDREG_OK) {
+        fail(errmsg, frc == MEDREG_ERR_INVALID ? "the certificate is not a regular file:" : "cannot read the certificate",
+             src->cert_path, 0);
         goto out;
     }
     gnutls_datum_t cd = {(unsigned char *)cert_pem, (unsigned int)cert_len};
@@ -107,6 +109,10 @@ medreg_err mr_tls_identity_load(const mr_tls_key_source *src, mr_tls_identity **
         }
         if (!read_pin(id, src, errmsg))
             goto out;
+        if (mr_path_is_irregular(src->pkcs11_module)) {
+            fail(errmsg, "the PKCS#11 module is not a regular file:", src->pkcs11_module, 0);
+            goto out;
+        }
         g = gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL);
         if (g == 0)
             g = gnutls_pkcs11_add_provider(src->pkcs11_module, NULL);

@@ -212,6 +212,23 @@ cp pki/registry.seal.key loose.key && chmod 0644 loose.key
 sed 's|^seal_key = .*|seal_key = loose.key|' registry.ini > loose.ini
 expect 3 "a key file others can read stops medregd" -- "$MEDREGD" --config loose.ini --check
 contains "$W/err" "mode 0600" "the message says why"
+# a path that names a FIFO (or a device, a folder) stops medregd with its name: opening a FIFO
+# to read waits for a writer, and /dev/zero never ends (timeout turns a hang into a failure)
+mkfifo fifo
+for k in tls_cert client_ca seal_key identity_public consent_cert consent_key hip; do
+  sed "s|^$k = .*|$k = fifo|" registry.ini > fifo-$k.ini
+  expect 3 "$k naming a FIFO stops medregd at once" -- timeout 20 "$MEDREGD" --config fifo-$k.ini --check
+  contains "$W/err" "fifo" "the message names the file"
+done
+sed "s|^consent_key = .*|consent_key = pkcs11:token=x;object=y?module-path=$W/fifo|" registry.ini > fifo-p11.ini
+expect 3 "a PKCS#11 module that is a FIFO stops medregd" -- timeout 20 "$MEDREGD" --config fifo-p11.ini --check
+contains "$W/err" "the PKCS#11 module is not a regular file: $W/fifo" "the message says so"
+sed "s|^hip = .*|hip = /dev/zero|" registry.ini > zero.ini
+expect 3 "a module file that is /dev/zero stops medregd" -- timeout 20 "$MEDREGD" --config zero.ini --check
+contains "$W/err" "/dev/zero: not a regular file" "the message says so"
+expect 3 "a service file that is a FIFO stops medregd" -- timeout 20 "$MEDREGD" --config fifo --check
+contains "$W/err" "fifo: not a regular file" "the message says so"
+rm -f fifo
 
 for q in "" " 5" "5x" "-1" "+5" "99999999999999999999"; do
   expect 4 "audit --after '$q' is refused, not read as a number" -- as admin audit --on registry --after "$q"

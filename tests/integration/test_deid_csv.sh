@@ -130,5 +130,18 @@ chmod 600 hip.key
 sed 's/^Phone = phone/Phone = telephone/' $T > examples/deid/bad.ini
 expect 7 "an unknown role is refused with file and line" -- "$MEDREG" pseudonymize csv --config examples/deid/bad.ini --key hip.key --in examples/deid/sample.csv --out k.csv
 grep -q "bad.ini:16" "$W/e" && ok "the message names file and line" || fail "message: $(cat "$W/e")"
+# what a configuration names must be a regular file: a FIFO nobody writes to would be waited on
+# for ever, /dev/zero read for ever (timeout turns a hang into a failure)
+mkfifo examples/deid/fifo
+for k in module zip_restricted; do
+  sed "s|^$k = .*|$k = fifo|" $T > examples/deid/fifo.ini
+  expect 7 "$k naming a FIFO is refused" -- timeout 20 "$MEDREG" pseudonymize csv --config examples/deid/fifo.ini \
+    --key hip.key --in examples/deid/sample.csv --out k.csv
+  grep -q "fifo.*not a regular file" "$W/e" && [ ! -e k.csv ] && ok "saying so, nothing written" || fail "message: $(cat "$W/e")"
+done
+expect 7 "a configuration that is /dev/zero is refused" -- timeout 20 "$MEDREG" pseudonymize csv --config /dev/zero \
+  --key hip.key --in examples/deid/sample.csv --out k.csv
+grep -q "/dev/zero: not a regular file" "$W/e" && ok "saying so" || fail "message: $(cat "$W/e")"
+rm -f examples/deid/fifo examples/deid/fifo.ini
 echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 [ $FAILS -eq 0 ]

@@ -996,6 +996,14 @@ grep -q "bad.ini:4" "$W/e" && ok "naming file and line" || fail "message: $(cat 
 sed 's/^options = .*/options = retain_longitudinal_full_dates retain_longitudinal_modified_dates/' $C > examples/deid/both.ini
 expect 7 "full and modified dates together are refused" -- "$MEDREG" deid dicom --config examples/deid/both.ini --key hip.key --in in --out o3
 [ ! -e o3 ] && ok "and nothing was written" || fail "o3 exists"
+mkfifo examples/deid/fifo
+for k in profile_table safe_private pixel_rules; do
+  sed "s|^;* *$k = .*|$k = fifo|" $C > examples/deid/fifo.ini
+  expect 7 "$k naming a FIFO is refused at once" -- timeout 20 "$MEDREG" deid dicom --config examples/deid/fifo.ini \
+    --key hip.key --in in --out o3
+  grep -q "fifo: not a regular file" "$W/e" && [ ! -e o3 ] && ok "saying so, nothing written" || fail "message: $(cat "$W/e")"
+done
+rm -f examples/deid/fifo examples/deid/fifo.ini
 printf '# a comment\n"ACME, PRIVATE",0029,11\nACME PRIVATE,29,11\n' > examples/deid/bad-safe.csv
 sed 's/^safe_private = .*/safe_private = bad-safe.csv/' $C > examples/deid/bad-safe.ini
 expect 7 "a safe private attribute with a group of two digits is refused" -- "$MEDREG" deid dicom \

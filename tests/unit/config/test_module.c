@@ -3,6 +3,8 @@
  * record validation accepts and rejects what the schema says. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -10,15 +12,10 @@
 
 static char dir[] = "/tmp/medreg-test-module-XXXXXX";
 
-static void expect_error(const char *text, const char *fragment)
+static void expect_load_error(const char *path, const char *fragment)
 {
-    char path[256];
     mr_module *m = NULL;
     char *err = NULL;
-    snprintf(path, sizeof path, "%s/bad.ini", dir);
-    FILE *fp = fopen(path, "w");
-    fputs(text, fp);
-    fclose(fp);
     CHECK(mr_module_load(path, &m, &err) == MEDREG_ERR_CONFIG);
     CHECK(m == NULL);
     CHECK(err != NULL && strstr(err, path) != NULL);
@@ -26,6 +23,21 @@ static void expect_error(const char *text, const char *fragment)
     if (err && !strstr(err, fragment))
         fprintf(stderr, "  message was: %s\n  wanted: %s\n", err, fragment);
     free(err);
+}
+
+static void expect_error_n(const char *text, size_t len, const char *fragment)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL && fwrite(text, 1, len, fp) == len);
+    fclose(fp);
+    expect_load_error(path, fragment);
+}
+
+static void expect_error(const char *text, const char *fragment)
+{
+    expect_error_n(text, strlen(text), fragment);
 }
 
 static const char HEAD[] = "[module]\nname = t\n[identifier n]\nkind = name\n[group g]\ncategory = c\n";
@@ -112,6 +124,32 @@ int main(int argc, char **argv)
     CHECK(mr_module_load("/nonexistent/x.ini", &m, &err) == MEDREG_ERR_CONFIG);
     CHECK(err && strstr(err, "/nonexistent/x.ini") != NULL);
     free(err);
+
+    /* what is no text file is refused before it is read: a FIFO (nobody
+     * writes to it: opening it for reading would wait for ever), a device
+     * that never ends, a folder; then text inih would read otherwise than
+     * it stands: a NUL byte (the rest unread), a line past inih's buffer
+     * (its tail a line of its own), more than a configuration holds */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo.ini", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    expect_load_error(fifo, "not a regular file");
+    expect_load_error("/dev/zero", "not a regular file");
+    expect_load_error(dir, "not a regular file");
+    expect_error_n("[module]\nname = t\0\ncolour = red\n", 27, ":2: a NUL byte");
+    char *line = malloc(1u << 21);
+    CHECK(line != NULL);
+    /* 199 bytes pass (the error is then the module's own), 200 do not */
+    for (int n = 199; n <= 200; n++) {
+        int k = snprintf(line, 300, "[module]\nname = t\ndescription = ");
+        memset(line + k, 'a', (size_t)n - (size_t)(k - 18));
+        snprintf(line + k + n - (k - 18), 300, "\n[identifier n]\n");
+        expect_error(line, n == 199 ? "unknown key 'description'" : ":3: line longer than the 199 bytes");
+    }
+    memset(line, '#', (1u << 20) + 1);
+    line[(1u << 20) + 1] = 0;
+    expect_error(line, "larger than 1 MiB");
+    free(line);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

@@ -44,6 +44,9 @@ int main(void)
     CHECK(chmod("sub/k.key", 0600) == 0);
     CHECK(mr_secret_file_read("sub/k.key", 31, 0, &back, &n) == MEDREG_ERR_TOOBIG && back == NULL);
     CHECK(mr_secret_file_read("sub/k.key", 33, 0, &back, &n) == MEDREG_ERR_INVALID && back == NULL);
+    /* a FIFO named as a key is refused, not waited on for a writer */
+    CHECK(mkfifo("sub/fifo", 0600) == 0);
+    CHECK(mr_secret_file_read("sub/fifo", 32, 0, &back, &n) == MEDREG_ERR_IO && back == NULL);
     /* in a directory that does not exist: an error, nothing made */
     CHECK(mr_secret_file_write("none/k.key", key, sizeof key) == MEDREG_ERR_IO);
 
@@ -97,6 +100,20 @@ int main(void)
         int status = 0;
         waitpid(writer, &status, 0);
     }
+    /* a FIFO nobody writes to reads as empty (opening it would wait for a
+     * writer); a file a configuration names must be a regular one: a FIFO,
+     * a device that never ends and a folder are refused unread */
+    CHECK(mr_file_read("sub/fifo", 100, &text, &n) == MEDREG_OK && n == 0 && text && !text[0]);
+    free(text);
+    const char *irregular[] = {"sub/fifo", "/dev/zero", "sub"};
+    for (size_t i = 0; i < 3; i++) {
+        text = NULL;
+        CHECK(mr_regular_file_read(irregular[i], 100, &text, &n) == MEDREG_ERR_INVALID && text == NULL);
+        CHECK(mr_path_is_irregular(irregular[i]));
+    }
+    CHECK(mr_regular_file_read("pub.txt", 100, &text, &n) == MEDREG_OK && n == 8 && !strcmp(text, "new text"));
+    free(text);
+    CHECK(!mr_path_is_irregular("pub.txt") && !mr_path_is_irregular("none/x"));
     char tmp[64];
     snprintf(tmp, sizeof tmp, "pub.txt.tmp.%ld", (long)getpid());
     CHECK(access(tmp, F_OK) != 0);
@@ -127,7 +144,7 @@ int main(void)
     CHECK(mr_file_write("sub/e", "xy", 2) == MEDREG_OK && mr_files_digest(ae, 2, 1, d1) == MEDREG_ERR_TOOBIG);
     CHECK(unlink("sub/a") == 0 && unlink("sub/e") == 0);
 
-    CHECK(unlink("sub/k.key") == 0 && rmdir("sub") == 0 && unlink("pub.txt") == 0);
+    CHECK(unlink("sub/k.key") == 0 && unlink("sub/fifo") == 0 && rmdir("sub") == 0 && unlink("pub.txt") == 0);
     CHECK(chdir("..") == 0 && rmdir(dir) == 0);
 
     /* jansson frees through mr_free_wiped once asked to, and still works */
