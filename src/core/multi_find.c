@@ -38,35 +38,40 @@ static int digit(uint8_t c)
     return c >= '0' && c <= '9';
 }
 
-medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens,
-                         const uint8_t *apart, size_t k, uint8_t *found)
+medreg_err mr_multi_count(const uint8_t *hay, size_t n, const char *const *needles, const size_t *lens,
+                          const uint8_t *apart, size_t k, size_t from, size_t to, uint32_t *counts)
 {
     uint64_t bits[(1u << BITMAP_BITS) / 64];
-    size_t shortest = SIZE_MAX, left = 0, n_pieces = 0;
+    size_t shortest = SIZE_MAX, longest = 0, looked = 0, n_pieces = 0;
     if (k > UINT32_MAX / STRIDE_MAX)
         return MEDREG_ERR_TOOBIG;
+    to = to < n ? to : n;
     for (size_t i = 0; i < k; i++)
-        if (!found[i] && lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n) {
+        if (lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= to) {
             shortest = lens[i] < shortest ? lens[i] : shortest;
-            left++;
+            longest = lens[i] > longest ? lens[i] : longest;
+            looked++;
         }
-    if (left == 0)
+    if (looked == 0 || from >= to)
         return MEDREG_OK;
     size_t stride = shortest - MR_MULTI_FIND_MIN + 1;
     stride = stride < STRIDE_MAX ? stride : STRIDE_MAX;
-    piece *pieces = malloc(left * stride * sizeof *pieces);
+    piece *pieces = malloc(looked * stride * sizeof *pieces);
     if (pieces == NULL)
         return MEDREG_ERR_NOMEM;
     memset(bits, 0, sizeof bits);
     for (size_t i = 0; i < k; i++)
-        if (!found[i] && lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= n)
+        if (lens[i] >= MR_MULTI_FIND_MIN && lens[i] <= to)
             for (size_t j = 0; j < stride; j++) {
                 uint32_t h = hash4((const uint8_t *)needles[i] + j);
                 bits[h / 64] |= UINT64_C(1) << (h % 64);
                 pieces[n_pieces++] = (piece){h, (uint32_t)i, (uint32_t)j};
             }
     qsort(pieces, n_pieces, sizeof *pieces, by_hash);
-    for (size_t p = 0; left > 0 && p + MR_MULTI_FIND_MIN <= n; p += stride) {
+    /* an occurrence ending past from starts past from - longest, and is seen
+     * from the multiple of stride among its first stride positions */
+    size_t start = from >= longest ? (from - longest) / stride * stride : 0;
+    for (size_t p = start; p + MR_MULTI_FIND_MIN <= to; p += stride) {
         uint32_t h = hash4(hay + p);
         if (!((bits[h / 64] >> (h % 64)) & 1))
             continue;
@@ -80,11 +85,10 @@ medreg_err mr_multi_find(const uint8_t *hay, size_t n, const char *const *needle
         }
         for (; lo < n_pieces && pieces[lo].h == h; lo++) {
             size_t i = pieces[lo].needle, at = p - pieces[lo].at;
-            if (!found[i] && pieces[lo].at <= p && lens[i] <= n - at && memcmp(hay + at, needles[i], lens[i]) == 0 &&
-                !(apart && apart[i] && ((at > 0 && digit(hay[at - 1])) || (at + lens[i] < n && digit(hay[at + lens[i]]))))) {
-                found[i] = 1;
-                left--;
-            }
+            if (pieces[lo].at <= p && at + lens[i] > from && at + lens[i] <= to &&
+                memcmp(hay + at, needles[i], lens[i]) == 0 &&
+                !(apart && apart[i] && ((at > 0 && digit(hay[at - 1])) || (at + lens[i] < n && digit(hay[at + lens[i]])))))
+                counts[i]++;
         }
     }
     free(pieces);

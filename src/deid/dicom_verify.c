@@ -142,7 +142,8 @@ static int as_it_was(scan_ctx *s, char kind, const mr_dcm_elem *e)
 }
 
 /* An output value in which a value found is no survivor: the raw scan
- * passes over that value too (but for a direct identifier's). */
+ * passes over as many of its occurrences as these values hold (but for a
+ * direct identifier's). */
 static void explain(scan_ctx *s, const char *v)
 {
     if (!push(&s->explained, &s->n_explained, &s->cap_explained, strdup(v)))
@@ -321,34 +322,41 @@ static int direct_identifier(const mr_dcm_elem *e)
     return mr_dcm_elem_listed(e, DIRECT, MR_ARRAY_LEN(DIRECT));
 }
 
-/* A value the raw scan found that the element scan explained: found in a
- * value kept as it was or a date shifted onto another, and no direct
- * identifier's. (A second copy of it elsewhere in the bytes is then
- * passed over too: the scan says which values occur, not how often.) */
-static int explained(const scan_ctx *s, char *token)
+/* How many of the raw scan's occurrences of each token the element scan
+ * explained: those in output values kept as they were or dates shifted
+ * onto another (but for a direct identifier's value, never explained).
+ * A value that occurs in the raw bytes more often than there is still
+ * found somewhere else, such as a binary value or bytes no element holds. */
+static medreg_err count_explained(const scan_ctx *s, const mr_dcm_tokens *t, const size_t *lens, const uint8_t *apart,
+                                  uint32_t *counts)
 {
-    for (size_t i = 0; i < s->direct->n; i++)
-        if (!strcmp(s->direct->v[i], token))
-            return 0;
-    mr_dcm_tokens one = {&token, 1, 1};
-    for (size_t i = 0; i < s->n_explained; i++)
-        if (mr_dcm_tokens_found(&one, s->explained[i]))
-            return 1;
-    return 0;
+    for (size_t i = 0; i < s->n_explained; i++) {
+        size_t n = strlen(s->explained[i]);
+        medreg_err rc = mr_multi_count((const uint8_t *)s->explained[i], n, (const char *const *)t->v, lens, apart,
+                                       t->n, 0, n, counts);
+        if (rc != MEDREG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t j = 0; j < s->direct->n; j++)
+            if (!strcmp(s->direct->v[j], t->v[i]))
+                counts[i] = 0;
+    return MEDREG_OK;
 }
 
 #define RAW_PIECE (1u << 20)
 
-/* Which tokens (lens[i] bytes; 0: not looked for) occur in the file's raw
- * bytes: hit[i] set to 1. Read a MiB at a time, each behind the last
- * longest - 1 bytes of the one before (a value across two pieces is whole
- * in the second): outputs can be large, and a mapping of the file would
+/* How often each token (lens[i] bytes; 0: not looked for) occurs in the
+ * file's raw bytes, into counts. Read a MiB at a time, each behind the
+ * last longest + 1 bytes of the one before (a value across two pieces is
+ * whole in the second, with the byte before it: a number must not be part
+ * of a longer one): outputs can be large, and a mapping of the file would
  * die of SIGBUS if the file were cut while it is read. An empty file is an
  * error, as it cannot be an output. */
 static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_t *lens, const uint8_t *apart,
-                           uint8_t *hit)
+                           uint32_t *counts)
 {
-    size_t longest = 0, have = 0, total = 0;
+    size_t longest = 0, have = 0, total = 0, from = 0;
     for (size_t i = 0; i < t->n; i++)
         longest = lens[i] > longest ? lens[i] : longest;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -360,17 +368,21 @@ static medreg_err raw_scan(const char *path, const mr_dcm_tokens *t, const size_
             continue;
         if (n <= 0) {
             rc = n < 0 || total == 0 ? MEDREG_ERR_IO : MEDREG_OK;
+            /* what ends at the file's last byte: its end is known now */
+            if (rc == MEDREG_OK && longest > 0)
+                rc = mr_multi_count(buf, have, (const char *const *)t->v, lens, apart, t->n, from, have, counts);
             break;
         }
         have += (size_t)n;
         total += (size_t)n;
+        /* what ends before the last byte read: the byte after it is known */
         if (longest > 0 &&
-            (rc = mr_multi_find(buf, have, (const char *const *)t->v, lens, apart, t->n, hit)) != MEDREG_OK)
+            (rc = mr_multi_count(buf, have, (const char *const *)t->v, lens, apart, t->n, from, have - 1, counts)) !=
+                MEDREG_OK)
             break;
-        /* a value cut by the piece's end is found whole in the next, with the
-         * byte before it (a number must not be part of a longer one) */
-        size_t keep = longest == 0 ? 0 : have < longest ? have : longest;
+        size_t keep = longest == 0 ? 0 : have < longest + 1 ? have : longest + 1;
         memmove(buf, buf + have - keep, keep);
+        from = keep == 0 ? 0 : keep - 1; /* the last byte read, counted by nothing yet */
         have = keep;
     }
     free(buf);
@@ -388,7 +400,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     scan_ctx s = {0};
     char *why = NULL;
     size_t *lens = NULL;
-    uint8_t *hit = NULL, *apart = NULL;
+    uint32_t *raw = NULL, *known = NULL;
+    uint8_t *apart = NULL;
     medreg_err rc;
 
     memset(&t, 0, sizeof t);
@@ -427,8 +440,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         rc = MEDREG_ERR_NOMEM;
     if (rc != MEDREG_OK)
         goto out;
-    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (hit = calloc(t.n, 1)) == NULL ||
-                    (apart = malloc(t.n)) == NULL)) {
+    if (t.n > 0 && ((lens = malloc(t.n * sizeof *lens)) == NULL || (raw = calloc(t.n, sizeof *raw)) == NULL ||
+                    (known = calloc(t.n, sizeof *known)) == NULL || (apart = malloc(t.n)) == NULL)) {
         rc = MEDREG_ERR_NOMEM;
         goto out;
     }
@@ -437,10 +450,11 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
         lens[i] = lens[i] >= MR_DCM_SHORT_TOKEN ? lens[i] : 0; /* a short one only as a whole value, above */
         apart[i] = (uint8_t)mr_dcm_token_is_number(t.v[i]);
     }
-    if ((rc = raw_scan(out_path, &t, lens, apart, hit)) != MEDREG_OK)
+    if ((rc = raw_scan(out_path, &t, lens, apart, raw)) != MEDREG_OK ||
+        (rc = count_explained(&s, &t, lens, apart, known)) != MEDREG_OK)
         goto out;
     for (size_t i = 0; i < t.n; i++)
-        if (hit[i] && !explained(&s, t.v[i])) {
+        if (raw[i] > known[i]) {
             s.found++;
             if (findings)
                 fprintf(findings, "%s,raw bytes,an identifying value of the input survives in the file's bytes\n",
@@ -454,7 +468,8 @@ medreg_err mr_dicom_verify(const mr_dicom_config *cfg, const char *in_path, cons
     *survivors = s.found;
 out:
     free(lens);
-    free(hit);
+    free(raw);
+    free(known);
     free(apart);
     mr_dcm_tokens_free(&t);
     strings_free(iv.v, iv.n);

@@ -552,6 +552,15 @@ o=$(find pelvisout -name '*.dcm' | head -1)
   [ -z "$(tag "$o" 0008,1030)" ] && [ "$(tag "$o" 0018,0015)" = PELVIS ] \
   && ok "both instance UIDs kept, the description gone, the body part kept" || fail "uids: $(dcmdump "$o" | grep -E '0002,0003|0008,0018|0008,1030|0018,0015')"
 expect 0 "and it verifies" -- "$MEDREG" deid verify --config examples/deid/uids.ini --report pelvisout.report.json
+# the kept body part explains one PELVIS in the bytes, not a second copy hidden where no element
+# shows it as text (here in the pixels, 1,000 bytes before the end)
+cp "$o" pelvis-keep.dcm
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(-1000, 2); f.write(b"PELVIS")' "$o"
+expect 1 "a second PELVIS in the pixel bytes fails verify" -- "$MEDREG" deid verify --config examples/deid/uids.ini \
+  --report pelvisout.report.json
+grep -q "raw bytes,an identifying value of the input survives in the file's bytes" "$W/o" && ok "found in the raw bytes" ||
+  fail "finding: $(cat "$W/o")"
+cp pelvis-keep.dcm "$o"
 
 # an archive's mix (dicom_mix.py): 200 files whose identifying values collide with each other and with
 # what the profile keeps, under three option sets: every output verifies, and dcmdump finds none of the
