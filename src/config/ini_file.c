@@ -19,7 +19,7 @@ static int ini_text_ok(const char *text, size_t len, const char **why, int *line
     for (size_t i = 0, start = 0; i <= len; i++) {
         if (i == len || text[i] == '\n') {
             if (i - start > MR_INI_LINE_MAX) {
-                *why = "line longer than the 199 bytes an INI line may have";
+                *why = "line longer than the 199 bytes an INI line may have (a list goes on over indented lines)";
                 return 0;
             }
             start = i + 1;

@@ -150,6 +150,23 @@ int main(int argc, char **argv)
     line[(1u << 20) + 1] = 0;
     expect_error(line, "larger than 1 MiB");
     free(line);
+    /* a list longer than a line goes on over indented lines: the values of
+     * every line, in order */
+    {
+        char ok_path[300];
+        snprintf(ok_path, sizeof ok_path, "%s/long.ini", dir);
+        FILE *fp = fopen(ok_path, "w");
+        CHECK(fp != NULL);
+        fprintf(fp, "%s[field f]\ngroup = g\ntype = enum\nvalues = a, b,\n  c, d\n  e\n", HEAD);
+        fclose(fp);
+        m = NULL;
+        err = NULL;
+        CHECK(mr_module_load(ok_path, &m, &err) == MEDREG_OK);
+        const mr_field_def *f = m ? mr_module_field(m, "f") : NULL;
+        CHECK(f && f->n_values == 5 && !strcmp(f->values[2], "c") && !strcmp(f->values[4], "e"));
+        mr_module_free(m);
+        free(err);
+    }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
