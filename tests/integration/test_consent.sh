@@ -205,6 +205,14 @@ round() { # KEY_TYPE FAMILY_NAME
   expect 3 "a removed physician's grant opens nothing" -- as dr-b record show "$RA"
   expect 0 "the role is given back" -- as admin user add --on registry --cert-file pki/dr-b.crt --role physician --module hip
   expect 0 "and with it the grant" -- as dr-b record show "$RA"
+  # a grant past its end opens nothing: its end moved 31 days back in the database (time passing)
+  sql "UPDATE grants SET expires_at = expires_at - 86400 * 31 WHERE revoked_at IS NULL"
+  expect 3 "a grant past its end opens nothing" -- as dr-b record show "$RA"
+  expect 0 "Dr B's list of the patient's records" -- as dr-b --json record list --module hip --internal-id "$IB"
+  [ "$(jq '[.records[] | select(.own == false)] | length' "$W/out")" = 0 ] && ok "holds none of Dr A's once the grant has ended" ||
+    fail "an ended grant still lists: $(cat "$W/out")"
+  sql "UPDATE grants SET expires_at = expires_at + 86400 * 31 WHERE revoked_at IS NULL"
+  expect 0 "within its time again, the grant opens the record" -- as dr-b record show "$RA"
   # Dr B's card is lost: the administrator takes it out, and it signs nothing more
   g2=$(grants_active)
   expect 0 "Dr B's card is lost: the administrator takes it out" -- as admin card remove --card-cert dr-b-card.crt
