@@ -183,6 +183,21 @@ round() { # KEY_TYPE FAMILY_NAME
   contains "$W/out" "Pinnacle" "granted categories are shown"
   lacks "$W/out" "positive" "the withheld field is absent"
   expect 3 "Dr B still cannot correct Dr A's record" -- as dr-b record correct "$RA" --data '{"side":"left","implant":"x","surgery_date":"2022-02-03"}'
+  # a grant is for one module's subject: the same patient's knee records stay closed to Dr B
+  as dr-a --json patient register --module knee --id family_name="$fam" --id given_name=Anna \
+    --id birth_date=1970-01-02 > ak.json
+  as dr-a --json record add --module knee --internal-id "$(json ak.json .internal_id)" --token "$(json ak.json .psn_token)" \
+    --data '{"side":"left","implant":"Corail","surgery_date":"2023-03-04"}' > rk.json
+  as dr-b --json patient register --module knee --id family_name="$fam" --id given_name=Anna \
+    --id birth_date=1970-01-02 > bk.json
+  as dr-b --json record add --module knee --internal-id "$(json bk.json .internal_id)" --token "$(json bk.json .psn_token)" \
+    --data '{"side":"right","implant":"Exeter","surgery_date":"2024-05-06"}' > /dev/null
+  expect 3 "Dr B's hip grant does not open Dr A's knee record of the patient" -- as dr-b record show "$(json rk.json .record_id)"
+  expect 0 "Dr B's list of the patient's knee records" -- as dr-b --json record list --module knee \
+    --internal-id "$(json bk.json .internal_id)"
+  [ "$(jq '[.records[] | select(.own == false)] | length' "$W/out")" = 0 ] &&
+    [ "$(jq '[.records[] | select(.own == true)] | length' "$W/out")" = 1 ] && ok "holds Dr B's own and none of Dr A's" ||
+    fail "a hip grant lists knee records: $(cat "$W/out")"
 
   expect 3 "the captured answer replayed in a new session: refused" -- "$ATTACK" --as pki/dr-b request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --replay-answer used.answer
