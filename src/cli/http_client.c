@@ -215,6 +215,13 @@ static int request(const cli *c, cli_service svc, const char *method, const char
                         " or --cert, --key and --cacert (or MEDREG_AS)\n");
         return EXIT_USAGE;
     }
+    /* libcurl opens them itself: a FIFO there would hold the run for ever */
+    const char *files[] = {c->cert, c->key, c->cacert};
+    for (size_t i = 0; i < 3; i++)
+        if (mr_path_is_irregular(files[i])) {
+            fprintf(stderr, "medreg: %s: not a regular file\n", files[i]);
+            return EXIT_LOCAL;
+        }
     if (asprintf(&url, "%s%s", base, path) < 0)
         return EXIT_FAILURE_;
     h = sink->h = curl_easy_init();

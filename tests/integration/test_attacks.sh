@@ -228,6 +228,12 @@ expect 3 "a module file that is /dev/zero stops medregd" -- timeout 20 "$MEDREGD
 contains "$W/err" "/dev/zero: not a regular file" "the message says so"
 expect 3 "a service file that is a FIFO stops medregd" -- timeout 20 "$MEDREGD" --config fifo --check
 contains "$W/err" "fifo: not a regular file" "the message says so"
+for f in cert key cacert; do # the client's files, which libcurl opens itself
+  args=(--cert pki/dr-a.crt --key pki/dr-a.key --cacert pki/ca.crt)
+  case $f in cert) args[1]=fifo ;; key) args[3]=fifo ;; cacert) args[5]=fifo ;; esac
+  expect 7 "the client's --$f naming a FIFO is refused at once" -- timeout 20 "$MEDREG" "${args[@]}" whoami --on registry
+  contains "$W/err" "fifo: not a regular file" "the message says so"
+done
 rm -f fifo
 
 for q in "" " 5" "5x" "-1" "+5" "99999999999999999999"; do
