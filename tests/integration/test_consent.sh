@@ -183,6 +183,7 @@ round() { # KEY_TYPE FAMILY_NAME
   contains "$W/out" "Pinnacle" "granted categories are shown"
   lacks "$W/out" "positive" "the withheld field is absent"
   expect 3 "Dr B still cannot correct Dr A's record" -- as dr-b record correct "$RA" --data '{"side":"left","implant":"x","surgery_date":"2022-02-03"}'
+  expect 3 "Dr B's grant opens nothing for another physician of the module (Dr X)" -- as dr-x record show "$RA"
   # a grant is for one module's subject: the same patient's knee records stay closed to Dr B
   as dr-a --json patient register --module knee --id family_name="$fam" --id given_name=Anna \
     --id birth_date=1970-01-02 > ak.json
