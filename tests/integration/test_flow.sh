@@ -56,6 +56,11 @@ as dr-a --json record list --module hip > listed.json
 [ "$(jq -cS '.versions[-1]' shown.json)" = "$(jq -cS --arg r "$RA" '.records[] | select(.record_id == $r)' listed.json)" ] \
   && ok "a record shown is the same object as the record listed (two writers of one form)" || fail "show and list differ"
 
+# the patient's record in another module, which no hip extract may hold
+as dr-a --json patient register --module knee --id family_name="Müller" --id given_name="Jürgen" \
+  --id birth_date=1961-03-07 > ak.json
+expect 0 "Dr A files the patient's knee record" -- as dr-a record add --module knee --internal-id "$(json ak.json .internal_id)" \
+  --token "$(json ak.json .psn_token)" --data '{"side":"left","implant":"KneeOnlyStem","surgery_date":"2023-03-04"}'
 expect 0 "the administrator creates two studies" -- as admin study create --module hip --name study-1
 expect 0 "second study" -- as admin study create --module hip --name study-2
 expect 4 "a study name is unique" -- as admin study create --module hip --name study-1
@@ -63,6 +68,7 @@ expect 0 "the researcher exports study 1" -- as researcher export --module hip -
 expect 0 "the researcher exports study 2" -- as researcher export --module hip --study study-2 -o s2.csv
 [ "$(wc -l < s1.csv)" = 5 ] && ok "the extract has a header and the four current records" || fail "extract rows $(wc -l < s1.csv)"
 lacks s1.csv "$IA" "no internal IDs in the extract"
+lacks s1.csv "KneeOnlyStem" "no record of another module in the extract"
 lacks s1.csv "$(as admin --json whoami --on registry >/dev/null; "$MEDREG" pki fingerprint pki/dr-a.crt)" "no physician fingerprints"
 [ "$(cut -d, -f1 s1.csv | tail -n +2 | sort -u | wc -l)" = 1 ] && ok "one patient, one study pseudonym: records stay linked" || fail "linkage"
 S1=$(sed -n 2p s1.csv | cut -d, -f1); S2=$(sed -n 2p s2.csv | cut -d, -f1)
