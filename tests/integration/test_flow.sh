@@ -92,6 +92,19 @@ expect 0 "the module administrator views the patient" -- as modadmin patient sho
 contains "$W/out" "Jürgen" "the original spelling is kept"
 expect 3 "a physician cannot search identities" -- as dr-a patient search --module hip --field family_name --value Müller
 expect 3 "a physician cannot view identities" -- as dr-a patient show "$PID"
+# a module administrator of hip has no power in knee: the same patient's knee identity stays closed
+idsql() { # SQL on the identity database (either engine)
+  if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${IDENTITY_DB%%\?*}" -c "$1"
+  else sqlite3 -cmd ".timeout 10000" "$W/identity.db" "$1"; fi
+}
+PK=$(idsql "SELECT patient_id FROM relations WHERE internal_id = '$(json ak.json .internal_id)'")
+[ -n "$PK" ] && [ "$PK" != "$PID" ] && ok "the knee identity is another patient record" || fail "knee patient id '$PK'"
+expect 3 "the hip module administrator cannot search knee" -- as modadmin patient search --module knee \
+  --field family_name --value Müller
+expect 3 "nor view the patient's knee identity" -- as modadmin patient show "$PK"
+lacks "$W/out" "Jürgen" "nothing of it in the refusal"
+expect 3 "nor correct it" -- as modadmin patient correct "$PK" \
+  --id family_name="Muller" --id given_name="Jürgen" --id birth_date=1961-03-07
 expect 0 "a correction that keeps the PSN" -- as modadmin patient correct "$PID" \
   --id family_name="MÜLLER" --id given_name="Jürgen" --id birth_date=1961-03-07
 expect 4 "a correction that changes the PSN needs --relink" -- as modadmin patient correct "$PID" \
