@@ -184,6 +184,14 @@ round() { # KEY_TYPE FAMILY_NAME
   lacks "$W/out" "positive" "the withheld field is absent"
   expect 3 "Dr B still cannot correct Dr A's record" -- as dr-b record correct "$RA" --data '{"side":"left","implant":"x","surgery_date":"2022-02-03"}'
   expect 3 "Dr B's grant opens nothing for another physician of the module (Dr X)" -- as dr-x record show "$RA"
+  # the grants list: a physician sees their own, under their own internal ID; another physician none of them
+  expect 0 "Dr B lists their grants" -- as dr-b --json grants --module hip
+  [ "$(jq --arg i "$IB" '[.grants[] | select(.internal_id == $i and .state == "active")] | length' "$W/out")" -ge 1 ] &&
+    ok "the grant, under Dr B's internal ID" || fail "Dr B's grants: $(cat "$W/out")"
+  lacks "$W/out" "$IA" "not Dr A's internal ID"
+  expect 0 "Dr X lists grants" -- as dr-x --json grants --module hip
+  [ "$(jq '.grants | length' "$W/out")" = 0 ] && ok "Dr X sees none of Dr B's grants" || fail "Dr X's grants: $(cat "$W/out")"
+  lacks "$W/out" "$IB" "nor Dr B's internal ID"
   # a grant is for one module's subject: the same patient's knee records stay closed to Dr B
   as dr-a --json patient register --module knee --id family_name="$fam" --id given_name=Anna \
     --id birth_date=1970-01-02 > ak.json
