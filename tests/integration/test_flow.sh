@@ -121,6 +121,10 @@ expect 0 "Dr B files with the relinked token" -- as dr-b record add --module hip
 expect 0 "statistics" -- as admin --json stats
 [ "$(jq '.modules[] | select(.module=="hip") | .subjects' "$W/out")" = 1 ] && ok "still one subject after the relink" || fail "relink subjects"
 
+# the audit trail names physicians, internal IDs and patients' records: administrators only
+expect 3 "a physician cannot read the registry's audit trail" -- as dr-a audit --on registry
+expect 3 "nor a researcher" -- as researcher audit --on registry
+expect 3 "nor a module administrator the identity service's" -- as modadmin audit --on identity
 expect 0 "the registry audit trail" -- as admin --json audit --on registry --limit 1000
 for a in record_write record_read record_correct export study_create; do
   contains "$W/out" "\"action\":\"$a\"" "audit has $a"
