@@ -27,6 +27,22 @@ expect 3 "a physician cannot remove another user" -- as dr-a user remove --on re
 expect 3 "nor a researcher" -- as researcher user remove --on registry --cert-file pki/dr-b.crt
 expect 0 "and Dr B keeps her role" -- as dr-b record list --module hip
 
+# --- who may give roles (and see them): administrators only ---
+expect 3 "a physician cannot make herself an administrator" -- as dr-a user add --on registry --cert-file pki/dr-a.crt \
+  --role admin
+expect 3 "nor a module administrator of the identity service" -- as dr-a user add --on identity \
+  --cert-file pki/dr-a.crt --role module_admin --module hip
+expect 3 "a researcher cannot give himself the physician role" -- as researcher user add --on registry \
+  --cert-file pki/researcher.crt --role physician --module hip
+expect 3 "a module administrator cannot make himself an administrator" -- as modadmin user add --on identity \
+  --cert-file pki/modadmin.crt --role admin
+expect 0 "the registry's users" -- as admin --json user list --on registry
+[ "$(jq --arg f "$FPR_A" '[.users[] | select(.fingerprint == $f and .role == "admin")] | length' "$W/out")" = 0 ] &&
+  [ "$(jq --arg f "$FPR_A" '[.users[] | select(.fingerprint == $f and .role == "physician")] | length' "$W/out")" -ge 1 ] &&
+  ok "Dr A is a physician there and no administrator after it" || fail "Dr A's roles: $(cat "$W/out")"
+expect 3 "a physician cannot list the users" -- as dr-a user list --on registry
+expect 3 "nor can a researcher" -- as researcher user list --on registry
+
 # --- the removal, on the registry, of one module's role ---
 expect 0 "the administrator removes Dr A's physician role in hip" -- as admin user remove --on registry \
   --cert-file pki/dr-a.crt --role physician --module hip
