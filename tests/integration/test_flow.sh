@@ -64,6 +64,8 @@ expect 0 "Dr A files the patient's knee record" -- as dr-a record add --module k
 expect 0 "the administrator creates two studies" -- as admin study create --module hip --name study-1
 expect 0 "second study" -- as admin study create --module hip --name study-2
 expect 4 "a study name is unique" -- as admin study create --module hip --name study-1
+expect 3 "a researcher cannot create a study" -- as researcher study create --module hip --name mine
+expect 3 "nor can a physician" -- as dr-a study create --module hip --name mine
 expect 0 "the researcher exports study 1" -- as researcher export --module hip --study study-1 -o s1.csv
 expect 0 "the researcher exports study 2" -- as researcher export --module hip --study study-2 -o s2.csv
 [ "$(wc -l < s1.csv)" = 5 ] && ok "the extract has a header and the four current records" || fail "extract rows $(wc -l < s1.csv)"
