@@ -245,6 +245,14 @@ python3 -c "import json,sys; print(json.dumps({'key_id':1,'blinded':[sys.argv[1]
 echo "{\"key_id\":1,\"blinded\":[\"$g\"]}" > one.json
 [ "$(call dr-a one.json)" = 403 ] && ok "a physician may not evaluate" || fail "physician evaluated"
 [ "$(call engineer one.json)" = 200 ] && ok "a well-formed batch is evaluated" || fail "evaluate $(cat "$W/body")"
+# a pseudonymizer of one module computes no other module's PSNs
+"$MEDREG" pki issue pki hip-engineer >/dev/null
+as admin user add --on identity --cert-file pki/hip-engineer.crt --role pseudonymizer --module hip >/dev/null
+[ "$(call hip-engineer one.json)" = 200 ] && ok "a pseudonymizer of hip evaluates for hip" || fail "hip: $(cat "$W/body")"
+[ "$(curl -s -o "$W/body" -w '%{http_code}' --cacert pki/ca.crt --cert pki/hip-engineer.crt --key pki/hip-engineer.key \
+  -H 'Content-Type: application/json' -X POST --data-binary @one.json "$MEDREG_IDENTITY/v1/oprf/knee/evaluate")" = 403 ] &&
+  ok "but not for knee" || fail "hip's pseudonymizer evaluated for knee: $(cat "$W/body")"
+expect 3 "nor pins knee's key" -- as hip-engineer oprf key --module knee --out x.pin
 
 # DICOM, network-wide
 if command -v dump2dcm >/dev/null && command -v dcmdump >/dev/null; then
