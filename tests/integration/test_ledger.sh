@@ -43,6 +43,9 @@ done; ok "malformed tile paths are refused with 400"
   && [ "$(get '/v1/ledger/proof/consistency?old=01&size=5')" = 400 ] && ok "proofs outside the published tree are refused" || fail "proof bounds"
 
 # growth stays consistent
+# only the services that append may: not the ledger's administrator, not a reader
+expect 3 "the ledger's administrator cannot append" -- as admin ledger append --data "forged"
+expect 3 "nor can a reader" -- as reader ledger append --data "forged"
 expect 0 "one more entry" -- as appender ledger append --data "event 300"
 sleep 0.5
 expect 0 "the new checkpoint is consistent with the trusted one" -- as reader ledger verify --vkey "$VKEY" --state trusted.note
