@@ -25,6 +25,9 @@ struct consent_tamper {
                               uint8_t **m, size_t *m_len);
     int use_k; /* answer with k below instead of what the card opens */
     uint8_t k[MR_CONSENT_K_BYTES];
+    /* seal the answer (for this very session) with another nonce, or with
+     * other terms than the request and the physician's signature carry */
+    int answer_other_nonce, answer_other_terms;
     void *user;
 };
 

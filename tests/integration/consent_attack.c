@@ -8,7 +8,7 @@
  *            [--before-send CMD]   (a shell command run between start and answer)
  *        consent_attack craft-k2 --patient-card CARD
  *        consent_attack pubkey --patient-card CARD
- * T: flip-k3, no-physician-sig, flip-answer, remove-card */
+ * T: flip-k3, no-physician-sig, flip-answer, other-nonce, other-terms, remove-card */
 #include <curl/curl.h>
 #include <dirent.h>
 #include <getopt.h>
@@ -194,6 +194,10 @@ int main(int argc, char **argv)
         t.use_k = 1;
         free(k);
     }
+    /* an answer sealed for this very session, but for another nonce, or for
+     * other terms than the request and the physician's card signature say */
+    t.answer_other_nonce = tamper && !strcmp(tamper, "other-nonce");
+    t.answer_other_terms = tamper && !strcmp(tamper, "other-terms");
     if (tamper && !strcmp(tamper, "remove-card")) {
         const char *l = strstr(a.patient, "token=");
         static char label[64];

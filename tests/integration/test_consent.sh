@@ -159,6 +159,14 @@ round() { # KEY_TYPE FAMILY_NAME
   stop_fake
   expect 3 "the answer flipped in one bit: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
     --patient-card "$P" --physician-card "$DB" --tamper flip-answer
+  # answers that open, for this very session, but say another nonce, or other terms than the request
+  # and the physician's card signature (the consent the patient gave is not the one asked for)
+  expect 3 "an answer for another nonce: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30 --tamper other-nonce
+  contains "$W/err" "not for this session or these terms" "the registry says why"
+  expect 3 "an answer for other terms: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30 --tamper other-terms
+  contains "$W/err" "not for this session or these terms" "the registry says why"
   cp -a tokens tokens.saved # the card goes back in afterwards
   expect 7 "the card removed mid-protocol: a clear error" -- "$ATTACK" --as pki/dr-b request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --tamper remove-card
