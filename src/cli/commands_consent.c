@@ -281,10 +281,11 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
                                            : !strcmp(kind, "replace") ? MR_PURPOSE_REPLACE : MR_PURPOSE_ENROLL,
                                            spk, a->module, json_string_value(json_object_get(start, "internal_id")),
                                            answering ? td : NULL, &fm);
-    if (rc == MEDREG_OK && answering && t) { /* an attack's answer: the registry must refuse it */
-        nonce[0] ^= (uint8_t)(t->answer_other_nonce != 0);
-        td[0] ^= (uint8_t)(t->answer_other_terms != 0);
-    }
+    /* an attack's answer (consent_attack), which the registry must refuse */
+    if (answering && t && t->answer_other_nonce)
+        nonce[0] ^= 1;
+    if (answering && t && t->answer_other_terms)
+        td[0] ^= 1;
     if (rc == MEDREG_OK && answering)
         rc = mr_consent_client_answer(&to, sid, k, nonce, td, &m, &ml);
     if (rc == MEDREG_OK && t && t->before_send)
