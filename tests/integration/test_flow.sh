@@ -231,16 +231,17 @@ ls kept.csv.tmp.* >/dev/null 2>&1 && fail "a temporary file was left behind" || 
 expect 7 "an output folder that is not there: a clear local error" -- as researcher export --module hip --study study-3 -o no-dir/x.csv
 contains "$W/err" "cannot write beside no-dir/x.csv" "the message names the file"
 # a registry that dies in the middle of an extract (its chunked body cut short): the file is not made
-CUTPORT=$((RPORT + 40))
-python3 - "$CUTPORT" <<'PY' &
-import socket, ssl, sys
+# (the port is the system's choice, written to cut.ready: a fixed one was sometimes taken by another test)
+python3 - <<'PY' &
+import os, socket, ssl
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain("pki/registry.crt", "pki/registry.key")
 ctx.load_verify_locations("pki/ca.crt")
 ctx.verify_mode = ssl.CERT_REQUIRED
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(1); srv.settimeout(30)
-open("cut.ready", "w").close()
+srv.bind(("127.0.0.1", 0)); srv.listen(1); srv.settimeout(30)
+open("cut.ready.tmp", "w").write(str(srv.getsockname()[1]))
+os.rename("cut.ready.tmp", "cut.ready")
 c, _ = srv.accept()
 t = ctx.wrap_socket(c, server_side=True)
 req = b""
@@ -253,6 +254,7 @@ t.close(); srv.close()
 PY
 CUTPID=$!
 for _ in $(seq 100); do [ -e cut.ready ] && break; sleep 0.1; done
+CUTPORT=$(cat cut.ready)
 expect 6 "an extract cut short by the registry fails" -- as researcher --registry "https://127.0.0.1:$CUTPORT" \
   export --module hip --study study-3 -o cut.csv
 wait "$CUTPID" 2>/dev/null || true
