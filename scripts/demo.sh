@@ -41,7 +41,8 @@ cp "$SRC/examples/hip.ini" hip.ini
 run "$MEDREG" key new hip.key
 echo "    (the module file, examples/hip.ini, is shown by 'medreg modules' once the services run)"
 
-PORT=$((30000 + RANDOM % 20000))
+# below the ephemeral range (32768 and up), where outgoing connections take their ports
+PORT=$((10000 + RANDOM % 20000))
 "$MEDREG" pki issue pki ledger --service >/dev/null
 "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
 "$MEDREG" key new events.key >/dev/null

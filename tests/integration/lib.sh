@@ -17,6 +17,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-it.XXXXXX")
 PIDS=()
 PG_DBS=()
 PG_PORT=""
+PORT_LOCK=""
 FAILS=0
 CHECKS=0
 
@@ -32,6 +33,7 @@ cleanup() {
     tail -n 30 "$W"/*.log 2>/dev/null || true
   fi
   [ -n "${KEEP:-}" ] || rm -rf "$W"
+  [ -z "$PORT_LOCK" ] || rmdir "$PORT_LOCK" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -186,10 +188,44 @@ start_daemon() { # CONFIG LOGNAME URL -> sets LAST_PID; 0 when healthy
   return 1
 }
 
+# reserve_ports: a block of ten ports, IPORT .. IPORT + 9, for this test's
+# daemons (the services take the first two, the others what each test says).
+# Below the kernel's ephemeral range, which every outgoing connection draws its
+# local port from, so that no client of this or another test can hold one; free
+# when checked; and kept from the tests running beside this one by a lock
+# folder, made atomically by mkdir and removed on exit.
+ports_free() { # FIRST COUNT
+  python3 -c 'import socket, sys
+f, n = int(sys.argv[1]), int(sys.argv[2])
+for p in range(f, f + n):
+    s = socket.socket()
+    try: s.bind(("127.0.0.1", p))
+    except OSError: sys.exit(1)
+    finally: s.close()' "$1" "$2"
+}
+release_ports() { if [ -n "$PORT_LOCK" ]; then rmdir "$PORT_LOCK" 2>/dev/null || true; PORT_LOCK=""; fi; }
+reserve_ports() {
+  local lo hi slots lock
+  release_ports
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range
+  slots=$(( (lo - 10000) / 10 ))
+  [ "$slots" -gt 0 ] || slots=$(( (65535 - hi - 10) / 10 ))
+  [ "$slots" -gt 0 ] || { echo "no ports outside the ephemeral range $lo-$hi" >&2; return 1; }
+  for _ in $(seq 1 100); do
+    if [ "$lo" -gt 10010 ]; then IPORT=$((10000 + (RANDOM % slots) * 10)); else IPORT=$((hi + 1 + (RANDOM % slots) * 10)); fi
+    lock="${TMPDIR:-/tmp}/medreg-ports.$IPORT"
+    mkdir "$lock" 2>/dev/null || continue
+    if ports_free "$IPORT" 10; then PORT_LOCK=$lock; return 0; fi
+    rmdir "$lock"
+  done
+  echo "no free block of ten ports" >&2
+  return 1
+}
+
 start_services() {
   local tries
   for tries in 1 2 3 4 5; do
-    IPORT=$((20000 + RANDOM % 20000)); RPORT=$((IPORT + 1))
+    reserve_ports; RPORT=$((IPORT + 1))
     write_configs "$IPORT" "$RPORT"
     export MEDREG_IDENTITY="https://127.0.0.1:$IPORT" MEDREG_REGISTRY="https://127.0.0.1:$RPORT"
     if start_daemon identity.ini identity "$MEDREG_IDENTITY"; then
