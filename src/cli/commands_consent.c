@@ -78,9 +78,12 @@ static EVP_PKEY *registry_key(const cli *c, int *oaep, int *code)
     const char *h = json_string_value(json_object_get(j, "oaep"));
     X509 *crt = pem ? mr_cert_from_pem(pem, strlen(pem)) : NULL;
     *oaep = h && !strcmp(h, "sha256") ? MR_OAEP_SHA256 : MR_OAEP_SHA1;
+    medreg_err rc = MEDREG_ERR_VERIFY;
     if (crt == NULL || c->cacert == NULL || mr_file_read(c->cacert, 1 << 16, &ca, &cl) != MEDREG_OK ||
-        mr_cert_verify_ca(ca, crt) != MEDREG_OK) {
-        fprintf(stderr, "medreg: the registry's consent key is not certified by the CA: refusing\n");
+        (rc = mr_cert_verify_ca(ca, crt)) != MEDREG_OK) {
+        fprintf(stderr, "medreg: the registry's consent key is %s: refusing\n",
+                rc == MEDREG_ERR_EXPIRED ? "certified by the CA, but its certificate has expired (or is not valid yet)"
+                                         : "not certified by the CA");
         *code = EXIT_DENIED;
     } else {
         pk = X509_get_pubkey(crt);
@@ -105,6 +108,21 @@ static json_t *fingerprint_json(const mr_fingerprint_msg *fm, mr_token *physicia
     free(k3);
     free(sig);
     return j;
+}
+
+/* The body of a finish request: the fingerprint, and for an answering kind
+ * the sealed answer and the terms. */
+static json_t *finish_body(const mr_fingerprint_msg *fm, mr_token *physician, const uint8_t *m, size_t ml,
+                           json_t *terms)
+{
+    json_t *body = json_pack("{s:o*}", "fingerprint", fingerprint_json(fm, physician));
+    if (body && m) {
+        char *ans = mr_base64(m, ml);
+        json_object_set_new(body, "answer", json_string(ans ? ans : ""));
+        json_object_set(body, "terms", terms);
+        free(ans);
+    }
+    return body;
 }
 
 /* Tell the registry the session is over without an answer (it counts as a
@@ -178,7 +196,7 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
     int code = EXIT_OK, oaep = MR_OAEP_SHA1, opened = 0;
     mr_token *patient = NULL, *physician = NULL;
     EVP_PKEY *reg = NULL;
-    json_t *start = NULL, *body = NULL, *done = NULL, *terms = NULL;
+    json_t *start = NULL, *body = NULL, *done = NULL, *terms = NULL, *again = NULL;
     mr_fingerprint_msg fm;
     uint8_t sid[MR_SESSION_ID_BYTES], spk[32], nonce[MR_CONSENT_NONCE_BYTES], k[MR_CONSENT_K_BYTES], td[32];
     uint8_t k2[MR_HYBRID_MAX], *m = NULL; /* k2: a ciphertext, nothing secret */
@@ -288,6 +306,8 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         td[0] ^= 1;
     if (rc == MEDREG_OK && answering)
         rc = mr_consent_client_answer(&to, sid, k, nonce, td, &m, &ml);
+    if (rc == MEDREG_OK && t && t->finish_again)
+        again = finish_body(&fm, physician, answering ? m : NULL, ml, terms);
     if (rc == MEDREG_OK && t && t->before_send)
         rc = t->before_send(t, &fm, k, &m, &ml);
     if (rc != MEDREG_OK) {
@@ -297,14 +317,13 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
         goto out;
     }
     json_decref(body);
-    body = json_pack("{s:o*}", "fingerprint", fingerprint_json(&fm, physician));
-    if (answering) {
-        char *ans = mr_base64(m, ml);
-        json_object_set_new(body, "answer", json_string(ans ? ans : ""));
-        json_object_set(body, "terms", terms);
-        free(ans);
+    body = finish_body(&fm, physician, answering ? m : NULL, ml, terms);
+    done = call_json(c, "POST", path, body, &code);
+    if (again) { /* consent_attack: the finish as made, sent to the same session after the one sent */
+        json_decref(done);
+        done = call_json(c, "POST", path, again, &code);
     }
-    if ((done = call_json(c, "POST", path, body, &code)) == NULL)
+    if (done == NULL)
         goto out;
     if (a->reply) {
         *a->reply = done;
@@ -343,6 +362,7 @@ out:
     free(m);
     json_decref(start);
     json_decref(body);
+    json_decref(again);
     json_decref(done);
     json_decref(terms);
     EVP_PKEY_free(reg);

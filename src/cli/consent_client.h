@@ -28,6 +28,9 @@ struct consent_tamper {
     /* seal the answer (for this very session) with another nonce, or with
      * other terms than the request and the physician's signature carry */
     int answer_other_nonce, answer_other_terms;
+    /* after the finish (altered by before_send or not), send the finish as
+     * it was made before before_send to the same session */
+    int finish_again;
     void *user;
 };
 

@@ -38,7 +38,9 @@ MR_MUST_CHECK medreg_err mr_key_new(const char *path);
 /* SHA-256 of a PEM certificate's DER encoding, as 64 lowercase hex chars. */
 MR_MUST_CHECK medreg_err mr_cert_fingerprint_pem(const char *pem, size_t len, char hex[65]);
 
-/* Does crt chain to a certificate of the PEM bundle ca_pem (NUL-terminated)? */
+/* Does crt chain to a certificate of the PEM bundle ca_pem (NUL-terminated),
+ * and is it valid now? MEDREG_ERR_EXPIRED: it chains, but now is outside the
+ * validity of crt or of a CA certificate; MEDREG_ERR_VERIFY: it does not chain. */
 MR_MUST_CHECK medreg_err mr_cert_verify_ca(const char *ca_pem, X509 *crt);
 /* SHA-256 of the DER encoding, as 64 lowercase hex chars. */
 MR_MUST_CHECK medreg_err mr_cert_fingerprint(X509 *crt, char hex[65]);

@@ -107,8 +107,11 @@ void mr_card_register(mr_service *s, mr_request *req, mr_response *resp)
                       "'physician' must be a certificate fingerprint and 'cert' a PEM certificate");
         goto out;
     }
-    if (mr_cert_verify_ca(s->client_ca_pem, crt) != MEDREG_OK) {
-        mr_resp_error(resp, 400, "invalid_certificate", "the card certificate is not issued by the trusted CA");
+    if ((rc = mr_cert_verify_ca(s->client_ca_pem, crt)) != MEDREG_OK) {
+        if (rc == MEDREG_ERR_EXPIRED)
+            mr_resp_error(resp, 400, "card_expired", "the card certificate has expired (or is not valid yet)");
+        else
+            mr_resp_error(resp, 400, "invalid_certificate", "the card certificate is not issued by the trusted CA");
         goto out;
     }
     int dl = i2d_X509(crt, &der);

@@ -6,6 +6,8 @@
  * usage: consent_attack --as PATH/NAME enroll|request ARGS [--tamper T]
  *            [--save-k F] [--save-answer F] [--replay-answer F] [--use-k F]
  *            [--before-send CMD]   (a shell command run between start and answer)
+ *            [--finish-as PATH/NAME] (another caller sends the answer)
+ *            [--finish-again]      (then the unaltered finish to the same session)
  *        consent_attack craft-k2 --patient-card CARD
  *        consent_attack pubkey --patient-card CARD
  * T: flip-k3, no-physician-sig, flip-answer, other-nonce, other-terms, remove-card */
@@ -24,6 +26,9 @@
 #include "../../src/crypto/hybrid.h"
 
 static const char *tamper, *save_k, *save_answer, *replay_answer, *card_label, *before_cmd;
+/* --finish-as: the certificate and key the answer is sent with */
+static cli *client;
+static char finish_cert[4096], finish_key[4096];
 
 static void write_file(const char *path, const uint8_t *p, size_t n)
 {
@@ -79,6 +84,8 @@ static medreg_err before_send(const consent_tamper *t, mr_fingerprint_msg *fm, c
     }
     if (save_answer && *m)
         write_file(save_answer, *m, *m_len);
+    if (finish_cert[0]) /* each request connects anew (no cli_http): the next one is this caller's */
+        client->cert = finish_cert, client->key = finish_key;
     return MEDREG_OK;
 }
 
@@ -102,7 +109,8 @@ int main(int argc, char **argv)
         {"days", required_argument, NULL, 'n'},         {"tamper", required_argument, NULL, 't'},
         {"save-k", required_argument, NULL, 'k'},       {"save-answer", required_argument, NULL, 's'},
         {"replay-answer", required_argument, NULL, 'r'}, {"use-k", required_argument, NULL, 'u'},
-        {"before-send", required_argument, NULL, 'b'},  {NULL, 0, NULL, 0}};
+        {"before-send", required_argument, NULL, 'b'},  {"finish-as", required_argument, NULL, 'f'},
+        {"finish-again", no_argument, NULL, 'g'},       {NULL, 0, NULL, 0}};
     cli c;
     consent_args a = {.days = 365};
     consent_tamper t = {.before_send = before_send};
@@ -110,6 +118,7 @@ int main(int argc, char **argv)
     int opt;
 
     memset(&c, 0, sizeof c);
+    client = &c;
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     c.registry_url = getenv("MEDREG_REGISTRY");
@@ -145,6 +154,11 @@ int main(int argc, char **argv)
         case 'r': replay_answer = optarg; break;
         case 'u': use_k = optarg; break;
         case 'b': before_cmd = optarg; break;
+        case 'g': t.finish_again = 1; break;
+        case 'f':
+            snprintf(finish_cert, sizeof finish_cert, "%s.crt", optarg);
+            snprintf(finish_key, sizeof finish_key, "%s.key", optarg);
+            break;
         default: return 2;
         }
     }

@@ -10,7 +10,7 @@ ENGINE=${MEDREG_TEST_DB:-sqlite}
 # every SQLite statement the daemons prepare must find its rows by a key,
 # and be a literal (src/store/sqlite.c, plan_scans, get_stmt): one that is
 # not fails its request
-export MEDREG_SQLITE_CHECKS=1
+export MEDREG_SQLITE_CHECKS=${MEDREG_SQLITE_CHECKS:-1}
 MEDREG="$BIN/medreg"
 MEDREGD="$BIN/medregd"
 W=$(mktemp -d "${TMPDIR:-/tmp}/medreg-it.XXXXXX")
@@ -339,6 +339,24 @@ ship_events() {
   done
   start_daemon identity.ini identity "$MEDREG_IDENTITY" && IDENTITY_PID=$LAST_PID && PIDS+=("$LAST_PID") &&
     start_daemon registry.ini registry "$MEDREG_REGISTRY" && REGISTRY_PID=$LAST_PID && PIDS+=("$LAST_PID")
+}
+
+# issue_dated DIR/NAME FROM TO: an EC P-256 key DIR/NAME.key and a certificate
+# DIR/NAME.crt (CN=NAME) from the test CA in pki/, valid from FROM to TO
+# (openssl's YYYYMMDDHHMMSSZ): what `medreg pki issue` never makes, for
+# tests of certificates outside their validity.
+issue_dated() {
+  local out=$1 from=$2 to=$3 name; name=$(basename "$1")
+  if [ ! -f dated-ca.cnf ]; then
+    printf '%s\n' '[ca]' 'default_ca = d' '[d]' 'database = dated-ca.idx' 'new_certs_dir = .' \
+      'serial = dated-ca.serial' 'default_md = sha256' 'policy = p' 'unique_subject = no' '[p]' \
+      'commonName = supplied' > dated-ca.cnf
+    : > dated-ca.idx; echo 01 > dated-ca.serial
+  fi
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$out.key" -subj "/CN=$name" \
+    -out "$out.csr" >/dev/null 2>&1 &&
+  openssl ca -batch -config dated-ca.cnf -cert pki/ca.crt -keyfile pki/ca.key -in "$out.csr" -out "$out.crt" \
+    -startdate "$from" -enddate "$to" -notext >/dev/null 2>&1 && rm -f "$out.csr"
 }
 
 # fake_server PORT NAME PROBE SCRIPT [ARGS...]: the python3 SCRIPT, which defines the

@@ -61,36 +61,15 @@ got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pk
   "$MEDREG_REGISTRY/v1/whoami" || true)
 [ "$got" = 401 ] || [ "$got" = 000 ] && ok "a certificate from a foreign CA is not accepted ($got)" || fail "foreign CA ($got)"
 # certificates of the trusted CA outside their validity: refused even when registered
-cat > ca.cnf <<'EOC'
-[ca]
-default_ca = d
-[d]
-database = ca.idx
-new_certs_dir = .
-serial = ca.serial
-default_md = sha256
-policy = p
-unique_subject = no
-[p]
-commonName = supplied
-EOC
-: > ca.idx; echo 01 > ca.serial
 for w in expired:20200101000000Z:20210101000000Z not-yet-valid:20990101000000Z:21000101000000Z; do
   IFS=: read -r n from to <<<"$w"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "pki/dr-$n.key" -subj "/CN=dr-$n" \
-    -out "$n.csr" >/dev/null 2>&1
-  openssl ca -batch -config ca.cnf -cert pki/ca.crt -keyfile pki/ca.key -in "$n.csr" -out "pki/dr-$n.crt" \
-    -startdate "$from" -enddate "$to" -notext >/dev/null 2>&1
+  issue_dated "pki/dr-$n" "$from" "$to"
   expect 0 "an administrator registers a physician's $n certificate" -- as admin user add --on registry \
     --cert-file "pki/dr-$n.crt" --role physician --module hip
   status 401 "the $n certificate is refused all the same" -- "dr-$n" GET "$MEDREG_REGISTRY/v1/records?module=hip"
 done
 # a certificate that expires during a keep-alive connection: refused from then on, on that connection
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pki/dr-brief.key -subj /CN=dr-brief \
-  -out brief.csr >/dev/null 2>&1
-openssl ca -batch -config ca.cnf -cert pki/ca.crt -keyfile pki/ca.key -in brief.csr -out pki/dr-brief.crt \
-  -startdate "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d '+4 seconds' +%Y%m%d%H%M%SZ)" \
-  -notext >/dev/null 2>&1
+issue_dated pki/dr-brief "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" "$(date -u -d '+4 seconds' +%Y%m%d%H%M%SZ)"
 as admin user add --on registry --cert-file pki/dr-brief.crt --role physician --module hip >/dev/null
 if python3 - "$MEDREG_REGISTRY" > brief.out 2>&1 <<'EOP'
 import http.client, ssl, sys, time, urllib.parse

@@ -18,6 +18,10 @@ sql() { # run SQL on the registry database (either engine), print the result
   if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${REGISTRY_DB%%\?*}" -c "$1"
   else sqlite3 -cmd ".timeout 10000" "$W/registry.db" "$1"; fi
 }
+sql_cmd() { # SQL -> a shell command that runs it on the registry database (for --before-send)
+  if [ "$ENGINE" = postgres ]; then printf 'psql -qAt -p %q -h /var/run/postgresql %q -c %q' "$PG_PORT" "${REGISTRY_DB%%\?*}" "$1"
+  else printf 'sqlite3 -cmd %q %q %q' ".timeout 10000" "$W/registry.db" "$1"; fi
+}
 blob_hex() { # SQL expression for a blob column as lowercase hex
   if [ "$ENGINE" = postgres ]; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
 }
@@ -76,6 +80,12 @@ expect 0 "the administrator registers Dr A's card" -- as admin card register --p
 expect 0 "and Dr B's" -- as admin card register --physician-cert pki/dr-b.crt --card-cert dr-b-card.crt
 expect 3 "a physician cannot register cards" -- as dr-a card register --physician-cert pki/dr-a.crt --card-cert dr-x-card.crt
 expect 4 "a card for someone who is not a physician is refused" -- as admin card register --physician-cert pki/researcher.crt --card-cert dr-x-card.crt
+"$MEDREG" pki init pki-other >/dev/null
+expect 0 "a card from another CA" -- "$MEDREG" card init --label dr-y-card --name dr-a --pki pki-other --key-type p256 \
+  --cert-out dr-y-card.crt
+expect 4 "a card certificate from another CA is refused" -- as admin card register --physician-cert pki/dr-a.crt \
+  --card-cert dr-y-card.crt
+contains "$W/err" "not issued by the trusted CA" "the administrator is told why"
 as admin user add --on registry --cert-file pki/dr-x.crt --role physician --module hip >/dev/null
 DA=$(card dr-a-card); DB=$(card dr-b-card); DX=$(card dr-x-card)
 DR_B_FPR=$("$MEDREG" pki fingerprint pki/dr-b.crt)
@@ -159,6 +169,13 @@ round() { # KEY_TYPE FAMILY_NAME
   stop_fake
   expect 3 "the answer flipped in one bit: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
     --patient-card "$P" --physician-card "$DB" --tamper flip-answer
+  expect 4 "the true answer sent again to the session the flipped one closed: refused" -- "$ATTACK" --as pki/dr-b \
+    request --module hip --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --tamper flip-answer --finish-again
+  contains "$W/err" "session_closed" "the registry says the session is over"
+  expect 4 "a true answer after the session's end: refused" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" \
+    --before-send "$(sql_cmd "UPDATE consent_sessions SET expires_at = 1 WHERE status = 'open'")"
+  contains "$W/err" "session_expired" "the registry says the session has expired"
   # answers that open, for this very session, but say another nonce, or other terms than the request
   # and the physician's card signature (the consent the patient gave is not the one asked for)
   expect 3 "an answer for another nonce: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
@@ -167,6 +184,9 @@ round() { # KEY_TYPE FAMILY_NAME
   expect 3 "an answer for other terms: refused" -- "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" \
     --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30 --tamper other-terms
   contains "$W/err" "not for this session or these terms" "the registry says why"
+  expect 3 "Dr X sends the answer to Dr B's session: refused" -- "$ATTACK" --as pki/dr-b request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --finish-as pki/dr-x
+  contains "$W/err" "belongs to another physician" "the registry says why"
   cp -a tokens tokens.saved # the card goes back in afterwards
   expect 7 "the card removed mid-protocol: a clear error" -- "$ATTACK" --as pki/dr-b request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --tamper remove-card
@@ -222,11 +242,36 @@ round() { # KEY_TYPE FAMILY_NAME
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --use-k used.k
   expect 0 "the rotated fingerprint works with the card again" -- as dr-b consent request --module hip \
     --internal-id "$IB" --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
+  # the card answers a second session while the first waits: the first's answer is for a fingerprint
+  # that has just been used, and is refused (the finish checks the fingerprint is still unused)
+  expect 3 "an answer for a fingerprint used meanwhile in another session: refused (one-time)" -- \
+    "$ATTACK" --as pki/dr-b request --module hip --internal-id "$IB" --patient-card "$P" --physician-card "$DB" \
+    --exclude mental-health --days 30 --before-send "'$MEDREG' --as pki/dr-b consent request --module hip \
+    --internal-id '$IB' --patient-card '$P' --physician-card '$DB' --exclude mental-health --days 30 > meanwhile.out 2>&1"
+  contains meanwhile.out "grant" "the other session's consent went through"
+  contains "$W/err" "consent_refused" "the waiting session's answer is refused"
   fake_registry "$FPORT" 15 || fail "the relaying registry did not start"
   expect 0 "16 candidates, the protocol's most: the card answers" -- \
     as dr-b --registry "https://127.0.0.1:$FPORT" consent request --module hip --internal-id "$IB" \
     --patient-card "$P" --physician-card "$DB" --exclude mental-health --days 30
   stop_fake
+  # a physician's card outside its validity is not registered, and once registered signs nothing
+  # after its end (a PEM key file as the card)
+  for w in expired:20200101000000Z:20210101000000Z not-yet-valid:20990101000000Z:21000101000000Z; do
+    IFS=: read -r n from to <<<"$w"
+    issue_dated "dr-b-$n-$kt" "$from" "$to"
+    expect 4 "the administrator cannot register a card that is $n" -- as admin card register \
+      --physician-cert pki/dr-b.crt --card-cert "dr-b-$n-$kt.crt"
+    contains "$W/err" "card_expired" "the refusal names the card's validity"
+  done
+  local end; end=$(($(date +%s) + 3))
+  issue_dated "dr-b-brief-$kt" "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" "$(date -u -d "@$end" +%Y%m%d%H%M%SZ)"
+  expect 0 "the administrator registers a card of Dr B's that ends in 3 seconds" -- as admin card register \
+    --physician-cert pki/dr-b.crt --card-cert "dr-b-brief-$kt.crt"
+  while [ "$(date +%s)" -le "$end" ]; do sleep 0.5; done
+  expect 3 "past its end, the card's signature is refused" -- as dr-b consent request --module hip --internal-id "$IB" \
+    --patient-card "$P" --physician-card "dr-b-brief-$kt.key"
+  contains "$W/err" "card_expired" "the refusal names the card's validity"
   # an administrator takes Dr B's role away: the grant opens nothing, and a consent under way is not finished
   g1=$(grants_active)
   expect 3 "Dr B's physician role is removed while the patient answers: the answer is refused" -- "$ATTACK" --as pki/dr-b request --module hip \
