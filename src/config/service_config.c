@@ -230,6 +230,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
             {"consent_fail_max", 1, 1000, offsetof(mr_service_config, consent_fail_max), "failures"},
             {"consent_fail_window", 60, 366 * 86400ul, offsetof(mr_service_config, consent_fail_window_s), "seconds"},
             {"consent_session_ttl", 10, 3600, offsetof(mr_service_config, consent_session_ttl_s), "seconds"},
+            {"presence_pass_ttl", 1, 3600, offsetof(mr_service_config, pass_ttl_s), "seconds"},
             {"grant_max_days", 1, 36500, offsetof(mr_service_config, grant_max_days), "days"},
             {"alarm_idle_after", 1, 3660 * 86400ul, offsetof(mr_service_config, alarm_idle_s), "seconds"},
             {"alarm_replacements_max", 1, 1000, offsetof(mr_service_config, alarm_replacements_max), "replacements"},
@@ -344,6 +345,7 @@ medreg_err mr_service_config_load(const char *path, mr_role role_override, mr_se
     st.c->consent_fail_max = 3;
     st.c->consent_fail_window_s = 86400;
     st.c->consent_session_ttl_s = 600;
+    st.c->pass_ttl_s = 300;
     st.c->grant_max_days = 3650;
     st.c->alarm_idle_s = 30 * 86400;
     st.c->alarm_replacements_max = 3;

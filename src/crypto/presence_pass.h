@@ -18,7 +18,6 @@
 #include "psn_token.h"
 
 #define MR_PASS_MAX_CHARS 512
-#define MR_PASS_TTL_S 300
 
 typedef struct mr_presence_pass {
     char module[MR_NAME_MAX + 1];

@@ -802,7 +802,7 @@ static medreg_err identity_pass(mr_service *s, mr_conn *c, const char *module, c
     snprintf(p.module, sizeof p.module, "%s", module);
     p.key_id = (uint32_t)mr_rows_int(r, 0, 0);
     memcpy(p.psn, psn, sizeof p.psn);
-    p.expires_at = (uint64_t)time(NULL) + MR_PASS_TTL_S;
+    p.expires_at = (uint64_t)time(NULL) + s->cfg->pass_ttl_s;
     randombytes_buf(p.nonce, sizeof p.nonce);
     rc = mr_pass_seal(&p, s->token_key, pass);
 out:

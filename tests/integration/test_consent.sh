@@ -330,6 +330,8 @@ done
 sleep 1.2
 expect 0 "alarms for the registry administrator" -- as admin --json alarms
 contains "$W/out" '"replacements"' "more replacements than allowed raise an alarm"
+[ "$(sql "SELECT COUNT(*) FROM events WHERE action = 'alarm' AND outcome = 'raised' AND detail = 'replacements'")" -gt 0 ] &&
+  ok "the replacement alarm is in the audit trail, when it was raised" || fail "no replacement alarm in the audit trail"
 contains "$W/out" '"access_without_data"' "access without new data raises an alarm"
 expect 3 "a physician cannot see alarms" -- as dr-a alarms
 expect 0 "the monitor sees the alarm gauges" -- as monitor metrics --on registry

@@ -112,8 +112,23 @@ as dr-b --json audit mine "${MINE[@]}" > fresh.json
 PASS2=$(jq -r .identity_pass fresh.json)
 [ "$(idpost dr-a "{\"module\":\"hip\",\"pass\":\"$PASS2\"}")" = 403 ] && grep -q "another physician" "$W/idpost.json" \
   && ok "another physician cannot use it" || fail "pass by dr-a: $(cat "$W/idpost.json")"
-[ "$(idpost dr-b "{\"module\":\"knee\",\"pass\":\"$PASS2\"}")" = 403 ] && ok "nor in another module" \
-  || fail "pass for knee: $(cat "$W/idpost.json")"
+[ "$(idpost dr-b "{\"module\":\"knee\",\"pass\":\"$PASS2\"}")" = 403 ] && grep -q "another module" "$W/idpost.json" \
+  && ok "nor in another module" || fail "pass for knee: $(cat "$W/idpost.json")"
+# a pass past its end: the registry, restarted, hands out passes that last a second
+registry_with() { # INI LINE for [registry], or nothing: restart the registry with it
+  kill "$REGISTRY_PID" 2>/dev/null || true; st=0; wait "$REGISTRY_PID" || st=$?; KILLED+=("$REGISTRY_PID")
+  [ "$st" = 0 ] || fail "the registry exited with status $st"
+  sed -i '/^presence_pass_ttl = /d' registry.ini
+  [ -z "$1" ] || sed -i "/^\[registry\]/a $1" registry.ini
+  restart_registry || fail "the registry did not restart"
+}
+registry_with "presence_pass_ttl = 1"
+as dr-b --json audit mine "${MINE[@]}" > brief.json || true
+PASS3=$(jq -r '.identity_pass // empty' brief.json)
+sleep 2.1
+[ -n "$PASS3" ] && [ "$(idpost dr-b "{\"module\":\"hip\",\"pass\":\"$PASS3\"}")" = 403 ] &&
+  grep -q "expired" "$W/idpost.json" && ok "a pass past its end is refused" || fail "expired pass: $(cat "$W/idpost.json")"
+registry_with ""
 jq -e '.events | length > 5' "$W/out" >/dev/null && jq -e '.events[0].details.actor | length == 64' "$W/out" >/dev/null \
   && ok "events with their opened details" || fail "json: $(head -c 300 "$W/out")"
 jq -e '[.events[].event.type] | index("audit_view")' "$W/out" >/dev/null \
