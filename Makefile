@@ -7,7 +7,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE ?= cmake
 
-.PHONY: all deps build demo check test test-asan lint bench fuzz clean
+.PHONY: all deps build demo check test test-asan lint bench fuzz mutate clean
 
 all: build
 
@@ -24,8 +24,10 @@ build: $(BUILD)/Makefile
 demo: deps build
 	@scripts/demo.sh $(BUILD)
 
+# the banned functions; every mutation of tests/mutations.txt still applies to the tree
 lint:
 	@scripts/check-banned
+	@scripts/mutate --list >/dev/null
 
 # Every test: unit and integration on SQLite and PostgreSQL, then all of it again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -55,5 +57,10 @@ bench: deps build
 	@scripts/postgres-start
 	@bench/run.sh $(BUILD)
 
+# Break each check of tests/mutations.txt in turn and see a test fail (about 45 minutes).
+mutate: deps
+	@scripts/postgres-start
+	@scripts/mutate
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-mutate

@@ -217,6 +217,7 @@ round() { # KEY_TYPE FAMILY_NAME
   [ "$(jq --arg i "$IB" '[.grants[] | select(.internal_id == $i and .state == "active")] | length' "$W/out")" -ge 1 ] &&
     ok "the grant, under Dr B's internal ID" || fail "Dr B's grants: $(cat "$W/out")"
   lacks "$W/out" "$IA" "not Dr A's internal ID"
+  expect 3 "a researcher cannot list grants" -- as researcher grants --module hip
   expect 0 "Dr X lists grants" -- as dr-x --json grants --module hip
   [ "$(jq '.grants | length' "$W/out")" = 0 ] && ok "Dr X sees none of Dr B's grants" || fail "Dr X's grants: $(cat "$W/out")"
   lacks "$W/out" "$IB" "nor Dr B's internal ID"
@@ -280,6 +281,11 @@ round() { # KEY_TYPE FAMILY_NAME
   contains "$W/err" "physician role" "the refusal names the missing role"
   [ "$(grants_active)" = "$g1" ] && ok "no new grant after the removal" || fail "a grant was made for a removed physician"
   expect 3 "a removed physician's grant opens nothing" -- as dr-b record show "$RA"
+  local s0; s0=$(sql "SELECT COUNT(*) FROM consent_sessions")
+  expect 3 "without the role, Dr B cannot start a consent session" -- as dr-b consent request --module hip \
+    --internal-id "$IB" --patient-card "$P" --physician-card "$DB"
+  [ "$(sql "SELECT COUNT(*) FROM consent_sessions")" = "$s0" ] && ok "no session was opened, the card never asked" ||
+    fail "a session was opened for a physician without the role"
   expect 0 "the role is given back" -- as admin user add --on registry --cert-file pki/dr-b.crt --role physician --module hip
   expect 0 "and with it the grant" -- as dr-b record show "$RA"
   # a grant past its end opens nothing: its end moved 31 days back in the database (time passing)

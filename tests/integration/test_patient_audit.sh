@@ -114,6 +114,11 @@ PASS2=$(jq -r .identity_pass fresh.json)
   && ok "another physician cannot use it" || fail "pass by dr-a: $(cat "$W/idpost.json")"
 [ "$(idpost dr-b "{\"module\":\"knee\",\"pass\":\"$PASS2\"}")" = 403 ] && grep -q "another module" "$W/idpost.json" \
   && ok "nor in another module" || fail "pass for knee: $(cat "$W/idpost.json")"
+# a physician whose role at the identity service was removed cannot use the pass they still hold
+as admin user remove --on identity --cert-file pki/dr-b.crt --role physician --module hip >/dev/null
+[ "$(idpost dr-b "{\"module\":\"hip\",\"pass\":\"$PASS2\"}")" = 403 ] && grep -q "physician" "$W/idpost.json" \
+  && ok "nor once the physician's role is removed" || fail "pass without the role: $(cat "$W/idpost.json")"
+as admin user add --on identity --cert-file pki/dr-b.crt --role physician --module hip >/dev/null
 # a pass past its end: the registry, restarted, hands out passes that last a second
 registry_with() { # INI LINE for [registry], or nothing: restart the registry with it
   kill "$REGISTRY_PID" 2>/dev/null || true; st=0; wait "$REGISTRY_PID" || st=$?; KILLED+=("$REGISTRY_PID")
