@@ -39,7 +39,7 @@ typedef struct mr_service_config {
     char *consent_key, *consent_cert; /* the consent key: a file or a pkcs11: URI */
     unsigned consent_fail_max;        /* failed consents tolerated in the window */
     unsigned consent_fail_window_s, consent_session_ttl_s;
-    unsigned pass_ttl_s;            /* a presence pass's lifetime (docs/protocol.md) */
+    unsigned pass_ttl_s;            /* a presence pass's lifetime (docs/ledger.md) */
     unsigned grant_max_days;
     unsigned alarm_idle_s;          /* access without new data for this long */
     unsigned alarm_replacements_max; /* card replacements per physician in 30 days */
