@@ -265,9 +265,9 @@ round() { # KEY_TYPE FAMILY_NAME
       --physician-cert pki/dr-b.crt --card-cert "dr-b-$n-$kt.crt"
     contains "$W/err" "card_expired" "the refusal names the card's validity"
   done
-  local end; end=$(($(date +%s) + 3))
+  local end; end=$(($(date +%s) + 5))
   issue_dated "dr-b-brief-$kt" "$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)" "$(date -u -d "@$end" +%Y%m%d%H%M%SZ)"
-  expect 0 "the administrator registers a card of Dr B's that ends in 3 seconds" -- as admin card register \
+  expect 0 "the administrator registers a card of Dr B's that ends in 5 seconds" -- as admin card register \
     --physician-cert pki/dr-b.crt --card-cert "dr-b-brief-$kt.crt"
   while [ "$(date +%s)" -le "$end" ]; do sleep 0.5; done
   expect 3 "past its end, the card's signature is refused" -- as dr-b consent request --module hip --internal-id "$IB" \
