@@ -300,10 +300,8 @@ int cli_consent_run(const cli *c, const char *kind, const consent_args *a, const
                                            spk, a->module, json_string_value(json_object_get(start, "internal_id")),
                                            answering ? td : NULL, &fm);
     /* an attack's answer (consent_attack), which the registry must refuse */
-    if (answering && t && t->answer_other_nonce)
-        nonce[0] ^= 1;
-    if (answering && t && t->answer_other_terms)
-        td[0] ^= 1;
+    if (answering && t && t->before_answer)
+        t->before_answer(t, nonce, td);
     if (rc == MEDREG_OK && answering)
         rc = mr_consent_client_answer(&to, sid, k, nonce, td, &m, &ml);
     if (rc == MEDREG_OK && t && t->finish_again)

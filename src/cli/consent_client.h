@@ -25,9 +25,9 @@ struct consent_tamper {
                               uint8_t **m, size_t *m_len);
     int use_k; /* answer with k below instead of what the card opens */
     uint8_t k[MR_CONSENT_K_BYTES];
-    /* seal the answer (for this very session) with another nonce, or with
-     * other terms than the request and the physician's signature carry */
-    int answer_other_nonce, answer_other_terms;
+    /* before the answer is sealed (for this very session): may change the
+     * nonce and the digest of the terms it answers */
+    void (*before_answer)(const consent_tamper *t, uint8_t nonce[MR_CONSENT_NONCE_BYTES], uint8_t terms_digest[32]);
     /* after the finish (altered by before_send or not), send the finish as
      * it was made before before_send to the same session */
     int finish_again;

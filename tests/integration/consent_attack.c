@@ -89,6 +89,17 @@ static medreg_err before_send(const consent_tamper *t, mr_fingerprint_msg *fm, c
     return MEDREG_OK;
 }
 
+/* an answer sealed for this very session, but for another nonce, or for
+ * other terms than the request and the physician's card signature say */
+static void before_answer(const consent_tamper *t, uint8_t nonce[MR_CONSENT_NONCE_BYTES], uint8_t terms_digest[32])
+{
+    (void)t;
+    if (tamper && !strcmp(tamper, "other-nonce"))
+        nonce[0] ^= 1;
+    if (tamper && !strcmp(tamper, "other-terms"))
+        terms_digest[0] ^= 1;
+}
+
 static mr_token *open_card(const char *spec)
 {
     mr_token_spec ts = {.key = spec, .pin_env = "MEDREG_PATIENT_PIN"};
@@ -208,10 +219,7 @@ int main(int argc, char **argv)
         t.use_k = 1;
         free(k);
     }
-    /* an answer sealed for this very session, but for another nonce, or for
-     * other terms than the request and the physician's card signature say */
-    t.answer_other_nonce = tamper && !strcmp(tamper, "other-nonce");
-    t.answer_other_terms = tamper && !strcmp(tamper, "other-terms");
+    t.before_answer = before_answer;
     if (tamper && !strcmp(tamper, "remove-card")) {
         const char *l = strstr(a.patient, "token=");
         static char label[64];

@@ -14,14 +14,11 @@ printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level 
 export SOFTHSM2_CONF="$W/softhsm2.conf" MEDREG_CARD_PIN=1234 MEDREG_PATIENT_PIN=1234 MEDREG_PHYSICIAN_PIN=1234
 ATTACK="$BIN/tests/consent_attack"
 card() { echo "pkcs11:token=$1?module-path=$SOFTHSM"; }
-sql() { # run SQL on the registry database (either engine), print the result
-  if [ "$ENGINE" = postgres ]; then psql -qAt -p "$PG_PORT" -h /var/run/postgresql "${REGISTRY_DB%%\?*}" -c "$1"
-  else sqlite3 -cmd ".timeout 10000" "$W/registry.db" "$1"; fi
-}
-sql_cmd() { # SQL -> a shell command that runs it on the registry database (for --before-send)
+sql_cmd() { # SQL -> a shell command that runs it on the registry database (either engine)
   if [ "$ENGINE" = postgres ]; then printf 'psql -qAt -p %q -h /var/run/postgresql %q -c %q' "$PG_PORT" "${REGISTRY_DB%%\?*}" "$1"
   else printf 'sqlite3 -cmd %q %q %q' ".timeout 10000" "$W/registry.db" "$1"; fi
 }
+sql() { eval "$(sql_cmd "$1")"; } # run SQL on the registry database, print the result
 blob_hex() { # SQL expression for a blob column as lowercase hex
   if [ "$ENGINE" = postgres ]; then echo "encode($1, 'hex')"; else echo "lower(hex($1))"; fi
 }
