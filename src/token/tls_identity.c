@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/secret.h"
+#include "token.h"
 
 #define MAX_CHAIN 8
 
@@ -14,7 +15,7 @@ struct mr_tls_identity {
     gnutls_pcert_st pcert[MAX_CHAIN];
     unsigned int n_pcert;
     gnutls_privkey_t key;
-    char pin[128]; /* kept for re-login after a token session ends; wiped on free */
+    char pin[MR_PIN_MAX]; /* kept for re-login after a token session ends; wiped on free */
 };
 
 static const mr_tls_identity *installed;
@@ -37,28 +38,6 @@ static int fail(char **errmsg, const char *what, const char *where, int gerr)
     if (asprintf(errmsg, "%s %s%s%s", what, where, gerr ? ": " : "", gerr ? gnutls_strerror(gerr) : "") < 0)
         *errmsg = NULL;
     return 0;
-}
-
-static int read_pin(mr_tls_identity *id, const mr_tls_key_source *src, char **errmsg)
-{
-    if (src->pin_file) {
-        uint8_t *pin = NULL;
-        size_t len = 0;
-        medreg_err rc = mr_secret_file_read(src->pin_file, 0, sizeof id->pin - 1, &pin, &len);
-        if (rc != MEDREG_OK)
-            return fail(errmsg, "cannot read the PIN file (it must be mode 0600)", src->pin_file, 0);
-        while (len > 0 && (pin[len - 1] == '\n' || pin[len - 1] == '\r'))
-            len--;
-        memcpy(id->pin, pin, len);
-        id->pin[len] = 0;
-        mr_secret_free(pin);
-        return 1;
-    }
-    const char *env = getenv("MEDREG_PKCS11_PIN");
-    if (env == NULL || strlen(env) >= sizeof id->pin)
-        return fail(errmsg, "no PIN for the token: set pin_file or MEDREG_PKCS11_PIN for", src->key, 0);
-    memcpy(id->pin, env, strlen(env) + 1);
-    return 1;
 }
 
 medreg_err mr_tls_identity_load(const mr_tls_key_source *src, mr_tls_identity **out, char **errmsg)
@@ -107,7 +86,7 @@ medreg_err mr_tls_identity_load(const mr_tls_key_source *src, mr_tls_identity **
             fail(errmsg, "a pkcs11: key needs pkcs11_module (the token's PKCS#11 library) for", src->key, 0);
             goto out;
         }
-        if (!read_pin(id, src, errmsg))
+        if (mr_pin_read(src->pin_file, "MEDREG_PKCS11_PIN", NULL, id->pin, errmsg) != MEDREG_OK)
             goto out;
         if (mr_path_is_irregular(src->pkcs11_module)) {
             fail(errmsg, "the PKCS#11 module is not a regular file:", src->pkcs11_module, 0);

@@ -273,6 +273,8 @@ json() { jq -r "$2" "$1"; }
 
 # setup_witness NAME PORT: a witness following the ledger (its key in
 # NAME.wkey, the verifier key in NAME.wkey.pub), started; sets WITNESS_PID.
+# setup_witness NAME PORT: a witness of the ledger's log (WITNESS_EXTRA: more
+# [witness] lines), started (WITNESS_PID).
 setup_witness() {
   "$MEDREG" pki issue pki "$1" --service >/dev/null
   "$MEDREG" ledger key new --witness --name "witness.example/$1" --out "$1.wkey" >/dev/null
@@ -288,6 +290,7 @@ client_ca = pki/ca.crt
 [witness]
 signing_key = $1.wkey
 log = $(cat ledger.skey.pub)
+${WITNESS_EXTRA:-}
 EOC
   start_daemon "$1.ini" "$1" "https://127.0.0.1:$2" && WITNESS_PID=$LAST_PID && PIDS+=("$LAST_PID")
 }

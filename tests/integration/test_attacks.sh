@@ -55,6 +55,16 @@ status 403 "an unregistered certificate" -- dr-x GET "$MEDREG_REGISTRY/v1/record
 status 404 "an unknown endpoint" -- dr-a GET "$MEDREG_REGISTRY/v1/nothing"
 status 405 "a wrong method" -- dr-a DELETE "$MEDREG_REGISTRY/v1/records"
 status 400 "an unknown module in a query" -- dr-a GET "$MEDREG_REGISTRY/v1/records?module=spleen"
+# TLS 1.2 and 1.3 only: a client that would speak TLS 1.0 or 1.1 (OpenSSL does at security level 0)
+# gets no handshake, while the same client offering TLS 1.2 gets one
+handshake() { # VERSION-OPTION
+  openssl s_client -connect "${MEDREG_REGISTRY#https://}" "$1" -cipher 'DEFAULT:@SECLEVEL=0' -CAfile pki/ca.crt \
+    -cert pki/dr-a.crt -key pki/dr-a.key </dev/null >"$W/tls.out" 2>&1
+}
+handshake -tls1_2 && grep -q "Protocol.*TLSv1.2" "$W/tls.out" && ok "a TLS 1.2 handshake" || fail "TLS 1.2: $(tail -3 "$W/tls.out")"
+for v in tls1 tls1_1; do
+  handshake "-$v" && fail "the registry spoke ${v/_/.} ($(grep Protocol "$W/tls.out"))" || ok "no ${v/_/.} handshake"
+done
 # a certificate from another CA is refused during the handshake
 mkdir -p other && "$MEDREG" pki init other/pki >/dev/null
 got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pki/admin.crt --key other/pki/admin.key \

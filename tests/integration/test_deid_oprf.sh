@@ -73,6 +73,10 @@ expect 4 "a response for another key is refused" -- "$MEDREG" pseudonymize csv -
 head -5 sample.csv > other.csv
 expect 4 "another input cannot be finished with this state" -- "$MEDREG" pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in other.csv --finish resp.json --state st.json --out bad.csv
+jq --arg k "$(jq -r .public_key knee.pin)" '.public_key = $k' hip.pin > rekeyed.pin
+expect 7 "a state prepared under another pinned key is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
+  --oprf-key rekeyed.pin --in sample.csv --finish resp.json --state st.json --out bad.csv
+contains "$W/err" "st.json was prepared with another pinned key" "the error names the state file"
 chmod 644 st.json
 expect 7 "a state file readable by others is refused" -- "$MEDREG" pseudonymize csv --config visits.ini \
   --oprf-key hip.pin --in sample.csv --finish resp.json --state st.json --out bad.csv

@@ -67,6 +67,12 @@ contains "$W/err" "does not belong to the certificate" "the message says so"
 p11_config bad.ini "$URI" ""
 expect 3 "no PIN at all is refused" -- env -u MEDREG_PKCS11_PIN "$MEDREGD" --config bad.ini --check
 expect 0 "the PIN may come from the environment instead" -- env MEDREG_PKCS11_PIN=1234 "$MEDREGD" --config bad.ini --check
+expect 3 "a PIN in the environment longer than any PIN is refused" -- \
+  env MEDREG_PKCS11_PIN="$(head -c 300 /dev/zero | tr '\0' 1)" "$MEDREGD" --config bad.ini --check
+contains "$W/err" "the PIN in the environment is too long" "the message says so"
+sed "s|^pkcs11_module = .*|pkcs11_module = $W|" id-p11.ini > bad.ini
+expect 3 "a PKCS#11 module that is no regular file is not loaded (the TLS key)" -- "$MEDREGD" --config bad.ini --check
+contains "$W/err" "the PKCS#11 module is not a regular file" "the message says so"
 
 # the registry: TLS key and consent key on the token
 softhsm2-util --import pki/registry.key --token medreg --label registry-tls --id 03 --pin 1234 >/dev/null
@@ -119,6 +125,9 @@ for k in "new-sign tok-sign psn-sign" "new-seal tok-box psn-box" "new-seal tok-s
 done
 [ "$(stat -c %s tok-sign.pub)" = 32 ] && [ ! -e tok-sign.key ] && ok "only the 32-byte public key is written" ||
   fail "key new-sign --token wrote a private key or a bad public key"
+expect 7 "a PKCS#11 module that is no regular file is not loaded (a key, a card)" -- \
+  env MEDREG_PKCS11_PIN=1234 "$MEDREG" key new-seal again --token "$KT;object=other" --module "$W"
+contains "$W/err" "the PKCS#11 module is not a regular file" "the message says so"
 expect 7 "a second key under the same label is refused" -- \
   env MEDREG_PKCS11_PIN=1234 "$MEDREG" key new-seal again --token "$KT;object=psn-box" --module "$P11"
 contains "$W/err" "already on" "the message says the label is taken"

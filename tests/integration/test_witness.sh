@@ -11,7 +11,10 @@ SIGN="$BIN/tests/note_sign"
 "$MEDREG" pki issue pki reader >/dev/null
 "$MEDREG" ledger key new --name ledger.example/medreg --out ledger.skey >/dev/null
 W1PORT=$((IPORT + 3)); W2PORT=$((IPORT + 4))
-setup_witness w1 "$W1PORT" && W1_PID=$WITNESS_PID && ok "witness 1 starts" || fail "witness 1"
+# witness 1 follows a second log too, which it has not heard of yet
+"$MEDREG" ledger key new --name other.example/log --out other.skey >/dev/null
+WITNESS_EXTRA="log = $(cat other.skey.pub)" setup_witness w1 "$W1PORT" && W1_PID=$WITNESS_PID && ok "witness 1 starts" ||
+  fail "witness 1"
 setup_witness w2 "$W2PORT" && W2_PID=$WITNESS_PID && ok "witness 2 starts" || fail "witness 2"
 LEDGER_WITNESSES="witness = https://127.0.0.1:$W1PORT $(cat w1.wkey.pub)
 witness = https://127.0.0.1:$W2PORT $(cat w2.wkey.pub)"
@@ -62,7 +65,7 @@ printf 'old %s\n\n%s\n' "$size" "$cp4" > same.txt
 [ "$(post "$W1PORT" same.txt)" = 200 ] && grep -q "witness.example/w1" "$W/body" && ok "the same checkpoint again is cosigned" || fail "same: $(cat "$W/body")"
 printf 'old 1\n\n%s\n' "$cp4" > stale.txt
 [ "$(post "$W1PORT" stale.txt)" = 409 ] && [ "$(cat "$W/body")" = "$size" ] && ok "a stale old size: 409 with the size the witness holds" || fail "stale"
-printf 'other.example/log\n%s\n%s\n' "$size" "$root" | "$SIGN" ledger.skey > other.note
+printf 'unknown.example/log\n%s\n%s\n' "$size" "$root" | "$SIGN" ledger.skey > other.note
 printf 'old %s\n\n%s' "$size" "$(cat other.note)" > unknown.txt; echo >> unknown.txt
 [ "$(post "$W1PORT" unknown.txt)" = 404 ] && ok "a log the witness does not follow: 404" || fail "unknown log"
 "$MEDREG" ledger key new --name ledger.example/medreg --out impostor.skey >/dev/null
@@ -78,6 +81,14 @@ printf 'old %s\n%s\n\n%s\n' "$size" "$(head -c 32 /dev/urandom | base64)" "$(cat
 [ "$(post "$W1PORT" badproof.txt)" = 422 ] && ok "a bigger tree with a proof that does not verify: 422" || fail "bad proof $(cat "$W/body")"
 printf 'old %s\n\n%s\n' "$((size + 9))" "$cp4" > toobig.txt
 [ "$(post "$W1PORT" toobig.txt)" = 400 ] && ok "an old size above the checkpoint's: 400" || fail "old > size"
+# a log's first checkpoint: trusted as it comes, so there is nothing to prove from
+printf 'other.example/log\n3\n%s\n' "$root" | "$SIGN" other.skey > first.note
+printf 'old 0\n%s\n\n%s\n' "$(head -c 32 /dev/urandom | base64)" "$(cat first.note)" > first-proof.txt
+[ "$(post "$W1PORT" first-proof.txt)" = 422 ] && ok "a log's first checkpoint with a consistency proof: 422" ||
+  fail "first with proof $(cat "$W/body")"
+printf 'old 0\n\n%s\n' "$(cat first.note)" > first.txt
+[ "$(post "$W1PORT" first.txt)" = 200 ] && grep -q "witness.example/w1" "$W/body" &&
+  ok "without one, cosigned" || fail "first $(cat "$W/body")"
 printf 'nonsense\n' > junk.txt
 [ "$(post "$W1PORT" junk.txt)" = 400 ] && ok "a malformed body: 400" || fail "junk"
 expect 0 "after all that, the witness still cosigns the honest log" -- as reader ledger verify "${POLICY[@]}" \

@@ -7,9 +7,11 @@
  *   signature    C_Sign's length + 4096
  *   plaintext    C_Decrypt's length + 4096
  *   slots        C_GetSlotList's count: the list's capacity + 64
- * unset or anything else: the truth. Only the lengths lie, never the bytes
- * written, so that whatever reads past its buffer is the caller (which
- * AddressSanitizer then names). A module's function list is process-wide
+ *   short        every attribute read into a buffer: its length - 1
+ *   flip         every attribute read into a buffer: its first byte flipped
+ * unset or anything else: the truth. Apart from flip, only the lengths lie,
+ * never the bytes written, so that whatever reads past its buffer is the
+ * caller (which AddressSanitizer then names). A module's function list is process-wide
  * by the standard's design, hence the one static list here. */
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
@@ -40,6 +42,10 @@ static CK_RV liar_get_attribute_value(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, C
             at[i].ulValueLen = cap[i] + MORE;
         else if (lying("unavailable"))
             at[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+        else if (lying("short") && at[i].ulValueLen > 0 && at[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+            at[i].ulValueLen--;
+        else if (lying("flip") && at[i].ulValueLen > 0 && at[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+            ((CK_BYTE_PTR)at[i].pValue)[0] ^= 1;
     }
     return rv;
 }

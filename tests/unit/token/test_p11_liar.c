@@ -141,8 +141,16 @@ static void ec_card(void)
     CHECK(mr_token_ecdh(t, peer, pl, z, &zl) != MEDREG_OK && zl == 0);
     lie("unavailable");
     CHECK(mr_token_ecdh(t, peer, pl, z, &zl) != MEDREG_OK && zl == 0);
+    lie("short"); /* a secret one byte shorter than the curve's */
+    CHECK(mr_token_ecdh(t, peer, pl, z, &zl) == MEDREG_ERR_CRYPTO && zl == 0);
     lie(NULL);
     CHECK(mr_token_ecdh(t, peer, pl, z, &zl) == MEDREG_OK && zl == 32);
+    /* a key that derives something else than its certificate's public key
+     * agrees on: a service checks its consent key this way before it serves */
+    CHECK(mr_token_selftest_decrypt(t) == MEDREG_OK);
+    lie("flip");
+    CHECK(mr_token_selftest_decrypt(t) == MEDREG_ERR_VERIFY);
+    lie(NULL);
     mr_token_close(t);
 }
 
