@@ -45,8 +45,10 @@ printf '{"module":"hip","identifiers":{"family_name":1,"given_name":"a","birth_d
 status 400 "an identifier of the wrong type" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" types2.json
 printf '{"module":"hip","identifiers":{"family_name":"a","given_name":"b","birth_date":"2000-01-01"},"admin":true}' > unknown.json
 status 400 "an unknown field" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" unknown.json
-printf '{"module":"hip","module":"knee","identifiers":{}}' > dup.json
+# a key twice, in a body that is otherwise valid (a reader that keeps the last would register)
+printf '{"module":"hip","identifiers":{"family_name":"Dup","given_name":"Key","birth_date":"2000-01-01"},"module":"hip"}' > dup.json
 status 400 "a duplicated key" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" dup.json
+contains "$W/body" "duplicate" "the refusal names the duplicate"
 head -c 70000 /dev/zero | tr '\0' 'a' | sed 's/^/{"module":"/; s/$/"}/' > big.json
 status 413 "an oversized body" -- dr-a POST "$MEDREG_IDENTITY/v1/patients" big.json
 status 413 "an oversized record" -- dr-a POST "$MEDREG_REGISTRY/v1/records" big.json

@@ -99,6 +99,8 @@ shipped # the look just taken (audit_view), which the next one must show
 expect 0 "JSON output" -- as dr-b --json audit mine "${MINE[@]}" --state mine.state
 READ_IDX=$(jq '[.events[] | select(.event.type == "record_read") | .index] | first' "$W/out")
 PASS=$(jq -r .identity_pass "$W/out")
+jq -e '[.events[] | select(.service == "identity") | .event.type] | index("history_view")' "$W/out" >/dev/null \
+  && ok "the identity service recorded the patient's earlier look at their identity" || fail "history_view missing"
 idpost() { # CERT BODY -> HTTP status of POST /v1/events/patient at the identity service
   curl -s -o "$W/idpost.json" -w '%{http_code}' --cert "pki/$1.crt" --key "pki/$1.key" --cacert pki/ca.crt \
     -H 'Content-Type: application/json' -d "$2" "$MEDREG_IDENTITY/v1/events/patient"
