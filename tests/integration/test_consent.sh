@@ -207,6 +207,7 @@ round() { # KEY_TYPE FAMILY_NAME
   expect 0 "Dr B opens Dr A's record" -- as dr-b --json record show "$RA"
   contains "$W/out" "Pinnacle" "granted categories are shown"
   lacks "$W/out" "positive" "the withheld field is absent"
+  lacks "$W/out" "$IA" "nor is Dr A's internal ID"
   expect 3 "Dr B still cannot correct Dr A's record" -- as dr-b record correct "$RA" --data '{"side":"left","implant":"x","surgery_date":"2022-02-03"}'
   expect 3 "Dr B's grant opens nothing for another physician of the module (Dr X)" -- as dr-x record show "$RA"
   # the grants list: a physician sees their own, under their own internal ID; another physician none of them
