@@ -86,8 +86,13 @@ medreg_err mr_tls_identity_load(const mr_tls_key_source *src, mr_tls_identity **
             fail(errmsg, "a pkcs11: key needs pkcs11_module (the token's PKCS#11 library) for", src->key, 0);
             goto out;
         }
-        if (mr_pin_read(src->pin_file, "MEDREG_PKCS11_PIN", NULL, id->pin, errmsg) != MEDREG_OK)
+        if (mr_pin_read(src->pin_file, "MEDREG_PKCS11_PIN", NULL, id->pin, errmsg) != MEDREG_OK) {
+            char *why = *errmsg; /* the reader's words, then which key wanted the PIN */
+            *errmsg = NULL;
+            fail(errmsg, why ? why : "no PIN", "(for tls_key)", 0);
+            free(why);
             goto out;
+        }
         if (mr_path_is_irregular(src->pkcs11_module)) {
             fail(errmsg, "the PKCS#11 module is not a regular file:", src->pkcs11_module, 0);
             goto out;

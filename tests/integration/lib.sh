@@ -272,9 +272,8 @@ as admin user add --on registry --cert-file pki/monitor.crt --role monitor >/dev
 json() { jq -r "$2" "$1"; }
 
 # setup_witness NAME PORT: a witness following the ledger (its key in
-# NAME.wkey, the verifier key in NAME.wkey.pub), started; sets WITNESS_PID.
-# setup_witness NAME PORT: a witness of the ledger's log (WITNESS_EXTRA: more
-# [witness] lines), started (WITNESS_PID).
+# NAME.wkey, the verifier key in NAME.wkey.pub; WITNESS_EXTRA: more [witness]
+# lines), started; sets WITNESS_PID.
 setup_witness() {
   "$MEDREG" pki issue pki "$1" --service >/dev/null
   "$MEDREG" ledger key new --witness --name "witness.example/$1" --out "$1.wkey" >/dev/null

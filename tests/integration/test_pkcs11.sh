@@ -69,7 +69,7 @@ expect 3 "no PIN at all is refused" -- env -u MEDREG_PKCS11_PIN "$MEDREGD" --con
 expect 0 "the PIN may come from the environment instead" -- env MEDREG_PKCS11_PIN=1234 "$MEDREGD" --config bad.ini --check
 expect 3 "a PIN in the environment longer than any PIN is refused" -- \
   env MEDREG_PKCS11_PIN="$(head -c 300 /dev/zero | tr '\0' 1)" "$MEDREGD" --config bad.ini --check
-contains "$W/err" "the PIN in the environment is too long" "the message says so"
+contains "$W/err" "the PIN in the environment is too long: MEDREG_PKCS11_PIN (for tls_key)" "the message says so, and for which key"
 sed "s|^pkcs11_module = .*|pkcs11_module = $W|" id-p11.ini > bad.ini
 expect 3 "a PKCS#11 module that is no regular file is not loaded (the TLS key)" -- "$MEDREGD" --config bad.ini --check
 contains "$W/err" "the PKCS#11 module is not a regular file" "the message says so"
