@@ -42,6 +42,17 @@ void mr_json_wipe_freed(void)
     json_set_alloc_funcs(malloc, mr_free_wiped);
 }
 
+medreg_err mr_bind_now(char **argv)
+{
+    if (getenv("LD_BIND_NOW") != NULL)
+        return MEDREG_OK;
+    if (setenv("LD_BIND_NOW", "1", 1) != 0)
+        return MEDREG_ERR_IO;
+    execv("/proc/self/exe", argv);
+    unsetenv("LD_BIND_NOW");
+    return MEDREG_ERR_IO;
+}
+
 medreg_err mr_secret_file_read(const char *path, size_t want, size_t max, uint8_t **out,
                                size_t *out_len)
 {

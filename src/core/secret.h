@@ -31,6 +31,17 @@ void mr_free_wiped(void *p);
  * any other jansson call. */
 void mr_json_wipe_freed(void);
 
+/* Run with every library's symbols bound at start. The dynamic linker binds
+ * a library's calls lazily (Debian builds most libraries without -z now;
+ * our own -z now covers only our own objects), and on the first call of
+ * each function its trampoline saves every vector register on the stack:
+ * registers that hold what the last copy or hash moved, a PIN, a key, K
+ * (unit.wipe found such copies below jansson's parser). Returns MEDREG_OK at
+ * once when LD_BIND_NOW is set; otherwise sets it and executes this program
+ * again with argv, so that it returns only when that fails (MEDREG_ERR_IO,
+ * LD_BIND_NOW unset again: the caller runs on, lazily bound). */
+MR_MUST_CHECK medreg_err mr_bind_now(char **argv);
+
 /* Create path with mode 0600 (fails if it exists) and write len bytes, fsync
  * the file and its directory. */
 MR_MUST_CHECK medreg_err mr_secret_file_write(const char *path, const void *data, size_t len);

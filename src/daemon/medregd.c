@@ -1,4 +1,5 @@
 /* medregd: one binary for every service role. */
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -101,6 +102,11 @@ int main(int argc, char **argv)
     mr_service *svc = NULL;
     char *err = NULL;
     int status = 1;
+
+    /* before anything is read: no copies of registers left on stacks */
+    if (mr_bind_now(argv) != MEDREG_OK)
+        fprintf(stderr, "medregd: cannot run again with LD_BIND_NOW=1 (%s): library calls stay lazily bound\n",
+                strerror(errno));
 
     while ((opt = getopt_long(argc, argv, "c:r:h", opts, NULL)) != -1) {
         switch (opt) {

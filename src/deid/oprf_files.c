@@ -489,8 +489,6 @@ medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, 
     memset(st->request_sha256, 0, sizeof st->request_sha256);
     if (ok && st->ordered && (!get_hex32(es, st->entries_sha256) || !get_hex32(rs, st->request_sha256)))
         ok = fail(err, "entries_sha256 and request_sha256 are not both 64 hexadecimal digits");
-    if (json_is_string(seed)) /* jansson frees it unwiped */
-        mr_wipe((char *)json_string_value(seed), json_string_length(seed));
     json_decref(j);
     if (!ok)
         mr_wipe(st, sizeof *st);
@@ -511,16 +509,11 @@ char *mr_oprf_state_text(const mr_oprf_state *st)
     if (j != NULL && st->ordered &&
         (json_object_set_new(j, "entries_sha256", json_string(ehex)) != 0 ||
          json_object_set_new(j, "request_sha256", json_string(rhex)) != 0)) {
-        json_t *s = json_object_get(j, "seed");
-        mr_wipe((char *)json_string_value(s), json_string_length(s));
         json_decref(j);
         j = NULL;
     }
-    if (j != NULL) {
+    if (j != NULL)
         text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_t *s = json_object_get(j, "seed"); /* jansson's copy */
-        mr_wipe((char *)json_string_value(s), json_string_length(s));
-    }
     json_decref(j);
     if (sd != NULL) {
         mr_wipe(sd, strlen(sd));

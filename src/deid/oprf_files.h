@@ -161,9 +161,9 @@ typedef struct mr_oprf_state {
 } mr_oprf_state;
 
 /* A state file's contents (the caller reads it, 0600). The seed's text in
- * jansson's tree is wiped before it is freed; its parser's buffers only
- * when the program frees jansson's memory wiped (mr_json_wipe_freed). *st
- * is wiped when the file is refused. */
+ * jansson's tree and parser is wiped only when the program frees jansson's
+ * memory wiped (mr_json_wipe_freed, as every medreg program does: unit.wipe
+ * checks it). *st is wiped when the file is refused. */
 MR_MUST_CHECK medreg_err mr_oprf_state_parse(const char *text, size_t len, mr_oprf_state *st, char **err);
 /* Its text (JSON, indented), or NULL; free with mr_wipe and free. */
 char *mr_oprf_state_text(const mr_oprf_state *st);

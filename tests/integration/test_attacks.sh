@@ -67,6 +67,15 @@ handshake -tls1_2 && grep -q "Protocol.*TLSv1.2" "$W/tls.out" && ok "a TLS 1.2 h
 for v in tls1 tls1_1; do
   handshake "-$v" && fail "the registry spoke ${v/_/.} ($(grep Protocol "$W/tls.out"))" || ok "no ${v/_/.} handshake"
 done
+# the services run with every library call bound at start: bound lazily, the
+# dynamic linker saves registers (a key, K, identifiers among them) on stacks
+# the first time a library calls a function (unit.wipe, mr_bind_now)
+for pid in "$IDENTITY_PID" "$REGISTRY_PID"; do
+  if ! tr '\0' '\n' <"/proc/$pid/environ" >"$W/environ" 2>/dev/null; then
+    echo "  (the environment of process $pid cannot be read here: not checked)"
+  elif grep -qx 'LD_BIND_NOW=1' "$W/environ"; then ok "medregd (process $pid) runs with its libraries bound at start"
+  else fail "medregd (process $pid) runs lazily bound"; fi
+done
 # a certificate from another CA is refused during the handshake
 mkdir -p other && "$MEDREG" pki init other/pki >/dev/null
 got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pki/admin.crt --key other/pki/admin.key \
