@@ -115,6 +115,10 @@ expect 1 "an entry rewritten under the running ledger is refused by the client" 
   --vkey "$VKEY" --state trusted.note --index 17
 contains "$W/err" "not in the checkpoint's tree" "and named"
 kill "$LEDGER_PID"; wait "$LEDGER_PID" 2>/dev/null || true
+# the newest checkpoint must be this ledger's own: under another key (of the same name) it does not start
+sed 's/^signing_key = .*/signing_key = other.skey/' ledger.ini > other-key.ini
+expect 3 "the ledger does not start under another signing key" -- "$MEDREGD" --config other-key.ini --check
+contains "$W/err" "the newest stored checkpoint is not signed by this ledger's key" "and says its checkpoint is not its own"
 expect 3 "a rewritten entry stops the ledger" -- "$MEDREGD" --config ledger.ini --check
 contains "$W/err" "do not reproduce checkpoint" "and says the entries do not reproduce the checkpoint"
 if [ "$ENGINE" = postgres ]; then
