@@ -17,19 +17,10 @@
 #include "../../../src/pki/pki.h"
 #include "../../../src/token/card.h"
 #include "../check.h"
+#include "../softhsm_scratch.h"
 
-static char dir[] = "/tmp/medreg-consent-XXXXXX";
 static const char *module = "/usr/lib/softhsm/libsofthsm2.so";
 static char pki[200];
-
-static char *path(const char *name)
-{
-    static char buf[8][512];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
 
 static mr_token *open_token(const char *key, const char *cert, const char *pin_env)
 {
@@ -283,24 +274,16 @@ int main(int argc, char **argv)
     if (argc > 2)
         module = argv[2];
     CHECK(sodium_init() >= 0);
-    CHECK(mkdtemp(dir) != NULL);
+    CHECK(softhsm_scratch("consent"));
     test_vectors(argv[1]);
 
     if (access(module, R_OK) != 0) {
         fprintf(stderr, "no PKCS#11 module at %s: card tests skipped\n", module);
         return TEST_DONE() ? 1 : 77;
     }
-    char conf[600], cmd[700];
-    snprintf(conf, sizeof conf, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", dir);
-    mkdir(path("tokens"), 0700);
-    FILE *fp = fopen(path("softhsm2.conf"), "w");
-    fputs(conf, fp);
-    fclose(fp);
-    setenv("SOFTHSM2_CONF", path("softhsm2.conf"), 1);
     setenv("TEST_PIN", "1234", 1);
-    snprintf(cmd, sizeof cmd, "%s/pki", dir);
-    CHECK(mr_pki_init(cmd) == MEDREG_OK);
-    snprintf(pki, sizeof pki, "%.150s/pki", dir);
+    snprintf(pki, sizeof pki, "%s", path("pki"));
+    CHECK(mr_pki_init(pki) == MEDREG_OK);
 
     /* card tokens of every supported kind; the physician's card is EC */
     mr_card_spec cs = {module, "physician", "1234", "5678", "p256", pki, "dr-test", NULL};
@@ -373,8 +356,6 @@ int main(int argc, char **argv)
     mr_token_close(physician);
     mr_token_close(reg_ec);
     mr_token_close(reg_rsa);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    scratch_remove();
     return TEST_DONE();
 }

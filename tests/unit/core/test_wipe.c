@@ -34,6 +34,7 @@
 #include "../../../src/token/card.h"
 #include "../../../src/token/p11_session.h"
 #include "../check.h"
+#include "../softhsm_scratch.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -166,17 +167,6 @@ static void scan_finds(void)
     CHECK(scan(&h) == 0);
 }
 
-static char dir[] = "/tmp/medreg-wipe-XXXXXX";
-
-static char *path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
-
 /* a PIN of 48 letters and digits: long enough that what an allocator
  * writes over the start of a freed block cannot hide it */
 static void make_pin(char pin[49])
@@ -214,12 +204,18 @@ typedef struct consent_run {
     size_t k2l, ml;
 } consent_run;
 
+/* card r->label, its PIN from r->pin_file; its URI written into uri */
+static mr_token_spec card_spec(const consent_run *r, char uri[512])
+{
+    snprintf(uri, 512, "pkcs11:token=%s?module-path=%s", r->label, r->module);
+    return (mr_token_spec){.key = uri, .pin_file = r->pin_file};
+}
+
 static void step_open_card(void *arg)
 {
     consent_run *r = arg;
     char uri[512];
-    snprintf(uri, sizeof uri, "pkcs11:token=%s?module-path=%s", r->label, r->module);
-    mr_token_spec spec = {.key = uri, .pin_file = r->pin_file};
+    mr_token_spec spec = card_spec(r, uri);
     char *err = NULL;
     medreg_err rc = mr_token_open(&spec, &r->opened, &err);
     if (rc != MEDREG_OK)
@@ -241,8 +237,7 @@ static void step_log_in(void *arg)
 {
     consent_run *r = arg;
     char uri[512];
-    snprintf(uri, sizeof uri, "pkcs11:token=%s?module-path=%s", r->label, r->module);
-    mr_token_spec spec = {.key = uri, .pin_file = r->pin_file};
+    mr_token_spec spec = card_spec(r, uri);
     P11KitUri *parsed = NULL;
     char *err = NULL;
     medreg_err rc = mr_p11_session_open(&spec, 0, &r->session, &parsed, &err);
@@ -475,32 +470,20 @@ int main(int argc, char **argv)
     const char *module = argc > 1 ? argv[1] : "/usr/lib/softhsm/libsofthsm2.so";
     CHECK(sodium_init() >= 0);
     mr_json_wipe_freed(); /* as every program of medreg starts */
-    CHECK(mkdtemp(dir) != NULL);
+    CHECK(softhsm_scratch("wipe"));
     scan_finds();
     module_key();
     json_secret();
     oprf_state_seed();
     if (access(module, R_OK) == 0) {
-        char conf[600], pki[600];
-        snprintf(conf, sizeof conf, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
-                 path("tokens"));
-        mkdir(path("tokens"), 0700);
-        FILE *fp = fopen(path("softhsm2.conf"), "w");
-        if (fp) {
-            fputs(conf, fp);
-            fclose(fp);
-        }
-        setenv("SOFTHSM2_CONF", path("softhsm2.conf"), 1);
+        char pki[600];
         snprintf(pki, sizeof pki, "%s", path("pki"));
         CHECK(mr_pki_init(pki) == MEDREG_OK);
         cards_and_consent(module, pki);
     } else {
         fprintf(stderr, "no PKCS#11 module at %s: cards not tried\n", module);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    scratch_remove();
     return TEST_DONE();
 #endif
 }

@@ -20,19 +20,11 @@
 #include "../../../src/token/key25519.h"
 #include "../../../src/token/token.h"
 #include "../check.h"
+#include "../softhsm_scratch.h"
 
-static char dir[] = "/tmp/medreg-p11-liar-XXXXXX";
 static const char *softhsm = "/usr/lib/softhsm/libsofthsm2.so";
 static const char *liar;
 
-static char *path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
 
 static void lie(const char *what)
 {
@@ -210,14 +202,8 @@ int main(int argc, char **argv)
         return 77;
     }
     CHECK(sodium_init() >= 0);
-    CHECK(mkdtemp(dir) != NULL);
-    mkdir(path("tokens"), 0700);
-    FILE *fp = fopen(path("softhsm2.conf"), "w");
-    if (fp == NULL)
+    if (!softhsm_scratch("p11-liar"))
         return 1;
-    fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", path("tokens"));
-    fclose(fp);
-    setenv("SOFTHSM2_CONF", path("softhsm2.conf"), 1);
     setenv("TEST_PIN", "1234", 1);
     setenv("P11_LIAR_MODULE", softhsm, 1);
     CHECK(mr_pki_init(path("pki")) == MEDREG_OK);
@@ -269,5 +255,6 @@ int main(int argc, char **argv)
     rsa_card();
     ec_card();
     x25519_key();
+    scratch_remove();
     return TEST_DONE();
 }
