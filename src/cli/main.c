@@ -218,6 +218,8 @@ static int run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     FILE *out = stdout, *err = stderr;
+    /* the client holds module keys, PINs and K as well: no core dumps */
+    mr_memory_private();
     /* before anything is printed: what reaches a terminal cannot command it */
     if (cli_tty_guard(&stdout) != 0 || cli_tty_guard(&stderr) != 0) {
         fputs("medreg: cannot guard the terminal's output\n", stderr);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,13 @@ void mr_free_wiped(void *p)
 void mr_json_wipe_freed(void)
 {
     json_set_alloc_funcs(malloc, mr_free_wiped);
+}
+
+void mr_memory_private(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0);
 }
 
 medreg_err mr_bind_now(char **argv)

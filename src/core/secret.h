@@ -31,6 +31,12 @@ void mr_free_wiped(void *p);
  * any other jansson call. */
 void mr_json_wipe_freed(void);
 
+/* No core dumps of this process, and no reading of its memory by other
+ * processes of the same user (PR_SET_DUMPABLE 0: ptrace and
+ * /proc/PID/mem need CAP_SYS_PTRACE then): a dump would hold keys, PINs,
+ * K and identifiers. medregd and medreg call it before reading any. */
+void mr_memory_private(void);
+
 /* Run with every library's symbols bound at start. The dynamic linker binds
  * a library's calls lazily (Debian builds most libraries without -z now;
  * our own -z now covers only our own objects), and on the first call of

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "../config/service_config.h"
@@ -144,10 +142,7 @@ int main(int argc, char **argv)
      * to the kernel (brk) and the next statement took it again: 14% of the
      * registry's time under consent load */
     mallopt(M_TRIM_THRESHOLD, 4 << 20);
-    /* no core dumps: they would carry keys and identifying data */
-    struct rlimit nocore = {0, 0};
-    setrlimit(RLIMIT_CORE, &nocore);
-    prctl(PR_SET_DUMPABLE, 0);
+    mr_memory_private(); /* no core dumps: they would carry keys and identifying data */
     if (sodium_init() < 0) {
         fprintf(stderr, "medregd: libsodium failed to initialise\n");
         return 1;

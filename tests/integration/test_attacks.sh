@@ -76,6 +76,20 @@ for pid in "$IDENTITY_PID" "$REGISTRY_PID"; do
   elif grep -qx 'LD_BIND_NOW=1' "$W/environ"; then ok "medregd (process $pid) runs with its libraries bound at start"
   else fail "medregd (process $pid) runs lazily bound"; fi
 done
+# no core dumps, of the services or of the client (keys, PINs, K, identifiers): the client's
+# limits read while it waits for a record on its standard input
+mkfifo "$W/in.fifo"
+exec 9<>"$W/in.fifo"
+"$MEDREG" --as pki/dr-a record add --module hip --internal-id "$IA" --data - <"$W/in.fifo" >/dev/null 2>&1 9>&- &
+CLI_PID=$!
+no_core() { grep -Eq '^Max core file size +0 +0 ' "/proc/$1/limits" 2>/dev/null; }
+for pid in "$REGISTRY_PID" "$CLI_PID"; do
+  for _ in $(seq 1 50); do no_core "$pid" && break; sleep 0.1; done # the client: once it has started
+  if no_core "$pid"; then ok "process $pid ($(basename "$(readlink "/proc/$pid/exe")")) dumps no core"
+  else fail "process $pid may dump core: $(grep -i core "/proc/$pid/limits")"; fi
+done
+exec 9>&-
+wait "$CLI_PID" 2>/dev/null || true
 # a certificate from another CA is refused during the handshake
 mkdir -p other && "$MEDREG" pki init other/pki >/dev/null
 got=$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/ca.crt --cert other/pki/admin.crt --key other/pki/admin.key \
