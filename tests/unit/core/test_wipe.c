@@ -3,7 +3,8 @@
  * and a log-in; a module key through its file and an HMAC context; a
  * consent K through the card, the client and the registry; a secret inside
  * JSON through jansson; an offline run's blinding seed through its state
- * file's text and back), everything is released, and then every readable
+ * file's text and back; a VOPRF client's blinds, their inverses and the
+ * unblinded elements through blinding, evaluation and unblinding), everything is released, and then every readable
  * and writable page of this process (heap, freed blocks, stacks, libraries'
  * data, SoftHSM2's included) is searched for any 12 bytes of it.
  *
@@ -28,6 +29,7 @@
 #include "../../../src/core/encode.h"
 #include "../../../src/core/secret.h"
 #include "../../../src/crypto/hmac.h"
+#include "../../../src/crypto/oprf.h"
 #include "../../../src/deid/oprf_files.h"
 #include "../../../src/pki/pki.h"
 #include "../../../src/pseudonym/psn_input.h"
@@ -453,6 +455,79 @@ static void oprf_state_seed(void)
     expect_gone(&h_text);
 }
 
+/* A network-wide PSN's client side: two inputs blinded, evaluated by the
+ * service's key, unblinded together (one inversion for both) and hashed.
+ * A blind, its inverse and an unblinded element each tell the PSN of an
+ * input to whoever holds them with the evaluation. */
+typedef struct oprf_run {
+    uint8_t sk[MR_OPRF_SCALAR_BYTES], pk[MR_OPRF_ELEMENT_BYTES], blind[2][MR_OPRF_SCALAR_BYTES];
+    uint8_t blinded[2][MR_OPRF_ELEMENT_BYTES], evaluated[2][MR_OPRF_ELEMENT_BYTES], unblinded[2][MR_OPRF_ELEMENT_BYTES];
+    uint8_t proof[MR_OPRF_PROOF_BYTES], out[2][MR_OPRF_OUTPUT_BYTES];
+} oprf_run;
+
+static const char *const OPRF_INPUTS[2] = {"family_name=Meier;given_name=Anna;birth_date=1970-01-01",
+                                           "family_name=Keller;given_name=Urs;birth_date=1955-05-05"};
+
+static void step_oprf_blind(void *arg)
+{
+    oprf_run *o = arg;
+    for (size_t i = 0; i < 2; i++)
+        CHECK(mr_oprf_blind(MR_OPRF_MODE_VERIFIABLE, (const uint8_t *)OPRF_INPUTS[i], strlen(OPRF_INPUTS[i]), NULL,
+                            o->blind[i], o->blinded[i]) == MEDREG_OK);
+}
+
+static void step_oprf_evaluate(void *arg)
+{
+    oprf_run *o = arg;
+    size_t bad = 0;
+    CHECK(mr_oprf_evaluate(MR_OPRF_MODE_VERIFIABLE, o->sk, o->pk, (const uint8_t(*)[MR_OPRF_ELEMENT_BYTES])o->blinded,
+                           2, o->evaluated, NULL, o->proof, &bad) == MEDREG_OK);
+}
+
+static void step_oprf_unblind(void *arg)
+{
+    oprf_run *o = arg;
+    mr_oprf_unblind items[2] = {{o->blind[0], o->evaluated[0], o->unblinded[0]},
+                                {o->blind[1], o->evaluated[1], o->unblinded[1]}};
+    CHECK(mr_oprf_unblind_many(items, 2) == MEDREG_OK);
+}
+
+static void step_oprf_finalize(void *arg)
+{
+    oprf_run *o = arg;
+    for (size_t i = 0; i < 2; i++)
+        CHECK(mr_oprf_finalize_unblinded((const uint8_t *)OPRF_INPUTS[i], strlen(OPRF_INPUTS[i]), o->unblinded[i],
+                                         o->out[i]) == MEDREG_OK);
+}
+
+static void oprf_client(void)
+{
+    oprf_run *o = calloc(1, sizeof *o);
+    hidden h_blind, h_inverse, h_unblinded;
+    uint8_t seed[32], inverse[MR_OPRF_SCALAR_BYTES];
+    if (o == NULL) {
+        CHECK(0);
+        return;
+    }
+    randombytes_buf(seed, sizeof seed);
+    CHECK(mr_oprf_derive_key(MR_OPRF_MODE_VERIFIABLE, seed, sizeof seed, (const uint8_t *)"test", 4, o->sk, o->pk) ==
+          MEDREG_OK);
+    at_depth(4 * STEP_APART, step_oprf_blind, o);
+    hide(&h_blind, "a VOPRF blind", o->blind[0], MR_OPRF_SCALAR_BYTES);
+    CHECK(crypto_core_ristretto255_scalar_invert(inverse, o->blind[0]) == 0);
+    hide(&h_inverse, "a VOPRF blind's inverse", inverse, sizeof inverse);
+    mr_wipe(inverse, sizeof inverse);
+    at_depth(3 * STEP_APART, step_oprf_evaluate, o);
+    at_depth(2 * STEP_APART, step_oprf_unblind, o);
+    hide(&h_unblinded, "an unblinded VOPRF element", o->unblinded[0], MR_OPRF_ELEMENT_BYTES);
+    at_depth(STEP_APART, step_oprf_finalize, o);
+    mr_wipe(o, sizeof *o);
+    free(o);
+    expect_gone(&h_blind);
+    expect_gone(&h_inverse);
+    expect_gone(&h_unblinded);
+}
+
 int main(int argc, char **argv)
 {
 #ifdef UNDER_ASAN
@@ -475,6 +550,7 @@ int main(int argc, char **argv)
     module_key();
     json_secret();
     oprf_state_seed();
+    oprf_client();
     if (access(module, R_OK) == 0) {
         char pki[600];
         snprintf(pki, sizeof pki, "%s", path("pki"));
