@@ -57,7 +57,7 @@ bench: deps build
 	@scripts/postgres-start
 	@bench/run.sh $(BUILD)
 
-# Break each check of tests/mutations.txt in turn and see a test fail (about 75 minutes on two cores).
+# Break each check of tests/mutations.txt in turn and see a test fail (about 85 minutes on two cores).
 mutate: deps
 	@scripts/postgres-start
 	@scripts/mutate
