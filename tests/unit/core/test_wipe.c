@@ -1,16 +1,18 @@
-/* No secret stays in memory after its use: each secret below goes through
- * the code that handles it (a card's PINs through card set-up, the PIN file
+/* No secret stays in memory after its use. Each secret below goes through
+ * the code that handles it: a card's PINs through card set-up, a PIN file
  * and a log-in; a module key through its file and an HMAC context; a
  * consent K through the card, the client and the registry; a secret inside
  * JSON through jansson; an offline run's blinding seed through its state
  * file's text and back; a VOPRF client's blinds, their inverses and the
- * unblinded elements through blinding, evaluation and unblinding), everything is released, and then every readable
- * and writable page of this process (heap, freed blocks, stacks, libraries'
- * data, SoftHSM2's included) is searched for any 12 bytes of it.
+ * unblinded elements through blinding, evaluation and unblinding. Then,
+ * everything released, every readable and writable page of this process
+ * (heap, freed blocks, stacks, libraries' data, SoftHSM2's included) is
+ * searched for any 12 bytes of it.
  *
  * The test holds each secret only masked (XOR with a random pad), so its own
- * copy is never what the search finds. Under AddressSanitizer the process
- * maps terabytes of shadow memory; the test is skipped there (exit 77).
+ * copy is never what the search finds. It runs bound at start, as medregd
+ * does (mr_bind_now). Under AddressSanitizer the process maps terabytes of
+ * shadow memory; the test is skipped there (exit 77).
  * usage: test_wipe [PKCS11_MODULE] */
 /* SHA256_CTX, as src/crypto/hmac.c keeps the key's states */
 #define OPENSSL_SUPPRESS_DEPRECATED
