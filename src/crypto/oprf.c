@@ -368,6 +368,10 @@ medreg_err mr_oprf_verify(const uint8_t pk[MR_OPRF_ELEMENT_BYTES], const uint8_t
 }
 
 /* An evaluated element unblinded with the blind's inverse at hand. */
+/* bytes below a caller's frame that one scalar multiplication of libsodium
+ * writes (its table of eight points and their temporaries take about 2 KiB) */
+#define UNBLIND_STACK 8192
+
 static medreg_err unblind_inverted(const uint8_t inv[MR_OPRF_SCALAR_BYTES],
                                    const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES],
                                    uint8_t unblinded[MR_OPRF_ELEMENT_BYTES])
@@ -376,7 +380,12 @@ static medreg_err unblind_inverted(const uint8_t inv[MR_OPRF_SCALAR_BYTES],
         return MEDREG_ERR_INVALID;
     if (!element_ok(evaluated))
         return MEDREG_ERR_VERIFY;
-    return crypto_scalarmult_ristretto255(unblinded, inv, evaluated) == 0 ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+    medreg_err rc = crypto_scalarmult_ristretto255(unblinded, inv, evaluated) == 0 ? MEDREG_OK : MEDREG_ERR_CRYPTO;
+    /* libsodium's encoding of the result tests its sign on a copy in bytes
+     * on the stack (fe25519_isnegative), left there: half the time the
+     * unblinded element itself (unit.wipe). Its frames lie within this. */
+    sodium_stackzero(UNBLIND_STACK);
+    return rc;
 }
 
 medreg_err mr_oprf_finalize_unblinded(const uint8_t *input, size_t input_len,

@@ -126,9 +126,7 @@ static size_t scan(const hidden *h)
                 at += 4096; /* a page that cannot be read */
                 continue;
             }
-            size_t c = count_in(h, chunk, (size_t)got);
-            if (c) { for (size_t q = 0; q + 8 <= (size_t)got; q++) if (!memcmp(chunk + q, "a5a5a5a5a5a5", 12)) { fprintf(stderr, "DEBUG at %lx\n", at + q); break; } }
-            found += c;
+            found += count_in(h, chunk, (size_t)got);
             /* windows across two reads: step back WINDOW - 1 bytes */
             at += (size_t)got > WINDOW ? (size_t)got - (WINDOW - 1) : (size_t)got;
         }
@@ -403,7 +401,7 @@ static void json_secret(void)
     uint8_t seed[32];
     char hex[65], *text = malloc(128);
     hidden h;
-    memset(seed, 0xa5, sizeof seed);
+    randombytes_buf(seed, sizeof seed);
     sodium_bin2hex(hex, sizeof hex, seed, sizeof seed);
     hide(&h, "a secret in JSON", (const uint8_t *)hex, 64);
     snprintf(text, 128, "{\"seed\": \"%s\"}", hex);
