@@ -12,7 +12,7 @@
 static char dir[64];
 
 /* dir/name; each result stays valid for the next three calls */
-static char *path(const char *name)
+static inline char *path(const char *name)
 {
     static char buf[4][512];
     static int i;
@@ -22,7 +22,7 @@ static char *path(const char *name)
 }
 
 /* make /tmp/medreg-WHAT-XXXXXX and the SoftHSM2 configuration in it: 0 on failure */
-static int softhsm_scratch(const char *what)
+static inline int softhsm_scratch(const char *what)
 {
     snprintf(dir, sizeof dir, "/tmp/medreg-%.20s-XXXXXX", what);
     if (mkdtemp(dir) == NULL || mkdir(path("tokens"), 0700) != 0)
@@ -35,7 +35,7 @@ static int softhsm_scratch(const char *what)
 }
 
 /* remove the scratch folder and all in it */
-static void scratch_remove(void)
+static inline void scratch_remove(void)
 {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
