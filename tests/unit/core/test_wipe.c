@@ -500,11 +500,24 @@ static void step_oprf_finalize(void *arg)
                                          o->out[i]) == MEDREG_OK);
 }
 
+/* p - x for the field prime p = 2^255 - 19, little-endian: the other sign
+ * of an element's encoding, which libsodium tests on a copy in bytes while
+ * it encodes (fe25519_abs): the copy is the result or this */
+static void negate_mod_p(const uint8_t x[32], uint8_t out[32])
+{
+    int borrow = 0;
+    for (size_t i = 0; i < 32; i++) {
+        int p = i == 0 ? 0xed : i == 31 ? 0x7f : 0xff, d = p - x[i] - borrow;
+        borrow = d < 0;
+        out[i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+}
+
 static void oprf_client(void)
 {
     oprf_run *o = calloc(1, sizeof *o);
-    hidden h_blind, h_inverse, h_unblinded;
-    uint8_t seed[32], inverse[MR_OPRF_SCALAR_BYTES];
+    hidden h_blind, h_inverse, h_unblinded, h_negated;
+    uint8_t seed[32], inverse[MR_OPRF_SCALAR_BYTES], negated[MR_OPRF_ELEMENT_BYTES];
     if (o == NULL) {
         CHECK(0);
         return;
@@ -520,12 +533,16 @@ static void oprf_client(void)
     at_depth(3 * STEP_APART, step_oprf_evaluate, o);
     at_depth(2 * STEP_APART, step_oprf_unblind, o);
     hide(&h_unblinded, "an unblinded VOPRF element", o->unblinded[0], MR_OPRF_ELEMENT_BYTES);
+    negate_mod_p(o->unblinded[0], negated);
+    hide(&h_negated, "an unblinded VOPRF element, its other sign", negated, sizeof negated);
+    mr_wipe(negated, sizeof negated);
     at_depth(STEP_APART, step_oprf_finalize, o);
     mr_wipe(o, sizeof *o);
     free(o);
     expect_gone(&h_blind);
     expect_gone(&h_inverse);
     expect_gone(&h_unblinded);
+    expect_gone(&h_negated);
 }
 
 int main(int argc, char **argv)
