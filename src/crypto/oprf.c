@@ -367,11 +367,11 @@ medreg_err mr_oprf_verify(const uint8_t pk[MR_OPRF_ELEMENT_BYTES], const uint8_t
     return sodium_memcmp(expect, pc, MR_OPRF_SCALAR_BYTES) == 0 ? MEDREG_OK : MEDREG_ERR_VERIFY;
 }
 
-/* An evaluated element unblinded with the blind's inverse at hand. */
 /* bytes below a caller's frame that one scalar multiplication of libsodium
  * writes (its table of eight points and their temporaries take about 2 KiB) */
 #define UNBLIND_STACK 8192
 
+/* An evaluated element unblinded with the blind's inverse at hand. */
 static medreg_err unblind_inverted(const uint8_t inv[MR_OPRF_SCALAR_BYTES],
                                    const uint8_t evaluated[MR_OPRF_ELEMENT_BYTES],
                                    uint8_t unblinded[MR_OPRF_ELEMENT_BYTES])
